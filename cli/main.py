@@ -1,0 +1,415 @@
+"""`alertflow`: the command line. Each command is one transaction; errors print one clear
+line and exit with status 1, with nothing saved."""
+import json
+import sys
+import time
+from functools import wraps
+
+import click
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflows import clock, db as database, definitions, engine, people, register
+from workflows import timers as timer_sweep
+from workflows.errors import Conflict, FormInvalid, WorkflowError
+from workflows.pack import active_pack, load_pack
+
+
+def _fail(message: str):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def in_transaction(func):
+    """Run the command in one transaction, turning expected failures into a clear message."""
+    @wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            with database.transaction() as db:
+                return func(db, *args, **kwargs)
+        except FormInvalid as err:
+            for field, message in err.errors.items():
+                click.echo(f"error: {field}: {message}", err=True)
+            sys.exit(1)
+        except definitions.DefinitionRefused as err:
+            for finding in err.findings:
+                click.echo(f"error: {finding}", err=True)
+            sys.exit(1)
+        except WorkflowError as err:
+            _fail(str(err))
+        except StaleDataError:
+            _fail(str(Conflict("someone else changed this case at the same moment; nothing was saved")))
+        except OperationalError as err:
+            if "locked" in str(err):
+                _fail(str(Conflict("someone else changed this case at the same moment; nothing was saved")))
+            raise
+    return wrapper
+
+
+def _actor(db, username):
+    return engine.actor_for(db, active_pack(), username)
+
+
+def _date(value):
+    return value.date().isoformat() if value else "-"
+
+
+@click.group()
+@click.option("--now", "now", metavar="ISO", help="Run as if it were this moment (moves the clock).")
+def main(now):
+    """Alertflow: customer risk alerts run as BPMN."""
+    try:
+        clock.set_now(clock.parse_moment(now) if now else None)
+    except ValueError as err:
+        _fail(str(err))
+
+
+@main.group()
+def db():
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade():
+    """Create or upgrade the schema (Alembic migrations)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config(str(database.config.PROJECT_ROOT / "alembic.ini"))
+    command.upgrade(cfg, "head")
+    click.echo("schema is up to date")
+
+
+@main.group()
+def pack():
+    """The active policy pack and its diagrams."""
+
+
+@pack.command("deploy")
+@click.option("--as", "username", default="system", help="Who is deploying.")
+@in_transaction
+def pack_deploy(db, username):
+    """Check every diagram of the active pack and deploy the changed ones as new versions."""
+    the_pack = active_pack()
+    deployed = definitions.deploy_pack(db, pack=the_pack, deployed_by=username)
+    for d in deployed:
+        click.echo(f"deployed {d.process_id} version {d.version}")
+    if not deployed:
+        click.echo(f"{the_pack.name}: every process is already deployed")
+
+
+@pack.command("check")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def pack_check(files):
+    """Check BPMN files against the active pack without deploying them."""
+    the_pack = active_pack()
+    findings = []
+    for path in files or [str(p) for p in the_pack.bpmn_files()]:
+        with open(path, "rb") as fh:
+            findings += definitions.check(fh.read(), path, the_pack)
+    for finding in findings:
+        click.echo(f"error: {finding}", err=True)
+    if findings:
+        sys.exit(1)
+    click.echo("no problems found")
+
+
+@pack.command("versions")
+@in_transaction
+def pack_versions(db):
+    """Every deployed version, who deployed it, and how many cases run on it."""
+    for d, running in definitions.versions(db, pack=active_pack().key):
+        click.echo(f"{d.process_id} v{d.version}  deployed {d.deployed_at:%Y-%m-%d %H:%M} by {d.deployed_by}  "
+                   f"running cases: {running}")
+
+
+@main.group()
+def users():
+    """Staff accounts and their roles."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="A role key of the pack (repeatable).")
+@click.option("--email")
+@in_transaction
+def users_add(db, username, full_name, roles, email):
+    """Add a user with one or more roles."""
+    user = people.add_user(db, pack=active_pack(), username=username, full_name=full_name,
+                           roles=list(roles), email=email)
+    click.echo(f"added {user.username} ({', '.join(sorted(user.role_keys))})")
+
+
+@users.command("roles")
+@click.argument("username")
+@click.option("--add", "add", multiple=True)
+@click.option("--remove", "remove", multiple=True)
+@in_transaction
+def users_roles(db, username, add, remove):
+    """Grant or withdraw roles."""
+    user = people.set_roles(db, pack=active_pack(), username=username, add=add, remove=remove)
+    click.echo(f"{user.username}: {', '.join(sorted(user.role_keys)) or 'no roles'}")
+
+
+@users.command("list")
+@in_transaction
+def users_list(db):
+    """Every user and their roles."""
+    for user in people.list_users(db):
+        click.echo(f"{user.username:24} {user.full_name:30} {', '.join(sorted(user.role_keys))}")
+
+
+@main.group()
+def customers():
+    """Customers (tenants)."""
+
+
+@customers.command("add")
+@click.argument("reference")
+@click.option("--name", required=True)
+@click.option("--address", default="")
+@click.option("--postcode", default="")
+@in_transaction
+def customers_add(db, reference, name, address, postcode):
+    """Add a customer."""
+    customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode)
+    click.echo(f"added customer {customer.reference}")
+
+
+@main.command()
+@click.option("--as", "username", required=True)
+@click.option("--customer", "customer_ref", required=True, help="The customer's reference.")
+@click.option("--category", required=True)
+@click.option("--description", required=True, help="What happened, or why there is a concern.")
+@in_transaction
+def report(db, username, customer_ref, category, description):
+    """Report a concern about a customer (any staff); this starts a case."""
+    case = engine.report_concern(db, pack=active_pack(), actor=_actor(db, username),
+                                 customer_ref=customer_ref, category=category, description=description)
+    click.echo(f"alert {case.alert_id} reported; case {case.id} started")
+    _print_open_steps(db, case.alert_id)
+
+
+@main.command()
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def inbox(db, username, as_json):
+    """Your open steps: assigned to you, or waiting for one of your roles."""
+    tasks = register.inbox(db, pack=active_pack(), actor=_actor(db, username))
+    rows = [{"task": t.id, "title": t.title, "role": t.role, "assignee": t.assignee, "status": t.status,
+             "alert": t.case.alert_id, "customer": t.case.alert.customer.reference,
+             "due": _date(t.due_at), "overdue": bool(t.due_at and clock.as_utc(t.due_at) < clock.now())}
+            for t in tasks]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        flag = " OVERDUE" if r["overdue"] else ""
+        click.echo(f"task {r['task']:>5}  due {r['due']}{flag}  {r['title']}  [{r['role']}]  "
+                   f"alert {r['alert']} customer {r['customer']}  {r['status']}")
+    if not rows:
+        click.echo("nothing waiting for you")
+
+
+@main.group()
+def task():
+    """Look at, claim, release and complete a step."""
+
+
+@task.command("show")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def task_show(db, task_id, username, as_json):
+    """A step with its form fields."""
+    view = register.task_view(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id)
+    t = view["task"]
+    if as_json:
+        click.echo(json.dumps({"task": t.id, "title": t.title, "role": t.role, "status": t.status,
+                               "assignee": t.assignee, "due": _date(t.due_at),
+                               "fields": [f.__dict__ for f in view["fields"]]}, indent=2, default=list))
+        return
+    click.echo(f"task {t.id}: {t.title}  [{t.role}]  {t.status}  due {_date(t.due_at)}")
+    for f in view["fields"]:
+        need = "required" if f.required else (f"required when {f.required_when}" if f.required_when else "optional")
+        options = f"  one{' or more' if f.multiple else ''} of: {', '.join(o for o, _ in f.options)}" if f.options else ""
+        click.echo(f"  {f.id} ({f.type}, {need}): {f.label}{options}")
+
+
+@task.command("claim")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@in_transaction
+def task_claim(db, task_id, username):
+    """Take a step for yourself."""
+    t = engine.claim_task(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id)
+    click.echo(f"task {t.id} claimed by {t.assignee}")
+
+
+@task.command("release")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@in_transaction
+def task_release(db, task_id, username):
+    """Give a claimed step back to its role."""
+    t = engine.release_task(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id)
+    click.echo(f"task {t.id} released to {t.role}")
+
+
+@task.command("complete")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--set", "pairs", multiple=True, metavar="FIELD=VALUE",
+              help="A form value (repeatable); several values of a list field are comma-separated.")
+@in_transaction
+def task_complete(db, task_id, username, pairs):
+    """Complete a step with its form values."""
+    values = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise WorkflowError(f"'{pair}' is not FIELD=VALUE")
+        field, value = pair.split("=", 1)
+        values[field.strip()] = value
+    t = engine.complete_task(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id, values=values)
+    click.echo(f"task {t.id} completed by {t.completed_by}")
+    _print_open_steps(db, t.case.alert_id)
+
+
+@main.command()
+@click.argument("alert_id", type=int)
+@click.option("--as", "username", required=True, help="The member of staff recording the appeal.")
+@click.option("--grounds", required=True, help="The tenant's grounds for appeal.")
+@in_transaction
+def appeal(db, alert_id, username, grounds):
+    """Record a tenant's appeal against the latest decision on their marker."""
+    case = engine.start_appeal(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id, grounds=grounds)
+    click.echo(f"appeal case {case.id} started for alert {alert_id}")
+    _print_open_steps(db, alert_id)
+
+
+@main.group()
+def timers():
+    """Timers: reviews falling due, deadlines."""
+
+
+@timers.command("fire")
+def timers_fire():
+    """Advance every case whose timer has passed (each in its own transaction)."""
+    click.echo(f"{timer_sweep.sweep(active_pack())} case(s) advanced")
+
+
+@main.group()
+def alerts():
+    """The register of markers."""
+
+
+@alerts.command("list")
+@click.option("--as", "username", required=True)
+@click.option("--status", default="active", help="active, under_assessment, removed, not_placed, or all")
+@in_transaction
+def alerts_list(db, username, status):
+    """Markers you may see."""
+    rows = register.alerts(db, pack=active_pack(), actor=_actor(db, username),
+                           status=None if status == "all" else status)
+    for a in rows:
+        click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.customer.reference:10} "
+                   f"next review {_date(a.next_review_at)}  {a.marker_text or ''}")
+    if not rows:
+        click.echo("no alerts")
+
+
+@alerts.command("show")
+@click.argument("alert_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def alerts_show(db, alert_id, username, as_json):
+    """The whole story of one alert."""
+    story = register.alert_story(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id)
+    a = story["alert"]
+    data = {
+        "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
+        "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
+        "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
+        "review_count": a.review_count, "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None,
+        "cases": [{"case": c.id, "kind": c.kind, "status": c.status, "version": c.definition.version,
+                   "next_timer_at": c.next_timer_at.isoformat() if c.next_timer_at else None} for c in story["cases"]],
+        "tasks": [{"task": t.id, "case": t.case_id, "title": t.title, "role": t.role, "status": t.status,
+                   "assignee": t.assignee, "completed_by": t.completed_by,
+                   "due": t.due_at.isoformat() if t.due_at else None} for t in story["tasks"]],
+        "assessments": [{"by": r.assessed_by, "content": r.content} for r in story["assessments"]],
+        "letters": [{"template": lt.template, "title": lt.title, "body": lt.body} for lt in story["letters"]],
+        "non_disclosures": [{"reason": n.reason, "consulted": n.consulted, "by": n.decided_by}
+                            for n in story["non_disclosures"]],
+        "events": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "case": e.case_id,
+                    "detail": e.detail} for e in story["events"]],
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(f"alert {a.id}: {a.customer.name} ({a.customer.reference})  {a.category}  {a.status}")
+    click.echo(f"  marker: {a.marker_text or '-'}  measures: {', '.join(a.control_measures or []) or '-'}")
+    click.echo(f"  decided by {a.decided_by or '-'} ({a.decided_role or '-'})  next review {_date(a.next_review_at)}")
+    for e in data["events"]:
+        click.echo(f"  {e['at'][:16]}  {e['actor']:20} {e['action']}")
+
+
+@main.command()
+@click.argument("text")
+@click.option("--as", "username", required=True)
+@in_transaction
+def check(db, text, username):
+    """Before a visit: does this customer (name, reference, address) carry a marker?"""
+    results = register.check_before_visit(db, pack=active_pack(), actor=_actor(db, username), text=text)
+    for r in results:
+        c = r.customer
+        if not r.markers:
+            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker")
+        for m in r.markers:
+            measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
+            click.echo(f"{c.reference}  {c.name}, {c.address}: MARKER: {m['instruction']}{measures}")
+    if not results:
+        click.echo(f"no customer matches '{text}'")
+
+
+@main.command()
+@click.option("--minutes", default=1.0, help="How often the timer sweep runs.")
+@click.option("--once", is_flag=True, help="Run one sweep and stop.")
+def serve(minutes, once):
+    """The main job on one machine: the timer sweep, every minute."""
+    click.echo(f"alertflow: {active_pack().name} pack; timer sweep every {minutes:g} minute(s); Ctrl-C stops")
+    while True:
+        fired = timer_sweep.sweep(active_pack())
+        if fired:
+            click.echo(f"{clock.now():%Y-%m-%d %H:%M}  {fired} case(s) advanced")
+        if once:
+            return
+        time.sleep(minutes * 60)
+
+
+@main.command()
+@click.option("--pack", "pack_key", default=None, help="Policy pack (default: ALERTFLOW_PACK or derby).")
+def demo(pack_key):
+    """Load demo users, customers and cases in several states (on an empty database)."""
+    from workflows import demo as demo_data
+
+    with database.transaction() as db:
+        try:
+            summary = demo_data.load(db, pack=load_pack(pack_key) if pack_key else active_pack())
+        except WorkflowError as err:
+            _fail(str(err))
+    click.echo(summary)
+
+
+def _print_open_steps(db, alert_id):
+    from sqlalchemy import select
+    from workflows.models import Case, HumanTask
+
+    rows = db.scalars(select(HumanTask).join(Case).where(Case.alert_id == alert_id,
+                                                         HumanTask.status.in_(("ready", "claimed"))))
+    for t in rows:
+        who = t.assignee or t.role
+        click.echo(f"next: task {t.id} '{t.title}' for {who}, due {_date(t.due_at)}")

@@ -1,0 +1,234 @@
+"""Deployed BPMN: checking a diagram, deploying it as a new version, and the parsed-spec cache.
+
+Every diagram is checked when it is loaded, never when a tenant's case reaches it: a broken
+or unsafe expression, a lane that names no role, a duration that does not parse, an unknown
+action or form field type is refused with the file and the element id.
+"""
+import hashlib
+from dataclasses import dataclass
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit, clock, expressions, forms, spiff
+from .actions import ACTIONS
+from .models import Case, ProcessDefinition
+from .pack import Pack
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN, "camunda": CAMUNDA}
+TASK_PROPERTIES = ("assigneeField", "mustOutrank", "dueIn", "decision")
+# names the engine itself writes into case data as a case runs
+ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
+                    "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no")
+
+
+@dataclass(frozen=True)
+class Finding:
+    filename: str
+    element: str
+    message: str
+
+    def __str__(self):
+        return f"{self.filename}: {self.element}: {self.message}"
+
+
+class DefinitionRefused(ValueError):
+    """A diagram with errors; `findings` name each element. Nothing was deployed."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        super().__init__("\n".join(str(f) for f in findings))
+
+
+def check(content: bytes | str, filename: str, pack: Pack) -> list[Finding]:
+    """Parse and lint one BPMN document; an empty list means it may be deployed."""
+    try:
+        root = spiff.safe_xml(content)
+    except spiff.XmlRefused as err:
+        return [Finding(filename, "(document)", str(err))]
+    findings = _lint_xml(root, filename, pack)
+    try:
+        specs, _ = spiff.parse_processes(root, filename)
+    except ValidationException as err:
+        element = getattr(err, "id", "") or "(document)"
+        return findings + [Finding(filename, element, str(err).splitlines()[0])]
+    except Exception as err:  # SpiffWorkflow crashes on some invalid diagrams instead of reporting
+        return findings + [Finding(filename, "(document)", f"the diagram cannot be read: {err!r}")]
+    if not specs:
+        findings.append(Finding(filename, "(document)", "the file holds no executable process"))
+    return findings
+
+
+def _lint_xml(root, filename, pack) -> list[Finding]:
+    findings = []
+    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES)
+    for field in root.iterfind(".//camunda:formField", NS):
+        known_names.add(field.get("id"))
+        if field.get("type") == "enum":
+            known_names.add(f"{field.get('id')}_labels")
+    for action in ACTIONS.values():
+        known_names |= set(action.writes)
+
+    def add(element, message):
+        findings.append(Finding(filename, element.get("id") or element.tag, message))
+
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        if pack.role_for_lane(lane.get("name")) is None:
+            add(lane, f"lane '{lane.get('name')}' names no role of the {pack.name} pack")
+    for task in root.iterfind(".//bpmn:scriptTask", NS):
+        add(task, "script tasks are not run; use a service task naming an action")
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        if condition is not None:
+            _check_expression(add, flow, (condition.text or "").strip(), known_names, "condition")
+    for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
+        for child in event:
+            _check_timer(add, event, child)
+    for task in root.iterfind(".//bpmn:serviceTask", NS):
+        _check_service_task(add, task, pack)
+    for task in root.iterfind(".//bpmn:userTask", NS):
+        _check_user_task(add, task, pack, known_names)
+    return findings
+
+
+def _check_expression(add, element, text, known_names, what):
+    if not text:
+        add(element, f"the {what} is empty")
+        return
+    try:
+        unknown = expressions.names_used(text) - known_names - {"True", "False", "None"}
+    except expressions.ExpressionError as err:
+        add(element, f"{what}: {err}")
+        return
+    if unknown:
+        add(element, f"{what} '{text}' reads {', '.join(sorted(unknown))}, which no form field "
+                     f"or case variable provides")
+
+
+def _check_timer(add, event, child):
+    expression = spiff.quote_bare_timer(child.text or "")
+    try:
+        value = expressions.evaluate(expression, {})
+    except expressions.ExpressionError:
+        return _check_expression(add, event, expression, set(), "timer")  # reads case data; checked at run time
+    kind = child.tag.split("}")[1]
+    try:
+        if kind == "timeDuration":
+            clock.duration_after(clock.now(), str(value))
+        elif kind == "timeDate":
+            clock.parse_moment(str(value))
+    except ValueError as err:
+        add(event, f"{kind}: {err}")
+
+
+def _check_service_task(add, task, pack):
+    name = task.get(f"{{{CAMUNDA}}}topic")
+    if not name:
+        add(task, "service task names no action (set camunda:topic, e.g. place_marker)")
+        return
+    if name not in ACTIONS:
+        add(task, f"unknown action '{name}' (known: {', '.join(sorted(ACTIONS))})")
+        return
+    props = _properties(task)
+    for required in ACTIONS[name].properties:
+        if not props.get(required):
+            add(task, f"action '{name}' needs the property '{required}'")
+    if name == "issue_letter" and props.get("template") and props["template"] not in pack.letters:
+        add(task, f"unknown letter template '{props['template']}'")
+    if name == "restrict_record" and props.get("restriction") and props["restriction"] not in pack.restrictions:
+        add(task, f"unknown restriction '{props['restriction']}'")
+
+
+def _check_user_task(add, task, pack, known_names):
+    props = _properties(task)
+    if props.get("dueIn"):
+        try:
+            clock.duration_after(clock.now(), props["dueIn"])
+        except ValueError as err:
+            add(task, f"dueIn: {err}")
+    for name in ("assigneeField", "mustOutrank"):
+        if props.get(name) and props[name] not in known_names:
+            add(task, f"{name} names '{props[name]}', which no form field or case variable provides")
+    for field in task.iterfind(".//camunda:formField", NS):
+        kind = field.get("type")
+        if kind not in forms.TYPES:
+            add(task, f"form field '{field.get('id')}' has type '{kind}' (allowed: {', '.join(forms.TYPES)})")
+        for prop in field.iterfind(".//camunda:property", NS):
+            if prop.get("id") == "requiredWhen":
+                _check_expression(add, task, prop.get("value") or "", known_names,
+                                  f"requiredWhen of field '{field.get('id')}'")
+            if prop.get("id") == "userWithRole" and prop.get("value") not in pack.roles:
+                add(task, f"form field '{field.get('id')}' names unknown role '{prop.get('value')}'")
+
+
+def _properties(element) -> dict:
+    return {p.get("name"): p.get("value")
+            for p in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)}
+
+
+def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deployed_by: str) -> list[ProcessDefinition]:
+    """Check a BPMN file and deploy each process in it whose content changed, as a new version."""
+    findings = check(content, filename, pack)
+    if findings:
+        raise DefinitionRefused(findings)
+    specs, _ = spiff.parse_processes(spiff.safe_xml(content), filename)
+    digest = hashlib.sha256(content).hexdigest()
+    deployed = []
+    for process_id, spec in specs.items():
+        current = latest(db, pack=pack.key, process_id=process_id)
+        if current is not None and current.content_hash == digest:
+            continue
+        definition = ProcessDefinition(
+            pack=pack.key, process_id=process_id, version=(current.version + 1 if current else 1),
+            name=spec.description or process_id, filename=filename,
+            bpmn_xml=content.decode("utf-8"), content_hash=digest, deployed_by=deployed_by,
+            deployed_at=clock.now())
+        db.add(definition)
+        db.flush()
+        audit.record(db, actor=deployed_by, action="process_deployed", process_id=process_id,
+                     version=definition.version, filename=filename)
+        deployed.append(definition)
+    return deployed
+
+
+def deploy_pack(db: Session, *, pack: Pack, deployed_by: str) -> list[ProcessDefinition]:
+    """Deploy every diagram of a pack; refuses all of them if any has an error."""
+    files = [(path.name, path.read_bytes()) for path in pack.bpmn_files()]
+    findings = [f for name, content in files for f in check(content, name, pack)]
+    if findings:
+        raise DefinitionRefused(findings)
+    return [d for name, content in files
+            for d in deploy_file(db, pack=pack, content=content, filename=name, deployed_by=deployed_by)]
+
+
+def latest(db: Session, *, pack: str, process_id: str) -> ProcessDefinition | None:
+    """The newest deployed version of a process."""
+    return db.scalar(select(ProcessDefinition)
+                     .where(ProcessDefinition.pack == pack, ProcessDefinition.process_id == process_id)
+                     .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def versions(db: Session, *, pack: str) -> list[tuple[ProcessDefinition, int]]:
+    """Every deployed version of every process in a pack, with its count of running cases."""
+    running = (select(Case.definition_id, func.count().label("n")).where(Case.status == "running")
+               .group_by(Case.definition_id).subquery())
+    rows = db.execute(select(ProcessDefinition, func.coalesce(running.c.n, 0))
+                      .outerjoin(running, running.c.definition_id == ProcessDefinition.id)
+                      .where(ProcessDefinition.pack == pack)
+                      .order_by(ProcessDefinition.process_id, ProcessDefinition.version))
+    return [(d, n) for d, n in rows]
+
+
+_parsed: dict[tuple[int, str], tuple] = {}
+
+
+def spec_for(definition: ProcessDefinition):
+    """The parsed spec of a deployed version, parsed once per process and version, then cached."""
+    key = (definition.id, definition.content_hash)
+    if key not in _parsed:
+        specs, subprocess_specs = spiff.parse_processes(spiff.safe_xml(definition.bpmn_xml), definition.filename)
+        _parsed[key] = (specs[definition.process_id], subprocess_specs)
+    return _parsed[key]

@@ -1,0 +1,329 @@
+"""Running cases. Every function here is one engine step inside the caller's transaction:
+load the case under a lock, advance it, save state, projections and audit events. The
+caller commits; if anything fails, the caller rolls back and nothing is half-saved.
+"""
+from datetime import datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit, clock, definitions, forms, spiff
+from .actions import ACTIONS, ActionContext
+from .assignment import Actor, check_may_act, route
+from .errors import Conflict, NotAllowed, NotFound, StepFailed, WorkflowError
+from .models import Alert, Case, Customer, HumanTask, User
+from .pack import Pack
+
+SYSTEM = "system"
+
+
+def actor_for(db: Session, pack: Pack, username: str) -> Actor:
+    """The active user with this username, as the engine sees them (roles and seniority)."""
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise NotFound(f"there is no active user '{username}'")
+    return Actor(user.username, frozenset(user.role_keys), pack.rank_of(user.role_keys))
+
+
+def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
+                   description: str) -> Case:
+    """A member of staff reports a concern: a new alert, and its assessment case."""
+    pack.require_category(category)
+    if not (description or "").strip():
+        raise WorkflowError("describe what happened: the description is empty")
+    customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
+    if customer is None:
+        raise NotFound(f"there is no customer with reference '{customer_ref}'")
+    alert = Alert(customer_id=customer.id, category=category, status="under_assessment",
+                  reported_by=actor.username, reported_at=clock.now())
+    db.add(alert)
+    db.flush()
+    audit.record(db, actor=actor.username, action="concern_reported", alert_id=alert.id,
+                 category=category, customer=customer.reference, description=description)
+    return start_case(db, pack=pack, process_id=pack.assessment_process, alert=alert,
+                      kind="assessment", actor=actor.username, data={"description": description.strip()})
+
+
+def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, grounds: str) -> Case:
+    """The tenant appeals the latest decision on their marker."""
+    alert = _visible_alert(db, pack, actor, alert_id)
+    if pack.appeal_process is None:
+        raise NotAllowed(f"the {pack.name} pack has no appeal process")
+    if alert.status != "active":
+        raise NotAllowed(f"alert {alert.id} is {alert.status.replace('_', ' ')}; only an active marker can be appealed")
+    if not (grounds or "").strip():
+        raise WorkflowError("record the tenant's grounds for appeal: the grounds are empty")
+    if db.scalar(select(Case.id).where(Case.alert_id == alert.id, Case.kind == "appeal", Case.status == "running")):
+        raise NotAllowed(f"alert {alert.id} already has an appeal under way")
+    if pack.appeal_outcome_final and alert.appealed_decision_no == alert.decision_no:
+        raise NotAllowed(f"decision {alert.decision_no} on alert {alert.id} has been appealed already, "
+                         f"and the outcome of an appeal is final")
+    audit.record(db, actor=actor.username, action="appeal_lodged", alert_id=alert.id,
+                 decision_no=alert.decision_no, grounds=grounds)
+    return start_case(db, pack=pack, process_id=pack.appeal_process, alert=alert, kind="appeal",
+                      actor=actor.username, data={
+                          "original_decider": alert.decided_by, "original_decider_role": alert.decided_role,
+                          "appeal_grounds": grounds.strip(), "appealed_decision_no": alert.decision_no})
+
+
+def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
+               data: dict) -> Case:
+    """Start a case of the newest version of a process and run it until it waits."""
+    definition = definitions.latest(db, pack=pack.key, process_id=process_id)
+    if definition is None:
+        raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
+    spec, subprocess_specs = definitions.spec_for(definition)
+    case = Case(alert=alert, definition=definition, kind=kind, status="running", workflow_state={},
+                started_by=actor, created_at=clock.now(), updated_at=clock.now())
+    db.add(case)
+    db.flush()
+    step = _Step(db, pack, case, actor)
+    workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(alert_data(alert), **data)
+    step.advance(workflow)
+    audit.record(db, actor=actor, action="case_started", case_id=case.id, alert_id=alert.id,
+                 process_id=process_id, version=definition.version, kind=kind)
+    return case
+
+
+def alert_data(alert: Alert) -> dict:
+    """What every case of an alert starts knowing about it."""
+    return {
+        "alert_id": alert.id, "category": alert.category, "customer_ref": alert.customer.reference,
+        "customer_name": alert.customer.name, "restriction": alert.restriction,
+        "marker_text": alert.marker_text, "control_measures": alert.control_measures,
+        "level": alert.level, "marker_code": alert.marker_code, "decided_by": alert.decided_by,
+        "decided_role": alert.decided_role, "review_no": alert.review_count or 0,
+        "reported_by": alert.reported_by,
+    }
+
+
+def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values: dict) -> HumanTask:
+    """Complete a human step with form values; the case runs on to its next wait."""
+    human_task = _visible_task(db, pack, actor, task_id)
+    case = _lock(db, human_task.case_id)
+    db.refresh(human_task)
+    check_may_act(pack, human_task, actor)
+    step = _Step(db, pack, case, actor.username)
+    workflow = step.restore()
+    task = workflow.get_task_from_id(UUID(human_task.task_uuid))
+    if task is None or task.state != TaskState.READY:
+        raise Conflict(f"task {task_id} is no longer waiting; someone else has completed it")
+    clean = forms.validate(db, task.task_spec, values, task.data)
+    task.data.update(clean)
+    task.data.update(forms.option_labels(task.task_spec, clean))
+    task.data["form_answers"] = clean
+    if (task.task_spec.extensions or {}).get("decision") == "true":
+        task.data.update(last_decision_by=actor.username, last_decision_at=clock.now().isoformat(),
+                         last_decision_role=_acting_role(pack, human_task, actor))
+    human_task.status, human_task.completed_by = "completed", actor.username
+    human_task.completed_at, human_task.form_data = clock.now(), clean
+    audit.record(db, actor=actor.username, action="task_completed", case_id=case.id,
+                 alert_id=case.alert_id, task_id=human_task.id, element=human_task.bpmn_id,
+                 title=human_task.title, values=clean)
+    step.run_task(workflow, task)
+    return human_task
+
+
+def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
+    """Take a role's task as one's own."""
+    task = _visible_task(db, pack, actor, task_id)
+    _lock(db, task.case_id)
+    db.refresh(task)
+    check_may_act(pack, task, actor)
+    task.assignee, task.status = actor.username, "claimed"
+    audit.record(db, actor=actor.username, action="task_claimed", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id)
+    _touch(db, task.case)
+    return task
+
+
+def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
+    """Give a claimed task back to its role."""
+    task = _visible_task(db, pack, actor, task_id)
+    _lock(db, task.case_id)
+    db.refresh(task)
+    if task.status != "claimed" or task.assignee != actor.username:
+        raise NotAllowed(f"task {task.id} is not claimed by {actor.username}")
+    task.assignee, task.status = None, "ready"
+    audit.record(db, actor=actor.username, action="task_released", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id)
+    _touch(db, task.case)
+    return task
+
+
+def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Running cases whose next timer has passed, oldest first."""
+    query = (select(Case.id).where(Case.status == "running", Case.next_timer_at <= (now or clock.now()))
+             .order_by(Case.next_timer_at))
+    return list(db.scalars(query.limit(limit) if limit else query))
+
+
+def advance_timers(db: Session, *, pack: Pack, case_id: int) -> bool:
+    """Fire the due timers of one case; False if another worker already did."""
+    case = _lock(db, case_id)
+    if case.status != "running" or case.next_timer_at is None or clock.as_utc(case.next_timer_at) > clock.now():
+        return False
+    step = _Step(db, pack, case, SYSTEM)
+    workflow = step.restore()
+    audit.record(db, actor=SYSTEM, action="timer_fired", case_id=case.id, alert_id=case.alert_id,
+                 due_at=case.next_timer_at)
+    step.advance(workflow)
+    return True
+
+
+def cancel_case(db: Session, *, case: Case, actor: str, reason: str) -> None:
+    """Stop a running case: its timers and open steps go with it."""
+    _lock(db, case.id)
+    case.status, case.next_timer_at = "cancelled", None
+    for task in _open_tasks(db, case.id):
+        task.status = "cancelled"
+    audit.record(db, actor=actor, action="case_cancelled", case_id=case.id, alert_id=case.alert_id,
+                 reason=reason)
+    _touch(db, case)
+
+
+def _acting_role(pack, human_task, actor):
+    if human_task.role in actor.roles:
+        return human_task.role
+    held = [pack.roles[r] for r in actor.roles if r in pack.roles]
+    return max(held, key=lambda r: r.rank).key if held else human_task.role
+
+
+def _visible_task(db, pack, actor, task_id) -> HumanTask:
+    task = db.get(HumanTask, task_id)
+    if task is None or not pack.may_see(task.case.alert.restriction, actor.roles):
+        raise NotFound(f"there is no task {task_id}")
+    return task
+
+
+def _visible_alert(db, pack, actor, alert_id) -> Alert:
+    alert = db.get(Alert, alert_id)
+    if alert is None or not pack.may_see(alert.restriction, actor.roles):
+        raise NotFound(f"there is no alert {alert_id}")
+    return alert
+
+
+def _lock(db, case_id) -> Case:
+    case = db.scalar(select(Case).where(Case.id == case_id).with_for_update()
+                     .execution_options(populate_existing=True))
+    if case is None:
+        raise NotFound(f"there is no case {case_id}")
+    return case
+
+
+def _open_tasks(db, case_id) -> list[HumanTask]:
+    return list(db.scalars(select(HumanTask).where(HumanTask.case_id == case_id,
+                                                   HumanTask.status.in_(("ready", "claimed")))))
+
+
+def _touch(db, case):
+    case.updated_at = clock.now()
+    try:
+        db.flush()
+    except StaleDataError:
+        raise Conflict(f"case {case.id} was changed by someone else at the same moment; "
+                       f"nothing was saved, please try again") from None
+
+
+class _Step:
+    """One engine step on one case: restore, run, project, save."""
+
+    def __init__(self, db, pack, case, actor):
+        self.db, self.pack, self.case, self.actor = db, pack, case, actor
+        self.script_engine = spiff.ScriptEngine(run_action=self._run_action)
+
+    def restore(self):
+        spec, subprocess_specs = definitions.spec_for(self.case.definition)
+        return spiff.load_state(self.case.workflow_state, spec, subprocess_specs, self.script_engine)
+
+    def run_task(self, workflow, task):
+        self._guard(lambda: task.run())
+        self.advance(workflow)
+
+    def advance(self, workflow):
+        def run():
+            workflow.do_engine_steps()
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        self._guard(run)
+        self._save(workflow)
+
+    def _guard(self, func):
+        try:
+            func()
+        except WorkflowError:
+            raise
+        except SpiffWorkflowException as err:
+            element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or "?"
+            cause = getattr(err, "error", None) or err
+            raise StepFailed(f"case {self.case.id} could not advance at element '{element}': {cause}") from err
+
+    def _run_action(self, task):
+        spec = task.task_spec
+        action = ACTIONS.get(spec.action or "")
+        if action is None:
+            raise StepFailed(f"service task '{spec.bpmn_id}' names unknown action '{spec.action}'")
+        action.run(ActionContext(
+            db=self.db, pack=self.pack, case=self.case, alert=self.case.alert, actor=self.actor,
+            data=task.data, props=dict(spec.extensions or {}), element=spec.bpmn_id,
+            start_case=lambda process_id, kind, data: start_case(
+                self.db, pack=self.pack, process_id=process_id, alert=self.case.alert, kind=kind,
+                actor=self.actor, data=data),
+            cancel_other_cases=self._cancel_other_cases))
+
+    def _cancel_other_cases(self, reason):
+        others = self.db.scalars(select(Case).where(Case.alert_id == self.case.alert_id,
+                                                    Case.id != self.case.id, Case.status == "running"))
+        for other in list(others):
+            cancel_case(self.db, case=other, actor=self.actor, reason=reason)
+
+    def _save(self, workflow):
+        case = self.case
+        self._project_human_tasks(workflow)
+        case.next_timer_at = _next_timer(workflow)
+        if workflow.is_completed():
+            case.status, case.next_timer_at = "completed", None
+        case.workflow_state = spiff.dump_state(workflow)
+        _touch(self.db, case)
+
+    def _project_human_tasks(self, workflow):
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        open_rows = _open_tasks(self.db, self.case.id)
+        for row in open_rows:
+            if row.task_uuid not in ready:
+                row.status = "cancelled"
+        known = {row.task_uuid for row in open_rows}
+        for uuid, task in ready.items():
+            if uuid not in known:
+                self._add_human_task(uuid, task)
+
+    def _add_human_task(self, uuid, task):
+        routing = route(self.pack, task.task_spec, task.data, clock.now())
+        restriction = self.case.alert.restriction
+        if restriction and routing.role not in self.pack.restrictions[restriction].visible_to:
+            raise StepFailed(f"task '{task.task_spec.bpmn_id}' would go to the {routing.role} role, "
+                             f"which may not see {restriction} records; route it to a permitted role")
+        self.db.add(HumanTask(
+            case_id=self.case.id, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
+            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=routing.role,
+            assignee=routing.assignee, status="claimed" if routing.assignee else "ready",
+            outrank_user=routing.outrank_user, outrank_rank=routing.outrank_rank,
+            due_at=routing.due_at, created_at=clock.now()))
+
+
+def _next_timer(workflow) -> datetime | None:
+    due = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        event = getattr(task.task_spec, "event_definition", None)
+        if isinstance(event, TimerEventDefinition):
+            value = event.details(task).value
+            if isinstance(value, str):
+                due.append(clock.parse_moment(value))
+    return min(due, default=None)

@@ -1,0 +1,212 @@
+"""The database: cases and their projections, the register of alerts, and the audit log.
+
+A case's SpiffWorkflow state is JSON on the case row; what people and timers wait on is
+projected into indexed columns (`HumanTask`, `Case.next_timer_at`) so that inboxes,
+dashboards and the timer sweep never read the JSON.
+"""
+from datetime import datetime
+
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from . import clock
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now():
+    return clock.now()
+
+
+Stamp = DateTime(timezone=True)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    roles: Mapped[list["UserRole"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def role_keys(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Customer(Base):
+    __tablename__ = "customer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str] = mapped_column(String(12), default="", index=True)
+    tenancy_ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    tenancy_ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class ProcessDefinition(Base):
+    """One deployed version of one BPMN process; cases are pinned to the version they started on."""
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("pack", "process_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(40))
+    process_id: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    deployed_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
+class Alert(Base):
+    """A customer's warning marker, from the first report to its removal, across all its cases."""
+    __tablename__ = "alert"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    # under_assessment -> active -> removed, or under_assessment -> not_placed
+    status: Mapped[str] = mapped_column(String(20), default="under_assessment", index=True)
+    restriction: Mapped[str | None] = mapped_column(String(40))
+    level: Mapped[str | None] = mapped_column(String(40))
+    marker_code: Mapped[str | None] = mapped_column(String(40))
+    marker_text: Mapped[str | None] = mapped_column(Text)
+    control_measures: Mapped[list | None] = mapped_column(JSON)
+    reported_by: Mapped[str] = mapped_column(String(80))
+    reported_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_role: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(Stamp)
+    decision_no: Mapped[int] = mapped_column(Integer, default=0)
+    appealed_decision_no: Mapped[int | None] = mapped_column(Integer)
+    placed_by: Mapped[str | None] = mapped_column(String(80))
+    placed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    review_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_review_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    removed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+    customer: Mapped[Customer] = relationship(lazy="joined")
+
+
+class Case(Base):
+    """One process instance: an assessment, one review period, or an appeal."""
+    __tablename__ = "workflow_case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # assessment / review / appeal
+    # running (waiting on people or timers), completed, cancelled, error
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    workflow_state: Mapped[dict] = mapped_column(JSON)
+    next_timer_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    alert: Mapped[Alert] = relationship(lazy="joined")
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """Projection of a user task: what an inbox lists and who may act on it."""
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_open_role", "status", "role", "due_at"),
+        Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(80))
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    # ready -> claimed -> completed, or cancelled
+    status: Mapped[str] = mapped_column(String(20), default="ready")
+    outrank_user: Mapped[str | None] = mapped_column(String(80))
+    outrank_rank: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(Stamp)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    completed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+    form_data: Mapped[dict | None] = mapped_column(JSON)
+    case: Mapped[Case] = relationship(lazy="joined")
+
+
+class RiskAssessment(Base):
+    """A copy of an assessment or review form, kept by the team the pack names (Derby §4)."""
+    __tablename__ = "risk_assessment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    assessed_by: Mapped[str] = mapped_column(String(80))
+    assessed_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    content: Mapped[dict] = mapped_column(JSON)
+
+
+class Letter(Base):
+    __tablename__ = "letter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    template: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    delivery_method: Mapped[str | None] = mapped_column(String(40))
+    delivered_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class NonDisclosure(Base):
+    """The restricted register of decisions not to tell a tenant, with the reason."""
+    __tablename__ = "non_disclosure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    consulted: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
+class Note(Base):
+    """A note filed in one of the pack's notebooks (Derby's HM Sustainment notes, say)."""
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    notebook: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
+class AuditEvent(Base):
+    """Append-only record of every decision and every view of a restricted record."""
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Stamp, default=_now, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    alert_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)

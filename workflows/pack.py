@@ -1,0 +1,168 @@
+"""A policy pack: bpmn/<key>/pack.toml plus its diagrams and letter templates.
+
+The pack holds what an organisation's policy says that is not a flow: its roles and their
+seniority, its categories, who may see restricted records, and the letters it sends.
+"""
+import string
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from . import config
+from .errors import WorkflowError
+
+
+class PackError(WorkflowError):
+    """A pack.toml that is missing something or contradicts itself; the message names it."""
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str
+    name: str
+    rank: int  # seniority; 0 means the role is not on the management ladder
+    escalates_to: str | None = None  # who hears a must-outrank step this role cannot
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Restriction:
+    key: str
+    label: str
+    visible_to: frozenset[str]
+    staff_instruction: str
+
+
+@dataclass(frozen=True)
+class LetterTemplate:
+    key: str
+    title: str
+    body: string.Template
+
+
+@dataclass
+class Pack:
+    key: str
+    name: str
+    directory: Path
+    assessment_process: str
+    appeal_process: str | None
+    appeal_outcome_final: bool
+    roles: dict[str, Role] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
+    restrictions: dict[str, Restriction] = field(default_factory=dict)
+    letters: dict[str, LetterTemplate] = field(default_factory=dict)
+    # names every case starts with, so diagrams may read them (the lint knows them too)
+    start_variables: tuple[str, ...] = (
+        "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by",
+        "restriction", "marker_text", "control_measures", "level", "marker_code",
+        "decided_by", "decided_role", "review_no",
+    )
+
+    def bpmn_files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.bpmn"))
+
+    def role_for_lane(self, lane: str | None) -> Role | None:
+        """The role a lane names, by key or by display name (case-insensitive)."""
+        if not lane:
+            return None
+        wanted = lane.strip().lower()
+        for role in self.roles.values():
+            if wanted in (role.key.lower(), role.name.lower()):
+                return role
+        return None
+
+    def rank_of(self, role_keys) -> int:
+        return max((self.roles[r].rank for r in role_keys if r in self.roles), default=0)
+
+    def require_category(self, key: str) -> Category:
+        if key not in self.categories:
+            known = ", ".join(sorted(self.categories))
+            raise PackError(f"unknown category '{key}' (this pack has: {known})")
+        return self.categories[key]
+
+    def require_role(self, key: str) -> Role:
+        if key not in self.roles:
+            known = ", ".join(sorted(self.roles))
+            raise PackError(f"unknown role '{key}' (this pack has: {known})")
+        return self.roles[key]
+
+    def may_see(self, restriction: str | None, role_keys) -> bool:
+        """Whether someone holding these roles may see a record with this restriction."""
+        if restriction is None:
+            return True
+        rule = self.restrictions.get(restriction)
+        return rule is not None and bool(rule.visible_to & set(role_keys))
+
+
+def load_pack(key: str | None = None, packs_dir: Path | None = None) -> Pack:
+    """Read and check a pack.toml."""
+    key = key or config.pack_name()
+    directory = (packs_dir or config.packs_dir()) / key
+    path = directory / "pack.toml"
+    if not path.exists():
+        raise PackError(f"no policy pack '{key}': {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise PackError(f"{path}: {err}") from None
+    return _build(key, directory, raw, path)
+
+
+@lru_cache(maxsize=8)
+def cached_pack(key: str, packs_dir: str) -> Pack:
+    return load_pack(key, Path(packs_dir))
+
+
+def active_pack() -> Pack:
+    return cached_pack(config.pack_name(), str(config.packs_dir()))
+
+
+def _build(key, directory, raw, path) -> Pack:
+    meta = _section(raw, "pack", path)
+    try:
+        pack = Pack(
+            key=key, name=meta["name"], directory=directory,
+            assessment_process=meta["assessment_process"],
+            appeal_process=meta.get("appeal_process"),
+            appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
+        )
+        for rkey, r in _section(raw, "roles", path).items():
+            pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"))
+        for ckey, c in _section(raw, "categories", path).items():
+            pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
+        for xkey, x in raw.get("restrictions", {}).items():
+            pack.restrictions[xkey] = Restriction(
+                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"])
+        for lkey, letter in raw.get("letters", {}).items():
+            body = (directory / letter["file"]).read_text(encoding="utf-8")
+            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body))
+    except KeyError as err:
+        raise PackError(f"{path}: missing setting {err}") from None
+    except FileNotFoundError as err:
+        raise PackError(f"{path}: letter template {err.filename} does not exist") from None
+    _check_references(pack, path)
+    return pack
+
+
+def _section(raw, name, path):
+    if name not in raw:
+        raise PackError(f"{path}: missing [{name}] section")
+    return raw[name]
+
+
+def _check_references(pack: Pack, path) -> None:
+    for role in pack.roles.values():
+        if role.escalates_to and role.escalates_to not in pack.roles:
+            raise PackError(f"{path}: role '{role.key}' escalates_to unknown role '{role.escalates_to}'")
+    for rule in pack.restrictions.values():
+        unknown = rule.visible_to - set(pack.roles)
+        if unknown:
+            raise PackError(f"{path}: restriction '{rule.key}' names unknown roles {sorted(unknown)}")

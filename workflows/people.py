@@ -1,0 +1,77 @@
+"""Users with their roles, and customers (tenants)."""
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from . import audit, clock
+from .errors import NotFound, WorkflowError
+from .models import Customer, User, UserRole
+from .pack import Pack
+
+
+def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: list[str],
+             email: str | None = None, by: str = "system") -> User:
+    """Create a user holding roles of the pack."""
+    username = (username or "").strip()
+    if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        raise WorkflowError(f"'{username}' is not a valid username (letters, digits, . _ - only)")
+    if db.scalar(select(User.id).where(User.username == username)):
+        raise WorkflowError(f"there is already a user '{username}'")
+    for role in roles:
+        pack.require_role(role)
+    user = User(username=username, full_name=full_name.strip() or username, email=email,
+                created_at=clock.now(), roles=[UserRole(role=r) for r in dict.fromkeys(roles)])
+    db.add(user)
+    db.flush()
+    audit.record(db, actor=by, action="user_added", username=username, roles=sorted(set(roles)))
+    return user
+
+
+def set_roles(db: Session, *, pack: Pack, username: str, add=(), remove=(), by: str = "system") -> User:
+    """Grant and withdraw roles."""
+    user = get_user(db, username=username)
+    for role in add:
+        pack.require_role(role)
+        if role not in user.role_keys:
+            user.roles.append(UserRole(role=role))
+    user.roles = [r for r in user.roles if r.role not in set(remove)]
+    db.flush()
+    audit.record(db, actor=by, action="user_roles_changed", username=username,
+                 added=sorted(add), removed=sorted(remove))
+    return user
+
+
+def get_user(db: Session, *, username: str) -> User:
+    """One user by username."""
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"there is no user '{username}'")
+    return user
+
+
+def list_users(db: Session) -> list[User]:
+    """Every user, by username."""
+    return list(db.scalars(select(User).order_by(User.username)))
+
+
+def add_customer(db: Session, *, reference: str, name: str, address: str = "", postcode: str = "",
+                 tenancy_ref: str | None = None, by: str = "system") -> Customer:
+    """Record a customer (tenant) the register may hold markers about."""
+    reference, name = (reference or "").strip(), (name or "").strip()
+    if not reference or not name:
+        raise WorkflowError("a customer needs a reference and a name")
+    if db.scalar(select(Customer.id).where(Customer.reference == reference)):
+        raise WorkflowError(f"there is already a customer with reference '{reference}'")
+    customer = Customer(reference=reference, name=name, address=address.strip(),
+                        postcode=postcode.strip().upper(), tenancy_ref=tenancy_ref)
+    db.add(customer)
+    db.flush()
+    audit.record(db, actor=by, action="customer_added", reference=reference)
+    return customer
+
+
+def find_customers(db: Session, *, text: str, limit: int = 20) -> list[Customer]:
+    """Customers whose name, reference, address or postcode contains the text."""
+    like = f"%{text.strip()}%"
+    return list(db.scalars(select(Customer).where(or_(
+        Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
+        Customer.postcode.ilike(like))).order_by(Customer.name).limit(limit)))

@@ -1,0 +1,105 @@
+"""Reading the register: inboxes, markers, a case's story, and the check before a visit.
+Restricted records are filtered here, in the query, so they never reach a list or a count."""
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case as sql_case, or_, select
+from sqlalchemy.orm import Session
+
+from . import audit, clock, forms
+from .assignment import Actor
+from .errors import NotFound
+from .models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, RiskAssessment
+from .pack import Pack
+
+
+def visible(pack: Pack, actor: Actor):
+    """SQL condition: alerts this actor may see."""
+    allowed = [key for key, rule in pack.restrictions.items() if rule.visible_to & actor.roles]
+    return or_(Alert.restriction.is_(None), Alert.restriction.in_(allowed))
+
+
+def inbox(db: Session, *, pack: Pack, actor: Actor, limit: int = 200) -> list[HumanTask]:
+    """Open tasks for this actor: assigned to them, or unclaimed for one of their roles."""
+    mine = and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
+    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(actor.roles),
+                 or_(HumanTask.outrank_user.is_(None), HumanTask.outrank_user != actor.username))
+    overdue_last = sql_case((HumanTask.due_at.is_(None), 1), else_=0)
+    query = (select(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
+             .where(or_(mine, roles), visible(pack, actor))
+             .order_by(overdue_last, HumanTask.due_at, HumanTask.id).limit(limit))
+    return list(db.scalars(query))
+
+
+def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "active") -> list[Alert]:
+    """The register, as this actor may see it."""
+    query = select(Alert).where(visible(pack, actor)).order_by(Alert.id)
+    if status:
+        query = query.where(Alert.status == status)
+    return list(db.scalars(query))
+
+
+@dataclass
+class VisitCheck:
+    customer: Customer
+    markers: list[dict]
+
+
+def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> list[VisitCheck]:
+    """Any staff: does this customer carry an active marker, and what must staff do?
+
+    Shows the instruction to staff only, never the reasons; a restricted marker shows the
+    pack's instruction for it (e.g. "contact the relevant manager") to everyone."""
+    like = f"%{text.strip()}%"
+    customers = db.scalars(select(Customer).where(or_(
+        Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
+        Customer.postcode.ilike(like))).order_by(Customer.name).limit(20))
+    results = []
+    for customer in customers:
+        active = db.scalars(select(Alert).where(Alert.customer_id == customer.id, Alert.status == "active"))
+        markers = []
+        for alert in active:
+            rule = pack.restrictions.get(alert.restriction or "")
+            markers.append({
+                "instruction": rule.staff_instruction if rule else alert.marker_text,
+                "control_measures": [] if rule else (alert.control_measures or []),
+                "since": alert.placed_at.date().isoformat() if alert.placed_at else None,
+            })
+        results.append(VisitCheck(customer, markers))
+    return results
+
+
+def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
+    """Everything about one alert in order: cases, steps, assessments, letters, events.
+
+    Viewing a restricted record is itself audited."""
+    alert = db.scalar(select(Alert).where(Alert.id == alert_id, visible(pack, actor)))
+    if alert is None:
+        raise NotFound(f"there is no alert {alert_id}")
+    if alert.restriction:
+        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=alert.id,
+                     restriction=alert.restriction)
+    cases = list(db.scalars(select(Case).where(Case.alert_id == alert.id).order_by(Case.id)))
+    case_ids = [c.id for c in cases]
+    tasks = list(db.scalars(select(HumanTask).where(HumanTask.case_id.in_(case_ids)).order_by(HumanTask.id)))
+    return {
+        "alert": alert,
+        "cases": cases,
+        "tasks": tasks,
+        "assessments": list(db.scalars(select(RiskAssessment).where(RiskAssessment.alert_id == alert.id))),
+        "letters": list(db.scalars(select(Letter).where(Letter.alert_id == alert.id).order_by(Letter.id))),
+        "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id))),
+        "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id).order_by(AuditEvent.id))),
+    }
+
+
+def task_view(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> dict:
+    """A task with its form, for someone who may see its case."""
+    from . import definitions
+    task = db.get(HumanTask, task_id)
+    if task is None or not pack.may_see(task.case.alert.restriction, actor.roles):
+        raise NotFound(f"there is no task {task_id}")
+    spec, _ = definitions.spec_for(task.case.definition)
+    task_spec = spec.task_specs[task.bpmn_id]
+    overdue = task.due_at is not None and clock.as_utc(task.due_at) < clock.now() and task.status in ("ready", "claimed")
+    return {"task": task, "fields": forms.fields_of(task_spec), "overdue": overdue,
+            "documentation": getattr(task_spec, "documentation", None)}
