@@ -211,7 +211,7 @@ def _visible_alert(db, pack, actor, alert_id) -> Alert:
 
 
 def _lock(db, case_id) -> Case:
-    case = db.scalar(select(Case).where(Case.id == case_id).with_for_update()
+    case = db.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                      .execution_options(populate_existing=True))
     if case is None:
         raise NotFound(f"there is no case {case_id}")

@@ -101,7 +101,7 @@ class Alert(Base):
     next_review_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     removed_at: Mapped[datetime | None] = mapped_column(Stamp)
     removed_reason: Mapped[str | None] = mapped_column(Text)
-    customer: Mapped[Customer] = relationship(lazy="joined")
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
 
 
 class Case(Base):
@@ -120,8 +120,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     updated_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
-    alert: Mapped[Alert] = relationship(lazy="joined")
-    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    alert: Mapped[Alert] = relationship(lazy="joined", innerjoin=True)
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined", innerjoin=True)
     __mapper_args__ = {"version_id_col": lock_version}
 
 
@@ -148,7 +148,7 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(Stamp)
     completed_by: Mapped[str | None] = mapped_column(String(80))
     form_data: Mapped[dict | None] = mapped_column(JSON)
-    case: Mapped[Case] = relationship(lazy="joined")
+    case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
 
 
 class RiskAssessment(Base):

@@ -33,7 +33,7 @@ def mark_error(case_id: int, message: str) -> None:
     """Set a case aside with its error, where an administrator can see it and retry it."""
     log.error("case %s: %s", case_id, message)
     with database.transaction() as db:
-        case = db.scalar(select(Case).where(Case.id == case_id).with_for_update())
+        case = db.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
         case.status, case.error_message, case.updated_at = "error", message, clock.now()
         audit.record(db, actor=engine.SYSTEM, action="case_error", case_id=case.id,
                      alert_id=case.alert_id, error=message)

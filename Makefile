@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# PostgreSQL for the second run of the suite (this machine and CI: trust auth on 127.0.0.1)
+TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-sqlite test-postgres bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+## run: install, create the SQLite database with demo data, and start the main job
+run: install
+	$(BIN)/alertflow db upgrade
+	$(BIN)/alertflow demo
+	$(BIN)/alertflow serve
+
+## test: the whole suite on SQLite, then again on PostgreSQL
+test: test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/pytest -q
+
+test-postgres: install
+	ALERTFLOW_TEST_DATABASE=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/step_cost.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,91 @@
+"""Every test gets an empty, migrated database: a SQLite file by default, or PostgreSQL when
+ALERTFLOW_TEST_DATABASE names a server (`make test` runs the suite both ways)."""
+import os
+import shutil
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from workflows import clock, config
+from workflows.db import engine_for
+
+SERVER_URL = os.environ.get("ALERTFLOW_TEST_DATABASE")
+TEST_DB_NAME = "alertflow_test"
+
+
+def _migrate(url: str):
+    old = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = url
+    try:
+        command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
+        engine_for(config.database_url()).dispose()  # closing SQLite's connections folds the WAL into the file
+    finally:
+        if old is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = old
+
+
+def _postgres_test_url() -> str:
+    import psycopg
+
+    parts = urlsplit(SERVER_URL)
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEST_DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {TEST_DB_NAME}")
+    return urlunsplit(parts._replace(path=f"/{TEST_DB_NAME}"))
+
+
+@pytest.fixture(scope="session")
+def migrated():
+    """A migrated database to start each test from: a template file, or the PostgreSQL URL."""
+    if SERVER_URL:
+        url = _postgres_test_url()
+        _migrate(url)
+        yield url
+        return
+    directory = config.PROJECT_ROOT / "instance" / f"test-template-{os.getpid()}"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "template.db"
+    path.unlink(missing_ok=True)
+    _migrate(f"sqlite:///{path}")
+    yield path
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(migrated, tmp_path, monkeypatch):
+    """An empty migrated database for this test, named in DATABASE_URL."""
+    if SERVER_URL:
+        url = migrated
+        engine = engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            tables = conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalars()
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        path = tmp_path / "alertflow.db"
+        shutil.copy(migrated, path)
+        url = f"sqlite:///{path}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+    clock.set_now(None)
+    if not SERVER_URL:
+        engine_for(url).dispose()
+
+
+@pytest.fixture
+def cli(database_url):
+    """Run `alertflow ...` in-process, as a user at a terminal would."""
+    from tests.helpers import Cli
+    return Cli()
+
+
+@pytest.fixture
+def derby(cli):
+    """Derby's pack deployed, with staff in every role and a few customers."""
+    from tests.helpers import DerbyWorld
+    return DerbyWorld(cli)

@@ -1,0 +1,207 @@
+"""Each Derby category end to end through the command line: report, assess, decide, tell or
+record why not, review after six months on a moved clock, keep or remove, and appeal."""
+from tests.helpers import RISK
+
+T0 = "2026-03-02T09:00"
+DECIDED = "2026-03-03T10:00"
+RECORDED = "2026-03-04T10:00"
+BEFORE_REVIEW = "2026-09-04T09:59"
+REVIEW_DUE = "2026-09-04T10:01"
+MARKER = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
+          "inform_tenant": "yes", **RISK}
+KEEP = {"staff_information": "Two incidents reported by the repairs team", "risk_reduced": "no",
+        "measures_proportionate": "yes", "review_outcome": "keep", "review_reason": "Risk unchanged",
+        "inform_tenant": "yes"}
+
+
+def record_on_red_triangle(derby, alert_id, now=RECORDED):
+    task = derby.open_task("tina", alert_id, now)
+    assert task["title"].startswith("Record the marker")
+    derby.complete("tina", task["task"], {"housing_system_ref": "RT-1"}, now=now)
+
+
+def review_becomes_due(derby, reviewer, alert_id):
+    assert derby.fire_timers(BEFORE_REVIEW) == 0
+    assert not [t for t in derby.inbox(reviewer, BEFORE_REVIEW) if t["alert"] == alert_id]
+    assert derby.fire_timers(REVIEW_DUE) == 1
+    task = derby.open_task(reviewer, alert_id, REVIEW_DUE)
+    assert task["title"] == "Review the marker"
+    return task
+
+
+def test_criminal_offender_assessed_by_asb_manager_reviewed_kept_and_appealed(derby, cli):
+    alert_id = derby.report("rpo", now=T0)
+    for other in ("carl", "helen", "tina"):
+        assert not [t for t in derby.inbox(other, T0) if t["alert"] == alert_id]
+    task = derby.open_task("anna", alert_id, T0)
+    assert task["role"] == "asb_manager" and task["due"] == "2026-03-12"
+
+    derby.complete("anna", task["task"], {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER},
+                   now=DECIDED)
+    assert derby.alert(alert_id)["status"] == "under_assessment"  # on the register only once the ASB team records it
+    record_on_red_triangle(derby, alert_id)
+
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "active" and alert["marker_text"] == "Visit in pairs"
+    assert alert["control_measures"] == ["Visit in pairs"]
+    assert alert["decided_by"] == "anna" and alert["decided_role"] == "asb_manager"
+    assert alert["next_review_at"].startswith("2026-09-04")
+    assert [letter["template"] for letter in alert["letters"]] == ["marker_placed"]
+    letter = alert["letters"][0]["body"]
+    assert "Visit in pairs" in letter and "2026-09-04" in letter and "appeal" in letter
+    assert alert["assessments"][0]["content"]["offence_nature"] == "Assault, 2025"
+    assert "MARKER: Visit in pairs" in cli("check", "John Smith", "--as", "sam")
+
+    review = review_becomes_due(derby, "anna", alert_id)
+    derby.complete("anna", review["task"], KEEP, now="2026-09-10T10:00")
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "active" and alert["review_count"] == 1
+    assert alert["next_review_at"].startswith("2027-03-10")
+    decisions = [e for e in alert["events"] if e["action"] == "decision"]
+    assert decisions[-1]["detail"]["reason"] == "Risk unchanged"  # a kept marker's reason is documented
+    assert [letter["template"] for letter in alert["letters"]] == ["marker_placed", "marker_kept"]
+
+    cli("appeal", alert_id, "--as", "sam", "--grounds", "I have not offended since", now="2026-09-20T10:00")
+    hearing = derby.open_task("helen", alert_id, "2026-09-20T10:00")
+    assert not [t for t in derby.inbox("anna", "2026-09-20T10:00") if t["alert"] == alert_id]
+    appeal = {"appeal_outcome": "uphold", "appeal_reasons": "The risk assessment stands"}
+    assert "anna made it" in derby.refuse("anna", hearing["task"], appeal)
+    assert "more senior" in derby.refuse("alex", hearing["task"], appeal)
+    assert "more senior" in derby.refuse("sam", hearing["task"], appeal)
+    derby.complete("helen", hearing["task"], appeal, now="2026-09-25T10:00")
+
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "active" and alert["letters"][-1]["template"] == "appeal_outcome"
+    assert "final" in alert["letters"][-1]["body"]
+    outcome = [e for e in alert["events"] if e["action"] == "appeal_decided"][0]
+    assert outcome["actor"] == "helen" and outcome["detail"]["final"] is True
+    assert "final" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "Again")
+
+
+def test_partner_information_with_complex_needs_input_not_told_then_removed_at_review(derby, cli):
+    alert_id = derby.report("partner_info", customer="C2", now=T0)
+    task = derby.open_task("anna", alert_id, T0)
+    values = {"partner_source": "Derbyshire Police", "complex_needs_consulted": "yes", **MARKER,
+              "inform_tenant": "no", "non_disclosure_reason": "Telling her may put the informant at risk"}
+    error = derby.refuse("anna", task["task"], values, now=DECIDED)
+    assert "complex_needs_input" in error and "required" in error  # asked for support, so record it
+    values["complex_needs_input"] = "Agrees: unpredictable when unwell"
+    derby.complete("anna", task["task"], values, now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "active" and alert["letters"] == []
+    assert alert["non_disclosures"] == [{"reason": "Telling her may put the informant at risk",
+                                         "consulted": None, "by": "anna"}]
+
+    review = review_becomes_due(derby, "anna", alert_id)
+    derby.complete("anna", review["task"], {**KEEP, "review_outcome": "remove", "review_reason": "No further concerns",
+                                            "inform_tenant": ""}, now="2026-09-10T10:00")
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "removed" and alert["next_review_at"] is None
+    assert [c["status"] for c in alert["cases"]] == ["completed", "completed"]
+    assert "no marker" in cli("check", "Mary Jones", "--as", "sam")
+    assert derby.fire_timers("2027-06-01T00:00") == 0  # a removed marker is never reviewed again
+
+
+def test_mental_health_assessed_by_complex_needs_manager_with_sustainment_notes(derby, cli):
+    alert_id = derby.report("mental_health", now=T0)
+    assert not [t for t in derby.inbox("anna", T0) if t["alert"] == alert_id]
+    task = derby.open_task("carl", alert_id, T0)
+    error = derby.refuse("carl", task["task"], MARKER, now=DECIDED)
+    assert "sustainment_note" in error  # §5.3: the arrangements also go into the HM Sustainment notes
+    derby.complete("carl", task["task"], {**MARKER, "sustainment_note": "Phone first; visit in pairs"}, now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+    alert = derby.alert(alert_id)
+    assert any(e["action"] == "note_added" and e["detail"]["notebook"] == "HM Sustainment" for e in alert["events"])
+    assert "right of appeal" in alert["letters"][0]["body"].lower()
+
+    review = review_becomes_due(derby, "carl", alert_id)
+    assert not [t for t in derby.inbox("anna", REVIEW_DUE) if t["alert"] == alert_id]
+    derby.complete("carl", review["task"], {**KEEP, "inform_tenant": "no",
+                                            "non_disclosure_reason": "Acutely unwell; telling him now is unsafe"},
+                   now="2026-09-05T10:00")
+    alert = derby.alert(alert_id)
+    assert alert["non_disclosures"][0]["reason"] == "Acutely unwell; telling him now is unsafe"
+    assert [letter["template"] for letter in alert["letters"]] == ["marker_placed"]
+
+    cli("appeal", alert_id, "--as", "tina", "--grounds", "I am well now", now="2026-09-06T10:00")
+    hearing = derby.open_task("helen", alert_id, "2026-09-06T10:00")
+    assert "carl made it" in derby.refuse("carl", hearing["task"], {"appeal_outcome": "remove", "appeal_reasons": "x"})
+    derby.complete("helen", hearing["task"], {"appeal_outcome": "remove", "appeal_reasons": "Now stable"},
+                   now="2026-09-07T10:00")
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "removed"
+    assert [c["status"] for c in alert["cases"]] == ["completed", "completed", "cancelled", "completed"]
+    assert derby.fire_timers("2027-06-01T00:00") == 0
+
+
+def test_complaints_investigated_by_appointed_officer_not_told_after_consultation(derby, cli):
+    alert_id = derby.report("complaints", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    assert "does not hold the role" in derby.refuse("helen", task["task"], {
+        "investigating_officer": "sam", "complaint_summary": "Four complaints"}, now=T0)
+    derby.complete("helen", task["task"], {"investigating_officer": "ivy", "complaint_summary": "Four complaints"},
+                   now=T0)
+    investigation = derby.open_task("ivy", alert_id, T0)
+    assert investigation["assignee"] == "ivy" and investigation["due"] == "2026-03-30"
+    assert "assigned to ivy" in derby.refuse("helen", investigation["task"], {})
+
+    values = {"investigation_findings": "Unfounded each time", "unfounded_pattern": "yes", **MARKER,
+              "inform_tenant": "no", "non_disclosure_reason": "Telling him is likely to provoke violence"}
+    assert "non_disclosure_consulted" in derby.refuse("ivy", investigation["task"], values, now=DECIDED)
+    values["non_disclosure_consulted"] = "asb_manager,personnel_manager"
+    derby.complete("ivy", investigation["task"], values, now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+
+    alert = derby.alert(alert_id)
+    assert alert["decided_by"] == "ivy" and alert["status"] == "active"
+    assert alert["non_disclosures"][0]["consulted"] == "asb_manager, personnel_manager"
+
+    cli("appeal", alert_id, "--as", "sam", "--grounds", "My complaints were genuine", now="2026-04-01T10:00")
+    hearing = derby.open_task("helen", alert_id, "2026-04-01T10:00")
+    assert "ivy made it" in derby.refuse("ivy", hearing["task"], {"appeal_outcome": "uphold", "appeal_reasons": "x"})
+    derby.complete("helen", hearing["task"], {"appeal_outcome": "amend", "appeal_reasons": "Pairs are enough",
+                                              "marker_text": "Visit in pairs; no lone phone calls",
+                                              "control_measures": "visit_in_pairs"}, now="2026-04-02T10:00")
+    alert = derby.alert(alert_id)
+    assert alert["marker_text"] == "Visit in pairs; no lone phone calls" and alert["status"] == "active"
+
+    review = review_becomes_due(derby, "helen", alert_id)  # §6: reviewed by the Head of Service
+    derby.complete("helen", review["task"], KEEP, now="2026-09-05T10:00")
+    assert derby.alert(alert_id)["review_count"] == 1
+
+
+def test_near_miss_decided_by_head_of_service_appeal_goes_higher(derby, cli):
+    alert_id = derby.report("near_miss", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    derby.complete("helen", task["task"], {"assessment_method": "Talked to the officer", **MARKER}, now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+    alert = derby.alert(alert_id)
+    assert alert["assessments"][0]["content"]["assessment_method"] == "Talked to the officer"
+
+    review = review_becomes_due(derby, "helen", alert_id)
+    derby.complete("helen", review["task"], KEEP, now="2026-09-05T10:00")
+
+    cli("appeal", alert_id, "--as", "sam", "--grounds", "It was a misunderstanding", now="2026-09-06T10:00")
+    assert not [t for t in derby.inbox("helen", "2026-09-06T10:00") if t["alert"] == alert_id]
+    assert not [t for t in derby.inbox("harry", "2026-09-06T10:00") if t["alert"] == alert_id]
+    hearing = derby.open_task("hugo", alert_id, "2026-09-06T10:00")
+    assert hearing["role"] == "head_of_housing_management"
+    appeal = {"appeal_outcome": "uphold", "appeal_reasons": "Proportionate"}
+    assert "helen made it" in derby.refuse("helen", hearing["task"], appeal)
+    assert "more senior" in derby.refuse("harry", hearing["task"], appeal)  # a peer is not more senior
+    derby.complete("hugo", hearing["task"], appeal, now="2026-09-07T10:00")
+    assert derby.alert(alert_id)["status"] == "active"
+
+
+def test_no_marker_closes_the_report(derby, cli):
+    alert_id = derby.report("near_miss", customer="C3", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    derby.complete("helen", task["task"], {"assessment_method": "Spoke to staff", **RISK, "place_marker": "no"},
+                   now=DECIDED)
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "not_placed" and alert["cases"][0]["status"] == "completed"
+    assert derby.inbox("tina", DECIDED) == []
+    assert "no marker" in cli("check", "Peter Brown", "--as", "sam")
+    assert "only an active marker" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "x")
