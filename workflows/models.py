@@ -32,6 +32,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(Stamp)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
@@ -148,6 +150,8 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(Stamp)
     completed_by: Mapped[str | None] = mapped_column(String(80))
     form_data: Mapped[dict | None] = mapped_column(JSON)
+    reminded_at: Mapped[datetime | None] = mapped_column(Stamp)
+    escalated_at: Mapped[datetime | None] = mapped_column(Stamp)
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
 
 
