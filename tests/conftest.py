@@ -13,7 +13,7 @@ from workflows import clock, config
 from workflows.db import engine_for
 
 SERVER_URL = os.environ.get("ALERTFLOW_TEST_DATABASE")
-TEST_DB_NAME = "alertflow_test"
+TEST_DB_NAME = f"alertflow_test_{os.getpid()}"  # one per run, so parallel runs never collide
 
 
 def _migrate(url: str):
@@ -27,6 +27,10 @@ def _migrate(url: str):
             os.environ.pop("DATABASE_URL", None)
         else:
             os.environ["DATABASE_URL"] = old
+
+
+def _engines_for(url):
+    yield engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 def _postgres_test_url() -> str:
@@ -46,6 +50,11 @@ def migrated():
         url = _postgres_test_url()
         _migrate(url)
         yield url
+        for engine in list(_engines_for(url)):
+            engine.dispose()
+        import psycopg
+        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {TEST_DB_NAME} WITH (FORCE)")
         return
     directory = config.PROJECT_ROOT / "instance" / f"test-template-{os.getpid()}"
     directory.mkdir(parents=True, exist_ok=True)
