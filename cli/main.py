@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import clock, db as database, definitions, engine, people, register
-from workflows import timers as timer_sweep
+from workflows import background, timers as timer_sweep
 from workflows.errors import Conflict, FormInvalid, WorkflowError
 from workflows.pack import active_pack, load_pack
 
@@ -382,9 +382,9 @@ def serve(minutes, once):
     """The main job on one machine: the timer sweep, every minute."""
     click.echo(f"alertflow: {active_pack().name} pack; timer sweep every {minutes:g} minute(s); Ctrl-C stops")
     while True:
-        fired = timer_sweep.sweep(active_pack())
-        if fired:
-            click.echo(f"{clock.now():%Y-%m-%d %H:%M}  {fired} case(s) advanced")
+        done = background.tick(active_pack())
+        if any(done.values()):
+            click.echo(f"{clock.now():%Y-%m-%d %H:%M}  {done}")
         if once:
             return
         time.sleep(minutes * 60)
