@@ -309,11 +309,18 @@ def alerts():
 @alerts.command("list")
 @click.option("--as", "username", required=True)
 @click.option("--status", default="active", help="active, under_assessment, removed, not_placed, or all")
+@click.option("--json", "as_json", is_flag=True)
 @in_transaction
-def alerts_list(db, username, status):
+def alerts_list(db, username, status, as_json):
     """Markers you may see."""
     rows = register.alerts(db, pack=active_pack(), actor=_actor(db, username),
                            status=None if status == "all" else status)
+    if as_json:
+        click.echo(json.dumps([{"alert": a.id, "status": a.status, "category": a.category,
+                                "customer": a.customer.reference, "marker_text": a.marker_text,
+                                "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None}
+                               for a in rows], indent=2))
+        return
     for a in rows:
         click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.customer.reference:10} "
                    f"next review {_date(a.next_review_at)}  {a.marker_text or ''}")

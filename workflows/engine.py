@@ -160,7 +160,8 @@ def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> Huma
 
 def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None = None) -> list[int]:
     """Running cases whose next timer has passed, oldest first."""
-    query = (select(Case.id).where(Case.status == "running", Case.next_timer_at <= (now or clock.now()))
+    # strictly before now, as SpiffWorkflow's timers compare: a timer due this instant fires next tick
+    query = (select(Case.id).where(Case.status == "running", Case.next_timer_at < (now or clock.now()))
              .order_by(Case.next_timer_at))
     return list(db.scalars(query.limit(limit) if limit else query))
 
@@ -168,7 +169,7 @@ def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None 
 def advance_timers(db: Session, *, pack: Pack, case_id: int) -> bool:
     """Fire the due timers of one case; False if another worker already did."""
     case = _lock(db, case_id)
-    if case.status != "running" or case.next_timer_at is None or clock.as_utc(case.next_timer_at) > clock.now():
+    if case.status != "running" or case.next_timer_at is None or clock.as_utc(case.next_timer_at) >= clock.now():
         return False
     step = _Step(db, pack, case, SYSTEM)
     workflow = step.restore()

@@ -66,6 +66,7 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
         try:
             values[field.id] = _coerce(db, field, raw)
         except ValueError as err:
+            values[field.id] = None  # keeps the name defined for other fields' requiredWhen
             errors[field.id] = str(err)
     merged = {**data, **values}
     for field in fields.values():
