@@ -6,12 +6,10 @@ import time
 from functools import wraps
 
 import click
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from workflows import clock, db as database, definitions, engine, people, register
 from workflows import background, timers as timer_sweep
-from workflows.errors import Conflict, FormInvalid, WorkflowError
+from workflows.errors import FormInvalid, WorkflowError
 from workflows.pack import active_pack, load_pack
 
 
@@ -37,12 +35,6 @@ def in_transaction(func):
             sys.exit(1)
         except WorkflowError as err:
             _fail(str(err))
-        except StaleDataError:
-            _fail(str(Conflict("someone else changed this case at the same moment; nothing was saved")))
-        except OperationalError as err:
-            if "locked" in str(err):
-                _fail(str(Conflict("someone else changed this case at the same moment; nothing was saved")))
-            raise
     return wrapper
 
 

@@ -61,7 +61,7 @@ def test_completing_a_task_that_is_not_yours_or_no_longer_ready(derby, cli):
     assert "assigned to harry" in derby.refuse("helen", task, values)
     cli("task", "release", task, "--as", "harry")
     derby.complete("helen", task, values)
-    assert "is completed, not waiting" in derby.refuse("harry", task, values)
+    assert "has already been completed by helen" in derby.refuse("harry", task, values)
     assert "no task 999" in cli.fails("task", "complete", 999, "--as", "helen")
 
 
@@ -118,7 +118,7 @@ def test_two_completions_of_one_task_one_wins_the_other_is_told(derby, cli):
     task = derby.open_task("helen", alert_id, T0)["task"]
     values = {"assessment_method": "x", **RISK, "place_marker": "no"}
     derby.complete("helen", task, values)
-    assert "completed, not waiting" in derby.refuse("harry", task, values)
+    assert "has already been completed by helen" in derby.refuse("harry", task, values)
     assert count(AuditEvent, AuditEvent.action == "decision") == 1
 
 

@@ -12,7 +12,7 @@ A task's lane names a role of the pack. Extension properties on the task refine 
 from dataclasses import dataclass
 
 from . import clock
-from .errors import NotAllowed, NotFound, StepFailed
+from .errors import Conflict, NotAllowed, NotFound, StepFailed
 from .models import HumanTask
 from .pack import Pack
 
@@ -67,6 +67,9 @@ def check_may_act(pack: Pack, task: HumanTask, actor: Actor) -> None:
     """Raise unless this actor may claim or complete this task now."""
     if not pack.may_see(task.case.alert.restriction, actor.roles):
         raise NotFound(f"no task {task.id}")
+    if task.status == "completed":
+        raise Conflict(f"task {task.id} ('{task.title}') has already been completed by {task.completed_by}; "
+                       f"nothing you entered was saved")
     if task.status not in ("ready", "claimed"):
         raise NotAllowed(f"task {task.id} ('{task.title}') is {task.status}, not waiting for anyone")
     if task.assignee and task.assignee != actor.username:
@@ -94,6 +97,6 @@ def open_for(actor: Actor, task: HumanTask, pack: Pack) -> bool:
     """Whether the task belongs in this actor's inbox (theirs, or their role's and unclaimed)."""
     try:
         check_may_act(pack, task, actor)
-    except (NotAllowed, NotFound):
+    except (NotAllowed, NotFound, Conflict):
         return False
     return True

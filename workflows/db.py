@@ -4,9 +4,14 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from . import config
+from .errors import Conflict
+
+_CONFLICT = "someone else changed this case at the same moment; nothing you entered was saved, please try again"
 
 
 @lru_cache(maxsize=None)
@@ -45,6 +50,14 @@ def transaction():
     try:
         yield session
         session.commit()
+    except StaleDataError:
+        session.rollback()
+        raise Conflict(_CONFLICT) from None
+    except OperationalError as err:
+        session.rollback()
+        if "database is locked" in str(err):  # SQLite: another writer committed first
+            raise Conflict(_CONFLICT) from None
+        raise
     except BaseException:
         session.rollback()
         raise

@@ -225,12 +225,13 @@ def _open_tasks(db, case_id) -> list[HumanTask]:
 
 
 def _touch(db, case):
-    case.updated_at = clock.now()
+    """Flush the case row; its version check turns a lost race into a Conflict."""
+    case_id, case.updated_at = case.id, clock.now()
     try:
         db.flush()
     except StaleDataError:
-        raise Conflict(f"case {case.id} was changed by someone else at the same moment; "
-                       f"nothing was saved, please try again") from None
+        raise Conflict(f"case {case_id} was changed by someone else at the same moment; "
+                       f"nothing you entered was saved, please try again") from None
 
 
 class _Step:
