@@ -78,6 +78,8 @@ def _check_node(node, expression):
     if isinstance(node, ast.Name) and node.id.startswith("_"):
         raise ExpressionError(f"the name '{node.id}' is not allowed in '{expression}'")
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute):
+            raise ExpressionError(f"attribute access '.{node.func.attr}' is not allowed in '{expression}'")
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = getattr(node.func, "id", ast.unparse(node.func))
             allowed = ", ".join(sorted(FUNCTIONS))

@@ -1,0 +1,122 @@
+"""Diagrams are checked when they are loaded, never when a tenant's case reaches them, and a
+policy change is a BPMN edit deployed as a new version."""
+import shutil
+
+import pytest
+
+from workflows import config
+
+SOURCE = config.PROJECT_ROOT / "bpmn" / "derby"
+
+
+@pytest.fixture
+def pack_dir(tmp_path, monkeypatch):
+    """A copy of the Derby pack that a test may edit, made the active pack directory."""
+    shutil.copytree(SOURCE, tmp_path / "derby")
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    return tmp_path / "derby"
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+CONDITION = "category == 'rpo'"
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("__import__('os').system('id')", "attribute access '.system' is not allowed"),
+    ("__import__('os')", "the function '__import__' is not allowed"),
+    ("().__class__.__base__.__subclasses__()", "attribute access '.__subclasses__' is not allowed"),
+    ("category.upper() == 'RPO'", "attribute access '.upper' is not allowed"),
+    ("category == 'rpo' and", "syntax error"),
+    ("catgory == 'rpo'", "reads catgory, which no form field or case variable provides"),
+    ("[x for x in 'abc']", "ListComp is not allowed"),
+    ("lambda: 1", "Lambda is not allowed"),
+    ("2 ** 1000000", "the power operator is not allowed"),
+])
+def test_unsafe_or_broken_condition_is_refused_naming_file_and_element(cli, pack_dir, expression, message):
+    edit(pack_dir / "derby_assessment.bpmn", CONDITION, expression.replace("&", "&amp;").replace("<", "&lt;"))
+    error = cli.fails("pack", "deploy")
+    assert "derby_assessment.bpmn: f_rpo:" in error and message in error
+    assert "deployed" not in cli.fails("pack", "deploy")
+    assert cli("pack", "versions") == ""  # nothing half-deployed, not even the other files
+
+
+def test_lane_that_names_no_role_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_review.bpmn", 'name="Complex Needs Manager"', 'name="Complex Needs Team"')
+    error = cli.fails("pack", "check")
+    assert "derby_review.bpmn: Lane_2: lane 'Complex Needs Team' names no role of the Derby Homes pack" in error
+
+
+def test_duration_that_does_not_parse_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_review.bpmn", ">P6M<", ">P6Q<")
+    assert "derby_review.bpmn: due_def: timeDuration: 'P6Q' is not an ISO 8601 duration" in cli.fails("pack", "check")
+    edit(pack_dir / "derby_review.bpmn", ">P6Q<", ">P6M<")
+    edit(pack_dir / "derby_review.bpmn", 'name="dueIn" value="P14D"', 'name="dueIn" value="two weeks"')
+    assert "review_asb: dueIn: 'two weeks' is not an ISO 8601 duration" in cli.fails("pack", "check")
+
+
+def test_unknown_action_template_and_script_tasks_are_refused(cli, pack_dir):
+    path = pack_dir / "derby_assessment.bpmn"
+    edit(path, 'camunda:topic="place_marker"', 'camunda:topic="delete_everything"')
+    edit(path, 'value="marker_placed"', 'value="no_such_letter"')
+    error = cli.fails("pack", "check")
+    assert "place_marker: unknown action 'delete_everything'" in error
+    assert "letter: unknown letter template 'no_such_letter'" in error
+
+
+def test_xml_that_does_not_parse_names_the_file(cli, pack_dir):
+    edit(pack_dir / "derby_appeal.bpmn", "</bpmn:process>", "</bpmn:proces>")
+    error = cli.fails("pack", "check")
+    assert "derby_appeal.bpmn: (document): the XML does not parse" in error
+
+
+def test_xxe_and_billion_laughs_are_refused_without_reading_anything(cli, pack_dir, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    xxe = (f'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file://{secret}">]>'
+           '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">'
+           '<bpmn:process id="p" name="&x;" isExecutable="true"/></bpmn:definitions>')
+    laughs = ('<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+              '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]>'
+              '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">'
+              '<bpmn:process id="p" name="&d;" isExecutable="true"/></bpmn:definitions>')
+    for name, content in (("xxe.bpmn", xxe), ("laughs.bpmn", laughs)):
+        (pack_dir / name).write_text(content)
+        error = cli.fails("pack", "check", str(pack_dir / name))
+        assert f"{name}: (document): the file declares a DTD" in error
+        assert "TOP-SECRET" not in error and "lollol" not in error
+        (pack_dir / name).unlink()
+
+
+def test_bare_camunda_durations_are_accepted(cli, pack_dir):
+    text = (pack_dir / "derby_review.bpmn").read_text()
+    assert ">P6M<" in text  # written bare, as Camunda Modeler writes it
+    assert "no problems found" in cli("pack", "check")
+
+
+def test_changing_the_review_period_is_a_bpmn_edit_new_cases_use_it_running_cases_keep_theirs(derby, cli, pack_dir):
+    from tests.helpers import RISK
+    from tests.test_derby_lifecycle import MARKER, record_on_red_triangle
+
+    def marker_placed(customer, now):
+        alert_id = derby.report("near_miss", customer=customer, now=now)
+        task = derby.open_task("helen", alert_id, now)
+        derby.complete("helen", task["task"], {"assessment_method": "x", **MARKER}, now=now)
+        record_on_red_triangle(derby, alert_id, now=now)
+        return alert_id
+
+    old = marker_placed("C1", "2026-01-10T09:00")
+    edit(pack_dir / "derby_review.bpmn", ">P6M<", ">P3M<")
+    assert "deployed derby_review version 2" in cli("pack", "deploy", "--as", "paula")
+    assert "every process is already deployed" in cli("pack", "deploy")
+    new = marker_placed("C2", "2026-01-10T09:00")
+
+    assert derby.alert(old)["next_review_at"].startswith("2026-07-10")
+    assert derby.alert(new)["next_review_at"].startswith("2026-04-10")
+    versions = cli("pack", "versions")
+    assert "derby_review v1" in versions and "by paula" in versions and "derby_review v2" in versions
+    assert RISK
