@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions, forms, spiff
@@ -24,7 +24,7 @@ SYSTEM = "system"
 
 def actor_for(db: Session, pack: Pack, username: str) -> Actor:
     """The active user with this username, as the engine sees them (roles and seniority)."""
-    user = db.scalar(select(User).where(User.username == username))
+    user = db.scalar(select(User).where(User.username == username).options(joinedload(User.roles)))
     if user is None or not user.active:
         raise NotFound(f"there is no active user '{username}'")
     return Actor(user.username, frozenset(user.role_keys), pack.rank_of(user.role_keys))
@@ -82,7 +82,7 @@ def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: 
                 started_by=actor, created_at=clock.now(), updated_at=clock.now())
     db.add(case)
     db.flush()
-    step = _Step(db, pack, case, actor)
+    step = _Step(db, pack, case, actor, new=True)
     workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(alert_data(alert), **data)
@@ -213,7 +213,7 @@ def _visible_alert(db, pack, actor, alert_id) -> Alert:
 
 def _lock(db, case_id) -> Case:
     case = db.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
-                     .execution_options(populate_existing=True))
+                     .options(undefer(Case.workflow_state)).execution_options(populate_existing=True))
     if case is None:
         raise NotFound(f"there is no case {case_id}")
     return case
@@ -237,8 +237,9 @@ def _touch(db, case):
 class _Step:
     """One engine step on one case: restore, run, project, save."""
 
-    def __init__(self, db, pack, case, actor):
+    def __init__(self, db, pack, case, actor, new=False):
         self.db, self.pack, self.case, self.actor = db, pack, case, actor
+        self.new = new  # a case started in this step has no projected tasks yet
         self.script_engine = spiff.ScriptEngine(run_action=self._run_action)
 
     def restore(self):
@@ -297,7 +298,7 @@ class _Step:
 
     def _project_human_tasks(self, workflow):
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = _open_tasks(self.db, self.case.id)
+        open_rows = [] if self.new else _open_tasks(self.db, self.case.id)
         for row in open_rows:
             if row.task_uuid not in ready:
                 row.status = "cancelled"

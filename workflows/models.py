@@ -71,7 +71,7 @@ class ProcessDefinition(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
     filename: Mapped[str] = mapped_column(String(200))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)  # read once per version, by the spec cache
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
@@ -115,7 +115,7 @@ class Case(Base):
     kind: Mapped[str] = mapped_column(String(20))  # assessment / review / appeal
     # running (waiting on people or timers), completed, cancelled, error
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
-    workflow_state: Mapped[dict] = mapped_column(JSON)
+    workflow_state: Mapped[dict] = mapped_column(JSON, deferred=True)  # read only by the engine
     next_timer_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     error_message: Mapped[str | None] = mapped_column(Text)
     started_by: Mapped[str] = mapped_column(String(80))

@@ -1,0 +1,163 @@
+"""Cost of one durable engine step, for a new marker and for one on its 40th review.
+
+A durable step is what a manager's "complete" costs: lock and load the case, restore the
+workflow, validate the form, run the step and its service tasks (file the assessment, record
+the decision, start the next review period, write the letter), save state and projections,
+commit. It is compared with the raw in-memory SpiffWorkflow step on the same diagram (complete
+the review task and run the engine, starting the next period's instance in memory too).
+
+    python benchmarks/step_cost.py [--markers 20] [--reviews 40] [--postgres URL]
+"""
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+from SpiffWorkflow.util.task import TaskState
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from workflows import clock, config, db as database, definitions, engine, people, spiff  # noqa: E402
+from workflows.models import Alert, HumanTask, Case  # noqa: E402
+from workflows.pack import load_pack  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+RISK = {"risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Log", "likelihood": "medium",
+        "impact": "high", "decision_reason": "Risk", "assessment_method": "Interview", "place_marker": "yes",
+        "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs", "inform_tenant": "yes"}
+KEEP = {"staff_information": "No change", "risk_reduced": "no", "measures_proportionate": "yes",
+        "review_outcome": "keep", "review_reason": "Risk unchanged", "inform_tenant": "yes"}
+START = clock.parse_moment("2026-01-05T09:00")
+
+
+def prepare(url):
+    os.environ["DATABASE_URL"] = url
+    command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
+    pack = load_pack("derby")
+    with clock.frozen_at(START), database.transaction() as db:
+        definitions.deploy_pack(db, pack=pack, deployed_by="bench")
+        people.add_user(db, pack=pack, username="helen", full_name="Helen", roles=["head_of_service"])
+        people.add_user(db, pack=pack, username="tina", full_name="Tina", roles=["asb_team"])
+        people.add_user(db, pack=pack, username="sam", full_name="Sam", roles=["staff"])
+    return pack
+
+
+def complete_open_task(pack, alert_id, who, values):
+    """One durable step, timed from the start of the transaction to its commit."""
+    with database.transaction() as db:
+        task_id = db.scalar(select(HumanTask.id).join(Case).where(
+            Case.alert_id == alert_id, HumanTask.status == "ready"))
+    started = time.perf_counter()
+    with database.transaction() as db:
+        engine.complete_task(db, pack=pack, actor=engine.actor_for(db, pack, who), task_id=task_id, values=values)
+    return time.perf_counter() - started
+
+
+def durable(url, markers, reviews):
+    pack = prepare(url)
+    alert_ids = []
+    with clock.frozen_at(START):
+        for n in range(markers):
+            with database.transaction() as db:
+                people.add_customer(db, reference=f"B{n}", name=f"Customer {n}")
+                case = engine.report_concern(db, pack=pack, actor=engine.actor_for(db, pack, "sam"),
+                                             customer_ref=f"B{n}", category="near_miss", description="x")
+                alert_ids.append(case.alert_id)
+            complete_open_task(pack, alert_ids[-1], "helen", RISK)
+            complete_open_task(pack, alert_ids[-1], "tina", {"housing_system_ref": "RT"})
+    per_review = {k: [] for k in range(1, reviews + 1)}
+    for k in range(1, reviews + 1):
+        for alert_id in alert_ids:
+            with database.transaction() as db:
+                due = clock.as_utc(db.get(Alert, alert_id).next_review_at)
+            with clock.frozen_at(due + timedelta(minutes=1)):
+                with database.transaction() as db:
+                    case_id = db.scalar(select(Case.id).where(Case.alert_id == alert_id, Case.status == "running"))
+                    engine.advance_timers(db, pack=pack, case_id=case_id)
+                per_review[k].append(complete_open_task(pack, alert_id, "helen", KEEP))
+    return per_review
+
+
+def raw(samples):
+    """The same review step on SpiffWorkflow alone, in memory, with the register actions left out."""
+    pack = load_pack("derby")
+    content = (pack.directory / "derby_review.bpmn").read_bytes()
+    specs, subprocess_specs = spiff.parse_processes(spiff.safe_xml(content), "derby_review.bpmn")
+    spec = specs["derby_review"]
+    data = {"alert_id": 1, "category": "near_miss", "restriction": None, "review_no": 1}
+
+    def start():
+        wf = spiff.new_workflow(spec, subprocess_specs, engine_)
+        for task in wf.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        wf.do_engine_steps()
+        return wf
+
+    def run_action(task):
+        if task.task_spec.action == "schedule_review":
+            start()  # continue-as-new: the next period's instance, in memory
+
+    engine_ = spiff.ScriptEngine(run_action=run_action)
+    timings = []
+    for _ in range(samples):
+        with clock.frozen_at(START):
+            wf = start()
+        with clock.frozen_at(START + timedelta(days=200)):
+            wf.refresh_timers()
+            wf.do_engine_steps()
+            task = wf.get_tasks(state=TaskState.READY, manual=True)[0]
+            started = time.perf_counter()
+            task.data.update({**KEEP, "risk_reduced": False, "measures_proportionate": False, "inform_tenant": True})
+            task.run()
+            wf.do_engine_steps()
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+def ms(values):
+    return f"{statistics.median(values) * 1000:7.2f} ms"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--markers", type=int, default=20)
+    parser.add_argument("--reviews", type=int, default=40)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+
+    raw_times = raw(200)
+    print(f"raw in-memory SpiffWorkflow step (review task + engine):   median {ms(raw_times)}")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        results["SQLite"] = durable(f"sqlite:///{tmp}/bench.db", args.markers, args.reviews)
+    bench_db = f"alertflow_bench_step_{os.getpid()}"
+    with psycopg.connect(args.postgres, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {bench_db}")
+    try:
+        url = args.postgres.rsplit("/", 1)[0] + f"/{bench_db}"
+        results["PostgreSQL"] = durable(url.replace("postgresql://", "postgresql+psycopg://", 1),
+                                        args.markers, args.reviews)
+    finally:
+        database.engine_for(os.environ["DATABASE_URL"]).dispose()
+        with psycopg.connect(args.postgres, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {bench_db} WITH (FORCE)")
+
+    raw_median = statistics.median(raw_times)
+    last = args.reviews
+    print(f"durable step: complete a review and commit, median over {args.markers} markers")
+    for name, per_review in results.items():
+        first, later = statistics.median(per_review[1]), statistics.median(per_review[last])
+        print(f"  {name:10}  1st review {ms(per_review[1])}   {last}th review {ms(per_review[last])}   "
+              f"{last}th/1st {later / first:4.2f}x   durable/raw {first / raw_median:5.1f}x")
+    print("targets: 40th review within 1.2x of the first; durable step on PostgreSQL under 4x the raw step")
+
+
+if __name__ == "__main__":
+    main()
