@@ -8,7 +8,7 @@ from functools import wraps
 import click
 
 from workflows import clock, db as database, definitions, engine, people, register
-from workflows import background, timers as timer_sweep
+from workflows import background, customer_requests, tenancy as tenancies, timers as timer_sweep
 from workflows.errors import FormInvalid, WorkflowError
 from workflows.pack import active_pack, load_pack
 
@@ -277,9 +277,56 @@ def task_complete(db, task_id, username, pairs):
 @in_transaction
 def appeal(db, alert_id, username, grounds):
     """Record a tenant's appeal against the latest decision on their marker."""
-    case = engine.start_appeal(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id, grounds=grounds)
+    case = customer_requests.lodge_appeal(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id,
+                                          grounds=grounds)
     click.echo(f"appeal case {case.id} started for alert {alert_id}")
     _print_open_steps(db, alert_id)
+
+
+@main.command()
+@click.argument("alert_id", type=int)
+@click.option("--as", "username", required=True, help="The member of staff recording the request.")
+@click.option("--kind", required=True, help="A request the pack names, e.g. subject_access.")
+@click.option("--details", required=True, help="What the customer asked for.")
+@in_transaction
+def request(db, alert_id, username, kind, details):
+    """Record a customer's request about their alert (e.g. a subject access request); starts its case."""
+    case = customer_requests.start_request(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id,
+                                           kind=kind, details=details)
+    click.echo(f"{kind} case {case.id} started for alert {alert_id}")
+    _print_open_steps(db, alert_id)
+
+
+@main.group()
+def tenancy():
+    """Tenancies."""
+
+
+@tenancy.command("end")
+@click.argument("customer_ref")
+@click.option("--as", "username", required=True)
+@in_transaction
+def tenancy_end(db, customer_ref, username):
+    """Record that a customer no longer has a tenancy or licence (their markers go, if the pack says so)."""
+    removed = tenancies.end_tenancy(db, pack=active_pack(), actor=_actor(db, username), customer_ref=customer_ref)
+    click.echo(f"tenancy of {customer_ref} ended; {len(removed)} marker(s) removed")
+
+
+@main.command("visit-list")
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def visit_list(db, username, as_json):
+    """Every customer with a marker and what staff must do (for out-of-hours staff); no reasons."""
+    rows = register.visit_list(db, pack=active_pack(), actor=_actor(db, username))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        code = f"[{r['code']}] " if r["code"] else ""
+        click.echo(f"{r['customer']:10} {r['name']}, {r['address']} {r['postcode']}: {code}{r['instruction']}")
+    if not rows:
+        click.echo("no customer has a marker")
 
 
 @main.group()
@@ -310,6 +357,8 @@ def alerts_list(db, username, status, as_json):
     if as_json:
         click.echo(json.dumps([{"alert": a.id, "status": a.status, "category": a.category,
                                 "customer": a.customer.reference, "marker_text": a.marker_text,
+                                "marker_code": a.marker_code, "level": a.level,
+                                "placed_at": a.placed_at.isoformat() if a.placed_at else None,
                                 "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None}
                                for a in rows], indent=2))
         return
@@ -332,6 +381,8 @@ def alerts_show(db, alert_id, username, as_json):
     data = {
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
+        "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
+        "placed_at": a.placed_at.isoformat() if a.placed_at else None,
         "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
         "review_count": a.review_count, "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None,
         "cases": [{"case": c.id, "kind": c.kind, "status": c.status, "version": c.definition.version,
@@ -340,7 +391,11 @@ def alerts_show(db, alert_id, username, as_json):
                    "assignee": t.assignee, "completed_by": t.completed_by,
                    "due": t.due_at.isoformat() if t.due_at else None} for t in story["tasks"]],
         "assessments": [{"by": r.assessed_by, "content": r.content} for r in story["assessments"]],
-        "letters": [{"template": lt.template, "title": lt.title, "body": lt.body} for lt in story["letters"]],
+        "letters": [{"template": lt.template, "title": lt.title, "body": lt.body,
+                     "delivery_method": lt.delivery_method,
+                     "delivered_at": lt.delivered_at.isoformat() if lt.delivered_at else None}
+                    for lt in story["letters"]],
+        "notes": [{"notebook": n.notebook, "text": n.text, "author": n.author} for n in story.get("notes", [])],
         "non_disclosures": [{"reason": n.reason, "consulted": n.consulted, "by": n.decided_by}
                             for n in story["non_disclosures"]],
         "events": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "case": e.case_id,
@@ -369,7 +424,9 @@ def check(db, text, username):
             click.echo(f"{c.reference}  {c.name}, {c.address}: no marker")
         for m in r.markers:
             measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
-            click.echo(f"{c.reference}  {c.name}, {c.address}: MARKER: {m['instruction']}{measures}")
+            code = f" [{m['code']}]" if m.get("code") else ""
+            level = f" [{m['level']}]" if m.get("level") else ""
+            click.echo(f"{c.reference}  {c.name}, {c.address}: MARKER{code}{level}: {m['instruction']}{measures}")
     if not results:
         click.echo(f"no customer matches '{text}'")
 

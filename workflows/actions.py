@@ -164,6 +164,8 @@ def letter_fields(ctx: ActionContext) -> dict:
     role = ctx.pack.roles.get(alert.decided_role or "")
     measures = alert.control_measures or []
     fields = {k: v for k, v in ctx.data.items() if isinstance(v, (str, int, float))}
+    # a list answer (several options chosen) reads as its items joined: "Letters only; By appointment"
+    fields.update({k: "; ".join(map(str, v)) for k, v in ctx.data.items() if isinstance(v, list)})
     fields.update({
         "customer_name": customer.name, "customer_address": customer.address,
         "customer_reference": customer.reference, "pack_name": ctx.pack.name,
@@ -234,3 +236,22 @@ def record_appeal_outcome(ctx: ActionContext):
     ctx.alert.appealed_decision_no = ctx.alert.decision_no
     ctx.log("appeal_decided", outcome=ctx.data.get("appeal_outcome"), reasons=reasons,
             heard_by=ctx.data.get("last_decision_by"), final=ctx.pack.appeal_outcome_final)
+
+
+@action("record_letter_delivery", properties=("method", "field"), optional=("template",))
+def record_letter_delivery(ctx: ActionContext):
+    """Record how and when the tenant received this case's latest letter (of the named template):
+    e.g. method "hand delivered", field naming a datetime form field, so receipt cannot be denied."""
+    from sqlalchemy import select
+
+    moment = clock.parse_moment(str(ctx.need(ctx.prop("field"))))
+    query = select(Letter).where(Letter.case_id == ctx.case.id)
+    if ctx.props.get("template"):
+        query = query.where(Letter.template == ctx.props["template"])
+    letter = ctx.db.scalars(query.order_by(Letter.id.desc()).limit(1)).first()
+    if letter is None:
+        raise StepFailed(f"service task '{ctx.element}' records a delivery, but this case has issued no letter"
+                         + (f" from template '{ctx.props['template']}'" if ctx.props.get("template") else ""))
+    letter.delivery_method, letter.delivered_at = ctx.prop("method"), moment
+    ctx.log("letter_delivered", template=letter.template, method=letter.delivery_method,
+            delivered_at=moment.isoformat())

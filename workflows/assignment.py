@@ -76,7 +76,7 @@ def check_may_act(pack: Pack, task: HumanTask, actor: Actor) -> None:
         raise NotAllowed(f"task {task.id} ('{task.title}') is assigned to {task.assignee}")
     if task.outrank_rank is not None:
         _check_outranks(pack, task, actor)
-    elif not task.assignee and task.role not in actor.roles:
+    elif not task.assignee and task.role not in pack.acting_roles(actor.roles):
         role = pack.roles[task.role].name if task.role in pack.roles else task.role
         raise NotAllowed(f"task {task.id} ('{task.title}') is for the {role} role, which {actor.username} does not hold")
 

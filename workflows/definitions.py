@@ -22,7 +22,9 @@ NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 TASK_PROPERTIES = ("assigneeField", "mustOutrank", "dueIn", "decision")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
-                    "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no")
+                    "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
+                    # a request case (workflows/requests.py) starts knowing these
+                    "request", "request_details", "letters_issued", "non_disclosures_recorded")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
             _check_expression(add, flow, (condition.text or "").strip(), known_names, "condition")
     for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
         for child in event:
-            _check_timer(add, event, child)
+            _check_timer(add, event, child, known_names)
     for task in root.iterfind(".//bpmn:serviceTask", NS):
         _check_service_task(add, task, pack)
     for task in root.iterfind(".//bpmn:userTask", NS):
@@ -108,12 +110,12 @@ def _check_expression(add, element, text, known_names, what):
                      f"or case variable provides")
 
 
-def _check_timer(add, event, child):
+def _check_timer(add, event, child, known_names=frozenset()):
     expression = spiff.quote_bare_timer(child.text or "")
     try:
         value = expressions.evaluate(expression, {})
-    except expressions.ExpressionError:
-        return _check_expression(add, event, expression, set(), "timer")  # reads case data; checked at run time
+    except expressions.ExpressionError:  # reads case data (e.g. 'P1M' if marker_code == 'DNV' else 'P6M')
+        return _check_expression(add, event, expression, set(known_names), "timer")
     kind = child.tag.split("}")[1]
     try:
         if kind == "timeDuration":

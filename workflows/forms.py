@@ -1,22 +1,22 @@
 """Validation of user-task forms described by BPMN `camunda:formData`.
 
-Field types: string, long, boolean, date, enum. Camunda constraints: required, minlength,
+Field types: string, long, boolean, date, datetime, enum. Camunda constraints: required, minlength,
 maxlength, min, max. Our field properties (also ordinary Camunda properties):
   multiple      = true        an enum that takes several values (control measures, say)
   requiredWhen  = <expression> required when the expression holds, e.g. "inform_tenant == False"
   userWithRole  = <role key>   the value is the username of an active user holding that role
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import expressions
+from . import clock, expressions
 from .errors import FormInvalid
 from .models import User, UserRole
 
-TYPES = ("string", "long", "boolean", "date", "enum")
+TYPES = ("string", "long", "boolean", "date", "datetime", "enum")
 PROPERTIES = ("multiple", "requiredWhen", "userWithRole")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off", ""}
 
@@ -130,6 +130,12 @@ def _coerce(db, field, raw):
             return date.fromisoformat(str(raw).strip()[:10]).isoformat()
         except ValueError:
             raise ValueError(f"'{raw}' is not a date (YYYY-MM-DD)") from None
+    if kind == "datetime":  # a moment, such as when a letter was delivered by hand
+        try:
+            moment = datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a date and time (YYYY-MM-DDTHH:MM)") from None
+        return clock.as_utc(moment).isoformat()
     if kind == "enum":
         allowed = {o.id: o.name for o in field.options}
         multiple = (field.get_property("multiple") or "").lower() == "true"

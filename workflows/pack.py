@@ -23,6 +23,7 @@ class Role:
     name: str
     rank: int  # seniority; 0 means the role is not on the management ladder
     escalates_to: str | None = None  # who hears a must-outrank step this role cannot
+    deputises_for: tuple[str, ...] = ()  # roles whose steps this role may also take (in their absence)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,14 @@ class Restriction:
     label: str
     visible_to: frozenset[str]
     staff_instruction: str
+
+
+@dataclass(frozen=True)
+class Request:
+    """Something a customer asks about an alert that starts its own case (a subject access request, say)."""
+    key: str
+    label: str
+    process: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,9 @@ class Pack:
     categories: dict[str, Category] = field(default_factory=dict)
     restrictions: dict[str, Restriction] = field(default_factory=dict)
     letters: dict[str, LetterTemplate] = field(default_factory=dict)
+    requests: dict[str, Request] = field(default_factory=dict)
+    appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
+    tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
     # names every case starts with, so diagrams may read them (the lint knows them too)
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by",
@@ -78,6 +90,14 @@ class Pack:
             if wanted in (role.key.lower(), role.name.lower()):
                 return role
         return None
+
+    def acting_roles(self, role_keys) -> frozenset[str]:
+        """The roles whose steps someone holding these roles may take: their own and those they deputise for."""
+        acting = set(role_keys)
+        for key in role_keys:
+            if key in self.roles:
+                acting |= set(self.roles[key].deputises_for)
+        return frozenset(acting)
 
     def rank_of(self, role_keys) -> int:
         return max((self.roles[r].rank for r in role_keys if r in self.roles), default=0)
@@ -133,9 +153,14 @@ def _build(key, directory, raw, path) -> Pack:
             assessment_process=meta["assessment_process"],
             appeal_process=meta.get("appeal_process"),
             appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
+            appeal_within=meta.get("appeal_within"),
+            tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
         )
         for rkey, r in _section(raw, "roles", path).items():
-            pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"))
+            pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"),
+                                    tuple(r.get("deputises_for", ())))
+        for qkey, q in raw.get("requests", {}).items():
+            pack.requests[qkey] = Request(qkey, q["label"], q["process"])
         for ckey, c in _section(raw, "categories", path).items():
             pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
         for xkey, x in raw.get("restrictions", {}).items():
@@ -162,6 +187,16 @@ def _check_references(pack: Pack, path) -> None:
     for role in pack.roles.values():
         if role.escalates_to and role.escalates_to not in pack.roles:
             raise PackError(f"{path}: role '{role.key}' escalates_to unknown role '{role.escalates_to}'")
+    for role in pack.roles.values():
+        unknown = set(role.deputises_for) - set(pack.roles)
+        if unknown:
+            raise PackError(f"{path}: role '{role.key}' deputises_for unknown roles {sorted(unknown)}")
+    if pack.appeal_within:
+        from . import clock
+        try:
+            clock.duration_after(clock.now(), pack.appeal_within)
+        except ValueError as err:
+            raise PackError(f"{path}: appeal_within: {err}") from None
     for rule in pack.restrictions.values():
         unknown = rule.visible_to - set(pack.roles)
         if unknown:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from . import audit, clock, forms
 from .assignment import Actor
 from .errors import NotFound
-from .models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, RiskAssessment
+from .models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
 from .pack import Pack
 
 
@@ -21,7 +21,7 @@ def visible(pack: Pack, actor: Actor):
 def inbox(db: Session, *, pack: Pack, actor: Actor, limit: int = 200) -> list[HumanTask]:
     """Open tasks for this actor: assigned to them, or unclaimed for one of their roles."""
     mine = and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
-    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(actor.roles),
+    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(pack.acting_roles(actor.roles)),
                  or_(HumanTask.outrank_user.is_(None), HumanTask.outrank_user != actor.username))
     overdue_last = sql_case((HumanTask.due_at.is_(None), 1), else_=0)
     query = (select(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
@@ -63,9 +63,31 @@ def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> l
                 "instruction": rule.staff_instruction if rule else alert.marker_text,
                 "control_measures": [] if rule else (alert.control_measures or []),
                 "since": alert.placed_at.date().isoformat() if alert.placed_at else None,
+                "code": None if rule else alert.marker_code,
+                "level": None if rule else alert.level,
             })
         results.append(VisitCheck(customer, markers))
     return results
+
+
+def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+    """Every customer with an active marker and what staff must do: the list handed to
+    out-of-hours call handlers and maintenance staff who cannot see the housing system.
+    Instructions only, never reasons; a restricted marker shows the pack's instruction for it."""
+    rows = db.execute(select(Alert, Customer).join(Customer, Alert.customer_id == Customer.id)
+                      .where(Alert.status == "active").order_by(Customer.name, Alert.id))
+    result = []
+    for alert, customer in rows:
+        rule = pack.restrictions.get(alert.restriction or "")
+        result.append({
+            "customer": customer.reference, "name": customer.name, "address": customer.address,
+            "postcode": customer.postcode, "code": None if rule else alert.marker_code,
+            "instruction": rule.staff_instruction if rule else alert.marker_text,
+            "control_measures": [] if rule else (alert.control_measures or []),
+            "next_review": alert.next_review_at.date().isoformat() if alert.next_review_at else None,
+        })
+    audit.record(db, actor=actor.username, action="visit_list_produced", markers=len(result))
+    return result
 
 
 def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
@@ -88,6 +110,7 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
         "assessments": list(db.scalars(select(RiskAssessment).where(RiskAssessment.alert_id == alert.id))),
         "letters": list(db.scalars(select(Letter).where(Letter.alert_id == alert.id).order_by(Letter.id))),
         "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id))),
+        "notes": list(db.scalars(select(Note).where(Note.alert_id == alert.id).order_by(Note.id))),
         "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id).order_by(AuditEvent.id))),
     }
 
