@@ -120,3 +120,38 @@ def test_changing_the_review_period_is_a_bpmn_edit_new_cases_use_it_running_case
     versions = cli("pack", "versions")
     assert "derby_review v1" in versions and "by paula" in versions and "derby_review v2" in versions
     assert RISK
+
+
+def test_exclusive_gateway_without_default_flow_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_review.bpmn", ' default="f_keep"', "")
+    edit(pack_dir / "derby_review.bpmn", '<bpmn:sequenceFlow id="f_keep" name="Keep" sourceRef="gw_outcome" targetRef="keep"/>',
+         '<bpmn:sequenceFlow id="f_keep" name="Keep" sourceRef="gw_outcome" targetRef="keep">'
+         '<bpmn:conditionExpression>review_outcome != \'remove\'</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    error = cli.fails("pack", "check")
+    assert "gw_outcome: exclusive gateway with 2 outgoing flows has no default flow" in error
+
+
+def test_unreachable_element_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_assessment.bpmn", "</bpmn:process>",
+         '<bpmn:userTask id="orphan" name="Forgotten step"/></bpmn:process>')
+    assert "orphan: unreachable: no path from a start event leads here" in cli.fails("pack", "check")
+
+
+def test_a_path_that_places_a_marker_without_telling_or_recording_why_not_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_assessment.bpmn", 'sourceRef="schedule_review" targetRef="gw_inform"',
+         'sourceRef="schedule_review" targetRef="told"')
+    error = cli.fails("pack", "check")
+    assert "place_marker: a path from here reaches 'end_marker' without telling the tenant" in error
+
+
+def test_a_path_that_leaves_a_marker_with_no_review_ahead_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_review.bpmn", 'sourceRef="keep" targetRef="schedule_next"',
+         'sourceRef="keep" targetRef="gw_inform"')
+    error = cli.fails("pack", "check")
+    assert "keep: a path from here reaches 'end_kept' leaving the marker in place with no review ahead" in error
+
+
+def test_an_appeal_task_not_marked_must_outrank_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_appeal.bpmn", '<camunda:property name="mustOutrank" value="original_decider"/>', "")
+    error = cli.fails("pack", "check")
+    assert "hear_appeal: an appeal must be heard by someone more senior" in error

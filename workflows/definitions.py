@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, expressions, forms, spiff
+from . import audit, clock, expressions, flow_checks, forms, spiff
 from .actions import ACTIONS
 from .models import Case, ProcessDefinition
 from .pack import Pack
@@ -93,6 +93,9 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
         _check_service_task(add, task, pack)
     for task in root.iterfind(".//bpmn:userTask", NS):
         _check_user_task(add, task, pack, known_names)
+    for process in root.iterfind("bpmn:process", NS):
+        flow_checks.check_process(process, pack, lambda element, message: findings.append(
+            Finding(filename, element, message)))
     return findings
 
 
