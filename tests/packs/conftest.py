@@ -1,0 +1,17 @@
+"""Each pack's tests run with that pack chosen (ALERTFLOW_PACK), on an empty database."""
+import pytest
+
+from tests.packs.world import PackWorld
+
+KARBON_USERS = {"sam": ["staff"], "mia": ["manager"], "max": ["manager"], "otto": ["out_of_hours_handler"],
+                "eddie": ["executive_director"]}
+
+
+def _world(monkeypatch, cli, key, users, **kw):
+    monkeypatch.setenv("ALERTFLOW_PACK", key)
+    return PackWorld(cli, users, **kw)
+
+
+@pytest.fixture
+def karbon(monkeypatch, cli):
+    return _world(monkeypatch, cli, "karbon", KARBON_USERS)
