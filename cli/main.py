@@ -7,7 +7,7 @@ from functools import wraps
 
 import click
 
-from workflows import clock, db as database, definitions, engine, people, register
+from workflows import clock, db as database, definitions, engine, people, register, versions
 from workflows import background, customer_requests, tenancy as tenancies, timers as timer_sweep
 from workflows.errors import FormInvalid, WorkflowError
 from workflows.pack import active_pack, load_pack
@@ -113,6 +113,46 @@ def pack_versions(db):
     for d, running in definitions.versions(db, pack=active_pack().key):
         click.echo(f"{d.process_id} v{d.version}  deployed {d.deployed_at:%Y-%m-%d %H:%M} by {d.deployed_by}  "
                    f"running cases: {running}")
+
+
+@pack.command("diff")
+@click.argument("process_id")
+@click.argument("from_version", type=int)
+@click.argument("to_version", type=int)
+@in_transaction
+def pack_diff(db, process_id, from_version, to_version):
+    """What changed between two versions of a process."""
+    the_pack = active_pack()
+    old = versions.version(db, pack=the_pack, process_id=process_id, number=from_version)
+    new = versions.version(db, pack=the_pack, process_id=process_id, number=to_version)
+    lines = versions.describe_changes(old.bpmn_xml, new.bpmn_xml)
+    for line in lines:
+        click.echo(line)
+    if not lines:
+        click.echo("no changes")
+
+
+@pack.command("migrate")
+@click.argument("process_id")
+@click.option("--to", "to_version", type=int, help="Target version (default: the newest).")
+@click.option("--as", "username", required=True, help="A process owner.")
+@click.option("--dry-run", is_flag=True, help="Only list which cases can move, and why not.")
+@in_transaction
+def pack_migrate(db, process_id, to_version, username, dry_run):
+    """Move running cases of a process onto a newer version."""
+    the_pack = active_pack()
+    actor = _actor(db, username)
+    if "process_owner" not in actor.roles:
+        raise WorkflowError(f"{username} is not a process owner; only process owners may migrate cases")
+    if dry_run:
+        moves = versions.plan_migration(db, pack=the_pack, process_id=process_id, to_version=to_version)
+    else:
+        moves = versions.migrate(db, pack=the_pack, process_id=process_id, to_version=to_version, actor=username)
+    for m in moves:
+        verdict = ("can move" if dry_run else "moved") if m.can_move else "cannot move"
+        click.echo(f"case {m.case_id} (alert {m.alert_id}, version {m.from_version}): {verdict}: {m.reason}")
+    if not moves:
+        click.echo("no running cases on other versions")
 
 
 @main.group()

@@ -155,3 +155,55 @@ def test_an_appeal_task_not_marked_must_outrank_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_appeal.bpmn", '<camunda:property name="mustOutrank" value="original_decider"/>', "")
     error = cli.fails("pack", "check")
     assert "hear_appeal: an appeal must be heard by someone more senior" in error
+
+
+def test_versions_are_compared_and_waiting_cases_migrated_with_a_dry_run_first(derby, cli, pack_dir):
+    from tests.test_derby_lifecycle import MARKER, KEEP, record_on_red_triangle
+
+    cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
+
+    def marker_placed(customer, now):
+        alert_id = derby.report("near_miss", customer=customer, now=now)
+        task = derby.open_task("helen", alert_id, now)
+        derby.complete("helen", task["task"], {"assessment_method": "x", **MARKER}, now=now)
+        record_on_red_triangle(derby, alert_id, now=now)
+        return alert_id
+
+    waiting_on_timer = marker_placed("C1", "2026-01-10T09:00")
+    waiting_on_review = marker_placed("C2", "2025-06-01T09:00")
+    assert derby.fire_timers("2026-01-10T10:00") == 1  # C2's review is now with the Head of Service
+
+    edit(pack_dir / "derby_review.bpmn", ">P6M<", ">P3M<")
+    cli("pack", "deploy", "--as", "paula")
+    changes = cli("pack", "diff", "derby_review", 1, 2)
+    assert "changed 'due' timer: timeDuration P6M -> timeDuration P3M" in changes
+
+    assert "not a process owner" in cli.fails("pack", "migrate", "derby_review", "--as", "helen", "--dry-run")
+    plan = cli("pack", "migrate", "derby_review", "--as", "paula", "--dry-run")
+    assert plan.count("can move") == 2
+    assert derby.alert(waiting_on_timer)["next_review_at"].startswith("2026-07-10")  # a dry run changes nothing
+
+    # version 3 renames the Head of Service's review step: a case waiting there cannot move to it
+    edit(pack_dir / "derby_review.bpmn", "review_head_of_service", "review_by_head_of_service")
+    text = (pack_dir / "derby_review.bpmn").read_text().replace("review_head_of_service", "review_by_head_of_service")
+    (pack_dir / "derby_review.bpmn").write_text(text)
+    cli("pack", "deploy", "--as", "paula")
+    assert "added userTask 'review_by_head_of_service'" in cli("pack", "diff", "derby_review", 2, 3)
+    result = cli("pack", "migrate", "derby_review", "--to", 3, "--as", "paula", now="2026-01-11T09:00")
+    lines = {line.split(" (")[0]: line for line in result.splitlines()}
+    review_case = [c for c in derby.alert(waiting_on_review)["cases"] if c["kind"] == "review"][0]["case"]
+    assert "cannot move: its waiting step 'review_head_of_service' is not in version 3" in lines[f"case {review_case}"]
+    timer_case = [c for c in derby.alert(waiting_on_timer)["cases"] if c["kind"] == "review"][0]["case"]
+    assert "moved" in lines[f"case {timer_case}"]
+
+    # the moved case keeps its start and follows the new duration: decided 10 January, due 10 April
+    alert = derby.alert(waiting_on_timer)
+    assert alert["next_review_at"].startswith("2026-04-10T09:00")
+    assert [c for c in alert["cases"] if c["kind"] == "review"][0]["next_timer_at"].startswith("2026-04-10T09:00")
+    assert [c["version"] for c in alert["cases"] if c["kind"] == "review"] == [3]
+    assert any(e["action"] == "case_migrated" and e["actor"] == "paula" for e in alert["events"])
+    assert derby.fire_timers("2026-04-10T09:01") == 1
+    review = derby.open_task("helen", waiting_on_timer, "2026-04-10T09:01")
+    derby.complete("helen", review["task"], KEEP, now="2026-04-11T09:00")
+    # its next review follows the new version too: three months
+    assert derby.alert(waiting_on_timer)["next_review_at"].startswith("2026-07-11")

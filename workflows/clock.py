@@ -75,6 +75,18 @@ def install() -> None:
 
     timer.datetime = _ClockDatetime
     timer.TimerEventDefinition.get_timedelta_from_start = staticmethod(_timedelta_from_start)
+    if not getattr(timer.DurationTimerEventDefinition.has_fired, "records_start", False):
+        timer.DurationTimerEventDefinition.has_fired = _recording_start(timer.DurationTimerEventDefinition.has_fired)
+
+
+def _recording_start(has_fired):
+    """Keep the moment a duration timer started, so a migrated case can re-time it from there."""
+    def wrapper(self, my_task):
+        if my_task._get_internal_data("event_value") is None:
+            my_task._set_internal_data(timer_started_at=now().isoformat())
+        return has_fired(self, my_task)
+    wrapper.records_start = True
+    return wrapper
 
 
 def duration_after(start: datetime, iso_duration: str) -> datetime:

@@ -5,7 +5,7 @@ caller commits; if anything fails, the caller rolls back and nothing is half-sav
 from datetime import datetime
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -188,6 +188,65 @@ def cancel_case(db: Session, *, case: Case, actor: str, reason: str) -> None:
     audit.record(db, actor=actor, action="case_cancelled", case_id=case.id, alert_id=case.alert_id,
                  reason=reason)
     _touch(db, case)
+
+
+def migration_problem(case: Case, definition) -> str | None:
+    """Why a case cannot move to another version of its process, or None if it can."""
+    new_spec, _ = definitions.spec_for(definition)
+    spec, subprocess_specs = definitions.spec_for(case.definition)
+    workflow = spiff.load_state(case.workflow_state, spec, subprocess_specs, spiff.ScriptEngine())
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.COMPLETED):
+        if task.task_spec.name not in new_spec.task_specs:
+            what = "step" if task.state == TaskState.COMPLETED else "waiting step"
+            return f"its {what} '{task.task_spec.bpmn_id or task.task_spec.name}' is not in version {definition.version}"
+    return None
+
+
+def move_case(db: Session, *, pack: Pack, case_id: int, definition, actor: str) -> Case:
+    """Move a waiting case onto another version of its process, keeping where it waits.
+
+    A waiting duration timer keeps the moment it started and takes the new version's duration."""
+    case = _lock(db, case_id)
+    problem = migration_problem(case, definition)
+    if problem:
+        raise NotAllowed(f"case {case.id} cannot move: {problem}")
+    step = _Step(db, pack, case, actor)
+    workflow = step.restore()
+    timer_starts = {t.id: t._get_internal_data("timer_started_at") for t in workflow.get_tasks(state=TaskState.WAITING)}
+    new_spec, new_subprocess_specs = definitions.spec_for(definition)
+    workflow.spec, workflow.subprocess_specs = new_spec, new_subprocess_specs
+    for task in workflow.get_tasks():
+        # predicted steps the new version lacks are dropped when their branch is re-predicted below
+        task.task_spec = new_spec.task_specs.get(task.task_spec.name, task.task_spec)
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        task.reset_branch(None)  # re-predict what follows from the new version
+        _retime(workflow, task, timer_starts.get(task.id))
+    stale = [t.task_spec.name for t in workflow.get_tasks() if new_spec.task_specs.get(t.task_spec.name) is not t.task_spec]
+    if stale:
+        raise NotAllowed(f"case {case.id} cannot move: steps {', '.join(stale)} are not in version {definition.version}")
+    old_version, case.definition = case.definition.version, definition
+    for row in _open_tasks(db, case.id):
+        task = workflow.get_task_from_id(UUID(row.task_uuid))
+        if task is not None:
+            row.role = route(pack, task.task_spec, task.data, clock.now()).role
+            row.title = task.task_spec.bpmn_name or row.title
+    old_timer = case.next_timer_at
+    step.advance(workflow)
+    alert = case.alert
+    if old_timer and alert.next_review_at and clock.as_utc(alert.next_review_at) == clock.as_utc(old_timer):
+        alert.next_review_at = case.next_timer_at  # this case's timer was the alert's next review
+    audit.record(db, actor=actor, action="case_migrated", case_id=case.id, alert_id=case.alert_id,
+                 process_id=definition.process_id, from_version=old_version, to_version=definition.version)
+    return case
+
+
+def _retime(workflow, task, started_at):
+    event = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event, DurationTimerEventDefinition) or not started_at:
+        return
+    duration = workflow.script_engine.evaluate(task, event.expression)
+    due = clock.duration_after(clock.parse_moment(started_at), duration)
+    task._set_internal_data(timer_started_at=started_at, event_value=due.isoformat(), event_fired=False)
 
 
 def _acting_role(pack, human_task, actor):
