@@ -144,3 +144,25 @@ def test_a_marker_on_its_fortieth_review_is_as_small_as_on_its_first(derby, cli)
     # each review period is its own short instance: the same tasks, and state that does not grow
     assert len({tasks for tasks, _ in sizes}) == 1
     assert max(size for _, size in sizes) < min(size for _, size in sizes) * 1.01
+
+
+def test_an_expression_failing_mid_step_rolls_the_whole_step_back(derby, cli, tmp_path, monkeypatch):
+    import shutil
+
+    from workflows import config
+
+    shutil.copytree(config.PROJECT_ROOT / "bpmn" / "derby", tmp_path / "derby")
+    path = tmp_path / "derby" / "derby_assessment.bpmn"
+    # scheduled_offender is only asked on the offender path: a near miss reaching this fails
+    path.write_text(path.read_text().replace(">place_marker == True<", ">place_marker == True and scheduled_offender == False<"))
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    assert "deployed derby_assessment version 2" in cli("pack", "deploy")
+
+    alert_id = derby.report("near_miss", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    events_before = count(AuditEvent)
+    error = derby.refuse("helen", task["task"], {"assessment_method": "x", **MARKER}, now=T0)
+    assert "could not advance at element 'gw_place'" in error and "'scheduled_offender' is not in the case data" in error
+    assert count(AuditEvent) == events_before  # nothing of the step was saved
+    assert derby.open_task("helen", alert_id, T0)["status"] == "ready"
+    assert derby.alert(alert_id)["status"] == "under_assessment"

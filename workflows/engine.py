@@ -324,8 +324,9 @@ class _Step:
             raise
         except SpiffWorkflowException as err:
             element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or "?"
-            cause = getattr(err, "error", None) or err
-            raise StepFailed(f"case {self.case.id} could not advance at element '{element}': {cause}") from err
+            cause = getattr(err, "exception", None)  # what the expression or action itself raised
+            detail = f"{err}".strip().rstrip(".") + (f": {cause}" if cause else "")
+            raise StepFailed(f"case {self.case.id} could not advance at element '{element}': {detail}") from err
 
     def _run_action(self, task):
         spec = task.task_spec
