@@ -324,7 +324,7 @@ class _Step:
             raise
         except SpiffWorkflowException as err:
             element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or "?"
-            cause = getattr(err, "exception", None)  # what the expression or action itself raised
+            cause = err.__cause__ or err.__context__  # what the expression or action itself raised
             detail = f"{err}".strip().rstrip(".") + (f": {cause}" if cause else "")
             raise StepFailed(f"case {self.case.id} could not advance at element '{element}': {detail}") from err
 
