@@ -255,3 +255,14 @@ def record_letter_delivery(ctx: ActionContext):
     letter.delivery_method, letter.delivered_at = ctx.prop("method"), moment
     ctx.log("letter_delivered", template=letter.template, method=letter.delivery_method,
             delivered_at=moment.isoformat())
+
+
+@action("place_interim_marker")
+def place_interim_marker(ctx: ActionContext):
+    """Put a marker on at once, pending the full assessment (an urgent alert): it shows to staff
+    straight away, but it is not yet a decision; the assessment that follows confirms it
+    (place_marker) or takes it off (remove_marker)."""
+    _apply_marker_fields(ctx)
+    alert = ctx.alert
+    alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
+    ctx.log("interim_marker_placed", marker_text=alert.marker_text, level=alert.level)

@@ -15,3 +15,11 @@ def _world(monkeypatch, cli, key, users, **kw):
 @pytest.fixture
 def karbon(monkeypatch, cli):
     return _world(monkeypatch, cli, "karbon", KARBON_USERS)
+
+DOVER_USERS = {"sam": ["officer"], "olive": ["officer"], "lena": ["manager"], "mike": ["manager"],
+               "sue": ["senior_manager"], "hank": ["head_of_housing"], "cara": ["customer_services"]}
+
+
+@pytest.fixture
+def dover(monkeypatch, cli):
+    return _world(monkeypatch, cli, "dover", DOVER_USERS)
