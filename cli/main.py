@@ -7,7 +7,7 @@ from functools import wraps
 
 import click
 
-from workflows import clock, db as database, definitions, engine, people, register, versions
+from workflows import accounts, clock, db as database, definitions, engine, people, register, versions
 from workflows import background, customer_requests, tenancy as tenancies, timers as timer_sweep
 from workflows.errors import FormInvalid, WorkflowError
 from workflows.pack import active_pack, load_pack
@@ -165,12 +165,25 @@ def users():
 @click.option("--name", "full_name", required=True)
 @click.option("--role", "roles", multiple=True, required=True, help="A role key of the pack (repeatable).")
 @click.option("--email")
+@click.option("--password", help="Their first password, so they can sign in to the web app.")
 @in_transaction
-def users_add(db, username, full_name, roles, email):
+def users_add(db, username, full_name, roles, email, password):
     """Add a user with one or more roles."""
     user = people.add_user(db, pack=active_pack(), username=username, full_name=full_name,
                            roles=list(roles), email=email)
+    if password:
+        accounts.set_password(db, username=user.username, password=password, by="cli")
     click.echo(f"added {user.username} ({', '.join(sorted(user.role_keys))})")
+
+
+@users.command("password")
+@click.argument("username")
+@click.password_option("--password", help="The new password (asked for when not given).")
+@in_transaction
+def users_password(db, username, password):
+    """Set a user's password (and clear their failed sign-ins)."""
+    accounts.set_password(db, username=username, password=password, by="cli")
+    click.echo(f"password set for {username}")
 
 
 @users.command("roles")
@@ -472,18 +485,37 @@ def check(db, text, username):
 
 
 @main.command()
-@click.option("--minutes", default=1.0, help="How often the timer sweep runs.")
-@click.option("--once", is_flag=True, help="Run one sweep and stop.")
-def serve(minutes, once):
-    """The main job on one machine: the timer sweep, every minute."""
-    click.echo(f"alertflow: {active_pack().name} pack; timer sweep every {minutes:g} minute(s); Ctrl-C stops")
-    while True:
-        done = background.tick(active_pack())
-        if any(done.values()):
-            click.echo(f"{clock.now():%Y-%m-%d %H:%M}  {done}")
-        if once:
-            return
-        time.sleep(minutes * 60)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--minutes", default=1.0, help="How often the background work (timer sweep) runs.")
+@click.option("--once", is_flag=True, help="Run one round of background work and stop (no web app).")
+def serve(host, port, threads, minutes, once):
+    """The main job: the web app (waitress), and, when REDIS_URL is unset, the background work
+    (the timer sweep) in a thread of the same process every minute."""
+    import os
+    import threading
+
+    from waitress import serve as waitress_serve
+    from webapp import create_app
+
+    if once:
+        click.echo(f"{background.tick(active_pack())}")
+        return
+    if not os.environ.get("REDIS_URL"):
+        def loop():
+            while True:
+                try:
+                    done = background.tick(active_pack())
+                    if any(done.values()):
+                        click.echo(f"{clock.now():%Y-%m-%d %H:%M}  {done}")
+                except Exception as err:  # keep sweeping: one bad case must not stop every timer
+                    click.echo(f"background work failed: {err!r}", err=True)
+                time.sleep(minutes * 60)
+        threading.Thread(target=loop, name="alertflow-background", daemon=True).start()
+        click.echo(f"background work every {minutes:g} minute(s) in this process (REDIS_URL is unset)")
+    click.echo(f"alertflow: {active_pack().name} pack; web app on http://{host}:{port}/ ; Ctrl-C stops")
+    waitress_serve(create_app(), host=host, port=port, threads=threads, ident="alertflow")
 
 
 @main.command()

@@ -1,0 +1,69 @@
+"""The web app: managers work their human steps, staff report concerns and check before a
+visit. Blueprints are thin faces over workflows/: each request is one transaction."""
+import os
+import secrets
+from datetime import timedelta
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from workflows import config
+from workflows.errors import Conflict, NotAllowed, NotFound
+
+csrf = CSRFProtect()
+
+
+def _secret_key() -> str:
+    """SECRET_KEY, or one kept in instance/ so that a restart does not sign everyone out."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = config.PROJECT_ROOT / "instance" / "secret_key"
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def create_app(settings: dict | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(),
+        # idle expiry: the signed cookie carries its age and Flask refuses it once too old
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=float(os.environ.get("ALERTFLOW_SESSION_MINUTES", "30"))),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        NODE_MODULES=str(config.PROJECT_ROOT / "node_modules"),
+    )
+    app.config.update(settings or {})
+    csrf.init_app(app)
+
+    from . import admin, alerts, auth, inbox, staff
+    auth.login_manager.init_app(app)
+    for module in (auth, inbox, alerts, staff, admin):
+        app.register_blueprint(module.blueprint)
+
+    @app.errorhandler(NotFound)
+    @app.errorhandler(404)
+    def not_found(err):
+        return render_template("error.html", title="Not found",
+                               message="There is nothing here, or nothing you may see."), 404
+
+    @app.errorhandler(NotAllowed)
+    @app.errorhandler(403)
+    def forbidden(err):
+        message = str(err) if isinstance(err, NotAllowed) else "Your role may not open this page."
+        return render_template("error.html", title="Not allowed", message=message), 403
+
+    @app.errorhandler(Conflict)
+    def conflict(err):
+        return render_template("error.html", title="Someone else got there first", message=str(err)), 409
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        return render_template("error.html", title="Form expired",
+                               message="The form had expired or was not sent from this site. "
+                                       "Go back, reload the page and try again."), 400
+
+    return app

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import clock, definitions, engine, people
+from . import accounts, clock, definitions, engine, people
 from .errors import WorkflowError
 from .models import Case, HumanTask, User
 from .pack import Pack
@@ -25,6 +25,7 @@ def load(db, *, pack: Pack) -> str:
     for role in pack.roles.values():
         people.add_user(db, pack=pack, username=demo_username(role.key),
                         full_name=f"Demo {role.name}", roles=[role.key], email=f"{demo_username(role.key)}@example.org")
+        accounts.set_password(db, username=demo_username(role.key), password=DEMO_PASSWORD, by="demo")
     path = pack.directory / "demo.toml"
     scenario = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     for customer in scenario.get("customers", []):
@@ -35,7 +36,7 @@ def load(db, *, pack: Pack) -> str:
     with clock.frozen_at(today):
         for case_id in engine.due_case_ids(db):
             engine.advance_timers(db, pack=pack, case_id=case_id)
-    return (f"demo loaded: {len(pack.roles)} users (password '{DEMO_PASSWORD}' once sign-in exists), "
+    return (f"demo loaded: {len(pack.roles)} users (password '{DEMO_PASSWORD}'), "
             f"{len(scenario.get('customers', []))} customers, {len(scenario.get('cases', []))} cases")
 
 

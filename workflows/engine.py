@@ -158,6 +158,36 @@ def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> Huma
     return task
 
 
+def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_username: str) -> HumanTask:
+    """A manager of the task's role (ranked above it, or an administrator) gives it to someone
+    who may do it; the must-outrank rule still holds for the new assignee."""
+    from .accounts import ADMIN_ROLE
+    from .assignment import _check_outranks
+
+    task = _visible_task(db, pack, actor, task_id)
+    _lock(db, task.case_id)
+    db.refresh(task)
+    role = pack.roles.get(task.role)
+    if ADMIN_ROLE not in actor.roles and (role is None or actor.rank <= role.rank):
+        raise NotAllowed(f"only a manager ranked above the {role.name if role else task.role} role "
+                         f"or an administrator may reassign task {task.id}")
+    if task.status not in ("ready", "claimed"):
+        raise Conflict(f"task {task.id} ('{task.title}') is {task.status}; it can no longer be reassigned")
+    target = actor_for(db, pack, to_username)
+    if not pack.may_see(task.case.alert.restriction, target.roles):
+        raise NotAllowed(f"{target.username} may not see this record, so cannot be given task {task.id}")
+    if task.outrank_rank is not None:
+        _check_outranks(pack, task, target)
+    elif task.role not in pack.acting_roles(target.roles):
+        raise NotAllowed(f"{target.username} does not hold the {role.name if role else task.role} role")
+    previous = task.assignee
+    task.assignee, task.status = target.username, "claimed"
+    audit.record(db, actor=actor.username, action="task_reassigned", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id, from_user=previous, to_user=target.username)
+    _touch(db, task.case)
+    return task
+
+
 def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None = None) -> list[int]:
     """Running cases whose next timer has passed, oldest first."""
     # strictly before now, as SpiffWorkflow's timers compare: a timer due this instant fires next tick

@@ -1,0 +1,152 @@
+"""The web app's tests: the Derby world with passwords, Flask's test client for HTTP, and for
+the browser tests one live server (waitress) and one headless Chromium per module."""
+import os
+import re
+import shutil
+import threading
+
+import pytest
+
+from tests.conftest import SERVER_URL
+from tests.helpers import Cli, DerbyWorld
+
+PASSWORD = "correct horse battery"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def set_passwords(usernames):
+    from workflows import accounts
+    from workflows.db import transaction
+    with transaction() as db:
+        for username in usernames:
+            accounts.set_password(db, username=username, password=PASSWORD, by="test")
+
+
+def add_admin():
+    from workflows import people
+    from workflows.db import transaction
+    from workflows.pack import active_pack
+    with transaction() as db:
+        people.add_user(db, pack=active_pack(), username="ada", full_name="Ada Admin", roles=["admin"])
+
+
+@pytest.fixture
+def world(derby):
+    """Derby's staff (tests/helpers.py) plus ada the administrator, all with PASSWORD."""
+    from tests.helpers import USERS
+    add_admin()
+    set_passwords([*USERS, "ada"])
+    return derby
+
+
+@pytest.fixture
+def app(database_url):
+    from webapp import create_app
+    return create_app({"TESTING": True})
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Browser:
+    """Flask's test client, signed in as someone, posting forms with their CSRF token."""
+
+    def __init__(self, app, username=None):
+        self.client = app.test_client()
+        if username:
+            self.sign_in(username)
+
+    def sign_in(self, username, password=PASSWORD):
+        page = self.client.get("/sign-in").get_data(as_text=True)
+        return self.client.post("/sign-in", data={"username": username, "password": password,
+                                                  "csrf_token": csrf_token(page)})
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def post(self, url, data=None, token_from="/inbox"):
+        page = self.client.get(token_from).get_data(as_text=True)
+        return self.client.post(url, data={**(data or {}), "csrf_token": csrf_token(page)})
+
+
+@pytest.fixture
+def as_user(app):
+    return lambda username=None: Browser(app, username)
+
+
+# --- browser tests: one database, server and Chromium per module ---
+
+@pytest.fixture(scope="module")
+def live_database(migrated, tmp_path_factory):
+    """A migrated database for one module's live server, named in DATABASE_URL meanwhile."""
+    from sqlalchemy import text
+    from workflows import clock
+    from workflows.db import engine_for
+    if SERVER_URL:
+        url = migrated
+        with engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1)).begin() as conn:
+            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                       "AND tablename <> 'alembic_version'")).scalars()
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        path = tmp_path_factory.mktemp("live") / "alertflow.db"
+        shutil.copy(migrated, path)
+        url = f"sqlite:///{path}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url)
+        yield url
+        clock.set_now(None)
+
+
+@pytest.fixture(scope="module")
+def live_server(live_database):
+    """The real app under waitress on a free port, with the Derby world loaded."""
+    from waitress.server import create_server
+    from tests.helpers import USERS
+    from webapp import create_app
+
+    DerbyWorld(Cli())
+    add_admin()
+    set_passwords([*USERS, "ada"])
+    server = create_server(create_app(), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def sign_in_page(chromium, live_server):
+    """A new browser context (its own cookies) signed in as someone; closed after the test."""
+    contexts = []
+
+    def open_as(username, width=1280, height=900):
+        context = chromium.new_context(viewport={"width": width, "height": height}, base_url=live_server)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto("/sign-in")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/inbox")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -1,0 +1,90 @@
+"""Accounts and their roles, for administrators."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from workflows import accounts, people
+from workflows.db import transaction
+from workflows.errors import WorkflowError
+
+from .auth import actor, administrator, pack, requires
+
+blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+class Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NewUserForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired("Enter a username"), Length(max=80)])
+    full_name = StringField("Full name", validators=[DataRequired("Enter the person's name"), Length(max=200)])
+    email = EmailField("Email", validators=[Optional(), Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message="Enter a valid email address")])
+    roles = Checkboxes("Roles", validators=[DataRequired("Give at least one role")])
+    password = PasswordField("Password", validators=[
+        DataRequired("Set a first password"),
+        Length(min=accounts.MIN_PASSWORD_LENGTH, message=f"At least {accounts.MIN_PASSWORD_LENGTH} characters")])
+
+
+class EditUserForm(FlaskForm):
+    roles = Checkboxes("Roles")
+    active = BooleanField("Account active (may sign in and be given steps)")
+    password = PasswordField("New password (leave empty to keep)", validators=[
+        Optional(), Length(min=accounts.MIN_PASSWORD_LENGTH, message=f"At least {accounts.MIN_PASSWORD_LENGTH} characters")])
+
+
+def _role_choices():
+    return [(r.key, r.name) for r in pack().roles.values()]
+
+
+@blueprint.route("/users", methods=["GET", "POST"])
+@requires(administrator)
+def users():
+    form = NewUserForm()
+    form.roles.choices = _role_choices()
+    if form.validate_on_submit():
+        try:
+            with transaction() as db:
+                people.add_user(db, pack=pack(), username=form.username.data, full_name=form.full_name.data,
+                                roles=form.roles.data, email=form.email.data or None, by=actor().username)
+                accounts.set_password(db, username=form.username.data.strip(), password=form.password.data,
+                                      by=actor().username)
+            flash(f"Added {form.username.data}.")
+            return redirect(url_for("admin.users"))
+        except WorkflowError as err:
+            form.username.errors = list(form.username.errors) + [str(err)]
+    with transaction() as db:
+        rows = people.list_users(db)
+        return render_template("admin_users.html", title="Users and roles", users=rows, form=form,
+                               roles=pack().roles), 422 if form.errors else 200
+
+
+@blueprint.route("/users/<username>", methods=["GET", "POST"])
+@requires(administrator)
+def user(username):
+    form = EditUserForm()
+    form.roles.choices = _role_choices()
+    with transaction() as db:
+        person = people.get_user(db, username=username)
+        if request.method == "GET":
+            form.roles.data, form.active.data = sorted(person.role_keys), person.active
+    if form.validate_on_submit():
+        try:
+            with transaction() as db:
+                person = people.get_user(db, username=username)
+                wanted = set(form.roles.data)
+                people.set_roles(db, pack=pack(), username=username, add=sorted(wanted - person.role_keys),
+                                 remove=sorted(person.role_keys - wanted), by=actor().username)
+                if form.active.data != person.active:
+                    accounts.set_active(db, username=username, active=form.active.data, by=actor().username)
+                if form.password.data:
+                    accounts.set_password(db, username=username, password=form.password.data, by=actor().username)
+            flash(f"Saved {username}.")
+            return redirect(url_for("admin.users"))
+        except WorkflowError as err:
+            form.roles.errors = list(form.roles.errors) + [str(err)]
+    return render_template("admin_user.html", title=f"User {username}", person=person, form=form), \
+        422 if form.errors else 200

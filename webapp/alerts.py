@@ -1,0 +1,117 @@
+"""The register and a case page: the diagram drawn by bpmn-js beside the audit timeline, the
+tenant's letters as PDF with their delivery, and recording an appeal."""
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   send_from_directory, url_for)
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+from workflows import customer_requests, letters, register
+from workflows.db import transaction
+from workflows.errors import FormInvalid, NotAllowed, NotFound, WorkflowError
+from workflows.models import Case, HumanTask, ProcessDefinition
+
+from .auth import actor, case_reader, pack, requires
+
+blueprint = Blueprint("alerts", __name__)
+
+
+@blueprint.route("/alerts")
+@requires(case_reader)
+def alert_list():
+    status = request.args.get("status", "active")
+    with transaction() as db:
+        rows = register.alerts(db, pack=pack(), actor=actor(), status=None if status == "all" else status)
+        return render_template("alerts.html", title="Register", alerts=rows, status=status, pack=pack())
+
+
+def _diagram_marks(story, case: Case) -> dict:
+    """Elements of one case to highlight: where it waits now, and what it has done."""
+    current = [t.bpmn_id for t in story["tasks"] if t.case_id == case.id and t.status in ("ready", "claimed")]
+    done = {t.bpmn_id for t in story["tasks"] if t.case_id == case.id and t.status == "completed"}
+    done |= {e.detail.get("element") for e in story["events"] if e.case_id == case.id and e.detail.get("element")}
+    return {"current": current, "done": sorted(done - set(current))}
+
+
+def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
+    story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=alert_id)
+    cases = story["cases"]
+    chosen = request.args.get("case", type=int)
+    case = next((c for c in cases if c.id == chosen), None) or next(
+        (c for c in reversed(cases) if c.status == "running"), cases[-1] if cases else None)
+    description = next((e.detail.get("description") for e in story["events"] if e.action == "concern_reported"), "")
+    return render_template("case.html", title=f"Alert {alert_id}", story=story, alert=story["alert"], case=case,
+                           marks=_diagram_marks(story, case) if case else {}, description=description,
+                           pack=pack(), methods=letters.DELIVERY_METHODS, errors=errors or {},
+                           problem=problem), status
+
+
+@blueprint.route("/alerts/<int:alert_id>")
+@requires(case_reader)
+def case_page(alert_id):
+    with transaction() as db:
+        return _render_case(db, alert_id)
+
+
+@blueprint.route("/cases/<int:case_id>/diagram.xml")
+@requires(case_reader)
+def diagram(case_id):
+    with transaction() as db:
+        case = db.get(Case, case_id)
+        if case is None or not pack().may_see(case.alert.restriction, actor().roles):
+            raise NotFound(f"there is no case {case_id}")
+        xml = db.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == case.definition_id))
+    return Response(xml, mimetype="application/xml")
+
+
+@blueprint.route("/alerts/<int:alert_id>/appeal", methods=["POST"])
+@requires(case_reader)
+def appeal(alert_id):
+    grounds = request.form.get("grounds", "")
+    try:
+        with transaction() as db:
+            case = customer_requests.lodge_appeal(db, pack=pack(), actor=actor(), alert_id=alert_id, grounds=grounds)
+            flash(f"The appeal is recorded (case {case.id}); it is waiting in the inbox of whoever must hear it.")
+    except NotFound:
+        raise
+    except WorkflowError as err:
+        with transaction() as db:
+            return _render_case(db, alert_id, errors={"grounds": str(err)}, status=422)
+    return redirect(url_for("alerts.case_page", alert_id=alert_id))
+
+
+@blueprint.route("/letters/<int:letter_id>.pdf")
+@requires(case_reader)
+def letter_pdf(letter_id):
+    with transaction() as db:
+        letter = letters.get_letter(db, pack=pack(), actor=actor(), letter_id=letter_id)
+        content = letters.pdf(letter, organisation=pack().name)
+    return Response(content, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="letter-{letter_id}.pdf"'})
+
+
+@blueprint.route("/letters/<int:letter_id>/delivery", methods=["POST"])
+@requires(case_reader)
+def letter_delivery(letter_id):
+    method, when = request.form.get("method", ""), request.form.get("delivered_at", "")
+    try:
+        with transaction() as db:
+            try:
+                moment = letters.parse_moment(when)
+            except WorkflowError as err:
+                raise FormInvalid({"delivered_at": str(err)}) from None
+            letter = letters.record_delivery(db, pack=pack(), actor=actor(), letter_id=letter_id,
+                                             method=method, delivered_at=moment)
+            alert_id = letter.alert_id
+            flash(f"Delivery of '{letter.title}' recorded: {method}.")
+    except FormInvalid as err:
+        with transaction() as db:
+            alert_id = letters.get_letter(db, pack=pack(), actor=actor(), letter_id=letter_id).alert_id
+            return _render_case(db, alert_id, errors={f"letter{letter_id}_{k}": v for k, v in err.errors.items()},
+                                status=422)
+    return redirect(url_for("alerts.case_page", alert_id=alert_id))
+
+
+@blueprint.route("/vendor/bpmn-js/<path:filename>")
+def bpmn_js(filename):
+    """bpmn-js as npm installed it (make install runs npm ci)."""
+    return send_from_directory(f"{current_app.config['NODE_MODULES']}/bpmn-js/dist", filename, max_age=3600)

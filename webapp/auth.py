@@ -1,0 +1,137 @@
+"""Signing in and out, the signed-in user as the engine sees them, and role checks for views."""
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired
+
+from workflows import accounts, inbox as inboxes
+from workflows.assignment import Actor
+from workflows.db import transaction
+from workflows.models import User
+from workflows.pack import Pack, active_pack
+
+blueprint = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = "Please sign in to see that page."
+login_manager.session_protection = "strong"
+
+
+@dataclass
+class SignedIn:
+    """The signed-in person, loaded fresh each request (a role change applies at once)."""
+    id: int
+    username: str
+    full_name: str
+    roles: frozenset
+    rank: int
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.roles, self.rank)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    with transaction() as db:
+        user = db.scalar(select(User).where(User.id == int(user_id)))
+        if user is None or not user.active:
+            return None
+        pack = active_pack()
+        return SignedIn(user.id, user.username, user.full_name, frozenset(user.role_keys),
+                        pack.rank_of(user.role_keys))
+
+
+def actor() -> Actor:
+    return current_user.actor
+
+
+def pack() -> Pack:
+    return active_pack()
+
+
+def requires(check):
+    """Sign-in required, and check(pack, actor) must hold, else 403."""
+    def decorate(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not check(pack(), actor()):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorate
+
+
+def case_reader(pack_, actor_) -> bool:
+    return inboxes.may_read_cases(pack_, actor_)
+
+
+def administrator(pack_, actor_) -> bool:
+    return accounts.ADMIN_ROLE in actor_.roles
+
+
+def any_staff(pack_, actor_) -> bool:
+    return True
+
+
+@blueprint.app_context_processor
+def header():
+    def header_counts():
+        if not current_user.is_authenticated:
+            return None
+        with transaction() as db:
+            return inboxes.header_counts(db, pack=pack(), actor=actor())
+    signed_in = current_user.is_authenticated
+    return {"header_counts": header_counts, "pack_name": active_pack().name,
+            "can_read_cases": signed_in and case_reader(pack(), actor()),
+            "is_admin": signed_in and administrator(pack(), actor())}
+
+
+class SignInForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired("Enter your username")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password")])
+
+
+@blueprint.route("/sign-in", methods=["GET", "POST"])
+def sign_in():
+    form = SignInForm()
+    problem = None
+    if form.validate_on_submit():
+        with transaction() as db:
+            result = accounts.sign_in(db, username=form.username.data, password=form.password.data)
+            user_id = result.user.id if result.user else None
+        if user_id is not None:
+            session.clear()  # a fresh session on sign-in: nothing carried over from before
+            session.permanent = True
+            login_user(load_user(str(user_id)))
+            target = request.args.get("next") or ""
+            # only a path on this site, never an address elsewhere
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("inbox.inbox"))
+        problem = result.message
+    status = 401 if problem else 200
+    return render_template("sign_in.html", form=form, problem=problem, title="Sign in"), status
+
+
+@blueprint.route("/sign-out", methods=["POST"])
+def sign_out():
+    logout_user()
+    session.clear()
+    flash("You have signed out.")
+    return redirect(url_for("auth.sign_in"))
+
+
+@blueprint.route("/")
+def home():
+    return redirect(url_for("inbox.inbox") if current_user.is_authenticated else url_for("auth.sign_in"))

@@ -1,0 +1,120 @@
+"""The inbox and the task page: claim, release, reassign, and complete a step with its form."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from workflows import engine, inbox as inboxes, register
+from workflows.db import transaction
+from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound
+
+from .auth import actor, pack
+
+blueprint = Blueprint("inbox", __name__)
+
+
+@blueprint.route("/inbox")
+@login_required
+def inbox():
+    with transaction() as db:
+        box = inboxes.sections(db, pack=pack(), actor=actor())
+        return render_template("inbox.html", title="Inbox", box=box, overdue=inboxes.is_overdue,
+                               roles=pack().roles, counts=(box.mine_count, box.unclaimed_count, box.overdue_count))
+
+
+def _may_work_or_read(view, db) -> bool:
+    """Case readers see any visible task; anyone else only a task they could do."""
+    task = view["task"]
+    return inboxes.may_read_cases(pack(), actor()) or task.assignee == actor().username or (
+        task.role in pack().acting_roles(actor().roles))
+
+
+def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=200):
+    view = register.task_view(db, pack=pack(), actor=actor(), task_id=task_id)
+    if not _may_work_or_read(view, db):
+        abort(403)
+    task = view["task"]
+    story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id)
+    may_act = inboxes.is_open(task) and _may_act(task)
+    candidates = (inboxes.reassign_candidates(db, pack=pack(), task=task)
+                  if inboxes.is_open(task) and inboxes.may_reassign(pack(), actor(), task) else [])
+    return render_template("task.html", title=task.title, view=view, task=task, story=story, may_act=may_act,
+                           values=values or {}, errors=errors or {}, problem=problem, candidates=candidates,
+                           overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack()), status
+
+
+def _may_act(task) -> bool:
+    from workflows.assignment import open_for
+    return open_for(actor(), task, pack())
+
+
+@blueprint.route("/tasks/<int:task_id>")
+@login_required
+def task(task_id):
+    with transaction() as db:
+        return _render_task(db, task_id)
+
+
+def _form_values(fields) -> dict:
+    values = {}
+    for field in fields:
+        if field.multiple:
+            values[field.id] = request.form.getlist(field.id)
+        elif field.id in request.form:
+            values[field.id] = request.form[field.id]
+    return values
+
+
+@blueprint.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@login_required
+def complete(task_id):
+    with transaction() as db:
+        fields = register.task_view(db, pack=pack(), actor=actor(), task_id=task_id)["fields"]
+    values = _form_values(fields)
+    try:
+        with transaction() as db:
+            done = engine.complete_task(db, pack=pack(), actor=actor(), task_id=task_id, values=values)
+            alert_id, title = done.case.alert_id, done.title
+    except FormInvalid as err:
+        with transaction() as db:
+            return _render_task(db, task_id, values=values, errors=err.errors, status=422,
+                                problem="Some answers need attention; see the messages beside the fields.")
+    except (Conflict, NotAllowed) as err:
+        with transaction() as db:
+            return _render_task(db, task_id, values=values, problem=str(err), status=409)
+    with transaction() as db:
+        steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=alert_id)
+        roles = pack().roles
+        following = "; ".join(f"'{t.title}' is in the inbox of {t.assignee or roles[t.role].name}" for t in steps)
+    flash(f"Done: '{title}'. " + (f"Next: {following}." if following else "No further step is waiting on this case."))
+    return redirect(url_for("inbox.inbox"))
+
+
+@blueprint.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@login_required
+def claim(task_id):
+    with transaction() as db:
+        t = engine.claim_task(db, pack=pack(), actor=actor(), task_id=task_id)
+        flash(f"'{t.title}' is now yours.")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+@blueprint.route("/tasks/<int:task_id>/release", methods=["POST"])
+@login_required
+def release(task_id):
+    with transaction() as db:
+        t = engine.release_task(db, pack=pack(), actor=actor(), task_id=task_id)
+        flash(f"'{t.title}' is back with the {pack().roles[t.role].name} role.")
+    return redirect(url_for("inbox.inbox"))
+
+
+@blueprint.route("/tasks/<int:task_id>/reassign", methods=["POST"])
+@login_required
+def reassign(task_id):
+    to = request.form.get("assignee", "")
+    try:
+        with transaction() as db:
+            t = engine.reassign_task(db, pack=pack(), actor=actor(), task_id=task_id, to_username=to)
+            flash(f"'{t.title}' is now assigned to {t.assignee}.")
+    except (NotAllowed, NotFound) as err:  # a task not visible answers 404 again just below
+        with transaction() as db:
+            return _render_task(db, task_id, problem=str(err), status=403)
+    return redirect(url_for("inbox.task", task_id=task_id))

@@ -1,0 +1,62 @@
+"""What any member of staff does: report a concern (this starts a case) and check for a marker
+before visiting a customer (the instruction to staff, never the reasons)."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from workflows import engine, inbox as inboxes, people, register
+from workflows.db import transaction
+from workflows.errors import WorkflowError
+
+from .auth import actor, any_staff, pack, requires
+
+blueprint = Blueprint("staff", __name__)
+
+
+class ReportForm(FlaskForm):
+    customer = RadioField("Customer", validators=[DataRequired("Choose the customer (search above to find them)")],
+                          validate_choice=True)
+    category = SelectField("What kind of concern", validators=[DataRequired("Choose the kind of concern")])
+    description = TextAreaField("What happened", validators=[
+        DataRequired("Describe what happened"), Length(max=5000, message="Keep it under 5,000 characters")])
+
+
+@blueprint.route("/report", methods=["GET", "POST"])
+@requires(any_staff)
+def report():
+    query = request.values.get("q", "").strip()
+    form = ReportForm()
+    form.category.choices = [("", "Choose...")] + [(c.key, c.label) for c in pack().categories.values()]
+    with transaction() as db:
+        found = people.find_customers(db, text=query) if query else []
+        chosen = request.form.get("customer") or request.args.get("customer")
+        if chosen and chosen not in {c.reference for c in found}:
+            found += people.find_customers(db, text=chosen)[:1]
+        form.customer.choices = [(c.reference, f"{c.name}, {c.address} ({c.reference})") for c in found]
+        if chosen and request.method == "GET":
+            form.customer.data = chosen
+    if form.validate_on_submit():
+        try:
+            with transaction() as db:
+                case = engine.report_concern(db, pack=pack(), actor=actor(), customer_ref=form.customer.data,
+                                             category=form.category.data, description=form.description.data)
+                steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=case.alert_id)
+                who = ", ".join(pack().roles[t.role].name for t in steps)
+                flash(f"Thank you: concern reported (alert {case.alert_id})." + (f" It is with the {who}." if who else ""))
+            return redirect(url_for("staff.report"))
+        except WorkflowError as err:
+            form.description.errors = list(form.description.errors) + [str(err)]
+    status = 422 if form.errors else 200
+    return render_template("report.html", title="Report a concern", form=form, query=query, found=found), status
+
+
+@blueprint.route("/check")
+@requires(any_staff)
+def check():
+    query = request.args.get("q", "").strip()
+    results = []
+    with transaction() as db:
+        if query:
+            results = register.check_before_visit(db, pack=pack(), actor=actor(), text=query)
+        return render_template("check.html", title="Check before visiting", query=query, results=results)

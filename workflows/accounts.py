@@ -1,0 +1,84 @@
+"""Passwords and signing in. Repeated failures slow an account down: after a few misses each
+further attempt must wait longer (doubling, capped), so guessing is impractically slow while a
+person who mistyped can try again soon. The wait is enforced by refusing, not by sleeping, so
+a guesser cannot tie up the server's threads."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import audit, clock
+from .errors import WorkflowError
+from .models import User
+from .people import get_user
+
+FREE_ATTEMPTS = 3  # failures allowed before any wait
+FIRST_WAIT_SECONDS = 2
+MAX_WAIT_SECONDS = 15 * 60
+MIN_PASSWORD_LENGTH = 8
+ADMIN_ROLE = "admin"  # the pack role that manages accounts (every pack names one)
+# checked against when the username is unknown, so a miss costs the same time either way
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+@dataclass(frozen=True)
+class SignIn:
+    user: User | None
+    message: str | None = None  # why it was refused, fit to show the person
+
+
+def set_password(db: Session, *, username: str, password: str, by: str) -> User:
+    """Give a user a new password (hashed) and clear any failed sign-ins."""
+    check_password_quality(password)
+    user = get_user(db, username=username)
+    user.password_hash = generate_password_hash(password)
+    user.failed_sign_ins, user.last_failed_sign_in_at = 0, None
+    audit.record(db, actor=by, action="password_set", username=username)
+    return user
+
+
+def check_password_quality(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise WorkflowError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def wait_seconds(failures: int) -> int:
+    """How long an account must wait after this many failures in a row."""
+    if failures < FREE_ATTEMPTS:
+        return 0
+    return min(MAX_WAIT_SECONDS, FIRST_WAIT_SECONDS * 2 ** (failures - FREE_ATTEMPTS))
+
+
+def sign_in(db: Session, *, username: str, password: str) -> SignIn:
+    """Check a username and password; counts failures (the caller commits either way)."""
+    refused = "That username and password do not match an active account."
+    user = db.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None or not user.active or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password or "")
+        audit.record(db, actor=(username or "?")[:80], action="sign_in_failed", reason="unknown or inactive")
+        return SignIn(None, refused)
+    wait = wait_seconds(user.failed_sign_ins or 0)
+    if wait and user.last_failed_sign_in_at is not None:
+        ready_at = clock.as_utc(user.last_failed_sign_in_at) + timedelta(seconds=wait)
+        if clock.now() < ready_at:
+            left = int((ready_at - clock.now()).total_seconds()) + 1
+            audit.record(db, actor=user.username, action="sign_in_throttled", seconds_left=left)
+            return SignIn(None, f"Too many failed sign-ins for this account. Try again in {left} seconds.")
+    if not check_password_hash(user.password_hash, password or ""):
+        user.failed_sign_ins = (user.failed_sign_ins or 0) + 1
+        user.last_failed_sign_in_at = clock.now()
+        audit.record(db, actor=user.username, action="sign_in_failed", failures=user.failed_sign_ins)
+        return SignIn(None, refused)
+    user.failed_sign_ins, user.last_failed_sign_in_at = 0, None
+    audit.record(db, actor=user.username, action="signed_in")
+    return SignIn(user)
+
+
+def set_active(db: Session, *, username: str, active: bool, by: str) -> User:
+    """Switch an account on or off (an inactive account cannot sign in or be given steps)."""
+    user = get_user(db, username=username)
+    user.active = active
+    audit.record(db, actor=by, action="user_activated" if active else "user_deactivated", username=username)
+    return user

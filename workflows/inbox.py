@@ -1,0 +1,125 @@
+"""The task inbox as the web app shows it: a person's own steps and their roles' unclaimed
+steps, each sorted by due date, with the counts for the page header; who may read case stories
+and who a step may be handed to. Restricted records are filtered in the query, never after."""
+from dataclasses import dataclass
+from functools import lru_cache
+
+from lxml import etree
+from sqlalchemy import and_, case as sql_case, func, or_, select
+from sqlalchemy.orm import Session
+
+from . import clock
+from .accounts import ADMIN_ROLE
+from .assignment import Actor
+from .models import Alert, Case, HumanTask, User, UserRole
+from .pack import Pack
+from .register import visible
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+@dataclass
+class Inbox:
+    mine: list[HumanTask]
+    unclaimed: list[HumanTask]
+    mine_count: int
+    unclaimed_count: int
+    overdue_count: int
+
+
+def _mine(actor: Actor):
+    return and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
+
+
+def _unclaimed(pack: Pack, actor: Actor):
+    return and_(HumanTask.status == "ready", HumanTask.role.in_(pack.acting_roles(actor.roles)),
+                or_(HumanTask.outrank_user.is_(None), HumanTask.outrank_user != actor.username))
+
+
+def _query(pack, actor, condition):
+    return (select(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
+            .where(condition, visible(pack, actor)))
+
+
+def sections(db: Session, *, pack: Pack, actor: Actor, limit: int = 100) -> Inbox:
+    """Assigned to me, and my roles' unclaimed steps: due first (undated last), with counts."""
+    undated_last = sql_case((HumanTask.due_at.is_(None), 1), else_=0)
+    order = (undated_last, HumanTask.due_at, HumanTask.id)
+    mine = list(db.scalars(_query(pack, actor, _mine(actor)).order_by(*order).limit(limit)))
+    unclaimed = list(db.scalars(_query(pack, actor, _unclaimed(pack, actor)).order_by(*order).limit(limit)))
+    return Inbox(mine, unclaimed, *header_counts(db, pack=pack, actor=actor))
+
+
+def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, int]:
+    """(mine, my roles' unclaimed, overdue among both), counting only what the actor may see."""
+    def count(condition):
+        query = (select(func.count()).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+                 .join(Alert, Case.alert_id == Alert.id).where(condition, visible(pack, actor)))
+        return db.scalar(query)
+    overdue = and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())
+    return (count(_mine(actor)), count(_unclaimed(pack, actor)),
+            count(and_(or_(_mine(actor), _unclaimed(pack, actor)), overdue)))
+
+
+def is_overdue(task: HumanTask) -> bool:
+    return (task.due_at is not None and task.status in ("ready", "claimed")
+            and clock.as_utc(task.due_at) < clock.now())
+
+
+def open_steps(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> list[HumanTask]:
+    """The steps now waiting on an alert the actor may see (what happens next, after a step)."""
+    return list(db.scalars(_query(pack, actor, and_(Case.alert_id == alert_id,
+                                                     HumanTask.status.in_(("ready", "claimed"))))
+                           .order_by(HumanTask.id)))
+
+
+@lru_cache(maxsize=16)
+def _task_lane_names(directory: str) -> frozenset[str]:
+    from pathlib import Path
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    names = set()
+    for path in sorted(Path(directory).glob("*.bpmn")):
+        root = etree.parse(str(path), parser).getroot()
+        user_tasks = {t.get("id") for t in root.iter(f"{{{BPMN_NS}}}userTask")}
+        for lane in root.iter(f"{{{BPMN_NS}}}lane"):  # lanes holding human steps, not just a start event
+            if {ref.text for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef")} & user_tasks:
+                names.add(lane.get("name") or "")
+    return frozenset(names)
+
+
+def case_reader_roles(pack: Pack) -> frozenset[str]:
+    """Roles that may read case stories (reasons, assessments, letters): the roles whose lanes
+    work the pack's steps, and every role ranked at least as high as the lowest of them.
+    Front-line staff below that see only the instruction to staff."""
+    lane_roles = {r for r in (pack.role_for_lane(n) for n in _task_lane_names(str(pack.directory))) if r}
+    floor = min((r.rank for r in lane_roles if r.rank > 0), default=None)
+    readers = {r.key for r in lane_roles}
+    if floor is not None:
+        readers |= {r.key for r in pack.roles.values() if r.rank >= floor}
+    return frozenset(readers)
+
+
+def may_read_cases(pack: Pack, actor: Actor) -> bool:
+    return bool(case_reader_roles(pack) & actor.roles)
+
+
+def may_reassign(pack: Pack, actor: Actor, task: HumanTask) -> bool:
+    """A manager ranked above the task's role, or an administrator (engine.reassign_task decides)."""
+    role = pack.roles.get(task.role)
+    return ADMIN_ROLE in actor.roles or (role is not None and actor.rank > role.rank)
+
+
+def reassign_candidates(db: Session, *, pack: Pack, task: HumanTask) -> list[User]:
+    """Active users holding a role that may take this step (the engine re-checks seniority)."""
+    roles = {task.role} | {r.key for r in pack.roles.values() if task.role in r.deputises_for}
+    if task.outrank_rank is not None:
+        roles |= {r.key for r in pack.roles.values() if r.rank > (task.outrank_rank or 0)}
+    allowed = pack.restrictions[task.case.alert.restriction].visible_to if task.case.alert.restriction else None
+    if allowed is not None:
+        roles &= set(allowed)
+    return list(db.scalars(select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
+                           .distinct().order_by(User.username)))
+
+
+def is_open(task: HumanTask) -> bool:
+    return task.status in ("ready", "claimed")

@@ -1,0 +1,85 @@
+"""The tenant's letters: fetched for someone who may see the alert, rendered as PDF, and the
+record of how and when each was delivered (the appeal window runs from receipt)."""
+import io
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import audit, clock
+from .assignment import Actor
+from .errors import NotFound, WorkflowError
+from .models import Alert, Letter
+from .pack import Pack
+
+DELIVERY_METHODS = ("first class post", "recorded delivery", "hand delivered", "email",
+                    "given in person at the office")
+
+
+def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Letter:
+    """One letter, if its alert is visible to the actor; viewing a restricted one is audited."""
+    row = db.execute(select(Letter, Alert).join(Alert, Letter.alert_id == Alert.id)
+                     .where(Letter.id == letter_id)).first()
+    if row is None or not pack.may_see(row.Alert.restriction, actor.roles):
+        raise NotFound(f"there is no letter {letter_id}")
+    if row.Alert.restriction:
+        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=row.Alert.id,
+                     restriction=row.Alert.restriction, letter_id=letter_id)
+    return row.Letter
+
+
+def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, method: str,
+                    delivered_at: datetime) -> Letter:
+    """Record how and when the tenant received a letter."""
+    letter = get_letter(db, pack=pack, actor=actor, letter_id=letter_id)
+    errors = {}
+    if method not in DELIVERY_METHODS:
+        errors["method"] = f"choose one of: {', '.join(DELIVERY_METHODS)}"
+    moment = clock.as_utc(delivered_at) if delivered_at else None
+    if moment is None:
+        errors["delivered_at"] = "say when the letter was delivered"
+    elif moment > clock.now():
+        errors["delivered_at"] = "the delivery time is in the future"
+    elif moment < clock.as_utc(letter.issued_at):
+        errors["delivered_at"] = "the delivery time is before the letter was issued"
+    if errors:
+        from .errors import FormInvalid
+        raise FormInvalid(errors)
+    letter.delivery_method, letter.delivered_at = method, moment
+    audit.record(db, actor=actor.username, action="letter_delivered", alert_id=letter.alert_id,
+                 case_id=letter.case_id, letter_id=letter.id, template=letter.template, method=method,
+                 delivered_at=moment.isoformat())
+    return letter
+
+
+def pdf(letter: Letter, *, organisation: str) -> bytes:
+    """The letter as an A4 PDF, with the organisation and reference at the top."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from xml.sax.saxutils import escape
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
+                            topMargin=20 * mm, bottomMargin=20 * mm, title=letter.title,
+                            author=organisation, subject=f"Letter {letter.id}")
+    styles = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=10.5, leading=14)
+    story = [Paragraph(escape(organisation), styles["Title"]), Paragraph(escape(letter.title), styles["Heading2"]),
+             Spacer(1, 4 * mm)]
+    # the templates are plain text: blank lines separate paragraphs, line breaks are kept
+    for block in letter.body.split("\n\n"):
+        if block.strip():
+            story.append(Paragraph(escape(block.strip("\n")).replace("\n", "<br/>"), body))
+            story.append(Spacer(1, 3 * mm))
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def parse_moment(text: str) -> datetime:
+    """A moment typed in a form (YYYY-MM-DDTHH:MM), as UTC."""
+    try:
+        return clock.as_utc(datetime.fromisoformat((text or "").strip()))
+    except ValueError:
+        raise WorkflowError(f"'{text}' is not a date and time (YYYY-MM-DDTHH:MM)") from None
