@@ -266,3 +266,17 @@ def place_interim_marker(ctx: ActionContext):
     alert = ctx.alert
     alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
     ctx.log("interim_marker_placed", marker_text=alert.marker_text, level=alert.level)
+
+
+@action("add_templated_note", properties=("notebook", "template"))
+def add_templated_note(ctx: ActionContext):
+    """File a note written from one of the pack's templates (the fields a letter may use): a line
+    on a record sheet, say, with the reason, the date added and the review date."""
+    key = ctx.prop("template")
+    template = ctx.pack.letters.get(key)
+    if template is None:
+        raise StepFailed(f"service task '{ctx.element}' names unknown template '{key}'")
+    text = template.body.safe_substitute(letter_fields(ctx)).strip()
+    ctx.db.add(Note(customer_id=ctx.alert.customer_id, alert_id=ctx.alert.id, notebook=ctx.prop("notebook"),
+                    text=text, author=ctx.actor, created_at=clock.now()))
+    ctx.log("note_added", notebook=ctx.props["notebook"], template=key)

@@ -141,7 +141,8 @@ def _check_service_task(add, task, pack):
     for required in ACTIONS[name].properties:
         if not props.get(required):
             add(task, f"action '{name}' needs the property '{required}'")
-    if name == "issue_letter" and props.get("template") and props["template"] not in pack.letters:
+    if name in ("issue_letter", "add_templated_note") and props.get("template") \
+            and props["template"] not in pack.letters:
         add(task, f"unknown letter template '{props['template']}'")
     if name == "restrict_record" and props.get("restriction") and props["restriction"] not in pack.restrictions:
         add(task, f"unknown restriction '{props['restriction']}'")

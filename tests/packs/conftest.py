@@ -23,3 +23,11 @@ DOVER_USERS = {"sam": ["officer"], "olive": ["officer"], "lena": ["manager"], "m
 @pytest.fixture
 def dover(monkeypatch, cli):
     return _world(monkeypatch, cli, "dover", DOVER_USERS)
+
+SHAL_USERS = {"sam": ["staff"], "hugh": ["housing_officer"], "hannah": ["housing_manager"],
+              "cathy": ["chief_executive"], "mo": ["maintenance_staff"], "ada": ["maintenance_administrator"]}
+
+
+@pytest.fixture
+def shal(monkeypatch, cli):
+    return _world(monkeypatch, cli, "shal", SHAL_USERS)

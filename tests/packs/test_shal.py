@@ -1,0 +1,129 @@
+"""SHAL's visit in pairs markers end to end through the command line
+(../shared/policies/shal-visit-in-pairs-policy.txt)."""
+T0 = "2026-03-02T09:00"
+DECIDED = "2026-03-03T10:00"
+DECIDE = {"basis": "incident", "incident_nature": "Threatened the gas engineer with a hammer",
+          "violence_risk": "high", "staff_impact": "Engineer shaken; off work for two days",
+          "repeat_likelihood": "medium", "escalating_pattern": "yes", "health_risk": "yes", "place_marker": "yes",
+          "file_note": "Engineer's statement; second incident this year", "marker_text": "Visit in pairs",
+          "shared_with": "Our repairs contractors", "inform_tenant": "yes"}
+KEEP = {"staff_consulted": "The gas engineer and his supervisor", "review_outcome": "keep",
+        "review_reason": "Further threats in the autumn", "inform_tenant": "yes"}
+
+
+def decide(shal, alert_id, values, who="hannah", now=DECIDED):
+    task = shal.open_task(who, alert_id, now)
+    shal.complete(who, task["task"], values, now=now)
+    return shal.alert(alert_id, "hannah")
+
+
+def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_sheet_and_letter(shal, cli):
+    alert_id = shal.report("incident", who="sam", now=T0)  # §3.4.1: any member of staff may ask
+    for other in ("sam", "hugh", "mo"):
+        assert not shal.tasks_for(other, alert_id, T0)
+    task = shal.open_task("hannah", alert_id, T0)
+    assert shal.fields("hannah", task["task"])["basis"]["options"] == [
+        ["incident", "A specific incident"], ["concern", "A clear and verifiable expression of concern"]]
+    assert "is for the Housing Manager role" in shal.refuse("hugh", task["task"], DECIDE)
+    assert "file_note" in shal.refuse("hannah", task["task"], {**DECIDE, "file_note": ""})
+    alert = decide(shal, alert_id, DECIDE)
+
+    assert alert["status"] == "active" and alert["decided_role"] == "housing_manager"
+    notes = {n["notebook"]: n["text"] for n in alert["notes"]}
+    assert notes["File notes"] == "Engineer's statement; second incident this year"  # §3.4.2
+    sheet = notes["VIP Record Sheet"]  # §3.4.3: reason, date added, review date
+    assert "Reason marked VIP: Engineer's statement" in sheet
+    assert "Date added: 2026-03-03" in sheet and "Review due: 2027-03-03" in sheet
+    content = alert["assessments"][0]["content"]  # §3.4.4-3.4.6: the risk factors considered
+    assert content["violence_risk"] == "high" and content["escalating_pattern"] is True
+
+    letter = alert["letters"][0]  # §3.6.1-3.6.2: told at once (within the week), the five items
+    assert letter["template"] == "vip_marker_added"
+    for item in ("Threatened the gas engineer with a hammer", "Your records will show a VIP marker",
+                 '"Visit in pairs"', "Our repairs contractors", "By 2027-03-03", "Housing Manager, SHAL"):
+        assert item in letter["body"]
+    # §3.3.4: the list for out-of-hours maintenance staff
+    assert [(r["customer"], r["instruction"]) for r in cli.json("visit-list", "--as", "mo")] == [("C1", "Visit in pairs")]
+
+    # §3.4.7: reviewed at least every 12 months, with the staff involved
+    assert shal.fire_timers("2027-03-03T09:59") == 0
+    assert shal.fire_timers("2027-03-03T10:01") == 1
+    review = shal.open_task("hannah", alert_id, "2027-03-03T10:01")
+    assert "staff_consulted" in shal.refuse("hannah", review["task"], {**KEEP, "staff_consulted": ""})
+    shal.complete("hannah", review["task"], KEEP, now="2027-03-05T10:00")
+    alert = shal.alert(alert_id, "hannah")
+    assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-05")
+    assert alert["letters"][-1]["template"] == "vip_marker_kept"
+    assert "reviewed 2027-03-05 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
+
+    # §3.6.4: a tenant who was told sees the marker disclosed with their records, no decision needed
+    cli("request", alert_id, "--as", "sam", "--kind", "subject_access", "--details", "All my records",
+        now="2027-04-01T10:00")
+    assert not shal.tasks_for("hannah", alert_id, "2027-04-01T10:00")
+    assert shal.alert(alert_id, "hannah")["letters"][-1]["template"] == "sar_marker_disclosed"
+
+
+def test_chief_executive_decides_when_the_housing_manager_is_absent(shal, cli):
+    alert_id = shal.report("concern", customer="C2", now=T0)
+    task = shal.open_task("cathy", alert_id, T0)
+    assert task["role"] == "housing_manager"
+    alert = decide(shal, alert_id, {**DECIDE, "basis": "concern"}, who="cathy")
+    assert alert["decided_by"] == "cathy" and alert["decided_role"] == "chief_executive"
+    assert "Chief Executive, SHAL" in alert["letters"][0]["body"]
+
+
+def test_drug_dealing_on_a_home_visit_adds_a_marker_automatically(shal, cli):
+    alert_id = shal.report("drug_dealing", customer="C3", who="hugh", now=T0)
+    task = shal.open_task("hannah", alert_id, T0)
+    assert task["title"].startswith("Add the VIP marker")
+    assert "place_marker" not in shal.fields("hannah", task["task"])  # no choice: §3.2.3
+    alert = decide(shal, alert_id, {"incident_nature": "Scales and bagged drugs seen", "file_note": "Officer's report",
+                                    "marker_text": "Visit in pairs", "shared_with": "Police", "inform_tenant": "yes"})
+    assert alert["status"] == "active" and alert["letters"][0]["template"] == "vip_marker_added"
+
+    assert shal.fire_timers("2027-03-03T10:01") == 1
+    review = shal.open_task("hannah", alert_id, "2027-03-03T10:01")
+    shal.complete("hannah", review["task"], {"staff_consulted": "Hugh", "review_outcome": "remove",
+                                             "review_reason": "Moved away from dealing; police confirm"},
+                  now="2027-03-04T10:00")
+    assert shal.alert(alert_id, "hannah")["status"] == "removed"
+    assert cli.json("visit-list", "--as", "mo") == []
+
+
+def test_not_told_for_substantial_risk_then_subject_access_decision(shal, cli):
+    alert_id = shal.report("incident", customer="C2", now=T0)
+    task = shal.open_task("hannah", alert_id, T0)
+    assert "non_disclosure_reason" in shal.refuse("hannah", task["task"], {**DECIDE, "inform_tenant": "no"})
+    alert = decide(shal, alert_id, {**DECIDE, "inform_tenant": "no",
+                                    "non_disclosure_reason": "Would provoke violence against his neighbour"})
+    assert alert["letters"] == []
+    assert alert["non_disclosures"][0]["reason"] == "Would provoke violence against his neighbour"
+    assert "Would provoke violence against his neighbour" in [n["text"] for n in alert["notes"]
+                                                             if n["notebook"] == "File notes"]  # §3.6.3
+
+    # §3.6.4: the tenant asks to see their records; the Housing Manager decides on disclosure
+    assert "no request 'complaint'" in cli.fails("request", alert_id, "--as", "sam", "--kind", "complaint",
+                                                 "--details", "x")
+    cli("request", alert_id, "--as", "sam", "--kind", "subject_access", "--details", "Everything you hold",
+        now="2026-06-01T10:00")
+    task = shal.open_task("hannah", alert_id, "2026-06-01T10:00")
+    sar = {"third_party_risk": "The neighbour who reported him", "health_effect": "None known",
+           "disclose": "no", "sar_reason": "Neighbour still at risk"}
+    assert "health_effect" in shal.refuse("hannah", task["task"], {**sar, "health_effect": ""})
+    shal.complete("hannah", task["task"], sar, now="2026-06-02T10:00")
+    alert = shal.alert(alert_id, "hannah")
+    assert alert["letters"] == [] and alert["non_disclosures"][-1]["reason"] == "Neighbour still at risk"
+
+    cli("request", alert_id, "--as", "sam", "--kind", "subject_access", "--details", "Again",
+        now="2026-12-01T10:00")
+    task = shal.open_task("hannah", alert_id, "2026-12-01T10:00")
+    shal.complete("hannah", task["task"], {**sar, "disclose": "yes", "sar_reason": "Neighbour has moved"},
+                  now="2026-12-02T10:00")
+    assert shal.alert(alert_id, "hannah")["letters"][-1]["template"] == "sar_marker_disclosed"
+
+
+def test_no_marker_without_a_genuine_risk(shal, cli):
+    alert_id = shal.report("concern", customer="C3", now=T0)
+    alert = decide(shal, alert_id, {k: v for k, v in DECIDE.items() if k not in (
+        "marker_text", "shared_with", "inform_tenant")} | {"place_marker": "no", "file_note": "A general opinion only"})
+    assert alert["status"] == "not_placed" and alert["notes"][0]["text"] == "A general opinion only"
