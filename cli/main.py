@@ -532,6 +532,27 @@ def demo(pack_key):
     click.echo(summary)
 
 
+@main.group()
+def audit():
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify():
+    """Check the audit log's hash chain: report any edited, inserted or deleted row."""
+    from workflows import audit as audit_log
+
+    with database.transaction() as db:
+        checked, problems = audit_log.verify(db)
+        head = audit_log.chain_head(db)
+    for problem in problems:
+        click.echo(f"error: {problem}", err=True)
+    if problems:
+        click.echo(f"audit log FAILED verification: {len(problems)} problem(s) in {checked} chained events", err=True)
+        sys.exit(1)
+    click.echo(f"audit log intact: {checked} events, head {head[1]}")
+
+
 def _print_open_steps(db, alert_id):
     from sqlalchemy import select
     from workflows.models import Case, HumanTask

@@ -56,6 +56,29 @@ class LetterTemplate:
     body: string.Template
 
 
+@dataclass(frozen=True)
+class Registers:
+    """[registers]: who may read the compliance views, and what they hold back.
+
+    readers: the compliance dashboard, the register of active markers and its exports.
+    non_disclosure_visible_to: the register of decisions not to tell a tenant.
+    subject_access: who may produce a subject access export.
+    tell_tenant_within: the time after a decision by which the tenant is told (or the reason
+        for not telling them recorded); None if the policy sets none.
+    withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
+        export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
+        letters, events.
+    """
+    readers: frozenset[str] = frozenset({"compliance_officer"})
+    non_disclosure_visible_to: frozenset[str] = frozenset({"compliance_officer"})
+    subject_access: frozenset[str] = frozenset({"compliance_officer"})
+    tell_tenant_within: str | None = None
+    withheld_when_not_told: tuple[str, ...] = ("risk_assessments", "notes", "non_disclosures")
+
+
+SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events")
+
+
 @dataclass
 class Pack:
     key: str
@@ -71,6 +94,7 @@ class Pack:
     requests: dict[str, Request] = field(default_factory=dict)
     appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
     tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
+    registers: "Registers" = field(default_factory=lambda: Registers())
     # names every case starts with, so diagrams may read them (the lint knows them too)
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by",
@@ -166,6 +190,12 @@ def _build(key, directory, raw, path) -> Pack:
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
                 xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"])
+        if "registers" in raw:
+            pack.registers = _registers(raw["registers"], path)
+        else:  # the defaults name the roles a pack usually has; keep those this pack has
+            d = Registers()
+            pack.registers = Registers(d.readers & set(pack.roles), d.non_disclosure_visible_to & set(pack.roles),
+                                       d.subject_access & set(pack.roles))
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
             pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body))
@@ -175,6 +205,26 @@ def _build(key, directory, raw, path) -> Pack:
         raise PackError(f"{path}: letter template {err.filename} does not exist") from None
     _check_references(pack, path)
     return pack
+
+
+def _registers(raw: dict, path) -> Registers:
+    default = Registers()
+    unknown = set(raw) - {"readers", "non_disclosure_visible_to", "subject_access", "tell_tenant_within",
+                          "withheld_when_not_told"}
+    if unknown:
+        raise PackError(f"{path}: [registers] has unknown settings {sorted(unknown)}")
+    withheld = tuple(raw.get("withheld_when_not_told", default.withheld_when_not_told))
+    bad = set(withheld) - set(SUBJECT_ACCESS_SECTIONS)
+    if bad:
+        raise PackError(f"{path}: [registers] withheld_when_not_told names unknown sections {sorted(bad)} "
+                        f"(known: {', '.join(SUBJECT_ACCESS_SECTIONS)})")
+    return Registers(
+        readers=frozenset(raw.get("readers", default.readers)),
+        non_disclosure_visible_to=frozenset(raw.get("non_disclosure_visible_to", default.non_disclosure_visible_to)),
+        subject_access=frozenset(raw.get("subject_access", default.subject_access)),
+        tell_tenant_within=raw.get("tell_tenant_within"),
+        withheld_when_not_told=withheld,
+    )
 
 
 def _section(raw, name, path):
@@ -197,6 +247,17 @@ def _check_references(pack: Pack, path) -> None:
             clock.duration_after(clock.now(), pack.appeal_within)
         except ValueError as err:
             raise PackError(f"{path}: appeal_within: {err}") from None
+    regs = pack.registers
+    for setting in ("readers", "non_disclosure_visible_to", "subject_access"):
+        unknown = getattr(regs, setting) - set(pack.roles)
+        if unknown:
+            raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")
+    if regs.tell_tenant_within:
+        from . import clock
+        try:
+            clock.duration_after(clock.now(), regs.tell_tenant_within)
+        except ValueError as err:
+            raise PackError(f"{path}: [registers] tell_tenant_within: {err}") from None
     for rule in pack.restrictions.values():
         unknown = rule.visible_to - set(pack.roles)
         if unknown:
