@@ -1,14 +1,13 @@
 """The register and a case page: the diagram drawn by bpmn-js beside the audit timeline, the
 tenant's letters as PDF with their delivery, and recording an appeal."""
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
                    send_from_directory, url_for)
 from sqlalchemy import select
-from sqlalchemy.orm import undefer
 
-from workflows import customer_requests, letters, register
+from workflows import customer_requests, diagrams, letters, register
 from workflows.db import transaction
-from workflows.errors import FormInvalid, NotAllowed, NotFound, WorkflowError
-from workflows.models import Case, HumanTask, ProcessDefinition
+from workflows.errors import FormInvalid, NotFound, WorkflowError
+from workflows.models import Case, ProcessDefinition
 
 from .auth import actor, case_reader, pack, requires
 
@@ -24,14 +23,6 @@ def alert_list():
         return render_template("alerts.html", title="Register", alerts=rows, status=status, pack=pack())
 
 
-def _diagram_marks(story, case: Case) -> dict:
-    """Elements of one case to highlight: where it waits now, and what it has done."""
-    current = [t.bpmn_id for t in story["tasks"] if t.case_id == case.id and t.status in ("ready", "claimed")]
-    done = {t.bpmn_id for t in story["tasks"] if t.case_id == case.id and t.status == "completed"}
-    done |= {e.detail.get("element") for e in story["events"] if e.case_id == case.id and e.detail.get("element")}
-    return {"current": current, "done": sorted(done - set(current))}
-
-
 def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
     story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=alert_id)
     cases = story["cases"]
@@ -40,7 +31,7 @@ def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
         (c for c in reversed(cases) if c.status == "running"), cases[-1] if cases else None)
     description = next((e.detail.get("description") for e in story["events"] if e.action == "concern_reported"), "")
     return render_template("case.html", title=f"Alert {alert_id}", story=story, alert=story["alert"], case=case,
-                           marks=_diagram_marks(story, case) if case else {}, description=description,
+                           marks=diagrams.marks(db, case_id=case.id) if case else {}, description=description,
                            pack=pack(), methods=letters.DELIVERY_METHODS, errors=errors or {},
                            problem=problem), status
 

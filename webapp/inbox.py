@@ -32,6 +32,9 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
     if not _may_work_or_read(view, db):
         abort(403)
     task = view["task"]
+    if problem and status == 409 and task.status == "completed":  # say plainly who won the race
+        problem = (f"'{task.title}' was completed by {task.completed_by} at the same moment; "
+                   f"nothing you entered was saved.")
     story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id)
     may_act = inboxes.is_open(task) and _may_act(task)
     candidates = (inboxes.reassign_candidates(db, pack=pack(), task=task)
@@ -79,7 +82,8 @@ def complete(task_id):
                                 problem="Some answers need attention; see the messages beside the fields.")
     except (Conflict, NotAllowed) as err:
         with transaction() as db:
-            return _render_task(db, task_id, values=values, problem=str(err), status=409)
+            return _render_task(db, task_id, values=values, problem=str(err),
+                                status=409 if isinstance(err, Conflict) else 403)
     with transaction() as db:
         steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=alert_id)
         roles = pack().roles

@@ -40,7 +40,7 @@ def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, me
         errors["delivered_at"] = "say when the letter was delivered"
     elif moment > clock.now():
         errors["delivered_at"] = "the delivery time is in the future"
-    elif moment < clock.as_utc(letter.issued_at):
+    elif moment < clock.as_utc(letter.issued_at).replace(second=0, microsecond=0):  # people give minutes
         errors["delivered_at"] = "the delivery time is before the letter was issued"
     if errors:
         from .errors import FormInvalid

@@ -1,0 +1,73 @@
+// The process modeler: bpmn-js with its properties panel and Camunda's extensions (forms,
+// properties, timers, conditions), so a process owner edits the same things Camunda Modeler does.
+// Bundled by `npm run build` into webapp/static/processes/ (modeler.js and modeler.css).
+import "bpmn-js/dist/assets/diagram-js.css";
+import "bpmn-js/dist/assets/bpmn-js.css";
+import "bpmn-js/dist/assets/bpmn-font/css/bpmn-embedded.css";
+import "@bpmn-io/properties-panel/dist/assets/properties-panel.css";
+
+import BpmnModeler from "bpmn-js/lib/Modeler";
+import {
+  BpmnPropertiesPanelModule,
+  BpmnPropertiesProviderModule,
+  CamundaPlatformPropertiesProviderModule,
+} from "bpmn-js-properties-panel";
+import CamundaBehaviorsModule from "camunda-bpmn-js-behaviors/lib/camunda-platform";
+import camundaModdle from "camunda-bpmn-moddle/resources/camunda.json";
+
+function start() {
+  var box = document.getElementById("modeler");
+  if (!box) { return; }
+  var form = document.getElementById("diagram-form");
+  var xmlField = document.getElementById("diagram-xml");
+  var modeler = new BpmnModeler({
+    container: box,
+    propertiesPanel: { parent: "#properties" },
+    additionalModules: [
+      BpmnPropertiesPanelModule,
+      BpmnPropertiesProviderModule,
+      CamundaPlatformPropertiesProviderModule,
+      CamundaBehaviorsModule,
+    ],
+    moddleExtensions: { camunda: camundaModdle },
+  });
+  window.alertflowModeler = modeler;  // the page's API, for tests and the curious
+
+  modeler.importXML(xmlField.value)
+    .then(function (result) {
+      if (result.warnings && result.warnings.length) {
+        document.getElementById("import-warnings").textContent =
+          "The modeler met " + result.warnings.length + " thing(s) it could not read in this file; saving may drop them.";
+      }
+      modeler.get("canvas").zoom("fit-viewport");
+      box.setAttribute("data-ready", "true");
+    })
+    .catch(function (err) {
+      box.textContent = "The diagram could not be opened: " + err.message;
+      box.setAttribute("data-ready", "error");
+    });
+
+  // Check or deploy: put the diagram as the modeler has it into the form, then send it.
+  var sending = false;
+  form.addEventListener("submit", function (event) {
+    if (sending) { return; }
+    event.preventDefault();
+    var button = event.submitter;
+    modeler.saveXML({ format: true }).then(function (result) {
+      xmlField.value = result.xml;
+      sending = true;
+      if (button && button.name) {
+        var hidden = document.createElement("input");
+        hidden.type = "hidden"; hidden.name = button.name; hidden.value = button.value;
+        form.appendChild(hidden);
+      }
+      form.submit();
+    });
+  });
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", start);
+} else {
+  start();
+}

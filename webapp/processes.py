@@ -1,0 +1,160 @@
+"""Process owners change policy by editing BPMN: every process of the pack with its versions,
+the web modeler (bpmn-js and its properties panel), download and upload, check, deploy, the
+changes between two versions, and moving waiting cases (a dry run first). Only the process
+owner role may check, deploy or migrate; compliance officers and administrators may look."""
+import re
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from werkzeug.utils import secure_filename
+
+from workflows import definitions, process_files, versions
+from workflows.db import transaction
+from workflows.definitions import DefinitionRefused
+
+from .auth import actor, pack, requires
+
+blueprint = Blueprint("processes", __name__, url_prefix="/processes")
+
+VIEWER_ROLES = {process_files.OWNER_ROLE, "compliance_officer", "admin"}
+
+
+def viewer(pack_, actor_) -> bool:
+    return bool(VIEWER_ROLES & set(actor_.roles))
+
+
+def owner(pack_, actor_) -> bool:
+    return process_files.may_change(actor_)
+
+
+def _grouped(rows):
+    """[(process_id, [(definition, running cases), ...newest first])], by process id."""
+    groups = {}
+    for definition, running in rows:
+        groups.setdefault(definition.process_id, []).append((definition, running))
+    return [(pid, list(reversed(items))) for pid, items in sorted(groups.items())]
+
+
+@blueprint.route("")
+@requires(viewer)
+def process_list():
+    with transaction() as db:
+        processes = _grouped(definitions.versions(db, pack=pack().key))
+    return render_template("processes/list.html", title="Processes", processes=processes,
+                           may_change=owner(pack(), actor()))
+
+
+@blueprint.route("/<process_id>/versions/<int:number>/download")
+@requires(viewer)
+def download(process_id, number):
+    """The deployed file exactly as it was deployed, to edit in Camunda Modeler and upload again."""
+    with transaction() as db:
+        definition = versions.version(db, pack=pack(), process_id=process_id, number=number)
+        xml, filename = definition.bpmn_xml, definition.filename
+    stem = re.sub(r"\.(bpmn|xml)$", "", filename) or process_id
+    return Response(xml.encode("utf-8"), mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{secure_filename(stem)}.v{number}.bpmn"',
+        "X-Content-Type-Options": "nosniff"})
+
+
+def _render_modeler(process_id, definition, xml, checked=None, status=200):
+    return render_template("processes/modeler.html", title=f"Edit {definition.name}", process_id=process_id,
+                           definition=definition, xml=xml, checked=checked), status
+
+
+@blueprint.route("/<process_id>/edit", methods=["GET", "POST"])
+@requires(owner)
+def modeler(process_id):
+    """The diagram in bpmn-js with its properties panel; Check and Deploy send it back here."""
+    with transaction() as db:
+        number = request.args.get("version", type=int)
+        definition = versions.version(db, pack=pack(), process_id=process_id, number=number)
+        if request.method == "GET":
+            return _render_modeler(process_id, definition, definition.bpmn_xml)
+        xml = request.form.get("xml", "")
+        content = xml.encode("utf-8")
+        filename = definition.filename  # the file this process lives in, as the pack names it
+        if request.form.get("action") == "deploy":
+            try:
+                deployed = process_files.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+            except DefinitionRefused:
+                pass  # shown below, with the checker's findings and the diagram as edited
+            else:
+                flash(_deployed_message(deployed, filename))
+                return redirect(url_for("processes.process_list") + f"#process-{process_id}")
+        checked = process_files.check_file(db, pack=pack(), content=content, filename=filename)
+        status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
+        return _render_modeler(process_id, definition, xml, checked, status)
+
+
+def _deployed_message(deployed, filename):
+    if not deployed:
+        return f"Nothing was deployed: every process in {filename} is already deployed unchanged."
+    return "Deployed " + ", ".join(f"{d.process_id} version {d.version}" for d in deployed) + \
+        ". New cases use it; running cases stay on their version until they are migrated."
+
+
+@blueprint.route("/upload", methods=["GET", "POST"])
+@requires(owner)
+def upload():
+    """A file edited elsewhere (Camunda Modeler): check it, or check and deploy it."""
+    if request.method == "GET":
+        return render_template("processes/upload.html", title="Upload a diagram", checked=None, problem=None)
+    sent = request.files.get("diagram")
+    if sent is None or not sent.filename:
+        return render_template("processes/upload.html", title="Upload a diagram", checked=None,
+                               problem="Choose a .bpmn file to upload."), 422
+    filename = secure_filename(sent.filename) or "upload.bpmn"
+    if not filename.lower().endswith((".bpmn", ".xml")):
+        return render_template("processes/upload.html", title="Upload a diagram", checked=None,
+                               problem=f"{filename} is not a .bpmn file."), 422
+    content = sent.read(process_files.MAX_BYTES + 1)
+    with transaction() as db:
+        if request.form.get("action") == "deploy":
+            try:
+                deployed = process_files.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+            except DefinitionRefused:
+                pass
+            else:
+                flash(_deployed_message(deployed, filename))
+                return redirect(url_for("processes.process_list"))
+        checked = process_files.check_file(db, pack=pack(), content=content, filename=filename)
+        status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
+        return render_template("processes/upload.html", title="Upload a diagram", checked=checked,
+                               problem=None), status
+
+
+@blueprint.route("/<process_id>/changes")
+@requires(viewer)
+def changes(process_id):
+    """What changed between two versions, spelled out."""
+    with transaction() as db:
+        newest = versions.version(db, pack=pack(), process_id=process_id)
+        to_number = request.args.get("to", newest.version, type=int)
+        from_number = request.args.get("from", max(to_number - 1, 1), type=int)
+        old = versions.version(db, pack=pack(), process_id=process_id, number=from_number)
+        new = versions.version(db, pack=pack(), process_id=process_id, number=to_number)
+        lines = versions.describe_changes(old.bpmn_xml, new.bpmn_xml)
+        return render_template("processes/changes.html", title=f"Changes to {newest.name}", process_id=process_id,
+                               old=old, new=new, newest=newest, lines=lines)
+
+
+@blueprint.route("/<process_id>/migrate", methods=["GET", "POST"])
+@requires(owner)
+def migrate(process_id):
+    """GET: the dry run (which running cases can move, and why not). POST: the move."""
+    to_number = request.values.get("to", type=int)
+    with transaction() as db:
+        target = versions.version(db, pack=pack(), process_id=process_id, number=to_number)
+        if request.method == "POST":
+            moves = process_files.migrate(db, pack=pack(), actor=actor(), process_id=process_id,
+                                          to_version=target.version)
+            moved = sum(m.can_move for m in moves)
+            flash(f"Moved {moved} case{'s' if moved != 1 else ''} to version {target.version}; "
+                  f"{len(moves) - moved} could not move.")
+        else:
+            moves = process_files.plan_migration(db, pack=pack(), actor=actor(), process_id=process_id,
+                                                 to_version=target.version)
+        numbers = [d.version for d, _ in definitions.versions(db, pack=pack().key) if d.process_id == process_id]
+        return render_template("processes/migrate.html", title=f"Migrate cases of {target.name}",
+                               process_id=process_id, target=target, moves=moves, numbers=numbers,
+                               done=request.method == "POST")
