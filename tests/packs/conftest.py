@@ -31,3 +31,11 @@ SHAL_USERS = {"sam": ["staff"], "hugh": ["housing_officer"], "hannah": ["housing
 @pytest.fixture
 def shal(monkeypatch, cli):
     return _world(monkeypatch, cli, "shal", SHAL_USERS)
+
+POLHA_USERS = {"sam": ["staff"], "hugo": ["housing_officer"], "mandy": ["manager"], "oscar": ["operational_manager"],
+               "olga": ["operational_manager"], "tom": ["omt_manager"], "dora": ["director"]}
+
+
+@pytest.fixture
+def polha(monkeypatch, cli):
+    return _world(monkeypatch, cli, "polha", POLHA_USERS)

@@ -1,7 +1,7 @@
 """`alertflow demo` loads each pack's demo users and cases when that pack is chosen."""
 import pytest
 
-PACKS = ["karbon", "dover", "shal"]
+PACKS = ["karbon", "dover", "shal", "polha"]
 
 
 @pytest.mark.parametrize("key", PACKS)
