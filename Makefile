@@ -7,7 +7,11 @@ TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: install run test test-sqlite test-postgres bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.package-lock.json
+
+# bpmn-js, which the case page serves to draw diagrams (exact versions from package-lock.json)
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -2,6 +2,7 @@
 further attempt must wait longer (doubling, capped), so guessing is impractically slow while a
 person who mistyped can try again soon. The wait is enforced by refusing, not by sleeping, so
 a guesser cannot tie up the server's threads."""
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -63,7 +64,7 @@ def sign_in(db: Session, *, username: str, password: str) -> SignIn:
     if wait and user.last_failed_sign_in_at is not None:
         ready_at = clock.as_utc(user.last_failed_sign_in_at) + timedelta(seconds=wait)
         if clock.now() < ready_at:
-            left = int((ready_at - clock.now()).total_seconds()) + 1
+            left = max(1, math.ceil((ready_at - clock.now()).total_seconds()))
             audit.record(db, actor=user.username, action="sign_in_throttled", seconds_left=left)
             return SignIn(None, f"Too many failed sign-ins for this account. Try again in {left} seconds.")
     if not check_password_hash(user.password_hash, password or ""):

@@ -72,7 +72,9 @@ def assert_every_endpoint_is_in(app, table, method, records, also=()):
     adapter = app.url_map.bind("localhost")
     covered = {adapter.match(url.format(**records).split("?")[0], method=method)[0] for url, _ in parse(table)}
     endpoints = {rule.endpoint for rule in app.url_map.iter_rules() if method in rule.methods}
-    assert endpoints - covered - set(also) == set(), "routes missing from the table"
+    missing = endpoints - covered - set(also)
+    assert not missing, (f"{method} routes with no row in the table of tests/web/test_authorization.py: "
+                         f"{sorted(missing)}; add one per route with the answer each role must get")
 
 
 @pytest.fixture

@@ -1,0 +1,44 @@
+"""Bad input on the staff pages: a clear message beside the field and nothing saved."""
+from sqlalchemy import func, select
+
+from workflows.db import transaction
+from workflows.models import Alert, Letter
+
+
+def count(model):
+    with transaction() as db:
+        return db.scalar(select(func.count()).select_from(model))
+
+
+def test_a_report_missing_its_answers_says_so_beside_each_field(world, as_user):
+    sam = as_user("sam")
+    response = sam.post("/report?q=Smith", {"category": "", "description": " "}, token_from="/report?q=Smith")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'id="customer-error">Choose the customer' in page
+    assert 'id="category-error">Choose the kind of concern' in page
+    assert 'id="description-error">Describe what happened' in page
+    assert count(Alert) == 0
+    response = sam.post("/report", {"customer": "C1", "category": "rpo", "description": "He threatened a caretaker"},
+                        token_from="/report?customer=C1")
+    assert response.status_code == 302 and count(Alert) == 1
+
+
+def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, as_user):
+    marker = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
+              "inform_tenant": "yes", "risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Log",
+              "likelihood": "low", "impact": "low", "decision_reason": "Risk", "assessment_method": "Talked"}
+    alert = world.report("near_miss")
+    world.complete("helen", world.open_task("helen", alert)["task"], marker)
+    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_ref": "RT-9"})
+    with transaction() as db:
+        letter = db.scalar(select(Letter.id))
+    tina = as_user("tina")
+    response = tina.post(f"/letters/{letter}/delivery", {"method": "pigeon", "delivered_at": "2999-01-01T10:00"},
+                         token_from=f"/alerts/{alert}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'id="letter{letter}_method-error">choose one of' in page
+    assert f'id="letter{letter}_delivered_at-error">the delivery time is in the future' in page
+    with transaction() as db:
+        assert db.get(Letter, letter).delivered_at is None
