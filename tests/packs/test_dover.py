@@ -5,7 +5,7 @@ RECORDED = "2026-03-02T09:30"
 DECIDED = "2026-03-03T10:00"
 INCIDENT = {"incident_channel": "face_to_face", "incident_record": "Meeting ended; he threatened to hit me",
             "line_manager": "lena", "credible_threat": "no"}
-ASSESS = {"discussed_with_officer": "yes", "severity": "L2", "future_risk": "L2", "alert_needed": "yes",
+ASSESS = {"discussed_with_officer": "yes", "behaviour_contact": "spoken", "severity": "L2", "future_risk": "L2", "alert_needed": "yes",
           "decision_reason": "Threatened to hit an officer at a meeting", "level": "L2",
           "marker_text": "Level 2: visit in pairs", "control_measures": "visit_in_pairs",
           "contact_restrictions": "none", "police_referred": "no", "inform_customer": "yes"}
@@ -101,25 +101,34 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     alert = dover.alert(alert_id, "hank")
     assert alert["status"] == "active" and alert["decision_no"] == 0  # on at once, not yet a decision
     assert "MARKER: URGENT: do not visit" in cli("check", "John Smith", "--as", "sam")
-    alert = assess(dover, alert_id, {**ASSESS, "level": "L3", "severity": "L3", "future_risk": "L3",
-                                     "marker_text": "Level 3: no home visits", "police_referred": "yes"})
+    confirmed = {**ASSESS, "level": "L3", "severity": "L3", "future_risk": "L3", "behaviour_contact": "no_warning",
+                 "marker_text": "Level 3: no home visits", "police_referred": "yes"}
+    task = dover.open_task("lena", alert_id, DECIDED)
+    error = dover.refuse("lena", task["task"], confirmed, now=DECIDED)
+    assert "no_warning_reason" in error and "staff_alerted" in error  # §6.2-6.4
+    alert = assess(dover, alert_id, {**confirmed, "no_warning_reason": "Threat to stab; police involved",
+                                     "staff_alerted": "yes"})
     assert alert["status"] == "active" and alert["level"] == "L3" and alert["decision_no"] == 1
 
     # the full assessment may find no alert is needed: the urgent one comes off
     other = dover.report("incident", customer="C2", now=T0)
     record_incident(dover, other, urgent)
     assert "URGENT" in cli("check", "Mary Jones", "--as", "sam")
-    alert = assess(dover, other, {"discussed_with_officer": "yes", "severity": "L1", "future_risk": "L1",
+    alert = assess(dover, other, {"discussed_with_officer": "yes", "behaviour_contact": "letter", "staff_alerted": "yes",
+                                  "severity": "L1", "future_risk": "L1",
                                   "alert_needed": "no", "decision_reason": "A misheard remark",
                                   "police_referred": "no"})
     assert alert["status"] == "removed" and alert["removed_reason"] == "A misheard remark"
+    letter = alert["letters"][0]  # §6.1: the line manager asks them to modify their behaviour
+    assert letter["template"] == "behaviour_concern"
+    assert INCIDENT["incident_record"] in letter["body"]
     assert "no marker" in cli("check", "Mary Jones", "--as", "sam")
 
 
 def test_customer_not_told_only_on_police_probation_or_court_order_with_reasons(dover, cli):
     alert_id = dover.report("external_information", customer="C3", now=T0)
     task = dover.open_task("mike", alert_id, T0)  # §8.2: the nominated manager
-    values = {**{k: v for k, v in ASSESS.items() if k != "discussed_with_officer"},
+    values = {**{k: v for k, v in ASSESS.items() if k not in ("discussed_with_officer", "behaviour_contact")},
               "information_source": "Kent Police", "inform_customer": "no"}
     error = dover.refuse("mike", task["task"], values, now=DECIDED)
     assert "non_disclosure_basis" in error and "non_disclosure_reason" in error

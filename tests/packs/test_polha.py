@@ -7,6 +7,7 @@ ASSESS = {"incident_summary": "Threatened to punch the receptionist", "part_of_p
           "adjustments_considered": "No disability known", "decision_reason": "Threat of violence"}
 RESTRICT = {"restrict": "yes", "control_measures": "written_only,appointment_only",
             "marker_text": "Risk alert: written contact only; office by appointment",
+            "service_route": "Letters to the housing officer, answered within 5 days",
             "adjustments_made": "Large print letters", "decision_reason": "Threat of violence against staff"}
 
 
@@ -41,6 +42,7 @@ def test_threat_of_violence_reported_to_police_contact_restricted_risk_alert_tol
     assert "is for the Operational Manager role" in polha.refuse("mandy", task["task"], RESTRICT)
     assert "control_measures" in polha.refuse("oscar", task["task"], {**RESTRICT, "restrict": "no",
                                                                       "control_measures": ""})
+    assert "service_route" in polha.refuse("oscar", task["task"], {**RESTRICT, "service_route": ""})  # never cut off
     third_party = {**RESTRICT, "control_measures": "third_party"}
     error = polha.refuse("oscar", task["task"], third_party)
     assert "mandate" in error and "third_party_name" in error  # §4.2.5: a signed mandate
@@ -58,6 +60,7 @@ def test_threat_of_violence_reported_to_police_contact_restricted_risk_alert_tol
     letter = alert["letters"][0]
     assert letter["template"] == "restriction_decision"  # told in writing by the manager
     for words in ("Written communication only", "Large print letters", "complaints procedure",
+                  "Letters to the housing officer, answered within 5 days",
                   "Scottish Public Services Ombudsman", "2027-03-04", "Operational Manager"):
         assert words in letter["body"]
 

@@ -47,6 +47,8 @@ DECIDE = [
      "type": "string", "requiredWhen": "designate_persistent == True"},
     {"id": "marker_text", "label": "What staff see on QL", "type": "string",
      "requiredWhen": "restrict == True or risk_alert == True or designate_persistent == True or category == 'serious'"},
+    {"id": "service_route", "label": "How the customer can still get the service they need (§4.2.5)",
+     "type": "string", "requiredWhen": "restrict == True or category == 'serious'"},
     {"id": "adjustments_made", "label": "Reasonable adjustments made (Equality Act 2010, §4.2.8)", "type": "string",
      "required": True},
     {"id": "decision_reason", "label": "Reasons for the decision, as the customer will be told", "type": "string",
