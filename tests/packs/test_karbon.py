@@ -2,7 +2,7 @@
 (../shared/policies/karbon-homes-caution-alert-policy.txt)."""
 T0 = "2026-03-02T09:00"
 DECIDED = "2026-03-03T10:00"
-ADD = {"investigation_findings": "Officer's statement and call log", "incident_nature": "Threats to a repairs operative",
+ADD = {"report_source": "contractor", "investigation_findings": "Officer's statement and call log", "incident_nature": "Threats to a repairs operative",
        "future_risk": "high", "person_involved": "Son of the lead tenant", "person_relationship": "household",
        "vulnerabilities_considered": "None known", "add_to_register": "yes", "decision_reason": "Credible threat",
        "marker_code": "VIP", "marker_text": "Visit in pairs; never alone", "inform_customer": "yes",
@@ -41,7 +41,7 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
                                "text": "Social services told: visit in pairs", "author": "mia"}]
     content = alert["assessments"][0]["content"]
     assert content["inform_agencies"] is True and content["disclosure_basis"] == "danger"
-    assert content["person_relationship"] == "household"
+    assert content["person_relationship"] == "household" and content["report_source"] == "contractor"  # §5.1
     # §7.3: out-of-hours call handlers always told; §5.2: the customer told the incident and the review date
     assert [lt["template"] for lt in alert["letters"]] == ["out_of_hours_notice", "caution_alert_added"]
     notice, letter = alert["letters"][0]["body"], alert["letters"][1]["body"]

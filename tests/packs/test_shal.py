@@ -127,3 +127,28 @@ def test_no_marker_without_a_genuine_risk(shal, cli):
     alert = decide(shal, alert_id, {k: v for k, v in DECIDE.items() if k not in (
         "marker_text", "shared_with", "inform_tenant")} | {"place_marker": "no", "file_note": "A general opinion only"})
     assert alert["status"] == "not_placed" and alert["notes"][0]["text"] == "A general opinion only"
+
+
+def test_objection_to_processing_is_justified_with_a_file_note_or_the_marker_removed(shal, cli):
+    alert_id = shal.report("incident", customer="C3", now=T0)
+    decide(shal, alert_id, DECIDE)
+    cli("request", alert_id, "--as", "sam", "--kind", "objection", "--details", "Solicitor's notice under GDPR",
+        now="2026-05-01T10:00")
+    task = shal.open_task("hannah", alert_id, "2026-05-01T10:00")
+    shal.complete("hannah", task["task"], {"file_notes_reviewed": "Engineer's statement and file note",
+                                           "objection_outcome": "justified",
+                                           "objection_reason": "Two incidents with a weapon; risk remains"},
+                  now="2026-05-02T10:00")
+    alert = shal.alert(alert_id, "hannah")
+    assert alert["status"] == "active" and alert["letters"][-1]["template"] == "objection_refused"
+    assert alert["notes"][-1] == {"notebook": "File notes", "text": "Two incidents with a weapon; risk remains",
+                                  "author": "hannah"}  # §3.5: accurate and timely file notes
+
+    cli("request", alert_id, "--as", "sam", "--kind", "objection", "--details", "Court application",
+        now="2026-08-01T10:00")
+    task = shal.open_task("hannah", alert_id, "2026-08-01T10:00")
+    shal.complete("hannah", task["task"], {"file_notes_reviewed": "All", "objection_outcome": "removed",
+                                           "objection_reason": "No incident for a year"}, now="2026-08-02T10:00")
+    alert = shal.alert(alert_id, "hannah")
+    assert alert["status"] == "removed" and alert["letters"][-1]["template"] == "objection_upheld"
+    assert shal.fire_timers("2027-06-01T00:00") == 0  # its review was stopped

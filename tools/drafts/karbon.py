@@ -13,6 +13,10 @@ CODES = [
 LEVELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
 
 INVESTIGATION = [
+    {"id": "report_source", "label": "Who reported it (§5.1)", "type": "enum", "required": True,
+     "options": [("staff", "Our staff"), ("customer", "A customer"), ("contractor", "A contractor"),
+                 ("police", "The police"), ("local_authority", "A local authority"),
+                 ("support_provider", "A support provider"), ("partner", "Another partner")]},
     {"id": "investigation_findings", "label": "What the investigation found (§3.5)", "type": "string", "required": True},
     {"id": "incident_nature", "label": "Nature of the incident(s), as the customer will be told (§4.1, §5.2)",
      "type": "string", "required": True},

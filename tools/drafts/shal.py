@@ -206,4 +206,47 @@ SUBJECT_ACCESS = {
     ],
 }
 
-PROCESSES = [ASSESSMENT, REVIEW, SUBJECT_ACCESS]
+OBJECTION = {
+    "id": "shal_objection", "name": "SHAL: tenant requires SHAL to stop processing the VIP marker (§3.5)",
+    "lanes": [
+        ("Staff", ["start"]),
+        ("Housing Manager", ["decide", "gw_outcome", "justified_note", "kept_letter", "remove", "removed_letter",
+                             "end_kept", "end_removed"]),
+    ],
+    "nodes": [
+        {"kind": "start", "id": "start", "name": "Tenant objects to the VIP marker"},
+        {"kind": "user", "id": "decide", "name": "Justify the VIP marker or remove it (§3.5)",
+         "props": {"decision": "true", "dueIn": "P1M"},
+         "fields": [
+             {"id": "file_notes_reviewed", "label": "The file notes behind the marker, reviewed", "type": "string",
+              "required": True},
+             {"id": "objection_outcome", "label": "Outcome", "type": "enum", "required": True,
+              "options": [("justified", "The marker is justified: it stays"), ("removed", "Remove the marker")]},
+             {"id": "objection_reason", "label": "File note: the justification, or why it is removed",
+              "type": "string", "required": True},
+         ]},
+        {"kind": "gateway", "id": "gw_outcome", "name": "Justified?"},
+        {"kind": "service", "id": "justified_note", "name": "File note of the justification", "action": "add_note",
+         "props": {"notebook": "File notes", "field": "objection_reason"}},
+        {"kind": "service", "id": "kept_letter", "name": "Reply to the tenant", "action": "issue_letter",
+         "props": {"template": "objection_refused"}},
+        {"kind": "end", "id": "end_kept", "name": "Marker stays"},
+        {"kind": "service", "id": "remove", "name": "Remove the VIP marker", "action": "remove_marker",
+         "props": {"reason_field": "objection_reason"}},
+        {"kind": "service", "id": "removed_letter", "name": "Reply to the tenant", "action": "issue_letter",
+         "props": {"template": "objection_upheld"}},
+        {"kind": "end", "id": "end_removed", "name": "Marker removed"},
+    ],
+    "flows": [
+        ("f_start", "start", "decide"),
+        ("f_decided", "decide", "gw_outcome"),
+        ("f_removed", "gw_outcome", "remove", "objection_outcome == 'removed'", "Remove"),
+        ("f_justified", "gw_outcome", "justified_note", "default", "Justified"),
+        ("f_noted", "justified_note", "kept_letter"),
+        ("f_kept", "kept_letter", "end_kept"),
+        ("f_removed_told", "remove", "removed_letter"),
+        ("f_end_removed", "removed_letter", "end_removed"),
+    ],
+}
+
+PROCESSES = [ASSESSMENT, REVIEW, SUBJECT_ACCESS, OBJECTION]
