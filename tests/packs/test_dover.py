@@ -22,7 +22,17 @@ def record_incident(dover, alert_id, values=INCIDENT, now=RECORDED):
 def assess(dover, alert_id, values, who="lena", now=DECIDED):
     task = dover.open_task(who, alert_id, now)
     dover.complete(who, task["task"], values, now=now)
+    if values.get("alert_needed") == "yes":
+        on_system(dover, alert_id, now)
     return dover.alert(alert_id, "hank")
+
+
+def on_system(dover, alert_id, now=DECIDED):
+    """§6.5: the Customer Service team places the alert on the account."""
+    task = dover.open_task("cara", alert_id, now)
+    assert task["title"].startswith("Place the alert on the housing management system")
+    assert dover.alert(alert_id, "hank")["decision_no"] == 0  # the decision counts once the alert is on the system
+    dover.complete("cara", task["task"], {"housing_system_ref": "CA-1"}, now=now)
 
 
 def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appeal_within_14_days(dover, cli):
