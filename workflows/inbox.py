@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from lxml import etree
-from sqlalchemy import and_, case as sql_case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -43,22 +43,24 @@ def _query(pack, actor, condition):
 
 def sections(db: Session, *, pack: Pack, actor: Actor, limit: int = 100) -> Inbox:
     """Assigned to me, and my roles' unclaimed steps: due first (undated last), with counts."""
-    undated_last = sql_case((HumanTask.due_at.is_(None), 1), else_=0)
-    order = (undated_last, HumanTask.due_at, HumanTask.id)
+    # NULLS LAST is PostgreSQL's own order for an ascending index, so it can read the
+    # (status, role, due_at) index in order and stop at the limit
+    order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
     mine = list(db.scalars(_query(pack, actor, _mine(actor)).order_by(*order).limit(limit)))
     unclaimed = list(db.scalars(_query(pack, actor, _unclaimed(pack, actor)).order_by(*order).limit(limit)))
     return Inbox(mine, unclaimed, *header_counts(db, pack=pack, actor=actor))
 
 
 def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, int]:
-    """(mine, my roles' unclaimed, overdue among both), counting only what the actor may see."""
-    def count(condition):
-        query = (select(func.count()).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
-                 .join(Alert, Case.alert_id == Alert.id).where(condition, visible(pack, actor)))
-        return db.scalar(query)
+    """(mine, my roles' unclaimed, overdue among both), counting only what the actor may see;
+    one pass over the open steps."""
     overdue = and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())
-    return (count(_mine(actor)), count(_unclaimed(pack, actor)),
-            count(and_(or_(_mine(actor), _unclaimed(pack, actor)), overdue)))
+    query = (select(func.count().filter(_mine(actor)), func.count().filter(_unclaimed(pack, actor)),
+                    func.count().filter(overdue))
+             .select_from(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
+             .where(or_(_mine(actor), _unclaimed(pack, actor)), visible(pack, actor)))
+    mine, unclaimed, late = db.execute(query).one()
+    return mine, unclaimed, late
 
 
 def is_overdue(task: HumanTask) -> bool:

@@ -1,0 +1,193 @@
+"""Server time of the inbox and check-before-visiting pages on a large PostgreSQL register.
+
+Creates its own database (alertflow_bench), seeds 100,000 alerts, 1,000,000 completed and
+20,000 open human tasks (some on restricted records, some claimed, a share overdue), then
+requests the pages in-process through the real Flask app (sign-in, role checks, queries,
+templates: everything but the network) and prints the median and p95. Drops the database at
+the end unless --keep.
+
+    python benchmarks/inbox.py [--server postgresql://postgres@127.0.0.1:5432/test] [--requests 200]
+"""
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+DB_NAME = "alertflow_bench"
+PASSWORD = "bench password"
+ALERTS, COMPLETED, OPEN, CUSTOMERS = 100_000, 1_000_000, 20_000, 60_000
+# who the open steps wait for (per cent) and how many users hold each role
+OPEN_ROLES = {"asb_manager": 30, "complex_needs_manager": 20, "head_of_service": 20, "asb_team": 20,
+              "head_of_housing_management": 5, "investigating_officer": 5}
+USERS_PER_ROLE = 10
+
+SEED = f"""
+INSERT INTO customer (id, reference, name, address, postcode)
+SELECT i, 'B' || i,
+       (ARRAY['John','Mary','Peter','Susan','Gary','Lisa','Dean','Karen','Paul','Sharon','Mark','Jean',
+              'David','Helen','Ian','Julie','Kevin','Anne','Neil','Sarah'])[1 + i % 20] || ' ' ||
+       (ARRAY['Smith','Jones','Brown','Taylor','Wilson','Davies','Evans','Thomas','Johnson','Roberts',
+              'Walker','Wright','Robinson','Thompson','White','Hughes','Edwards','Green','Hall','Wood',
+              'Harris','Lewis','Martin','Jackson','Clarke','Clark','Turner','Hill','Scott','Cooper',
+              'Morris','Ward','Moore','King','Watson','Baker','Harrison','Morgan','Patel','Young',
+              'Allen','Mitchell','James','Anderson','Phillips','Lee','Bell','Parker','Davis','Mellor'])[1 + (i / 20) % 50],
+       (i % 200 + 1) || ' ' || (ARRAY['Normanton Road','Osmaston Park Road','Stockbrook Street','Mansfield Road',
+              'Sinfin Lane','Austin Square','Chester Green Road','Shaftesbury Crescent'])[1 + i % 8] || ', Derby',
+       'DE' || (1 + i % 24) || ' ' || (i % 9) || chr(65 + i % 26) || chr(65 + (i / 26) % 26)
+FROM generate_series(1, {CUSTOMERS}) AS i;
+
+INSERT INTO alert (id, customer_id, category, status, restriction, marker_text, control_measures,
+                   reported_by, reported_at, decided_by, decided_role, decided_at, decision_no,
+                   placed_at, review_count, next_review_at)
+SELECT i, 1 + i % {CUSTOMERS},
+       (ARRAY['rpo','partner_info','mental_health','complaints','near_miss'])[1 + i % 5],
+       CASE WHEN i % 10 < 7 THEN 'active' WHEN i % 10 = 7 THEN 'removed'
+            WHEN i % 10 = 8 THEN 'not_placed' ELSE 'under_assessment' END,
+       CASE WHEN i % 50 = 0 THEN 'scheduled_offender' END,
+       'Visit in pairs', '["Visit in pairs"]'::json,
+       'staff.0', now() - (i % 900) * interval '1 day', 'asb.manager.0', 'asb_manager',
+       now() - (i % 900) * interval '1 day', 1 + i % 5,
+       now() - (i % 900) * interval '1 day', i % 10, now() + (i % 180) * interval '1 day'
+FROM generate_series(1, {ALERTS}) AS i;
+
+INSERT INTO workflow_case (id, alert_id, definition_id, kind, status, workflow_state, started_by,
+                           created_at, updated_at, lock_version)
+SELECT i, i, DEFINITION_ID, 'review', CASE WHEN i <= {OPEN} THEN 'running' ELSE 'completed' END,
+       '{{}}'::json, 'system', now() - (i % 900) * interval '1 day', now(), 1
+FROM generate_series(1, {ALERTS}) AS i;
+
+-- 1,000,000 completed steps: ten per case
+INSERT INTO human_task (case_id, task_uuid, bpmn_id, title, role, assignee, status, due_at, created_at,
+                        completed_at, completed_by, form_data)
+SELECT 1 + i % {ALERTS}, md5('done' || i)::uuid::text, 'review', 'Review the marker', 'asb_manager',
+       NULL, 'completed', now() - (i % 900) * interval '1 day', now() - (i % 900) * interval '1 day',
+       now() - (i % 900) * interval '1 day', 'asb.manager.' || (i % {USERS_PER_ROLE}), '{{"review_outcome": "keep"}}'::json
+FROM generate_series(1, {COMPLETED}) AS i;
+"""
+
+
+def open_tasks_sql():
+    """20,000 open steps on the running cases, shared among the roles; a quarter claimed."""
+    bounds, start = [], 0
+    for role, share in OPEN_ROLES.items():
+        end = start + OPEN * share // 100
+        bounds.append(f"WHEN i <= {end} THEN '{role}'")
+        start = end
+    role = f"CASE {' '.join(bounds)} ELSE 'asb_manager' END"
+    return f"""
+INSERT INTO human_task (case_id, task_uuid, bpmn_id, title, role, assignee, status, due_at, created_at)
+SELECT i, md5('open' || i)::uuid::text, 'review', 'Review the marker', r.role,
+       CASE WHEN i % 4 = 0 THEN replace(r.role, '_', '.') || '.' || (i % {USERS_PER_ROLE}) END,
+       CASE WHEN i % 4 = 0 THEN 'claimed' ELSE 'ready' END,
+       now() + ((i % 90) - 30) * interval '1 day', now() - interval '10 days'
+FROM generate_series(1, {OPEN}) AS i, LATERAL (SELECT {role} AS role) AS r;
+"""
+
+
+def create_database(server):
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    return urlunsplit(urlsplit(server)._replace(path=f"/{DB_NAME}"))
+
+
+def drop_database(server):
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def seed(url):
+    from alembic import command
+    from alembic.config import Config
+    from workflows import accounts, config, definitions, people
+    from workflows.db import transaction
+    from workflows.pack import load_pack
+
+    os.environ["DATABASE_URL"] = url
+    command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
+    pack = load_pack("derby")
+    with transaction() as db:
+        deployed = definitions.deploy_pack(db, pack=pack, deployed_by="bench")
+        review = next(d.id for d in deployed if d.process_id == "derby_review")
+        for role in pack.roles:
+            for n in range(USERS_PER_ROLE):
+                people.add_user(db, pack=pack, username=f"{role.replace('_', '.')}.{n}", full_name=f"{role} {n}",
+                                roles=[role])
+        for username in ("asb.manager.0", "head.of.service.0", "staff.0"):
+            accounts.set_password(db, username=username, password=PASSWORD, by="bench")
+    started = time.perf_counter()
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        for statement in [s for s in SEED.split(";\n") if s.strip()] + [open_tasks_sql()]:
+            conn.execute(statement.replace("DEFINITION_ID", str(int(review))))
+        for table in ("customer", "alert", "workflow_case", "human_task"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        conn.execute("VACUUM ANALYZE")
+        counts = {t: conn.execute(q).fetchone()[0] for t, q in {
+            "alerts": "SELECT count(*) FROM alert",
+            "completed tasks": "SELECT count(*) FROM human_task WHERE status = 'completed'",
+            "open tasks": "SELECT count(*) FROM human_task WHERE status IN ('ready', 'claimed')",
+            "customers": "SELECT count(*) FROM customer"}.items()}
+    print(f"seeded in {time.perf_counter() - started:.0f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
+
+
+def signed_in_client(app, username):
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post("/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302, response.status_code
+    return client
+
+
+def timed(client, urls, requests):
+    """Milliseconds per request, cycling through the URLs, after a warm-up round."""
+    for url in urls * 3:
+        client.get(url)
+    times = []
+    for n in range(requests):
+        url = urls[n % len(urls)]
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    return times
+
+
+def report(name, times):
+    p95 = statistics.quantiles(times, n=20)[18]
+    print(f"{name:52} median {statistics.median(times):6.1f} ms   p95 {p95:6.1f} ms   (n={len(times)})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+                        help="a PostgreSQL database to connect to while creating and dropping alertflow_bench")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--keep", action="store_true", help="keep the alertflow_bench database afterwards")
+    args = parser.parse_args()
+    url = create_database(args.server)
+    try:
+        seed(url)
+        from webapp import create_app
+        app = create_app({"TESTING": False})
+        manager, head, staff = (signed_in_client(app, u) for u in ("asb.manager.0", "head.of.service.0", "staff.0"))
+        report("inbox, ASB manager (6,000 open for the role)", timed(manager, ["/inbox"], args.requests))
+        report("inbox, Head of Service (4,000 open for the role)", timed(head, ["/inbox"], args.requests))
+        report("check before visiting (name, surname, ref, postcode, street)",
+               timed(staff, ["/check?q=Mary+Mellor", "/check?q=Patel", "/check?q=B4242", "/check?q=DE23+5",
+                             "/check?q=Sinfin+Lane"], args.requests))
+    finally:
+        if not args.keep:
+            drop_database(args.server)
+
+
+if __name__ == "__main__":
+    main()
