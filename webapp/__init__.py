@@ -39,9 +39,9 @@ def create_app(settings: dict | None = None) -> Flask:
     app.config.update(settings or {})
     csrf.init_app(app)
 
-    from . import admin, alerts, auth, inbox, staff
+    from . import admin, alerts, auth, inbox, processes, staff
     auth.login_manager.init_app(app)
-    for module in (auth, inbox, alerts, staff, admin):
+    for module in (auth, inbox, alerts, staff, admin, processes):
         app.register_blueprint(module.blueprint)
 
     @app.errorhandler(NotFound)

@@ -4,7 +4,7 @@ changes between two versions, and moving waiting cases (a dry run first). Only t
 owner role may check, deploy or migrate; compliance officers and administrators may look."""
 import re
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
 from workflows import definitions, process_files, versions
@@ -24,6 +24,13 @@ def viewer(pack_, actor_) -> bool:
 
 def owner(pack_, actor_) -> bool:
     return process_files.may_change(actor_)
+
+
+@blueprint.app_context_processor
+def process_nav():
+    """For the header: whether to offer a link to the processes (base.html may use it)."""
+    from flask_login import current_user
+    return {"may_see_processes": bool(current_user.is_authenticated and viewer(pack(), actor()))}
 
 
 def _grouped(rows):

@@ -15,6 +15,16 @@ import {
 import CamundaBehaviorsModule from "camunda-bpmn-js-behaviors/lib/camunda-platform";
 import camundaModdle from "camunda-bpmn-moddle/resources/camunda.json";
 
+// The whole diagram in view, clear of the tool palette on the left.
+function fitBesidePalette(canvas) {
+  canvas.zoom("fit-viewport");
+  var vb = canvas.viewbox(), inner = vb.inner, outer = vb.outer, room = 110;
+  if (!inner.width || !inner.height || outer.width <= room * 2) { return; }
+  var scale = Math.min((outer.width - room - 20) / inner.width, (outer.height - 20) / inner.height, 1);
+  canvas.viewbox({ x: inner.x - (room + 10) / scale, y: inner.y - 10 / scale,
+                   width: outer.width / scale, height: outer.height / scale });
+}
+
 function start() {
   var box = document.getElementById("modeler");
   if (!box) { return; }
@@ -36,10 +46,16 @@ function start() {
   modeler.importXML(xmlField.value)
     .then(function (result) {
       if (result.warnings && result.warnings.length) {
-        document.getElementById("import-warnings").textContent =
-          "The modeler met " + result.warnings.length + " thing(s) it could not read in this file; saving may drop them.";
+        var warn = document.getElementById("import-warnings");
+        warn.textContent = "The modeler met " + result.warnings.length +
+          " thing(s) it could not read in this file; saving may drop them.";
+        warn.hidden = false;
       }
-      modeler.get("canvas").zoom("fit-viewport");
+      var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry");
+      JSON.parse(box.dataset.findings || "[]").forEach(function (id) {
+        if (registry.get(id)) { canvas.addMarker(id, "finding"); }  // the checker's findings, on the diagram
+      });
+      fitBesidePalette(canvas);
       box.setAttribute("data-ready", "true");
     })
     .catch(function (err) {

@@ -1,0 +1,158 @@
+"""The process pages' tests: Derby's world plus paula the process owner and cora the compliance
+officer, all with a password; Flask's test client for HTTP; and for the browser test one live
+server (waitress) and one headless Chromium per module."""
+import os
+import re
+import shutil
+import threading
+
+import pytest
+
+from tests.conftest import SERVER_URL
+from tests.helpers import USERS, Cli, DerbyWorld
+
+PASSWORD = "correct horse battery"
+CHROMIUM = "/usr/bin/chromium"
+STAFF = {"paula": "process_owner", "cora": "compliance_officer"}
+
+
+def add_staff():
+    """paula (process owner) and cora (compliance officer) beside Derby's staff, all with PASSWORD."""
+    from workflows import accounts, people
+    from workflows.db import transaction
+    from workflows.pack import active_pack
+    with transaction() as db:
+        for username, role in STAFF.items():
+            people.add_user(db, pack=active_pack(), username=username, full_name=username.title(), roles=[role])
+        for username in [*USERS, *STAFF]:
+            accounts.set_password(db, username=username, password=PASSWORD, by="test")
+
+
+def add_admin_ada():
+    """ada the administrator (may look at the processes, not change them)."""
+    from workflows import accounts, people
+    from workflows.db import transaction
+    from workflows.pack import active_pack
+    with transaction() as db:
+        people.add_user(db, pack=active_pack(), username="ada", full_name="Ada Admin", roles=["admin"])
+        accounts.set_password(db, username="ada", password=PASSWORD, by="test")
+
+
+@pytest.fixture
+def world(derby):
+    add_staff()
+    return derby
+
+
+@pytest.fixture
+def app(database_url):
+    from webapp import create_app
+    return create_app({"TESTING": True})
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Client:
+    """Flask's test client signed in as someone; forms are posted with the page's CSRF token."""
+
+    def __init__(self, app, username):
+        self.client = app.test_client()
+        page = self.client.get("/sign-in").get_data(as_text=True)
+        response = self.client.post("/sign-in", data={"username": username, "password": PASSWORD,
+                                                      "csrf_token": csrf_token(page)})
+        assert response.status_code == 302, f"{username} could not sign in"
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def token(self):
+        return csrf_token(self.client.get("/inbox").get_data(as_text=True))
+
+    def post(self, url, data=None, **kw):
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.token()}, **kw)
+
+    def upload(self, content: bytes, filename="diagram.bpmn", action="check"):
+        from io import BytesIO
+        return self.post("/processes/upload", {"diagram": (BytesIO(content), filename), "action": action},
+                         content_type="multipart/form-data")
+
+
+@pytest.fixture
+def signed_in(app, world):
+    return lambda username: Client(app, username)
+
+
+# --- the browser test: one database, server and Chromium per module ---
+
+@pytest.fixture(scope="module")
+def live_database(migrated, tmp_path_factory):
+    from sqlalchemy import text
+    from workflows import clock
+    from workflows.db import engine_for
+    if SERVER_URL:
+        url = migrated
+        with engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1)).begin() as conn:
+            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                       "AND tablename <> 'alembic_version'")).scalars()
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        path = tmp_path_factory.mktemp("live") / "alertflow.db"
+        shutil.copy(migrated, path)
+        url = f"sqlite:///{path}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url)
+        yield url
+        clock.set_now(None)
+
+
+@pytest.fixture(scope="module")
+def live(live_database):
+    """The real app under waitress on a free port, with the Derby world loaded: (base URL, world)."""
+    from waitress.server import create_server
+    from webapp import create_app
+
+    world = DerbyWorld(Cli())
+    add_staff()
+    server = create_server(create_app(), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}", world
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_as(chromium, live):
+    """A new browser context (its own cookies) signed in as someone; closed after the test."""
+    contexts = []
+
+    def open_as(username, width=1400, height=900):
+        context = chromium.new_context(viewport={"width": width, "height": height}, base_url=live[0])
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto("/sign-in")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/inbox")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
