@@ -553,6 +553,142 @@ def audit_verify():
     click.echo(f"audit log intact: {checked} events, head {head[1]}")
 
 
+@main.group()
+def tokens():
+    """API tokens for housing management systems and out-of-hours services."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              help="markers:read, concerns:write or out_of_hours:read (repeatable).")
+@click.option("--as", "username", required=True, help="An administrator.")
+@in_transaction
+def tokens_create(db, name, scopes, username):
+    """Create a token; it is printed once, and only its hash is kept."""
+    from workflows import api_tokens
+    row, token = api_tokens.create(db, actor=_actor(db, username), name=name, scopes=list(scopes))
+    click.echo(f"token {row.name} ({', '.join(row.scopes)}): {token}")
+    click.echo("keep it now: it is not shown again")
+
+
+@tokens.command("list")
+@in_transaction
+def tokens_list(db):
+    """Every token: name, scopes, when last used, whether revoked (never the token)."""
+    from workflows import api_tokens
+    for t in api_tokens.tokens(db):
+        state = f"revoked {_date(t.revoked_at)}" if t.revoked_at else f"last used {_date(t.last_used_at)}"
+        click.echo(f"{t.name:24} {t.prefix}...  {', '.join(t.scopes):40} {state}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@click.option("--as", "username", required=True, help="An administrator.")
+@in_transaction
+def tokens_revoke(db, name, username):
+    """Revoke a token at once."""
+    from workflows import api_tokens
+    api_tokens.revoke(db, actor=_actor(db, username), name=name)
+    click.echo(f"token {name} revoked")
+
+
+@main.group("export")
+def export_group():
+    """Registers, the out-of-hours list, dossiers and subject access exports."""
+
+
+def _emit(content, output):
+    if output:
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(output, mode) as fh:
+            fh.write(content)
+        click.echo(f"written to {output}")
+    elif isinstance(content, bytes):
+        raise WorkflowError("a PDF needs --output FILE")
+    else:
+        click.echo(content, nl=False)
+
+
+@export_group.command("register")
+@click.option("--as", "username", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--category")
+@click.option("--level")
+@click.option("--placed-by")
+@click.option("--customer", help="Reference, name or address, in part.")
+@click.option("--output", type=click.Path(dir_okay=False))
+@in_transaction
+def export_register(db, username, fmt, category, level, placed_by, customer, output):
+    """The register of active markers you may see."""
+    from workflows import compliance, exports
+    rows = compliance.active_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported",
+                                      filters=compliance.RegisterFilter(category, level, placed_by, customer))
+    _emit(exports.to_csv(rows, exports.REGISTER_COLUMNS) if fmt == "csv" else json.dumps(rows, indent=2) + "\n",
+          output)
+
+
+@export_group.command("non-disclosures")
+@click.option("--as", "username", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--output", type=click.Path(dir_okay=False))
+@in_transaction
+def export_non_disclosures(db, username, fmt, output):
+    """The register of decisions not to tell a tenant (only for the roles the pack names)."""
+    from workflows import compliance, exports
+    rows = compliance.non_disclosure_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported")
+    _emit(exports.to_csv(rows, exports.NON_DISCLOSURE_COLUMNS) if fmt == "csv" else json.dumps(rows, indent=2) + "\n",
+          output)
+
+
+@export_group.command("out-of-hours")
+@click.option("--as", "username", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv")
+@click.option("--output", type=click.Path(dir_okay=False))
+@in_transaction
+def export_out_of_hours(db, username, fmt, output):
+    """Addresses and instructions of active markers, never reasons (out-of-hours and contractors)."""
+    from workflows import exports
+    rows = exports.out_of_hours(db, pack=active_pack(), actor=_actor(db, username))
+    _emit(exports.to_csv(rows, exports.OUT_OF_HOURS_COLUMNS) if fmt == "csv" else json.dumps(rows, indent=2) + "\n",
+          output)
+
+
+@export_group.command("subject-access")
+@click.argument("customer_ref")
+@click.option("--as", "username", required=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "pdf"]), default="json")
+@click.option("--output", type=click.Path(dir_okay=False))
+@in_transaction
+def export_subject_access(db, customer_ref, username, fmt, output):
+    """Everything held about one person; what a decision not to tell them covers is marked withheld."""
+    from workflows import exports
+    data = exports.subject_access(db, pack=active_pack(), actor=_actor(db, username), customer_ref=customer_ref)
+    _emit(exports.subject_access_pdf(data) if fmt == "pdf" else json.dumps(data, indent=2) + "\n", output)
+
+
+@export_group.command("dossier")
+@click.argument("alert_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--output", type=click.Path(dir_okay=False), required=True)
+@in_transaction
+def export_dossier(db, alert_id, username, output):
+    """One marker's whole history as a printable PDF."""
+    from workflows import exports
+    _emit(exports.dossier_pdf(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id), output)
+
+
+@main.command("dashboard")
+@click.option("--as", "username", required=True)
+@in_transaction
+def dashboard_command(db, username):
+    """The overdue dashboard, as JSON."""
+    from dataclasses import asdict
+    from workflows import compliance
+    board = compliance.dashboard(db, pack=active_pack(), actor=_actor(db, username))
+    click.echo(json.dumps(asdict(board), indent=2))
+
+
 def _print_open_steps(db, alert_id):
     from sqlalchemy import select
     from workflows.models import Case, HumanTask

@@ -40,8 +40,9 @@ def create_app(settings: dict | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import admin, alerts, auth, inbox, processes, staff
+    from . import api, compliance
     auth.login_manager.init_app(app)
-    for module in (auth, inbox, alerts, staff, admin, processes):
+    for module in (auth, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
 
     @app.errorhandler(NotFound)

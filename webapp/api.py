@@ -1,0 +1,261 @@
+"""The JSON API for housing management systems and out-of-hours services, with bearer-token
+auth (tokens: `alertflow tokens create`). The app serves its OpenAPI document at
+/api/v1/openapi.json. Every error is JSON naming the field at fault; nothing is half-saved.
+"""
+from functools import wraps
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from workflows import api_tokens, clock, compliance, engine, exports
+from workflows.db import transaction
+from workflows.errors import Conflict, NotAllowed, NotFound, WorkflowError
+from workflows.pack import active_pack
+
+from . import csrf
+
+blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to forge a request with
+MAX_TEXT = 5000
+
+
+class BadInput(WorkflowError):
+    def __init__(self, field: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.field, self.status = field, status
+
+
+def _error(status: int, message: str, field: str | None = None, headers=None):
+    body = {"error": message}
+    if field:
+        body["field"] = field
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+@blueprint.errorhandler(BadInput)
+def _bad_input(err):
+    return _error(err.status, str(err), err.field)
+
+
+@blueprint.errorhandler(api_tokens.Unauthorised)
+def _unauthorised(err):
+    return _error(401, str(err), headers={"WWW-Authenticate": 'Bearer realm="alertflow"'})
+
+
+@blueprint.errorhandler(NotAllowed)
+def _forbidden(err):
+    return _error(403, str(err))
+
+
+@blueprint.errorhandler(NotFound)
+def _not_found(err):
+    return _error(404, str(err))
+
+
+@blueprint.errorhandler(Conflict)
+def _conflict(err):
+    return _error(409, str(err))
+
+
+@blueprint.errorhandler(WorkflowError)
+def _refused(err):
+    return _error(400, str(err))
+
+
+def with_token(scope: str):
+    """Authenticate the bearer token and check its scope, in the request's one transaction."""
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            token = header[7:].strip() if header[:7].lower() == "bearer " else None
+            with transaction() as db:
+                row = api_tokens.authenticate(db, token=token)
+                api_tokens.require_scope(row, scope)
+                g.api_actor = api_tokens.actor_of(row)
+                result = view(db, *args, **kwargs)
+            return result
+        return wrapper
+    return decorate
+
+
+def _text(value, field: str, *, required: bool, max_length: int = MAX_TEXT) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise BadInput(field, f"{field} is required")
+        return None
+    if not isinstance(value, str):
+        raise BadInput(field, f"{field} must be a string")
+    if "\x00" in value:
+        raise BadInput(field, f"{field} must not contain NUL characters")
+    if len(value) > max_length:
+        raise BadInput(field, f"{field} is longer than {max_length} characters")
+    return value.strip()
+
+
+def _json_response(body, status: int = 200) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.get("/markers")
+@with_token("markers:read")
+def markers(db):
+    customer = _text(request.args.get("customer"), "customer", required=False, max_length=40)
+    address = _text(request.args.get("address"), "address", required=False, max_length=300)
+    if not customer and not address:
+        raise BadInput("customer", "give customer (a reference) or address (part of an address or postcode)")
+    if address is not None and len(address) < 3:
+        raise BadInput("address", "give at least 3 characters of the address or postcode")
+    found = compliance.markers_for(db, pack=active_pack(), actor=g.api_actor, customer_ref=customer, address=address)
+    return _json_response({"customers": found})
+
+
+@blueprint.get("/changes")
+@with_token("markers:read")
+def changes(db):
+    raw = _text(request.args.get("since"), "since", required=True, max_length=40)
+    try:
+        since = clock.parse_moment(raw)
+        since.astimezone()  # an offset that moves it out of range fails here, not in the query
+    except (ValueError, OverflowError):
+        raise BadInput("since", f"since: '{raw}' is not an ISO 8601 date or time, e.g. 2027-05-31T09:00Z") from None
+    limit = request.args.get("limit", "500")
+    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise BadInput("limit", "limit must be a whole number from 1 to 1000")
+    return _json_response(compliance.marker_changes(db, pack=active_pack(), actor=g.api_actor, since=since,
+                                                    limit=int(limit)))
+
+
+@blueprint.post("/concerns")
+@with_token("concerns:write")
+def report_concern(db):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput("body", "send a JSON object: {\"customer\": ..., \"category\": ..., \"description\": ...}")
+    unknown = sorted(set(body) - {"customer", "category", "description"})
+    if unknown:
+        raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
+    customer = _text(body.get("customer"), "customer", required=True, max_length=40)
+    category = _text(body.get("category"), "category", required=True, max_length=40)
+    description = _text(body.get("description"), "description", required=True)
+    pack = active_pack()
+    if category not in pack.categories:
+        raise BadInput("category", f"unknown category '{category}' (this pack has: {', '.join(sorted(pack.categories))})")
+    try:
+        case = engine.report_concern(db, pack=pack, actor=g.api_actor, customer_ref=customer, category=category,
+                                     description=description)
+    except NotFound as err:
+        raise BadInput("customer", str(err), 404) from None
+    return _json_response({"alert": case.alert_id, "case": case.id, "status": "under_assessment"}, 201)
+
+
+@blueprint.get("/out-of-hours")
+@with_token("out_of_hours:read")
+def out_of_hours(db):
+    return _json_response({"markers": exports.out_of_hours(db, pack=active_pack(), actor=g.api_actor)})
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return _json_response(openapi_document(request.host_url.rstrip("/")))
+
+
+def _err(description):
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def openapi_document(server: str = "") -> dict:
+    pack = active_pack()
+    marker = {"type": "object", "required": ["alert", "instruction", "control_measures"], "properties": {
+        "alert": {"type": "integer"}, "category": {"type": ["string", "null"]},
+        "code": {"type": ["string", "null"]}, "level": {"type": ["string", "null"]},
+        "instruction": {"type": ["string", "null"]},
+        "control_measures": {"type": "array", "items": {"type": "string"}},
+        "since": {"type": ["string", "null"]}, "next_review": {"type": ["string", "null"]}}}
+    common = {"401": _err("No token, or an unknown or revoked one"), "403": _err("The token lacks the scope")}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Alertflow API", "version": "1.0.0",
+                 "description": f"Customer risk markers of {pack.name}: instructions to staff, never the reasons. "
+                                "Send a token from `alertflow tokens create` as `Authorization: Bearer <token>`."},
+        "servers": [{"url": server or "/"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {
+                    "error": {"type": "string"}, "field": {"type": "string"}}},
+                "Marker": marker,
+                "Customer": {"type": "object", "required": ["customer", "markers"], "properties": {
+                    "customer": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
+                    "postcode": {"type": "string"},
+                    "markers": {"type": "array", "items": {"$ref": "#/components/schemas/Marker"}}}},
+                "Concern": {"type": "object", "required": ["customer", "category", "description"],
+                            "additionalProperties": False, "properties": {
+                                "customer": {"type": "string", "minLength": 1, "maxLength": 40},
+                                "category": {"type": "string", "enum": sorted(pack.categories)},
+                                "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}}},
+            },
+        },
+        "paths": {
+            "/api/v1/markers": {"get": {
+                "operationId": "lookUpMarkers", "summary": "Active markers for a customer or an address",
+                "parameters": [
+                    {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": 40},
+                     "description": "The customer's reference (exact)"},
+                    {"name": "address", "in": "query", "schema": {"type": "string", "minLength": 3, "maxLength": 300},
+                     "description": "Part of an address or postcode"}],
+                "responses": {"200": {"description": "Matching customers and their active markers", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["customers"], "properties": {
+                        "customers": {"type": "array", "items": {"$ref": "#/components/schemas/Customer"}}}}}}},
+                    "400": _err("Neither customer nor address, or a bad value"), **common}}},
+            "/api/v1/changes": {"get": {
+                "operationId": "listMarkerChanges", "summary": "Markers placed, kept, amended or removed since a moment",
+                "parameters": [
+                    {"name": "since", "in": "query", "required": True,
+                     "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "responses": {"200": {"description": "Changes, oldest first; poll again from `until`", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["since", "until", "changes"],
+                                                    "properties": {
+                        "since": {"type": "string"}, "until": {"type": "string"}, "more": {"type": "boolean"},
+                        "changes": {"type": "array", "items": {"type": "object", "required": ["at", "change", "alert"],
+                                                              "properties": {
+                            "at": {"type": "string"}, "change": {"type": "string"}, "alert": {"type": "integer"},
+                            "customer": {"type": "string"}, "status": {"type": "string"},
+                            "marker": {"oneOf": [{"$ref": "#/components/schemas/Marker"}, {"type": "null"}]}}}}}}}}},
+                    "400": _err("A missing or malformed parameter"), **common}}},
+            "/api/v1/concerns": {"post": {
+                "operationId": "reportConcern", "summary": "Report a concern about a customer (starts an assessment)",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Concern"}}}},
+                "responses": {"201": {"description": "The concern is recorded and its assessment started", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["alert", "case"], "properties": {
+                        "alert": {"type": "integer"}, "case": {"type": "integer"}, "status": {"type": "string"}}}}}},
+                    "400": _err("A missing or bad field (named in `field`)"),
+                    "404": _err("No customer with that reference"), "409": _err("A conflicting change; try again"),
+                    **common}}},
+            "/api/v1/out-of-hours": {"get": {
+                "operationId": "outOfHoursList", "summary": "Addresses and instructions of every active marker",
+                "responses": {"200": {"description": "The out-of-hours list (no reasons)", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["markers"], "properties": {
+                        "markers": {"type": "array", "items": {"type": "object", "properties": {
+                            "customer": {"type": "string"}, "name": {"type": "string"},
+                            "address": {"type": "string"}, "postcode": {"type": "string"},
+                            "code": {"type": ["string", "null"]}, "instruction": {"type": ["string", "null"]},
+                            "control_measures": {"type": "array", "items": {"type": "string"}}}}}}}}}},
+                    **common}}},
+            "/api/v1/openapi.json": {"get": {
+                "operationId": "openapi", "summary": "This document", "security": [],
+                "responses": {"200": {"description": "The OpenAPI document",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        },
+    }

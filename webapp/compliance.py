@@ -1,0 +1,151 @@
+"""The compliance pages: the overdue dashboard with its charts, the register of active markers
+with filters and CSV/JSON export, the non-disclosure register, the out-of-hours list, a
+marker's dossier as PDF, and a person's subject access export (JSON, PDF).
+
+Who may open each is the pack's `[registers]` setting; the queries live in workflows/.
+The charts are SVG drawn here on the server (`compliance_charts.py` beside this): no JavaScript and
+no chart library to ship, and the page prints as it shows.
+"""
+import json
+from dataclasses import asdict
+
+from flask import Blueprint, Response, render_template, request
+
+from workflows import clock, compliance, exports
+from workflows.db import transaction
+
+from . import compliance_charts as charts
+from .auth import actor, pack, requires
+
+blueprint = Blueprint("compliance", __name__)
+
+
+def reader(pack_, actor_) -> bool:
+    return compliance.may_read_registers(pack_, actor_)
+
+
+def non_disclosure_reader(pack_, actor_) -> bool:
+    return compliance.may_read_non_disclosures(pack_, actor_)
+
+
+def subject_access_officer(pack_, actor_) -> bool:
+    return compliance.may_export_subject_access(pack_, actor_)
+
+
+def _download(body, mimetype: str, filename: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def _json(rows) -> Response:
+    return Response(json.dumps(rows, indent=2), mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+def _stamp() -> str:
+    return clock.now().strftime("%Y%m%d-%H%M")
+
+
+@blueprint.route("/compliance")
+@requires(reader)
+def dashboard():
+    with transaction() as db:
+        board = compliance.dashboard(db, pack=pack(), actor=actor())
+    return render_template("compliance/dashboard.html", title="Compliance", board=board, pack=pack(),
+                           weeks_chart=charts.weekly_lines(board.weeks),
+                           markers_chart=charts.stacked_bars(board.markers),
+                           can_see_non_disclosures=non_disclosure_reader(pack(), actor()),
+                           can_export_subject_access=subject_access_officer(pack(), actor()))
+
+
+@blueprint.route("/compliance/dashboard.json")
+@requires(reader)
+def dashboard_json():
+    with transaction() as db:
+        return _json(asdict(compliance.dashboard(db, pack=pack(), actor=actor())))
+
+
+def _filters() -> tuple[compliance.RegisterFilter, dict]:
+    args = request.args
+    errors = {}
+    review_before = None
+    if args.get("review_before"):
+        try:
+            review_before = clock.parse_moment(args["review_before"])
+        except ValueError as err:
+            errors["review_before"] = str(err)
+    category = args.get("category") or None
+    if category and category not in pack().categories:
+        errors["category"] = f"unknown category '{category}'"
+    return compliance.RegisterFilter(category=category, level=args.get("level") or None,
+                                     placed_by=args.get("placed_by") or None,
+                                     customer=args.get("customer") or None, review_before=review_before), errors
+
+
+@blueprint.route("/compliance/register")
+@blueprint.route("/compliance/register.<any(csv, json):fmt>")
+@requires(reader)
+def register(fmt=None):
+    filters, errors = _filters()
+    if errors:
+        if fmt:
+            return _json({"errors": errors}), 400
+        return render_template("compliance/register.html", title="Register of active markers", rows=[],
+                               filters=filters, errors=errors, pack=pack()), 400
+    with transaction() as db:
+        rows = compliance.active_register(db, pack=pack(), actor=actor(), filters=filters,
+                                          purpose="exported" if fmt else "viewed")
+    if fmt == "csv":
+        return _download(exports.to_csv(rows, exports.REGISTER_COLUMNS), "text/csv",
+                         f"active-markers-{_stamp()}.csv")
+    if fmt == "json":
+        return _json(rows)
+    return render_template("compliance/register.html", title="Register of active markers", rows=rows,
+                           filters=filters, errors={}, pack=pack())
+
+
+@blueprint.route("/compliance/non-disclosures")
+@blueprint.route("/compliance/non-disclosures.<any(csv, json):fmt>")
+@requires(non_disclosure_reader)
+def non_disclosures(fmt=None):
+    with transaction() as db:
+        rows = compliance.non_disclosure_register(db, pack=pack(), actor=actor(),
+                                                  purpose="exported" if fmt else "viewed")
+    if fmt == "csv":
+        return _download(exports.to_csv(rows, exports.NON_DISCLOSURE_COLUMNS), "text/csv",
+                         f"non-disclosures-{_stamp()}.csv")
+    if fmt == "json":
+        return _json(rows)
+    return render_template("compliance/non_disclosures.html", title="Non-disclosure register", rows=rows)
+
+
+@blueprint.route("/compliance/out-of-hours.csv")
+@requires(reader)
+def out_of_hours_csv():
+    with transaction() as db:
+        rows = exports.out_of_hours(db, pack=pack(), actor=actor())
+    return _download(exports.to_csv(rows, exports.OUT_OF_HOURS_COLUMNS), "text/csv", f"out-of-hours-{_stamp()}.csv")
+
+
+@blueprint.route("/alerts/<int:alert_id>/dossier.pdf")
+@requires(reader)
+def dossier(alert_id):
+    with transaction() as db:
+        body = exports.dossier_pdf(db, pack=pack(), actor=actor(), alert_id=alert_id)
+    return _download(body, "application/pdf", f"dossier-A{alert_id:06d}.pdf")
+
+
+@blueprint.route("/compliance/subject-access")
+@requires(subject_access_officer)
+def subject_access_form():
+    return render_template("compliance/subject_access.html", title="Subject access request",
+                           customer=request.args.get("customer", ""), errors={})
+
+
+@blueprint.route("/compliance/subject-access/<customer_ref>.<any(json, pdf):fmt>")
+@requires(subject_access_officer)
+def subject_access(customer_ref, fmt):
+    with transaction() as db:
+        data = exports.subject_access(db, pack=pack(), actor=actor(), customer_ref=customer_ref)
+    if fmt == "pdf":
+        return _download(exports.subject_access_pdf(data), "application/pdf", f"subject-access-{customer_ref}.pdf")
+    return _download(json.dumps(data, indent=2), "application/json", f"subject-access-{customer_ref}.json")
