@@ -393,6 +393,45 @@ def timers_fire():
     click.echo(f"{timer_sweep.sweep(active_pack())} case(s) advanced")
 
 
+@timers.command("reminders")
+def timers_reminders():
+    """Send the reminders and escalations that have fallen due (e-mail over SMTP)."""
+    from workflows import reminders
+    sent = reminders.send_due(active_pack())
+    click.echo(f"{sent['reminders']} reminder(s), {sent['escalations']} escalation(s) sent")
+
+
+@main.group()
+def cases():
+    """Cases set aside in error, and retrying them."""
+
+
+@cases.command("errors")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def cases_errors(db, as_json):
+    """Every case in error, with its message (a step that raised when its timer fired)."""
+    rows = [{"case": c.id, "alert": c.alert_id, "process": c.definition.process_id, "version": c.definition.version,
+             "since": c.updated_at.isoformat(), "error": c.error_message} for c in timer_sweep.errors(db)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"case {r['case']} (alert {r['alert']}, {r['process']} v{r['version']}): {r['error']}")
+    if not rows:
+        click.echo("no case is in error")
+
+
+@cases.command("retry")
+@click.argument("case_id", type=int)
+@click.option("--as", "username", required=True, help="An administrator.")
+@in_transaction
+def cases_retry(db, case_id, username):
+    """Retry a case in error once its cause is fixed: onto the newest version, timers fired now."""
+    case = timer_sweep.retry_case(db, pack=active_pack(), case_id=case_id, actor=_actor(db, username))
+    click.echo(f"case {case.id} retried on version {case.definition.version}: {case.status}")
+
+
 @main.group()
 def alerts():
     """The register of markers."""

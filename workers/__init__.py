@@ -1,0 +1,81 @@
+"""The Celery app: `celery -A workers worker` and `celery -A workers beat`.
+
+Thin: each task calls one function of workflows/. Redis (REDIS_URL) is the broker; the due
+times live in the database, so a broker outage delays timers and loses none.
+
+  alertflow.sweep       (beat, every ALERTFLOW_SWEEP_SECONDS, default 60) selects the cases
+                        whose next timer has passed and enqueues one advance_case per case
+  alertflow.advance_case  advances one case under its row lock (workflows.timers.advance_one);
+                        a case that raises is set aside in error, never retried by Celery
+  alertflow.reminders   (beat, same period) reminders before due dates, escalations after
+"""
+import os
+
+from celery import Celery
+from sqlalchemy.exc import OperationalError
+
+from workflows import reminders as reminder_jobs, timers
+from workflows.pack import active_pack
+
+SWEEP_SECONDS = float(os.environ.get("ALERTFLOW_SWEEP_SECONDS", "60"))
+
+app = Celery("alertflow", broker=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+app.conf.update(
+    task_default_queue=os.environ.get("ALERTFLOW_QUEUE", "alertflow"),
+    # a task is acknowledged only once it has run; a worker killed mid-task leaves it to be redelivered
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=int(os.environ.get("ALERTFLOW_PREFETCH", "8")),
+    # an unacknowledged message comes back after this long (Redis transport); the sweep also re-finds
+    # any case still due, so a short time only makes recovery quicker
+    broker_transport_options={"visibility_timeout": int(os.environ.get("ALERTFLOW_VISIBILITY_TIMEOUT", "3600"))},
+    broker_connection_retry_on_startup=True,
+    task_ignore_result=True,
+    worker_hijack_root_logger=False,
+    beat_schedule={
+        "sweep": {"task": "alertflow.sweep", "schedule": SWEEP_SECONDS},
+        "reminders": {"task": "alertflow.reminders", "schedule": SWEEP_SECONDS},
+    },
+)
+
+
+@app.task(name="alertflow.sweep")
+def sweep(if_idle: bool = True) -> int:
+    """Enqueue one advance_case task per due case; returns how many were enqueued.
+
+    From beat (if_idle): skipped while the queue still holds tasks from an earlier sweep, so a
+    backlog is not enqueued again every minute. Duplicates are harmless (each case is advanced
+    under its lock and re-checked), only wasted work. Cases whose task was lost (a worker
+    killed, Redis restarted) are still due in the database, so the next sweep enqueues them."""
+    from workflows import db as database, engine
+
+    if if_idle and _queued() > 0:
+        return 0
+    with database.transaction() as db:
+        due = engine.due_case_ids(db)
+    with app.producer_or_acquire() as producer:
+        for case_id in due:
+            advance_case.apply_async((case_id,), producer=producer)
+    return len(due)
+
+
+def _queued() -> int:
+    """Messages waiting in the queue (Redis drops an empty queue, which a passive declare reports as missing)."""
+    from amqp.exceptions import ChannelError
+
+    with app.connection_for_read() as conn:
+        try:
+            return conn.default_channel.queue_declare(app.conf.task_default_queue, passive=True).message_count
+        except ChannelError:
+            return 0
+
+
+@app.task(name="alertflow.advance_case", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def advance_case(case_id: int) -> bool:
+    """Fire one case's due timers under its lock; False if it was not due (already advanced)."""
+    return timers.advance_one(active_pack(), case_id)
+
+
+@app.task(name="alertflow.reminders")
+def reminders() -> dict:
+    return reminder_jobs.send_due(active_pack())

@@ -5,17 +5,52 @@ SpiffWorkflow's timer module calls `datetime.now(timezone.utc)` itself, so `inst
 that module at a datetime class that asks this clock, and replaces its month arithmetic
 (31 August + P6M must be 28/29 February, not 3 March) with dateutil's calendar arithmetic.
 """
+import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from dateutil.relativedelta import relativedelta
 
 _fixed: datetime | None = None
+CLOCK_FILE_ENV = "ALERTFLOW_CLOCK_FILE"  # a file holding an ISO moment: the clock for every process reading it
+_file_cache: tuple | None = None
 
 
 def now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return _fixed if _fixed is not None else datetime.now(timezone.utc)
+    """The current time, timezone-aware UTC: a moment fixed in this process (--now, tests),
+    else the moment in ALERTFLOW_CLOCK_FILE (so worker processes in tests and demos can be
+    moved together), else the wall clock."""
+    if _fixed is not None:
+        return _fixed
+    shared = _from_file()
+    return shared if shared is not None else datetime.now(timezone.utc)
+
+
+def _from_file() -> datetime | None:
+    global _file_cache
+    path = os.environ.get(CLOCK_FILE_ENV)
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    mtime = (st.st_ino, st.st_mtime_ns, st.st_size)
+    if _file_cache and _file_cache[0] == path and _file_cache[1] == mtime:
+        return _file_cache[2]
+    with open(path, encoding="utf-8") as f:
+        text = f.read().strip()
+    moment = parse_moment(text) if text else None
+    _file_cache = (path, mtime, moment)
+    return moment
+
+
+def write_clock_file(path, moment: datetime | None) -> None:
+    """Move the shared clock of every process reading this file (None: back to the wall clock)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(as_utc(moment).isoformat() if moment is not None else "")
+    os.replace(tmp, path)
 
 
 def set_now(moment: datetime | None) -> None:

@@ -76,6 +76,20 @@ class Registers:
     withheld_when_not_told: tuple[str, ...] = ("risk_assessments", "notes", "non_disclosures")
 
 
+@dataclass(frozen=True)
+class Notifications:
+    """[notifications]: reminders before a step's due date and escalations after it.
+
+    remind_before: how long before a step's due date its assignee (or, unclaimed, every member
+        of its role) is reminded by e-mail; None: no reminders.
+    escalate_after: how long after the due date the role's manager is told it is overdue.
+    managers: role key -> the role that manages it (who hears of its overdue steps).
+    """
+    remind_before: str | None = None
+    escalate_after: str = "PT0S"
+    managers: dict = field(default_factory=dict)
+
+
 SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events")
 
 
@@ -95,6 +109,7 @@ class Pack:
     appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
     tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
     registers: "Registers" = field(default_factory=lambda: Registers())
+    notifications: Notifications = field(default_factory=Notifications)
     # names every case starts with, so diagrams may read them (the lint knows them too)
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by",
@@ -196,6 +211,8 @@ def _build(key, directory, raw, path) -> Pack:
             d = Registers()
             pack.registers = Registers(d.readers & set(pack.roles), d.non_disclosure_visible_to & set(pack.roles),
                                        d.subject_access & set(pack.roles))
+        if "notifications" in raw:
+            pack.notifications = _notifications(raw["notifications"], path)
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
             pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body))
@@ -225,6 +242,14 @@ def _registers(raw: dict, path) -> Registers:
         tell_tenant_within=raw.get("tell_tenant_within"),
         withheld_when_not_told=withheld,
     )
+
+
+def _notifications(raw: dict, path) -> Notifications:
+    unknown = set(raw) - {"remind_before", "escalate_after", "managers"}
+    if unknown:
+        raise PackError(f"{path}: [notifications] has unknown settings {sorted(unknown)}")
+    return Notifications(remind_before=raw.get("remind_before"), escalate_after=raw.get("escalate_after", "PT0S"),
+                         managers=dict(raw.get("managers", {})))
 
 
 def _section(raw, name, path):
@@ -258,6 +283,18 @@ def _check_references(pack: Pack, path) -> None:
             clock.duration_after(clock.now(), regs.tell_tenant_within)
         except ValueError as err:
             raise PackError(f"{path}: [registers] tell_tenant_within: {err}") from None
+    notes = pack.notifications
+    for setting in ("remind_before", "escalate_after"):
+        if getattr(notes, setting):
+            from . import clock
+            try:
+                clock.duration_after(clock.now(), getattr(notes, setting))
+            except ValueError as err:
+                raise PackError(f"{path}: [notifications] {setting}: {err}") from None
+    for managed, manager in notes.managers.items():
+        for role in (managed, manager):
+            if role not in pack.roles:
+                raise PackError(f"{path}: [notifications.managers] names unknown role '{role}'")
     for rule in pack.restrictions.values():
         unknown = rule.visible_to - set(pack.roles)
         if unknown:
