@@ -115,9 +115,10 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
                  "marker_text": "Level 3: no home visits", "police_referred": "yes"}
     task = dover.open_task("lena", alert_id, DECIDED)
     error = dover.refuse("lena", task["task"], confirmed, now=DECIDED)
-    assert "no_warning_reason" in error and "staff_alerted" in error  # §6.2-6.4
+    assert "no_warning_reason" in error and "staff_alerted" in error and "police_reference" in error  # §6.2-6.4
     alert = assess(dover, alert_id, {**confirmed, "no_warning_reason": "Threat to stab; police involved",
-                                     "staff_alerted": "yes"})
+                                     "staff_alerted": "yes", "police_reference": "KP-77"})
+    assert alert["assessments"][0]["content"]["police_reference"] == "KP-77"
     assert alert["status"] == "active" and alert["level"] == "L3" and alert["decision_no"] == 1
 
     # the full assessment may find no alert is needed: the urgent one comes off
@@ -151,6 +152,16 @@ def test_customer_not_told_only_on_police_probation_or_court_order_with_reasons(
     assert alert["assessments"][0]["content"]["non_disclosure_basis"] == "probation"
     assert not dover.tasks_for("olive", alert_id, DECIDED)  # no letter to deliver
 
+    # §8.6: the forms are available on request, but §9.4 may mean they are withheld
+    cli("request", alert_id, "--as", "sam", "--kind", "assessment_copy", "--details", "Wants the forms",
+        now="2026-04-01T10:00")
+    task = dover.open_task("lena", alert_id, "2026-04-01T10:00")
+    assert "non_disclosure_basis" in dover.refuse("lena", task["task"], {"release": "no", "copy_reason": "x"})
+    dover.complete("lena", task["task"], {"release": "no", "non_disclosure_basis": "probation",
+                                          "copy_reason": "Probation still ask he is not told"}, now="2026-04-02T10:00")
+    alert = dover.alert(alert_id, "hank")
+    assert alert["letters"] == [] and alert["non_disclosures"][-1]["reason"] == "Probation still ask he is not told"
+
 
 def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends(dover, cli):
     alert_id = dover.report("incident", customer="C2", now=T0)
@@ -166,11 +177,14 @@ def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends
     alert = dover.alert(alert_id, "hank")
     assert alert["level"] == "L2" and alert["control_measures"] == ["Contact only in writing"]
     assert "alert level: L2" in alert["letters"][-1]["body"]
+    cli("request", alert_id, "--as", "sam", "--kind", "assessment_copy", "--details", "Copy please",
+        now="2027-03-10T10:00")  # §8.6: a customer who was told gets the forms without a decision
+    assert dover.alert(alert_id, "hank")["letters"][-1]["template"] == "assessment_copy"
 
     # §10.3: removed when the customer no longer has a tenancy
     assert "1 marker(s) removed" in cli("tenancy", "end", "C2", "--as", "cara", now="2027-06-01T10:00")
     alert = dover.alert(alert_id, "hank")
     assert alert["status"] == "removed" and alert["next_review_at"] is None
-    assert alert["cases"][-1]["status"] == "cancelled"
+    assert [c["status"] for c in alert["cases"] if c["kind"] == "review"][-1] == "cancelled"
     assert dover.fire_timers("2028-06-01T00:00") == 0
     assert "already recorded as ended" in cli.fails("tenancy", "end", "C2", "--as", "cara")

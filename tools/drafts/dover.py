@@ -95,6 +95,8 @@ ASSESSMENT = {
                          ("no_warning", "No warning: so extreme it threatens the immediate safety of staff (§6.2)")]},
                     {"id": "no_warning_reason", "label": "Why the customer is not warned (§6.2)", "type": "string",
                      "requiredWhen": "behaviour_contact == 'no_warning'"},
+                    {"id": "police_reference", "label": "Police report reference for the credible threat (§6.3)",
+                     "type": "string", "requiredWhen": "credible_threat == True and alert_needed == True"},
                     {"id": "staff_alerted", "label": "The member of staff has been alerted to the threat (§6.3-6.4)",
                      "type": "enum", "requiredWhen": "credible_threat == True",
                      "options": [("yes", "Alerted, by phone or social media if away from the office")]},
@@ -288,4 +290,41 @@ APPEAL = {
     ],
 }
 
-PROCESSES = [ASSESSMENT, REVIEW, APPEAL]
+COPY = {
+    "id": "dover_assessment_copy", "name": "Dover District Council: customer asks for the risk assessment (§8.6)",
+    "lanes": [
+        ("Officer", ["start", "gw_withheld"]),
+        ("Manager", ["decide", "gw_release", "letter", "withhold", "answered", "end"]),
+    ],
+    "nodes": [
+        {"kind": "start", "id": "start", "name": "Customer asks for the forms"},
+        {"kind": "gateway", "id": "gw_withheld", "name": "Customer not told of the alert (§9.4)?"},
+        {"kind": "user", "id": "decide", "name": "Decide whether the forms can be released (§9.4)",
+         "props": {"decision": "true", "dueIn": "P14D"},
+         "fields": [{"id": "release", "label": "Release the risk assessment and incident forms?", "type": "boolean",
+                     "required": True},
+                    {"id": "non_disclosure_basis", "label": "The exceptional circumstance (§9.4)", "type": "enum",
+                     "requiredWhen": "release == False", "options": NOT_TELLING},
+                    {"id": "copy_reason", "label": "Reasons", "type": "string", "required": True}]},
+        {"kind": "gateway", "id": "gw_release", "name": "Release?"},
+        {"kind": "service", "id": "letter", "name": "Forms sent to the customer (§8.6)", "action": "issue_letter",
+         "props": {"template": "assessment_copy"}},
+        {"kind": "service", "id": "withhold", "name": "Withheld: reasons documented (§9.4)",
+         "action": "record_non_disclosure", "props": {"reason_field": "copy_reason"}},
+        {"kind": "gateway", "id": "answered", "name": ""},
+        {"kind": "end", "id": "end", "name": "Request answered"},
+    ],
+    "flows": [
+        ("f_start", "start", "gw_withheld"),
+        ("f_withheld", "gw_withheld", "decide", "non_disclosures_recorded > 0", "Yes"),
+        ("f_told", "gw_withheld", "letter", "default", "No: send them"),
+        ("f_decided", "decide", "gw_release"),
+        ("f_release", "gw_release", "letter", "release == True", "Release"),
+        ("f_withhold", "gw_release", "withhold", "default", "Withhold"),
+        ("f_letter", "letter", "answered"),
+        ("f_withheld_done", "withhold", "answered"),
+        ("f_end", "answered", "end"),
+    ],
+}
+
+PROCESSES = [ASSESSMENT, REVIEW, APPEAL, COPY]
