@@ -13,12 +13,12 @@ OPEN, OVERDUE = "#1d70b8", "#d4351c"
 def _svg(width, height, label, body) -> Markup:
     return Markup(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
                   f'role="img" aria-label="{escape(label)}" class="chart"><title>{escape(label)}</title>'
-                  f'<style>text{{font:11px sans-serif;fill:#0b0c0c}}</style>{body}</svg>')
+                  f'<style>text{{font:13px sans-serif;fill:#0b0c0c}}</style>{body}</svg>')
 
 
 def weekly_lines(weeks: list[dict]) -> Markup:
     """Open and overdue steps at the end of each week: paired bars, open behind overdue."""
-    width, height, left, bottom, top = 680, 230, 36, 40, 26
+    width, height, left, bottom, top = 640, 260, 36, 40, 30
     top_value = max([w["open"] for w in weeks] + [1])
     step = (width - left - 10) / max(len(weeks), 1)
     scale = (height - bottom - top) / top_value
@@ -40,8 +40,8 @@ def weekly_lines(weeks: list[dict]) -> Markup:
         parts.append(f'<text x="{x + bar:.1f}" y="{height - bottom + 14}" text-anchor="middle">'
                      f'{escape(w["week_ending"][5:])}</text>')
     parts.append(f'<rect x="{left}" y="4" width="10" height="10" fill="{OPEN}"/><text x="{left + 14}" y="13">open steps</text>'
-                 f'<rect x="{left + 100}" y="4" width="10" height="10" fill="{OVERDUE}"/>'
-                 f'<text x="{left + 114}" y="13">of which overdue</text>'
+                 f'<rect x="{left + 120}" y="4" width="10" height="10" fill="{OVERDUE}"/>'
+                 f'<text x="{left + 134}" y="13">of which overdue</text>'
                  f'<text x="{width - 10}" y="{height - 6}" text-anchor="end">week ending (month-day)</text>')
     return _svg(width, height, "Open and overdue steps, week by week", "".join(parts))
 
@@ -55,7 +55,7 @@ def stacked_bars(markers: list[dict]) -> Markup:
         if m["level"] not in levels:
             levels.append(m["level"])
     colour = {level: PALETTE[i % len(PALETTE)] for i, level in enumerate(levels)}
-    row, left, width = 28, 230, 680
+    row, left, width = 32, 250, 640
     height = 40 + row * max(len(categories), 1)
     most = max([sum(c.values()) for c in categories.values()] + [1])
     scale = (width - left - 40) / most
@@ -65,7 +65,7 @@ def stacked_bars(markers: list[dict]) -> Markup:
                      f'<text x="{left + i * 120 + 14}" y="13">{escape(level)}</text>')
     for i, (label, counts) in enumerate(categories.items()):
         y = 28 + i * row
-        parts.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{escape(label[:38])}</text>')
+        parts.append(f'<text x="{left - 8}" y="{y + 16}" text-anchor="end">{escape(label[:34])}</text>')
         x = left
         for level in levels:
             n = counts.get(level, 0)

@@ -14,7 +14,7 @@ at a time, and a transaction that recorded an event already holds the write lock
 import hashlib
 import json
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from . import clock
@@ -98,7 +98,10 @@ def _chain_new_events(session):
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_events(session, _previous_transaction):
-    session.info.pop(_PENDING, None)
+    """Forget events the rollback undid; after a savepoint's rollback, earlier ones still count."""
+    kept = [ev for ev in session.info.pop(_PENDING, []) if ev in session and inspect(ev).persistent]
+    if kept:
+        session.info[_PENDING] = kept
 
 
 def chain_existing(connection) -> int:

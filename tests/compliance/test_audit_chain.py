@@ -109,3 +109,19 @@ def test_writers_committing_at_once_from_separate_processes_keep_one_chain(derby
     with database.transaction() as db:
         seqs = list(db.execute(text("SELECT seq FROM audit_event ORDER BY seq")).scalars())
     assert seqs == list(range(1, len(seqs) + 1))
+
+
+def test_events_survive_a_rolled_back_savepoint_and_those_it_undid_never_join(derby, cli):
+    from workflows import audit
+    with database.transaction() as db:
+        audit.record(db, actor="sam", action="kept_before_savepoint")
+        db.flush()
+        savepoint = db.begin_nested()
+        audit.record(db, actor="sam", action="undone_in_savepoint")
+        db.flush()
+        savepoint.rollback()
+        audit.record(db, actor="sam", action="kept_after_savepoint")
+    with database.transaction() as db:
+        actions = list(db.execute(text("SELECT action FROM audit_event WHERE actor = 'sam' ORDER BY seq")).scalars())
+    assert actions == ["kept_before_savepoint", "kept_after_savepoint"]
+    assert cli("audit", "verify").startswith("audit log intact")

@@ -97,7 +97,8 @@ def test_restricted_records_and_who_may_export(seeded, web, cli):
     data = json.loads(cli("export", "subject-access", "C1", "--as", "cora"))
     assert exported_ids(data) == rows_about("C1")
     with database.transaction() as db:
-        exports = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "subject_access_exported")))
+        exports = list(db.scalars(select(AuditEvent).where(AuditEvent.action == "subject_access_exported")
+                                    .order_by(AuditEvent.id)))
     assert [(e.actor, e.detail["customer"]) for e in exports] == [("cora", "C4"), ("hugo", "C4"), ("cora", "C1")]
 
 
