@@ -8,9 +8,25 @@ import re
 
 from playwright.sync_api import expect
 
-from workflows import clock
+from workflows import clock, config
 
 SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save docs/modeler.png there
+
+
+def elements(xml: bytes) -> list:
+    """A diagram as its elements, each with its attributes, its text (whitespace aside) and the
+    id of the element it belongs to; in no particular order, as the modeler may draw lanes in
+    another order."""
+    from lxml import etree
+
+    def owner(e):
+        e = e.getparent()
+        while e is not None and not e.get("id"):
+            e = e.getparent()
+        return e.get("id") if e is not None else None
+
+    return sorted(repr((owner(e), e.tag, sorted(e.attrib.items()), (e.text or "").strip()))
+                  for e in etree.fromstring(xml).iter() if isinstance(e.tag, str))
 
 
 def at(moment: str):
@@ -54,6 +70,17 @@ def test_the_review_period_changed_in_the_web_modeler_checked_deployed_and_cases
         expect(paula.locator(".flash")).to_contain_text("Deployed derby_review version 2")
         expect(paula.locator("#version-derby_review-2 .deployed-by")).to_have_text("paula")
         expect(paula.locator("#version-derby_review-1 .running")).to_have_text("1")
+
+    # what the modeler saved is the file it opened, element for element, apart from the edit
+    v1 = paula.request.get("/processes/derby_review/versions/1/download").body()
+    v2 = paula.request.get("/processes/derby_review/versions/2/download").body()
+    assert v1 == (config.PROJECT_ROOT / "bpmn" / "derby" / "derby_review.bpmn").read_bytes()
+    from collections import Counter
+    before, after = Counter(elements(v1)), Counter(elements(v2))
+    timer = "('due_def', '{http://www.omg.org/spec/BPMN/20100524/MODEL}timeDuration', " \
+            "[('{http://www.w3.org/2001/XMLSchema-instance}type', 'bpmn:tFormalExpression')], '%s')"
+    assert list((before - after).elements()) == [timer % "P6M"]
+    assert list((after - before).elements()) == [timer % "P3M"]
 
     # a new case follows version 2; the existing case stays at six months
     new = place_near_miss_marker(derby, "C2", "2026-01-10T09:00")

@@ -149,6 +149,10 @@ FINDINGS = {
     "marker with no review ahead": ("derby_review.bpmn", 'sourceRef="keep" targetRef="schedule_next"',
                                     'sourceRef="keep" targetRef="gw_inform"',
                                     "keep: a path from here reaches 'end_kept' leaving the marker in place with no review ahead"),
+    "id used twice": ("derby_review.bpmn", '<bpmn:sequenceFlow id="f_removed"', '<bpmn:sequenceFlow id="f_remove"',
+                      "f_remove: the id 'f_remove' is used by 2 elements; each element needs its own id"),
+    "not UTF-8": ("derby_review.bpmn", 'name="Six months"', 'name="Six months \xa3"',
+                  "(document): the file is not UTF-8 text"),
     "appeal not must-outrank": ("derby_appeal.bpmn", '<camunda:property name="mustOutrank" value="original_decider"/>', "",
                                 "hear_appeal: an appeal must be heard by someone more senior"),
 }
@@ -158,6 +162,8 @@ FINDINGS = {
 def test_a_diagram_with_a_problem_is_refused_naming_its_element_and_nothing_is_deployed(signed_in, world, finding):
     filename, old, new, message = FINDINGS[finding]
     broken = edited((DERBY / filename).read_bytes(), old, new)
+    if finding == "not UTF-8":
+        broken = broken.replace("£".encode(), "£".encode("latin-1"))
     paula = signed_in("paula")
     refused = paula.upload(broken, filename, action="deploy")
     assert refused.status_code == 422
