@@ -96,6 +96,7 @@ def test_do_not_visit_is_reviewed_monthly_then_changed_and_removed(karbon, cli):
     assert alert["status"] == "removed" and alert["next_review_at"] is None
     assert "no marker" in cli("check", "Mary Jones", "--as", "sam")
     assert cli.json("visit-list", "--as", "otto") == []
+    assert alert["letters"][-1]["template"] == "out_of_hours_removed"  # §7.3: call handlers' list kept current
     assert karbon.fire_timers("2027-06-01T00:00") == 0
 
 

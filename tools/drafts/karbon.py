@@ -124,7 +124,8 @@ REVIEW_FORM = [
 REVIEW = {
     "id": "karbon_review", "name": "Karbon Homes: review of a caution alert (§8.1)",
     "lanes": [
-        ("Manager", ["start", "due", "review", "file_review", "gw_outcome", "remove", "end_removed", "keep",
+        ("Manager", ["start", "due", "review", "file_review", "gw_outcome", "remove", "out_of_hours_removed",
+                     "end_removed", "keep",
                      "gw_amended", "out_of_hours", "amended", "schedule_next", "gw_inform", "letter", "non_disclosure",
                      "told", "end_kept"]),
     ],
@@ -138,6 +139,8 @@ REVIEW = {
         {"kind": "service", "id": "file_review", "name": "Keep the review", "action": "file_risk_assessment"},
         {"kind": "gateway", "id": "gw_outcome", "name": "Leave or remove?"},
         {"kind": "service", "id": "remove", "name": "Remove the caution alert", "action": "remove_marker"},
+        {"kind": "service", "id": "out_of_hours_removed", "name": "Tell the out-of-hours call handlers it is removed",
+         "action": "issue_letter", "props": {"template": "out_of_hours_removed"}},
         {"kind": "end", "id": "end_removed", "name": "Removed"},
         {"kind": "service", "id": "keep", "name": "Leave the caution alert", "action": "keep_marker"},
         {"kind": "gateway", "id": "gw_amended", "name": "Changed?"},
@@ -161,7 +164,8 @@ REVIEW = {
         ("f_filed", "file_review", "gw_outcome"),
         ("f_remove", "gw_outcome", "remove", "review_outcome == 'remove'", "Remove"),
         ("f_keep", "gw_outcome", "keep", "default", "Leave"),
-        ("f_removed", "remove", "end_removed"),
+        ("f_removed", "remove", "out_of_hours_removed"),
+        ("f_removed_told", "out_of_hours_removed", "end_removed"),
         ("f_kept", "keep", "gw_amended"),
         ("f_amended", "gw_amended", "out_of_hours", "review_outcome == 'amend'", "Yes"),
         ("f_unchanged", "gw_amended", "amended", "default", "No"),
