@@ -53,11 +53,16 @@ def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> l
     customers = db.scalars(select(Customer).where(or_(
         Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
         Customer.postcode.ilike(like))).order_by(Customer.name).limit(20))
+    customers = list(customers)
+    # one query for all their active markers, not one per customer
+    by_customer = {}
+    for alert in db.scalars(select(Alert).where(Alert.customer_id.in_([c.id for c in customers]),
+                                                Alert.status == "active").order_by(Alert.id)):
+        by_customer.setdefault(alert.customer_id, []).append(alert)
     results = []
     for customer in customers:
-        active = db.scalars(select(Alert).where(Alert.customer_id == customer.id, Alert.status == "active"))
         markers = []
-        for alert in active:
+        for alert in by_customer.get(customer.id, []):
             rule = pack.restrictions.get(alert.restriction or "")
             markers.append({
                 "instruction": rule.staff_instruction if rule else alert.marker_text,
