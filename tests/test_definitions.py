@@ -202,3 +202,8 @@ def test_versions_are_compared_and_waiting_cases_migrated_with_a_dry_run_first(d
     derby.complete("helen", review["task"], KEEP, now="2026-04-11T09:00")
     # its next review follows the new version too: three months
     assert derby.alert(waiting_on_timer)["next_review_at"].startswith("2026-07-11")
+
+
+def test_an_id_used_twice_is_refused(cli, pack_dir):
+    edit(pack_dir / "derby_review.bpmn", '<bpmn:sequenceFlow id="f_remove"', '<bpmn:sequenceFlow id="f_keep"')
+    assert "f_keep: the id 'f_keep' is used by 2 elements" in cli.fails("pack", "check")

@@ -19,6 +19,7 @@ from .pack import Pack
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
+BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
 TASK_PROPERTIES = ("assigneeField", "mustOutrank", "dueIn", "decision")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
@@ -51,7 +52,7 @@ def check(content: bytes | str, filename: str, pack: Pack) -> list[Finding]:
         root = spiff.safe_xml(content)
     except spiff.XmlRefused as err:
         return [Finding(filename, "(document)", str(err))]
-    findings = _lint_xml(root, filename, pack)
+    findings = _duplicate_ids(root, filename) + _lint_xml(root, filename, pack)
     try:
         specs, _ = spiff.parse_processes(root, filename)
     except ValidationException as err:
@@ -62,6 +63,17 @@ def check(content: bytes | str, filename: str, pack: Pack) -> list[Finding]:
     if not specs:
         findings.append(Finding(filename, "(document)", "the file holds no executable process"))
     return findings
+
+
+def _duplicate_ids(root, filename) -> list[Finding]:
+    """A BPMN id used twice: SpiffWorkflow keeps one silently and a modeler drops the other.
+    (Camunda's form field and option ids may repeat across tasks.)"""
+    counts = {}
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(BPMN_IDS) and element.get("id"):
+            counts[element.get("id")] = counts.get(element.get("id"), 0) + 1
+    return [Finding(filename, element_id, f"the id '{element_id}' is used by {n} elements; each element needs its own id")
+            for element_id, n in counts.items() if n > 1]
 
 
 def _lint_xml(root, filename, pack) -> list[Finding]:

@@ -16,7 +16,6 @@ from .pack import Pack
 OWNER_ROLE = "process_owner"
 MAX_BYTES = 5_000_000  # the largest pack diagram is ~60 kB
 NS = {"bpmn": definitions.BPMN}
-BPMN_IDS = ("{http://www.omg.org/spec/BPMN/20100524/MODEL}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
 
 
 def may_change(actor: Actor) -> bool:
@@ -57,27 +56,11 @@ def _precheck(content: bytes, filename: str) -> list[Finding]:
     return []
 
 
-def _duplicate_ids(root, filename: str) -> list[Finding]:
-    """A BPMN id used twice: SpiffWorkflow keeps one silently and the modeler drops the other.
-    (Form field and enum value ids are Camunda's, and may repeat across tasks.)"""
-    counts = {}
-    for element in root.iter():
-        if isinstance(element.tag, str) and element.tag.startswith(BPMN_IDS) and element.get("id"):
-            counts[element.get("id")] = counts.get(element.get("id"), 0) + 1
-    return [Finding(filename, element_id, f"the id '{element_id}' is used by {n} elements; each element needs its own id")
-            for element_id, n in counts.items() if n > 1]
-
-
 def _findings(content: bytes, filename: str, pack: Pack) -> list[Finding]:
     findings = _precheck(content, filename)
     if findings:
         return findings
-    findings = definitions.check(content, filename, pack)
-    try:
-        findings += _duplicate_ids(spiff.safe_xml(content), filename)
-    except spiff.XmlRefused:
-        pass  # definitions.check has said why
-    return findings
+    return definitions.check(content, filename, pack)
 
 
 def check_file(db: Session, *, pack: Pack, content: bytes, filename: str) -> Checked:

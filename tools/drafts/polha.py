@@ -260,7 +260,7 @@ APPEAL = {
         *outcome_flows("s1", "stage1"),
         ("f_s1_letter", "s1_done", "stage1_letter"),
         ("f_s1_told", "stage1_letter", "gw_after_stage1"),
-        ("f_s1_lifted", "gw_after_stage1", "concluded", "appeal_outcome == 'upheld'", "Lifted"),
+        ("f_stage1_upheld", "gw_after_stage1", "concluded", "appeal_outcome == 'upheld'", "Lifted"),
         ("f_s1_ask", "gw_after_stage1", "escalation", "default", "Not lifted"),
         ("f_asked", "escalation", "gw_escalate"),
         ("f_stage2", "gw_escalate", "stage2", "escalate == True", "Yes"),
