@@ -256,6 +256,26 @@ def markers_by_category_and_level(db: Session, *, pack: Pack, actor: Actor) -> l
              "level": level or "no level", "count": n} for c, level, n in db.execute(query)]
 
 
+def past_retention(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+    """Closed records (marker removed, or no marker placed) kept longer than the pack's
+    `retain_closed_for` since they closed: for compliance staff to act on. Nothing is deleted here."""
+    period = pack.registers.retain_closed_for
+    if not period:
+        return []
+    closed_at = func.coalesce(Alert.removed_at, Alert.decided_at, Alert.reported_at)
+    query = (select(Alert, closed_at).where(Alert.status.in_(("removed", "not_placed")), visible(pack, actor))
+             .order_by(closed_at, Alert.id))
+    now, rows = clock.now(), []
+    for alert, closed in db.execute(query):
+        closed = clock.as_utc(closed)
+        until = clock.duration_after(closed, period)
+        if until >= now:
+            break  # ordered by closing: the rest are younger
+        rows.append({"alert": alert.id, "customer": alert.customer.reference, "status": alert.status,
+                     "closed": _day(closed), "keep_until": _day(until), "days_past": (now - until).days})
+    return rows
+
+
 @dataclass
 class Dashboard:
     overdue: list[dict]
@@ -270,6 +290,8 @@ class Dashboard:
     weeks: list[dict]
     markers: list[dict]
     tell_tenant_within: str | None = None
+    past_retention: list[dict] = field(default_factory=list)
+    retain_closed_for: str | None = None
     generated_at: str = field(default_factory=lambda: clock.now().isoformat())
 
 
@@ -291,6 +313,8 @@ def dashboard(db: Session, *, pack: Pack, actor: Actor) -> Dashboard:
         weeks=weekly_steps(db, pack=pack, actor=actor),
         markers=markers_by_category_and_level(db, pack=pack, actor=actor),
         tell_tenant_within=pack.registers.tell_tenant_within,
+        past_retention=past_retention(db, pack=pack, actor=actor),
+        retain_closed_for=pack.registers.retain_closed_for,
     )
 
 

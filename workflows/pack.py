@@ -68,12 +68,15 @@ class Registers:
     withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
         export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
         letters, events.
+    retain_closed_for: how long a closed record (marker removed, or no marker placed) is kept
+        from its closing; the dashboard lists those past it. None: the pack sets no period.
     """
     readers: frozenset[str] = frozenset({"compliance_officer"})
     non_disclosure_visible_to: frozenset[str] = frozenset({"compliance_officer"})
     subject_access: frozenset[str] = frozenset({"compliance_officer"})
     tell_tenant_within: str | None = None
     withheld_when_not_told: tuple[str, ...] = ("risk_assessments", "notes", "non_disclosures")
+    retain_closed_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,7 @@ def _build(key, directory, raw, path) -> Pack:
 def _registers(raw: dict, path) -> Registers:
     default = Registers()
     unknown = set(raw) - {"readers", "non_disclosure_visible_to", "subject_access", "tell_tenant_within",
-                          "withheld_when_not_told"}
+                          "withheld_when_not_told", "retain_closed_for"}
     if unknown:
         raise PackError(f"{path}: [registers] has unknown settings {sorted(unknown)}")
     withheld = tuple(raw.get("withheld_when_not_told", default.withheld_when_not_told))
@@ -241,6 +244,7 @@ def _registers(raw: dict, path) -> Registers:
         subject_access=frozenset(raw.get("subject_access", default.subject_access)),
         tell_tenant_within=raw.get("tell_tenant_within"),
         withheld_when_not_told=withheld,
+        retain_closed_for=raw.get("retain_closed_for"),
     )
 
 
@@ -277,12 +281,13 @@ def _check_references(pack: Pack, path) -> None:
         unknown = getattr(regs, setting) - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")
-    if regs.tell_tenant_within:
-        from . import clock
-        try:
-            clock.duration_after(clock.now(), regs.tell_tenant_within)
-        except ValueError as err:
-            raise PackError(f"{path}: [registers] tell_tenant_within: {err}") from None
+    for setting in ("tell_tenant_within", "retain_closed_for"):
+        if getattr(regs, setting):
+            from . import clock
+            try:
+                clock.duration_after(clock.now(), getattr(regs, setting))
+            except ValueError as err:
+                raise PackError(f"{path}: [registers] {setting}: {err}") from None
     notes = pack.notifications
     for setting in ("remind_before", "escalate_after"):
         if getattr(notes, setting):
