@@ -43,6 +43,15 @@ def peak_kib(pid):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
 def prepare_database(server, name):
     import psycopg
     from alembic import command
@@ -102,19 +111,21 @@ def run(server, cases, workers, directory):
                 cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT))
         time.sleep(4)  # let them connect (warm-up is not timed: the clock starts at the sweep)
         import workers as app_module
-        app_module.app.conf.broker_url = env["REDIS_URL"]
         peaks = [0] * workers
 
         def advanced():
             with database.transaction() as db:
                 return db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "timer_fired"))
 
+        cpu_before = [cpu_seconds(proc.pid) for proc in procs]
         started = time.perf_counter()
-        app_module.sweep.apply_async(kwargs={"if_idle": False})
+        with app_module.app.connection_for_write(env["REDIS_URL"]) as connection:
+            app_module.sweep.apply_async(kwargs={"if_idle": False}, connection=connection)
         done = 0
         while done < cases:
             time.sleep(0.5)
             peaks = [max(p, peak_kib(proc.pid)) for p, proc in zip(peaks, procs)]
+            cpu = [cpu_seconds(proc.pid) - before for proc, before in zip(procs, cpu_before)]
             done = advanced()
             if any(proc.poll() is not None for proc in procs):
                 raise SystemExit("a worker exited: see " + ", ".join(map(str, logs)))
@@ -134,7 +145,9 @@ def run(server, cases, workers, directory):
         drop_database(server, name)
     print(f"  {workers} worker(s): {cases} cases advanced in {elapsed:.1f}s = {cases / elapsed:.0f} cases/s; "
           f"timers fired {fired} (once each: {fired == cases}), still due {still_due}, in error {errors}; "
-          f"peak memory per worker: {', '.join(f'{p / 1024:.0f} MiB' for p in peaks)}", flush=True)
+          f"peak memory per worker: {', '.join(f'{p / 1024:.0f} MiB' for p in peaks)}; "
+          f"worker CPU {sum(cpu):.0f}s = {1000 * sum(cpu) / cases:.1f} ms per case; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
 
 def main():

@@ -401,6 +401,43 @@ def timers_reminders():
     click.echo(f"{sent['reminders']} reminder(s), {sent['escalations']} escalation(s) sent")
 
 
+@main.group("clock")
+def clock_group():
+    """The shared clock of every process that reads ALERTFLOW_CLOCK_FILE (workers too): for demos and tests."""
+
+
+def _clock_file():
+    import os
+    path = os.environ.get(clock.CLOCK_FILE_ENV)
+    if not path:
+        _fail(f"set {clock.CLOCK_FILE_ENV} to a file (the same for the web app and the workers) to move their clock")
+    return path
+
+
+@clock_group.command("set")
+@click.argument("moment")
+def clock_set(moment):
+    """Every process reading the clock file now runs as if it were MOMENT (ISO 8601)."""
+    path = _clock_file()
+    try:
+        clock.write_clock_file(path, clock.parse_moment(moment))
+    except ValueError as err:
+        _fail(str(err))
+    click.echo(f"clock set to {clock.parse_moment(moment).isoformat()} for every process reading {path}")
+
+
+@clock_group.command("reset")
+def clock_reset():
+    """Back to the wall clock."""
+    clock.write_clock_file(_clock_file(), None)
+    click.echo("clock back to the wall clock")
+
+
+@clock_group.command("show")
+def clock_show():
+    click.echo(clock.now().isoformat())
+
+
 @main.group()
 def cases():
     """Cases set aside in error, and retrying them."""

@@ -3,6 +3,7 @@ transaction, so one failing case is set aside in a visible error state and the r
 import logging
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from . import audit, clock, db as database, definitions, engine
@@ -31,6 +32,12 @@ def advance_one(pack: Pack, case_id: int) -> bool:
         return False
     except WorkflowError as err:
         mark_error(case_id, str(err))
+        return False
+    except (OperationalError, InterfaceError):
+        raise  # the database is unreachable: nothing is wrong with the case, the next sweep tries again
+    except Exception as err:  # a fault in an action or the engine: set the case aside, not a retry loop
+        log.exception("case %s could not advance", case_id)
+        mark_error(case_id, f"case {case_id} could not advance: {type(err).__name__}: {err}")
         return False
 
 
@@ -72,9 +79,16 @@ def retry_case(db: Session, *, pack: Pack, case_id: int, actor: Actor) -> Case:
     previous_error, from_version = case.error_message, case.definition.version
     case.status, case.error_message = "running", None
     newest = definitions.latest(db, pack=case.definition.pack, process_id=case.definition.process_id)
+    due_at = case.next_timer_at
     if newest is not None and newest.id != case.definition_id:
         engine.move_case(db, pack=pack, case_id=case.id, definition=newest, actor=actor.username)
-    fired = engine.advance_timers(db, pack=pack, case_id=case.id)
+    if due_at is not None and clock.as_utc(due_at) < clock.now() and case.next_timer_at != due_at:
+        # moving onto the fixed version ran the case on, firing the timer that was due
+        audit.record(db, actor=engine.SYSTEM, action="timer_fired", case_id=case.id, alert_id=case.alert_id,
+                     due_at=due_at)
+        fired = True
+    else:
+        fired = engine.advance_timers(db, pack=pack, case_id=case.id)
     audit.record(db, actor=actor.username, action="case_retried", case_id=case.id, alert_id=case.alert_id,
                  previous_error=previous_error, from_version=from_version, to_version=case.definition.version,
                  timers_fired=fired)

@@ -127,16 +127,20 @@ def _pings(client):
 @pytest.fixture
 def redis_server(tmp_path, monkeypatch):
     """A private redis-server on a free port, for this test alone."""
-    import workers
-
     server = RedisServer(tmp_path)
     server.start()
     monkeypatch.setenv("REDIS_URL", server.url)
-    workers.app.close()  # this process sends to this test's server, not an earlier test's
-    workers.app.conf.broker_url = server.url
     yield server
-    workers.app.close()
     server.stop()
+
+
+def send_sweep(*, if_idle=False):
+    """Send one alertflow.sweep to this test's Redis, as beat does (an explicit connection: the
+    Celery app in this process may have been configured for an earlier test's server)."""
+    import workers
+
+    with workers.app.connection_for_write(os.environ["REDIS_URL"]) as connection:
+        workers.sweep.apply_async(kwargs={"if_idle": if_idle}, connection=connection)
 
 
 @pytest.fixture
