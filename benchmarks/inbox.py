@@ -6,7 +6,7 @@ requests the pages in-process through the real Flask app (sign-in, role checks, 
 templates: everything but the network) and prints the median and p95. Drops the database at
 the end unless --keep.
 
-    python benchmarks/inbox.py [--server postgresql://postgres@127.0.0.1:5432/test] [--requests 200] [--trigram]
+    python benchmarks/inbox.py [--server postgresql://postgres@127.0.0.1:5432/test] [--requests 200]
 """
 import argparse
 import os
@@ -104,7 +104,7 @@ def drop_database(server):
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
-def seed(url, trigram=False):
+def seed(url):
     from alembic import command
     from alembic.config import Config
     from workflows import accounts, config, definitions, people
@@ -129,10 +129,6 @@ def seed(url, trigram=False):
             conn.execute(statement.replace("DEFINITION_ID", str(int(review))))
         for table in ("customer", "alert", "workflow_case", "human_task"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        if trigram:  # the migration proposed for substring search: not in the schema yet
-            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            for column in ("name", "reference", "address", "postcode"):
-                conn.execute(f"CREATE INDEX ix_customer_{column}_trgm ON customer USING gin ({column} gin_trgm_ops)")
         conn.execute("VACUUM ANALYZE")
         counts = {t: conn.execute(q).fetchone()[0] for t, q in {
             "alerts": "SELECT count(*) FROM alert",
@@ -176,12 +172,10 @@ def main():
                         help="a PostgreSQL database to connect to while creating and dropping alertflow_bench")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the alertflow_bench database afterwards")
-    parser.add_argument("--trigram", action="store_true",
-                        help="add pg_trgm indexes on the customer columns the check searches (a proposed migration)")
     args = parser.parse_args()
     url = create_database(args.server)
     try:
-        seed(url, trigram=args.trigram)
+        seed(url)
         from webapp import create_app
         app = create_app({"TESTING": False})
         manager, head, staff = (signed_in_client(app, u) for u in ("asb.manager.0", "head.of.service.0", "staff.0"))
