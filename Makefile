@@ -29,7 +29,7 @@ run: install
 test: test-sqlite test-postgres
 
 test-sqlite: install
-	$(BIN)/pytest -q
+	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
 
 test-postgres: install
 	ALERTFLOW_TEST_DATABASE=$(TEST_POSTGRES_URL) $(BIN)/pytest -q

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict
 
 from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
 
 from workflows import clock, compliance, exports
 from workflows.db import transaction
@@ -22,6 +23,12 @@ blueprint = Blueprint("compliance", __name__)
 
 def reader(pack_, actor_) -> bool:
     return compliance.may_read_registers(pack_, actor_)
+
+
+@blueprint.app_context_processor
+def navigation():
+    """Whether the header shows the compliance pages to this person."""
+    return {"may_read_registers": bool(current_user.is_authenticated and reader(pack(), actor()))}
 
 
 def non_disclosure_reader(pack_, actor_) -> bool:
