@@ -65,9 +65,8 @@ def migrated():
     shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.fixture
-def database_url(migrated, tmp_path, monkeypatch):
-    """An empty migrated database for this test, named in DATABASE_URL."""
+def _empty_database(migrated, directory) -> str:
+    """The URL of an empty migrated database: the PostgreSQL one truncated, or a copied SQLite file."""
     if SERVER_URL:
         url = migrated
         engine = engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -75,15 +74,31 @@ def database_url(migrated, tmp_path, monkeypatch):
             tables = conn.execute(text(
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalars()
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        path = tmp_path / "alertflow.db"
-        shutil.copy(migrated, path)
-        url = f"sqlite:///{path}"
+        return url
+    path = directory / "alertflow.db"
+    shutil.copy(migrated, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def database_url(migrated, tmp_path, monkeypatch):
+    """An empty migrated database for this test, named in DATABASE_URL."""
+    url = _empty_database(migrated, tmp_path)
     monkeypatch.setenv("DATABASE_URL", url)
     yield url
     clock.set_now(None)
     if not SERVER_URL:
         engine_for(url).dispose()
+
+
+@pytest.fixture(scope="module")
+def live_database(migrated, tmp_path_factory):
+    """An empty migrated database shared by one module (a live server's), named in DATABASE_URL meanwhile."""
+    url = _empty_database(migrated, tmp_path_factory.mktemp("live"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url)
+        yield url
+        clock.set_now(None)
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 the browser tests one live server (waitress) and one headless Chromium per module."""
 import os
 import re
-import shutil
 import threading
 
 import pytest
 
-from tests.conftest import SERVER_URL
 from tests.helpers import Cli, DerbyWorld
 
 PASSWORD = "correct horse battery"
@@ -78,28 +76,6 @@ def as_user(app):
 
 
 # --- browser tests: one database, server and Chromium per module ---
-
-@pytest.fixture(scope="module")
-def live_database(migrated, tmp_path_factory):
-    """A migrated database for one module's live server, named in DATABASE_URL meanwhile."""
-    from sqlalchemy import text
-    from workflows import clock
-    from workflows.db import engine_for
-    if SERVER_URL:
-        url = migrated
-        with engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1)).begin() as conn:
-            tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                                       "AND tablename <> 'alembic_version'")).scalars()
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    else:
-        path = tmp_path_factory.mktemp("live") / "alertflow.db"
-        shutil.copy(migrated, path)
-        url = f"sqlite:///{path}"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATABASE_URL", url)
-        yield url
-        clock.set_now(None)
-
 
 @pytest.fixture(scope="module")
 def live_server(live_database):
