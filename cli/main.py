@@ -7,7 +7,7 @@ from functools import wraps
 
 import click
 
-from workflows import accounts, clock, db as database, definitions, engine, people, register, versions
+from workflows import accounts, clock, db as database, definitions, engine, people, process_files, register, versions
 from workflows import background, customer_requests, tenancy as tenancies, timers as timer_sweep
 from workflows.errors import FormInvalid, WorkflowError
 from workflows.pack import active_pack, load_pack
@@ -142,7 +142,7 @@ def pack_migrate(db, process_id, to_version, username, dry_run):
     """Move running cases of a process onto a newer version."""
     the_pack = active_pack()
     actor = _actor(db, username)
-    if "process_owner" not in actor.roles:
+    if not process_files.may_change(actor):
         raise WorkflowError(f"{username} is not a process owner; only process owners may migrate cases")
     if dry_run:
         moves = versions.plan_migration(db, pack=the_pack, process_id=process_id, to_version=to_version)

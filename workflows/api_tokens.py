@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock
+from .accounts import ADMIN_ROLE
 from .assignment import Actor
 from .errors import NotAllowed, NotFound, WorkflowError
 from .models import ApiToken
@@ -26,7 +27,6 @@ SCOPES = {
     "concerns:write": "report a concern about a customer",
     "out_of_hours:read": "the out-of-hours list: addresses and instructions of active markers",
 }
-ADMIN_ROLE = "admin"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,60}$")
 
 
