@@ -674,6 +674,12 @@ def export_group():
     """Registers, the out-of-hours list, dossiers and subject access exports."""
 
 
+def _emit_rows(rows, columns, fmt, output):
+    """Rows as CSV with these columns, or as JSON."""
+    from workflows import exports
+    _emit(exports.to_csv(rows, columns) if fmt == "csv" else json.dumps(rows, indent=2) + "\n", output)
+
+
 def _emit(content, output):
     if output:
         mode = "wb" if isinstance(content, bytes) else "w"
@@ -700,8 +706,7 @@ def export_register(db, username, fmt, category, level, placed_by, customer, out
     from workflows import compliance, exports
     rows = compliance.active_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported",
                                       filters=compliance.RegisterFilter(category, level, placed_by, customer))
-    _emit(exports.to_csv(rows, exports.REGISTER_COLUMNS) if fmt == "csv" else json.dumps(rows, indent=2) + "\n",
-          output)
+    _emit_rows(rows, exports.REGISTER_COLUMNS, fmt, output)
 
 
 @export_group.command("non-disclosures")
@@ -713,8 +718,7 @@ def export_non_disclosures(db, username, fmt, output):
     """The register of decisions not to tell a tenant (only for the roles the pack names)."""
     from workflows import compliance, exports
     rows = compliance.non_disclosure_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported")
-    _emit(exports.to_csv(rows, exports.NON_DISCLOSURE_COLUMNS) if fmt == "csv" else json.dumps(rows, indent=2) + "\n",
-          output)
+    _emit_rows(rows, exports.NON_DISCLOSURE_COLUMNS, fmt, output)
 
 
 @export_group.command("out-of-hours")
@@ -726,8 +730,7 @@ def export_out_of_hours(db, username, fmt, output):
     """Addresses and instructions of active markers, never reasons (out-of-hours and contractors)."""
     from workflows import exports
     rows = exports.out_of_hours(db, pack=active_pack(), actor=_actor(db, username))
-    _emit(exports.to_csv(rows, exports.OUT_OF_HOURS_COLUMNS) if fmt == "csv" else json.dumps(rows, indent=2) + "\n",
-          output)
+    _emit_rows(rows, exports.OUT_OF_HOURS_COLUMNS, fmt, output)
 
 
 @export_group.command("subject-access")

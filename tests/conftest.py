@@ -113,3 +113,31 @@ def derby(cli):
     """Derby's pack deployed, with staff in every role and a few customers."""
     from tests.helpers import DerbyWorld
     return DerbyWorld(cli)
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (it cannot download browsers here)."""
+    from playwright.sync_api import sync_playwright
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+def serve_app():
+    """The real app under waitress on a free port, in a daemon thread: (base URL, server)."""
+    import threading
+
+    from waitress.server import create_server
+    from webapp import create_app
+
+    server = create_server(create_app(), host="127.0.0.1", port=0, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    return f"http://127.0.0.1:{server.effective_port}", server

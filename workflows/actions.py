@@ -5,7 +5,7 @@ action, with `camunda:properties` as its settings. Each action reads the case da
 before it filled in, changes the register, and records an audit event. None of them knows a
 category or a pack: that is the diagram's business.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from sqlalchemy.orm import Session

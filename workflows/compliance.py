@@ -8,7 +8,7 @@ the query (`register.visible`), so they never reach a row, a count or a chart.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from . import audit, clock

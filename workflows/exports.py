@@ -9,7 +9,7 @@ import csv
 import io
 from xml.sax.saxutils import escape
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, register

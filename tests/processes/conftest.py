@@ -1,16 +1,14 @@
 """The process pages' tests: Derby's world plus paula the process owner and cora the compliance
 officer, all with a password; Flask's test client for HTTP; and for the browser test one live
 server (waitress) and one headless Chromium per module."""
-import os
 import re
-import threading
 
 import pytest
 
+from tests.conftest import serve_app
 from tests.helpers import USERS, Cli, DerbyWorld
 
 PASSWORD = "correct horse battery"
-CHROMIUM = "/usr/bin/chromium"
 STAFF = {"paula": "process_owner", "cora": "compliance_officer"}
 
 
@@ -89,28 +87,11 @@ def signed_in(app, world):
 @pytest.fixture(scope="module")
 def live(live_database):
     """The real app under waitress on a free port, with the Derby world loaded: (base URL, world)."""
-    from waitress.server import create_server
-    from webapp import create_app
-
     world = DerbyWorld(Cli())
     add_staff()
-    server = create_server(create_app(), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}", world
+    url, server = serve_app()
+    yield url, world
     server.close()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

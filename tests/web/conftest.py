@@ -1,15 +1,13 @@
 """The web app's tests: the Derby world with passwords, Flask's test client for HTTP, and for
 the browser tests one live server (waitress) and one headless Chromium per module."""
-import os
 import re
-import threading
 
 import pytest
 
+from tests.conftest import serve_app
 from tests.helpers import Cli, DerbyWorld
 
 PASSWORD = "correct horse battery"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def set_passwords(usernames):
@@ -80,30 +78,14 @@ def as_user(app):
 @pytest.fixture(scope="module")
 def live_server(live_database):
     """The real app under waitress on a free port, with the Derby world loaded."""
-    from waitress.server import create_server
     from tests.helpers import USERS
-    from webapp import create_app
 
     DerbyWorld(Cli())
     add_admin()
     set_passwords([*USERS, "ada"])
-    server = create_server(create_app(), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
+    url, server = serve_app()
+    yield url
     server.close()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import sys
 
 from playwright.sync_api import sync_playwright
 
-from tests.web.conftest import CHROMIUM
+from tests.conftest import CHROMIUM
 from workflows.demo import DEMO_PASSWORD
 
 

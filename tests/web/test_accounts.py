@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tests.web.conftest import PASSWORD, Browser, csrf_token
+from tests.web.conftest import PASSWORD, Browser
 from workflows import clock
 from workflows.db import transaction
 from workflows.models import User

@@ -5,7 +5,6 @@ import os
 import re
 from datetime import datetime, timezone
 
-import pytest
 from playwright.sync_api import expect
 
 SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save the README's screenshots there

@@ -7,7 +7,6 @@ postgresql://postgres@127.0.0.1:5432/test), created and dropped here. Redis is a
 redis-server on a free port, started for this run and stopped after it (never the shared one).
 """
 import os
-import shutil
 import signal
 import socket
 import subprocess
