@@ -166,3 +166,42 @@ def test_an_expression_failing_mid_step_rolls_the_whole_step_back(derby, cli, tm
     assert count(AuditEvent) == events_before  # nothing of the step was saved
     assert derby.open_task("helen", alert_id, T0)["status"] == "ready"
     assert derby.alert(alert_id)["status"] == "under_assessment"
+
+
+def test_a_step_cut_short_by_a_boundary_timer_leaves_the_inbox(derby, cli, tmp_path, monkeypatch):
+    """A process owner adds "if not reviewed within 30 days, close this review": the open step
+    is withdrawn from the inbox and its row says so, while the case runs on."""
+    import shutil
+
+    from workflows import config
+
+    shutil.copytree(config.PROJECT_ROOT / "bpmn" / "derby", tmp_path / "derby")
+    path = tmp_path / "derby" / "derby_review.bpmn"
+    boundary = ('<bpmn:boundaryEvent id="unreviewed" attachedToRef="review_head_of_service" cancelActivity="true">'
+                '<bpmn:outgoing>f_unreviewed</bpmn:outgoing><bpmn:timerEventDefinition id="unreviewed_def">'
+                '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P30D</bpmn:timeDuration>'
+                '</bpmn:timerEventDefinition></bpmn:boundaryEvent>'
+                '<bpmn:endEvent id="end_unreviewed"><bpmn:incoming>f_unreviewed</bpmn:incoming></bpmn:endEvent>'
+                '<bpmn:sequenceFlow id="f_unreviewed" sourceRef="unreviewed" targetRef="end_unreviewed"/>')
+    text = path.read_text().replace('<bpmn:sequenceFlow id="f_start"', boundary + '<bpmn:sequenceFlow id="f_start"')
+    text = text.replace("<bpmn:flowNodeRef>review_head_of_service</bpmn:flowNodeRef>",
+                        "<bpmn:flowNodeRef>review_head_of_service</bpmn:flowNodeRef>"
+                        "<bpmn:flowNodeRef>unreviewed</bpmn:flowNodeRef><bpmn:flowNodeRef>end_unreviewed</bpmn:flowNodeRef>")
+    path.write_text(text)
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    assert "deployed derby_review version 2" in cli("pack", "deploy")
+
+    alert_id = derby.report("near_miss", now=T0)
+    derby.complete("helen", derby.open_task("helen", alert_id, T0)["task"], {"assessment_method": "Interview", **MARKER},
+                   now=T0)
+    record_on_red_triangle(derby, alert_id, now=T0)
+    assert derby.fire_timers("2027-03-01T10:00") == 1
+    review = derby.open_task("helen", alert_id, "2027-03-01T10:00")
+    assert count(HumanTask, HumanTask.id == review["task"], HumanTask.status == "ready") == 1
+
+    assert derby.fire_timers("2027-04-01T10:00") == 1  # thirty days on, nobody has reviewed it
+    assert not [t for t in derby.inbox("helen", "2027-04-01T10:00") if t["alert"] == alert_id]
+    assert count(HumanTask, HumanTask.id == review["task"], HumanTask.status == "cancelled") == 1
+    assert count(Case, Case.alert_id == alert_id, Case.kind == "review", Case.status == "completed") == 1
+    error = derby.refuse("helen", review["task"], KEEP, now="2027-04-01T10:00")
+    assert "no longer" in error or "cancelled" in error

@@ -40,8 +40,14 @@ class ActionContext:
             raise StepFailed(f"service task '{self.element}' needs the property '{name}'")
         return self.props[name]
 
+    @property
+    def case_id(self) -> int:
+        if self.case.id is None:
+            self.db.flush()  # a case started in this step is inserted once it is first needed
+        return self.case.id
+
     def log(self, action: str, **detail):
-        audit.record(self.db, actor=self.actor, action=action, case_id=self.case.id,
+        audit.record(self.db, actor=self.actor, action=action, case=self.case,
                      alert_id=self.alert.id, element=self.element, **detail)
 
 
@@ -128,7 +134,7 @@ def file_risk_assessment(ctx: ActionContext):
     names = [n.strip() for n in ctx.props.get("fields", "").split(",") if n.strip()]
     answers = ctx.data.get("form_answers", {})
     content = {n: ctx.data.get(n) for n in names} if names else dict(answers)
-    ctx.db.add(RiskAssessment(alert_id=ctx.alert.id, case_id=ctx.case.id,
+    ctx.db.add(RiskAssessment(alert_id=ctx.alert.id, case_id=ctx.case_id,
                               assessed_by=ctx.data.get("last_decision_by") or ctx.actor,
                               assessed_at=clock.now(), content=content))
     ctx.log("risk_assessment_filed", fields=sorted(content))
@@ -152,7 +158,7 @@ def issue_letter(ctx: ActionContext):
     if template is None:
         raise StepFailed(f"service task '{ctx.element}' names unknown letter template '{key}'")
     body = template.body.safe_substitute(letter_fields(ctx))
-    letter = Letter(alert_id=ctx.alert.id, case_id=ctx.case.id, template=key, title=template.title,
+    letter = Letter(alert_id=ctx.alert.id, case_id=ctx.case_id, template=key, title=template.title,
                     body=body, issued_by=ctx.actor, issued_at=clock.now())
     ctx.db.add(letter)
     ctx.log("letter_issued", template=key)
@@ -185,7 +191,7 @@ def record_non_disclosure(ctx: ActionContext):
     consulted = ctx.data.get("non_disclosure_consulted")
     if isinstance(consulted, list):
         consulted = ", ".join(consulted)
-    ctx.db.add(NonDisclosure(alert_id=ctx.alert.id, case_id=ctx.case.id, reason=str(reason),
+    ctx.db.add(NonDisclosure(alert_id=ctx.alert.id, case_id=ctx.case_id, reason=str(reason),
                              consulted=consulted, decided_by=ctx.data.get("last_decision_by") or ctx.actor,
                              decided_at=clock.now()))
     ctx.log("non_disclosure_recorded", consulted=consulted)
@@ -226,7 +232,8 @@ def schedule_review(ctx: ActionContext):
     alert = ctx.alert
     review = ctx.start_case(ctx.prop("process"), "review", {"review_no": (alert.review_count or 0) + 1})
     alert.next_review_at = review.next_timer_at
-    ctx.log("review_scheduled", review_case_id=review.id, due_at=review.next_timer_at)
+    # the review case's own case_started event, next in the log, carries its id
+    ctx.log("review_scheduled", due_at=review.next_timer_at)
 
 
 @action("record_appeal_outcome", optional=("reason_field",))
@@ -245,7 +252,7 @@ def record_letter_delivery(ctx: ActionContext):
     from sqlalchemy import select
 
     moment = clock.parse_moment(str(ctx.need(ctx.prop("field"))))
-    query = select(Letter).where(Letter.case_id == ctx.case.id)
+    query = select(Letter).where(Letter.case_id == ctx.case_id)
     if ctx.props.get("template"):
         query = query.where(Letter.template == ctx.props["template"])
     letter = ctx.db.scalars(query.order_by(Letter.id.desc()).limit(1)).first()

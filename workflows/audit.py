@@ -4,39 +4,42 @@ The log is append-only and hash-chained: each event carries `prev_hash` (the has
 before it in the chain), its position `seq`, and `hash`, the SHA-256 of its own content and
 `prev_hash`. `verify()` walks the chain and names any row that was edited, inserted or deleted.
 
-Events join the chain when their transaction commits (a `before_commit` hook on every session),
+Events are written when their transaction commits (a `before_commit` hook on every session),
 not when they are recorded: the hook takes the one `audit_chain_head` row with
-`SELECT ... FOR UPDATE`, so two transactions committing at once append one after the other
+`SELECT ... FOR UPDATE`, hashes the transaction's events onto the chain, inserts them in one
+statement and moves the head. Two transactions committing at once append one after the other
 and never fork the chain. Taking that lock last, after all the step's other locks, means it is
-held only for the moment of commit and cannot deadlock with a case lock. SQLite has one writer
-at a time, and a transaction that recorded an event already holds the write lock by then.
+held only for the moment of commit and cannot deadlock with a case lock. On SQLite, with one
+writer at a time, the first insert takes the write lock; a writer whose snapshot is stale is
+refused there and rolls back whole.
+
+Until then the events wait in the session, each tagged with the (nested) transaction that
+recorded it, so a rolled-back savepoint takes its own events with it.
 """
 import hashlib
 import json
+from dataclasses import dataclass
 
-from sqlalchemy import event, insert, inspect, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.orm import Session, SessionTransaction
 
 from . import clock
 from .models import AuditChainHead, AuditEvent
 
 GENESIS = "0" * 64  # the prev_hash of the first event
-_PENDING = "audit_unchained"
+_PENDING = "audit_unwritten"
 
 
 def record(db: Session, *, actor: str, action: str, case_id: int | None = None,
-           alert_id: int | None = None, **detail) -> AuditEvent:
-    """Append one audit event to the caller's transaction (it joins the chain at commit)."""
-    event_ = AuditEvent(at=clock.now(), actor=actor, action=action, case_id=case_id,
-                        alert_id=alert_id, detail=_jsonable(detail))
-    db.add(event_)
-    return event_
+           alert_id: int | None = None, case=None, **detail) -> None:
+    """Add one audit event to the caller's transaction; it is written, chained, when that commits.
 
-
-def events_for_alert(db: Session, *, alert_id: int) -> list[AuditEvent]:
-    """Every event about one alert, oldest first."""
-    return list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert_id)
-                           .order_by(AuditEvent.id)))
+    Pass `case` (a Case) instead of `case_id` for a case this transaction has not flushed yet:
+    its id is read at commit, so starting a case needs no extra round trip to learn it."""
+    db.info.setdefault(_PENDING, []).append(_Pending(
+        _current_transaction(db), case,
+        {"at": clock.now(), "actor": actor, "action": action, "case_id": case_id,
+         "alert_id": alert_id, "detail": _jsonable(detail)}))
 
 
 def event_hash(*, seq: int, prev_hash: str, at, actor: str, action: str, case_id, alert_id, detail) -> str:
@@ -57,9 +60,12 @@ def hash_of(ev: AuditEvent) -> str:
 
 def chain_head(db: Session, *, lock: bool = False) -> tuple[int, str]:
     """(seq, hash) of the last event in the chain; with lock=True, held until commit."""
-    db.execute(_insert_head_if_missing(db))
     query = select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1)
-    row = db.execute(query.with_for_update() if lock else query).one()
+    query = query.with_for_update() if lock else query
+    row = db.execute(query).one_or_none()
+    if row is None:  # migration 0002 creates the head; a database made without it starts here
+        db.execute(_insert_head_if_missing(db))
+        row = db.execute(query).one()
     return row.seq, row.hash
 
 
@@ -72,34 +78,57 @@ def _insert_head_if_missing(db: Session):
     return sqlite_insert(AuditChainHead).values(**values).on_conflict_do_nothing()
 
 
-@event.listens_for(Session, "before_flush")
-def _collect_new_events(session, _flush_context, _instances):
-    pending = [obj for obj in session.new if isinstance(obj, AuditEvent) and obj.hash is None]
-    if pending:
-        session.info.setdefault(_PENDING, []).extend(pending)
+@dataclass
+class _Pending:
+    transaction: SessionTransaction  # the innermost transaction that recorded it
+    case: object | None
+    row: dict
+
+
+def _current_transaction(db: Session) -> SessionTransaction:
+    return db.get_nested_transaction() or db.get_transaction() or db.begin()
 
 
 @event.listens_for(Session, "before_commit")
 def _chain_new_events(session):
-    """Give this transaction's new events their place in the chain, under the head row's lock."""
-    session.flush()
+    """Hash this transaction's events onto the chain and write them, under the head row's lock."""
+    if session.in_nested_transaction():
+        return  # a savepoint is being released: its events wait for the whole transaction
     pending = session.info.pop(_PENDING, [])
-    pending = [ev for ev in pending if ev.id is not None and ev.hash is None and ev in session]
     if not pending:
         return
+    session.flush()  # cases started in this transaction get their ids
+    rows = [{**p.row, "case_id": p.case.id} if p.case is not None else p.row for p in pending]
     seq, prev = chain_head(session, lock=True)
-    for ev in sorted(pending, key=lambda e: e.id):
+    for row in rows:
         seq += 1
-        ev.seq, ev.prev_hash = seq, prev
-        ev.hash = prev = hash_of(ev)
-    session.flush()
+        row.update(seq=seq, prev_hash=prev)
+        row["hash"] = prev = event_hash(**{k: row[k] for k in _HASHED})
+    session.execute(insert(AuditEvent), rows)
     session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=prev))
 
 
+_HASHED = ("seq", "prev_hash", "at", "actor", "action", "case_id", "alert_id", "detail")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unwritten(session, transaction):
+    if transaction.parent is None:  # the transaction ended without committing its events
+        session.info.pop(_PENDING, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
-def _forget_events(session, _previous_transaction):
-    """Forget events the rollback undid; after a savepoint's rollback, earlier ones still count."""
-    kept = [ev for ev in session.info.pop(_PENDING, []) if ev in session and inspect(ev).persistent]
+def _forget_events(session, rolled_back):
+    """Forget the events a rollback undid: those recorded in the rolled-back transaction or in
+    savepoints inside it; events recorded before a savepoint still count."""
+    def undone(transaction):
+        while transaction is not None:
+            if transaction is rolled_back:
+                return True
+            transaction = transaction.parent
+        return False
+
+    kept = [p for p in session.info.pop(_PENDING, []) if not undone(p.transaction)]
     if kept:
         session.info[_PENDING] = kept
 

@@ -224,9 +224,12 @@ def deploy_pack(db: Session, *, pack: Pack, deployed_by: str) -> list[ProcessDef
 
 def latest(db: Session, *, pack: str, process_id: str) -> ProcessDefinition | None:
     """The newest deployed version of a process."""
-    return db.scalar(select(ProcessDefinition)
-                     .where(ProcessDefinition.pack == pack, ProcessDefinition.process_id == process_id)
-                     .order_by(ProcessDefinition.version.desc()).limit(1))
+    with db.no_autoflush:  # a step's pending changes cannot alter which version is newest
+        newest = db.scalar(select(ProcessDefinition.id)
+                           .where(ProcessDefinition.pack == pack, ProcessDefinition.process_id == process_id)
+                           .order_by(ProcessDefinition.version.desc()).limit(1))
+    # usually already in the session: the version the step's own case runs
+    return db.get(ProcessDefinition, newest) if newest is not None else None
 
 
 def versions(db: Session, *, pack: str) -> list[tuple[ProcessDefinition, int]]:

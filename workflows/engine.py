@@ -9,14 +9,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventD
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions, forms, spiff
 from .actions import ACTIONS, ActionContext
 from .assignment import Actor, check_may_act, route
 from .errors import Conflict, NotAllowed, NotFound, StepFailed, WorkflowError
-from .models import Alert, Case, Customer, HumanTask, User
+from .models import Alert, Case, Customer, HumanTask, User, UserRole
 from .pack import Pack
 
 SYSTEM = "system"
@@ -24,10 +24,12 @@ SYSTEM = "system"
 
 def actor_for(db: Session, pack: Pack, username: str) -> Actor:
     """The active user with this username, as the engine sees them (roles and seniority)."""
-    user = db.scalar(select(User).where(User.username == username).options(joinedload(User.roles)))
-    if user is None or not user.active:
+    rows = db.execute(select(User.username, UserRole.role).outerjoin(UserRole)
+                      .where(User.username == username, User.active.is_(True))).all()
+    if not rows:
         raise NotFound(f"there is no active user '{username}'")
-    return Actor(user.username, frozenset(user.role_keys), pack.rank_of(user.role_keys))
+    roles = frozenset(row.role for row in rows if row.role)
+    return Actor(rows[0].username, roles, pack.rank_of(roles))
 
 
 def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
@@ -74,6 +76,15 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
 def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
                data: dict) -> Case:
     """Start a case of the newest version of a process and run it until it waits."""
+    case = _start_case(db, pack=pack, process_id=process_id, alert=alert, kind=kind, actor=actor, data=data)
+    db.flush()  # the caller gets the case with its id
+    return case
+
+
+def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
+                data: dict) -> Case:
+    """start_case without the flush: a case started inside another case's step (continue-as-new)
+    is inserted by that step's one flush, already holding the state it waits in."""
     definition = definitions.latest(db, pack=pack.key, process_id=process_id)
     if definition is None:
         raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
@@ -81,13 +92,12 @@ def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: 
     case = Case(alert=alert, definition=definition, kind=kind, status="running", workflow_state={},
                 started_by=actor, created_at=clock.now(), updated_at=clock.now())
     db.add(case)
-    db.flush()
-    step = _Step(db, pack, case, actor, new=True)
+    step = _Step(db, pack, case, actor)
     workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(alert_data(alert), **data)
     step.advance(workflow)
-    audit.record(db, actor=actor, action="case_started", case_id=case.id, alert_id=alert.id,
+    audit.record(db, actor=actor, action="case_started", case=case, alert_id=alert.id,
                  process_id=process_id, version=definition.version, kind=kind)
     return case
 
@@ -106,12 +116,11 @@ def alert_data(alert: Alert) -> dict:
 
 def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values: dict) -> HumanTask:
     """Complete a human step with form values; the case runs on to its next wait."""
-    human_task = _visible_task(db, pack, actor, task_id)
-    case = _lock(db, human_task.case_id)
-    db.refresh(human_task)
+    case, human_task = _lock_for_task(db, pack, actor, task_id)
     check_may_act(pack, human_task, actor)
     step = _Step(db, pack, case, actor.username)
     workflow = step.restore()
+    step.settled.add(human_task.task_uuid)  # its row is marked completed below
     task = workflow.get_task_from_id(UUID(human_task.task_uuid))
     if task is None or task.state != TaskState.READY:
         raise Conflict(f"task {task_id} is no longer waiting; someone else has completed it")
@@ -300,6 +309,19 @@ def _visible_alert(db, pack, actor, alert_id) -> Alert:
     return alert
 
 
+def _lock_for_task(db, pack, actor, task_id) -> tuple[Case, HumanTask]:
+    """Lock a task's case, then read the task as it is under that lock."""
+    case = db.scalar(select(Case).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
+                     .with_for_update(of=Case).options(undefer(Case.workflow_state))
+                     .execution_options(populate_existing=True))
+    if case is None or not pack.may_see(case.alert.restriction, actor.roles):
+        raise NotFound(f"there is no task {task_id}")
+    # the task's own row, fresh; its case is the one just locked (not re-read, which would drop its state)
+    task = db.scalar(select(HumanTask).where(HumanTask.id == task_id).options(lazyload(HumanTask.case))
+                     .execution_options(populate_existing=True))
+    return case, task
+
+
 def _lock(db, case_id) -> Case:
     case = db.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                      .options(undefer(Case.workflow_state)).execution_options(populate_existing=True))
@@ -326,14 +348,19 @@ def _touch(db, case):
 class _Step:
     """One engine step on one case: restore, run, project, save."""
 
-    def __init__(self, db, pack, case, actor, new=False):
+    def __init__(self, db, pack, case, actor):
         self.db, self.pack, self.case, self.actor = db, pack, case, actor
-        self.new = new  # a case started in this step has no projected tasks yet
         self.script_engine = spiff.ScriptEngine(run_action=self._run_action)
+        # The case's open human_task rows are exactly the ready manual tasks of its saved state
+        # (each step writes both in one transaction), so the step projects only the difference.
+        self.ready_before: set[str] = set()
+        self.settled: set[str] = set()  # rows this step has already closed itself
 
     def restore(self):
         spec, subprocess_specs = definitions.spec_for(self.case.definition)
-        return spiff.load_state(self.case.workflow_state, spec, subprocess_specs, self.script_engine)
+        workflow = spiff.load_state(self.case.workflow_state, spec, subprocess_specs, self.script_engine)
+        self.ready_before = _ready_manual(workflow).keys()
+        return workflow
 
     def run_task(self, workflow, task):
         self._guard(lambda: task.run())
@@ -356,7 +383,7 @@ class _Step:
             element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or "?"
             cause = err.__cause__ or err.__context__  # what the expression or action itself raised
             detail = f"{err}".strip().rstrip(".") + (f": {cause}" if cause else "")
-            raise StepFailed(f"case {self.case.id} could not advance at element '{element}': {detail}") from err
+            raise StepFailed(f"case {self.case.id or '(new)'} could not advance at element '{element}': {detail}") from err
 
     def _run_action(self, task):
         spec = task.task_spec
@@ -366,12 +393,13 @@ class _Step:
         action.run(ActionContext(
             db=self.db, pack=self.pack, case=self.case, alert=self.case.alert, actor=self.actor,
             data=task.data, props=dict(spec.extensions or {}), element=spec.bpmn_id,
-            start_case=lambda process_id, kind, data: start_case(
+            start_case=lambda process_id, kind, data: _start_case(
                 self.db, pack=self.pack, process_id=process_id, alert=self.case.alert, kind=kind,
                 actor=self.actor, data=data),
             cancel_other_cases=self._cancel_other_cases))
 
     def _cancel_other_cases(self, reason):
+        self.db.flush()  # this case's id, if it is new
         others = self.db.scalars(select(Case).where(Case.alert_id == self.case.alert_id,
                                                     Case.id != self.case.id, Case.status == "running"))
         for other in list(others):
@@ -384,18 +412,20 @@ class _Step:
         if workflow.is_completed():
             case.status, case.next_timer_at = "completed", None
         case.workflow_state = spiff.dump_state(workflow)
-        _touch(self.db, case)
+        if case.id is None:
+            case.updated_at = clock.now()  # inserted at the step's flush; a new row cannot be stale
+        else:
+            _touch(self.db, case)
 
     def _project_human_tasks(self, workflow):
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = [] if self.new else _open_tasks(self.db, self.case.id)
-        for row in open_rows:
-            if row.task_uuid not in ready:
-                row.status = "cancelled"
-        known = {row.task_uuid for row in open_rows}
-        for uuid, task in ready.items():
-            if uuid not in known:
-                self._add_human_task(uuid, task)
+        ready = _ready_manual(workflow)
+        withdrawn = self.ready_before - ready.keys() - self.settled  # e.g. cut short by a boundary timer
+        if withdrawn:
+            for row in _open_tasks(self.db, self.case.id):
+                if row.task_uuid in withdrawn:
+                    row.status = "cancelled"
+        for uuid in ready.keys() - self.ready_before:
+            self._add_human_task(uuid, ready[uuid])
 
     def _add_human_task(self, uuid, task):
         routing = route(self.pack, task.task_spec, task.data, clock.now())
@@ -404,11 +434,15 @@ class _Step:
             raise StepFailed(f"task '{task.task_spec.bpmn_id}' would go to the {routing.role} role, "
                              f"which may not see {restriction} records; route it to a permitted role")
         self.db.add(HumanTask(
-            case_id=self.case.id, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
+            case=self.case, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
             title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=routing.role,
             assignee=routing.assignee, status="claimed" if routing.assignee else "ready",
             outrank_user=routing.outrank_user, outrank_rank=routing.outrank_rank,
             due_at=routing.due_at, created_at=clock.now()))
+
+
+def _ready_manual(workflow) -> dict:
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
 
 
 def _next_timer(workflow) -> datetime | None:
