@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from workflows import clock, config, db as database, definitions, engine, people, spiff  # noqa: E402
 from workflows.models import Alert, HumanTask, Case  # noqa: E402
 from workflows.pack import load_pack  # noqa: E402
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
 
 RISK = {"risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Log", "likelihood": "medium",
         "impact": "high", "decision_reason": "Risk", "assessment_method": "Interview", "place_marker": "yes",
@@ -49,15 +49,27 @@ def prepare(url):
     return pack
 
 
+STATEMENTS = {"timed": False, "count": 0}  # SQL statements sent during timed steps
+
+
+def count_statements(url):
+    @event.listens_for(database.engine_for(url), "before_cursor_execute")
+    def _count(*_args):
+        STATEMENTS["count"] += STATEMENTS["timed"]
+
+
 def complete_open_task(pack, alert_id, who, values):
     """One durable step, timed from the start of the transaction to its commit."""
     with database.transaction() as db:
         task_id = db.scalar(select(HumanTask.id).join(Case).where(
             Case.alert_id == alert_id, HumanTask.status == "ready"))
+    STATEMENTS["timed"] = True
     started = time.perf_counter()
     with database.transaction() as db:
         engine.complete_task(db, pack=pack, actor=engine.actor_for(db, pack, who), task_id=task_id, values=values)
-    return time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    STATEMENTS["timed"] = False
+    return elapsed
 
 
 def place_markers(pack, count, prefix):
@@ -90,9 +102,14 @@ def review_rounds(pack, alert_ids, reviews):
 
 
 def durable(url, markers, reviews):
+    """Per review number, the step times; and the SQL statements per reviewing step."""
     pack = prepare(url)
+    count_statements(url)
     review_rounds(pack, place_markers(pack, 5, "W"), 3)  # warm the caches (statements, specs) first
-    return review_rounds(pack, place_markers(pack, markers, "B"), reviews)
+    alert_ids = place_markers(pack, markers, "B")
+    STATEMENTS["count"] = 0
+    per_review = review_rounds(pack, alert_ids, reviews)
+    return per_review, STATEMENTS["count"] / (markers * reviews)
 
 
 def raw(samples):
@@ -162,10 +179,11 @@ def main():
     raw_median = statistics.median(raw_times)
     last = args.reviews
     print(f"durable step: complete a review and commit, median over {args.markers} markers")
-    for name, per_review in results.items():
+    for name, (per_review, statements) in results.items():
         first, later = statistics.median(per_review[1]), statistics.median(per_review[last])
         print(f"  {name:10}  1st review {ms(per_review[1])}   {last}th review {ms(per_review[last])}   "
-              f"{last}th/1st {later / first:4.2f}x   durable/raw {first / raw_median:5.1f}x")
+              f"{last}th/1st {later / first:4.2f}x   durable/raw {first / raw_median:5.1f}x   "
+              f"{statements:.0f} SQL statements per step")
     print("targets: 40th review within 1.2x of the first; durable step on PostgreSQL under 4x the raw step")
 
 
