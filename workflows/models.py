@@ -7,7 +7,7 @@ dashboards and the timer sweep never read the JSON.
 from datetime import datetime
 
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from . import clock
@@ -80,6 +80,8 @@ class ProcessDefinition(Base):
 class Alert(Base):
     """A customer's warning marker, from the first report to its removal, across all its cases."""
     __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_restricted", "restriction", postgresql_where=text("restriction IS NOT NULL"),
+                            sqlite_where=text("restriction IS NOT NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
@@ -133,6 +135,8 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_human_task_open_role", "status", "role", "due_at"),
         Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
+        Index("ix_human_task_open_case", "case_id", postgresql_where=text("status IN ('ready', 'claimed')"),
+              sqlite_where=text("status IN ('ready', 'claimed')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
