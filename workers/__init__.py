@@ -4,11 +4,9 @@ Thin: each task calls one function of workflows/. Redis (REDIS_URL) is the broke
 times live in the database, so a broker outage delays timers and loses none.
 
   alertflow.sweep       (beat, every ALERTFLOW_SWEEP_SECONDS, default 60) selects the cases
-                        whose next timer has passed and enqueues them, ALERTFLOW_SWEEP_BATCH
-                        (default 25) case ids per advance_cases message
-  alertflow.advance_cases  advances each case in turn, each in its own transaction under its
-                        row lock (workflows.timers.advance_one); a case that raises is set aside
-                        in error, never retried by Celery, and the others carry on
+                        whose next timer has passed and enqueues one advance_case per case
+  alertflow.advance_case  advances one case under its row lock (workflows.timers.advance_one);
+                        a case that raises is set aside in error, never retried by Celery
   alertflow.reminders   (beat, same period) reminders before due dates, escalations after
 """
 import os
@@ -20,9 +18,6 @@ from workflows import reminders as reminder_jobs, timers
 from workflows.pack import active_pack
 
 SWEEP_SECONDS = float(os.environ.get("ALERTFLOW_SWEEP_SECONDS", "60"))
-# Cases per message: one message per case spent about a millisecond of worker CPU per case on
-# the broker round trip and task bookkeeping, a fifth of the case's own cost.
-SWEEP_BATCH = int(os.environ.get("ALERTFLOW_SWEEP_BATCH", "25"))
 
 app = Celery("alertflow", broker=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 app.conf.update(
@@ -46,7 +41,7 @@ app.conf.update(
 
 @app.task(name="alertflow.sweep")
 def sweep(if_idle: bool = True) -> int:
-    """Enqueue the due cases, SWEEP_BATCH per advance_cases task; returns how many were enqueued.
+    """Enqueue one advance_case task per due case; returns how many were enqueued.
 
     From beat (if_idle): skipped while the queue still holds tasks from an earlier sweep, so a
     backlog is not enqueued again every minute. Duplicates are harmless (each case is advanced
@@ -59,8 +54,8 @@ def sweep(if_idle: bool = True) -> int:
     with database.transaction() as db:
         due = engine.due_case_ids(db)
     with app.producer_or_acquire() as producer:
-        for start in range(0, len(due), SWEEP_BATCH):
-            advance_cases.apply_async((due[start:start + SWEEP_BATCH],), producer=producer)
+        for case_id in due:
+            advance_case.apply_async((case_id,), producer=producer)
     return len(due)
 
 
@@ -75,12 +70,10 @@ def _queued() -> int:
             return 0
 
 
-@app.task(name="alertflow.advance_cases", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def advance_cases(case_ids: list[int]) -> int:
-    """Fire each case's due timers under its lock; returns how many advanced. A case already
-    advanced (by another worker, or before a redelivery or retry of this batch) is skipped."""
-    pack = active_pack()
-    return sum(timers.advance_one(pack, case_id) for case_id in case_ids)
+@app.task(name="alertflow.advance_case", autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def advance_case(case_id: int) -> bool:
+    """Fire one case's due timers under its lock; False if it was not due (already advanced)."""
+    return timers.advance_one(active_pack(), case_id)
 
 
 @app.task(name="alertflow.reminders")

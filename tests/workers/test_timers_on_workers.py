@@ -53,7 +53,7 @@ def test_two_workers_sweeping_the_same_2000_due_cases_fire_each_timer_exactly_on
     result = counts()
     assert result == {"fired": total, "reviews": total, "most_per_case": 1, "still_waiting": 0, "errors": 0}
     # both workers did the work, and both sweeps enqueued every case
-    assert "alertflow.advance_cases" in celery_processes.log("w1") and "alertflow.advance_cases" in celery_processes.log("w2")
+    assert "alertflow.advance_case" in celery_processes.log("w1") and "alertflow.advance_case" in celery_processes.log("w2")
 
 
 def test_a_worker_killed_mid_sweep_leaves_every_due_case_advanced_exactly_once_after_restart(
