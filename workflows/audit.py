@@ -5,13 +5,11 @@ before it in the chain), its position `seq`, and `hash`, the SHA-256 of its own 
 `prev_hash`. `verify()` walks the chain and names any row that was edited, inserted or deleted.
 
 Events are written when their transaction commits (a `before_commit` hook on every session),
-not when they are recorded: the hook takes the one `audit_chain_head` row with
-`SELECT ... FOR UPDATE`, hashes the transaction's events onto the chain, inserts them in one
-statement and moves the head. Two transactions committing at once append one after the other
-and never fork the chain. Taking that lock last, after all the step's other locks, means it is
-held only for the moment of commit and cannot deadlock with a case lock. On SQLite, with one
-writer at a time, the first insert takes the write lock; a writer whose snapshot is stale is
-refused there and rolls back whole.
+not when they are recorded: the hook write-locks the one `audit_chain_head` row, hashes the
+transaction's events onto the chain, inserts them in one statement and moves the head. Two
+transactions committing at once append one after the other and never fork the chain. Taking
+that lock last, after all the step's other locks, means it is held only for the moment of
+commit and cannot deadlock with a case lock.
 
 Until then the events wait in the session, each tagged with the (nested) transaction that
 recorded it, so a rolled-back savepoint takes its own events with it.
@@ -59,9 +57,14 @@ def hash_of(ev: AuditEvent) -> str:
 
 
 def chain_head(db: Session, *, lock: bool = False) -> tuple[int, str]:
-    """(seq, hash) of the last event in the chain; with lock=True, held until commit."""
-    query = select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == 1)
-    query = query.with_for_update() if lock else query
+    """(seq, hash) of the last event in the chain; with lock=True, the head row is write-locked
+    until commit. The lock is an UPDATE rather than SELECT ... FOR UPDATE so that SQLite, whose
+    reads take no lock, also holds its write lock before it reads the head."""
+    head = AuditChainHead.__table__
+    if lock:
+        query = update(head).where(head.c.id == 1).values(seq=head.c.seq).returning(head.c.seq, head.c.hash)
+    else:
+        query = select(head.c.seq, head.c.hash).where(head.c.id == 1)
     row = db.execute(query).one_or_none()
     if row is None:  # migration 0002 creates the head; a database made without it starts here
         db.execute(_insert_head_if_missing(db))
@@ -98,7 +101,7 @@ def _chain_new_events(session):
     if not pending:
         return
     session.flush()  # cases started in this transaction get their ids
-    rows = [{**p.row, "case_id": p.case.id} if p.case is not None else p.row for p in pending]
+    rows = [dict(p.row, case_id=p.case.id if p.case is not None else p.row["case_id"]) for p in pending]
     seq, prev = chain_head(session, lock=True)
     for row in rows:
         seq += 1

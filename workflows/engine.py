@@ -359,7 +359,7 @@ class _Step:
     def restore(self):
         spec, subprocess_specs = definitions.spec_for(self.case.definition)
         workflow = spiff.load_state(self.case.workflow_state, spec, subprocess_specs, self.script_engine)
-        self.ready_before = _ready_manual(workflow).keys()
+        self.ready_before = set(_ready_manual(workflow))
         return workflow
 
     def run_task(self, workflow, task):

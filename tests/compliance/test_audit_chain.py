@@ -125,3 +125,18 @@ def test_events_survive_a_rolled_back_savepoint_and_those_it_undid_never_join(de
         actions = list(db.execute(text("SELECT action FROM audit_event WHERE actor = 'sam' ORDER BY seq")).scalars())
     assert actions == ["kept_before_savepoint", "kept_after_savepoint"]
     assert cli("audit", "verify").startswith("audit log intact")
+
+
+def test_readers_recording_only_audit_events_at_once_keep_one_chain(derby, cli):
+    """Producing the visit list writes nothing but its audit event: many at once must still
+    append one after another (on SQLite too, where reads take no lock)."""
+    some_history(derby)
+    argv = [sys.executable, "-m", "cli", "--now", T0, "visit-list", "--as", "sam"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+             for _ in range(8)]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    assert all(code == 0 for code, _, _ in results), [err for code, _, err in results if code]
+    assert cli("audit", "verify").startswith("audit log intact")
+    with database.transaction() as db:
+        produced = db.execute(text("SELECT count(*) FROM audit_event WHERE action = 'visit_list_produced'")).scalar()
+    assert produced == 8
