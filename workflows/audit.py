@@ -83,13 +83,14 @@ def _insert_head_if_missing(db: Session):
 
 @dataclass
 class _Pending:
-    transaction: SessionTransaction  # the innermost transaction that recorded it
+    transaction: SessionTransaction | None  # the innermost transaction that recorded it
     case: object | None
     row: dict
 
 
-def _current_transaction(db: Session) -> SessionTransaction:
-    return db.get_nested_transaction() or db.get_transaction() or db.begin()
+def _current_transaction(db: Session) -> SessionTransaction | None:
+    """None before the session has begun: the event then belongs to the transaction it begins."""
+    return db.get_nested_transaction() or db.get_transaction()
 
 
 @event.listens_for(Session, "before_commit")
