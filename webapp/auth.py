@@ -1,5 +1,8 @@
 """Signing in and out, the signed-in user as the engine sees them, and role checks for views."""
+import os
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -20,6 +23,10 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
 login_manager.login_message = "Please sign in to see that page."
 login_manager.session_protection = "strong"
+# However busy, a signed-in session ends this long after sign-in (the idle limit is
+# PERMANENT_SESSION_LIFETIME): a shared office computer does not stay signed in for days.
+# Both count real time, not the business clock that --now and the tests move.
+SESSION_MAX_AGE = timedelta(hours=float(os.environ.get("ALERTFLOW_SESSION_MAX_HOURS", "12")))
 
 
 @dataclass
@@ -86,6 +93,18 @@ def any_staff(pack_, actor_) -> bool:
     return True
 
 
+@blueprint.before_app_request
+def end_old_sessions():
+    """Sign out a session older than SESSION_MAX_AGE, however recently it was used."""
+    signed_in_at = session.get("signed_in_at")
+    if signed_in_at and time.time() - signed_in_at > SESSION_MAX_AGE.total_seconds():
+        logout_user()
+        session.clear()
+        flash("Your session has ended: please sign in again.")
+        return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
 @blueprint.app_context_processor
 def header():
     def header_counts():
@@ -115,6 +134,7 @@ def sign_in():
         if user_id is not None:
             session.clear()  # a fresh session on sign-in: nothing carried over from before
             session.permanent = True
+            session["signed_in_at"] = time.time()
             login_user(load_user(str(user_id)))
             target = request.args.get("next") or ""
             # only a path on this site, never an address elsewhere

@@ -53,6 +53,20 @@ def test_sessions_expire(world, app):
     assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 
+def test_a_session_ends_at_its_maximum_age_however_busy(world, as_user, monkeypatch):
+    from webapp import auth
+    monkeypatch.setattr(auth, "SESSION_MAX_AGE", timedelta(seconds=2))  # twelve hours, unless configured
+    anna = as_user("anna")
+    for _ in range(3):  # in use all the while: the idle limit never comes into it
+        assert anna.get("/inbox").status_code == 200
+        time.sleep(0.5)
+    time.sleep(1.0)
+    response = anna.get("/inbox")
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    assert anna.get("/inbox").status_code == 302  # signed out, not just turned away once
+    assert "please sign in again" in anna.get("/sign-in").get_data(as_text=True)
+
+
 def test_the_admin_page_adds_users_changes_roles_and_switches_accounts_off(world, as_user):
     ada = as_user("ada")
     bad = ada.post("/admin/users", {"username": "", "full_name": "Zoe", "password": "short"}, token_from="/admin/users")
