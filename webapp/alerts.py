@@ -32,7 +32,7 @@ def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
     description = next((e.detail.get("description") for e in story["events"] if e.action == "concern_reported"), "")
     return render_template("case.html", title=f"Alert {alert_id}", story=story, alert=story["alert"], case=case,
                            marks=diagrams.marks(db, case_id=case.id) if case else {}, description=description,
-                           pack=pack(), methods=letters.DELIVERY_METHODS, errors=errors or {},
+                           pack=pack(), methods=pack().delivery_methods, errors=errors or {},
                            problem=problem), status
 
 

@@ -158,6 +158,8 @@ def _check_service_task(add, task, pack):
         add(task, f"unknown letter template '{props['template']}'")
     if name == "restrict_record" and props.get("restriction") and props["restriction"] not in pack.restrictions:
         add(task, f"unknown restriction '{props['restriction']}'")
+    if name == "record_letter_delivery" and props.get("method") and props["method"] not in pack.delivery_methods:
+        add(task, f"unknown delivery method '{props['method']}' (the pack's: {', '.join(pack.delivery_methods)})")
 
 
 def _check_user_task(add, task, pack, known_names):

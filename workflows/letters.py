@@ -12,10 +12,6 @@ from .errors import NotFound, WorkflowError
 from .models import Alert, Letter
 from .pack import Pack
 
-DELIVERY_METHODS = ("first class post", "recorded delivery", "hand delivered", "email",
-                    "given in person at the office")
-
-
 def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Letter:
     """One letter, if its alert is visible to the actor; viewing a restricted one is audited."""
     row = db.execute(select(Letter, Alert).join(Alert, Letter.alert_id == Alert.id)
@@ -33,8 +29,8 @@ def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, me
     """Record how and when the tenant received a letter."""
     letter = get_letter(db, pack=pack, actor=actor, letter_id=letter_id)
     errors = {}
-    if method not in DELIVERY_METHODS:
-        errors["method"] = f"choose one of: {', '.join(DELIVERY_METHODS)}"
+    if method not in pack.delivery_methods:
+        errors["method"] = f"choose one of: {', '.join(pack.delivery_methods)}"
     moment = clock.as_utc(delivered_at) if delivered_at else None
     if moment is None:
         errors["delivered_at"] = "say when the letter was delivered"

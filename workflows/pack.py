@@ -93,6 +93,9 @@ class Notifications:
     managers: dict = field(default_factory=dict)
 
 
+# how a letter may reach a tenant, unless pack.toml's letter_delivery_methods says otherwise
+DELIVERY_METHODS = ("first class post", "recorded delivery", "hand delivered", "email",
+                    "given in person at the office")
 SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events")
 
 
@@ -111,6 +114,7 @@ class Pack:
     requests: dict[str, Request] = field(default_factory=dict)
     appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
     tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
+    delivery_methods: tuple[str, ...] = DELIVERY_METHODS  # how a letter may reach the tenant
     registers: "Registers" = field(default_factory=lambda: Registers())
     notifications: Notifications = field(default_factory=Notifications)
     # names every case starts with, so diagrams may read them (the lint knows them too)
@@ -197,6 +201,7 @@ def _build(key, directory, raw, path) -> Pack:
             appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
             appeal_within=meta.get("appeal_within"),
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
+            delivery_methods=_delivery_methods(meta, path),
         )
         for rkey, r in _section(raw, "roles", path).items():
             pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"),
@@ -225,6 +230,15 @@ def _build(key, directory, raw, path) -> Pack:
         raise PackError(f"{path}: letter template {err.filename} does not exist") from None
     _check_references(pack, path)
     return pack
+
+
+def _delivery_methods(meta: dict, path) -> tuple[str, ...]:
+    methods = meta.get("letter_delivery_methods", DELIVERY_METHODS)
+    if not isinstance(methods, (list, tuple)) or not methods \
+            or not all(isinstance(m, str) and m.strip() for m in methods):
+        raise PackError(f"{path}: [pack] letter_delivery_methods must be a list of one or more names, "
+                        f"e.g. [\"first class post\", \"hand delivered\"]")
+    return tuple(m.strip() for m in methods)
 
 
 def _registers(raw: dict, path) -> Registers:

@@ -36,6 +36,24 @@ def test_pack_settings_are_checked_when_the_pack_loads(tmp_path):
         load_pack("dover", tmp_path)
 
 
+def test_letter_delivery_methods_come_from_the_pack(tmp_path):
+    path = copy_pack(tmp_path, "dover")
+    assert "hand delivered" in load_pack("dover", tmp_path).delivery_methods  # the default list
+    text = path.read_text().replace('appeal_within = "P14D"', 'appeal_within = "P14D"\n'
+                                    'letter_delivery_methods = ["recorded delivery", "hand delivered by two officers"]')
+    path.write_text(text)
+    pack = load_pack("dover", tmp_path)
+    assert pack.delivery_methods == ("recorded delivery", "hand delivered by two officers")
+    # the diagram's service task records "hand delivered", which this pack no longer offers
+    xml = (pack.directory / "dover_assessment.bpmn").read_text()
+    findings = [str(f) for f in definitions.check(xml, "dover_assessment.bpmn", pack)]
+    assert findings == ["dover_assessment.bpmn: delivered: unknown delivery method 'hand delivered' "
+                        "(the pack's: recorded delivery, hand delivered by two officers)"]
+    path.write_text(text.replace('["recorded delivery", "hand delivered by two officers"]', "[]"))
+    with pytest.raises(PackError, match="letter_delivery_methods must be a list of one or more names"):
+        load_pack("dover", tmp_path)
+
+
 def test_a_pack_that_keeps_markers_after_a_tenancy_ends_only_records_the_end(karbon, cli):
     alert_id = karbon.report("threats", customer="C1", now="2026-03-02T09:00")
     task = karbon.open_task("mia", alert_id, "2026-03-02T09:00")
