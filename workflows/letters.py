@@ -12,6 +12,7 @@ from .errors import NotFound, WorkflowError
 from .models import Alert, Letter
 from .pack import Pack
 
+
 def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Letter:
     """One letter, if its alert is visible to the actor; viewing a restricted one is audited."""
     row = db.execute(select(Letter, Alert).join(Alert, Letter.alert_id == Alert.id)
