@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workflows import config
 from workflows.errors import Conflict, NotAllowed, NotFound
@@ -37,6 +38,9 @@ def create_app(settings: dict | None = None) -> Flask:
         NODE_MODULES=str(config.PROJECT_ROOT / "node_modules"),
     )
     app.config.update(settings or {})
+    proxies = int(os.environ.get("ALERTFLOW_PROXY_HOPS", "0"))
+    if proxies:  # behind reverse proxies: the person's address (for sign-in throttling) is forwarded
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     csrf.init_app(app)
 
     from . import admin, alerts, auth, inbox, processes, staff

@@ -129,7 +129,8 @@ def sign_in():
     problem = None
     if form.validate_on_submit():
         with transaction() as db:
-            result = accounts.sign_in(db, username=form.username.data, password=form.password.data)
+            result = accounts.sign_in(db, username=form.username.data, password=form.password.data,
+                                      address=request.remote_addr)
             user_id = result.user.id if result.user else None
         if user_id is not None:
             session.clear()  # a fresh session on sign-in: nothing carried over from before

@@ -232,6 +232,16 @@ class AuditChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class SignInFailure(Base):
+    """A failed sign-in and the network address it came from, kept for the throttling window only:
+    many failures from one address slow that address down, whichever usernames it tries."""
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_address_at", "address", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(Stamp, index=True)
+
+
 class ApiToken(Base):
     """A token a housing management system or out-of-hours service uses on the JSON API.
     Only the SHA-256 of the token is stored; the token itself is shown once, when created."""

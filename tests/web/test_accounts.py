@@ -4,12 +4,12 @@ import re
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.web.conftest import PASSWORD, Browser
 from workflows import clock
 from workflows.db import transaction
-from workflows.models import User
+from workflows.models import AuditEvent, User
 
 
 def test_passwords_are_stored_hashed_and_sign_out_ends_the_session(world, as_user):
@@ -42,6 +42,28 @@ def test_a_wrong_password_is_refused_and_repeated_failures_are_slowed(world, as_
     with transaction() as db:
         assert db.scalar(select(User.failed_sign_ins).where(User.username == "anna")) == 0
     assert as_user().sign_in("nobody", "whatever").status_code == 401  # unknown names answer the same
+
+
+def test_many_failures_from_one_address_slow_that_address_whichever_names_it_tries(world, app):
+    """Password spraying: one password against many accounts, from one address."""
+    from workflows import accounts
+
+    clock.set_now(clock.parse_moment("2026-05-01T09:00"))
+    sprayer, colleague = Browser(app), Browser(app)
+    sprayer.client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
+    colleague.client.environ_base["REMOTE_ADDR"] = "198.51.100.20"
+    names = [f"user{n}" for n in range(accounts.ADDRESS_FAILURES - 2)] + ["anna", "bob"]  # none of them thrice
+    for name in names:
+        assert sprayer.sign_in(name, "Summer2026!").status_code == 401
+    refused = sprayer.sign_in("carl")  # even the right password, from that address
+    assert refused.status_code == 401
+    assert "Too many failed sign-ins from this network address. Try again in 15 minutes." in refused.get_data(as_text=True)
+    assert colleague.sign_in("carl").status_code == 302  # another address is not held up
+    clock.set_now(clock.parse_moment("2026-05-01T09:15:01"))
+    assert sprayer.sign_in("carl").status_code == 302  # the window has passed
+    with transaction() as db:
+        throttled = db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "sign_in_throttled"))
+    assert throttled == 1
 
 
 def test_sessions_expire(world, app):
