@@ -197,12 +197,33 @@ def users_roles(db, username, add, remove):
     click.echo(f"{user.username}: {', '.join(sorted(user.role_keys)) or 'no roles'}")
 
 
+@users.command("away")
+@click.argument("username")
+@click.option("--from", "away_from", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day away.")
+@click.option("--until", "away_until", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day away.")
+@in_transaction
+def users_away(db, username, away_from, away_until):
+    """Record someone away (leave, sickness): their deputies may take their role's steps meanwhile."""
+    people.set_away(db, username=username, away_from=away_from.date(), away_until=away_until.date(), by="cli")
+    click.echo(f"{username} away from {away_from.date()} to {away_until.date()}")
+
+
+@users.command("back")
+@click.argument("username")
+@in_transaction
+def users_back(db, username):
+    """Record someone back: their role's steps are theirs alone again."""
+    people.set_away(db, username=username, away_from=None, away_until=None, by="cli")
+    click.echo(f"{username} back")
+
+
 @users.command("list")
 @in_transaction
 def users_list(db):
     """Every user and their roles."""
     for user in people.list_users(db):
-        click.echo(f"{user.username:24} {user.full_name:30} {', '.join(sorted(user.role_keys))}")
+        away = f"  (away {user.away_from} to {user.away_until})" if user.away_from else ""
+        click.echo(f"{user.username:24} {user.full_name:30} {', '.join(sorted(user.role_keys))}{away}")
 
 
 @main.group()

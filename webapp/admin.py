@@ -1,7 +1,7 @@
 """Accounts and their roles, for administrators."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -34,6 +34,9 @@ class EditUserForm(FlaskForm):
     active = BooleanField("Account active (may sign in and be given steps)")
     password = PasswordField("New password (leave empty to keep)", validators=[
         Optional(), Length(min=accounts.MIN_PASSWORD_LENGTH, message=f"At least {accounts.MIN_PASSWORD_LENGTH} characters")])
+    # leave or sickness: whoever deputises for their role may take its steps on these days
+    away_from = DateField("Away from (first day)", validators=[Optional()])
+    away_until = DateField("Away until (last day)", validators=[Optional()])
 
 
 def _role_choices():
@@ -71,19 +74,26 @@ def user(username):
         person = people.get_user(db, username=username)
         if request.method == "GET":
             form.roles.data, form.active.data = sorted(person.role_keys), person.active
+            form.away_from.data, form.away_until.data = person.away_from, person.away_until
     if form.validate_on_submit():
         try:
             with transaction() as db:
-                person = people.get_user(db, username=username)
+                # not `person`: a rollback here would leave the page nothing to show
+                current = people.get_user(db, username=username)
                 wanted = set(form.roles.data)
-                people.set_roles(db, pack=pack(), username=username, add=sorted(wanted - person.role_keys),
-                                 remove=sorted(person.role_keys - wanted), by=actor().username)
-                if form.active.data != person.active:
+                people.set_roles(db, pack=pack(), username=username, add=sorted(wanted - current.role_keys),
+                                 remove=sorted(current.role_keys - wanted), by=actor().username)
+                if form.active.data != current.active:
                     accounts.set_active(db, username=username, active=form.active.data, by=actor().username)
                 if form.password.data:
                     accounts.set_password(db, username=username, password=form.password.data, by=actor().username)
+                if (form.away_from.data, form.away_until.data) != (current.away_from, current.away_until):
+                    people.set_away(db, username=username, away_from=form.away_from.data,
+                                    away_until=form.away_until.data, by=actor().username)
             flash(f"Saved {username}.")
             return redirect(url_for("admin.users"))
+        except people.AwayInvalid as err:
+            form.away_until.errors = list(form.away_until.errors) + [str(err)]
         except WorkflowError as err:
             form.roles.errors = list(form.roles.errors) + [str(err)]
     return render_template("admin_user.html", title=f"User {username}", person=person, form=form), \

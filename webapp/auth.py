@@ -13,7 +13,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from workflows import accounts, inbox as inboxes
-from workflows.assignment import Actor
+from workflows.assignment import Actor, covering
 from workflows.db import transaction
 from workflows.models import User
 from workflows.pack import Pack, active_pack
@@ -37,6 +37,7 @@ class SignedIn:
     full_name: str
     roles: frozenset
     rank: int
+    covering: frozenset  # roles they stand in for today, their holders being away
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
@@ -46,7 +47,7 @@ class SignedIn:
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.username, self.roles, self.rank)
+        return Actor(self.username, self.roles, self.rank, self.covering)
 
 
 @login_manager.user_loader
@@ -55,9 +56,9 @@ def load_user(user_id: str):
         user = db.scalar(select(User).where(User.id == int(user_id)))
         if user is None or not user.active:
             return None
-        pack = active_pack()
-        return SignedIn(user.id, user.username, user.full_name, frozenset(user.role_keys),
-                        pack.rank_of(user.role_keys))
+        pack, roles = active_pack(), frozenset(user.role_keys)
+        return SignedIn(user.id, user.username, user.full_name, roles, pack.rank_of(roles),
+                        covering(db, pack, roles))
 
 
 def actor() -> Actor:

@@ -24,7 +24,7 @@ def _may_work_or_read(view, db) -> bool:
     """Case readers see any visible task; anyone else only a task they could do."""
     task = view["task"]
     return inboxes.may_read_cases(pack(), actor()) or task.assignee == actor().username or (
-        task.role in pack().acting_roles(actor().roles))
+        task.role in actor().acting_roles)
 
 
 def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=200):

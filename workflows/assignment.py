@@ -9,11 +9,14 @@ A task's lane names a role of the pack. Extension properties on the task refine 
                                 climbs the pack's `escalates_to` ladder until one is.
   dueIn         = <ISO 8601>    the task is due that long after it becomes ready
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import clock
 from .errors import Conflict, NotAllowed, NotFound, StepFailed
-from .models import HumanTask
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from .models import HumanTask, User, UserRole
 from .pack import Pack
 
 
@@ -22,6 +25,25 @@ class Actor:
     username: str
     roles: frozenset[str]
     rank: int
+    covering: frozenset[str] = field(default_factory=frozenset)  # roles deputised for, all holders away
+
+    @property
+    def acting_roles(self) -> frozenset[str]:
+        """The roles whose steps this person may take now: their own, and those they cover."""
+        return self.roles | self.covering
+
+
+def covering(db: Session, pack: Pack, role_keys) -> frozenset[str]:
+    """The roles these roles deputise for whose every active holder is away today (or that
+    nobody holds): the deputy acts "in their absence", and only then."""
+    deputised = pack.deputised_by(role_keys)
+    if not deputised:
+        return frozenset()
+    today = clock.now().date()
+    away = and_(User.away_from.is_not(None), User.away_from <= today, User.away_until >= today)
+    present = db.scalars(select(UserRole.role).join(User, User.id == UserRole.user_id)
+                         .where(UserRole.role.in_(deputised), User.active.is_(True), ~away))
+    return frozenset(deputised - set(present))
 
 
 @dataclass(frozen=True)
@@ -76,7 +98,7 @@ def check_may_act(pack: Pack, task: HumanTask, actor: Actor) -> None:
         raise NotAllowed(f"task {task.id} ('{task.title}') is assigned to {task.assignee}")
     if task.outrank_rank is not None:
         _check_outranks(pack, task, actor)
-    elif not task.assignee and task.role not in pack.acting_roles(actor.roles):
+    elif not task.assignee and task.role not in actor.acting_roles:
         role = pack.roles[task.role].name if task.role in pack.roles else task.role
         raise NotAllowed(f"task {task.id} ('{task.title}') is for the {role} role, which {actor.username} does not hold")
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions, forms, spiff
 from .actions import ACTIONS, ActionContext
-from .assignment import Actor, check_may_act, route
+from .assignment import Actor, check_may_act, covering, route
 from .errors import Conflict, NotAllowed, NotFound, StepFailed, WorkflowError
 from .models import Alert, Case, Customer, HumanTask, User, UserRole
 from .pack import Pack
@@ -29,7 +29,7 @@ def actor_for(db: Session, pack: Pack, username: str) -> Actor:
     if not rows:
         raise NotFound(f"there is no active user '{username}'")
     roles = frozenset(row.role for row in rows if row.role)
-    return Actor(rows[0].username, roles, pack.rank_of(roles))
+    return Actor(rows[0].username, roles, pack.rank_of(roles), covering(db, pack, roles))
 
 
 def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
@@ -187,7 +187,7 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
         raise NotAllowed(f"{target.username} may not see this record, so cannot be given task {task.id}")
     if task.outrank_rank is not None:
         _check_outranks(pack, task, target)
-    elif task.role not in pack.acting_roles(target.roles):
+    elif task.role not in target.acting_roles:
         raise NotAllowed(f"{target.username} does not hold the {role.name if role else task.role} role")
     previous = task.assignee
     task.assignee, task.status = target.username, "claimed"

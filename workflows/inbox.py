@@ -32,7 +32,7 @@ def _mine(actor: Actor):
 
 
 def _unclaimed(pack: Pack, actor: Actor):
-    return and_(HumanTask.status == "ready", HumanTask.role.in_(pack.acting_roles(actor.roles)),
+    return and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles),
                 or_(HumanTask.outrank_user.is_(None), HumanTask.outrank_user != actor.username))
 
 

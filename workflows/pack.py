@@ -137,13 +137,9 @@ class Pack:
                 return role
         return None
 
-    def acting_roles(self, role_keys) -> frozenset[str]:
-        """The roles whose steps someone holding these roles may take: their own and those they deputise for."""
-        acting = set(role_keys)
-        for key in role_keys:
-            if key in self.roles:
-                acting |= set(self.roles[key].deputises_for)
-        return frozenset(acting)
+    def deputised_by(self, role_keys) -> frozenset[str]:
+        """The roles someone holding these roles may stand in for, in their holders' absence."""
+        return frozenset(d for key in role_keys if key in self.roles for d in self.roles[key].deputises_for)
 
     def rank_of(self, role_keys) -> int:
         return max((self.roles[r].rank for r in role_keys if r in self.roles), default=0)

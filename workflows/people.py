@@ -1,4 +1,6 @@
 """Users with their roles, and customers (tenants)."""
+from datetime import date
+
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,28 @@ def set_roles(db: Session, *, pack: Pack, username: str, add=(), remove=(), by: 
     db.flush()
     audit.record(db, actor=by, action="user_roles_changed", username=username,
                  added=sorted(add), removed=sorted(remove))
+    return user
+
+
+class AwayInvalid(WorkflowError):
+    """Days away that make no sense; the message says why."""
+
+
+def set_away(db: Session, *, username: str, away_from: date | None, away_until: date | None,
+             by: str = "system") -> User:
+    """Record a user away on these days inclusive (leave, sickness), or back (both None). While
+    every holder of a role is away, those who deputise for it may take its steps."""
+    if (away_from is None) != (away_until is None):
+        raise AwayInvalid("give both the first and the last day away, or neither to mark them back")
+    if away_from and away_until < away_from:
+        raise AwayInvalid(f"the last day away ({away_until}) is before the first ({away_from})")
+    user = get_user(db, username=username)
+    user.away_from, user.away_until = away_from, away_until
+    if away_from:
+        audit.record(db, actor=by, action="user_away", username=username, away_from=away_from.isoformat(),
+                     away_until=away_until.isoformat())
+    else:
+        audit.record(db, actor=by, action="user_back", username=username)
     return user
 
 

@@ -21,7 +21,7 @@ def visible(pack: Pack, actor: Actor):
 def inbox(db: Session, *, pack: Pack, actor: Actor, limit: int = 200) -> list[HumanTask]:
     """Open tasks for this actor: assigned to them, or unclaimed for one of their roles."""
     mine = and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
-    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(pack.acting_roles(actor.roles)),
+    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles),
                  or_(HumanTask.outrank_user.is_(None), HumanTask.outrank_user != actor.username))
     overdue_last = sql_case((HumanTask.due_at.is_(None), 1), else_=0)
     query = (select(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)

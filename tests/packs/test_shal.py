@@ -63,13 +63,28 @@ def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_she
     assert shal.alert(alert_id, "hannah")["letters"][-1]["template"] == "sar_marker_disclosed"
 
 
-def test_chief_executive_decides_when_the_housing_manager_is_absent(shal, cli):
+def test_chief_executive_decides_only_when_the_housing_manager_is_absent(shal, cli):
+    """§3.4.1: the Housing Manager decides, "or, in their absence, the Chief Executive"."""
     alert_id = shal.report("concern", customer="C2", now=T0)
-    task = shal.open_task("cathy", alert_id, T0)
-    assert task["role"] == "housing_manager"
+    assert not shal.tasks_for("cathy", alert_id, T0)  # the Housing Manager is at work
+    task = shal.open_task("hannah", alert_id, T0)
+    assert "is for the Housing Manager role, which cathy does not hold" in cli.fails(
+        "task", "complete", task["task"], "--as", "cathy", now=T0)
+
+    cli("users", "away", "hannah", "--from", "2026-03-03", "--until", "2026-03-13")
+    assert not shal.tasks_for("cathy", alert_id, T0)  # the leave has not begun
+    assert shal.open_task("cathy", alert_id, DECIDED)["role"] == "housing_manager"
     alert = decide(shal, alert_id, {**DECIDE, "basis": "concern"}, who="cathy")
     assert alert["decided_by"] == "cathy" and alert["decided_role"] == "chief_executive"
     assert "Chief Executive, SHAL" in alert["letters"][0]["body"]
+
+    other = shal.report("concern", customer="C3", now="2026-03-14T09:00")
+    assert not shal.tasks_for("cathy", other, "2026-03-14T09:00")  # back from leave
+    cli("users", "away", "hannah", "--from", "2026-03-16", "--until", "2026-03-20")
+    cli("users", "back", "hannah")  # the leave was cancelled
+    assert not shal.tasks_for("cathy", other, "2026-03-17T09:00")
+    assert "the last day away (2026-03-01) is before the first (2026-03-16)" in cli.fails(
+        "users", "away", "hannah", "--from", "2026-03-16", "--until", "2026-03-01")
 
 
 def test_drug_dealing_on_a_home_visit_adds_a_marker_automatically(shal, cli):

@@ -133,3 +133,21 @@ def test_a_manager_reassigns_a_step_to_someone_who_may_do_it(world, as_user):
     assert f'data-task="{task}"' in as_user("alex").get("/inbox").get_data(as_text=True).split('id="unclaimed"')[0]
     assert f'data-task="{task}"' not in as_user("anna").get("/inbox").get_data(as_text=True)
     assert as_user("anna").post(f"/tasks/{task}/reassign", {"assignee": "anna"}).status_code == 403  # a peer may not
+
+
+def test_an_administrator_records_someone_away_and_nothing_is_half_saved(world, as_user):
+    ada = as_user("ada")
+    bad = ada.post("/admin/users/anna", {"roles": ["asb_manager", "asb_team"], "active": "y",
+                                         "away_from": "2026-06-10", "away_until": "2026-06-01"},
+                   token_from="/admin/users/anna")
+    assert bad.status_code == 422
+    assert "the last day away (2026-06-01) is before the first (2026-06-10)" in bad.get_data(as_text=True)
+    with transaction() as db:  # the role given in the same form was not saved either
+        assert db.scalar(select(User).where(User.username == "anna")).role_keys == {"asb_manager"}
+    ok = ada.post("/admin/users/anna", {"roles": "asb_manager", "active": "y", "away_from": "2026-06-01",
+                                        "away_until": "2026-06-10"}, token_from="/admin/users/anna")
+    assert ok.status_code == 302
+    with transaction() as db:
+        anna = db.scalar(select(User).where(User.username == "anna"))
+        assert (str(anna.away_from), str(anna.away_until)) == ("2026-06-01", "2026-06-10")
+        assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user_away")) == 1
