@@ -11,11 +11,11 @@ A task's lane names a role of the pack. Extension properties on the task refine 
 """
 from dataclasses import dataclass, field
 
-from . import clock
-from .errors import Conflict, NotAllowed, NotFound, StepFailed
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from . import clock
+from .errors import Conflict, NotAllowed, NotFound, StepFailed
 from .models import HumanTask, User, UserRole
 from .pack import Pack
 
