@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import config
+from . import clock, config
 from .errors import WorkflowError
 
 
@@ -272,6 +272,15 @@ def _section(raw, name, path):
     return raw[name]
 
 
+def _check_duration(value: str | None, where: str) -> None:
+    """An ISO 8601 duration setting that parses, or none at all."""
+    if value:
+        try:
+            clock.duration_after(clock.now(), value)
+        except ValueError as err:
+            raise PackError(f"{where}: {err}") from None
+
+
 def _check_references(pack: Pack, path) -> None:
     for role in pack.roles.values():
         if role.escalates_to and role.escalates_to not in pack.roles:
@@ -280,32 +289,17 @@ def _check_references(pack: Pack, path) -> None:
         unknown = set(role.deputises_for) - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: role '{role.key}' deputises_for unknown roles {sorted(unknown)}")
-    if pack.appeal_within:
-        from . import clock
-        try:
-            clock.duration_after(clock.now(), pack.appeal_within)
-        except ValueError as err:
-            raise PackError(f"{path}: appeal_within: {err}") from None
+    _check_duration(pack.appeal_within, f"{path}: appeal_within")
     regs = pack.registers
     for setting in ("readers", "non_disclosure_visible_to", "subject_access"):
         unknown = getattr(regs, setting) - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")
     for setting in ("tell_tenant_within", "retain_closed_for"):
-        if getattr(regs, setting):
-            from . import clock
-            try:
-                clock.duration_after(clock.now(), getattr(regs, setting))
-            except ValueError as err:
-                raise PackError(f"{path}: [registers] {setting}: {err}") from None
+        _check_duration(getattr(regs, setting), f"{path}: [registers] {setting}")
     notes = pack.notifications
     for setting in ("remind_before", "escalate_after"):
-        if getattr(notes, setting):
-            from . import clock
-            try:
-                clock.duration_after(clock.now(), getattr(notes, setting))
-            except ValueError as err:
-                raise PackError(f"{path}: [notifications] {setting}: {err}") from None
+        _check_duration(getattr(notes, setting), f"{path}: [notifications] {setting}")
     for managed, manager in notes.managers.items():
         for role in (managed, manager):
             if role not in pack.roles:
