@@ -142,9 +142,7 @@ def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values
 
 def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
     """Take a role's task as one's own."""
-    task = _visible_task(db, pack, actor, task_id)
-    _lock(db, task.case_id)
-    db.refresh(task)
+    _, task = _lock_for_task(db, pack, actor, task_id)
     check_may_act(pack, task, actor)
     task.assignee, task.status = actor.username, "claimed"
     audit.record(db, actor=actor.username, action="task_claimed", case_id=task.case_id,
@@ -155,9 +153,7 @@ def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanT
 
 def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
     """Give a claimed task back to its role."""
-    task = _visible_task(db, pack, actor, task_id)
-    _lock(db, task.case_id)
-    db.refresh(task)
+    _, task = _lock_for_task(db, pack, actor, task_id)
     if task.status != "claimed" or task.assignee != actor.username:
         raise NotAllowed(f"task {task.id} is not claimed by {actor.username}")
     task.assignee, task.status = None, "ready"
@@ -173,9 +169,7 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
     from .accounts import ADMIN_ROLE
     from .assignment import _check_outranks
 
-    task = _visible_task(db, pack, actor, task_id)
-    _lock(db, task.case_id)
-    db.refresh(task)
+    _, task = _lock_for_task(db, pack, actor, task_id)
     role = pack.roles.get(task.role)
     if ADMIN_ROLE not in actor.roles and (role is None or actor.rank <= role.rank):
         raise NotAllowed(f"only a manager ranked above the {role.name if role else task.role} role "
@@ -293,13 +287,6 @@ def _acting_role(pack, human_task, actor):
         return human_task.role
     held = [pack.roles[r] for r in actor.roles if r in pack.roles]
     return max(held, key=lambda r: r.rank).key if held else human_task.role
-
-
-def _visible_task(db, pack, actor, task_id) -> HumanTask:
-    task = db.get(HumanTask, task_id)
-    if task is None or not pack.may_see(task.case.alert.restriction, actor.roles):
-        raise NotFound(f"there is no task {task_id}")
-    return task
 
 
 def _visible_alert(db, pack, actor, alert_id) -> Alert:
