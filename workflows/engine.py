@@ -297,16 +297,14 @@ def _visible_alert(db, pack, actor, alert_id) -> Alert:
 
 
 def _lock_for_task(db, pack, actor, task_id) -> tuple[Case, HumanTask]:
-    """Lock a task's case, then read the task as it is under that lock."""
-    case = db.scalar(select(Case).join(HumanTask, HumanTask.case_id == Case.id).where(HumanTask.id == task_id)
-                     .with_for_update(of=Case).options(undefer(Case.workflow_state))
-                     .execution_options(populate_existing=True))
-    if case is None or not pack.may_see(case.alert.restriction, actor.roles):
+    """Lock a task's case and read both as they are under that lock, in one query."""
+    row = db.execute(select(Case, HumanTask).join(HumanTask, HumanTask.case_id == Case.id)
+                     .where(HumanTask.id == task_id).with_for_update(of=Case)
+                     .options(undefer(Case.workflow_state), lazyload(HumanTask.case))
+                     .execution_options(populate_existing=True)).one_or_none()
+    if row is None or not pack.may_see(row.Case.alert.restriction, actor.roles):
         raise NotFound(f"there is no task {task_id}")
-    # the task's own row, fresh; its case is the one just locked (not re-read, which would drop its state)
-    task = db.scalar(select(HumanTask).where(HumanTask.id == task_id).options(lazyload(HumanTask.case))
-                     .execution_options(populate_existing=True))
-    return case, task
+    return row.Case, row.HumanTask
 
 
 def _lock(db, case_id) -> Case:
