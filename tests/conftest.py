@@ -2,6 +2,7 @@
 ALERTFLOW_TEST_DATABASE names a server (`make test` runs the suite both ways)."""
 import os
 import shutil
+import socket
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -141,3 +142,34 @@ def serve_app():
     server = create_server(create_app(), host="127.0.0.1", port=0, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     return f"http://127.0.0.1:{server.effective_port}", server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    """A real SMTP server (aiosmtpd) on a free port; `smtp.messages` is what arrived."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            from email import message_from_bytes, policy
+            message = message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append({"to": sorted(envelope.rcpt_tos), "subject": str(message["Subject"]),
+                                  "body": message.get_content()})
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setenv("ALERTFLOW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("ALERTFLOW_SMTP_PORT", str(controller.port))
+    yield handler
+    controller.stop()

@@ -46,6 +46,15 @@ def covering(db: Session, pack: Pack, role_keys) -> frozenset[str]:
     return frozenset(deputised - set(present))
 
 
+def roles_acting_for(db: Session, pack: Pack, role_key: str) -> frozenset[str]:
+    """The roles whose holders take this role's steps today: the role, and its deputies while
+    every one of its holders is away."""
+    deputies = pack.deputies_of(role_key)
+    if deputies and role_key in covering(db, pack, deputies):
+        return deputies | {role_key}
+    return frozenset({role_key})
+
+
 @dataclass(frozen=True)
 class Routing:
     role: str

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import clock
 from .accounts import ADMIN_ROLE
-from .assignment import Actor, covering
+from .assignment import Actor, roles_acting_for
 from .models import Alert, Case, Customer, HumanTask, User, UserRole
 from .pack import Pack
 from .register import visible
@@ -131,8 +131,7 @@ def may_reassign(pack: Pack, actor: Actor, task: HumanTask) -> bool:
 
 def reassign_candidates(db: Session, *, pack: Pack, task: HumanTask) -> list[User]:
     """Active users holding a role that may take this step (the engine re-checks seniority)."""
-    deputies = {r.key for r in pack.roles.values() if task.role in r.deputises_for}
-    roles = {task.role} | (deputies if deputies and task.role in covering(db, pack, deputies) else set())
+    roles = set(roles_acting_for(db, pack, task.role))
     if task.outrank_rank is not None:
         roles |= {r.key for r in pack.roles.values() if r.rank > (task.outrank_rank or 0)}
     allowed = pack.restrictions[task.case.alert.restriction].visible_to if task.case.alert.restriction else None

@@ -141,6 +141,10 @@ class Pack:
         """The roles someone holding these roles may stand in for, in their holders' absence."""
         return frozenset(d for key in role_keys if key in self.roles for d in self.roles[key].deputises_for)
 
+    def deputies_of(self, role_key: str) -> frozenset[str]:
+        """The roles that may stand in for this one while its holders are absent."""
+        return frozenset(r.key for r in self.roles.values() if role_key in r.deputises_for)
+
     def rank_of(self, role_keys) -> int:
         return max((self.roles[r].rank for r in role_keys if r in self.roles), default=0)
 

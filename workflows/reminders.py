@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import audit, clock, db as database, mail
+from .assignment import roles_acting_for
 from .models import HumanTask, User, UserRole
 from .pack import Pack
 
@@ -65,11 +66,11 @@ def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
         return False
     task = db.get(HumanTask, task_id)
     if kind == "reminder":
-        people = [task.assignee] if task.assignee else _members(db, task.role)
+        people = [task.assignee] if task.assignee else _members(db, pack, task.role)
         manager_role = None
     else:
         manager_role = pack.notifications.managers.get(task.role) or getattr(pack.roles.get(task.role), "escalates_to", None)
-        people = _members(db, manager_role) if manager_role else []
+        people = _members(db, pack, manager_role) if manager_role else []
     addresses = _addresses(db, people)
     if addresses:
         subject, body = _message(pack, task, kind)
@@ -80,9 +81,11 @@ def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
     return bool(addresses)
 
 
-def _members(db: Session, role: str) -> list[str]:
-    return list(db.scalars(select(User.username).join(UserRole).where(UserRole.role == role, User.active.is_(True))
-                           .order_by(User.username)))
+def _members(db: Session, pack: Pack, role: str) -> list[str]:
+    """Who is told about a role's step: its holders, and its deputies while they are all away."""
+    roles = roles_acting_for(db, pack, role)
+    return list(db.scalars(select(User.username).join(UserRole).where(UserRole.role.in_(roles), User.active.is_(True))
+                           .distinct().order_by(User.username)))
 
 
 def _addresses(db: Session, usernames: list[str]) -> list[str]:

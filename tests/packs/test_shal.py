@@ -167,3 +167,28 @@ def test_objection_to_processing_is_justified_with_a_file_note_or_the_marker_rem
     alert = shal.alert(alert_id, "hannah")
     assert alert["status"] == "removed" and alert["letters"][-1]["template"] == "objection_upheld"
     assert shal.fire_timers("2027-06-01T00:00") == 0  # its review was stopped
+
+
+def test_reminders_go_to_the_chief_executive_while_the_housing_manager_is_away(tmp_path, monkeypatch, cli, smtp):
+    """A deputy who may take the absent Housing Manager's steps is also reminded of them."""
+    from tests.packs.conftest import SHAL_USERS
+    from tests.packs.test_generic_features import copy_pack
+    from tests.packs.world import PackWorld
+
+    toml = copy_pack(tmp_path, "shal")
+    toml.write_text(toml.read_text() + '\n[notifications]\nremind_before = "P2D"\n')
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "shal")
+    shal = PackWorld(cli, {k: v for k, v in SHAL_USERS.items() if k not in ("hannah", "cathy")})
+    cli("users", "add", "hannah", "--name", "Hannah", "--role", "housing_manager", "--email", "hannah@shal.example")
+    cli("users", "add", "cathy", "--name", "Cathy", "--role", "chief_executive", "--email", "cathy@shal.example")
+
+    at_work = shal.report("concern", customer="C1", now=T0)  # the decision is due seven days later
+    assert cli("timers", "reminders", now="2026-03-07T10:00").startswith("1 reminder(s)")
+    assert smtp.messages[0]["to"] == ["hannah@shal.example"]
+
+    cli("users", "away", "hannah", "--from", "2026-03-12", "--until", "2026-03-20")
+    away = shal.report("concern", customer="C2", now="2026-03-10T09:00")
+    assert cli("timers", "reminders", now="2026-03-15T10:00").startswith("1 reminder(s)")
+    assert smtp.messages[1]["to"] == ["cathy@shal.example", "hannah@shal.example"]
+    assert f"alert {away}" in smtp.messages[1]["body"] and f"alert {at_work}" in smtp.messages[0]["body"]

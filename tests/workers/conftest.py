@@ -8,7 +8,6 @@ redis-server on a free port, started for this run and stopped after it (never th
 """
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import SERVER_URL, _migrate
+from tests.conftest import SERVER_URL, _migrate, free_port
 from workflows import clock, config
 from workflows.db import engine_for
 
@@ -27,12 +26,6 @@ OWN_DB = f"alertflow_workers_{os.getpid()}"
 ROOT = config.PROJECT_ROOT
 CELERY = str(Path(sys.executable).parent / "celery")
 WAIT = 240  # seconds before a wait gives up (a hang fails the test rather than blocking the run)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition, what, timeout=WAIT, every=0.2):
@@ -140,31 +133,6 @@ def send_sweep(*, if_idle=False):
 
     with workers.app.connection_for_write(os.environ["REDIS_URL"]) as connection:
         workers.sweep.apply_async(kwargs={"if_idle": if_idle}, connection=connection)
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    """A real SMTP server (aiosmtpd) on a free port; `smtp.messages` is what arrived."""
-    from aiosmtpd.controller import Controller
-
-    class Handler:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            from email import message_from_bytes, policy
-            message = message_from_bytes(envelope.content, policy=policy.default)
-            self.messages.append({"to": sorted(envelope.rcpt_tos), "subject": str(message["Subject"]),
-                                  "body": message.get_content()})
-            return "250 OK"
-
-    handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setenv("ALERTFLOW_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("ALERTFLOW_SMTP_PORT", str(controller.port))
-    yield handler
-    controller.stop()
 
 
 class Processes:
