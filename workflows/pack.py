@@ -67,7 +67,8 @@ class Registers:
         for not telling them recorded); None if the policy sets none.
     withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
         export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
-        letters, events.
+        letters, events. By default everything but the letters the tenant already holds: the
+        step answers and the audit events repeat the marker and the reason for not telling.
     retain_closed_for: how long a closed record (marker removed, or no marker placed) is kept
         from its closing; the dashboard lists those past it. None: the pack sets no period.
     """
@@ -75,7 +76,8 @@ class Registers:
     non_disclosure_visible_to: frozenset[str] = frozenset({"compliance_officer"})
     subject_access: frozenset[str] = frozenset({"compliance_officer"})
     tell_tenant_within: str | None = None
-    withheld_when_not_told: tuple[str, ...] = ("risk_assessments", "notes", "non_disclosures")
+    withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
+                                               "events")
     retain_closed_for: str | None = None
 
 

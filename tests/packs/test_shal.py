@@ -115,6 +115,12 @@ def test_not_told_for_substantial_risk_then_subject_access_decision(shal, cli):
     assert alert["non_disclosures"][0]["reason"] == "Would provoke violence against his neighbour"
     assert "Would provoke violence against his neighbour" in [n["text"] for n in alert["notes"]
                                                              if n["notebook"] == "File notes"]  # §3.6.3
+    # a subject access export holds back what the tenant was not told, in every section that repeats it
+    cli("users", "add", "connie", "--name", "Connie", "--role", "compliance_officer")
+    export = cli("export", "subject-access", "C2", "--as", "connie")
+    assert "Mary Jones" in export and "withheld: covered by a decision not to tell" in export
+    for secret in ("Would provoke violence", "Visit in pairs", "Threatened the gas engineer"):
+        assert secret not in export
 
     # §3.6.4: the tenant asks to see their records; the Housing Manager decides on disclosure
     assert "no request 'complaint'" in cli.fails("request", alert_id, "--as", "sam", "--kind", "complaint",
