@@ -157,11 +157,21 @@ def issue_letter(ctx: ActionContext):
     template = ctx.pack.letters.get(key)
     if template is None:
         raise StepFailed(f"service task '{ctx.element}' names unknown letter template '{key}'")
-    body = template.body.safe_substitute(letter_fields(ctx))
+    body = _fill(template, key, letter_fields(ctx), ctx.element)
     letter = Letter(alert_id=ctx.alert.id, case_id=ctx.case_id, template=key, title=template.title,
                     body=body, issued_by=ctx.actor, issued_at=clock.now())
     ctx.db.add(letter)
     ctx.log("letter_issued", template=key)
+
+
+def _fill(template, key: str, fields: dict, element: str) -> str:
+    """The template with its $fields filled in; a field the case does not have stops the step,
+    rather than sending the tenant a letter that reads "$level"."""
+    missing = sorted({name for name in template.body.get_identifiers() if name not in fields})
+    if missing:
+        raise StepFailed(f"service task '{element}': template '{key}' needs "
+                         f"{', '.join('$' + m for m in missing)}, which this case does not have")
+    return template.body.substitute(fields)
 
 
 def letter_fields(ctx: ActionContext) -> dict:
@@ -181,6 +191,9 @@ def letter_fields(ctx: ActionContext) -> dict:
         "review_date": alert.next_review_at.date().isoformat() if alert.next_review_at else "",
         "alert_reference": f"A{alert.id:06d}",
     })
+    for name in ("level", "marker_code"):  # as the register holds them, unless this step set them
+        if fields.get(name) in (None, ""):
+            fields[name] = getattr(alert, name) or ""
     return fields
 
 
@@ -283,7 +296,7 @@ def add_templated_note(ctx: ActionContext):
     template = ctx.pack.letters.get(key)
     if template is None:
         raise StepFailed(f"service task '{ctx.element}' names unknown template '{key}'")
-    text = template.body.safe_substitute(letter_fields(ctx)).strip()
+    text = _fill(template, key, letter_fields(ctx), ctx.element).strip()
     ctx.db.add(Note(customer_id=ctx.alert.customer_id, alert_id=ctx.alert.id, notebook=ctx.prop("notebook"),
                     text=text, author=ctx.actor, created_at=clock.now()))
     ctx.log("note_added", notebook=ctx.props["notebook"], template=key)

@@ -100,6 +100,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     alert = dover.alert(alert_id, "hank")
     assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-04")
     assert alert["letters"][-1]["template"] == "review_outcome"
+    assert "(alert level: L1)" in alert["letters"][-1]["body"]  # kept: the level the register holds
 
 
 def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(dover, cli):

@@ -119,6 +119,18 @@ def test_risk_alert_without_restriction_not_told_with_reason(polha, cli):
     assert alert["assessments"][0]["content"]["adjustments_considered"] == "No disability known"  # §4.2.8
 
 
+def test_risk_alert_without_restriction_told_in_its_own_letter(polha, cli):
+    alert_id = polha.report("aggressive", customer="C2", now=T0)
+    assess(polha, alert_id, {**ASSESS, "response": "refer"})
+    alert = decide(polha, alert_id, {"restrict": "no", "risk_alert": "yes", "marker_text": "Do not visit alone",
+                                     "adjustments_made": "None needed", "decision_reason": "Threats on the phone",
+                                     "inform_customer": "yes"})
+    [letter] = alert["letters"]
+    assert letter["template"] == "risk_alert" and letter["title"] == "A risk alert on your record"
+    assert "Do not visit alone" in letter["body"] and "Threats on the phone" in letter["body"]
+    assert "$" not in letter["body"]
+
+
 def test_complaint_stage_one_then_stage_two_then_the_ombudsman(polha, cli):
     alert_id, _ = restricted(polha)
     cli("appeal", alert_id, "--as", "sam", "--grounds", "I cannot write letters easily", now="2026-03-10T10:00")
@@ -164,3 +176,28 @@ def test_customer_content_after_stage_one_closes_the_complaint(polha, cli):
     assert alert["status"] == "active" and alert["marker_text"] == "Contact Ms Reid only"
     assert [c["status"] for c in alert["cases"]][-1] == "completed"
     assert any(e["action"] == "appeal_decided" for e in alert["events"])
+
+
+def test_a_letter_needing_a_field_the_case_lacks_stops_the_step_and_saves_nothing(tmp_path, monkeypatch, cli):
+    """A template edited to say $something the decision never records is refused at the step,
+    naming the template and the field, rather than sent to the customer with "$something" in it."""
+    from tests.packs.conftest import POLHA_USERS
+    from tests.packs.test_generic_features import copy_pack
+    from tests.packs.world import PackWorld
+
+    toml = copy_pack(tmp_path, "polha")
+    letter = toml.parent / "letters" / "risk_alert.txt"
+    letter.write_text(letter.read_text().replace("Why\n", "Why (see $incident_number)\n"))
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "polha")
+    polha = PackWorld(cli, POLHA_USERS)
+    alert_id = polha.report("aggressive", customer="C2", now=T0)
+    assess(polha, alert_id, {**ASSESS, "response": "refer"})
+    task = polha.open_task("oscar", alert_id, DECIDED)
+    values = {"restrict": "no", "risk_alert": "yes", "marker_text": "Do not visit alone",
+              "adjustments_made": "None needed", "decision_reason": "Threats", "inform_customer": "yes"}
+    error = polha.refuse("oscar", task["task"], values, now=DECIDED)
+    assert "template 'risk_alert' needs $incident_number, which this case does not have" in error
+    assert polha.open_task("oscar", alert_id, DECIDED)["task"] == task["task"]  # nothing half-saved
+    alert = polha.alert(alert_id, "tom")
+    assert alert["status"] == "under_assessment" and alert["letters"] == []
