@@ -63,6 +63,17 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     assert alert["status"] == "active" and alert["review_count"] == 1
     assert alert["next_review_at"].startswith("2027-03-05")
     assert "2027-03-05" in alert["letters"][-1]["body"]  # told it stays, and when it is next reviewed
+    assert [lt["template"] for lt in alert["letters"]][2:] == ["caution_alert_kept"]  # nothing changed: no notice
+
+    # §7.3: a code changed at a review that keeps the alert reaches the out-of-hours call handlers too
+    assert karbon.fire_timers("2027-03-05T10:01") == 1
+    review = karbon.open_task("max", alert_id, "2027-03-05T10:01")
+    karbon.complete("max", review["task"], {**KEEP, "marker_code": "PBV", "marker_text": "Phone first"},
+                    now="2027-03-06T10:00")
+    alert = karbon.alert(alert_id, "mia")
+    assert [lt["template"] for lt in alert["letters"]][-2:] == ["out_of_hours_notice", "caution_alert_kept"]
+    assert "PBV" in alert["letters"][-2]["body"] and "Phone first" in alert["letters"][-2]["body"]
+    assert cli.json("visit-list", "--as", "otto")[0]["code"] == "PBV"
 
     # the policy gives no appeal route, so the pack has none
     assert "no appeal process" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "Unfair")
