@@ -102,6 +102,20 @@ def test_scheduled_offender_cases_are_visible_only_to_the_secure_list(derby, cli
                    now="2027-03-03T10:00")
 
 
+def test_a_scheduled_offender_case_is_secured_even_when_no_marker_is_placed(derby, cli):
+    """§5.1: the assessment names the offence; the secure list alone may read it, marker or not."""
+    alert_id = derby.report("rpo", now=T0)
+    task = derby.open_task("anna", alert_id, T0)
+    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence, 2019", "scheduled_offender": "yes",
+                                          "place_marker": "no", "decision_reason": "No current risk to staff",
+                                          **{k: v for k, v in RISK.items() if k != "decision_reason"}}, now=T0)
+    alert = derby.alert(alert_id, who="anna")
+    assert alert["status"] == "not_placed" and alert["restriction"] == "scheduled_offender"
+    for outsider in ("sam", "tina", "helen", "carl", "ivy"):
+        assert f"no alert {alert_id}" in cli.fails("alerts", "show", alert_id, "--as", outsider)
+    assert "Scheduled offence" not in cli("check", "John Smith", "--as", "sam")
+
+
 def test_review_dates_use_calendar_months(derby, cli):
     alert_id = derby.report("near_miss", now="2026-08-31T10:00")
     task = derby.open_task("helen", alert_id, "2026-08-31T10:00")
