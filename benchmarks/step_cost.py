@@ -196,6 +196,11 @@ def main():
         print(f"  {name:10}  1st review {ms(first)}   {last}th review {ms(later)}   "
               f"{last}th/1st {later / first:4.2f}x   durable/raw {first / raw_median:5.1f}x   "
               f"{statements:.0f} SQL statements per step")
+        if last >= 10:  # five reviews a side: five times the samples, so machine noise moves it less
+            early = statistics.median(total for k in range(1, 6) for total, _ in per_review[k])
+            late = statistics.median(total for k in range(last - 4, last + 1) for total, _ in per_review[k])
+            print(f"  {'':10}  reviews 1-5 {ms(early)}   reviews {last - 4}-{last} {ms(late)}   "
+                  f"{late / early:4.2f}x")
         steps = [step for k in per_review for step in per_review[k]]
         in_sql = statistics.median(sql for _, sql in steps)
         rest = statistics.median(total - sql for total, sql in steps)
