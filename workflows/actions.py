@@ -171,7 +171,7 @@ def _fill(template, key: str, fields: dict, element: str) -> str:
     if missing:
         raise StepFailed(f"service task '{element}': template '{key}' needs "
                          f"{', '.join('$' + m for m in missing)}, which this case does not have")
-    return template.body.substitute(fields)
+    return template.body.safe_substitute(fields)  # every field is there; a lone "$" stays as written
 
 
 def letter_fields(ctx: ActionContext) -> dict:
