@@ -83,6 +83,9 @@ def _record_decision(ctx: ActionContext, outcome: str, reason: str | None = None
             decided_role=alert.decided_role, decision_no=alert.decision_no, reason=reason)
 
 
+REGISTER_CODES = ("level", "marker_code")  # the alert's level and marker code, as the register holds them
+
+
 def _apply_marker_fields(ctx: ActionContext):
     alert, data = ctx.alert, ctx.data
     rule = ctx.pack.restrictions.get(alert.restriction or "")
@@ -92,7 +95,7 @@ def _apply_marker_fields(ctx: ActionContext):
         alert.marker_text = data["marker_text"]
     if data.get("control_measures"):  # staff read the measures as the form's labels
         alert.control_measures = data.get("control_measures_labels") or data["control_measures"]
-    for name in ("level", "marker_code"):
+    for name in REGISTER_CODES:
         if data.get(name) not in (None, ""):
             setattr(alert, name, data[name])
     if not alert.marker_text:
@@ -191,7 +194,7 @@ def letter_fields(ctx: ActionContext) -> dict:
         "review_date": alert.next_review_at.date().isoformat() if alert.next_review_at else "",
         "alert_reference": f"A{alert.id:06d}",
     })
-    for name in ("level", "marker_code"):  # as the register holds them, unless this step set them
+    for name in REGISTER_CODES:  # as the register holds them, unless this step set them
         if fields.get(name) in (None, ""):
             fields[name] = getattr(alert, name) or ""
     return fields

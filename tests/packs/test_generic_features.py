@@ -3,13 +3,9 @@ import shutil
 
 import pytest
 
+from tests.packs.world import copy_pack
 from workflows import config, definitions
 from workflows.pack import PackError, load_pack
-
-
-def copy_pack(tmp_path, key):
-    shutil.copytree(config.packs_dir() / key, tmp_path / key)
-    return tmp_path / key / "pack.toml"
 
 
 def test_a_timer_may_read_case_data_but_only_names_the_case_has(tmp_path):

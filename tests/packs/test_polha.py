@@ -182,15 +182,12 @@ def test_a_letter_needing_a_field_the_case_lacks_stops_the_step_and_saves_nothin
     """A template edited to say $something the decision never records is refused at the step,
     naming the template and the field, rather than sent to the customer with "$something" in it."""
     from tests.packs.conftest import POLHA_USERS
-    from tests.packs.test_generic_features import copy_pack
-    from tests.packs.world import PackWorld
+    from tests.packs.world import world_on_copy
 
-    toml = copy_pack(tmp_path, "polha")
-    letter = toml.parent / "letters" / "risk_alert.txt"
-    letter.write_text(letter.read_text().replace("Why\n", "Why (see $incident_number)\n"))
-    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
-    monkeypatch.setenv("ALERTFLOW_PACK", "polha")
-    polha = PackWorld(cli, POLHA_USERS)
+    def letter_needing_a_number(toml):
+        letter = toml.parent / "letters" / "risk_alert.txt"
+        letter.write_text(letter.read_text().replace("Why\n", "Why (see $incident_number)\n"))
+    polha = world_on_copy(cli, monkeypatch, tmp_path, "polha", POLHA_USERS, letter_needing_a_number)
     alert_id = polha.report("aggressive", customer="C2", now=T0)
     assess(polha, alert_id, {**ASSESS, "response": "refer"})
     task = polha.open_task("oscar", alert_id, DECIDED)

@@ -178,14 +178,12 @@ def test_objection_to_processing_is_justified_with_a_file_note_or_the_marker_rem
 def test_reminders_go_to_the_chief_executive_while_the_housing_manager_is_away(tmp_path, monkeypatch, cli, smtp):
     """A deputy who may take the absent Housing Manager's steps is also reminded of them."""
     from tests.packs.conftest import SHAL_USERS
-    from tests.packs.test_generic_features import copy_pack
-    from tests.packs.world import PackWorld
+    from tests.packs.world import world_on_copy
 
-    toml = copy_pack(tmp_path, "shal")
-    toml.write_text(toml.read_text() + '\n[notifications]\nremind_before = "P2D"\n')
-    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
-    monkeypatch.setenv("ALERTFLOW_PACK", "shal")
-    shal = PackWorld(cli, {k: v for k, v in SHAL_USERS.items() if k not in ("hannah", "cathy")})
+    def with_reminders(toml):
+        toml.write_text(toml.read_text() + '\n[notifications]\nremind_before = "P2D"\n')
+    shal = world_on_copy(cli, monkeypatch, tmp_path, "shal",
+                         {k: v for k, v in SHAL_USERS.items() if k not in ("hannah", "cathy")}, with_reminders)
     cli("users", "add", "hannah", "--name", "Hannah", "--role", "housing_manager", "--email", "hannah@shal.example")
     cli("users", "add", "cathy", "--name", "Cathy", "--role", "chief_executive", "--email", "cathy@shal.example")
 

@@ -1,8 +1,25 @@
 """Driving a policy pack through the command line, as staff would (like tests/helpers.py's
 DerbyWorld, for any pack)."""
 import re
+import shutil
 
 from tests.helpers import settings
+from workflows import config
+
+
+def copy_pack(tmp_path, key):
+    """A copy of a pack's folder under tmp_path, to edit; returns its pack.toml."""
+    shutil.copytree(config.packs_dir() / key, tmp_path / key)
+    return tmp_path / key / "pack.toml"
+
+
+def world_on_copy(cli, monkeypatch, tmp_path, key, users, edit) -> "PackWorld":
+    """A PackWorld on a copy of a pack that edit(pack.toml path) changed first, as an
+    organisation would set its own pack up."""
+    edit(copy_pack(tmp_path, key))
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", key)
+    return PackWorld(cli, users)
 
 
 class PackWorld:
