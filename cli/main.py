@@ -142,12 +142,11 @@ def pack_migrate(db, process_id, to_version, username, dry_run):
     """Move running cases of a process onto a newer version."""
     the_pack = active_pack()
     actor = _actor(db, username)
-    if not process_files.may_change(actor):
-        raise WorkflowError(f"{username} is not a process owner; only process owners may migrate cases")
     if dry_run:
-        moves = versions.plan_migration(db, pack=the_pack, process_id=process_id, to_version=to_version)
+        moves = process_files.plan_migration(db, pack=the_pack, actor=actor, process_id=process_id,
+                                             to_version=to_version)
     else:
-        moves = versions.migrate(db, pack=the_pack, process_id=process_id, to_version=to_version, actor=username)
+        moves = process_files.migrate(db, pack=the_pack, actor=actor, process_id=process_id, to_version=to_version)
     for m in moves:
         verdict = ("can move" if dry_run else "moved") if m.can_move else "cannot move"
         click.echo(f"case {m.case_id} (alert {m.alert_id}, version {m.from_version}): {verdict}: {m.reason}")
@@ -764,6 +763,8 @@ def export_subject_access(db, customer_ref, username, fmt, output):
     """Everything held about one person; what a decision not to tell them covers is marked withheld."""
     from workflows import exports
     data = exports.subject_access(db, pack=active_pack(), actor=_actor(db, username), customer_ref=customer_ref)
+    if data["restricted_records"]:
+        click.echo(data["restricted_records"]["message"], err=True)
     _emit(exports.subject_access_pdf(data) if fmt == "pdf" else json.dumps(data, indent=2) + "\n", output)
 
 

@@ -9,7 +9,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workflows import config
-from workflows.errors import Conflict, NotAllowed, NotFound
+from workflows.errors import Conflict, NotAllowed, NotFound, WorkflowError
+from workflows.permissions import NoNeedToKnow
 
 csrf = CSRFProtect()
 
@@ -60,6 +61,17 @@ def create_app(settings: dict | None = None) -> Flask:
     def forbidden(err):
         message = str(err) if isinstance(err, NotAllowed) else "Your role may not open this page."
         return render_template("error.html", title="Not allowed", message=message), 403
+
+    @app.errorhandler(NoNeedToKnow)
+    def no_need_to_know(err):
+        """Refused the story, shown what staff are shown (Flask picks this over NotAllowed's handler)."""
+        return render_template("no_need_to_know.html", title="Instruction to staff only", message=str(err),
+                               shown=err.instruction, alert_id=err.alert_id), 403
+
+    @app.errorhandler(WorkflowError)
+    def refused(err):
+        """Anything else the engine refuses: its message on a page, never a server error."""
+        return render_template("error.html", title="That could not be done", message=str(err)), 422
 
     @app.errorhandler(Conflict)
     def conflict(err):

@@ -82,10 +82,6 @@ def requires(check):
     return decorate
 
 
-def case_reader(pack_, actor_) -> bool:
-    return inboxes.may_read_cases(pack_, actor_)
-
-
 def administrator(pack_, actor_) -> bool:
     return accounts.ADMIN_ROLE in actor_.roles
 
@@ -115,7 +111,6 @@ def header():
             return inboxes.header_counts(db, pack=pack(), actor=actor())
     signed_in = current_user.is_authenticated
     return {"header_counts": header_counts, "pack_name": active_pack().name,
-            "can_read_cases": signed_in and case_reader(pack(), actor()),
             "is_admin": signed_in and administrator(pack(), actor())}
 
 

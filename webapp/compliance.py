@@ -12,7 +12,7 @@ from dataclasses import asdict
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
-from workflows import clock, compliance, exports
+from workflows import clock, compliance, exports, permissions
 from workflows.db import transaction
 
 from . import compliance_charts as charts
@@ -48,6 +48,12 @@ def _json(rows) -> Response:
     return Response(json.dumps(rows, indent=2), mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 
+def _readable(db, *row_lists) -> set[int]:
+    """The alerts among these rows whose case page this person may open (links only to those)."""
+    ids = {row["alert"] for rows in row_lists for row in rows}
+    return permissions.readable_alert_ids(db, pack=pack(), actor=actor(), alert_ids=ids)
+
+
 def _stamp() -> str:
     return clock.now().strftime("%Y%m%d-%H%M")
 
@@ -57,7 +63,9 @@ def _stamp() -> str:
 def dashboard():
     with transaction() as db:
         board = compliance.dashboard(db, pack=pack(), actor=actor())
-    return render_template("compliance/dashboard.html", title="Compliance", board=board, pack=pack(),
+        readable = _readable(db, board.overdue, board.reviews_overdue, board.reviews_due_soon, board.appeals_late,
+                             board.not_told, board.interim, board.past_retention)
+    return render_template("compliance/dashboard.html", title="Compliance", board=board, pack=pack(), readable=readable,
                            weeks_chart=charts.weekly_lines(board.weeks),
                            markers_chart=charts.stacked_bars(board.markers),
                            can_see_non_disclosures=non_disclosure_reader(pack(), actor()),
@@ -97,17 +105,18 @@ def register(fmt=None):
         if fmt:
             return _json({"errors": errors}), 400
         return render_template("compliance/register.html", title="Register of active markers", rows=[],
-                               filters=filters, errors=errors, pack=pack()), 400
+                               filters=filters, errors=errors, pack=pack(), readable=set()), 400
     with transaction() as db:
         rows = compliance.active_register(db, pack=pack(), actor=actor(), filters=filters,
                                           purpose="exported" if fmt else "viewed")
+        readable = _readable(db, rows)
     if fmt == "csv":
         return _download(exports.to_csv(rows, exports.REGISTER_COLUMNS), "text/csv",
                          f"active-markers-{_stamp()}.csv")
     if fmt == "json":
         return _json(rows)
     return render_template("compliance/register.html", title="Register of active markers", rows=rows,
-                           filters=filters, errors={}, pack=pack())
+                           filters=filters, errors={}, pack=pack(), readable=readable)
 
 
 @blueprint.route("/compliance/non-disclosures")
@@ -117,12 +126,14 @@ def non_disclosures(fmt=None):
     with transaction() as db:
         rows = compliance.non_disclosure_register(db, pack=pack(), actor=actor(),
                                                   purpose="exported" if fmt else "viewed")
+        readable = _readable(db, rows)
     if fmt == "csv":
         return _download(exports.to_csv(rows, exports.NON_DISCLOSURE_COLUMNS), "text/csv",
                          f"non-disclosures-{_stamp()}.csv")
     if fmt == "json":
         return _json(rows)
-    return render_template("compliance/non_disclosures.html", title="Non-disclosure register", rows=rows)
+    return render_template("compliance/non_disclosures.html", title="Non-disclosure register", rows=rows,
+                           readable=readable)
 
 
 @blueprint.route("/compliance/out-of-hours.csv")

@@ -2,9 +2,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from workflows import engine, inbox as inboxes, register
+from workflows import engine, inbox as inboxes, permissions, register
 from workflows.db import transaction
-from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound
+from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 
 from .auth import actor, pack
 
@@ -20,28 +20,24 @@ def inbox():
                                roles=pack().roles, counts=(box.mine_count, box.unclaimed_count, box.overdue_count))
 
 
-def _may_work_or_read(view, db) -> bool:
-    """Case readers see any visible task; anyone else only a task they could do."""
-    task = view["task"]
-    return inboxes.may_read_cases(pack(), actor()) or task.assignee == actor().username or (
-        task.role in actor().acting_roles)
-
-
 def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=200):
     view = register.task_view(db, pack=pack(), actor=actor(), task_id=task_id)
-    if not _may_work_or_read(view, db):
-        abort(403)
     task = view["task"]
+    # a step is for those who need to know its alert's story, or who could do it
+    readable = permissions.may_read_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id)
+    if not (readable or task.assignee == actor().username or task.role in actor().acting_roles):
+        abort(403)
     if problem and status == 409 and task.status == "completed":  # say plainly who won the race
         problem = (f"'{task.title}' was completed by {task.completed_by} at the same moment; "
                    f"nothing you entered was saved.")
-    story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id)
+    story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id) if readable else None
     may_act = inboxes.is_open(task) and _may_act(task)
     candidates = (inboxes.reassign_candidates(db, pack=pack(), task=task)
                   if inboxes.is_open(task) and inboxes.may_reassign(pack(), actor(), task) else [])
     return render_template("task.html", title=task.title, view=view, task=task, story=story, may_act=may_act,
                            values=values or {}, errors=errors or {}, problem=problem, candidates=candidates,
-                           overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack()), status
+                           overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack(),
+                           can_read_case=readable), status
 
 
 def _may_act(task) -> bool:
@@ -84,6 +80,11 @@ def complete(task_id):
         with transaction() as db:
             return _render_task(db, task_id, values=values, problem=str(err),
                                 status=409 if isinstance(err, Conflict) else 403)
+    except NotFound:
+        raise
+    except WorkflowError as err:  # the step could not advance (StepFailed): nothing was saved
+        with transaction() as db:
+            return _render_task(db, task_id, values=values, problem=str(err), status=422)
     with transaction() as db:
         steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=alert_id)
         roles = pack().roles

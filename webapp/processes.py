@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
-from workflows import definitions, process_files, versions
+from workflows import definitions, permissions, process_files, versions
 from workflows.db import transaction
 from workflows.definitions import DefinitionRefused
 
@@ -162,6 +162,7 @@ def migrate(process_id):
             moves = process_files.plan_migration(db, pack=pack(), actor=actor(), process_id=process_id,
                                                  to_version=target.version)
         numbers = [d.version for d, _ in definitions.versions(db, pack=pack().key) if d.process_id == process_id]
+        readable = permissions.readable_alert_ids(db, pack=pack(), actor=actor(), alert_ids={m.alert_id for m in moves})
         return render_template("processes/migrate.html", title=f"Migrate cases of {target.name}",
-                               process_id=process_id, target=target, moves=moves, numbers=numbers,
+                               process_id=process_id, target=target, moves=moves, numbers=numbers, readable=readable,
                                done=request.method == "POST")

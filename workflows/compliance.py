@@ -16,7 +16,8 @@ from .assignment import Actor
 from .errors import NotAllowed, WorkflowError
 from .models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure
 from .pack import Pack
-from .register import visible
+from .permissions import may_read_non_disclosures, visible  # noqa: F401 (the compliance faces ask here)
+from .register import instruction_to_staff
 
 OPEN = ("ready", "claimed")
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
@@ -24,10 +25,6 @@ AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
 
 def may_read_registers(pack: Pack, actor: Actor) -> bool:
     return bool(pack.registers.readers & actor.roles)
-
-
-def may_read_non_disclosures(pack: Pack, actor: Actor) -> bool:
-    return bool(pack.registers.non_disclosure_visible_to & actor.roles)
 
 
 def may_export_subject_access(pack: Pack, actor: Actor) -> bool:
@@ -321,16 +318,7 @@ def dashboard(db: Session, *, pack: Pack, actor: Actor) -> Dashboard:
 # --- what housing systems ask (the JSON API) ----------------------------------------------
 
 def _public_marker(pack: Pack, alert: Alert) -> dict:
-    """What staff and other systems may know of an active marker: never the reasons; a
-    restricted marker shows only the pack's instruction for it."""
-    rule = pack.restrictions.get(alert.restriction or "")
-    return {
-        "alert": alert.id, "category": None if rule else alert.category,
-        "code": None if rule else alert.marker_code, "level": None if rule else alert.level,
-        "instruction": rule.staff_instruction if rule else alert.marker_text,
-        "control_measures": [] if rule else list(alert.control_measures or []),
-        "since": _day(alert.placed_at), "next_review": None if rule else _day(alert.next_review_at),
-    }
+    return instruction_to_staff(pack, alert)
 
 
 def markers_for(db: Session, *, pack: Pack, actor: Actor, customer_ref: str | None = None,

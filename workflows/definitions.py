@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, expressions, flow_checks, forms, spiff
+from . import audit, clock, expressions, flow_checks, forms, permissions, spiff
 from .actions import ACTIONS
 from .models import Case, ProcessDefinition
 from .pack import Pack
@@ -89,9 +89,16 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
     def add(element, message):
         findings.append(Finding(filename, element.get("id") or element.tag, message))
 
+    user_tasks = {task.get("id") for task in root.iterfind(".//bpmn:userTask", NS)}
+    oversight = permissions.oversight_roles(pack)
     for lane in root.iterfind(".//bpmn:lane", NS):
-        if pack.role_for_lane(lane.get("name")) is None:
+        role = pack.role_for_lane(lane.get("name"))
+        if role is None:
             add(lane, f"lane '{lane.get('name')}' names no role of the {pack.name} pack")
+        elif role.key in oversight and {ref.text for ref in lane.iterfind("bpmn:flowNodeRef", NS)} & user_tasks:
+            add(lane, f"lane '{lane.get('name')}' gives the {role.name} role a step on a case; administrators, "
+                      f"process owners and compliance staff oversee cases and do not work them (need to know): "
+                      f"put the step in the lane of the role that does the work")
     for task in root.iterfind(".//bpmn:scriptTask", NS):
         add(task, "script tasks are not run; use a service task naming an action")
     for flow in root.iterfind(".//bpmn:sequenceFlow", NS):

@@ -142,9 +142,12 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
         AuditEvent.alert_id.is_(None), AuditEvent.detail["customer"].as_string() == customer.reference)
         .order_by(AuditEvent.id)))
     restricted = [a.id for a in alerts if a.restriction]
+    left_out = _restricted_left_out(db, pack=pack, actor=actor, customer=customer)
     audit.record(db, actor=actor.username, action="subject_access_exported", customer=customer.reference,
-                 alerts=ids, restricted_alerts=restricted)
+                 alerts=ids, restricted_alerts=restricted, incomplete=bool(left_out))
     return {
+        "complete": not left_out,
+        "restricted_records": left_out,
         "subject": {"reference": customer.reference, "name": customer.name, "address": customer.address,
                     "postcode": customer.postcode, "tenancy_ref": customer.tenancy_ref,
                     "tenancy_ended_at": _iso(customer.tenancy_ended_at)},
@@ -155,6 +158,23 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
         "events": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}
                    for e in about_customer],
     }
+
+
+def _restricted_left_out(db: Session, *, pack: Pack, actor: Actor, customer: Customer) -> dict | None:
+    """Whether records about this person are restricted beyond this actor, and who must complete
+    the export: never a silently empty answer to a subject access request. It says neither how
+    many there are nor what restriction they carry."""
+    hidden = set(db.scalars(select(Alert.restriction).where(Alert.customer_id == customer.id,
+                                                            ~register.visible(pack, actor)).distinct()))
+    if not hidden:
+        return None
+    admitted = frozenset.intersection(*(pack.restrictions[r].visible_to for r in hidden if r in pack.restrictions))
+    roles = (pack.registers.subject_access & admitted) or admitted
+    names = sorted(pack.roles[r].name for r in roles if r in pack.roles)
+    return {"exist": True, "complete_with_roles": names,
+            "message": (f"This export is not complete: records about {customer.reference} are restricted and not "
+                        f"in it. Someone with the role {' or '.join(names) or 'named by the restriction'} must "
+                        f"complete the export.")}
 
 
 # --- PDFs ---------------------------------------------------------------------------------
@@ -318,6 +338,8 @@ def subject_access_pdf(data: dict) -> bytes:
     doc.pairs({"Reference": subject["reference"], "Address": f"{subject['address']} {subject['postcode']}",
                "Tenancy ended": subject["tenancy_ended_at"],
                "Produced": f"{data['produced_at'][:16]} by {data['produced_by']}"})
+    if data.get("restricted_records"):
+        doc.para(data["restricted_records"]["message"])
     for a in data["alerts"]:
         doc.heading(f"Record A{a['alert']:06d}")
         if a["marker"].get("withheld"):

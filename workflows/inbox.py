@@ -1,10 +1,7 @@
 """The task inbox as the web app shows it: a person's own steps and their roles' unclaimed
-steps, each sorted by due date, with the counts for the page header; who may read case stories
-and who a step may be handed to. Restricted records are filtered in the query, never after."""
+steps, each sorted by due date, with the counts for the page header; and who a step may be
+handed to. (Who may read a case's story is workflows/permissions.py.) Restricted records are filtered in the query, never after."""
 from dataclasses import dataclass
-from functools import lru_cache
-
-from lxml import etree
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -13,9 +10,7 @@ from .accounts import ADMIN_ROLE
 from .assignment import Actor, roles_acting_for
 from .models import Alert, Case, Customer, HumanTask, User, UserRole
 from .pack import Pack
-from .register import visible
-
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+from .permissions import visible
 
 
 @dataclass
@@ -91,36 +86,6 @@ def open_steps(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> list[
     return list(db.scalars(_query(pack, actor, and_(Case.alert_id == alert_id,
                                                      HumanTask.status.in_(("ready", "claimed"))))
                            .order_by(HumanTask.id)))
-
-
-@lru_cache(maxsize=16)
-def _task_lane_names(directory: str) -> frozenset[str]:
-    from pathlib import Path
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    names = set()
-    for path in sorted(Path(directory).glob("*.bpmn")):
-        root = etree.parse(str(path), parser).getroot()
-        user_tasks = {t.get("id") for t in root.iter(f"{{{BPMN_NS}}}userTask")}
-        for lane in root.iter(f"{{{BPMN_NS}}}lane"):  # lanes holding human steps, not just a start event
-            if {ref.text for ref in lane.iter(f"{{{BPMN_NS}}}flowNodeRef")} & user_tasks:
-                names.add(lane.get("name") or "")
-    return frozenset(names)
-
-
-def case_reader_roles(pack: Pack) -> frozenset[str]:
-    """Roles that may read case stories (reasons, assessments, letters): the roles whose lanes
-    work the pack's steps, and every role ranked at least as high as the lowest of them.
-    Front-line staff below that see only the instruction to staff."""
-    lane_roles = {r for r in (pack.role_for_lane(n) for n in _task_lane_names(str(pack.directory))) if r}
-    floor = min((r.rank for r in lane_roles if r.rank > 0), default=None)
-    readers = {r.key for r in lane_roles}
-    if floor is not None:
-        readers |= {r.key for r in pack.roles.values() if r.rank >= floor}
-    return frozenset(readers)
-
-
-def may_read_cases(pack: Pack, actor: Actor) -> bool:
-    return bool(case_reader_roles(pack) & actor.roles)
 
 
 def may_reassign(pack: Pack, actor: Actor, task: HumanTask) -> bool:

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock
+from . import audit, clock, permissions
 from .assignment import Actor
 from .errors import NotFound, WorkflowError
 from .models import Alert, Letter
@@ -14,11 +14,12 @@ from .pack import Pack
 
 
 def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Letter:
-    """One letter, if its alert is visible to the actor; viewing a restricted one is audited."""
+    """One letter, for someone who needs to know its alert's story; viewing a restricted one is audited."""
     row = db.execute(select(Letter, Alert).join(Alert, Letter.alert_id == Alert.id)
                      .where(Letter.id == letter_id)).first()
     if row is None or not pack.may_see(row.Alert.restriction, actor.roles):
         raise NotFound(f"there is no letter {letter_id}")
+    permissions.require_story(db, pack=pack, actor=actor, alert=row.Alert)
     if row.Alert.restriction:
         audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=row.Alert.id,
                      restriction=row.Alert.restriction, letter_id=letter_id)

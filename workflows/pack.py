@@ -61,6 +61,8 @@ class Registers:
     """[registers]: who may read the compliance views, and what they hold back.
 
     readers: the compliance dashboard, the register of active markers and its exports.
+    case_readers: roles that may read the story of every alert they may see (compliance, the
+        DPO), besides the roles with a step on it; by default the readers.
     non_disclosure_visible_to: the register of decisions not to tell a tenant.
     subject_access: who may produce a subject access export.
     tell_tenant_within: the time after a decision by which the tenant is told (or the reason
@@ -73,12 +75,17 @@ class Registers:
         from its closing; the dashboard lists those past it. None: the pack sets no period.
     """
     readers: frozenset[str] = frozenset({"compliance_officer"})
+    case_readers: frozenset[str] | None = None  # None: the same as readers
     non_disclosure_visible_to: frozenset[str] = frozenset({"compliance_officer"})
     subject_access: frozenset[str] = frozenset({"compliance_officer"})
     tell_tenant_within: str | None = None
     withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
                                                "events")
     retain_closed_for: str | None = None
+
+    def __post_init__(self):
+        if self.case_readers is None:
+            object.__setattr__(self, "case_readers", self.readers)
 
 
 @dataclass(frozen=True)
@@ -219,8 +226,9 @@ def _build(key, directory, raw, path) -> Pack:
             pack.registers = _registers(raw["registers"], path)
         else:  # the defaults name the roles a pack usually has; keep those this pack has
             d = Registers()
-            pack.registers = Registers(d.readers & set(pack.roles), d.non_disclosure_visible_to & set(pack.roles),
-                                       d.subject_access & set(pack.roles))
+            pack.registers = Registers(readers=d.readers & set(pack.roles),
+                                       non_disclosure_visible_to=d.non_disclosure_visible_to & set(pack.roles),
+                                       subject_access=d.subject_access & set(pack.roles))
         if "notifications" in raw:
             pack.notifications = _notifications(raw["notifications"], path)
         for lkey, letter in raw.get("letters", {}).items():
@@ -245,7 +253,7 @@ def _delivery_methods(meta: dict, path) -> tuple[str, ...]:
 
 def _registers(raw: dict, path) -> Registers:
     default = Registers()
-    unknown = set(raw) - {"readers", "non_disclosure_visible_to", "subject_access", "tell_tenant_within",
+    unknown = set(raw) - {"readers", "case_readers", "non_disclosure_visible_to", "subject_access", "tell_tenant_within",
                           "withheld_when_not_told", "retain_closed_for"}
     if unknown:
         raise PackError(f"{path}: [registers] has unknown settings {sorted(unknown)}")
@@ -254,8 +262,9 @@ def _registers(raw: dict, path) -> Registers:
     if bad:
         raise PackError(f"{path}: [registers] withheld_when_not_told names unknown sections {sorted(bad)} "
                         f"(known: {', '.join(SUBJECT_ACCESS_SECTIONS)})")
+    readers = frozenset(raw.get("readers", default.readers))
     return Registers(
-        readers=frozenset(raw.get("readers", default.readers)),
+        readers=readers, case_readers=frozenset(raw.get("case_readers", readers)),
         non_disclosure_visible_to=frozenset(raw.get("non_disclosure_visible_to", default.non_disclosure_visible_to)),
         subject_access=frozenset(raw.get("subject_access", default.subject_access)),
         tell_tenant_within=raw.get("tell_tenant_within"),
@@ -297,7 +306,7 @@ def _check_references(pack: Pack, path) -> None:
             raise PackError(f"{path}: role '{role.key}' deputises_for unknown roles {sorted(unknown)}")
     _check_duration(pack.appeal_within, f"{path}: appeal_within")
     regs = pack.registers
-    for setting in ("readers", "non_disclosure_visible_to", "subject_access"):
+    for setting in ("readers", "case_readers", "non_disclosure_visible_to", "subject_access"):
         unknown = getattr(regs, setting) - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")

@@ -4,13 +4,14 @@ process owner role may deploy; the caller's transaction holds the deploy and its
 so a refused file leaves nothing behind."""
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import definitions, spiff, versions
+from . import definitions, permissions, spiff, versions
 from .assignment import Actor
 from .definitions import DefinitionRefused, Finding
 from .errors import NotAllowed
-from .models import ProcessDefinition
+from .models import Alert, ProcessDefinition
 from .pack import Pack
 
 OWNER_ROLE = "process_owner"
@@ -96,10 +97,21 @@ def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: s
 def plan_migration(db: Session, *, pack: Pack, actor: Actor, process_id: str, to_version: int | None = None):
     """The dry run, for a process owner: which running cases can move, and why not."""
     require_owner(actor)
-    return versions.plan_migration(db, pack=pack, process_id=process_id, to_version=to_version)
+    return _as_known_to(db, pack, actor, versions.plan_migration(db, pack=pack, process_id=process_id,
+                                                                 to_version=to_version))
 
 
 def migrate(db: Session, *, pack: Pack, actor: Actor, process_id: str, to_version: int | None = None):
     """Move the cases that can move (one audit event each), as a process owner."""
     require_owner(actor)
-    return versions.migrate(db, pack=pack, process_id=process_id, to_version=to_version, actor=actor.username)
+    return _as_known_to(db, pack, actor, versions.migrate(db, pack=pack, process_id=process_id,
+                                                          to_version=to_version, actor=actor.username))
+
+
+def _as_known_to(db: Session, pack: Pack, actor: Actor, moves: list) -> list:
+    """The moves on records this person may know exist. Cases on restricted records are checked
+    and moved the same way (a version is a technical matter), but never listed or counted to
+    someone outside the restriction's list; each move is audited as usual."""
+    ids = {m.alert_id for m in moves}
+    known = set(db.scalars(select(Alert.id).where(Alert.id.in_(ids), permissions.visible(pack, actor)))) if ids else set()
+    return [m for m in moves if m.alert_id in known]

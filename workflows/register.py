@@ -5,17 +5,26 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case as sql_case, or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, forms
+from . import audit, clock, forms, permissions
 from .assignment import Actor
 from .errors import NotFound
 from .models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
 from .pack import Pack
+from .permissions import visible
 
 
-def visible(pack: Pack, actor: Actor):
-    """SQL condition: alerts this actor may see."""
-    allowed = [key for key, rule in pack.restrictions.items() if rule.visible_to & actor.roles]
-    return or_(Alert.restriction.is_(None), Alert.restriction.in_(allowed))
+def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
+    """What staff, contractors and other systems are shown of an active marker: the instruction,
+    never the reasons; a restricted marker shows only the pack's instruction for it."""
+    rule = pack.restrictions.get(alert.restriction or "")
+    return {
+        "alert": alert.id, "category": None if rule else alert.category,
+        "code": None if rule else alert.marker_code, "level": None if rule else alert.level,
+        "instruction": rule.staff_instruction if rule else alert.marker_text,
+        "control_measures": [] if rule else list(alert.control_measures or []),
+        "since": alert.placed_at.date().isoformat() if alert.placed_at else None,
+        "next_review": None if rule or not alert.next_review_at else alert.next_review_at.date().isoformat(),
+    }
 
 
 def inbox(db: Session, *, pack: Pack, actor: Actor, limit: int = 200) -> list[HumanTask]:
@@ -31,8 +40,8 @@ def inbox(db: Session, *, pack: Pack, actor: Actor, limit: int = 200) -> list[Hu
 
 
 def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "active") -> list[Alert]:
-    """The register, as this actor may see it."""
-    query = select(Alert).where(visible(pack, actor)).order_by(Alert.id)
+    """The register as this actor needs to know it: the alerts whose stories they may read."""
+    query = select(Alert).where(permissions.story_readable(pack, actor)).order_by(Alert.id)
     if status:
         query = query.where(Alert.status == status)
     return list(db.scalars(query))
@@ -62,15 +71,7 @@ def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> l
     results = []
     for customer in customers:
         markers = []
-        for alert in by_customer.get(customer.id, []):
-            rule = pack.restrictions.get(alert.restriction or "")
-            markers.append({
-                "instruction": rule.staff_instruction if rule else alert.marker_text,
-                "control_measures": [] if rule else (alert.control_measures or []),
-                "since": alert.placed_at.date().isoformat() if alert.placed_at else None,
-                "code": None if rule else alert.marker_code,
-                "level": None if rule else alert.level,
-            })
+        markers = [instruction_to_staff(pack, alert) for alert in by_customer.get(customer.id, [])]
         results.append(VisitCheck(customer, markers))
     return results
 
@@ -83,32 +84,33 @@ def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
                       .where(Alert.status == "active").order_by(Customer.name, Alert.id))
     result = []
     for alert, customer in rows:
-        rule = pack.restrictions.get(alert.restriction or "")
+        shown = instruction_to_staff(pack, alert)
         result.append({
             "customer": customer.reference, "name": customer.name, "address": customer.address,
-            "postcode": customer.postcode, "code": None if rule else alert.marker_code,
-            "instruction": rule.staff_instruction if rule else alert.marker_text,
-            "control_measures": [] if rule else (alert.control_measures or []),
-            "next_review": alert.next_review_at.date().isoformat() if alert.next_review_at else None,
+            "postcode": customer.postcode, "code": shown["code"], "instruction": shown["instruction"],
+            "control_measures": shown["control_measures"], "next_review": shown["next_review"],
         })
     audit.record(db, actor=actor.username, action="visit_list_produced", markers=len(result))
     return result
 
 
 def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
-    """Everything about one alert in order: cases, steps, assessments, letters, events.
+    """Everything about one alert in order: cases, steps, assessments, letters, events, for
+    someone with a need to know it (permissions.require_story); the reasons for not telling the
+    tenant only for the roles of the non-disclosure register.
 
     Viewing a restricted record is itself audited."""
     alert = db.scalar(select(Alert).where(Alert.id == alert_id, visible(pack, actor)))
     if alert is None:
         raise NotFound(f"there is no alert {alert_id}")
+    permissions.require_story(db, pack=pack, actor=actor, alert=alert)
     if alert.restriction:
         audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=alert.id,
                      restriction=alert.restriction)
     cases = list(db.scalars(select(Case).where(Case.alert_id == alert.id).order_by(Case.id)))
     case_ids = [c.id for c in cases]
     tasks = list(db.scalars(select(HumanTask).where(HumanTask.case_id.in_(case_ids)).order_by(HumanTask.id)))
-    return {
+    story = {
         "alert": alert,
         "cases": cases,
         "tasks": tasks,
@@ -117,7 +119,43 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
         "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id))),
         "notes": list(db.scalars(select(Note).where(Note.alert_id == alert.id).order_by(Note.id))),
         "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id).order_by(AuditEvent.id))),
+        "non_disclosures_withheld": False,
     }
+    if not permissions.may_read_non_disclosures(pack, actor):
+        _withhold_non_disclosures(db, story)
+    return story
+
+
+def _withhold_non_disclosures(db: Session, story: dict) -> None:
+    """Take the reasons for not telling the tenant out of a story, without changing the records:
+    the objects are detached first, so what is shown can never be flushed back."""
+    fields = _non_disclosure_fields(story["cases"])
+    story["non_disclosures_withheld"] = bool(story["non_disclosures"])
+    story["non_disclosures"] = []
+    for key, attribute in (("tasks", "form_data"), ("assessments", "content"), ("events", "detail")):
+        for row in story[key]:
+            if any(permissions.is_non_disclosure_field(k, fields) for k in _keys(getattr(row, attribute))):
+                db.expunge(row)
+                setattr(row, attribute, permissions.withhold_non_disclosure(getattr(row, attribute), fields))
+
+
+def _keys(value) -> set[str]:
+    if not isinstance(value, dict):
+        return set()
+    return set(value) | {k for v in value.values() for k in _keys(v)}
+
+
+def _non_disclosure_fields(cases) -> frozenset[str]:
+    """The form fields the alert's processes record as a reason for not telling the tenant."""
+    from . import definitions
+    fields = set()
+    for definition in {c.definition_id: c.definition for c in cases}.values():
+        spec, subprocesses = definitions.spec_for(definition)
+        for process in (spec, *subprocesses.values()):
+            for task_spec in process.task_specs.values():
+                if getattr(task_spec, "action", None) == "record_non_disclosure":
+                    fields.add((task_spec.extensions or {}).get("reason_field") or "non_disclosure_reason")
+    return frozenset(fields)
 
 
 def task_view(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> dict:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from . import audit, clock, db as database, mail
+from . import audit, clock, db as database, mail, permissions
 from .assignment import roles_acting_for
 from .models import HumanTask, User, UserRole
 from .pack import Pack
@@ -65,12 +65,14 @@ def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
     if claimed.rowcount != 1:
         return False
     task = db.get(HumanTask, task_id)
+    restriction = task.case.alert.restriction
     if kind == "reminder":
         people = [task.assignee] if task.assignee else _members(db, pack, task.role)
         manager_role = None
     else:
-        manager_role = pack.notifications.managers.get(task.role) or getattr(pack.roles.get(task.role), "escalates_to", None)
+        manager_role = _manager_who_may_know(pack, task.role, restriction)
         people = _members(db, pack, manager_role) if manager_role else []
+    people = _who_may_know(db, pack, restriction, people)
     addresses = _addresses(db, people)
     if addresses:
         subject, body = _message(pack, task, kind)
@@ -79,6 +81,29 @@ def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
                  case_id=task.case_id, alert_id=task.case.alert_id, task_id=task.id, due_at=task.due_at,
                  to=sorted(people), role=manager_role or task.role)
     return bool(addresses)
+
+
+def _manager_who_may_know(pack: Pack, role: str, restriction: str | None) -> str | None:
+    """The role that hears of this role's overdue steps: its manager, or, on a restricted record,
+    the nearest manager above that the restriction admits (an e-mail never names a restricted
+    record to someone outside its list)."""
+    seen = set()
+    while role and role not in seen:
+        seen.add(role)
+        role = pack.notifications.managers.get(role) or getattr(pack.roles.get(role), "escalates_to", None)
+        if role and pack.may_see(restriction, {role}):
+            return role
+    return None
+
+
+def _who_may_know(db: Session, pack: Pack, restriction: str | None, usernames: list[str]) -> list[str]:
+    if restriction is None or not usernames:
+        return usernames
+    roles: dict[str, set] = {u: set() for u in usernames}
+    for username, role in db.execute(select(User.username, UserRole.role).join(UserRole)
+                                     .where(User.username.in_(usernames))):
+        roles[username].add(role)
+    return permissions.email_recipients(pack, restriction, {u: frozenset(r) for u, r in roles.items()})
 
 
 def _members(db: Session, pack: Pack, role: str) -> list[str]:

@@ -11,6 +11,6 @@ def test_demo_loads_users_and_cases(key, cli, monkeypatch):
     assert "no problems found" in cli("pack", "check")
     users = cli("users", "list")
     assert "admin" in users
-    alerts = cli.json("alerts", "list", "--as", "admin", "--status", "all")
+    alerts = cli.json("alerts", "list", "--as", "compliance.officer", "--status", "all")
     assert alerts and {a["status"] for a in alerts} >= {"active", "under_assessment"}
     assert "already loaded" in cli("demo")

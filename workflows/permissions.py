@@ -1,0 +1,118 @@
+"""Need to know: who may read an alert's story. One answer for the web, the CLI, the API,
+exports and e-mails.
+
+Telling people about a marker who have no contact with the tenant is itself a breach of
+Article 8 (Clift v Slough BC [2010] EWCA Civ 1484), so the story of an alert (the reasons,
+assessments, letters, steps and events) is worked out for that alert: the roles that have or
+had a step on it (and the roles that stand in for them, and the people given such a step), the roles its restriction admits, and
+the roles the pack names as readers ([registers] case_readers). Everyone else sees the
+instruction to staff only. A decision not to tell the tenant, and its reason, is for the roles
+the pack names for the non-disclosure register, even among the readers of the story.
+"""
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from .assignment import Actor
+from .errors import NotAllowed
+from .models import Alert, Case, HumanTask
+from .pack import Pack
+
+
+def restrictions_admitting(pack: Pack, actor: Actor) -> list[str]:
+    """The restrictions whose records this actor may know exist."""
+    return [key for key, rule in pack.restrictions.items() if rule.visible_to & actor.roles]
+
+
+def visible(pack: Pack, actor: Actor):
+    """SQL condition: alerts this actor may know exist (lists, counts, the instruction to staff)."""
+    return or_(Alert.restriction.is_(None), Alert.restriction.in_(restrictions_admitting(pack, actor)))
+
+
+def step_roles(pack: Pack, actor: Actor) -> frozenset[str]:
+    """The roles whose steps count as this actor's own: theirs, and those they stand in for."""
+    return actor.acting_roles | pack.deputised_by(actor.roles)
+
+
+def story_readable(pack: Pack, actor: Actor):
+    """SQL condition: alerts whose story this actor may read."""
+    if pack.registers.case_readers & actor.roles:
+        unrestricted = true()
+    else:
+        theirs = or_(HumanTask.role.in_(step_roles(pack, actor)), HumanTask.assignee == actor.username,
+                     HumanTask.completed_by == actor.username)
+        unrestricted = exists(select(HumanTask.id).join(Case, HumanTask.case_id == Case.id)
+                              .where(Case.alert_id == Alert.id, theirs))
+    admitted = restrictions_admitting(pack, actor)
+    return or_(Alert.restriction.in_(admitted) if admitted else false(),
+               and_(Alert.restriction.is_(None), unrestricted))
+
+
+def readable_alert_ids(db: Session, *, pack: Pack, actor: Actor, alert_ids) -> set[int]:
+    """Which of these alerts' stories this actor may read (one query, for pages that link to them)."""
+    ids = {i for i in alert_ids if i is not None}
+    if not ids:
+        return set()
+    return set(db.scalars(select(Alert.id).where(Alert.id.in_(ids), story_readable(pack, actor))))
+
+
+def may_read_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> bool:
+    return alert_id in readable_alert_ids(db, pack=pack, actor=actor, alert_ids=[alert_id])
+
+
+class NoNeedToKnow(NotAllowed):
+    """The actor may know the alert exists, but not its story; `instruction` is what staff are shown."""
+
+    def __init__(self, message: str, alert_id: int, instruction: dict | None):
+        super().__init__(message)
+        self.alert_id, self.instruction = alert_id, instruction
+
+
+def require_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert) -> None:
+    """Refuse, with the instruction to staff, someone with no need to know this alert's story."""
+    if may_read_story(db, pack=pack, actor=actor, alert_id=alert.id):
+        return
+    from .register import instruction_to_staff  # the one answer to "what are staff shown"
+    shown = instruction_to_staff(pack, alert) if alert.status == "active" else None
+    what = f"the instruction to staff is: {shown['instruction']}" if shown else "it carries no active marker"
+    raise NoNeedToKnow(f"{actor.username} has no need to know the story of alert {alert.id}: it is read only by "
+                       f"the roles with a step on it and those the policy names; {what}", alert.id, shown)
+
+
+def oversight_roles(pack: Pack) -> frozenset[str]:
+    """Roles that watch or run the system rather than work cases: the administrator, the process
+    owner, and the compliance roles off the management ladder that the pack names in [registers].
+    A case step in their lane would give them a story they have no need to know."""
+    from .accounts import ADMIN_ROLE
+    from .process_files import OWNER_ROLE
+    regs = pack.registers
+    named = regs.readers | regs.case_readers | regs.subject_access | regs.non_disclosure_visible_to
+    compliance = {key for key in named if key in pack.roles and pack.roles[key].rank == 0}
+    return frozenset({ADMIN_ROLE, OWNER_ROLE} | compliance) & frozenset(pack.roles)
+
+
+def may_read_non_disclosures(pack: Pack, actor: Actor) -> bool:
+    """Whether this actor may read decisions not to tell a tenant, and their reasons."""
+    return bool(pack.registers.non_disclosure_visible_to & actor.roles)
+
+
+def is_non_disclosure_field(name: str, reason_fields: frozenset[str]) -> bool:
+    """A form answer that gives or explains a decision not to tell the tenant."""
+    return name.startswith("non_disclosure") or name in reason_fields
+
+
+def withhold_non_disclosure(values, reason_fields: frozenset[str]):
+    """A step's answers (or an event's detail) with the reasons for not telling the tenant taken out."""
+    if not isinstance(values, dict):
+        return values
+    out = {}
+    for key, value in values.items():
+        if is_non_disclosure_field(key, reason_fields):
+            out[key] = "(withheld: only the roles of the non-disclosure register may read this)"
+        else:
+            out[key] = withhold_non_disclosure(value, reason_fields)
+    return out
+
+
+def email_recipients(pack: Pack, restriction: str | None, people_roles: dict[str, frozenset[str]]) -> list[str]:
+    """Of these people (username -> roles), those an e-mail naming a record with this restriction may reach."""
+    return sorted(u for u, roles in people_roles.items() if pack.may_see(restriction, roles))
