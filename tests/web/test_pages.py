@@ -1,6 +1,7 @@
 """Bad input on the staff pages: a clear message beside the field and nothing saved."""
 from sqlalchemy import func, select
 
+from tests.test_definitions import pack_dir  # noqa: F401 (a fixture: an editable copy of the pack)
 from workflows.db import transaction
 from workflows.models import Alert, Letter
 
@@ -42,3 +43,23 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
     assert f'id="letter{letter}_delivered_at-error">the delivery time is in the future' in page
     with transaction() as db:
         assert db.get(Letter, letter).delivered_at is None
+
+
+def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(pack_dir, world, as_user):
+    """A letter template naming a field the case lacks stops the step (StepFailed): the manager
+    sees the engine's message on the task page, never a server error, and nothing is saved."""
+    from tests.helpers import RISK
+    letter = pack_dir / "letters" / "marker_placed.txt"
+    letter.write_text(letter.read_text() + "\nIncident number: $incident_number\n")
+    alert_id = world.report("near_miss", customer="C3")
+    task = world.open_task("helen", alert_id)["task"]
+    helen = as_user("helen")
+    response = helen.post(f"/tasks/{task}/complete", {
+        "assessment_method": "Talked to the officer", "place_marker": "true", "marker_text": "Visit in pairs",
+        "control_measures": "visit_in_pairs", "inform_tenant": "true", **RISK}, token_from=f"/tasks/{task}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "template &#39;marker_placed&#39; needs $incident_number, which this case does not have" in page
+    assert world.open_task("helen", alert_id)["task"] == task  # nothing of the step was saved
+    with transaction() as db:
+        assert db.scalar(select(func.count()).select_from(Letter)) == 0
