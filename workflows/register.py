@@ -13,6 +13,10 @@ from .pack import Pack
 from .permissions import visible
 
 
+def _day(moment):
+    return clock.as_utc(moment).date().isoformat() if moment else None
+
+
 def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
     """What staff, contractors and other systems are shown of an active marker: the instruction,
     never the reasons; a restricted marker shows only the pack's instruction for it."""
@@ -22,8 +26,7 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
         "code": None if rule else alert.marker_code, "level": None if rule else alert.level,
         "instruction": rule.staff_instruction if rule else alert.marker_text,
         "control_measures": [] if rule else list(alert.control_measures or []),
-        "since": alert.placed_at.date().isoformat() if alert.placed_at else None,
-        "next_review": None if rule or not alert.next_review_at else alert.next_review_at.date().isoformat(),
+        "since": _day(alert.placed_at), "next_review": None if rule else _day(alert.next_review_at),
     }
 
 
