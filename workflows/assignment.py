@@ -180,16 +180,39 @@ def check_may_act(pack: Pack, task: HumanTask, actor: Actor) -> None:
                        f"nothing you entered was saved")
     if task.status not in ("ready", "claimed"):
         raise NotAllowed(f"task {task.id} ('{task.title}') is {task.status}, not waiting for anyone")
-    reason = task.excluded.get(actor.username)
-    if reason and reason != "mustOutrank":  # _check_outranks words that one
-        raise NotAllowed(refusal(pack, task, actor.username, reason))
     if task.assignee and task.assignee != actor.username:
         raise NotAllowed(f"task {task.id} ('{task.title}') is assigned to {task.assignee}")
-    if task.outrank_rank is not None:
-        _check_outranks(pack, task, actor)
-    elif not task.assignee and task.role not in actor.acting_roles:
-        role = pack.roles[task.role].name if task.role in pack.roles else task.role
-        raise NotAllowed(f"task {task.id} ('{task.title}') is for the {role} role, which {actor.username} does not hold")
+    try:
+        if task.outrank_rank is not None:
+            _check_outranks(pack, task, actor)
+        elif not task.assignee and task.role not in actor.acting_roles:
+            role = pack.roles[task.role].name if task.role in pack.roles else task.role
+            raise NotAllowed(f"task {task.id} ('{task.title}') is for the {role} role, which {actor.username} does not hold")
+    except NotAllowed:
+        if _climbed_past(pack, actor.acting_roles, task.role):  # it went up because of them: say why
+            check_not_excluded(pack, task, actor.username)
+        raise
+    check_not_excluded(pack, task, actor.username)
+
+
+def check_not_excluded(pack: Pack, task: HumanTask, username: str, doing: str = "be done by") -> None:
+    """Raise if the step keeps this person off it. Asked after the role and seniority, so someone
+    who could never take the step hears that first."""
+    reason = task.excluded.get(username)
+    if reason and reason != "mustOutrank":  # _check_outranks words that one
+        raise NotAllowed(refusal(pack, task, username, reason, doing))
+
+
+def _climbed_past(pack: Pack, role_keys, role_key: str) -> bool:
+    """Whether one of these roles escalates, up the ladder, to this one."""
+    for key in role_keys:
+        seen = set()
+        while key in pack.roles and key not in seen:
+            seen.add(key)
+            key = pack.roles[key].escalates_to
+            if key == role_key:
+                return True
+    return False
 
 
 def _check_outranks(pack, task, actor):

@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions, forms, spiff
 from .actions import ACTIONS, ActionContext
-from .assignment import Actor, check_may_act, covering, refusal, role_clear_of, route
+from .assignment import Actor, check_may_act, check_not_excluded, covering, role_clear_of, route
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
 from .models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
 from .pack import Pack
@@ -186,13 +186,11 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
     target = actor_for(db, pack, to_username)
     if not pack.may_see(task.case.alert.restriction, target.roles):
         raise NotAllowed(f"{target.username} may not see this record, so cannot be given task {task.id}")
-    reason = task.excluded.get(target.username)
-    if reason and reason != "mustOutrank":  # _check_outranks words that one
-        raise NotAllowed(refusal(pack, task, target.username, reason, doing="be given to"))
     if task.outrank_rank is not None:
         _check_outranks(pack, task, target)
     elif task.role not in target.acting_roles:
         raise NotAllowed(f"{target.username} does not hold the {role.name if role else task.role} role")
+    check_not_excluded(pack, task, target.username, doing="be given to")
     previous = task.assignee
     task.assignee, task.status = target.username, "claimed"
     audit.record(db, actor=actor.username, action="task_reassigned", case_id=task.case_id,
