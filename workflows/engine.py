@@ -269,7 +269,10 @@ def move_case(db: Session, *, pack: Pack, case_id: int, definition, actor: str) 
     for row in _open_tasks(db, case.id):
         task = workflow.get_task_from_id(UUID(row.task_uuid))
         if task is not None:
-            row.role = route(pack, task.task_spec, task.data, clock.now()).role
+            routing = route(pack, task.task_spec, task.data, clock.now())
+            row.role = routing.role
+            if routing.excluded and not row.assignee:  # still kept away from the people it excludes
+                row.role = role_clear_of(db, pack, routing.role, routing.excluded, case.alert.restriction) or routing.role
             row.title = task.task_spec.bpmn_name or row.title
     old_timer = case.next_timer_at
     step.advance(workflow)

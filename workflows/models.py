@@ -173,8 +173,10 @@ class HumanTask(Base):
 
 class HumanTaskExclusion(Base):
     """Someone who may not take, be given or see one step (nobody decides on their own incident).
-    The primary key (task, username) is what the inbox's NOT EXISTS probes."""
+    The primary key (task, username) is what the inbox's NOT EXISTS probes step by step (SQLite);
+    (username, task) gives PostgreSQL's anti-join just this person's few rows."""
     __tablename__ = "human_task_exclusion"
+    __table_args__ = (Index("ix_human_task_exclusion_username", "username", "task_id"),)
     task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
     username: Mapped[str] = mapped_column(String(80), primary_key=True)
     # reported_by / staff_involved / mustDiffer:<field> / mustOutrank

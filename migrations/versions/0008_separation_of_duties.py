@@ -22,6 +22,7 @@ def upgrade():
         sa.Column("username", sa.String(80), primary_key=True),
         sa.Column("reason", sa.String(160), nullable=False),
     )
+    op.create_index("ix_human_task_exclusion_username", "human_task_exclusion", ["username", "task_id"])
     # open steps that already shut out an original decider keep doing so in the inbox
     op.execute("INSERT INTO human_task_exclusion (task_id, username, reason) "
                "SELECT id, outrank_user, 'mustOutrank' FROM human_task "
