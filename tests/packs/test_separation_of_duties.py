@@ -106,14 +106,14 @@ def test_dover_staff_involved_does_not_hear_the_appeal(dover, cli):
     dover.complete("hank", hearing["task"], appeal, now="2026-03-04T10:00")
 
 
-def _two_stage(karbon_dir, must_differ="last_decision_by"):
+def _two_stage(karbon_dir, must_differ="last_decision_by", rule="mustDiffer", fields=""):
     """Karbon's investigation followed by a second manager's approval of it."""
     path = karbon_dir / "karbon_assessment.bpmn"
     xml = path.read_text()
     approve = ('<bpmn:userTask id="approve" name="Approve the decision"><bpmn:extensionElements>'
                '<camunda:formData><camunda:formField id="approved_note" label="Approval note" type="string"/>'
-               '</camunda:formData><camunda:properties>'
-               f'<camunda:property name="mustDiffer" value="{must_differ}"/></camunda:properties>'
+               f'{fields}</camunda:formData><camunda:properties>'
+               f'<camunda:property name="{rule}" value="{must_differ}"/></camunda:properties>'
                '</bpmn:extensionElements><bpmn:incoming>f_decided</bpmn:incoming>'
                '<bpmn:outgoing>f_approved</bpmn:outgoing></bpmn:userTask>'
                '<bpmn:sequenceFlow id="f_approved" sourceRef="approve" targetRef="file_assessment"/>')
@@ -153,6 +153,21 @@ def test_must_differ_and_must_outrank_name_a_field_the_case_has(tmp_path):
         "karbon_assessment.bpmn: approve: mustOutrank names 'last_decision_by', but nothing provides "
         "'last_decision_by_role' (the role they acted in), so there is no seniority to beat; to require only "
         "a different person, use mustDiffer"]
+
+
+def test_must_outrank_with_no_rank_to_beat_stops_the_step_instead_of_meaning_anyone_else(cli, monkeypatch, tmp_path):
+    from tests.packs.conftest import KARBON_USERS
+    fields = ('<camunda:formField id="approver" label="Approver" type="string"/>'
+              '<camunda:formField id="approver_role" label="Their role" type="string"/>')
+    world = world_on_copy(cli, monkeypatch, tmp_path, "karbon", KARBON_USERS,
+                          lambda toml: _two_stage(toml.parent, "approver", "mustOutrank", fields))
+    alert_id = world.report("threats", now=T0)
+    task = world.open_task("mia", alert_id, T0)
+    error = world.refuse("mia", task["task"], INVESTIGATE, now=T0)
+    assert ("must go to someone more senior than the user in 'approver', but 'approver_role' is None, which "
+            "names no role of the Karbon Homes pack (to require only a different person, use mustDiffer)") in error
+    assert world.alert(alert_id, "max")["status"] == "under_assessment"  # nothing of the step was saved
+    assert world.open_task("mia", alert_id, T0)["task"] == task["task"]
 
 
 def test_every_review_and_appeal_deciding_step_is_a_decision():
