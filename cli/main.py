@@ -247,11 +247,14 @@ def customers_add(db, reference, name, address, postcode):
 @click.option("--customer", "customer_ref", required=True, help="The customer's reference.")
 @click.option("--category", required=True)
 @click.option("--description", required=True, help="What happened, or why there is a concern.")
+@click.option("--staff-involved", "staff_involved", default=None,
+              help="Username of the member of staff it happened to, if not you (they never decide on it).")
 @in_transaction
-def report(db, username, customer_ref, category, description):
+def report(db, username, customer_ref, category, description, staff_involved):
     """Report a concern about a customer (any staff); this starts a case."""
     case = engine.report_concern(db, pack=active_pack(), actor=_actor(db, username),
-                                 customer_ref=customer_ref, category=category, description=description)
+                                 customer_ref=customer_ref, category=category, description=description,
+                                 staff_involved=staff_involved)
     click.echo(f"alert {case.alert_id} reported; case {case.id} started")
     _print_open_steps(db, case.alert_id)
 
@@ -529,6 +532,7 @@ def alerts_show(db, alert_id, username, as_json):
     a = story["alert"]
     data = {
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
+        "reported_by": a.reported_by, "staff_involved": a.staff_involved,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
@@ -554,6 +558,7 @@ def alerts_show(db, alert_id, username, as_json):
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(f"alert {a.id}: {a.customer.name} ({a.customer.reference})  {a.category}  {a.status}")
+    click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
     click.echo(f"  marker: {a.marker_text or '-'}  measures: {', '.join(a.control_measures or []) or '-'}")
     click.echo(f"  decided by {a.decided_by or '-'} ({a.decided_role or '-'})  next review {_date(a.next_review_at)}")
     for e in data["events"]:

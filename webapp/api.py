@@ -8,7 +8,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from workflows import api_tokens, clock, compliance, engine, exports
 from workflows.db import transaction
-from workflows.errors import Conflict, NotAllowed, NotFound, WorkflowError
+from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 from workflows.pack import active_pack
 
 from . import csrf
@@ -139,20 +139,24 @@ def report_concern(db):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadInput("body", "send a JSON object: {\"customer\": ..., \"category\": ..., \"description\": ...}")
-    unknown = sorted(set(body) - {"customer", "category", "description"})
+    unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved"})
     if unknown:
         raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
     customer = _text(body.get("customer"), "customer", required=True, max_length=40)
     category = _text(body.get("category"), "category", required=True, max_length=40)
     description = _text(body.get("description"), "description", required=True)
+    staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=80)
     pack = active_pack()
     if category not in pack.categories:
         raise BadInput("category", f"unknown category '{category}' (this pack has: {', '.join(sorted(pack.categories))})")
     try:
         case = engine.report_concern(db, pack=pack, actor=g.api_actor, customer_ref=customer, category=category,
-                                     description=description)
+                                     description=description, staff_involved=staff_involved)
     except NotFound as err:
         raise BadInput("customer", str(err), 404) from None
+    except FormInvalid as err:
+        field, message = next(iter(err.errors.items()))
+        raise BadInput(field, message) from None
     return _json_response({"alert": case.alert_id, "case": case.id, "status": "under_assessment"}, 201)
 
 
@@ -202,7 +206,10 @@ def openapi_document(server: str = "") -> dict:
                             "additionalProperties": False, "properties": {
                                 "customer": {"type": "string", "minLength": 1, "maxLength": 40},
                                 "category": {"type": "string", "enum": sorted(pack.categories)},
-                                "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}}},
+                                "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
+                                "staff_involved": {"type": "string", "maxLength": 80, "description":
+                                                   "Username of the member of staff it happened to; like "
+                                                   "the reporter, they never decide on it"}}},
             },
         },
         "paths": {

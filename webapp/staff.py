@@ -2,12 +2,12 @@
 before visiting a customer (the instruction to staff, never the reasons)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from workflows import engine, inbox as inboxes, people, register
 from workflows.db import transaction
-from workflows.errors import WorkflowError
+from workflows.errors import FormInvalid, WorkflowError
 
 from .auth import actor, any_staff, pack, requires
 
@@ -20,6 +20,8 @@ class ReportForm(FlaskForm):
     category = SelectField("What kind of concern", validators=[DataRequired("Choose the kind of concern")])
     description = TextAreaField("What happened", validators=[
         DataRequired("Describe what happened"), Length(max=5000, message="Keep it under 5,000 characters")])
+    staff_involved = StringField("Member of staff it happened to, if not you (username; optional)",
+                                 validators=[Optional(), Length(max=80, message="A username is at most 80 characters")])
 
 
 @blueprint.route("/report", methods=["GET", "POST"])
@@ -40,11 +42,16 @@ def report():
         try:
             with transaction() as db:
                 case = engine.report_concern(db, pack=pack(), actor=actor(), customer_ref=form.customer.data,
-                                             category=form.category.data, description=form.description.data)
+                                             category=form.category.data, description=form.description.data,
+                                             staff_involved=form.staff_involved.data)
                 steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=case.alert_id)
                 who = ", ".join(pack().roles[t.role].name for t in steps)
                 flash(f"Thank you: concern reported (alert {case.alert_id})." + (f" It is with the {who}." if who else ""))
             return redirect(url_for("staff.report"))
+        except FormInvalid as err:
+            for name, message in err.errors.items():
+                field = getattr(form, name, form.description)
+                field.errors = list(field.errors) + [message]
         except WorkflowError as err:
             form.description.errors = list(form.description.errors) + [str(err)]
     status = 422 if form.errors else 200

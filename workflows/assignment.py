@@ -7,6 +7,13 @@ A task's lane names a role of the pack. Extension properties on the task refine 
                                 named in that field (and `<field>_role` names the role they
                                 acted in); if the lane's role is not senior enough, the task
                                 climbs the pack's `escalates_to` ladder until one is.
+  mustDiffer    = <data field>  the task must be done by someone other than the user named in
+                                that field (a two-stage approval: nobody approves their own work)
+  decision      = true          nobody decides on their own incident: the person who reported the
+                                concern (`reported_by`) and the member of staff involved
+                                (`staff_involved`) may not take it
+People a task excludes never see it, cannot claim, complete or be given it; if only they hold
+its role (deputies acting for it count), it climbs the `escalates_to` ladder.
   dueIn         = <ISO 8601>    the task is due that long after it becomes ready
 """
 from dataclasses import dataclass, field
@@ -18,6 +25,9 @@ from . import clock
 from .errors import Conflict, NotAllowed, NotFound, StepFailed
 from .models import HumanTask, User, UserRole
 from .pack import Pack
+
+# the case variables (from the alert) naming the people nobody-decides-on-their-own-incident keeps off a decision
+SEPARATED = ("reported_by", "staff_involved")
 
 
 @dataclass(frozen=True)
@@ -62,10 +72,12 @@ class Routing:
     outrank_user: str | None
     outrank_rank: int | None
     due_at: object
+    excluded: dict = field(default_factory=dict)  # username -> the rule keeping them off it
 
 
 def route(pack: Pack, task_spec, data: dict, ready_at) -> Routing:
-    """Work out the role, assignee, seniority rule and due date of a newly ready user task."""
+    """Work out the role, assignee, seniority rule, excluded people and due date of a newly
+    ready user task (who else holds the role is the engine's to check: route reads no database)."""
     ext = getattr(task_spec, "extensions", {}) or {}
     role = pack.role_for_lane(task_spec.lane)
     if role is None:
@@ -74,13 +86,78 @@ def route(pack: Pack, task_spec, data: dict, ready_at) -> Routing:
     assignee = data.get(ext["assigneeField"]) if ext.get("assigneeField") else None
     outrank_user = outrank_rank = None
     if ext.get("mustOutrank"):
-        field = ext["mustOutrank"]
-        outrank_user = data.get(field)
-        decided_role = pack.roles.get(data.get(f"{field}_role") or "")
-        outrank_rank = decided_role.rank if decided_role else 0
+        name = ext["mustOutrank"]
+        outrank_user = data.get(name)
+        decided = data.get(f"{name}_role")
+        if decided not in pack.roles:
+            # ranking above "no role" would let anyone else decide: say so instead of guessing
+            raise StepFailed(f"task '{task_spec.bpmn_id}' must go to someone more senior than the user in "
+                             f"'{name}', but '{name}_role' is {decided!r}, which names no role of the "
+                             f"{pack.name} pack (to require only a different person, use mustDiffer)")
+        outrank_rank = pack.roles[decided].rank
         role = _climb(pack, role, outrank_rank, task_spec)
     due_at = clock.duration_after(ready_at, ext["dueIn"]) if ext.get("dueIn") else None
-    return Routing(role.key, assignee, outrank_user, outrank_rank, due_at)
+    return Routing(role.key, assignee, outrank_user, outrank_rank, due_at, excluded_people(ext, data))
+
+
+def excluded_people(ext: dict, data: dict) -> dict[str, str]:
+    """Who may not do a task with these properties, each with the rule that says so (the most
+    telling rule when one person falls under several)."""
+    rules = []
+    if ext.get("mustOutrank"):
+        rules.append((data.get(ext["mustOutrank"]), "mustOutrank"))
+    if ext.get("mustDiffer"):
+        rules.append((data.get(ext["mustDiffer"]), f"mustDiffer:{ext['mustDiffer']}"))
+    if ext.get("decision") == "true":
+        rules += [(data.get(name), name) for name in reversed(SEPARATED)]
+    return {username: reason for username, reason in rules if username}
+
+
+def exclusion_rule(reason: str, username: str) -> str:
+    """The rule, in words, that keeps this person off a step."""
+    if reason == "reported_by":
+        return f"{username} reported this concern, and nobody decides on their own report"
+    if reason == "staff_involved":
+        return f"{username} is the member of staff involved, and nobody decides on their own incident"
+    if reason.startswith("mustDiffer:"):
+        return (f"it must be done by someone other than {username}, who is named in "
+                f"'{reason.split(':', 1)[1]}' (nobody approves their own work)")
+    return f"it must be decided by someone more senior than {username}, who made the original decision"
+
+
+def refusal(pack: Pack, task: HumanTask, username: str, reason: str, doing: str = "be done by") -> str:
+    """Why this person may not take this step, and who may instead."""
+    role = pack.roles[task.role].name if task.role in pack.roles else task.role
+    return (f"task {task.id} ('{task.title}') cannot {doing} {username}: {exclusion_rule(reason, username)}; "
+            f"another {role} must take it (a manager above the role or an administrator may reassign it)")
+
+
+def _holders(db: Session, roles) -> set[str]:
+    return set(db.scalars(select(User.username).join(UserRole, UserRole.user_id == User.id)
+                          .where(User.active.is_(True), UserRole.role.in_(roles))))
+
+
+def _taken_by_others(db: Session, pack: Pack, role_key: str, excluded) -> bool:
+    """Whether someone not excluded takes this role's steps today: a holder (who, if away, has
+    deputies acting for them), else a deputy acting for the role. One query in the usual case."""
+    if _holders(db, [role_key]) - set(excluded):
+        return True
+    return bool(_holders(db, roles_acting_for(db, pack, role_key)) - set(excluded))
+
+
+def role_clear_of(db: Session, pack: Pack, role_key: str, excluded, restriction: str | None) -> str | None:
+    """The first role from this one up the `escalates_to` ladder that someone not excluded takes
+    (and that may see the record); None if there is none."""
+    key, seen = role_key, set()
+    with db.no_autoflush:  # the step's new rows go in its one flush
+        while key and key not in seen:
+            if restriction and key not in pack.restrictions[restriction].visible_to:
+                return None
+            if _taken_by_others(db, pack, key, excluded):
+                return key
+            seen.add(key)
+            key = pack.roles[key].escalates_to if key in pack.roles else None
+    return None
 
 
 def _climb(pack, role, rank_to_beat, task_spec):
@@ -105,11 +182,37 @@ def check_may_act(pack: Pack, task: HumanTask, actor: Actor) -> None:
         raise NotAllowed(f"task {task.id} ('{task.title}') is {task.status}, not waiting for anyone")
     if task.assignee and task.assignee != actor.username:
         raise NotAllowed(f"task {task.id} ('{task.title}') is assigned to {task.assignee}")
-    if task.outrank_rank is not None:
-        _check_outranks(pack, task, actor)
-    elif not task.assignee and task.role not in actor.acting_roles:
-        role = pack.roles[task.role].name if task.role in pack.roles else task.role
-        raise NotAllowed(f"task {task.id} ('{task.title}') is for the {role} role, which {actor.username} does not hold")
+    try:
+        if task.outrank_rank is not None:
+            _check_outranks(pack, task, actor)
+        elif not task.assignee and task.role not in actor.acting_roles:
+            role = pack.roles[task.role].name if task.role in pack.roles else task.role
+            raise NotAllowed(f"task {task.id} ('{task.title}') is for the {role} role, which {actor.username} does not hold")
+    except NotAllowed:
+        if _climbed_past(pack, actor.acting_roles, task.role):  # it went up because of them: say why
+            check_not_excluded(pack, task, actor.username)
+        raise
+    check_not_excluded(pack, task, actor.username)
+
+
+def check_not_excluded(pack: Pack, task: HumanTask, username: str, doing: str = "be done by") -> None:
+    """Raise if the step keeps this person off it. Asked after the role and seniority, so someone
+    who could never take the step hears that first."""
+    reason = task.excluded.get(username)
+    if reason and reason != "mustOutrank":  # _check_outranks words that one
+        raise NotAllowed(refusal(pack, task, username, reason, doing))
+
+
+def _climbed_past(pack: Pack, role_keys, role_key: str) -> bool:
+    """Whether one of these roles escalates, up the ladder, to this one."""
+    for key in role_keys:
+        seen = set()
+        while key in pack.roles and key not in seen:
+            seen.add(key)
+            key = pack.roles[key].escalates_to
+            if key == role_key:
+                return True
+    return False
 
 
 def _check_outranks(pack, task, actor):

@@ -20,7 +20,7 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
-TASK_PROPERTIES = ("assigneeField", "mustOutrank", "dueIn", "decision")
+TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
@@ -176,9 +176,13 @@ def _check_user_task(add, task, pack, known_names):
             clock.duration_after(clock.now(), props["dueIn"])
         except ValueError as err:
             add(task, f"dueIn: {err}")
-    for name in ("assigneeField", "mustOutrank"):
+    for name in ("assigneeField", "mustOutrank", "mustDiffer"):
         if props.get(name) and props[name] not in known_names:
             add(task, f"{name} names '{props[name]}', which no form field or case variable provides")
+    outrank = props.get("mustOutrank")
+    if outrank and outrank in known_names and f"{outrank}_role" not in known_names:
+        add(task, f"mustOutrank names '{outrank}', but nothing provides '{outrank}_role' (the role they acted "
+                  f"in), so there is no seniority to beat; to require only a different person, use mustDiffer")
     for field in task.iterfind(".//camunda:formField", NS):
         kind = field.get("type")
         if kind not in forms.TYPES:

@@ -14,9 +14,9 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions, forms, spiff
 from .actions import ACTIONS, ActionContext
-from .assignment import Actor, check_may_act, covering, route
-from .errors import Conflict, NotAllowed, NotFound, StepFailed, WorkflowError
-from .models import Alert, Case, Customer, HumanTask, User, UserRole
+from .assignment import Actor, check_may_act, check_not_excluded, covering, role_clear_of, route
+from .errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
+from .models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
 from .pack import Pack
 
 SYSTEM = "system"
@@ -33,20 +33,27 @@ def actor_for(db: Session, pack: Pack, username: str) -> Actor:
 
 
 def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
-                   description: str) -> Case:
-    """A member of staff reports a concern: a new alert, and its assessment case."""
+                   description: str, staff_involved: str | None = None) -> Case:
+    """A member of staff reports a concern: a new alert, and its assessment case. The member of
+    staff involved (if named), like the reporter, never decides on it."""
     pack.require_category(category)
     if not (description or "").strip():
         raise WorkflowError("describe what happened: the description is empty")
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
+    staff_involved = (staff_involved or "").strip() or None
+    if staff_involved and db.scalar(select(User.id).where(User.username == staff_involved,
+                                                          User.active.is_(True))) is None:
+        raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
+                                             f"of staff involved by their username"})
     alert = Alert(customer_id=customer.id, category=category, status="under_assessment",
-                  reported_by=actor.username, reported_at=clock.now())
+                  reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now())
     db.add(alert)
     db.flush()
     audit.record(db, actor=actor.username, action="concern_reported", alert_id=alert.id,
-                 category=category, customer=customer.reference, description=description)
+                 category=category, customer=customer.reference, description=description,
+                 **({"staff_involved": staff_involved} if staff_involved else {}))
     return start_case(db, pack=pack, process_id=pack.assessment_process, alert=alert,
                       kind="assessment", actor=actor.username, data={"description": description.strip()})
 
@@ -110,7 +117,7 @@ def alert_data(alert: Alert) -> dict:
         "marker_text": alert.marker_text, "control_measures": alert.control_measures,
         "level": alert.level, "marker_code": alert.marker_code, "decided_by": alert.decided_by,
         "decided_role": alert.decided_role, "review_no": alert.review_count or 0,
-        "reported_by": alert.reported_by,
+        "reported_by": alert.reported_by, "staff_involved": alert.staff_involved,
     }
 
 
@@ -183,6 +190,7 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
         _check_outranks(pack, task, target)
     elif task.role not in target.acting_roles:
         raise NotAllowed(f"{target.username} does not hold the {role.name if role else task.role} role")
+    check_not_excluded(pack, task, target.username, doing="be given to")
     previous = task.assignee
     task.assignee, task.status = target.username, "claimed"
     audit.record(db, actor=actor.username, action="task_reassigned", case_id=task.case_id,
@@ -261,7 +269,10 @@ def move_case(db: Session, *, pack: Pack, case_id: int, definition, actor: str) 
     for row in _open_tasks(db, case.id):
         task = workflow.get_task_from_id(UUID(row.task_uuid))
         if task is not None:
-            row.role = route(pack, task.task_spec, task.data, clock.now()).role
+            routing = route(pack, task.task_spec, task.data, clock.now())
+            row.role = routing.role
+            if routing.excluded and not row.assignee:  # still kept away from the people it excludes
+                row.role = role_clear_of(db, pack, routing.role, routing.excluded, case.alert.restriction) or routing.role
             row.title = task.task_spec.bpmn_name or row.title
     old_timer = case.next_timer_at
     step.advance(workflow)
@@ -418,12 +429,40 @@ class _Step:
         if restriction and routing.role not in self.pack.restrictions[restriction].visible_to:
             raise StepFailed(f"task '{task.task_spec.bpmn_id}' would go to the {routing.role} role, "
                              f"which may not see {restriction} records; route it to a permitted role")
+        role, assignee = routing.role, routing.assignee
+        if routing.excluded:
+            role, assignee = self._separate(task, role, assignee, routing.excluded)
         self.db.add(HumanTask(
             case=self.case, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
-            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=routing.role,
-            assignee=routing.assignee, status="claimed" if routing.assignee else "ready",
+            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role,
+            assignee=assignee, status="claimed" if assignee else "ready",
             outrank_user=routing.outrank_user, outrank_rank=routing.outrank_rank,
-            due_at=routing.due_at, created_at=clock.now()))
+            due_at=routing.due_at, created_at=clock.now(),
+            exclusions=[HumanTaskExclusion(username=u, reason=r) for u, r in routing.excluded.items()]))
+
+    def _separate(self, task, role, assignee, excluded):
+        """Keep a step away from the people it excludes: an excluded assignee gives it back to the
+        role; a role only they hold climbs the ladder. If nobody else may take it, it waits on its
+        role (the report or decision before it stands) for an administrator to give the role or
+        the step to someone eligible, and the audit log says so."""
+        element = task.task_spec.bpmn_id
+        if assignee in excluded:
+            audit.record(self.db, actor=SYSTEM, action="assignee_excluded", case=self.case,
+                         alert_id=self.case.alert.id, element=element, assignee=assignee,
+                         rule=excluded[assignee])
+            assignee = None
+        if assignee:
+            return role, assignee
+        clear = role_clear_of(self.db, self.pack, role, excluded, self.case.alert.restriction)
+        if clear is None:
+            audit.record(self.db, actor=SYSTEM, action="no_eligible_holder", case=self.case,
+                         alert_id=self.case.alert.id, element=element, role=role, excluded=sorted(excluded),
+                         remedy="give the role to someone else, or reassign the step to them")
+        elif clear != role:
+            audit.record(self.db, actor=SYSTEM, action="step_escalated_for_separation", case=self.case,
+                         alert_id=self.case.alert.id, element=element, from_role=role, to_role=clear,
+                         excluded=sorted(excluded))
+        return clear or role, None
 
 
 def _ready_manual(workflow) -> dict:

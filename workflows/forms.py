@@ -4,7 +4,8 @@ Field types: string, long, boolean, date, datetime, enum. Camunda constraints: r
 maxlength, min, max. Our field properties (also ordinary Camunda properties):
   multiple      = true        an enum that takes several values (control measures, say)
   requiredWhen  = <expression> required when the expression holds, e.g. "inform_tenant == False"
-  userWithRole  = <role key>   the value is the username of an active user holding that role
+  userWithRole  = <role key>   the value is the username of an active user holding that role,
+                               and not one the step it assigns (its assigneeField) excludes
 """
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import clock, expressions
+from .assignment import excluded_people, exclusion_rule
 from .errors import FormInvalid
 from .models import User, UserRole
 
@@ -70,6 +72,11 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
             errors[field.id] = str(err)
     merged = {**data, **values}
     for field in fields.values():
+        if field.get_property("userWithRole") and values.get(field.id) and field.id not in errors:
+            problem = _excluded_assignee(task_spec, field.id, values[field.id], merged)
+            if problem:
+                errors[field.id] = problem
+    for field in fields.values():
         if field.id in errors or not _blank(values.get(field.id)) or values.get(field.id) is False:
             continue
         if _is_required(field, merged):
@@ -90,6 +97,21 @@ def option_labels(task_spec, values: dict) -> dict:
         names = {o.id: o.name for o in field.options}
         labels[f"{field.id}_labels"] = [names.get(v, v) for v in (chosen if isinstance(chosen, list) else [chosen])]
     return labels
+
+
+def _excluded_assignee(task_spec, field_id, username, data) -> str | None:
+    """Refuse, at the form, naming someone as the assignee of a later step they may not do
+    (a manager naming themself line manager for their own incident), not when that step is reached."""
+    specs = getattr(getattr(task_spec, "_wf_spec", None), "task_specs", {}) or {}
+    for spec in specs.values():
+        ext = getattr(spec, "extensions", None) or {}
+        if ext.get("assigneeField") != field_id:
+            continue
+        reason = excluded_people(ext, data).get(username)
+        if reason:
+            return (f"{username} cannot be named here, because '{spec.bpmn_name or spec.bpmn_id}' goes to "
+                    f"the person named: {exclusion_rule(reason, username)}; name someone else")
+    return None
 
 
 def _blank(value) -> bool:

@@ -11,6 +11,7 @@ from .assignment import Actor, roles_acting_for
 from .models import Alert, Case, Customer, HumanTask, User, UserRole
 from .pack import Pack
 from .permissions import visible
+from .register import not_excluded
 
 
 @dataclass
@@ -27,8 +28,7 @@ def _mine(actor: Actor):
 
 
 def _unclaimed(pack: Pack, actor: Actor):
-    return and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles),
-                or_(HumanTask.outrank_user.is_(None), HumanTask.outrank_user != actor.username))
+    return and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles), not_excluded(actor.username))
 
 
 def _query(pack, actor, condition):
@@ -102,8 +102,10 @@ def reassign_candidates(db: Session, *, pack: Pack, task: HumanTask) -> list[Use
     allowed = pack.restrictions[task.case.alert.restriction].visible_to if task.case.alert.restriction else None
     if allowed is not None:
         roles &= set(allowed)
-    return list(db.scalars(select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
-                           .distinct().order_by(User.username)))
+    excluded = set(task.excluded)
+    users = db.scalars(select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
+                       .distinct().order_by(User.username))
+    return [user for user in users if user.username not in excluded]
 
 
 def is_open(task: HumanTask) -> bool:

@@ -96,6 +96,8 @@ class Alert(Base):
     marker_text: Mapped[str | None] = mapped_column(Text)
     control_measures: Mapped[list | None] = mapped_column(JSON)
     reported_by: Mapped[str] = mapped_column(String(80))
+    # the member of staff the incident happened to, if not the reporter: neither decides on it
+    staff_involved: Mapped[str | None] = mapped_column(String(80))
     reported_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     decided_by: Mapped[str | None] = mapped_column(String(80))
     decided_role: Mapped[str | None] = mapped_column(String(80))
@@ -160,6 +162,25 @@ class HumanTask(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(Stamp)
     escalated_at: Mapped[datetime | None] = mapped_column(Stamp)
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
+    # read only when someone acts on this one step; inboxes filter on the table in SQL
+    exclusions: Mapped[list["HumanTaskExclusion"]] = relationship(cascade="all, delete-orphan", lazy="select")
+
+    @property
+    def excluded(self) -> dict[str, str]:
+        """username -> the rule that keeps them off this step."""
+        return {e.username: e.reason for e in self.exclusions}
+
+
+class HumanTaskExclusion(Base):
+    """Someone who may not take, be given or see one step (nobody decides on their own incident).
+    The primary key (task, username) is what the inbox's NOT EXISTS probes step by step (SQLite);
+    (username, task) gives PostgreSQL's anti-join just this person's few rows."""
+    __tablename__ = "human_task_exclusion"
+    __table_args__ = (Index("ix_human_task_exclusion_username", "username", "task_id"),)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # reported_by / staff_involved / mustDiffer:<field> / mustOutrank
+    reason: Mapped[str] = mapped_column(String(160))
 
 
 class RiskAssessment(Base):

@@ -128,7 +128,7 @@ class Pack:
     notifications: Notifications = field(default_factory=Notifications)
     # names every case starts with, so diagrams may read them (the lint knows them too)
     start_variables: tuple[str, ...] = (
-        "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by",
+        "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by", "staff_involved",
         "restriction", "marker_text", "control_measures", "level", "marker_code",
         "decided_by", "decided_role", "review_no",
     )

@@ -2,13 +2,14 @@
 Restricted records are filtered here, in the query, so they never reach a list or a count."""
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case as sql_case, or_, select
+from sqlalchemy import and_, case as sql_case, exists, or_, select
 from sqlalchemy.orm import Session
 
 from . import audit, clock, forms, permissions
 from .assignment import Actor
 from .errors import NotFound
-from .models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
+from .models import (Alert, AuditEvent, Case, Customer, HumanTask, HumanTaskExclusion, Letter, NonDisclosure, Note,
+                     RiskAssessment)
 from .pack import Pack
 from .permissions import visible
 
@@ -30,11 +31,15 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
     }
 
 
+def not_excluded(username: str):
+    """SQL condition: the step does not exclude this person (one primary-key probe per step)."""
+    return ~exists().where(HumanTaskExclusion.task_id == HumanTask.id, HumanTaskExclusion.username == username)
+
+
 def inbox(db: Session, *, pack: Pack, actor: Actor, limit: int = 200) -> list[HumanTask]:
     """Open tasks for this actor: assigned to them, or unclaimed for one of their roles."""
     mine = and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
-    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles),
-                 or_(HumanTask.outrank_user.is_(None), HumanTask.outrank_user != actor.username))
+    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles), not_excluded(actor.username))
     overdue_last = sql_case((HumanTask.due_at.is_(None), 1), else_=0)
     query = (select(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
              .where(or_(mine, roles), visible(pack, actor))

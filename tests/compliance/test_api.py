@@ -78,16 +78,20 @@ def test_report_a_concern_and_bad_input_names_the_field_and_saves_nothing(seeded
             ({"customer": 7, "category": "rpo", "description": "x"}, "customer", 400),
             ({"customer": "C9", "category": "rpo", "description": "x"}, "customer", 404),
             ({"customer": "C1", "category": "rpo", "description": "x", "colour": "red"}, "colour", 400),
+            ({"customer": "C1", "category": "rpo", "description": "x", "staff_involved": "nobody"}, "staff_involved", 400),
             ([1, 2], "body", 400)):
         response = client.post("/api/v1/concerns", json=body, headers=bearer(secret))
         assert (response.status_code, response.get_json()["field"]) == (status, field), (body, response.get_json())
     assert client.post("/api/v1/concerns", data="not json", headers=bearer(secret)).status_code == 400
     assert count_alerts() == before
     made = client.post("/api/v1/concerns", json={"customer": "C2", "category": "near_miss",
-                                                 "description": "Shouting at the repairs team"}, headers=bearer(secret))
+                                                 "description": "Shouting at the repairs team",
+                                                 "staff_involved": "helen"}, headers=bearer(secret))
     assert made.status_code == 201
     alert = cli.json("alerts", "show", made.get_json()["alert"], "--as", "hugo")
     assert alert["status"] == "under_assessment" and alert["events"][0]["actor"] == "api:hms"
+    assert alert["staff_involved"] == "helen"  # so the other Head of Service assesses it
+    assert not [t for t in cli.json("inbox", "--as", "helen") if t["alert"] == alert["alert"]]
     assert any(t["title"].startswith("Assess the near miss") for t in alert["tasks"])
 
 

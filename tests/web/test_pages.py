@@ -63,3 +63,34 @@ def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(
     assert world.open_task("helen", alert_id)["task"] == task  # nothing of the step was saved
     with transaction() as db:
         assert db.scalar(select(func.count()).select_from(Letter)) == 0
+
+
+def test_the_reporter_of_a_concern_is_refused_as_its_decider_on_the_page(world, as_user):
+    from workflows.models import Case, HumanTask
+    anna = as_user("anna")
+    response = anna.post("/report", {"customer": "C1", "category": "rpo", "description": "He threatened me",
+                                     "staff_involved": "nobody"}, token_from="/report?customer=C1")
+    assert response.status_code == 422 and count(Alert) == 0
+    assert 'id="staff_involved-error">there is no active user &#39;nobody&#39;' in response.get_data(as_text=True)
+    response = anna.post("/report", {"customer": "C1", "category": "rpo", "description": "He threatened me",
+                                     "staff_involved": "tina"}, token_from="/report?customer=C1")
+    assert response.status_code == 302
+    with transaction() as db:
+        task_id, alert_id = db.execute(select(HumanTask.id, Case.alert_id).join(Case)).one()
+    assert f"/tasks/{task_id}" not in anna.get("/inbox").get_data(as_text=True)
+    alex = as_user("alex")
+    assert f"/tasks/{task_id}" in alex.get("/inbox").get_data(as_text=True)
+    assert "<dt>Staff involved</dt><dd>tina" in alex.get(f"/alerts/{alert_id}").get_data(as_text=True)
+
+    response = anna.post(f"/tasks/{task_id}/complete", {"decision_reason": "x"}, token_from=f"/tasks/{task_id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 403
+    assert "anna reported this concern, and nobody decides on their own report; another ASB Manager must take it" in page
+    helen = as_user("helen")
+    page = helen.get(f"/tasks/{task_id}").get_data(as_text=True)
+    assert 'value="alex"' in page and 'value="anna"' not in page  # not offered for reassignment
+    response = helen.post(f"/tasks/{task_id}/reassign", {"assignee": "anna"}, token_from=f"/tasks/{task_id}")
+    assert response.status_code == 403
+    assert "cannot be given to anna: anna reported this concern" in response.get_data(as_text=True)
+    with transaction() as db:
+        assert db.get(HumanTask, task_id).assignee is None
