@@ -541,7 +541,8 @@ def alerts_show(db, alert_id, username, as_json):
                    "assignee": t.assignee, "completed_by": t.completed_by,
                    "due": t.due_at.isoformat() if t.due_at else None} for t in story["tasks"]],
         "assessments": [{"by": r.assessed_by, "content": r.content} for r in story["assessments"]],
-        "letters": [{"template": lt.template, "title": lt.title, "body": lt.body,
+        "letters": [{"id": lt.id, "template": lt.template, "title": lt.title, "body": lt.body,
+                     "issued_at": lt.issued_at.isoformat(), "decision_no": lt.decision_no,
                      "delivery_method": lt.delivery_method,
                      "delivered_at": lt.delivered_at.isoformat() if lt.delivered_at else None}
                     for lt in story["letters"]],
