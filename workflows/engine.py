@@ -363,6 +363,7 @@ class _Step:
                 for task in workflow.get_tasks(state=TaskState.WAITING):
                     _retime(workflow, task, self.timers_from.isoformat())
                 self.timers_from = None
+                return  # one already due fires at the next sweep: until then the case shows its due date
             workflow.refresh_timers()
             workflow.do_engine_steps()
         self._guard(run)
