@@ -26,7 +26,7 @@ class ActionContext:
     data: dict  # the service task's data; writes here flow on to later steps
     props: dict
     element: str
-    start_case: Callable  # (process_id, kind, data) -> Case, for continue-as-new
+    start_case: Callable  # (process_id, kind, data, timers_from=None) -> Case, for continue-as-new
     cancel_other_cases: Callable  # (reason) -> None
 
     def need(self, name: str):
