@@ -94,7 +94,10 @@ def pack_deploy(db, username):
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def pack_check(files):
     """Check BPMN files against the active pack without deploying them."""
-    the_pack = active_pack()
+    try:
+        the_pack = active_pack()
+    except WorkflowError as err:  # pack.toml itself is wrong: say so, as deploy does
+        _fail(str(err))
     findings = []
     for path in files or [str(p) for p in the_pack.bpmn_files()]:
         with open(path, "rb") as fh:
@@ -374,6 +377,30 @@ def request(db, alert_id, username, kind, details):
 
 
 @main.group()
+def letter():
+    """The tenant's letters."""
+
+
+@letter.command("deliver")
+@click.argument("letter_id", type=int)
+@click.option("--as", "username", required=True, help="The member of staff recording the delivery.")
+@click.option("--method", required=True, help="How it went, one of the pack's letter delivery methods.")
+@click.option("--at", "delivered_at", required=True, metavar="ISO",
+              help="When it was delivered (for a posted letter, when it was posted), e.g. 2027-03-05T11:30.")
+@in_transaction
+def letter_deliver(db, letter_id, username, method, delivered_at):
+    """Record how and when a letter reached the tenant: the time to tell them runs until this is recorded."""
+    from workflows import letters
+    try:
+        moment = clock.parse_moment(delivered_at)
+    except ValueError as err:
+        raise FormInvalid({"at": str(err)}) from None
+    done = letters.record_delivery(db, pack=active_pack(), actor=_actor(db, username), letter_id=letter_id,
+                                   method=method, delivered_at=moment)
+    click.echo(f"letter {done.id} ('{done.title}') recorded as delivered: {method}, {moment:%Y-%m-%d %H:%M}")
+
+
+@main.group()
 def tenancy():
     """Tenancies."""
 
@@ -544,7 +571,8 @@ def alerts_show(db, alert_id, username, as_json):
                    "assignee": t.assignee, "completed_by": t.completed_by,
                    "due": t.due_at.isoformat() if t.due_at else None} for t in story["tasks"]],
         "assessments": [{"by": r.assessed_by, "content": r.content} for r in story["assessments"]],
-        "letters": [{"template": lt.template, "title": lt.title, "body": lt.body,
+        "letters": [{"id": lt.id, "template": lt.template, "title": lt.title, "body": lt.body,
+                     "issued_at": lt.issued_at.isoformat(), "decision_no": lt.decision_no,
                      "delivery_method": lt.delivery_method,
                      "delivered_at": lt.delivered_at.isoformat() if lt.delivered_at else None}
                     for lt in story["letters"]],

@@ -56,7 +56,7 @@ def test_criminal_offender_assessed_by_asb_manager_reviewed_kept_and_appealed(de
     derby.complete("anna", review["task"], KEEP, now="2026-09-10T10:00")
     alert = derby.alert(alert_id)
     assert alert["status"] == "active" and alert["review_count"] == 1
-    assert alert["next_review_at"].startswith("2027-03-10")
+    assert alert["next_review_at"].startswith("2027-03-04T10:00")  # six months from the due date, not the late day
     decisions = [e for e in alert["events"] if e["action"] == "decision"]
     assert decisions[-1]["detail"]["reason"] == "Risk unchanged"  # a kept marker's reason is documented
     assert [letter["template"] for letter in alert["letters"]] == ["marker_placed", "marker_kept"]

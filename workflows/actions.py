@@ -26,7 +26,7 @@ class ActionContext:
     data: dict  # the service task's data; writes here flow on to later steps
     props: dict
     element: str
-    start_case: Callable  # (process_id, kind, data) -> Case, for continue-as-new
+    start_case: Callable  # (process_id, kind, data, timers_from=None) -> Case, for continue-as-new
     cancel_other_cases: Callable  # (reason) -> None
 
     def need(self, name: str):
@@ -79,6 +79,7 @@ def _record_decision(ctx: ActionContext, outcome: str, reason: str | None = None
     alert.decided_role = ctx.data.get("last_decision_role")
     alert.decided_at = clock.now()
     alert.decision_no = (alert.decision_no or 0) + 1
+    ctx.data["decision_no"] = alert.decision_no  # a letter this case issues next tells of this decision
     ctx.log("decision", outcome=outcome, decided_by=alert.decided_by,
             decided_role=alert.decided_role, decision_no=alert.decision_no, reason=reason)
 
@@ -155,16 +156,19 @@ def add_note(ctx: ActionContext):
 
 @action("issue_letter", properties=("template",))
 def issue_letter(ctx: ActionContext):
-    """Write the tenant's letter from one of the pack's templates."""
+    """Write the tenant's letter from one of the pack's templates. A letter issued after this case
+    recorded a decision is the letter that told the tenant of it: an appeal window runs from its delivery."""
     key = ctx.prop("template")
     template = ctx.pack.letters.get(key)
     if template is None:
         raise StepFailed(f"service task '{ctx.element}' names unknown letter template '{key}'")
     body = _fill(template, key, letter_fields(ctx), ctx.element)
+    told = ctx.data.get("decision_no")
     letter = Letter(alert_id=ctx.alert.id, case_id=ctx.case_id, template=key, title=template.title,
-                    body=body, issued_by=ctx.actor, issued_at=clock.now())
+                    body=body, issued_by=ctx.actor, issued_at=clock.now(),
+                    decision_no=told if isinstance(told, int) else None)
     ctx.db.add(letter)
-    ctx.log("letter_issued", template=key)
+    ctx.log("letter_issued", template=key, decision_no=letter.decision_no)
 
 
 def _fill(template, key: str, fields: dict, element: str) -> str:
@@ -244,12 +248,24 @@ def remove_marker(ctx: ActionContext):
 
 @action("schedule_review", properties=("process",))
 def schedule_review(ctx: ActionContext):
-    """Start the next review period as its own short case (continue-as-new)."""
+    """Start the next review period as its own short case (continue-as-new). Scheduled by a late
+    review, the period counts from that review's due date (the pack's review_from_due_date), so a
+    late review does not move every later one."""
     alert = ctx.alert
-    review = ctx.start_case(ctx.prop("process"), "review", {"review_no": (alert.review_count or 0) + 1})
+    review = ctx.start_case(ctx.prop("process"), "review", {"review_no": (alert.review_count or 0) + 1},
+                            timers_from=_previous_due_date(ctx))
     alert.next_review_at = review.next_timer_at
     # the review case's own case_started event, next in the log, carries its id
     ctx.log("review_scheduled", due_at=review.next_timer_at)
+
+
+def _previous_due_date(ctx: ActionContext):
+    """When the review now finishing fell due, if it was late and the pack counts from due dates."""
+    due = ctx.alert.next_review_at
+    if ctx.case.kind != "review" or not ctx.pack.review_from_due_date or due is None:
+        return None
+    due = clock.as_utc(due)
+    return due if due < clock.now() else None
 
 
 @action("record_appeal_outcome", optional=("reason_field",))
@@ -264,10 +280,15 @@ def record_appeal_outcome(ctx: ActionContext):
 @action("record_letter_delivery", properties=("method", "field"), optional=("template",))
 def record_letter_delivery(ctx: ActionContext):
     """Record how and when the tenant received this case's latest letter (of the named template):
-    e.g. method "hand delivered", field naming a datetime form field, so receipt cannot be denied."""
+    e.g. method "hand delivered", field naming a datetime form field, so receipt cannot be denied.
+    A delivery before the letter was issued, or in the future, is refused and nothing is saved."""
     from sqlalchemy import select
 
-    moment = clock.parse_moment(str(ctx.need(ctx.prop("field"))))
+    from .errors import FormInvalid
+    from .letters import delivery_problem
+
+    field = ctx.prop("field")
+    moment = clock.parse_moment(str(ctx.need(field)))
     query = select(Letter).where(Letter.case_id == ctx.case_id)
     if ctx.props.get("template"):
         query = query.where(Letter.template == ctx.props["template"])
@@ -275,6 +296,9 @@ def record_letter_delivery(ctx: ActionContext):
     if letter is None:
         raise StepFailed(f"service task '{ctx.element}' records a delivery, but this case has issued no letter"
                          + (f" from template '{ctx.props['template']}'" if ctx.props.get("template") else ""))
+    problem = delivery_problem(letter, moment)
+    if problem:
+        raise FormInvalid({field: problem})
     letter.delivery_method, letter.delivered_at = ctx.prop("method"), moment
     ctx.log("letter_delivered", template=letter.template, method=letter.delivery_method,
             delivered_at=moment.isoformat())

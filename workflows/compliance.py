@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from . import audit, clock
+from . import audit, clock, letters
 from .assignment import Actor
 from .errors import NotAllowed, WorkflowError
 from .models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure
@@ -185,7 +185,8 @@ def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor) -> list[dict
 def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     """Active markers whose latest decision is older than the pack's `tell_tenant_within` while
     the tenant has not been told: the deciding case has no letter recorded as delivered, and no
-    reason for not telling recorded. (A letter written but not yet sent has not told anyone.)"""
+    reason for not telling recorded. A letter issued but not delivered has not told anyone: the
+    deadline runs until its delivery is recorded (for a posted letter, its posting)."""
     within = pack.registers.tell_tenant_within
     if not within:
         return []
@@ -194,19 +195,22 @@ def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     decision = aliased(AuditEvent)
     letter_sent = exists().where(Letter.alert_id == Alert.id, Letter.case_id == decision.case_id,
                                  Letter.delivered_at.is_not(None))
-    letter_written = exists().where(Letter.alert_id == Alert.id, Letter.case_id == decision.case_id)
+    first_issued = (select(func.min(Letter.issued_at)).where(Letter.alert_id == Alert.id,
+                                                             Letter.case_id == decision.case_id)
+                    .correlate(Alert, decision).scalar_subquery())
     reason_kept = exists().where(NonDisclosure.alert_id == Alert.id, NonDisclosure.case_id == decision.case_id)
-    query = (select(Alert, decision.case_id, letter_written).join(latest, latest.c.alert_id == Alert.id)
+    query = (select(Alert, decision.case_id, first_issued).join(latest, latest.c.alert_id == Alert.id)
              .join(decision, decision.id == latest.c.event_id)
              .where(Alert.status == "active", Alert.decided_at.is_not(None), ~letter_sent, ~reason_kept,
                     visible(pack, actor)).order_by(Alert.decided_at, Alert.id))
     now, rows = clock.now(), []
-    for alert, case_id, written in db.execute(query):
+    for alert, case_id, issued in db.execute(query):
         deadline = clock.duration_after(clock.as_utc(alert.decided_at), within)
         if deadline < now:
             rows.append({"alert": alert.id, "customer": alert.customer.reference, "case": case_id,
-                         "letter": "written, not recorded as sent" if written else "none",
-                         "decided_by": alert.decided_by, "decided": _day(alert.decided_at),
+                         "letter": f"letter issued {letters.day(issued)}, not yet delivered" if issued
+                         else "no letter issued, and no reason for not telling recorded",
+                         "issued": _day(issued), "decided_by": alert.decided_by, "decided": _day(alert.decided_at),
                          "deadline": _day(deadline), "days_late": (now - deadline).days})
     return rows
 

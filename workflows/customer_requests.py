@@ -8,6 +8,7 @@ from . import audit, clock, engine
 from .assignment import Actor
 from .errors import NotAllowed, NotFound, WorkflowError
 from .models import Alert, Case, Letter, NonDisclosure
+from .letters import day, when
 from .pack import Pack
 
 
@@ -34,25 +35,31 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
 
 
 def lodge_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, grounds: str) -> Case:
-    """An appeal, refused if the pack's `appeal_within` has passed since the customer received
-    the latest letter about the alert (its recorded delivery, else its issue, else the decision)."""
+    """An appeal, refused once the pack's `appeal_within` has passed since the tenant received
+    the letter that told them of the decision appealed (its recorded delivery). Until that
+    delivery is recorded the window has not started; later letters (a copy of the assessment,
+    say) do not reopen it."""
     if pack.appeal_within:
         alert = _visible_alert(db, pack, actor, alert_id)
-        received = appeal_window_start(db, alert=alert)
-        if received is not None:
-            closes = clock.duration_after(clock.as_utc(received), pack.appeal_within)
+        letter = telling_letter(db, alert=alert)
+        if letter is not None and letter.delivered_at is not None:
+            received = clock.as_utc(letter.delivered_at)
+            closes = clock.duration_after(received, pack.appeal_within)
             if clock.now() > closes:
-                raise NotAllowed(f"the time to appeal alert {alert.id} ran out on {closes:%Y-%m-%d %H:%M} "
-                                 f"({pack.appeal_within} from receipt on {clock.as_utc(received):%Y-%m-%d %H:%M})")
+                review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
+                raise NotAllowed(
+                    f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {when(closes)}: "
+                    f"an appeal must be lodged within {pack.appeal_within} of receiving the letter that told "
+                    f"the tenant, and letter {letter.id} ('{letter.title}') was delivered on {when(received)}; "
+                    f"a late appeal cannot be lodged, but new information can be weighed at the marker's "
+                    f"review{review}")
     return engine.start_appeal(db, pack=pack, actor=actor, alert_id=alert_id, grounds=grounds)
 
 
-def appeal_window_start(db: Session, *, alert: Alert):
-    """When the customer received the latest decision: the latest letter's delivery or issue."""
-    letter = db.scalars(select(Letter).where(Letter.alert_id == alert.id).order_by(Letter.id.desc()).limit(1)).first()
-    if letter is not None:
-        return letter.delivered_at or letter.issued_at
-    return alert.decided_at
+def telling_letter(db: Session, *, alert: Alert) -> Letter | None:
+    """The first letter that told the tenant of the alert's latest decision, if any was issued."""
+    return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no)
+                      .order_by(Letter.id).limit(1)).first()
 
 
 def _visible_alert(db, pack, actor, alert_id) -> Alert:

@@ -163,6 +163,9 @@ def _check_service_task(add, task, pack):
     if name in ("issue_letter", "add_templated_note") and props.get("template") \
             and props["template"] not in pack.letters:
         add(task, f"unknown letter template '{props['template']}'")
+    if name == "issue_letter" and not pack.registers.tell_tenant_within:
+        add(task, "issues a letter, but the pack sets no time to tell the tenant: set [registers] "
+                  "tell_tenant_within in pack.toml, e.g. tell_tenant_within = \"P14D\"")
     if name == "restrict_record" and props.get("restriction") and props["restriction"] not in pack.restrictions:
         add(task, f"unknown restriction '{props['restriction']}'")
     if name == "record_letter_delivery" and props.get("method") and props["method"] not in pack.delivery_methods:

@@ -89,9 +89,12 @@ def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: 
 
 
 def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
-                data: dict) -> Case:
+                data: dict, timers_from: datetime | None = None) -> Case:
     """start_case without the flush: a case started inside another case's step (continue-as-new)
-    is inserted by that step's one flush, already holding the state it waits in."""
+    is inserted by that step's one flush, already holding the state it waits in.
+
+    timers_from: the duration timers the new case first waits on count from this moment, not
+    from now (the next review period from the previous review's due date)."""
     definition = definitions.latest(db, pack=pack.key, process_id=process_id)
     if definition is None:
         raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
@@ -100,6 +103,7 @@ def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind:
                 started_by=actor, created_at=clock.now(), updated_at=clock.now())
     db.add(case)
     step = _Step(db, pack, case, actor)
+    step.timers_from = timers_from
     workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(alert_data(alert), **data)
@@ -351,6 +355,7 @@ class _Step:
         # (each step writes both in one transaction), so the step projects only the difference.
         self.ready_before: set[str] = set()
         self.settled: set[str] = set()  # rows this step has already closed itself
+        self.timers_from: datetime | None = None  # re-time the first duration timers from here
 
     def restore(self):
         spec, subprocess_specs = definitions.spec_for(self.case.definition)
@@ -365,6 +370,11 @@ class _Step:
     def advance(self, workflow):
         def run():
             workflow.do_engine_steps()
+            if self.timers_from is not None:
+                for task in workflow.get_tasks(state=TaskState.WAITING):
+                    _retime(workflow, task, self.timers_from.isoformat())
+                self.timers_from = None
+                return  # one already due fires at the next sweep: until then the case shows its due date
             workflow.refresh_timers()
             workflow.do_engine_steps()
         self._guard(run)
@@ -389,9 +399,9 @@ class _Step:
         action.run(ActionContext(
             db=self.db, pack=self.pack, case=self.case, alert=self.case.alert, actor=self.actor,
             data=task.data, props=dict(spec.extensions or {}), element=spec.bpmn_id,
-            start_case=lambda process_id, kind, data: _start_case(
+            start_case=lambda process_id, kind, data, timers_from=None: _start_case(
                 self.db, pack=self.pack, process_id=process_id, alert=self.case.alert, kind=kind,
-                actor=self.actor, data=data),
+                actor=self.actor, data=data, timers_from=timers_from),
             cancel_other_cases=self._cancel_other_cases))
 
     def _cancel_other_cases(self, reason):

@@ -36,10 +36,8 @@ def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, me
     moment = clock.as_utc(delivered_at) if delivered_at else None
     if moment is None:
         errors["delivered_at"] = "say when the letter was delivered"
-    elif moment > clock.now():
-        errors["delivered_at"] = "the delivery time is in the future"
-    elif moment < clock.as_utc(letter.issued_at).replace(second=0, microsecond=0):  # people give minutes
-        errors["delivered_at"] = "the delivery time is before the letter was issued"
+    elif (problem := delivery_problem(letter, moment)):
+        errors["delivered_at"] = problem
     if errors:
         from .errors import FormInvalid
         raise FormInvalid(errors)
@@ -48,6 +46,32 @@ def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, me
                  case_id=letter.case_id, letter_id=letter.id, template=letter.template, method=method,
                  delivered_at=moment.isoformat())
     return letter
+
+
+def delivery_problem(letter: Letter, moment: datetime) -> str | None:
+    """Why a letter cannot have been delivered at this moment (before it was written, or not yet
+    happened), in words naming the letter and the dates; None if it can."""
+    moment = clock.as_utc(moment)
+    issued = clock.as_utc(letter.issued_at)
+    what = f"letter {letter.id} ('{letter.title}')"
+    if moment > clock.now():
+        return (f"{when(moment)} is in the future: the delivery of {what} can be recorded only once "
+                f"it has happened (it is now {when(clock.now())})")
+    if moment < issued.replace(second=0, microsecond=0):  # people give minutes
+        return (f"{what} was issued on {when(issued)}, so it cannot have been delivered on {when(moment)}: "
+                f"give the date and time it reached the tenant")
+    return None
+
+
+def day(moment: datetime) -> str:
+    """A date in words, as a letter or a refusal says it: 17 March 2027."""
+    moment = clock.as_utc(moment)
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def when(moment: datetime) -> str:
+    """A moment in words: 17 March 2027 at 11:30 (UTC)."""
+    return f"{day(moment)} at {clock.as_utc(moment):%H:%M}"
 
 
 def pdf(letter: Letter, *, organisation: str) -> bytes:

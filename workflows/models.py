@@ -204,6 +204,9 @@ class Letter(Base):
     body: Mapped[str] = mapped_column(Text)
     issued_by: Mapped[str] = mapped_column(String(80))
     issued_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    # the decision on the alert this letter told the tenant of (None: it told of none, e.g. a copy
+    # of the assessment); an appeal window runs from the delivery of the letter of that decision
+    decision_no: Mapped[int | None] = mapped_column(Integer)
     delivery_method: Mapped[str | None] = mapped_column(String(40))
     delivered_at: Mapped[datetime | None] = mapped_column(Stamp)
 

@@ -65,8 +65,9 @@ class Registers:
         DPO), besides the roles with a step on it; by default the readers.
     non_disclosure_visible_to: the register of decisions not to tell a tenant.
     subject_access: who may produce a subject access export.
-    tell_tenant_within: the time after a decision by which the tenant is told (or the reason
-        for not telling them recorded); None if the policy sets none.
+    tell_tenant_within: the time after a decision by which the tenant is told, that is the letter's
+        delivery recorded (or the reason for not telling them recorded). Required of a pack that
+        has letters; None only for a pack that issues none.
     withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
         export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
         letters, events. By default everything but the letters the tenant already holds: the
@@ -123,6 +124,9 @@ class Pack:
     requests: dict[str, Request] = field(default_factory=dict)
     appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
     tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
+    # a late review's successor is due one period after the late review's due date, not after the
+    # day it was done (false: after the day it was done, so lateness moves every later review)
+    review_from_due_date: bool = True
     delivery_methods: tuple[str, ...] = DELIVERY_METHODS  # how a letter may reach the tenant
     registers: "Registers" = field(default_factory=lambda: Registers())
     notifications: Notifications = field(default_factory=Notifications)
@@ -210,6 +214,7 @@ def _build(key, directory, raw, path) -> Pack:
             appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
             appeal_within=meta.get("appeal_within"),
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
+            review_from_due_date=bool(meta.get("review_from_due_date", True)),
             delivery_methods=_delivery_methods(meta, path),
         )
         for rkey, r in _section(raw, "roles", path).items():
@@ -312,6 +317,10 @@ def _check_references(pack: Pack, path) -> None:
             raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")
     for setting in ("tell_tenant_within", "retain_closed_for"):
         _check_duration(getattr(regs, setting), f"{path}: [registers] {setting}")
+    if pack.letters and not regs.tell_tenant_within:
+        raise PackError(f"{path}: the pack issues letters, so it must say how soon the tenant is told of a "
+                        f"decision: set [registers] tell_tenant_within, e.g. tell_tenant_within = \"P14D\" "
+                        f"(an ISO 8601 duration; the dashboard lists letters not delivered by then)")
     notes = pack.notifications
     for setting in ("remind_before", "escalate_after"):
         _check_duration(getattr(notes, setting), f"{path}: [notifications] {setting}")

@@ -42,11 +42,11 @@ def test_reviews_appeals_tenants_not_told_and_interim_alerts(seeded, cli):
     assert [(r["alert"], r["due"], r["days"]) for r in b["reviews_due_soon"]] == [(seeded.a3, "2026-07-06", 21)]
     assert [(r["alert"], r["due"], r["days_overdue"]) for r in b["appeals_late"]] == [
         (seeded.a1, "2026-06-03", 12), (seeded.a3, "2026-06-08", 7)]
-    # P14D to tell: A1 and A4 have letters written but never recorded as sent; A2 and A3 have a
-    # recorded reason for not telling
+    # P14D to tell: A1 and A4 have letters issued but their delivery never recorded (the deadline
+    # runs until it is); A2 and A3 have a recorded reason for not telling
     assert [(r["alert"], r["deadline"], r["letter"]) for r in b["not_told"]] == [
-        (seeded.a4, "2025-11-26", "written, not recorded as sent"),
-        (seeded.a1, "2026-03-18", "written, not recorded as sent")]
+        (seeded.a4, "2025-11-26", "letter issued 12 November 2025, not yet delivered"),
+        (seeded.a1, "2026-03-18", "letter issued 4 March 2026, not yet delivered")]
     assert b["interim"] == []  # Derby's diagrams place no interim markers
 
 
@@ -66,6 +66,9 @@ def test_recording_the_letter_as_sent_takes_the_tenant_off_the_not_told_list(see
         "csrf_token": token, "method": "first class post", "delivered_at": "2026-03-05T09:00"})
     assert response.status_code in (302, 303), response.get_data(as_text=True)
     assert [r["alert"] for r in board(cli, "hugo")["not_told"]] == [seeded.a4]
+    page = hugo.get("/compliance").get_data(as_text=True)
+    assert "letter issued 12 November 2025, not yet delivered" in page
+    assert "letter issued 4 March 2026" not in page
 
 
 def test_charts_week_by_week_and_markers_by_category(seeded, cli):

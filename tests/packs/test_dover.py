@@ -77,7 +77,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     assert letter["delivery_method"] == "hand delivered" and letter["delivered_at"].startswith("2026-03-05T11:30")
 
     # §9.2: appeal within 14 days of receipt
-    assert "ran out on 2026-03-19 11:30" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "Late",
+    assert "closed on 19 March 2026 at 11:30" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "Late",
                                                       now="2026-03-19T11:31")
     cli("appeal", alert_id, "--as", "sam", "--grounds", "It was a one-off", now="2026-03-19T11:00")
     # §9.3: a more senior manager decides, within 14 days
@@ -98,7 +98,8 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     review = dover.open_task("mike", alert_id, "2027-03-03T10:01")
     dover.complete("mike", review["task"], KEEP, now="2027-03-04T10:00")
     alert = dover.alert(alert_id, "hank")
-    assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-04")
+    # a day late, yet the next review is still a year after this one fell due
+    assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-03T10:00")
     assert alert["letters"][-1]["template"] == "review_outcome"
     assert "(alert level: L1)" in alert["letters"][-1]["body"]  # kept: the level the register holds
 
@@ -189,3 +190,42 @@ def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends
     assert [c["status"] for c in alert["cases"] if c["kind"] == "review"][-1] == "cancelled"
     assert dover.fire_timers("2028-06-01T00:00") == 0
     assert "already recorded as ended" in cli.fails("tenancy", "end", "C2", "--as", "cara")
+
+
+def test_the_appeal_window_runs_from_the_delivery_of_the_letter_that_told_the_tenant(dover, cli):
+    """§9.2: within 14 days of receipt of the notification letter: not of its issue, nor of a later letter."""
+    waiting = dover.report("incident", customer="C1", now=T0)
+    record_incident(dover, waiting)
+    assess(dover, waiting, ASSESS)  # the notification letter is issued on 3 March, 10:00
+    delivery = dover.open_task("olive", waiting, DECIDED)
+    error = dover.refuse("olive", delivery["task"], {"delivered_at": "2026-03-02T09:00", "delivered_to": "x"},
+                         now="2026-03-20T10:00")
+    assert "'A customer alert has been placed on your account') was issued on 3 March 2026 at 10:00, " \
+           "so it cannot have been delivered on 2 March 2026 at 09:00" in error
+    error = dover.refuse("olive", delivery["task"], {"delivered_at": "2026-03-25T10:00", "delivered_to": "x"},
+                         now="2026-03-20T10:00")
+    assert "25 March 2026 at 10:00 is in the future" in error and "it is now 20 March 2026 at 10:00" in error
+    alert = dover.alert(waiting, "hank")
+    assert alert["letters"][0]["delivered_at"] is None  # nothing saved: the step is still open
+    assert dover.open_task("olive", waiting, "2026-03-20T10:00")["task"] == delivery["task"]
+    # 17 days after the letter was issued, but it has not been delivered: the window has not started
+    cli("appeal", waiting, "--as", "sam", "--grounds", "Not yet received the letter", now="2026-03-20T10:00")
+
+    told = dover.report("incident", customer="C2", now=T0)
+    record_incident(dover, told)
+    assess(dover, told, ASSESS)
+    delivery = dover.open_task("olive", told, DECIDED)
+    dover.complete("olive", delivery["task"], {"delivered_at": "2026-03-05T11:30", "delivered_to": "The customer"},
+                   now="2026-03-05T12:00")
+    # §8.6: a copy of the assessment is a later letter; it tells of no decision and reopens nothing
+    cli("request", told, "--as", "sam", "--kind", "assessment_copy", "--details", "Copy please",
+        now="2026-03-10T10:00")
+    letters = dover.alert(told, "hank")["letters"]
+    assert [(lt["template"], lt["decision_no"]) for lt in letters] == [("alert_notification", 1),
+                                                                       ("assessment_copy", None)]
+    error = cli.fails("appeal", told, "--as", "sam", "--grounds", "Late", now="2026-03-20T10:00")
+    assert f"closed on 19 March 2026 at 11:30: an appeal must be lodged within P14D of receiving the letter " \
+           f"that told the tenant, and letter {letters[0]['id']} ('A customer alert has been placed on your account') " \
+           f"was delivered on 5 March 2026 at 11:30" in error
+    assert len(error.strip().splitlines()) == 1
+    assert not [c for c in dover.alert(told, "hank")["cases"] if c["kind"] == "appeal"]

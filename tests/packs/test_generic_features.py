@@ -1,4 +1,5 @@
 """The generic features the four packs brought (no pack names in code): checked on their own."""
+import dataclasses
 import shutil
 
 import pytest
@@ -68,3 +69,33 @@ def test_requests_and_appeals_name_what_is_missing(karbon, cli):
     assert "no request 'subject_access' (requests: none)" in cli.fails(
         "request", alert_id, "--as", "sam", "--kind", "subject_access", "--details", "x")
     assert "there is no alert 99" in cli.fails("appeal", 99, "--as", "sam", "--grounds", "x")
+
+
+def test_a_pack_that_issues_letters_must_say_how_soon_the_tenant_is_told(cli, monkeypatch, tmp_path):
+    seed = config.packs_dir()
+    toml = copy_pack(tmp_path, "karbon")
+    text = toml.read_text()
+    assert 'tell_tenant_within = "P14D"' in text
+    toml.write_text(text.replace('tell_tenant_within = "P14D"', ""))
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "karbon")
+    for command in (("pack", "check"), ("pack", "deploy")):
+        error = cli.fails(*command)
+        assert error.endswith("the pack issues letters, so it must say how soon the tenant is told of a decision: "
+                              "set [registers] tell_tenant_within, e.g. tell_tenant_within = \"P14D\" (an ISO 8601 "
+                              "duration; the dashboard lists letters not delivered by then)\n"), error
+        assert len(error.splitlines()) == 1
+    # a diagram's issue_letter is checked against the same setting
+    pack = load_pack("karbon", seed)
+    pack.registers = dataclasses.replace(pack.registers, tell_tenant_within=None)
+    xml = (pack.directory / "karbon_assessment.bpmn").read_text()
+    findings = [str(f) for f in definitions.check(xml, "karbon_assessment.bpmn", pack)]
+    assert findings and all("set [registers] tell_tenant_within in pack.toml" in f for f in findings)
+
+
+def test_the_next_review_counts_from_the_due_date_unless_the_pack_says_otherwise(tmp_path):
+    toml = copy_pack(tmp_path, "dover")
+    assert load_pack("dover", tmp_path).review_from_due_date is True  # the default
+    toml.write_text(toml.read_text().replace('appeal_within = "P14D"',
+                                             'appeal_within = "P14D"\nreview_from_due_date = false'))
+    assert load_pack("dover", tmp_path).review_from_due_date is False

@@ -61,13 +61,13 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     karbon.complete("max", review["task"], KEEP, now="2026-09-05T10:00")
     alert = karbon.alert(alert_id, "mia")
     assert alert["status"] == "active" and alert["review_count"] == 1
-    assert alert["next_review_at"].startswith("2027-03-05")
-    assert "2027-03-05" in alert["letters"][-1]["body"]  # told it stays, and when it is next reviewed
+    assert alert["next_review_at"].startswith("2027-03-03T10:00")  # six months from the due date, not the late day
+    assert "2027-03-03" in alert["letters"][-1]["body"]  # told it stays, and when it is next reviewed
     assert [lt["template"] for lt in alert["letters"]][2:] == ["caution_alert_kept"]  # nothing changed: no notice
 
     # §7.3: a code changed at a review that keeps the alert reaches the out-of-hours call handlers too
-    assert karbon.fire_timers("2027-03-05T10:01") == 1
-    review = karbon.open_task("max", alert_id, "2027-03-05T10:01")
+    assert karbon.fire_timers("2027-03-03T10:01") == 1
+    review = karbon.open_task("max", alert_id, "2027-03-03T10:01")
     karbon.complete("max", review["task"], {**KEEP, "marker_code": "PBV", "marker_text": "Phone first"},
                     now="2027-03-06T10:00")
     alert = karbon.alert(alert_id, "mia")
@@ -87,15 +87,15 @@ def test_do_not_visit_is_reviewed_monthly_then_changed_and_removed(karbon, cli):
     assert karbon.fire_timers("2026-04-03T10:01") == 1
     review = karbon.open_task("mia", alert_id, "2026-04-03T10:01")
     karbon.complete("mia", review["task"], KEEP, now="2026-04-04T10:00")
-    assert karbon.alert(alert_id, "mia")["next_review_at"].startswith("2026-05-04")
+    assert karbon.alert(alert_id, "mia")["next_review_at"].startswith("2026-05-03T10:00")  # a month from the due date
 
-    assert karbon.fire_timers("2026-05-04T10:01") == 1
-    review = karbon.open_task("mia", alert_id, "2026-05-04T10:01")
+    assert karbon.fire_timers("2026-05-03T10:01") == 1
+    review = karbon.open_task("mia", alert_id, "2026-05-03T10:01")
     karbon.complete("mia", review["task"], {**KEEP, "review_outcome": "amend", "review_reason": "Calmer now",
                                             "marker_code": "VIP", "marker_text": "Visit in pairs"},
                     now="2026-05-05T10:00")
     alert = karbon.alert(alert_id, "mia")
-    assert alert["marker_code"] == "VIP" and alert["next_review_at"].startswith("2026-11-05")  # back to six-monthly
+    assert alert["marker_code"] == "VIP" and alert["next_review_at"].startswith("2026-11-03T10:00")  # back to six-monthly, from the due date
     assert [lt["template"] for lt in alert["letters"]][-2:] == ["out_of_hours_notice", "caution_alert_kept"]
     assert "MARKER [VIP]: Visit in pairs" in cli("check", "Mary Jones", "--as", "sam")
 

@@ -1,5 +1,10 @@
 """SHAL's visit in pairs markers end to end through the command line
 (../shared/policies/shal-visit-in-pairs-policy.txt)."""
+import json
+
+from tests.packs.conftest import SHAL_USERS
+from tests.packs.world import world_on_copy
+
 T0 = "2026-03-02T09:00"
 DECIDED = "2026-03-03T10:00"
 DECIDE = {"basis": "incident", "incident_nature": "Threatened the gas engineer with a hammer",
@@ -52,7 +57,8 @@ def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_she
     assert "staff_consulted" in shal.refuse("hannah", review["task"], {**KEEP, "staff_consulted": ""})
     shal.complete("hannah", review["task"], KEEP, now="2027-03-05T10:00")
     alert = shal.alert(alert_id, "hannah")
-    assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-05")
+    # two days late, yet the next review is still twelve months after this one fell due
+    assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-03T10:00")
     assert alert["letters"][-1]["template"] == "vip_marker_kept"
     assert "reviewed 2027-03-05 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
 
@@ -196,3 +202,69 @@ def test_reminders_go_to_the_chief_executive_while_the_housing_manager_is_away(t
     assert cli("timers", "reminders", now="2026-03-15T10:00").startswith("1 reminder(s)")
     assert smtp.messages[1]["to"] == ["cathy@shal.example", "hannah@shal.example"]
     assert f"alert {away}" in smtp.messages[1]["body"] and f"alert {at_work}" in smtp.messages[0]["body"]
+
+
+def not_told(cli, now):
+    return json.loads(cli("dashboard", "--as", "cora", now=now))["not_told"]
+
+
+def test_a_letter_not_delivered_within_a_week_of_the_decision_is_overdue_on_the_dashboard(shal, cli):
+    """§3.6.1: told within a week of the decision; the week runs until the letter's delivery is recorded."""
+    cli("users", "add", "cora", "--name", "Cora", "--role", "compliance_officer")
+    alert_id = shal.report("incident", now=T0)
+    letter = decide(shal, alert_id, DECIDE)["letters"][0]  # issued on 3 March, at the decision
+    assert not_told(cli, "2026-03-10T09:59") == []  # within the week
+    rows = not_told(cli, "2026-03-11T10:00")
+    assert [(r["alert"], r["decided"], r["deadline"], r["letter"], r["days_late"]) for r in rows] == [
+        (alert_id, "2026-03-03", "2026-03-10", "letter issued 3 March 2026, not yet delivered", 1)]
+
+    # recording a delivery before the letter existed, or one not yet made, is refused and saves nothing
+    error = cli.fails("letter", "deliver", letter["id"], "--as", "hannah", "--method", "first class post",
+                      "--at", "2026-03-02T17:00", now="2026-03-11T10:00")
+    assert error == (f"error: delivered_at: letter {letter['id']} ('{letter['title']}') was issued on 3 March 2026 "
+                     f"at 10:00, so it cannot have been delivered on 2 March 2026 at 17:00: give the date and time "
+                     f"it reached the tenant\n")
+    assert "12 March 2026 at 09:00 is in the future" in cli.fails(
+        "letter", "deliver", letter["id"], "--as", "hannah", "--method", "first class post",
+        "--at", "2026-03-12T09:00", now="2026-03-11T10:00")
+    assert shal.alert(alert_id, "hannah")["letters"][0]["delivered_at"] is None
+    assert len(not_told(cli, "2026-03-11T10:00")) == 1
+
+    # posted on 4 March: the tenant was told, late or not, and the row goes
+    assert "recorded as delivered" in cli("letter", "deliver", letter["id"], "--as", "hannah",
+                                          "--method", "first class post", "--at", "2026-03-04T16:00",
+                                          now="2026-03-11T10:00")
+    assert not_told(cli, "2026-03-11T10:00") == []
+
+
+def _review_late(shal, alert_id, done):
+    assert shal.fire_timers("2027-03-03T10:01") == 1
+    review = shal.open_task("hannah", alert_id, "2027-03-03T10:01")
+    shal.complete("hannah", review["task"], KEEP, now=done)
+    return shal.alert(alert_id, "hannah")
+
+
+def test_a_review_finished_nine_days_late_does_not_move_the_next_review(shal, cli):
+    """§3.4.7: reviewed at least every 12 months: twelve months from when the review was due."""
+    alert_id = shal.report("incident", now=T0)
+    decide(shal, alert_id, DECIDE)  # the first review is due on 3 March 2027, 10:00
+    alert = _review_late(shal, alert_id, "2027-03-12T10:00")
+    assert alert["next_review_at"].startswith("2028-03-03T10:00")
+    assert "due by 2028-03-03" in alert["letters"][-1]["body"]  # the tenant's letter gives the same date
+    assert shal.fire_timers("2028-03-03T09:59") == 0
+    assert shal.fire_timers("2028-03-03T10:01") == 1
+    # a review done so late that the next one is already due: due at once, not a year from now
+    review = shal.open_task("hannah", alert_id, "2028-03-03T10:01")
+    shal.complete("hannah", review["task"], KEEP, now="2029-03-10T10:00")
+    assert shal.alert(alert_id, "hannah")["next_review_at"].startswith("2029-03-03T10:00")
+    assert shal.fire_timers("2029-03-10T10:01") == 1
+
+
+def test_with_review_from_due_date_off_a_late_review_moves_the_next_one(cli, monkeypatch, tmp_path):
+    def from_the_day_done(toml):
+        toml.write_text(toml.read_text().replace('assessment_process = "shal_assessment"',
+                                                 'assessment_process = "shal_assessment"\nreview_from_due_date = false'))
+    shal = world_on_copy(cli, monkeypatch, tmp_path, "shal", SHAL_USERS, from_the_day_done)
+    alert_id = shal.report("incident", now=T0)
+    decide(shal, alert_id, DECIDE)
+    assert _review_late(shal, alert_id, "2027-03-12T10:00")["next_review_at"].startswith("2028-03-12T10:00")

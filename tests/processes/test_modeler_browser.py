@@ -109,4 +109,4 @@ def test_the_review_period_changed_in_the_web_modeler_checked_deployed_and_cases
     assert derby.fire_timers("2026-04-10T09:01") == 2  # both markers' reviews fall due together
     review = derby.open_task("helen", existing, "2026-04-10T09:01")
     derby.complete("helen", review["task"], KEEP, now="2026-04-11T09:00")
-    assert derby.alert(existing)["next_review_at"].startswith("2026-07-11")
+    assert derby.alert(existing)["next_review_at"].startswith("2026-07-10T09:00")  # three months from the due date, not the late day

@@ -40,7 +40,8 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert f'id="letter{letter}_method-error">choose one of' in page
-    assert f'id="letter{letter}_delivered_at-error">the delivery time is in the future' in page
+    assert f'id="letter{letter}_delivered_at-error">1 January 2999 at 10:00 is in the future: the delivery of ' \
+           f'letter {letter}' in page
     with transaction() as db:
         assert db.get(Letter, letter).delivered_at is None
 
