@@ -109,9 +109,12 @@ def _task_lane_names(directory: str) -> frozenset[str]:
 
 def case_reader_roles(pack: Pack) -> frozenset[str]:
     """Roles that may read case stories (reasons, assessments, letters): the roles whose lanes
-    work the pack's steps, and every role ranked at least as high as the lowest of them.
+    work the pack's steps, the role keeping the housing system in step (its steps come from the
+    register, not a lane), and every role ranked at least as high as the lowest of them.
     Front-line staff below that see only the instruction to staff."""
     lane_roles = {r for r in (pack.role_for_lane(n) for n in _task_lane_names(str(pack.directory))) if r}
+    if pack.housing_system is not None:
+        lane_roles.add(pack.roles[pack.housing_system.role])
     floor = min((r.rank for r in lane_roles if r.rank > 0), default=None)
     readers = {r.key for r in lane_roles}
     if floor is not None:

@@ -30,7 +30,7 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
               "likelihood": "low", "impact": "low", "decision_reason": "Risk", "assessment_method": "Talked"}
     alert = world.report("near_miss")
     world.complete("helen", world.open_task("helen", alert)["task"], marker)
-    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_ref": "RT-9"})
+    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_reference": "RT-9"})
     with transaction() as db:
         letter = db.scalar(select(Letter.id))
     tina = as_user("tina")
