@@ -94,7 +94,7 @@ def place_markers(pack, count, prefix):
                                              customer_ref=f"{prefix}{n}", category="near_miss", description="x")
                 alert_ids.append(case.alert_id)
             complete_open_task(pack, alert_ids[-1], "helen", RISK)
-            complete_open_task(pack, alert_ids[-1], "tina", {"housing_system_ref": "RT"})
+            complete_open_task(pack, alert_ids[-1], "tina", {"housing_system_reference": "RT"})
     return alert_ids
 
 

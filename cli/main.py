@@ -269,7 +269,7 @@ def report(db, username, customer_ref, category, description, staff_involved):
 def inbox(db, username, as_json):
     """Your open steps: assigned to you, or waiting for one of your roles."""
     tasks = register.inbox(db, pack=active_pack(), actor=_actor(db, username))
-    rows = [{"task": t.id, "title": t.title, "role": t.role, "assignee": t.assignee, "status": t.status,
+    rows = [{"task": t.id, "title": t.title, "kind": t.kind, "role": t.role, "assignee": t.assignee, "status": t.status,
              "alert": t.case.alert_id, "customer": t.case.alert.customer.reference,
              "due": _date(t.due_at), "overdue": bool(t.due_at and clock.as_utc(t.due_at) < clock.now())}
             for t in tasks]
@@ -300,10 +300,13 @@ def task_show(db, task_id, username, as_json):
     t = view["task"]
     if as_json:
         click.echo(json.dumps({"task": t.id, "title": t.title, "role": t.role, "status": t.status,
-                               "assignee": t.assignee, "due": _date(t.due_at),
+                               "assignee": t.assignee, "due": _date(t.due_at), "kind": t.kind,
+                               "instructions": view["instructions"],
                                "fields": [f.__dict__ for f in view["fields"]]}, indent=2, default=list))
         return
     click.echo(f"task {t.id}: {t.title}  [{t.role}]  {t.status}  due {_date(t.due_at)}")
+    for line in (view["instructions"] or "").splitlines():
+        click.echo(f"  {line}")
     for f in view["fields"]:
         need = "required" if f.required else (f"required when {f.required_when}" if f.required_when else "optional")
         options = f"  one{' or more' if f.multiple else ''} of: {', '.join(o for o, _ in f.options)}" if f.options else ""

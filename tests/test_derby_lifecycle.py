@@ -5,8 +5,8 @@ from tests.helpers import RISK
 T0 = "2026-03-02T09:00"
 DECIDED = "2026-03-03T10:00"
 RECORDED = "2026-03-04T10:00"
-BEFORE_REVIEW = "2026-09-04T09:59"
-REVIEW_DUE = "2026-09-04T10:01"
+BEFORE_REVIEW = "2026-09-03T09:59"  # six months from the decision, when the marker went on the register
+REVIEW_DUE = "2026-09-03T10:01"
 MARKER = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
           "inform_tenant": "yes", **RISK}
 KEEP = {"staff_information": "Two incidents reported by the repairs team", "risk_reduced": "no",
@@ -14,10 +14,14 @@ KEEP = {"staff_information": "Two incidents reported by the repairs team", "risk
         "inform_tenant": "yes"}
 
 
-def record_on_red_triangle(derby, alert_id, now=RECORDED):
-    task = derby.open_task("tina", alert_id, now)
-    assert task["title"].startswith("Record the marker")
-    derby.complete("tina", task["task"], {"housing_system_ref": "RT-1"}, now=now)
+def record_on_red_triangle(derby, alert_id, now=RECORDED, change="place the marker", who="tina"):
+    """The ASB team's step the register gave them for a change to the marker (§4): done with the
+    red triangle's reference, and only with it."""
+    task = derby.open_task(who, alert_id, now)
+    assert task["kind"] == "housing_system" and task["title"] == f"Update the red triangle: {change}"
+    assert "housing_system_reference" in derby.refuse(who, task["task"], {}, now=now)
+    derby.complete(who, task["task"], {"housing_system_reference": "RT-1"}, now=now)
+    assert not [t for t in derby.inbox(who, now) if t["alert"] == alert_id]
 
 
 def review_becomes_due(derby, reviewer, alert_id):
@@ -38,17 +42,26 @@ def test_criminal_offender_assessed_by_asb_manager_reviewed_kept_and_appealed(de
 
     derby.complete("anna", task["task"], {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER},
                    now=DECIDED)
-    assert derby.alert(alert_id)["status"] == "under_assessment"  # on the register only once the ASB team records it
+    # the decision protects staff at once: on the register, at check-before-visiting and on the visit list,
+    # while the ASB team's step to put it on the red triangle waits (§4)
+    assert derby.alert(alert_id, now=DECIDED)["status"] == "active"
+    assert "MARKER: Visit in pairs" in cli("check", "John Smith", "--as", "sam", now=DECIDED)
+    assert "Visit in pairs" in cli("visit-list", "--as", "sam", now=DECIDED)
+    step = derby.open_task("tina", alert_id, DECIDED)
+    assert step["due"] == "2026-03-05"
+    shown = cli("task", "show", step["task"], "--as", "tina", now=DECIDED)
+    assert "Instruction to staff: Visit in pairs" in shown and "housing_system_reference" in shown
+    assert "Real risk to staff" not in shown  # what to enter, never the reasons
     record_on_red_triangle(derby, alert_id)
 
     alert = derby.alert(alert_id)
     assert alert["status"] == "active" and alert["marker_text"] == "Visit in pairs"
     assert alert["control_measures"] == ["Visit in pairs"]
     assert alert["decided_by"] == "anna" and alert["decided_role"] == "asb_manager"
-    assert alert["next_review_at"].startswith("2026-09-04")
+    assert alert["next_review_at"].startswith("2026-09-03")
     assert [letter["template"] for letter in alert["letters"]] == ["marker_placed"]
     letter = alert["letters"][0]["body"]
-    assert "Visit in pairs" in letter and "2026-09-04" in letter and "appeal" in letter
+    assert "Visit in pairs" in letter and "2026-09-03" in letter and "appeal" in letter
     assert alert["assessments"][0]["content"]["offence_nature"] == "Assault, 2025"
     assert "MARKER: Visit in pairs" in cli("check", "John Smith", "--as", "sam")
 
@@ -56,7 +69,8 @@ def test_criminal_offender_assessed_by_asb_manager_reviewed_kept_and_appealed(de
     derby.complete("anna", review["task"], KEEP, now="2026-09-10T10:00")
     alert = derby.alert(alert_id)
     assert alert["status"] == "active" and alert["review_count"] == 1
-    assert alert["next_review_at"].startswith("2027-03-04T10:00")  # six months from the due date, not the late day
+    assert not [t for t in derby.inbox("tina", "2026-09-10T10:00") if t["alert"] == alert_id]  # kept unchanged
+    assert alert["next_review_at"].startswith("2027-03-03")  # six months from the due date, not the late day
     decisions = [e for e in alert["events"] if e["action"] == "decision"]
     assert decisions[-1]["detail"]["reason"] == "Risk unchanged"  # a kept marker's reason is documented
     assert [letter["template"] for letter in alert["letters"]] == ["marker_placed", "marker_kept"]
@@ -99,6 +113,7 @@ def test_partner_information_with_complex_needs_input_not_told_then_removed_at_r
                                             "inform_tenant": ""}, now="2026-09-10T10:00")
     alert = derby.alert(alert_id)
     assert alert["status"] == "removed" and alert["next_review_at"] is None
+    record_on_red_triangle(derby, alert_id, now="2026-09-10T10:00", change="remove the marker")
     assert [c["status"] for c in alert["cases"]] == ["completed", "completed"]
     assert "no marker" in cli("check", "Mary Jones", "--as", "sam")
     assert derby.fire_timers("2027-06-01T00:00") == 0  # a removed marker is never reviewed again
@@ -133,6 +148,7 @@ def test_mental_health_assessed_by_complex_needs_manager_with_sustainment_notes(
     alert = derby.alert(alert_id)
     assert alert["status"] == "removed"
     assert [c["status"] for c in alert["cases"]] == ["completed", "completed", "cancelled", "completed"]
+    record_on_red_triangle(derby, alert_id, now="2026-09-07T10:00", change="remove the marker")
     assert derby.fire_timers("2027-06-01T00:00") == 0
 
 
@@ -166,6 +182,9 @@ def test_complaints_investigated_by_appointed_officer_not_told_after_consultatio
                                               "control_measures": "visit_in_pairs"}, now="2026-04-02T10:00")
     alert = derby.alert(alert_id)
     assert alert["marker_text"] == "Visit in pairs; no lone phone calls" and alert["status"] == "active"
+    step = derby.open_task("tina", alert_id, "2026-04-02T10:00")  # the new wording, for the red triangle
+    assert "Visit in pairs; no lone phone calls" in cli("task", "show", step["task"], "--as", "tina")
+    record_on_red_triangle(derby, alert_id, now="2026-04-02T10:00", change="change the marker")
 
     review = review_becomes_due(derby, "helen", alert_id)  # §6: reviewed by the Head of Service
     derby.complete("helen", review["task"], KEEP, now="2026-09-05T10:00")

@@ -71,8 +71,14 @@ def test_scheduled_offender_cases_are_visible_only_to_the_secure_list(derby, cli
     derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
                                           **MARKER, "inform_tenant": "no",
                                           "non_disclosure_reason": "Police advice"}, now=T0)
-    # placed directly: the ASB team does not see the secure database
+    # the ASB team does not see the secure database: the ASB Manager puts the red triangle note on,
+    # which says only to contact the manager
     assert derby.inbox("tina", T0) == []
+    step = derby.open_task("anna", alert_id, T0)
+    shown = cli("task", "show", step["task"], "--as", "anna")
+    assert "Instruction to staff: Contact the relevant manager before visiting." in shown
+    assert "Visit in pairs" not in shown and "Scheduled offence" not in shown and "Police advice" not in shown
+    record_on_red_triangle(derby, alert_id, now=T0, who="anna")
     for outsider in ("sam", "tina", "helen", "carl", "ivy"):
         assert alert_id not in listed(cli, outsider)
         assert f"no alert {alert_id}" in cli.fails("alerts", "show", alert_id, "--as", outsider)
@@ -122,9 +128,9 @@ def test_review_dates_use_calendar_months(derby, cli):
     derby.complete("helen", task["task"], {"assessment_method": "x", **MARKER}, now="2026-08-31T10:00")
     record_on_red_triangle(derby, alert_id, now="2026-08-31T11:00")
     # 31 August + P6M is the end of February, not 3 March
-    assert derby.alert(alert_id)["next_review_at"].startswith("2027-02-28T11:00")
-    assert derby.fire_timers("2027-02-28T10:59") == 0
-    assert derby.fire_timers("2027-02-28T11:01") == 1
+    assert derby.alert(alert_id)["next_review_at"].startswith("2027-02-28T10:00")
+    assert derby.fire_timers("2027-02-28T09:59") == 0
+    assert derby.fire_timers("2027-02-28T10:01") == 1
 
 
 def test_two_completions_of_one_task_one_wins_the_other_is_told(derby, cli):

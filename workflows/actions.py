@@ -10,7 +10,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from . import audit, clock
+from . import audit, clock, housing_system
 from .errors import StepFailed
 from .models import Alert, Case, Letter, NonDisclosure, Note, RiskAssessment
 from .pack import Pack
@@ -45,6 +45,11 @@ class ActionContext:
         if self.case.id is None:
             self.db.flush()  # a case started in this step is inserted once it is first needed
         return self.case.id
+
+    def marker_changed(self, change: str):
+        """The housing system must be told of this change (workflows/housing_system.py)."""
+        housing_system.marker_changed(self.db, pack=self.pack, case=self.case, alert=self.alert,
+                                      change=change, actor=self.actor)
 
     def log(self, action: str, **detail):
         audit.record(self.db, actor=self.actor, action=action, case=self.case,
@@ -87,6 +92,11 @@ def _record_decision(ctx: ActionContext, outcome: str, reason: str | None = None
 REGISTER_CODES = ("level", "marker_code")  # the alert's level and marker code, as the register holds them
 
 
+def _marker(alert: Alert) -> tuple:
+    """What staff read of a marker: a change to any of it must reach the housing system."""
+    return (alert.marker_text, alert.control_measures, *(getattr(alert, n) for n in REGISTER_CODES))
+
+
 def _apply_marker_fields(ctx: ActionContext):
     alert, data = ctx.alert, ctx.data
     rule = ctx.pack.restrictions.get(alert.restriction or "")
@@ -106,12 +116,14 @@ def _apply_marker_fields(ctx: ActionContext):
 @action("place_marker")
 def place_marker(ctx: ActionContext):
     """Put the marker on the register with its wording and control measures."""
-    _apply_marker_fields(ctx)
     alert = ctx.alert
+    was_interim = alert.status == "active"
+    _apply_marker_fields(ctx)
     alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
     _record_decision(ctx, "marker placed")
     ctx.log("marker_placed", marker_text=alert.marker_text, control_measures=alert.control_measures,
             level=alert.level)
+    ctx.marker_changed("confirm" if was_interim else "place")
 
 
 @action("record_no_marker")
@@ -221,16 +233,22 @@ def record_non_disclosure(ctx: ActionContext):
 def keep_marker(ctx: ActionContext):
     """A review keeps the marker: its reason is documented and any new wording applied."""
     reason = ctx.need(ctx.props.get("reason_field") or "review_reason")
+    before = _marker(ctx.alert)
     _apply_marker_fields(ctx)
     ctx.alert.review_count = (ctx.alert.review_count or 0) + 1
     _record_decision(ctx, "marker kept", reason)
+    if _marker(ctx.alert) != before:  # kept with new wording, measures, code or level
+        ctx.marker_changed("amend")
 
 
 @action("amend_marker")
 def amend_marker(ctx: ActionContext):
     """Change the marker's wording, control measures or level."""
+    before = _marker(ctx.alert)
     _apply_marker_fields(ctx)
     _record_decision(ctx, "marker amended", ctx.data.get("appeal_reasons") or ctx.data.get("review_reason"))
+    if _marker(ctx.alert) != before:
+        ctx.marker_changed("amend")
 
 
 @action("remove_marker", optional=("reason_field",))
@@ -238,12 +256,15 @@ def remove_marker(ctx: ActionContext):
     """Take the marker off the register at once and stop its pending reviews."""
     reason = ctx.need(ctx.props.get("reason_field") or "review_reason")
     alert = ctx.alert
+    was_on = alert.status == "active"  # an interim marker too; under assessment, nothing is on the system
     if ctx.case.kind == "review":
         alert.review_count = (alert.review_count or 0) + 1
     alert.status, alert.removed_at, alert.removed_reason = "removed", clock.now(), str(reason)
     alert.next_review_at = None
     _record_decision(ctx, "marker removed", reason)
     ctx.cancel_other_cases(f"marker removed: {reason}")
+    if was_on:
+        ctx.marker_changed("remove")
 
 
 @action("schedule_review", properties=("process",))
@@ -313,6 +334,7 @@ def place_interim_marker(ctx: ActionContext):
     alert = ctx.alert
     alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
     ctx.log("interim_marker_placed", marker_text=alert.marker_text, level=alert.level)
+    ctx.marker_changed("interim_on")
 
 
 @action("add_templated_note", properties=("notebook", "template"))

@@ -173,7 +173,7 @@ def reviews(db: Session, *, pack: Pack, actor: Actor, within_days: int = 30) -> 
 def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     """Appeals still open after the date their hearing was due."""
     now = clock.now()
-    query = _tasks_query(pack, actor).where(Case.kind == "appeal", Case.status == "running",
+    query = _tasks_query(pack, actor).where(Case.kind == "appeal", Case.status == "running", HumanTask.kind == "step",
                                             HumanTask.status.in_(OPEN), HumanTask.due_at < now
                                             ).order_by(HumanTask.due_at)
     return [{"alert": alert.id, "customer": alert.customer.reference, "case": case.id, "task": task.id,

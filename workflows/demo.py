@@ -56,14 +56,16 @@ def _play(db, pack, story, today):
                 actor = engine.actor_for(db, pack, demo_username(step["as"]))
                 engine.start_appeal(db, pack=pack, actor=actor, alert_id=alert_id, grounds=step["appeal"])
                 continue
-            task = _open_task(db, alert_id)
+            task = _open_task(db, alert_id, step["as"])
             actor = engine.actor_for(db, pack, demo_username(step["as"]))
             engine.complete_task(db, pack=pack, actor=actor, task_id=task.id, values=step["values"])
 
 
-def _open_task(db, alert_id) -> HumanTask:
+def _open_task(db, alert_id, role) -> HumanTask:
+    """The alert's oldest open step for this role: a housing system step may wait beside the case's own."""
     task = db.scalar(select(HumanTask).join(Case).where(
-        Case.alert_id == alert_id, HumanTask.status.in_(("ready", "claimed"))).order_by(HumanTask.id))
+        Case.alert_id == alert_id, HumanTask.role == role, HumanTask.status.in_(("ready", "claimed")))
+        .order_by(HumanTask.id))
     if task is None:
-        raise WorkflowError(f"demo.toml: alert {alert_id} has no open step to complete")
+        raise WorkflowError(f"demo.toml: alert {alert_id} has no open step for the {role} role to complete")
     return task

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions, forms, spiff
+from . import audit, clock, definitions, forms, housing_system, spiff
 from .actions import ACTIONS, ActionContext
 from .assignment import Actor, check_may_act, check_not_excluded, covering, role_clear_of, route
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
@@ -129,6 +129,10 @@ def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values
     """Complete a human step with form values; the case runs on to its next wait."""
     case, human_task = _lock_for_task(db, pack, actor, task_id)
     check_may_act(pack, human_task, actor)
+    if human_task.kind == housing_system.KIND:  # not a step of the diagram: the workflow is not touched
+        housing_system.complete(db, task=human_task, actor=actor.username, values=values)
+        _touch(db, case)
+        return human_task
     step = _Step(db, pack, case, actor.username)
     workflow = step.restore()
     step.settled.add(human_task.task_uuid)  # its row is marked completed below
@@ -225,7 +229,8 @@ def advance_timers(db: Session, *, pack: Pack, case_id: int) -> bool:
 
 
 def cancel_case(db: Session, *, case: Case, actor: str, reason: str) -> None:
-    """Stop a running case: its timers and open steps go with it."""
+    """Stop a running case: its timers and open steps go with it. Its housing system obligations
+    stay: a removal that cancels a review must still reach the housing system."""
     _lock(db, case.id)
     case.status, case.next_timer_at = "cancelled", None
     for task in _open_tasks(db, case.id):
@@ -331,7 +336,8 @@ def _lock(db, case_id) -> Case:
 
 
 def _open_tasks(db, case_id) -> list[HumanTask]:
-    return list(db.scalars(select(HumanTask).where(HumanTask.case_id == case_id,
+    """The case's open steps of its diagram (never its housing system obligations)."""
+    return list(db.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.kind == "step",
                                                    HumanTask.status.in_(("ready", "claimed")))))
 
 
@@ -444,7 +450,7 @@ class _Step:
             role, assignee = self._separate(task, role, assignee, routing.excluded)
         self.db.add(HumanTask(
             case=self.case, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
-            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role,
+            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role, kind="step",
             assignee=assignee, status="claimed" if assignee else "ready",
             outrank_user=routing.outrank_user, outrank_rank=routing.outrank_rank,
             due_at=routing.due_at, created_at=clock.now(),

@@ -3,7 +3,9 @@ elements no path reaches, exclusive gateways with no default flow, and the rules
 pack must keep wherever a marker is placed or kept:
   - every path on from it tells the tenant or records why not (issue_letter / record_non_disclosure);
   - every path on from it has a review ahead (schedule_review, or a timer in the same process);
-  - every deciding task of the pack's appeal process carries mustOutrank.
+  - every deciding task of the pack's appeal process carries mustOutrank;
+  - no user task stands between a deciding task and the action that records its outcome, so the
+    instruction to staff is live from the moment it is decided.
 """
 from .pack import Pack
 
@@ -16,6 +18,7 @@ _NOT_NODES = {"sequenceFlow", "laneSet", "lane", "extensionElements", "documenta
 MARKER_STAYS = ("place_marker", "keep_marker")
 TELLS = ("issue_letter", "record_non_disclosure")
 REVIEWS = ("schedule_review",)
+RECORDS_OUTCOME = ("place_marker", "keep_marker", "amend_marker", "remove_marker")
 
 
 def check_process(process, pack: Pack, add) -> None:
@@ -39,12 +42,32 @@ def check_process(process, pack: Pack, add) -> None:
         if end:
             add(task.get("id"), f"a path from here reaches '{end}' leaving the marker in place with no "
                                 f"review ahead of it (schedule_review)")
+    _check_outcome_recorded_at_the_decision(process, graph, add)
     if process.get("id") == pack.appeal_process:
         for task in process.iterfind("bpmn:userTask", NS):
             props = _properties(task)
             if props.get("decision") == "true" and not props.get("mustOutrank"):
                 add(task.get("id"), "an appeal must be heard by someone more senior than the original "
                                     "decider: set the property mustOutrank (e.g. original_decider)")
+
+
+def _check_outcome_recorded_at_the_decision(process, graph, add) -> None:
+    decisions = {t.get("id") for t in process.iterfind("bpmn:userTask", NS) if _properties(t).get("decision") == "true"}
+    outcomes = graph.actions(RECORDS_OUTCOME)
+    found = {}  # user task in between -> (the decisions before it, the action after it)
+    for decision in sorted(decisions):
+        for between in graph.reachable(decision, stops=outcomes | decisions):
+            if graph._tag(between) != "userTask" or between in decisions:
+                continue
+            outcome = graph.first_of(between, outcomes, stops=decisions)
+            if outcome:
+                found.setdefault(between, ([], outcome))[0].append(decision)
+    for between, (before, outcome) in sorted(found.items()):
+        add(between, f"user task '{between}' stands between the decision "
+                     f"{' / '.join(repr(d) for d in before)} and '{outcome}', which records it: staff would "
+                     f"not see the decision until '{between}' is done. Record the outcome straight after the "
+                     f"decision; the step of putting it on the housing system now comes from pack.toml "
+                     f"[housing_system]")
 
 
 def _properties(element) -> dict:
@@ -87,6 +110,22 @@ class _Graph:
 
     def timers(self):
         return {n for n, e in self.nodes.items() if e.find("bpmn:timerEventDefinition", NS) is not None}
+
+    def reachable(self, start, stops):
+        """Every node reachable from `start` (after it), not going on past a node in `stops`."""
+        seen, todo = set(), list(self.successors.get(start, []))
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node not in stops:
+                todo.extend(self.successors.get(node, []))
+        return seen
+
+    def first_of(self, start, targets, stops):
+        """A node of `targets` reachable from `start` without passing a node in `stops`, or None."""
+        return next((n for n in sorted(self.reachable(start, stops | targets)) if n in targets), None)
 
     def path_avoiding(self, start, stops):
         """The first end reachable from `start` without passing a node in `stops`, or None."""

@@ -1,7 +1,9 @@
 """The task inbox as the web app shows it: a person's own steps and their roles' unclaimed
 steps, each sorted by due date, with the counts for the page header; and who a step may be
-handed to. (Who may read a case's story is workflows/permissions.py.) Restricted records are filtered in the query, never after."""
+handed to (who may read a case's story is workflows/permissions.py). Restricted records are
+filtered in the query, never after."""
 from dataclasses import dataclass
+
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 

@@ -152,6 +152,10 @@ class HumanTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(80))
     # ready -> claimed -> completed, or cancelled
     status: Mapped[str] = mapped_column(String(20), default="ready")
+    # "step": a user task of the case's diagram; "housing_system": an obligation the register
+    # creates to keep the landlord's housing system in step with a marker (workflows/housing_system.py)
+    kind: Mapped[str] = mapped_column(String(20), default="step", server_default="step")
+    instructions: Mapped[str | None] = mapped_column(Text)  # what to enter on the housing system
     outrank_user: Mapped[str | None] = mapped_column(String(80))
     outrank_rank: Mapped[int | None] = mapped_column(Integer)
     due_at: Mapped[datetime | None] = mapped_column(Stamp)

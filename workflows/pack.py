@@ -39,6 +39,8 @@ class Restriction:
     label: str
     visible_to: frozenset[str]
     staff_instruction: str
+    # who keeps the housing system in step for these records, when [housing_system] role may not see them
+    housing_system_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,19 @@ class Request:
     key: str
     label: str
     process: str
+
+
+@dataclass(frozen=True)
+class HousingSystem:
+    """[housing_system]: the landlord's own housing system, kept in step with the register.
+
+    Every change to a marker (placed, changed, removed; an interim marker on or off) gives this
+    role a step saying what to enter, due within due_within. name: what the landlord calls it
+    ("the red triangle", "QL"). No section: the pack keeps no other system in step.
+    """
+    role: str
+    due_within: str
+    name: str = "the housing system"
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,7 @@ class Pack:
     delivery_methods: tuple[str, ...] = DELIVERY_METHODS  # how a letter may reach the tenant
     registers: "Registers" = field(default_factory=lambda: Registers())
     notifications: Notifications = field(default_factory=Notifications)
+    housing_system: HousingSystem | None = None
     # names every case starts with, so diagrams may read them (the lint knows them too)
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by", "staff_involved",
@@ -172,6 +188,13 @@ class Pack:
             known = ", ".join(sorted(self.roles))
             raise PackError(f"unknown role '{key}' (this pack has: {known})")
         return self.roles[key]
+
+    def housing_system_role(self, restriction: str | None) -> str | None:
+        """Who keeps the housing system in step for a record with this restriction (None: nobody)."""
+        if self.housing_system is None:
+            return None
+        rule = self.restrictions.get(restriction or "")
+        return (rule.housing_system_role if rule else None) or self.housing_system.role
 
     def may_see(self, restriction: str | None, role_keys) -> bool:
         """Whether someone holding these roles may see a record with this restriction."""
@@ -226,7 +249,7 @@ def _build(key, directory, raw, path) -> Pack:
             pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
-                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"])
+                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"))
         if "registers" in raw:
             pack.registers = _registers(raw["registers"], path)
         else:  # the defaults name the roles a pack usually has; keep those this pack has
@@ -236,6 +259,8 @@ def _build(key, directory, raw, path) -> Pack:
                                        subject_access=d.subject_access & set(pack.roles))
         if "notifications" in raw:
             pack.notifications = _notifications(raw["notifications"], path)
+        if "housing_system" in raw:
+            pack.housing_system = _housing_system(raw["housing_system"], path)
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
             pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body))
@@ -286,6 +311,18 @@ def _notifications(raw: dict, path) -> Notifications:
                          managers=dict(raw.get("managers", {})))
 
 
+def _housing_system(raw: dict, path) -> HousingSystem:
+    unknown = set(raw) - {"role", "due_within", "name"}
+    if unknown:
+        raise PackError(f"{path}: [housing_system] has unknown settings {sorted(unknown)}")
+    for setting in ("role", "due_within"):
+        if not raw.get(setting):
+            raise PackError(f"{path}: [housing_system] needs {setting} (who keeps the housing system in step, "
+                            f"and the time they have to do it, e.g. role = \"customer_services\", due_within = \"P1D\")")
+    return HousingSystem(role=raw["role"], due_within=raw["due_within"],
+                         name=raw.get("name") or HousingSystem.name)
+
+
 def _section(raw, name, path):
     if name not in raw:
         raise PackError(f"{path}: missing [{name}] section")
@@ -332,3 +369,25 @@ def _check_references(pack: Pack, path) -> None:
         unknown = rule.visible_to - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: restriction '{rule.key}' names unknown roles {sorted(unknown)}")
+    _check_housing_system(pack, path)
+
+
+def _check_housing_system(pack: Pack, path) -> None:
+    hs = pack.housing_system
+    for rule in pack.restrictions.values():
+        if rule.housing_system_role and rule.housing_system_role not in pack.roles:
+            raise PackError(f"{path}: restriction '{rule.key}' housing_system_role names unknown role "
+                            f"'{rule.housing_system_role}'")
+    if hs is None:
+        return
+    if hs.role not in pack.roles:
+        raise PackError(f"{path}: [housing_system] role names unknown role '{hs.role}' "
+                        f"(this pack has: {', '.join(sorted(pack.roles))})")
+    _check_duration(hs.due_within, f"{path}: [housing_system] due_within")
+    for rule in pack.restrictions.values():
+        role = pack.housing_system_role(rule.key)
+        if role not in rule.visible_to:
+            raise PackError(
+                f"{path}: the {pack.roles[role].name} role keeps {hs.name} in step but may not see "
+                f"{rule.key} records; set housing_system_role in [restrictions.{rule.key}] to one of "
+                f"{sorted(rule.visible_to)}, or add '{role}' to its visible_to")

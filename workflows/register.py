@@ -168,12 +168,15 @@ def _non_disclosure_fields(cases) -> frozenset[str]:
 
 def task_view(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> dict:
     """A task with its form, for someone who may see its case."""
-    from . import definitions
+    from . import definitions, housing_system
     task = db.get(HumanTask, task_id)
     if task is None or not pack.may_see(task.case.alert.restriction, actor.roles):
         raise NotFound(f"there is no task {task_id}")
+    overdue = task.due_at is not None and clock.as_utc(task.due_at) < clock.now() and task.status in ("ready", "claimed")
+    if task.kind == housing_system.KIND:  # no diagram behind it: what to enter is on the row
+        return {"task": task, "fields": housing_system.fields(), "overdue": overdue,
+                "documentation": None, "instructions": task.instructions}
     spec, _ = definitions.spec_for(task.case.definition)
     task_spec = spec.task_specs[task.bpmn_id]
-    overdue = task.due_at is not None and clock.as_utc(task.due_at) < clock.now() and task.status in ("ready", "claimed")
     return {"task": task, "fields": forms.fields_of(task_spec), "overdue": overdue,
-            "documentation": getattr(task_spec, "documentation", None)}
+            "documentation": getattr(task_spec, "documentation", None), "instructions": None}

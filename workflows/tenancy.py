@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, engine
+from . import audit, clock, engine, housing_system
 from .assignment import Actor
 from .errors import NotFound, WorkflowError
 from .models import Alert, Case, Customer
@@ -37,4 +37,8 @@ def end_tenancy(db: Session, *, pack: Pack, actor: Actor, customer_ref: str,
             engine.cancel_case(db, case=case, actor=actor.username, reason=f"marker removed: {reason}")
         audit.record(db, actor=actor.username, action="marker_removed", alert_id=alert.id,
                      reason=reason, previous_status=was)
+        if was == "active":  # the housing system shows it until told otherwise
+            latest = db.scalar(select(Case).where(Case.alert_id == alert.id).order_by(Case.id.desc()).limit(1))
+            housing_system.marker_changed(db, pack=pack, case=latest, alert=alert, change="remove",
+                                          actor=actor.username)
     return removed

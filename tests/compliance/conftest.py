@@ -29,20 +29,21 @@ class Seeded:
             cli("users", "add", username, "--name", username.title(), "--role", role)
         cli("customers", "add", "C4", "--name", "Susan Green", "--address", "4 Low Road, Derby", "--postcode", "DE2 2BB")
         d = derby
-        self.a1 = self._placed("rpo", "C1", "2026-03-02T09:00", "anna", "2026-03-03T10:00",
+        self.a1 = self._placed("rpo", "C1", "2026-03-02T09:00", "anna", "2026-03-04T10:00",
                                {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER},
-                               recorded="2026-03-04T10:00")
-        self.a2 = self._placed("partner_info", "C2", "2026-03-02T09:00", "anna", "2026-03-03T10:00",
+                               recorded="2026-03-04T11:00")
+        self.a2 = self._placed("partner_info", "C2", "2026-03-02T09:00", "anna", "2026-03-04T10:00",
                                {"partner_source": "Derbyshire Police", "complex_needs_consulted": "no", **MARKER,
                                 "inform_tenant": "no",
                                 "non_disclosure_reason": "Telling her may put the informant at risk"},
-                               recorded="2026-03-04T10:00")
+                               recorded="2026-03-04T11:00")
         self.a3 = self._placed("rpo", "C4", "2026-01-05T09:00", "anna", "2026-01-06T10:00",
                                {"offence_nature": "Scheduled offence", "scheduled_offender": "yes", **MARKER,
-                                "inform_tenant": "no", "non_disclosure_reason": "Police advice: MAPPA"})
-        self.a4 = self._placed("near_miss", "C3", "2025-11-10T09:00", "helen", "2025-11-11T10:00",
+                                "inform_tenant": "no", "non_disclosure_reason": "Police advice: MAPPA"},
+                               recorded="2026-01-06T11:00", keeper="anna")
+        self.a4 = self._placed("near_miss", "C3", "2025-11-10T09:00", "helen", "2025-11-12T10:00",
                                {"assessment_method": "Talked to the officer", **MARKER},
-                               recorded="2025-11-12T10:00")
+                               recorded="2025-11-12T11:00")
         assert d.fire_timers("2026-05-12T12:00") == 1  # A4's review falls due; its step is due 14 days on
         self.a5 = d.report("mental_health", customer="C2", now="2026-04-01T09:00")
         cli("task", "claim", d.open_task("carl", self.a5, "2026-04-01T09:00")["task"], "--as", "carl",
@@ -52,13 +53,13 @@ class Seeded:
         cli("appeal", self.a1, "--as", "sam", "--grounds", "I have changed", now="2026-05-20T09:00")
         cli("appeal", self.a3, "--as", "anna", "--grounds", "Not a risk any more", now="2026-05-25T09:00")
 
-    def _placed(self, category, customer, reported, decider, decided, values, recorded=None) -> int:
+    def _placed(self, category, customer, reported, decider, decided, values, recorded, keeper="tina") -> int:
+        """A marker decided (on the register at once), then put on the red triangle by its keeper."""
         d = self.derby
         alert_id = d.report(category, customer=customer, now=reported)
         d.complete(decider, d.open_task(decider, alert_id, decided)["task"], values, now=decided)
-        if recorded:
-            task = d.open_task("tina", alert_id, recorded)
-            d.complete("tina", task["task"], {"housing_system_ref": f"RT-{alert_id}"}, now=recorded)
+        task = d.open_task(keeper, alert_id, recorded)
+        d.complete(keeper, task["task"], {"housing_system_reference": f"RT-{alert_id}"}, now=recorded)
         return alert_id
 
 

@@ -20,6 +20,8 @@ def test_an_urgent_alert_waits_on_the_dashboard_until_its_assessment_decides(mon
     dover = PackWorld(cli, USERS)
     alert_id = dover.report("incident", now="2026-03-02T09:00")
     dover.complete("sam", dover.open_task("sam", alert_id, "2026-03-02T09:30")["task"], INCIDENT, now="2026-03-02T09:30")
+    cara = dover.open_task("cara", alert_id, "2026-03-02T10:00")  # the urgent alert goes on the housing system too
+    dover.complete("cara", cara["task"], {"housing_system_reference": "CA-1"}, now="2026-03-02T10:00")
 
     board = json.loads(cli("--now", "2026-03-09T12:00", "dashboard", "--as", "cora"))
     assert [(r["alert"], r["placed"], r["days"]) for r in board["interim"]] == [(alert_id, "2026-03-02", 7)]
@@ -29,7 +31,7 @@ def test_an_urgent_alert_waits_on_the_dashboard_until_its_assessment_decides(mon
     task = dover.open_task("lena", alert_id, "2026-03-09T12:00")
     dover.complete("lena", task["task"], CONFIRMED, now="2026-03-09T12:00")
     cara = dover.open_task("cara", alert_id, "2026-03-09T12:30")
-    dover.complete("cara", cara["task"], {"housing_system_ref": "CA-1"}, now="2026-03-09T12:30")
+    dover.complete("cara", cara["task"], {"housing_system_reference": "CA-1"}, now="2026-03-09T12:30")
     board = json.loads(cli("--now", "2026-03-10T12:00", "dashboard", "--as", "cora"))
     assert board["interim"] == []
     assert [(m["level"], m["count"]) for m in board["markers"]] == [("L3", 1)]

@@ -53,7 +53,7 @@ def test_register_filters(seeded, web):
     assert bad.status_code == 400
     assert set(bad.get_json()["errors"]) == {"category", "review_before"}
     row = client.get("/compliance/register.json?customer=C1").get_json()[0]
-    assert row["instruction"] == "Visit in pairs" and row["placed_by"] == "tina" and row["decided_by"] == "anna"
+    assert row["instruction"] == "Visit in pairs" and row["placed_by"] == "anna" and row["decided_by"] == "anna"  # on at the decision
     assert row["next_review"] == "2026-09-04" and row["category_label"] == "RPO or criminal offender"
 
 

@@ -19,20 +19,23 @@ def record_incident(dover, alert_id, values=INCIDENT, now=RECORDED):
     dover.complete("sam", task["task"], values, now=now)
 
 
-def assess(dover, alert_id, values, who="lena", now=DECIDED):
+def assess(dover, alert_id, values, who="lena", now=DECIDED, change="place the marker"):
     task = dover.open_task(who, alert_id, now)
     dover.complete(who, task["task"], values, now=now)
     if values.get("alert_needed") == "yes":
-        on_system(dover, alert_id, now)
+        alert = dover.alert(alert_id, "hank", now=now)
+        assert alert["status"] == "active" and alert["decision_no"] >= 1  # on the register at the decision
+        on_system(dover, alert_id, now, change)
     return dover.alert(alert_id, "hank")
 
 
-def on_system(dover, alert_id, now=DECIDED):
-    """§6.5: the Customer Service team places the alert on the account."""
+def on_system(dover, alert_id, now=DECIDED, change="place the marker"):
+    """§6.5: the Customer Service team puts the change on the account; the register gave them the step."""
     task = dover.open_task("cara", alert_id, now)
-    assert task["title"].startswith("Place the alert on the housing management system")
-    assert dover.alert(alert_id, "hank")["decision_no"] == 0  # the decision counts once the alert is on the system
-    dover.complete("cara", task["task"], {"housing_system_ref": "CA-1"}, now=now)
+    assert task["kind"] == "housing_system"
+    assert task["title"] == f"Update the housing management system: {change}"
+    assert "housing_system_reference" in dover.refuse("cara", task["task"], {"housing_system_ref": "CA-1"}, now=now)
+    dover.complete("cara", task["task"], {"housing_system_reference": "CA-1"}, now=now)
 
 
 def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appeal_within_14_days(dover, cli):
@@ -113,13 +116,17 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     alert = dover.alert(alert_id, "hank")
     assert alert["status"] == "active" and alert["decision_no"] == 0  # on at once, not yet a decision
     assert "MARKER: URGENT: do not visit" in cli("check", "John Smith", "--as", "sam")
+    shown = cli("task", "show", dover.open_task("cara", alert_id, RECORDED)["task"], "--as", "cara")
+    assert "Instruction to staff: URGENT: do not visit" in shown  # Customer Services are told of the urgent alert
+    on_system(dover, alert_id, RECORDED, "place an interim marker")
     confirmed = {**ASSESS, "level": "L3", "severity": "L3", "future_risk": "L3", "behaviour_contact": "no_warning",
                  "marker_text": "Level 3: no home visits", "police_referred": "yes"}
     task = dover.open_task("lena", alert_id, DECIDED)
     error = dover.refuse("lena", task["task"], confirmed, now=DECIDED)
     assert "no_warning_reason" in error and "staff_alerted" in error and "police_reference" in error  # §6.2-6.4
     alert = assess(dover, alert_id, {**confirmed, "no_warning_reason": "Threat to stab; police involved",
-                                     "staff_alerted": "yes", "police_reference": "KP-77"})
+                                     "staff_alerted": "yes", "police_reference": "KP-77"},
+                   change="confirm the interim marker as decided")
     assert alert["assessments"][0]["content"]["police_reference"] == "KP-77"
     assert alert["status"] == "active" and alert["level"] == "L3" and alert["decision_no"] == 1
 
@@ -127,6 +134,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     other = dover.report("incident", customer="C2", now=T0)
     record_incident(dover, other, urgent)
     assert "URGENT" in cli("check", "Mary Jones", "--as", "sam")
+    on_system(dover, other, RECORDED, "place an interim marker")
     alert = assess(dover, other, {"discussed_with_officer": "yes", "behaviour_contact": "letter", "staff_alerted": "yes",
                                   "severity": "L1", "future_risk": "L1",
                                   "alert_needed": "no", "decision_reason": "A misheard remark",
@@ -136,6 +144,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     assert letter["template"] == "behaviour_concern"
     assert INCIDENT["incident_record"] in letter["body"]
     assert "no marker" in cli("check", "Mary Jones", "--as", "sam")
+    on_system(dover, other, DECIDED, "remove the marker")  # and the housing system must lose it too
 
 
 def test_customer_not_told_only_on_police_probation_or_court_order_with_reasons(dover, cli):
@@ -178,6 +187,9 @@ def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends
                    now="2027-03-04T10:00")
     alert = dover.alert(alert_id, "hank")
     assert alert["level"] == "L2" and alert["control_measures"] == ["Contact only in writing"]
+    shown = cli("task", "show", dover.open_task("cara", alert_id, "2027-03-04T10:00")["task"], "--as", "cara")
+    assert "Level: L2" in shown and "Measures: Contact only in writing" in shown
+    on_system(dover, alert_id, "2027-03-04T10:00", "change the marker")
     assert "alert level: L2" in alert["letters"][-1]["body"]
     cli("request", alert_id, "--as", "sam", "--kind", "assessment_copy", "--details", "Copy please",
         now="2027-03-10T10:00")  # §8.6: a customer who was told gets the forms without a decision
@@ -188,6 +200,7 @@ def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends
     alert = dover.alert(alert_id, "hank")
     assert alert["status"] == "removed" and alert["next_review_at"] is None
     assert [c["status"] for c in alert["cases"] if c["kind"] == "review"][-1] == "cancelled"
+    on_system(dover, alert_id, "2027-06-01T10:00", "remove the marker")  # the cancelled review's step stays
     assert dover.fire_timers("2028-06-01T00:00") == 0
     assert "already recorded as ended" in cli.fails("tenancy", "end", "C2", "--as", "cara")
 

@@ -1,5 +1,6 @@
 """The generic features the four packs brought (no pack names in code): checked on their own."""
 import dataclasses
+import json
 import shutil
 
 import pytest
@@ -99,3 +100,118 @@ def test_the_next_review_counts_from_the_due_date_unless_the_pack_says_otherwise
     toml.write_text(toml.read_text().replace('appeal_within = "P14D"',
                                              'appeal_within = "P14D"\nreview_from_due_date = false'))
     assert load_pack("dover", tmp_path).review_from_due_date is False
+# --- [housing_system]: the register tells the housing system's keeper of every change to a marker ---
+
+KARBON_ADD = {"report_source": "staff", "investigation_findings": "x", "incident_nature": "Threats",
+              "future_risk": "high", "person_involved": "x", "person_relationship": "lead_tenant",
+              "vulnerabilities_considered": "x", "add_to_register": "yes", "decision_reason": "Threatened an officer",
+              "marker_code": "DNV", "marker_text": "Do not visit", "inform_customer": "yes", "inform_agencies": "no"}
+KARBON_KEEP = {"review_findings": "x", "review_outcome": "keep", "review_reason": "Risk remains", "inform_customer": "yes"}
+HOUSING_SYSTEM = '\n[housing_system]\nrole = "staff"\ndue_within = "PT4H"\nname = "Orchard"\n'
+
+
+def _with_housing_system(path):
+    path.write_text(path.read_text() + HOUSING_SYSTEM)
+
+
+def _keeper_step(world, cli, alert_id, now, change):
+    step = world.open_task("sam", alert_id, now)
+    assert step["kind"] == "housing_system" and step["title"] == f"Update Orchard: {change}"
+    return step, cli("task", "show", step["task"], "--as", "sam", now=now)
+
+
+def test_every_change_to_a_marker_gives_the_housing_system_keeper_a_step(cli, monkeypatch, tmp_path):
+    from tests.packs.conftest import KARBON_USERS
+    from tests.packs.world import world_on_copy
+
+    karbon = world_on_copy(cli, monkeypatch, tmp_path, "karbon", {**KARBON_USERS, "cole": ["compliance_officer"]},
+                           _with_housing_system)
+    alert_id = karbon.report("threats", customer="C1", now="2026-03-02T09:00")
+    task = karbon.open_task("mia", alert_id, "2026-03-02T09:00")
+    karbon.complete("mia", task["task"], KARBON_ADD, now="2026-03-02T10:00")
+    # live for staff at the decision, whatever the keeper does next
+    assert "MARKER [DNV]: Do not visit" in cli("check", "John Smith", "--as", "sam", now="2026-03-02T10:00")
+    step, shown = _keeper_step(karbon, cli, alert_id, "2026-03-02T10:00", "place the marker")
+    assert step["due"] == "2026-03-02"  # due within PT4H
+    assert "Instruction to staff: Do not visit" in shown and "Code: DNV" in shown
+    assert "Threatened an officer" not in shown  # what to enter, never the reasons
+    assert karbon.alert(alert_id, "mia")["cases"][0]["status"] == "completed"
+
+    # overdue: on the compliance dashboard like any step
+    board = json.loads(cli("dashboard", "--as", "cole", now="2026-03-02T15:00"))
+    assert [r["title"] for r in board["overdue"]] == ["Update Orchard: place the marker"]
+    # claimed, released and completed as any step; it needs the reference, and only that
+    cli("task", "claim", step["task"], "--as", "sam")
+    cli("task", "release", step["task"], "--as", "sam")
+    assert "housing_system_reference" in karbon.refuse("sam", step["task"], {})
+    assert "no field 'marker_text'" in karbon.refuse("sam", step["task"], {"housing_system_reference": "OR-1",
+                                                                           "marker_text": "x"})
+    assert "for the Staff role" in karbon.refuse("mia", step["task"], {"housing_system_reference": "OR-1"})
+    karbon.complete("sam", step["task"], {"housing_system_reference": "OR-1"}, now="2026-03-02T15:00")
+    assert "already been completed by sam" in karbon.refuse("sam", step["task"], {"housing_system_reference": "OR-2"})
+    done = [e for e in karbon.alert(alert_id, "mia")["events"] if e["action"] == "housing_system_updated"]
+    assert [(e["actor"], e["detail"]["reference"]) for e in done] == [("sam", "OR-1")]
+    assert len(karbon.events(alert_id, "mia", "housing_system_update_due")) == 1
+
+    # a review that keeps it unchanged asks nothing; one that changes the code does; a removal does
+    assert karbon.fire_timers("2026-04-02T10:01") == 1
+    review = karbon.open_task("mia", alert_id, "2026-04-02T10:01")
+    karbon.complete("mia", review["task"], KARBON_KEEP, now="2026-04-03T10:00")
+    assert karbon.tasks_for("sam", alert_id, "2026-04-03T10:00") == []
+    assert karbon.fire_timers("2026-05-03T10:01") == 1
+    review = karbon.open_task("mia", alert_id, "2026-05-03T10:01")
+    karbon.complete("mia", review["task"], {**KARBON_KEEP, "review_outcome": "amend", "marker_code": "VIP",
+                                            "marker_text": "Visit in pairs"}, now="2026-05-04T10:00")
+    step, shown = _keeper_step(karbon, cli, alert_id, "2026-05-04T10:00", "change the marker")
+    assert "Instruction to staff: Visit in pairs" in shown and "Code: VIP" in shown
+    karbon.complete("sam", step["task"], {"housing_system_reference": "OR-1"})
+    assert karbon.fire_timers("2026-11-04T10:01") == 1
+    review = karbon.open_task("mia", alert_id, "2026-11-04T10:01")
+    karbon.complete("mia", review["task"], {**KARBON_KEEP, "review_outcome": "remove", "review_reason": "Moved"},
+                    now="2026-11-05T10:00")
+    step, shown = _keeper_step(karbon, cli, alert_id, "2026-11-05T10:00", "remove the marker")
+    assert "Remove the marker from John Smith (C1)'s record" in shown
+
+
+def test_a_pack_without_a_housing_system_creates_no_steps_for_it(karbon, cli):
+    alert_id = karbon.report("threats", customer="C1", now="2026-03-02T09:00")
+    karbon.complete("mia", karbon.open_task("mia", alert_id, "2026-03-02T09:00")["task"], KARBON_ADD)
+    assert karbon.inbox("sam") == [] and karbon.events(alert_id, "mia", "housing_system_update_due") == []
+
+
+def test_housing_system_settings_are_checked_when_the_pack_loads(tmp_path):
+    path = copy_pack(tmp_path, "karbon")
+    text = path.read_text()
+    path.write_text(text + HOUSING_SYSTEM.replace('"staff"', '"clerk"'))
+    with pytest.raises(PackError, match=r"\[housing_system\] role names unknown role 'clerk'"):
+        load_pack("karbon", tmp_path)
+    path.write_text(text + HOUSING_SYSTEM.replace('"PT4H"', '"four hours"'))
+    with pytest.raises(PackError, match=r"\[housing_system\] due_within"):
+        load_pack("karbon", tmp_path)
+    path.write_text(text + '\n[housing_system]\nname = "Orchard"\n')
+    with pytest.raises(PackError, match=r"\[housing_system\] needs role"):
+        load_pack("karbon", tmp_path)
+    # a keeper who may not see a restricted record cannot be told of it: the check names the fix
+    derby = copy_pack(tmp_path, "derby")
+    derby.write_text(derby.read_text().replace('housing_system_role = "asb_manager"\n', ""))
+    with pytest.raises(PackError, match=r"ASB Team role keeps the red triangle in step but may not see "
+                                        r"scheduled_offender records; set housing_system_role in "
+                                        r"\[restrictions.scheduled_offender\]"):
+        load_pack("derby", tmp_path)
+
+
+def test_the_lint_refuses_a_user_task_between_a_decision_and_the_action_recording_it():
+    pack = load_pack("karbon")
+    xml = (pack.directory / "karbon_assessment.bpmn").read_text()
+    clerical = ('<bpmn:userTask id="type_it_in" name="Put it on the housing system"><bpmn:incoming>f_add</bpmn:incoming>'
+                '<bpmn:outgoing>f_typed</bpmn:outgoing></bpmn:userTask>'
+                '<bpmn:sequenceFlow id="f_typed" sourceRef="type_it_in" targetRef="place_marker"/>')
+    broken = (xml.replace('sourceRef="gw_add" targetRef="place_marker"', 'sourceRef="gw_add" targetRef="type_it_in"')
+              .replace("<bpmn:flowNodeRef>gw_add</bpmn:flowNodeRef>",
+                       "<bpmn:flowNodeRef>gw_add</bpmn:flowNodeRef><bpmn:flowNodeRef>type_it_in</bpmn:flowNodeRef>")
+              .replace('<bpmn:sequenceFlow id="f_add"', clerical + '<bpmn:sequenceFlow id="f_add"'))
+    findings = [str(f) for f in definitions.check(broken, "karbon_assessment.bpmn", pack)]
+    assert findings == ["karbon_assessment.bpmn: type_it_in: user task 'type_it_in' stands between the decision "
+                        "'investigate' and 'place_marker', which records it: staff would not see the decision "
+                        "until 'type_it_in' is done. Record the outcome straight after the decision; the step of "
+                        "putting it on the housing system now comes from pack.toml [housing_system]"]

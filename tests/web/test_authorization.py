@@ -94,7 +94,7 @@ def records(world, cli):
               "inform_tenant": "yes", **RISK}
     alert = world.report("near_miss", customer="C3")
     world.complete("helen", world.open_task("helen", alert)["task"], {"assessment_method": "Talked", **marker})
-    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_ref": "RT-1"})
+    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_reference": "RT-1"})
     ralert = world.report("rpo", customer="C2")
     world.complete("anna", world.open_task("anna", ralert)["task"],
                    {"offence_nature": "Scheduled", "scheduled_offender": "yes", **marker})

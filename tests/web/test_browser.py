@@ -88,8 +88,10 @@ def test_a_derby_case_from_report_to_marker_to_appeal(sign_in_page):
     expect(anna.locator(".flash")).to_contain_text("is in the inbox of ASB Team")
 
     tina = sign_in_page("tina")
-    tina.locator("#unclaimed").get_by_role("link", name=re.compile("Record the marker")).click()
-    fill(tina, {"housing_system_ref": "RT-77"})
+    tina.locator("#unclaimed").get_by_role("link", name=re.compile("Update the red triangle")).click()
+    expect(tina.locator("#instructions")).to_contain_text("Instruction to staff:")  # what to enter on the red triangle
+    expect(tina.locator("#instructions")).not_to_contain_text("Recent violence")  # never the reasons
+    fill(tina, {"housing_system_reference": "RT-77"})
     tina.get_by_role("button", name="Complete this step").click()
     expect(tina.locator(".flash")).to_contain_text("No further step is waiting")
 

@@ -31,7 +31,7 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
               "likelihood": "low", "impact": "low", "decision_reason": "Risk", "assessment_method": "Talked"}
     alert = world.report("near_miss")
     world.complete("helen", world.open_task("helen", alert)["task"], marker)
-    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_ref": "RT-9"})
+    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_reference": "RT-9"})
     with transaction() as db:
         letter = db.scalar(select(Letter.id))
     tina = as_user("tina")
@@ -95,3 +95,27 @@ def test_the_reporter_of_a_concern_is_refused_as_its_decider_on_the_page(world, 
     assert "cannot be given to anna: anna reported this concern" in response.get_data(as_text=True)
     with transaction() as db:
         assert db.get(HumanTask, task_id).assignee is None
+
+
+def test_the_housing_system_step_says_what_to_enter_and_needs_the_reference(world, as_user):
+    """The ASB team's red triangle step on the task page: the instruction to enter (never the
+    reasons), the one field beside its error, and done only with the reference."""
+    from tests.helpers import RISK
+    from workflows.models import HumanTask
+    alert = world.report("near_miss")
+    world.complete("helen", world.open_task("helen", alert)["task"], {
+        "assessment_method": "Talked", "place_marker": "yes", "marker_text": "Phone first; visit in pairs",
+        "control_measures": "visit_in_pairs", "inform_tenant": "yes", **RISK})
+    task = world.open_task("tina", alert)["task"]
+    tina = as_user("tina")
+    page = tina.get(f"/tasks/{task}").get_data(as_text=True)
+    assert "Update the red triangle: place the marker" in page
+    assert 'id="instructions"' in page and "Instruction to staff: Phone first; visit in pairs" in page
+    response = tina.post(f"/tasks/{task}/complete", {"housing_system_reference": " "}, token_from=f"/tasks/{task}")
+    assert response.status_code == 422
+    assert 'id="housing_system_reference-error"' in response.get_data(as_text=True)
+    response = tina.post(f"/tasks/{task}/complete", {"housing_system_reference": "RT-5"}, token_from=f"/tasks/{task}")
+    assert response.status_code == 302
+    with transaction() as db:
+        row = db.get(HumanTask, task)
+        assert (row.status, row.completed_by, row.form_data) == ("completed", "tina", {"housing_system_reference": "RT-5"})

@@ -80,7 +80,7 @@ def _place_marker(derby, customer, now_clock, moment):
     task = derby.open_task("anna", alert_id)
     derby.complete("anna", task["task"], {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER})
     task = derby.open_task("tina", alert_id)
-    derby.complete("tina", task["task"], {"housing_system_ref": "RT-1"})
+    derby.complete("tina", task["task"], {"housing_system_reference": "RT-1"})
     return alert_id
 
 
