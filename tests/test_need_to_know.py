@@ -20,6 +20,8 @@ def secure_marker(derby, customer="C1", now=T0) -> int:
     task = derby.open_task("anna", alert_id, now)
     derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
                                           **MARKER, "inform_tenant": "no", "non_disclosure_reason": SECRET}, now=now)
+    [keeper] = [t for t in derby.inbox("anna", now) if t["alert"] == alert_id and t["kind"] == "housing_system"]
+    derby.complete("anna", keeper["task"], {"housing_system_reference": "RT-9"}, now=now)
     return alert_id
 
 

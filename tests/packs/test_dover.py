@@ -1,5 +1,7 @@
 """Dover District Council's customer alerts end to end through the command line
 (../shared/policies/dover-dc-customer-alerts-policy.txt)."""
+from tests.packs.world import DPO
+
 T0 = "2026-03-02T09:00"
 RECORDED = "2026-03-02T09:30"
 DECIDED = "2026-03-03T10:00"
@@ -23,10 +25,10 @@ def assess(dover, alert_id, values, who="lena", now=DECIDED, change="place the m
     task = dover.open_task(who, alert_id, now)
     dover.complete(who, task["task"], values, now=now)
     if values.get("alert_needed") == "yes":
-        alert = dover.alert(alert_id, "hank", now=now)
+        alert = dover.alert(alert_id, DPO, now=now)
         assert alert["status"] == "active" and alert["decision_no"] >= 1  # on the register at the decision
         on_system(dover, alert_id, now, change)
-    return dover.alert(alert_id, "hank")
+    return dover.alert(alert_id, DPO)
 
 
 def on_system(dover, alert_id, now=DECIDED, change="place the marker"):
@@ -44,7 +46,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     assert not dover.tasks_for("olive", alert_id, T0)
     assert "does not hold the role 'manager'" in dover.refuse("sam", task["task"], {**INCIDENT, "line_manager": "olive"})
     record_incident(dover, alert_id)
-    alert = dover.alert(alert_id, "hank")
+    alert = dover.alert(alert_id, DPO)
     assert alert["status"] == "under_assessment" and alert["notes"][0]["notebook"] == "Incident records"
 
     # §8.1: the reporting officer's line manager completes the risk assessment
@@ -76,7 +78,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     assert "not a date and time" in dover.refuse("olive", delivery["task"], {"delivered_at": "soon", "delivered_to": "x"})
     dover.complete("olive", delivery["task"], {"delivered_at": "2026-03-05T11:30", "delivered_to": "The customer"},
                    now="2026-03-05T12:00")
-    letter = dover.alert(alert_id, "hank")["letters"][0]
+    letter = dover.alert(alert_id, DPO)["letters"][0]
     assert letter["delivery_method"] == "hand delivered" and letter["delivered_at"].startswith("2026-03-05T11:30")
 
     # §9.2: appeal within 14 days of receipt
@@ -91,7 +93,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     assert "lena made it" in dover.refuse("lena", hearing["task"], appeal)
     assert "more senior" in dover.refuse("mike", hearing["task"], appeal)
     dover.complete("sue", hearing["task"], appeal, now="2026-03-25T10:00")
-    alert = dover.alert(alert_id, "hank")
+    alert = dover.alert(alert_id, DPO)
     assert alert["status"] == "active" and alert["letters"][-1]["template"] == "appeal_outcome"
     assert "Refuse the appeal" in alert["letters"][-1]["body"]
 
@@ -100,7 +102,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     assert dover.fire_timers("2027-03-03T10:01") == 1
     review = dover.open_task("mike", alert_id, "2027-03-03T10:01")
     dover.complete("mike", review["task"], KEEP, now="2027-03-04T10:00")
-    alert = dover.alert(alert_id, "hank")
+    alert = dover.alert(alert_id, DPO)
     # a day late, yet the next review is still a year after this one fell due
     assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-03T10:00")
     assert alert["letters"][-1]["template"] == "review_outcome"
@@ -113,7 +115,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     assert "marker_text" in dover.refuse("sam", dover.open_task("sam", alert_id, T0)["task"],
                                          {**INCIDENT, "credible_threat": "yes"})
     record_incident(dover, alert_id, urgent)
-    alert = dover.alert(alert_id, "hank")
+    alert = dover.alert(alert_id, DPO)
     assert alert["status"] == "active" and alert["decision_no"] == 0  # on at once, not yet a decision
     assert "MARKER: URGENT: do not visit" in cli("check", "John Smith", "--as", "sam")
     shown = cli("task", "show", dover.open_task("cara", alert_id, RECORDED)["task"], "--as", "cara")
@@ -170,7 +172,7 @@ def test_customer_not_told_only_on_police_probation_or_court_order_with_reasons(
     assert "non_disclosure_basis" in dover.refuse("lena", task["task"], {"release": "no", "copy_reason": "x"})
     dover.complete("lena", task["task"], {"release": "no", "non_disclosure_basis": "probation",
                                           "copy_reason": "Probation still ask he is not told"}, now="2026-04-02T10:00")
-    alert = dover.alert(alert_id, "hank")
+    alert = dover.alert(alert_id, DPO)
     assert alert["letters"] == [] and alert["non_disclosures"][-1]["reason"] == "Probation still ask he is not told"
 
 
@@ -185,7 +187,7 @@ def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends
                                             "risk_reduced": "yes", "measures_proportionate": "no",
                                             "control_measures": "writing_only", "review_reason": "Calmer"},
                    now="2027-03-04T10:00")
-    alert = dover.alert(alert_id, "hank")
+    alert = dover.alert(alert_id, DPO)
     assert alert["level"] == "L2" and alert["control_measures"] == ["Contact only in writing"]
     shown = cli("task", "show", dover.open_task("cara", alert_id, "2027-03-04T10:00")["task"], "--as", "cara")
     assert "Level: L2" in shown and "Measures: Contact only in writing" in shown
@@ -193,11 +195,11 @@ def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends
     assert "alert level: L2" in alert["letters"][-1]["body"]
     cli("request", alert_id, "--as", "sam", "--kind", "assessment_copy", "--details", "Copy please",
         now="2027-03-10T10:00")  # §8.6: a customer who was told gets the forms without a decision
-    assert dover.alert(alert_id, "hank")["letters"][-1]["template"] == "assessment_copy"
+    assert dover.alert(alert_id, DPO)["letters"][-1]["template"] == "assessment_copy"
 
     # §10.3: removed when the customer no longer has a tenancy
     assert "1 marker(s) removed" in cli("tenancy", "end", "C2", "--as", "cara", now="2027-06-01T10:00")
-    alert = dover.alert(alert_id, "hank")
+    alert = dover.alert(alert_id, DPO)
     assert alert["status"] == "removed" and alert["next_review_at"] is None
     assert [c["status"] for c in alert["cases"] if c["kind"] == "review"][-1] == "cancelled"
     on_system(dover, alert_id, "2027-06-01T10:00", "remove the marker")  # the cancelled review's step stays
@@ -218,7 +220,7 @@ def test_the_appeal_window_runs_from_the_delivery_of_the_letter_that_told_the_te
     error = dover.refuse("olive", delivery["task"], {"delivered_at": "2026-03-25T10:00", "delivered_to": "x"},
                          now="2026-03-20T10:00")
     assert "25 March 2026 at 10:00 is in the future" in error and "it is now 20 March 2026 at 10:00" in error
-    alert = dover.alert(waiting, "hank")
+    alert = dover.alert(waiting, DPO)
     assert alert["letters"][0]["delivered_at"] is None  # nothing saved: the step is still open
     assert dover.open_task("olive", waiting, "2026-03-20T10:00")["task"] == delivery["task"]
     # 17 days after the letter was issued, but it has not been delivered: the window has not started
@@ -233,7 +235,7 @@ def test_the_appeal_window_runs_from_the_delivery_of_the_letter_that_told_the_te
     # §8.6: a copy of the assessment is a later letter; it tells of no decision and reopens nothing
     cli("request", told, "--as", "sam", "--kind", "assessment_copy", "--details", "Copy please",
         now="2026-03-10T10:00")
-    letters = dover.alert(told, "hank")["letters"]
+    letters = dover.alert(told, DPO)["letters"]
     assert [(lt["template"], lt["decision_no"]) for lt in letters] == [("alert_notification", 1),
                                                                        ("assessment_copy", None)]
     error = cli.fails("appeal", told, "--as", "sam", "--grounds", "Late", now="2026-03-20T10:00")
@@ -241,4 +243,4 @@ def test_the_appeal_window_runs_from_the_delivery_of_the_letter_that_told_the_te
            f"that told the tenant, and letter {letters[0]['id']} ('A customer alert has been placed on your account') " \
            f"was delivered on 5 March 2026 at 11:30" in error
     assert len(error.strip().splitlines()) == 1
-    assert not [c for c in dover.alert(told, "hank")["cases"] if c["kind"] == "appeal"]
+    assert not [c for c in dover.alert(told, DPO)["cases"] if c["kind"] == "appeal"]

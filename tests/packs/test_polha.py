@@ -1,5 +1,7 @@
 """Port of Leith HA's difficult customer management end to end through the command line
 (../shared/policies/port-of-leith-ha-difficult-customer-policy.txt)."""
+from tests.packs.world import DPO
+
 T0 = "2026-03-02T09:00"
 ASSESSED = "2026-03-03T10:00"
 DECIDED = "2026-03-04T10:00"
@@ -20,7 +22,7 @@ def assess(polha, alert_id, values, now=ASSESSED):
 def decide(polha, alert_id, values, now=DECIDED):
     task = polha.open_task("oscar", alert_id, now)
     polha.complete("oscar", task["task"], values, now=now)
-    return polha.alert(alert_id, "tom")
+    return polha.alert(alert_id, DPO)
 
 
 def restricted(polha, customer="C1"):
@@ -50,7 +52,7 @@ def test_threat_of_violence_reported_to_police_contact_restricted_risk_alert_tol
                                                                 "third_party_name": "Ms Advocate"})
     polha.complete("oscar", task["task"], {**RESTRICT, "control_measures": "written_only,third_party",
                                            "third_party_name": "Ms Advocate (CAB)", "mandate": "signed"}, now=DECIDED)
-    alert = polha.alert(alert_id, "tom")
+    alert = polha.alert(alert_id, DPO)
     assert alert["status"] == "active" and alert["decided_by"] == "oscar"
     assert alert["control_measures"] == ["Written communication only",
                                          "Contact only through a named third party or advocate (signed mandate)"]
@@ -73,7 +75,7 @@ def test_threat_of_violence_reported_to_police_contact_restricted_risk_alert_tol
                                            "review_outcome": "change", "review_reason": "Behaviour improved",
                                            "control_measures": "appointment_only",
                                            "marker_text": "Office by appointment only"}, now="2027-03-05T10:00")
-    alert = polha.alert(alert_id, "tom")
+    alert = polha.alert(alert_id, DPO)
     assert alert["control_measures"] == ["Office visits by appointment only"] and alert["review_count"] == 1
     assert alert["next_review_at"].startswith("2028-03-04T10:00")  # a year from the due date, not the late day
     assert "Office visits by appointment only" in alert["letters"][-1]["body"]
@@ -84,7 +86,7 @@ def test_manager_may_send_a_warning_letter_first(polha, cli):
     task = polha.open_task("mandy", alert_id, T0)
     assert "response" in polha.refuse("mandy", task["task"], ASSESS)
     assess(polha, alert_id, {**ASSESS, "response": "warning"})
-    alert = polha.alert(alert_id, "tom")
+    alert = polha.alert(alert_id, DPO)
     assert alert["status"] == "not_placed" and [lt["template"] for lt in alert["letters"]] == ["warning_letter"]
     assert "may restrict how you can contact us" in alert["letters"][0]["body"]
     assert not polha.tasks_for("oscar", alert_id, ASSESSED)
@@ -141,7 +143,7 @@ def test_complaint_stage_one_then_stage_two_then_the_ombudsman(polha, cli):
     assert "oscar made it" in polha.refuse("oscar", stage1["task"], outcome)
     assert "more senior" in polha.refuse("olga", stage1["task"], outcome)
     polha.complete("tom", stage1["task"], outcome, now="2026-03-12T10:00")
-    alert = polha.alert(alert_id, "tom")
+    alert = polha.alert(alert_id, DPO)
     assert alert["letters"][-1]["template"] == "complaint_stage1" and "stage 2" in alert["letters"][-1]["body"]
 
     escalation = polha.open_task("sam", alert_id, "2026-03-20T10:00")
@@ -153,7 +155,7 @@ def test_complaint_stage_one_then_stage_two_then_the_ombudsman(polha, cli):
               "appeal_reasons": "A reasonable adjustment was missed (Equality Act 2010)"}
     assert "Director role or someone more senior" in polha.refuse("tom", stage2["task"], upheld)
     polha.complete("dora", stage2["task"], upheld, now="2026-04-01T10:00")
-    alert = polha.alert(alert_id, "tom")
+    alert = polha.alert(alert_id, DPO)
     assert alert["status"] == "removed"
     final = alert["letters"][-1]
     assert final["template"] == "complaint_final" and "Scottish Public Services Ombudsman" in final["body"]
@@ -172,7 +174,7 @@ def test_customer_content_after_stage_one_closes_the_complaint(polha, cli):
                                            "marker_text": "Contact Ms Reid only"}, now="2026-03-11T10:00")
     escalation = polha.open_task("sam", alert_id, "2026-03-20T10:00")
     polha.complete("sam", escalation["task"], {"escalate": "no"}, now="2026-03-20T10:00")
-    alert = polha.alert(alert_id, "tom")
+    alert = polha.alert(alert_id, DPO)
     assert alert["status"] == "active" and alert["marker_text"] == "Contact Ms Reid only"
     assert [c["status"] for c in alert["cases"]][-1] == "completed"
     assert any(e["action"] == "appeal_decided" for e in alert["events"])
@@ -196,5 +198,5 @@ def test_a_letter_needing_a_field_the_case_lacks_stops_the_step_and_saves_nothin
     error = polha.refuse("oscar", task["task"], values, now=DECIDED)
     assert "template 'risk_alert' needs $incident_number, which this case does not have" in error
     assert polha.open_task("oscar", alert_id, DECIDED)["task"] == task["task"]  # nothing half-saved
-    alert = polha.alert(alert_id, "tom")
+    alert = polha.alert(alert_id, DPO)
     assert alert["status"] == "under_assessment" and alert["letters"] == []

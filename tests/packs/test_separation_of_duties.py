@@ -3,7 +3,7 @@ reported the concern and the member of staff involved never decide, review or he
 it; mustDiffer keeps a second stage from the person who did the first. Through the command line,
 on Karbon and Dover and on a test pack."""
 from tests.packs.test_dover import ASSESS, INCIDENT, KEEP, on_system
-from tests.packs.world import world_on_copy
+from tests.packs.world import DPO, world_on_copy
 from workflows import definitions
 from workflows.pack import load_pack
 
@@ -40,12 +40,12 @@ def test_a_karbon_manager_who_reports_an_incident_does_not_decide_it(karbon, cli
 
 def test_when_only_the_excluded_hold_the_role_the_step_waits_for_someone_eligible(karbon, cli):
     alert_id = report(karbon, "mia", "threats", staff_involved="max")
-    alert = karbon.alert(alert_id, "eddie")
+    alert = karbon.alert(alert_id, DPO)
     assert alert["staff_involved"] == "max" and alert["reported_by"] == "mia"
-    assert "staff involved: max" in cli("alerts", "show", alert_id, "--as", "eddie")
+    assert "staff involved: max" in cli("alerts", "show", alert_id, "--as", DPO)
     # Karbon's manager role climbs no ladder: the step stays on the role, the log says why, and the
     # report stands (refusing it would lose the concern)
-    [event] = karbon.events(alert_id, "eddie", "no_eligible_holder")
+    [event] = karbon.events(alert_id, DPO, "no_eligible_holder")
     assert event["detail"]["role"] == "manager" and event["detail"]["excluded"] == ["max", "mia"]
     assert not karbon.tasks_for("mia", alert_id, T0) and not karbon.tasks_for("max", alert_id, T0)
     [task] = [t for t in alert["tasks"] if t["status"] == "ready"]
@@ -79,7 +79,7 @@ def test_dover_reporter_and_staff_involved_are_kept_off_the_decision_and_the_rev
     task = dover.open_task("sue", alert_id, T0)
     assert task["role"] == "senior_manager"
     assert not dover.tasks_for("lena", alert_id, T0) and not dover.tasks_for("mike", alert_id, T0)
-    assert dover.events(alert_id, "hank", "step_escalated_for_separation")[0]["detail"]["to_role"] == "senior_manager"
+    assert dover.events(alert_id, DPO, "step_escalated_for_separation")[0]["detail"]["to_role"] == "senior_manager"
     dover.complete("sue", task["task"], EXTERNAL, now=T0)
     on_system(dover, alert_id, T0)
     assert dover.fire_timers("2027-03-03T10:01") == 1
@@ -107,12 +107,14 @@ def test_dover_staff_involved_does_not_hear_the_appeal(dover, cli):
 
 
 def _two_stage(karbon_dir, must_differ="last_decision_by", rule="mustDiffer", fields=""):
-    """Karbon's investigation followed by a second manager's approval of it."""
+    """Karbon's investigation followed by a second manager's approval of it: the approval is the
+    decision (decision=true), so the marker goes on the register when it is approved."""
     path = karbon_dir / "karbon_assessment.bpmn"
     xml = path.read_text()
     approve = ('<bpmn:userTask id="approve" name="Approve the decision"><bpmn:extensionElements>'
                '<camunda:formData><camunda:formField id="approved_note" label="Approval note" type="string"/>'
                f'{fields}</camunda:formData><camunda:properties>'
+               f'<camunda:property name="decision" value="true"/>'
                f'<camunda:property name="{rule}" value="{must_differ}"/></camunda:properties>'
                '</bpmn:extensionElements><bpmn:incoming>f_decided</bpmn:incoming>'
                '<bpmn:outgoing>f_approved</bpmn:outgoing></bpmn:userTask>'

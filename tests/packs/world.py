@@ -22,11 +22,14 @@ def world_on_copy(cli, monkeypatch, tmp_path, key, users, edit) -> "PackWorld":
     return PackWorld(cli, users)
 
 
+DPO = "dpo"  # the data protection officer: reads every story the pack's case_readers may (to check state)
+
+
 class PackWorld:
     def __init__(self, cli, users: dict, customers=(("C1", "John Smith"), ("C2", "Mary Jones"), ("C3", "Peter Brown"))):
         self.cli = cli
         cli("pack", "deploy")
-        for username, roles in users.items():
+        for username, roles in {**users, DPO: ["compliance_officer"]}.items():
             cli("users", "add", username, "--name", username.title(), *sum((["--role", r] for r in roles), []))
         for ref, name in customers:
             cli("customers", "add", ref, "--name", name, "--address", f"{ref[1:]} High Street", "--postcode", "AB1 1AA")

@@ -104,9 +104,9 @@ def test_the_admin_page_adds_users_changes_roles_and_switches_accounts_off(world
     assert ok.status_code == 302
     zoe = as_user()
     assert zoe.sign_in("zoe", "zoe's password").status_code == 302
-    assert zoe.get("/alerts").status_code == 200  # the ASB team reads the register
+    assert zoe.get("/compliance/register").status_code == 200  # the ASB team reads the register (pack.toml)
     ada.post("/admin/users/zoe", {"roles": "staff", "active": "y"}, token_from="/admin/users/zoe")
-    assert zoe.get("/alerts").status_code == 403  # a role change applies at once
+    assert zoe.get("/compliance/register").status_code == 403  # a role change applies at once
     ada.post("/admin/users/zoe", {"roles": "staff"}, token_from="/admin/users/zoe")  # active unticked
     assert zoe.get("/inbox").status_code == 302  # switched off: signed out
     assert as_user().sign_in("zoe", "zoe's password").status_code == 401

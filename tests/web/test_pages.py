@@ -1,4 +1,5 @@
 """Bad input on the staff pages: a clear message beside the field and nothing saved."""
+import pytest
 from sqlalchemy import func, select
 
 from tests.test_definitions import pack_dir  # noqa: F401 (a fixture: an editable copy of the pack)
@@ -46,12 +47,18 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
         assert db.get(Letter, letter).delivered_at is None
 
 
-def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(pack_dir, world, as_user):
+@pytest.fixture
+def letter_needing_a_field(pack_dir):
+    """Derby's first letter edited to say $incident_number, which no Derby case records."""
+    letter = pack_dir / "letters" / "marker_placed.txt"
+    letter.write_text(letter.read_text() + "\nIncident number: $incident_number\n")
+
+
+def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(letter_needing_a_field, world,
+                                                                               as_user):
     """A letter template naming a field the case lacks stops the step (StepFailed): the manager
     sees the engine's message on the task page, never a server error, and nothing is saved."""
     from tests.helpers import RISK
-    letter = pack_dir / "letters" / "marker_placed.txt"
-    letter.write_text(letter.read_text() + "\nIncident number: $incident_number\n")
     alert_id = world.report("near_miss", customer="C3")
     task = world.open_task("helen", alert_id)["task"]
     helen = as_user("helen")
