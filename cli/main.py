@@ -533,7 +533,7 @@ def alerts():
 @click.option("--json", "as_json", is_flag=True)
 @in_transaction
 def alerts_list(db, username, status, as_json):
-    """Markers you may see."""
+    """The alerts you need to know about (a step on them, or your role reads them for the policy)."""
     rows = register.alerts(db, pack=active_pack(), actor=_actor(db, username),
                            status=None if status == "all" else status)
     if as_json:
@@ -548,7 +548,7 @@ def alerts_list(db, username, status, as_json):
         click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.customer.reference:10} "
                    f"next review {_date(a.next_review_at)}  {a.marker_text or ''}")
     if not rows:
-        click.echo("no alerts")
+        click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
 
 
 @alerts.command("show")
