@@ -2,7 +2,9 @@
 
 The log is append-only and hash-chained: each event carries `prev_hash` (the hash of the event
 before it in the chain), its position `seq`, and `hash`, the SHA-256 of its own content and
-`prev_hash`. `verify()` walks the chain and names any row that was edited, inserted or deleted.
+`prev_hash`. `verify()` walks the chain and names any row that was edited, inserted, reordered
+or deleted; it only reads. Signed checkpoints (below) anchor the chain outside the database, so
+that deleting the newest events and moving the head back to match is caught too.
 
 Events are written when their transaction commits (a `before_commit` hook on every session),
 not when they are recorded: the hook write-locks the one `audit_chain_head` row, hashes the
