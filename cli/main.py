@@ -632,7 +632,10 @@ def serve(host, port, threads, minutes, once):
     from webapp import create_app
 
     if once:
-        click.echo(f"{background.tick(active_pack())}")
+        try:
+            click.echo(f"{background.tick(active_pack())}")
+        except WorkflowError as err:  # e.g. an audit log that does not verify is not checkpointed
+            _fail(str(err))
         return
     if not os.environ.get("REDIS_URL"):
         def loop():

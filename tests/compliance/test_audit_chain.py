@@ -308,7 +308,6 @@ def test_repair_head_refuses_a_log_that_does_not_verify(derby, cli):
     error = cli.fails("audit", "repair-head")
     assert "does not verify" in error and "edited: event id" in error
     assert snapshot()[1] == []
-    sql("UPDATE audit_event SET actor = actor WHERE seq = 4")
 
 
 def test_verify_writes_nothing_on_a_tampered_log(derby, cli, keyed):
@@ -338,6 +337,10 @@ def test_the_background_tick_writes_a_checkpoint_when_one_is_due(derby, cli, key
     assert [json.loads(line)["seq"] for line in keyed.read_text().splitlines()] == [first, last_seq()]
     assert "'audit_checkpoint': 0" in cli("serve", "--once", now="2026-03-02T13:00")  # nothing new to sign
     assert "2 checkpoint(s) agree" in cli("audit", "verify")
+    derby.report("near_miss", customer="C2", now="2026-03-02T13:10")
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE seq = :s", s=last_seq())
+    error = cli.fails("serve", "--once", now="2026-03-02T14:30")  # a tampered log is never checkpointed
+    assert "does not verify, so it is not checkpointed" in error and len(keyed.read_text().splitlines()) == 2
 
 
 def test_the_celery_beat_schedule_runs_the_same_checkpoint(derby, cli, keyed):
