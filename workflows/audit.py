@@ -88,7 +88,7 @@ def chain_head(db: Session, *, lock: bool = False) -> tuple[int, str]:
     if row is None:
         if _last_chained(db) is not None:
             raise ChainHeadMissing(f"the audit chain head is missing, so no event can be written; "
-                                   f"an administrator must run `{REPAIR_HEAD}`")
+                                   f"run `{REPAIR_HEAD}` on the server to rebuild it")
         if not lock:
             return 0, GENESIS
         db.execute(_insert_head_if_missing(db))  # migration 0002 creates the head; a bare database starts here
