@@ -632,7 +632,10 @@ def serve(host, port, threads, minutes, once):
     from webapp import create_app
 
     if once:
-        click.echo(f"{background.tick(active_pack())}")
+        try:
+            click.echo(f"{background.tick(active_pack())}")
+        except WorkflowError as err:  # e.g. an audit log that does not verify is not checkpointed
+            _fail(str(err))
         return
     if not os.environ.get("REDIS_URL"):
         def loop():
@@ -670,19 +673,57 @@ def audit():
 
 
 @audit.command("verify")
-def audit_verify():
-    """Check the audit log's hash chain: report any edited, inserted or deleted row."""
+@click.option("--since-checkpoint", is_flag=True,
+              help="Walk only the events after the newest checkpoint the log agrees with (all checkpoints are still compared).")
+def audit_verify(since_checkpoint):
+    """Check the audit log's hash chain and its signed checkpoints: report any edited, inserted,
+    reordered or deleted row (the newest ones too). Reads only."""
     from workflows import audit as audit_log
 
-    with database.transaction() as db:
-        checked, problems = audit_log.verify(db)
-        head = audit_log.chain_head(db)
-    for problem in problems:
+    try:
+        with database.transaction() as db:
+            result = audit_log.verify(db, since_checkpoint=since_checkpoint)
+            db.rollback()  # verification writes nothing; make sure nothing could be committed
+    except WorkflowError as err:
+        _fail(str(err))
+    for problem in result.problems:
         click.echo(f"error: {problem}", err=True)
-    if problems:
-        click.echo(f"audit log FAILED verification: {len(problems)} problem(s) in {checked} chained events", err=True)
+    if result.problems:
+        click.echo(f"audit log FAILED verification: {len(result.problems)} problem(s) in {result.checked} "
+                   f"chained events", err=True)
         sys.exit(1)
-    click.echo(f"audit log intact: {checked} events, head {head[1]}")
+    walked = f" after seq {result.walked_from}" if result.walked_from else ""
+    mark = result.last_checkpoint
+    anchored = (f"; {result.checkpoints_agreeing} checkpoint(s) agree, the newest at seq {mark.seq} ({mark.at})"
+                if mark else "; no signed checkpoint yet (`alertflow audit checkpoint`)")
+    click.echo(f"audit log intact: {result.checked} events{walked}, head {result.last[1]}{anchored}")
+
+
+@audit.command("checkpoint")
+def audit_checkpoint():
+    """Sign the chain's newest event (ALERTFLOW_AUDIT_KEY) and append it to the checkpoint file
+    (ALERTFLOW_AUDIT_CHECKPOINTS); refused if the log does not verify."""
+    from workflows import audit as audit_log
+
+    try:
+        with database.transaction() as db:
+            mark = audit_log.checkpoint(db)
+    except WorkflowError as err:
+        _fail(str(err))
+    click.echo(f"checkpoint: seq {mark.seq}, hash {mark.hash}, at {mark.at}, in {audit_log.checkpoints_path()}")
+
+
+@audit.command("repair-head")
+def audit_repair_head():
+    """Rebuild a missing audit chain head from the last event; refused unless the log verifies."""
+    from workflows import audit as audit_log
+
+    try:
+        with database.transaction() as db:
+            seq, digest = audit_log.repair_head(db)
+    except WorkflowError as err:
+        _fail(str(err))
+    click.echo(f"audit chain head rebuilt: seq {seq}, hash {digest}")
 
 
 @main.group()

@@ -86,6 +86,10 @@ def database_url(migrated, tmp_path, monkeypatch):
     """An empty migrated database for this test, named in DATABASE_URL."""
     url = _empty_database(migrated, tmp_path)
     monkeypatch.setenv("DATABASE_URL", url)
+    # the signed audit checkpoints live outside the database: each test gets its own file, no key
+    monkeypatch.setenv("ALERTFLOW_AUDIT_CHECKPOINTS", str(tmp_path / "audit-checkpoints.jsonl"))
+    monkeypatch.delenv("ALERTFLOW_AUDIT_KEY", raising=False)
+    monkeypatch.delenv("ALERTFLOW_AUDIT_KEY_FILE", raising=False)
     yield url
     clock.set_now(None)
     if not SERVER_URL:

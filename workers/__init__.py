@@ -8,13 +8,15 @@ times live in the database, so a broker outage delays timers and loses none.
   alertflow.advance_case  advances one case under its row lock (workflows.timers.advance_one);
                         a case that raises is set aside in error, never retried by Celery
   alertflow.reminders   (beat, same period) reminders before due dates, escalations after
+  alertflow.audit_checkpoint  (beat, same period) a signed audit checkpoint when one is due
+                        (workflows.audit.checkpoint_if_due: ALERTFLOW_AUDIT_CHECKPOINT_MINUTES)
 """
 import os
 
 from celery import Celery
 from sqlalchemy.exc import OperationalError
 
-from workflows import reminders as reminder_jobs, timers
+from workflows import background, reminders as reminder_jobs, timers
 from workflows.pack import active_pack
 
 SWEEP_SECONDS = float(os.environ.get("ALERTFLOW_SWEEP_SECONDS", "60"))
@@ -35,6 +37,7 @@ app.conf.update(
     beat_schedule={
         "sweep": {"task": "alertflow.sweep", "schedule": SWEEP_SECONDS},
         "reminders": {"task": "alertflow.reminders", "schedule": SWEEP_SECONDS},
+        "audit_checkpoint": {"task": "alertflow.audit_checkpoint", "schedule": SWEEP_SECONDS},
     },
 )
 
@@ -79,3 +82,8 @@ def advance_case(case_id: int) -> bool:
 @app.task(name="alertflow.reminders")
 def reminders() -> dict:
     return reminder_jobs.send_due(active_pack())
+
+
+@app.task(name="alertflow.audit_checkpoint")
+def audit_checkpoint() -> int:
+    return background.audit_checkpoint()

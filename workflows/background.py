@@ -1,9 +1,17 @@
 """Background work, in one place for both the Celery beat schedule and the embedded loop
 that the main job runs when no Redis is configured."""
-from . import reminders, timers
+from . import audit, db as database, reminders, timers
 from .pack import Pack
 
 
 def tick(pack: Pack) -> dict:
-    """One round of background work: fire due timers, then send the reminders and escalations due."""
-    return {"timers_fired": timers.sweep(pack), **reminders.send_due(pack)}
+    """One round of background work: fire due timers, send the reminders and escalations due,
+    then sign an audit checkpoint if one is due."""
+    done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack)}
+    return {**done, "audit_checkpoint": audit_checkpoint()}
+
+
+def audit_checkpoint() -> int:
+    """The periodic signed checkpoint of the audit chain (workflows.audit.checkpoint_if_due)."""
+    with database.transaction() as db:
+        return audit.checkpoint_if_due(db)

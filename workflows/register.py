@@ -126,7 +126,9 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
         "letters": list(db.scalars(select(Letter).where(Letter.alert_id == alert.id).order_by(Letter.id))),
         "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id))),
         "notes": list(db.scalars(select(Note).where(Note.alert_id == alert.id).order_by(Note.id))),
-        "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id).order_by(AuditEvent.id))),
+        # in chain order: ids can be changed without breaking a hash, the chain's sequence cannot
+        "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id)
+                                  .order_by(AuditEvent.seq.is_(None), AuditEvent.seq, AuditEvent.id))),
         "non_disclosures_withheld": False,
     }
     if not permissions.may_read_non_disclosures(pack, actor):

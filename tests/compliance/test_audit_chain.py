@@ -1,9 +1,12 @@
 """The audit log is a hash chain: `alertflow audit verify` passes on an untouched log and names
 an edited, a deleted and an inserted row; writers committing at once never fork the chain."""
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from tests.test_derby_lifecycle import MARKER, record_on_red_triangle
@@ -140,3 +143,216 @@ def test_readers_recording_only_audit_events_at_once_keep_one_chain(derby, cli):
     with database.transaction() as db:
         produced = db.execute(text("SELECT count(*) FROM audit_event WHERE action = 'visit_list_produced'")).scalar()
     assert produced == 8
+
+
+# Anchoring the chain outside the database: signed checkpoints, and a verify that only reads.
+
+KEY = "a secret the database never holds"
+
+
+@pytest.fixture
+def keyed(monkeypatch, tmp_path):
+    """An audit key is set; returns the checkpoint file (the conftest points it into tmp_path)."""
+    monkeypatch.setenv("ALERTFLOW_AUDIT_KEY", KEY)
+    return Path(os.environ["ALERTFLOW_AUDIT_CHECKPOINTS"])
+
+
+def last_seq():
+    with database.transaction() as db:
+        return db.execute(text("SELECT max(seq) FROM audit_event")).scalar() or 0
+
+
+def snapshot():
+    """What a verification must leave untouched: every event row and the head."""
+    with database.transaction() as db:
+        events = db.execute(text("SELECT id, seq, hash FROM audit_event ORDER BY id")).all()
+        head = db.execute(text("SELECT seq, hash FROM audit_chain_head")).all()
+    return events, head
+
+
+def truncate_tail(keep: int):
+    """Delete every event after seq `keep` and point the head at the last one kept, as a careful
+    tamperer would: the chain and its head then agree with each other."""
+    with database.transaction() as db:
+        db.execute(text("DELETE FROM audit_event WHERE seq > :keep"), {"keep": keep})
+        digest = db.execute(text("SELECT hash FROM audit_event WHERE seq = :keep"), {"keep": keep}).scalar_one()
+        db.execute(text("UPDATE audit_chain_head SET seq = :keep, hash = :h"), {"keep": keep, "h": digest})
+
+
+def test_a_checkpoint_is_signed_and_appended_outside_the_database(derby, cli, keyed):
+    some_history(derby)
+    out = cli("audit", "checkpoint")
+    seq = last_seq()
+    assert f"checkpoint: seq {seq}, " in out and str(keyed) in out
+    derby.report("complaints", customer="C3", now=T0)
+    cli("audit", "checkpoint")
+    lines = [json.loads(line) for line in keyed.read_text().splitlines()]
+    assert [line["seq"] for line in lines] == [seq, last_seq()] and last_seq() > seq
+    out = cli("audit", "verify")
+    assert out.startswith("audit log intact:") and f"2 checkpoint(s) agree, the newest at seq {last_seq()}" in out
+
+
+def test_checkpointing_needs_a_key_and_refuses_a_tampered_log(derby, cli, monkeypatch, tmp_path):
+    some_history(derby)
+    assert "ALERTFLOW_AUDIT_KEY" in cli.fails("audit", "checkpoint")
+    key_file = tmp_path / "audit.key"
+    key_file.write_text(KEY + "\n")
+    monkeypatch.setenv("ALERTFLOW_AUDIT_KEY_FILE", str(key_file))
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE seq = 3")
+    error = cli.fails("audit", "checkpoint")
+    assert "does not verify" in error and "edited: event id" in error
+    assert not Path(os.environ["ALERTFLOW_AUDIT_CHECKPOINTS"]).exists()
+
+
+def test_truncating_the_tail_and_moving_the_head_is_caught_by_the_checkpoint(derby, cli, keyed):
+    some_history(derby)
+    cli("audit", "checkpoint")
+    end = last_seq()
+    truncate_tail(end - 3)
+    error = cli.fails("audit", "verify")
+    assert f"deleted: events after seq {end - 3} were removed; the checkpoint of " in error
+    assert f"records the chain at seq {end}" in error
+    assert f"deleted: events after seq {end - 3} were removed" in cli.fails("audit", "verify", "--since-checkpoint")
+
+
+def test_truncating_the_tail_and_writing_on_is_caught_where_the_chain_was_replaced(derby, cli, keyed):
+    some_history(derby)
+    cli("audit", "checkpoint")
+    first = last_seq()
+    derby.report("complaints", customer="C3", now=T0)
+    cli("audit", "checkpoint")
+    second = last_seq()
+    truncate_tail(first + 1)
+    derby.report("near_miss", customer="C1", now=T0)  # new events take the removed events' places
+    assert last_seq() >= second
+    error = cli.fails("audit", "verify")
+    assert f"rewritten: the event at seq {second} is not the one in the checkpoint of " in error
+    assert f"events after seq {first} were removed or replaced" in error
+
+
+def test_deleting_every_event_and_the_head_is_caught_by_the_checkpoint(derby, cli, keyed):
+    some_history(derby)
+    cli("audit", "checkpoint")
+    end = last_seq()
+    sql("DELETE FROM audit_event")
+    sql("DELETE FROM audit_chain_head")
+    error = cli.fails("audit", "verify")
+    assert f"deleted: the audit log is empty, but the checkpoint of " in error and f"records {end} events" in error
+
+
+def test_a_checkpoint_with_a_bad_signature_is_named(derby, cli, keyed, monkeypatch):
+    some_history(derby)
+    cli("audit", "checkpoint")
+    line = json.loads(keyed.read_text())
+    forged = {**line, "seq": line["seq"] - 2}  # moved back, as if the newest events had never been
+    keyed.write_text(keyed.read_text() + json.dumps(forged) + "\n")
+    error = cli.fails("audit", "verify")
+    assert f"bad signature: the checkpoint of {line['at']} (line 2, seq {line['seq'] - 2}) was not signed" in error
+    assert "line 1," not in error
+    monkeypatch.setenv("ALERTFLOW_AUDIT_KEY", "another key")
+    assert "(line 1, " in cli.fails("audit", "verify")
+    monkeypatch.delenv("ALERTFLOW_AUDIT_KEY")
+    assert "holds 2 checkpoint(s) but no audit key is set" in cli.fails("audit", "verify")
+
+
+def test_since_checkpoint_walks_only_the_events_after_the_newest_good_checkpoint(derby, cli, keyed):
+    some_history(derby)
+    cli("audit", "checkpoint")
+    mark = last_seq()
+    derby.report("complaints", customer="C3", now=T0)
+    walked = last_seq() - mark
+    out = cli("audit", "verify", "--since-checkpoint")
+    assert out.startswith(f"audit log intact: {walked} events after seq {mark}, ")
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE seq = :s", s=mark + 1)
+    assert f"(seq {mark + 1}, " in cli.fails("audit", "verify", "--since-checkpoint")
+
+
+def test_swapped_event_ids_are_named_and_do_not_reorder_the_story(derby, cli):
+    alert_id = some_history(derby)
+    story = [e["action"] for e in cli.json("alerts", "show", alert_id, "--as", "hugo")["events"]]
+    with database.transaction() as db:
+        rows = db.execute(text("SELECT id, action FROM audit_event WHERE alert_id = :a ORDER BY seq"),
+                          {"a": alert_id}).all()
+    first, last = rows[0], next(r for r in reversed(rows) if r.action != rows[0].action)
+    sql("UPDATE audit_event SET id = -1 WHERE id = :i", i=first.id)
+    sql("UPDATE audit_event SET id = :a WHERE id = :b", a=first.id, b=last.id)
+    sql("UPDATE audit_event SET id = :b WHERE id = -1", b=last.id)
+    error = cli.fails("audit", "verify")
+    assert "reordered: event id" in error and "event ids were changed" in error
+    after = [e["action"] for e in cli.json("alerts", "show", alert_id, "--as", "hugo")["events"]]
+    assert after[:len(story)] == story  # in chain order (hugo's own view is appended only if restricted)
+
+
+def test_a_missing_head_is_a_finding_verify_does_not_write_and_writes_fail_clearly(derby, cli, keyed):
+    some_history(derby)
+    cli("audit", "checkpoint")
+    sql("DELETE FROM audit_chain_head")
+    before = snapshot()
+    error = cli.fails("audit", "verify")
+    assert "missing: the audit chain head row is gone" in error and "alertflow audit repair-head" in error
+    cli.fails("audit", "verify", "--since-checkpoint")
+    assert snapshot() == before and before[1] == []  # verify re-created nothing
+    error = cli.fails("report", "--as", "sam", "--customer", "C1", "--category", "near_miss",
+                      "--description", "Raised voice", now=T0)
+    assert "the audit chain head is missing" in error and "alertflow audit repair-head" in error
+    assert "Traceback" not in error and snapshot() == before
+    assert f"rebuilt: seq {last_seq()}," in cli("audit", "repair-head")
+    derby.report("near_miss", customer="C1", now=T0)
+    assert cli("audit", "verify").startswith("audit log intact")
+
+
+def test_repair_head_refuses_a_log_that_does_not_verify(derby, cli):
+    some_history(derby)
+    sql("DELETE FROM audit_chain_head")
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE seq = 4")
+    error = cli.fails("audit", "repair-head")
+    assert "does not verify" in error and "edited: event id" in error
+    assert snapshot()[1] == []
+
+
+def test_verify_writes_nothing_on_a_tampered_log(derby, cli, keyed):
+    some_history(derby)
+    cli("audit", "checkpoint")
+    truncate_tail(last_seq() - 2)
+    sql("INSERT INTO audit_event (at, actor, action, detail) VALUES (:at, 'mallory', 'decision', '{}')",
+        at="2026-03-02 09:30:00")
+    before, lines = snapshot(), keyed.read_text()
+    cli.fails("audit", "verify")
+    cli.fails("audit", "verify", "--since-checkpoint")
+    assert snapshot() == before and keyed.read_text() == lines
+
+
+def test_the_background_tick_writes_a_checkpoint_when_one_is_due(derby, cli, keyed, monkeypatch):
+    some_history(derby)
+    monkeypatch.delenv("ALERTFLOW_AUDIT_KEY")
+    assert "'audit_checkpoint': 0" in cli("serve", "--once", now="2026-03-02T10:00")
+    assert not keyed.exists()  # no key: nothing to sign with
+    monkeypatch.setenv("ALERTFLOW_AUDIT_KEY", KEY)
+    monkeypatch.setenv("ALERTFLOW_AUDIT_CHECKPOINT_MINUTES", "60")
+    first = last_seq()
+    assert f"'audit_checkpoint': {first}" in cli("serve", "--once", now="2026-03-02T10:00")
+    derby.report("complaints", customer="C3", now="2026-03-02T10:10")
+    assert "'audit_checkpoint': 0" in cli("serve", "--once", now="2026-03-02T10:30")  # the last one is recent
+    assert f"'audit_checkpoint': {last_seq()}" in cli("serve", "--once", now="2026-03-02T11:05")
+    assert [json.loads(line)["seq"] for line in keyed.read_text().splitlines()] == [first, last_seq()]
+    assert "'audit_checkpoint': 0" in cli("serve", "--once", now="2026-03-02T13:00")  # nothing new to sign
+    assert "2 checkpoint(s) agree" in cli("audit", "verify")
+    derby.report("near_miss", customer="C2", now="2026-03-02T13:10")
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE seq = :s", s=last_seq())
+    error = cli.fails("serve", "--once", now="2026-03-02T14:30")  # a tampered log is never checkpointed
+    assert "does not verify, so it is not checkpointed" in error and len(keyed.read_text().splitlines()) == 2
+
+
+def test_the_celery_beat_schedule_runs_the_same_checkpoint(derby, cli, keyed):
+    import workers
+    some_history(derby)
+    assert workers.app.conf.beat_schedule["audit_checkpoint"]["task"] == "alertflow.audit_checkpoint"
+    assert workers.audit_checkpoint() == last_seq() and keyed.exists()
+
+
+def test_a_checkpoint_is_mailed_to_the_dpo_when_asked(derby, cli, keyed, smtp, monkeypatch):
+    some_history(derby)
+    monkeypatch.setenv("ALERTFLOW_AUDIT_CHECKPOINT_MAIL", "dpo@example.org")
+    cli("audit", "checkpoint")
+    [message] = smtp.messages
+    assert message["to"] == ["dpo@example.org"] and message["body"].strip() == keyed.read_text().strip()
