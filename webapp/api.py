@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from workflows import api_tokens, clock, compliance, engine, exports
+from workflows import api_tokens, clock, compliance, engine, exports, text
 from workflows.db import transaction
 from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 from workflows.pack import active_pack
@@ -15,7 +15,7 @@ from . import csrf
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to forge a request with
-MAX_TEXT = 5000
+MAX_TEXT = text.LONG_TEXT
 
 
 class BadInput(WorkflowError):
@@ -90,11 +90,10 @@ def _text(value, field: str, *, required: bool, max_length: int = MAX_TEXT) -> s
         return None
     if not isinstance(value, str):
         raise BadInput(field, f"{field} must be a string")
-    if "\x00" in value:
-        raise BadInput(field, f"{field} must not contain NUL characters")
-    if len(value) > max_length:
-        raise BadInput(field, f"{field} is longer than {max_length} characters")
-    return value.strip()
+    try:
+        return text.clean_text(value, field=field, max_length=max_length)
+    except FormInvalid as err:
+        raise BadInput(field, err.errors[field]) from None
 
 
 def _json_response(body, status: int = 200) -> Response:
@@ -107,8 +106,8 @@ def _json_response(body, status: int = 200) -> Response:
 @blueprint.get("/markers")
 @with_token("markers:read")
 def markers(db):
-    customer = _text(request.args.get("customer"), "customer", required=False, max_length=40)
-    address = _text(request.args.get("address"), "address", required=False, max_length=300)
+    customer = _text(request.args.get("customer"), "customer", required=False, max_length=text.CUSTOMER_REFERENCE)
+    address = _text(request.args.get("address"), "address", required=False, max_length=text.ADDRESS)
     if not customer and not address:
         raise BadInput("customer", "give customer (a reference) or address (part of an address or postcode)")
     if address is not None and len(address) < 3:
@@ -142,10 +141,10 @@ def report_concern(db):
     unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved"})
     if unknown:
         raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
-    customer = _text(body.get("customer"), "customer", required=True, max_length=40)
-    category = _text(body.get("category"), "category", required=True, max_length=40)
+    customer = _text(body.get("customer"), "customer", required=True, max_length=text.CUSTOMER_REFERENCE)
+    category = _text(body.get("category"), "category", required=True, max_length=text.CATEGORY)
     description = _text(body.get("description"), "description", required=True)
-    staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=80)
+    staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=text.USERNAME)
     pack = active_pack()
     if category not in pack.categories:
         raise BadInput("category", f"unknown category '{category}' (this pack has: {', '.join(sorted(pack.categories))})")
