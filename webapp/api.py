@@ -2,11 +2,13 @@
 auth (tokens: `alertflow tokens create`). The app serves its OpenAPI document at
 /api/v1/openapi.json. Every error is JSON naming the field at fault; nothing is half-saved.
 """
+import json
 from functools import wraps
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
-from workflows import api_tokens, clock, compliance, engine, exports, text
+from workflows import api_tokens, clock, compliance, config, engine, exports, text
 from workflows.db import transaction
 from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 from workflows.pack import active_pack
@@ -16,6 +18,10 @@ from . import csrf
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to forge a request with
 MAX_TEXT = text.LONG_TEXT
+# a concern is four short fields: deeper or bigger is a mistake or an attack (Python's parser
+# would meet its recursion limit on deep nesting, a server error)
+MAX_JSON_DEPTH = 10
+MAX_BODY_BYTES = 100_000
 
 
 class BadInput(WorkflowError):
@@ -34,6 +40,28 @@ def _error(status: int, message: str, field: str | None = None, headers=None):
     for k, v in (headers or {}).items():
         response.headers[k] = v
     return response
+
+
+@blueprint.before_app_request
+def _routing_error_as_json():
+    """A wrong path or method under the API gets JSON, not the web app's HTML page: Flask
+    raises routing errors before it knows the blueprint, so its error handlers never see them."""
+    err = request.routing_exception
+    if err is not None and request.path.startswith(blueprint.url_prefix + "/"):
+        headers = {"Allow": ", ".join(err.valid_methods)} if getattr(err, "valid_methods", None) else None
+        message = f"{request.method} is not allowed here" if err.code == 405 else "there is no such API path"
+        return _error(err.code, message, headers=headers)
+    return None
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error(err):
+    return _error(err.code or 500, err.description or err.name)
+
+
+@blueprint.errorhandler(500)
+def _server_error(err):
+    return _error(500, "the server could not answer this request; nothing was saved")
 
 
 @blueprint.errorhandler(BadInput)
@@ -96,6 +124,43 @@ def _text(value, field: str, *, required: bool, max_length: int = MAX_TEXT) -> s
         raise BadInput(field, err.errors[field]) from None
 
 
+def _json_body():
+    """The request's JSON, refused (naming why) if too big or nested too deeply to parse safely."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise BadInput("body", f"the request body is larger than {MAX_BODY_BYTES:,} bytes", 413)
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadInput("body", f"the request body is larger than {MAX_BODY_BYTES:,} bytes", 413)
+    if _nesting(raw) > MAX_JSON_DEPTH:
+        raise BadInput("body", f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _nesting(raw: bytes) -> int:
+    """How deeply arrays and objects nest, counted without parsing (brackets in strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
 def _json_response(body, status: int = 200) -> Response:
     response = jsonify(body)
     response.status_code = status
@@ -135,7 +200,7 @@ def changes(db):
 @blueprint.post("/concerns")
 @with_token("concerns:write")
 def report_concern(db):
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict):
         raise BadInput("body", "send a JSON object: {\"customer\": ..., \"category\": ..., \"description\": ...}")
     unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved"})
@@ -167,7 +232,7 @@ def out_of_hours(db):
 
 @blueprint.get("/openapi.json")
 def openapi():
-    return _json_response(openapi_document(request.host_url.rstrip("/")))
+    return _json_response(openapi_document(config.base_url()))
 
 
 def _err(description):
@@ -248,6 +313,7 @@ def openapi_document(server: str = "") -> dict:
                         "alert": {"type": "integer"}, "case": {"type": "integer"}, "status": {"type": "string"}}}}}},
                     "400": _err("A missing or bad field (named in `field`)"),
                     "404": _err("No customer with that reference"), "409": _err("A conflicting change; try again"),
+                    "413": _err("A request body larger than the API takes"),
                     **common}}},
             "/api/v1/out-of-hours": {"get": {
                 "operationId": "outOfHoursList", "summary": "Addresses and instructions of every active marker",
