@@ -268,10 +268,10 @@ def openapi_document(server: str = "") -> dict:
                     "markers": {"type": "array", "items": {"$ref": "#/components/schemas/Marker"}}}},
                 "Concern": {"type": "object", "required": ["customer", "category", "description"],
                             "additionalProperties": False, "properties": {
-                                "customer": {"type": "string", "minLength": 1, "maxLength": 40},
+                                "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE},
                                 "category": {"type": "string", "enum": sorted(pack.categories)},
                                 "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
-                                "staff_involved": {"type": "string", "maxLength": 80, "description":
+                                "staff_involved": {"type": "string", "maxLength": text.USERNAME, "description":
                                                    "Username of the member of staff it happened to; like "
                                                    "the reporter, they never decide on it"}}},
             },
@@ -280,9 +280,9 @@ def openapi_document(server: str = "") -> dict:
             "/api/v1/markers": {"get": {
                 "operationId": "lookUpMarkers", "summary": "Active markers for a customer or an address",
                 "parameters": [
-                    {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": 40},
+                    {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": text.CUSTOMER_REFERENCE},
                      "description": "The customer's reference (exact)"},
-                    {"name": "address", "in": "query", "schema": {"type": "string", "minLength": 3, "maxLength": 300},
+                    {"name": "address", "in": "query", "schema": {"type": "string", "minLength": 3, "maxLength": text.ADDRESS},
                      "description": "Part of an address or postcode"}],
                 "responses": {"200": {"description": "Matching customers and their active markers", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["customers"], "properties": {
