@@ -58,3 +58,17 @@ def test_the_openapi_document_names_the_configured_server_not_the_host_header(ap
     monkeypatch.setenv("ALERTFLOW_BASE_URL", "https://alerts.example.org/")
     doc = client.get("/api/v1/openapi.json", headers={"Host": "evil.example"}).get_json()
     assert doc["servers"] == [{"url": "https://alerts.example.org"}]
+
+
+def test_a_server_error_in_the_api_answers_json(seeded, cli, app, monkeypatch):
+    from workflows import exports
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk is on fire")
+
+    monkeypatch.setattr(exports, "out_of_hours", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production, not TESTING
+    response = app.test_client().get("/api/v1/out-of-hours", headers=bearer(token(cli, "ooh", "out_of_hours:read")))
+    assert response.status_code == 500 and response.is_json
+    assert response.get_json() == {"error": "the server could not answer this request; nothing was saved"}
+    assert "disk" not in response.get_data(as_text=True)
