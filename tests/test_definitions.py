@@ -207,3 +207,54 @@ def test_versions_are_compared_and_waiting_cases_migrated_with_a_dry_run_first(d
 def test_an_id_used_twice_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_review.bpmn", '<bpmn:sequenceFlow id="f_remove"', '<bpmn:sequenceFlow id="f_keep"')
     assert "f_keep: the id 'f_keep' is used by 2 elements" in cli.fails("pack", "check")
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("b'x' * 500000000", "the constant b'x' is not allowed"),
+    ("'x' * 1000000000000", "repeating text or lists with * is not allowed"),
+    ("not " * 450 + "True", "nested more than 40 levels deep"),
+    ("-" * 1900 + "1", "nested more than 40 levels deep"),
+    ("lower('P6M') * 1000000000000", "repeating text or lists with * is not allowed"),
+    ("-'P6M'", "cannot be evaluated"),
+])
+def test_timer_that_would_exhaust_memory_or_fail_when_reached_is_refused_at_check(cli, pack_dir, expression, message):
+    edit(pack_dir / "derby_review.bpmn", ">P6M</bpmn:timeDuration>", f">{expression}</bpmn:timeDuration>")
+    error = cli.fails("pack", "check")
+    assert "derby_review.bpmn: due_def: timer: " in error and message in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize("expression", ["not " * 450 + "True", "-" * 1900 + "1 == 1", "lower('a') * 99 == 'a'"])
+def test_condition_that_would_crash_when_reached_is_refused_at_deploy(cli, pack_dir, expression):
+    edit(pack_dir / "derby_assessment.bpmn", CONDITION, expression.replace("'", "&apos;"))
+    error = cli.fails("pack", "deploy")
+    assert "derby_assessment.bpmn: f_rpo: condition: " in error and "Traceback" not in error
+    assert cli("pack", "versions") == ""
+
+
+MULTI = ('<bpmn:multiInstanceLoopCharacteristics camunda:collection="{collection}">'
+         '<bpmn:loopCardinality>{cardinality}</bpmn:loopCardinality>'
+         '<bpmn:completionCondition>{condition}</bpmn:completionCondition>'
+         '</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>')
+
+
+@pytest.mark.parametrize("cardinality, condition, collection, message", [
+    ("b'x' * 500000000", "True", "answers", "loopCardinality: the constant b'x' is not allowed"),
+    ("999999999", "True", "answers", "loopCardinality '999999999' must be a whole number from 0 to 100"),
+    ("lenght(answers)", "True", "answers", "loopCardinality: the function 'lenght' is not allowed"),
+    ("3", "not " * 450 + "True", "answers", "completionCondition: the expression is nested more than 40"),
+    ("3", "missing_name", "answers", "completionCondition 'missing_name' reads missing_name"),
+    ("3", "True", "nowhere", "camunda:collection names 'nowhere', which no form field or case variable"),
+])
+def test_multi_instance_expressions_are_checked_at_deploy(cli, pack_dir, cardinality, condition, collection, message):
+    path = pack_dir / "derby_assessment.bpmn"
+    text = path.read_text()
+    start = text.index('<bpmn:userTask id="assess_offender"')
+    end = text.index("</bpmn:userTask>", start)
+    # answers: a name the diagram provides, so only the element under test is at fault
+    path.write_text(text[:end] + MULTI.format(cardinality=cardinality, condition=condition,
+                                              collection=collection).replace("answers", "evidence")
+                    + text[end + len("</bpmn:userTask>"):])
+    error = cli.fails("pack", "check")
+    assert f"derby_assessment.bpmn: assess_offender: {message}" in error, error
+    assert "Traceback" not in error

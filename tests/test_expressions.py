@@ -50,3 +50,26 @@ def test_unknown_names_raise_naming_them():
 
 def test_names_used_excludes_functions():
     assert names_used("len(measures) > 0 and category == 'rpo'") == {"measures", "category"}
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("b'x' * 500000000", "the constant b'x' is not allowed"),
+    ("'x' * 1000000000000", "repeating text or lists with * is not allowed"),
+    ("[0] * 1000000000000", "repeating text or lists with * is not allowed"),
+    ("lower('x') * 1000000000000", "repeating text or lists with * is not allowed"),
+    ("not " * 450 + "True", "nested more than 40 levels deep"),
+    ("-" * 1900 + "1", "nested more than 40 levels deep"),
+    ("-'text'", "cannot be evaluated"),
+    ("{[1]: 2}", "cannot be evaluated"),
+])
+def test_expressions_that_would_exhaust_memory_or_the_stack_are_refused(expression, message):
+    with pytest.raises(ExpressionError) as refused:
+        evaluate(expression, DATA)
+    assert message in str(refused.value)
+
+
+def test_case_data_is_never_repeated_and_built_values_are_bounded():
+    with pytest.raises(ExpressionError, match="repeating text or lists with \\* is not allowed"):
+        evaluate("category * 1000000000000", DATA)
+    with pytest.raises(ExpressionError, match="builds a value of 12000 items or characters"):
+        evaluate("text + text", {"text": "x" * 6000})

@@ -2,11 +2,13 @@
 auth (tokens: `alertflow tokens create`). The app serves its OpenAPI document at
 /api/v1/openapi.json. Every error is JSON naming the field at fault; nothing is half-saved.
 """
+import json
 from functools import wraps
 
 from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
-from workflows import api_tokens, clock, compliance, engine, exports
+from workflows import api_tokens, clock, compliance, config, engine, exports, text
 from workflows.db import transaction
 from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 from workflows.pack import active_pack
@@ -15,7 +17,11 @@ from . import csrf
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(blueprint)  # bearer tokens, not cookies: there is no session to forge a request with
-MAX_TEXT = 5000
+MAX_TEXT = text.LONG_TEXT
+# a concern is four short fields: deeper or bigger is a mistake or an attack (Python's parser
+# would meet its recursion limit on deep nesting, a server error)
+MAX_JSON_DEPTH = 10
+MAX_BODY_BYTES = 100_000
 
 
 class BadInput(WorkflowError):
@@ -34,6 +40,28 @@ def _error(status: int, message: str, field: str | None = None, headers=None):
     for k, v in (headers or {}).items():
         response.headers[k] = v
     return response
+
+
+@blueprint.before_app_request
+def _routing_error_as_json():
+    """A wrong path or method under the API gets JSON, not the web app's HTML page: Flask
+    raises routing errors before it knows the blueprint, so its error handlers never see them."""
+    err = request.routing_exception
+    if err is not None and request.path.startswith(blueprint.url_prefix + "/"):
+        headers = {"Allow": ", ".join(err.valid_methods)} if getattr(err, "valid_methods", None) else None
+        message = f"{request.method} is not allowed here" if err.code == 405 else "there is no such API path"
+        return _error(err.code, message, headers=headers)
+    return None
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error(err):
+    return _error(err.code or 500, err.description or err.name)
+
+
+@blueprint.errorhandler(500)
+def _server_error(err):
+    return _error(500, "the server could not answer this request; nothing was saved")
 
 
 @blueprint.errorhandler(BadInput)
@@ -90,11 +118,47 @@ def _text(value, field: str, *, required: bool, max_length: int = MAX_TEXT) -> s
         return None
     if not isinstance(value, str):
         raise BadInput(field, f"{field} must be a string")
-    if "\x00" in value:
-        raise BadInput(field, f"{field} must not contain NUL characters")
-    if len(value) > max_length:
-        raise BadInput(field, f"{field} is longer than {max_length} characters")
-    return value.strip()
+    try:
+        return text.clean_text(value, field=field, max_length=max_length)
+    except FormInvalid as err:
+        raise BadInput(field, err.errors[field]) from None
+
+
+def _json_body():
+    """The request's JSON, refused (naming why) if too big or nested too deeply to parse safely."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        raise BadInput("body", f"the request body is larger than {MAX_BODY_BYTES:,} bytes", 413)
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadInput("body", f"the request body is larger than {MAX_BODY_BYTES:,} bytes", 413)
+    if _nesting(raw) > MAX_JSON_DEPTH:
+        raise BadInput("body", f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _nesting(raw: bytes) -> int:
+    """How deeply arrays and objects nest, counted without parsing (brackets in strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
 
 
 def _json_response(body, status: int = 200) -> Response:
@@ -107,8 +171,8 @@ def _json_response(body, status: int = 200) -> Response:
 @blueprint.get("/markers")
 @with_token("markers:read")
 def markers(db):
-    customer = _text(request.args.get("customer"), "customer", required=False, max_length=40)
-    address = _text(request.args.get("address"), "address", required=False, max_length=300)
+    customer = _text(request.args.get("customer"), "customer", required=False, max_length=text.CUSTOMER_REFERENCE)
+    address = _text(request.args.get("address"), "address", required=False, max_length=text.ADDRESS)
     if not customer and not address:
         raise BadInput("customer", "give customer (a reference) or address (part of an address or postcode)")
     if address is not None and len(address) < 3:
@@ -136,16 +200,16 @@ def changes(db):
 @blueprint.post("/concerns")
 @with_token("concerns:write")
 def report_concern(db):
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict):
         raise BadInput("body", "send a JSON object: {\"customer\": ..., \"category\": ..., \"description\": ...}")
     unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved"})
     if unknown:
         raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
-    customer = _text(body.get("customer"), "customer", required=True, max_length=40)
-    category = _text(body.get("category"), "category", required=True, max_length=40)
+    customer = _text(body.get("customer"), "customer", required=True, max_length=text.CUSTOMER_REFERENCE)
+    category = _text(body.get("category"), "category", required=True, max_length=text.CATEGORY)
     description = _text(body.get("description"), "description", required=True)
-    staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=80)
+    staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=text.USERNAME)
     pack = active_pack()
     if category not in pack.categories:
         raise BadInput("category", f"unknown category '{category}' (this pack has: {', '.join(sorted(pack.categories))})")
@@ -168,7 +232,7 @@ def out_of_hours(db):
 
 @blueprint.get("/openapi.json")
 def openapi():
-    return _json_response(openapi_document(request.host_url.rstrip("/")))
+    return _json_response(openapi_document(config.base_url()))
 
 
 def _err(description):
@@ -204,10 +268,10 @@ def openapi_document(server: str = "") -> dict:
                     "markers": {"type": "array", "items": {"$ref": "#/components/schemas/Marker"}}}},
                 "Concern": {"type": "object", "required": ["customer", "category", "description"],
                             "additionalProperties": False, "properties": {
-                                "customer": {"type": "string", "minLength": 1, "maxLength": 40},
+                                "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE},
                                 "category": {"type": "string", "enum": sorted(pack.categories)},
                                 "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
-                                "staff_involved": {"type": "string", "maxLength": 80, "description":
+                                "staff_involved": {"type": "string", "maxLength": text.USERNAME, "description":
                                                    "Username of the member of staff it happened to; like "
                                                    "the reporter, they never decide on it"}}},
             },
@@ -216,9 +280,9 @@ def openapi_document(server: str = "") -> dict:
             "/api/v1/markers": {"get": {
                 "operationId": "lookUpMarkers", "summary": "Active markers for a customer or an address",
                 "parameters": [
-                    {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": 40},
+                    {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": text.CUSTOMER_REFERENCE},
                      "description": "The customer's reference (exact)"},
-                    {"name": "address", "in": "query", "schema": {"type": "string", "minLength": 3, "maxLength": 300},
+                    {"name": "address", "in": "query", "schema": {"type": "string", "minLength": 3, "maxLength": text.ADDRESS},
                      "description": "Part of an address or postcode"}],
                 "responses": {"200": {"description": "Matching customers and their active markers", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["customers"], "properties": {
@@ -249,6 +313,7 @@ def openapi_document(server: str = "") -> dict:
                         "alert": {"type": "integer"}, "case": {"type": "integer"}, "status": {"type": "string"}}}}}},
                     "400": _err("A missing or bad field (named in `field`)"),
                     "404": _err("No customer with that reference"), "409": _err("A conflicting change; try again"),
+                    "413": _err("A request body larger than the API takes"),
                     **common}}},
             "/api/v1/out-of-hours": {"get": {
                 "operationId": "outOfHoursList", "summary": "Addresses and instructions of every active marker",

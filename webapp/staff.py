@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from workflows import engine, inbox as inboxes, people, register
+from workflows import engine, inbox as inboxes, people, register, text
 from workflows.db import transaction
 from workflows.errors import FormInvalid, WorkflowError
 
@@ -19,9 +19,11 @@ class ReportForm(FlaskForm):
                           validate_choice=True)
     category = SelectField("What kind of concern", validators=[DataRequired("Choose the kind of concern")])
     description = TextAreaField("What happened", validators=[
-        DataRequired("Describe what happened"), Length(max=5000, message="Keep it under 5,000 characters")])
+        DataRequired("Describe what happened"),
+        Length(max=text.LONG_TEXT, message=f"Keep it under {text.LONG_TEXT:,} characters")])
     staff_involved = StringField("Member of staff it happened to, if not you (username; optional)",
-                                 validators=[Optional(), Length(max=80, message="A username is at most 80 characters")])
+                                 validators=[Optional(), Length(max=text.USERNAME, message=f"A username is at most "
+                                                                                          f"{text.USERNAME} characters")])
 
 
 @blueprint.route("/report", methods=["GET", "POST"])

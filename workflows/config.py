@@ -18,6 +18,12 @@ def database_url() -> str:
     return f"sqlite:///{instance / 'alertflow.db'}"
 
 
+def base_url() -> str:
+    """ALERTFLOW_BASE_URL: where people reach this install (https://alerts.example.org), for the
+    API's OpenAPI document; unset, the document gives a relative server. Never the request's Host."""
+    return os.environ.get("ALERTFLOW_BASE_URL", "").strip().rstrip("/")
+
+
 def pack_name() -> str:
     return os.environ.get("ALERTFLOW_PACK", "derby")
 

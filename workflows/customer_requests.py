@@ -4,7 +4,7 @@ process the pack names; and the pack's time limit for lodging an appeal."""
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, engine
+from . import audit, clock, engine, text
 from .assignment import Actor
 from .errors import NotAllowed, NotFound, WorkflowError
 from .models import Alert, Case, Letter, NonDisclosure
@@ -22,7 +22,8 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
         known = ", ".join(sorted(pack.requests)) or "none"
         raise NotFound(f"the {pack.name} pack has no request '{kind}' (requests: {known})")
     alert = _visible_alert(db, pack, actor, alert_id)
-    if not (details or "").strip():
+    details = text.clean_text(details, field="details", max_length=text.LONG_TEXT)
+    if not details:
         raise WorkflowError("say what the customer asked for: the details are empty")
     letters = db.scalar(select(func.count()).select_from(Letter).where(Letter.alert_id == alert.id))
     withheld = db.scalar(select(func.count()).select_from(NonDisclosure).where(NonDisclosure.alert_id == alert.id))

@@ -20,6 +20,7 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
+MAX_INSTANCES = 100  # of one multi-instance step in a case
 TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
@@ -108,6 +109,8 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
     for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
         for child in event:
             _check_timer(add, event, child, known_names)
+    for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
+        _check_multi_instance(add, loop.getparent(), loop, known_names)
     for task in root.iterfind(".//bpmn:serviceTask", NS):
         _check_service_task(add, task, pack)
     for task in root.iterfind(".//bpmn:userTask", NS):
@@ -123,10 +126,13 @@ def _check_expression(add, element, text, known_names, what):
         add(element, f"the {what} is empty")
         return
     try:
-        unknown = expressions.names_used(text) - known_names - {"True", "False", "None"}
+        used = expressions.names_used(text) - {"True", "False", "None"}
+        if not used:  # reads no case data, so it fails when reached exactly as it fails now
+            expressions.evaluate(text, {})
     except expressions.ExpressionError as err:
         add(element, f"{what}: {err}")
         return
+    unknown = used - known_names
     if unknown:
         add(element, f"{what} '{text}' reads {', '.join(sorted(unknown))}, which no form field "
                      f"or case variable provides")
@@ -146,6 +152,28 @@ def _check_timer(add, event, child, known_names=frozenset()):
             clock.parse_moment(str(value))
     except ValueError as err:
         add(event, f"{kind}: {err}")
+
+
+def _check_multi_instance(add, task, loop, known_names):
+    """A multi-instance step's count and completion condition are expressions like any other;
+    a constant count is bounded, since each instance is a task held in the case's state."""
+    cardinality = loop.find("bpmn:loopCardinality", NS)
+    if cardinality is not None:
+        text = (cardinality.text or "").strip()
+        _check_expression(add, task, text, known_names, "loopCardinality")
+        try:
+            count = expressions.evaluate(text, {}) if text else None
+        except expressions.ExpressionError:
+            count = None  # reads case data: a list to run once per item, or a number
+        if isinstance(count, bool) or count is not None and not (isinstance(count, int) and 0 <= count <= MAX_INSTANCES):
+            add(task, f"loopCardinality '{text}' must be a whole number from 0 to {MAX_INSTANCES}, "
+                      f"or name a list in the case data")
+    condition = loop.find("bpmn:completionCondition", NS)
+    if condition is not None:
+        _check_expression(add, task, (condition.text or "").strip(), known_names, "completionCondition")
+    collection = loop.get(f"{{{CAMUNDA}}}collection")
+    if collection is not None and collection not in known_names:
+        add(task, f"camunda:collection names '{collection}', which no form field or case variable provides")
 
 
 def _check_service_task(add, task, pack):

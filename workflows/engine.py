@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions, forms, housing_system, spiff
+from . import audit, clock, definitions, forms, housing_system, spiff, text
 from .actions import ACTIONS, ActionContext
 from .assignment import Actor, check_may_act, check_not_excluded, covering, role_clear_of, route
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
@@ -36,8 +36,13 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
                    description: str, staff_involved: str | None = None) -> Case:
     """A member of staff reports a concern: a new alert, and its assessment case. The member of
     staff involved (if named), like the reporter, never decides on it."""
+    customer_ref = text.clean_text(customer_ref, field="customer", max_length=text.CUSTOMER_REFERENCE)
+    category = text.clean_text(category, field="category", max_length=text.CATEGORY)
+    description = text.clean_text(description, field="description", max_length=text.LONG_TEXT)
+    staff_involved = text.clean_text(staff_involved, field="staff_involved", max_length=text.USERNAME,
+                                     label="the member of staff involved")
     pack.require_category(category)
-    if not (description or "").strip():
+    if not description:
         raise WorkflowError("describe what happened: the description is empty")
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
@@ -65,7 +70,8 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
         raise NotAllowed(f"the {pack.name} pack has no appeal process")
     if alert.status != "active":
         raise NotAllowed(f"alert {alert.id} is {alert.status.replace('_', ' ')}; only an active marker can be appealed")
-    if not (grounds or "").strip():
+    grounds = text.clean_text(grounds, field="grounds", max_length=text.LONG_TEXT, label="the grounds")
+    if not grounds:
         raise WorkflowError("record the tenant's grounds for appeal: the grounds are empty")
     if db.scalar(select(Case.id).where(Case.alert_id == alert.id, Case.kind == "appeal", Case.status == "running")):
         raise NotAllowed(f"alert {alert.id} already has an appeal under way")

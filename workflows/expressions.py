@@ -5,6 +5,10 @@ files, so they are never handed to eval(). An expression is parsed into a Python
 only an allow-listed set of nodes is walked: literals, names of task data, boolean and
 comparison operators, arithmetic, subscripts, and a few pure functions. There are no
 attributes at all, so nothing can climb to `__class__` or `__subclasses__`.
+
+Sizes are bounded too, so an expression cannot exhaust memory or the stack of the process that
+checks or runs it: the length of the text, how deeply it nests, its constants (numbers, and no
+bytes), no repeating of text or lists with `*` and no `**`, and the length of every value it builds.
 """
 import ast
 import operator
@@ -27,6 +31,12 @@ _COMPARE = {
 _UNARY = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}
 _MAX_LENGTH = 2000  # a condition is a line or two; anything longer is a mistake or an attack
 _MAX_POWERLESS_CONSTANT = 10**12  # keeps "9" * 10**9 style memory bombs out
+# Python's own limit is about 1000 frames and the evaluator takes two a level: refuse well before
+_MAX_DEPTH = 40
+_MAX_RESULT = 10_000  # the longest text, list or set an expression may build
+# what * may never multiply (at check time, when it is written out)
+_SEQUENCES = (ast.List, ast.Tuple, ast.Set, ast.Dict)
+_SEQUENCE_FUNCTIONS = ("str", "lower", "upper", "sorted")
 
 
 class ExpressionError(ValueError):
@@ -43,9 +53,22 @@ def parse(expression: str) -> ast.Expression:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as err:
         raise ExpressionError(f"syntax error in '{expression}': {err.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError(f"the expression is nested more than {_MAX_DEPTH} levels deep") from None
+    _check_depth(tree)
     for node in ast.walk(tree):
         _check_node(node, expression)
     return tree
+
+
+def _check_depth(tree):
+    """Measured without recursion, so a deep expression is refused, not a crash."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise ExpressionError(f"the expression is nested more than {_MAX_DEPTH} levels deep")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def names_used(expression: str) -> set[str]:
@@ -57,7 +80,13 @@ def names_used(expression: str) -> set[str]:
 
 def evaluate(expression: str, data: dict):
     """Evaluate an allow-listed expression against task data."""
-    return _Evaluator(data).visit(parse(expression).body)
+    tree = parse(expression)
+    try:
+        return _Evaluator(data).visit(tree.body)
+    except ExpressionError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as err:  # e.g. -'text', {[1]}
+        raise ExpressionError(f"'{expression}' cannot be evaluated: {err}") from None
 
 
 _ALLOWED = (
@@ -86,9 +115,28 @@ def _check_node(node, expression):
             raise ExpressionError(f"the function '{name}' is not allowed in '{expression}' (allowed: {allowed})")
         if node.keywords:
             raise ExpressionError(f"keyword arguments are not allowed in '{expression}'")
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (str, int, float, type(None))):
+        raise ExpressionError(f"the constant {node.value!r:.40} is not allowed in '{expression}' "
+                              f"(use text, numbers, True, False or None)")
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) \
             and abs(node.value) > _MAX_POWERLESS_CONSTANT:
         raise ExpressionError(f"the number {node.value} is too large in '{expression}'")
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) \
+            and (_is_sequence(node.left) or _is_sequence(node.right)):
+        raise ExpressionError(f"repeating text or lists with * is not allowed in '{expression}'")
+
+
+def _is_sequence(node) -> bool:
+    return isinstance(node, _SEQUENCES) or isinstance(node, ast.Constant) and isinstance(node.value, str) \
+        or isinstance(node, ast.Call) and getattr(node.func, "id", None) in _SEQUENCE_FUNCTIONS
+
+
+def _bounded(value):
+    """Refuse a value too long to be a sensible part of a condition (text + text, say)."""
+    if isinstance(value, (str, list, tuple, set, dict)) and len(value) > _MAX_RESULT:
+        raise ExpressionError(f"the expression builds a value of {len(value)} items or characters "
+                              f"(at most {_MAX_RESULT})")
+    return value
 
 
 class _Evaluator(ast.NodeVisitor):
@@ -122,11 +170,11 @@ class _Evaluator(ast.NodeVisitor):
 
     def visit_BinOp(self, node):
         left, right = self.visit(node.left), self.visit(node.right)
-        if isinstance(node.op, ast.Mult) and isinstance(left, (str, list, tuple)) or \
-                isinstance(node.op, ast.Mult) and isinstance(right, (str, list, tuple)):
+        # checked before multiplying, so text * 10**12 from case data is never built
+        if isinstance(node.op, ast.Mult) and not all(isinstance(v, (int, float)) for v in (left, right)):
             raise ExpressionError("repeating text or lists with * is not allowed")
         try:
-            return _BINARY[type(node.op)](left, right)
+            return _bounded(_BINARY[type(node.op)](left, right))
         except (TypeError, ZeroDivisionError) as err:
             raise ExpressionError(str(err)) from None
 
@@ -150,8 +198,10 @@ class _Evaluator(ast.NodeVisitor):
 
     def visit_Call(self, node):
         try:
-            return FUNCTIONS[node.func.id](*[self.visit(a) for a in node.args])
-        except (TypeError, ValueError) as err:
+            return _bounded(FUNCTIONS[node.func.id](*[self.visit(a) for a in node.args]))
+        except ExpressionError:
+            raise
+        except (TypeError, ValueError, OverflowError) as err:
             raise ExpressionError(f"{node.func.id}(): {err}") from None
 
     def visit_List(self, node):

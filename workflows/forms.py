@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import clock, expressions
+from . import clock, expressions, text
 from .assignment import excluded_people, exclusion_rule
 from .errors import FormInvalid
 from .models import User, UserRole
@@ -61,7 +61,12 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
         if name not in fields:
             errors[name] = f"this step has no field '{name}' (fields: {', '.join(fields) or 'none'})"
     for field in fields.values():
-        raw = submitted.get(field.id)
+        try:
+            raw = _clean(field, submitted.get(field.id))
+        except FormInvalid as err:
+            values[field.id] = None  # keeps the name defined for other fields' requiredWhen
+            errors.update(err.errors)
+            continue
         if _blank(raw):
             values[field.id] = False if field.type == "boolean" and raw is not None else None
             continue
@@ -112,6 +117,15 @@ def _excluded_assignee(task_spec, field_id, username, data) -> str | None:
             return (f"{username} cannot be named here, because '{spec.bpmn_name or spec.bpmn_id}' goes to "
                     f"the person named: {exclusion_rule(reason, username)}; name someone else")
     return None
+
+
+def _clean(field, raw):
+    """Every typed answer, whatever its type, meets the one rule for text (workflows/text.py)."""
+    if isinstance(raw, str):
+        return text.clean_text(raw, field=field.id, max_length=text.LONG_TEXT, label=field.label or field.id)
+    if isinstance(raw, (list, tuple)):
+        return [_clean(field, item) for item in raw]
+    return raw
 
 
 def _blank(value) -> bool:

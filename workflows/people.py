@@ -4,7 +4,7 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from . import audit, clock
+from . import audit, clock, text
 from .errors import NotFound, WorkflowError
 from .models import Customer, User, UserRole
 from .pack import Pack
@@ -13,14 +13,16 @@ from .pack import Pack
 def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: list[str],
              email: str | None = None, by: str = "system") -> User:
     """Create a user holding roles of the pack."""
-    username = (username or "").strip()
+    username = text.clean_text(username, field="username", max_length=text.USERNAME)
+    full_name = text.clean_text(full_name, field="full_name", max_length=text.FULL_NAME, label="full name")
+    email = text.clean_text(email, field="email", max_length=text.EMAIL) or None
     if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         raise WorkflowError(f"'{username}' is not a valid username (letters, digits, . _ - only)")
     if db.scalar(select(User.id).where(User.username == username)):
         raise WorkflowError(f"there is already a user '{username}'")
     for role in roles:
         pack.require_role(role)
-    user = User(username=username, full_name=full_name.strip() or username, email=email,
+    user = User(username=username, full_name=full_name or username, email=email,
                 created_at=clock.now(), roles=[UserRole(role=r) for r in dict.fromkeys(roles)])
     db.add(user)
     db.flush()
@@ -80,13 +82,18 @@ def list_users(db: Session) -> list[User]:
 def add_customer(db: Session, *, reference: str, name: str, address: str = "", postcode: str = "",
                  tenancy_ref: str | None = None, by: str = "system") -> Customer:
     """Record a customer (tenant) the register may hold markers about."""
-    reference, name = (reference or "").strip(), (name or "").strip()
+    reference = text.clean_text(reference, field="reference", max_length=text.CUSTOMER_REFERENCE)
+    name = text.clean_text(name, field="name", max_length=text.CUSTOMER_NAME)
+    address = text.clean_text(address, field="address", max_length=text.ADDRESS)
+    postcode = text.clean_text(postcode, field="postcode", max_length=text.POSTCODE)
+    tenancy_ref = text.clean_text(tenancy_ref, field="tenancy_ref", max_length=text.CUSTOMER_REFERENCE,
+                                  label="tenancy reference") or None
     if not reference or not name:
         raise WorkflowError("a customer needs a reference and a name")
     if db.scalar(select(Customer.id).where(Customer.reference == reference)):
         raise WorkflowError(f"there is already a customer with reference '{reference}'")
-    customer = Customer(reference=reference, name=name, address=address.strip(),
-                        postcode=postcode.strip().upper(), tenancy_ref=tenancy_ref)
+    customer = Customer(reference=reference, name=name, address=address,
+                        postcode=postcode.upper(), tenancy_ref=tenancy_ref)
     db.add(customer)
     db.flush()
     audit.record(db, actor=by, action="customer_added", reference=reference)
