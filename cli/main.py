@@ -165,7 +165,7 @@ def users():
 @users.command("add")
 @click.argument("username")
 @click.option("--name", "full_name", required=True)
-@click.option("--role", "roles", multiple=True, required=True, help="A role key of the pack (repeatable).")
+@click.option("--role", "roles", multiple=True, help="A role key of the pack (repeatable; at least one).")
 @click.option("--email")
 @click.option("--password", help="Their first password, so they can sign in to the web app.")
 @in_transaction

@@ -19,7 +19,7 @@ def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: l
     if db.scalar(select(User.id).where(User.username == username)):
         raise WorkflowError(f"there is already a user '{username}'")
     if not roles:
-        raise WorkflowError("give the user at least one role (roles)")
+        raise WorkflowError("give the user at least one role")
     for role in roles:
         pack.require_role(role)
     user = User(username=username, full_name=full_name.strip() or username, email=email,
@@ -40,7 +40,7 @@ def set_roles(db: Session, *, pack: Pack, username: str, add=(), remove=(), by: 
         pack.require_role(role)
     after = (before | set(add)) - set(remove)
     if not after:
-        raise WorkflowError(f"{username} would be left with no roles: a user needs at least one (roles)")
+        raise WorkflowError(f"{username} would be left with no roles: a user needs at least one role")
     if ADMIN_ROLE in before - after:
         require_another_administrator(db, user, "lose the administrator role")
     if after != before:
