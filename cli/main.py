@@ -165,7 +165,7 @@ def users():
 @users.command("add")
 @click.argument("username")
 @click.option("--name", "full_name", required=True)
-@click.option("--role", "roles", multiple=True, required=True, help="A role key of the pack (repeatable).")
+@click.option("--role", "roles", multiple=True, help="A role key of the pack (repeatable; at least one).")
 @click.option("--email")
 @click.option("--password", help="Their first password, so they can sign in to the web app.")
 @in_transaction
@@ -183,7 +183,7 @@ def users_add(db, username, full_name, roles, email, password):
 @click.password_option("--password", help="The new password (asked for when not given).")
 @in_transaction
 def users_password(db, username, password):
-    """Set a user's password (and clear their failed sign-ins)."""
+    """Set a user's password (clearing their failed sign-ins and ending their sessions)."""
     accounts.set_password(db, username=username, password=password, by="cli")
     click.echo(f"password set for {username}")
 
@@ -194,9 +194,27 @@ def users_password(db, username, password):
 @click.option("--remove", "remove", multiple=True)
 @in_transaction
 def users_roles(db, username, add, remove):
-    """Grant or withdraw roles."""
-    user = people.set_roles(db, pack=active_pack(), username=username, add=add, remove=remove)
+    """Grant or withdraw roles (their sessions end, so they sign in again in the new roles)."""
+    user = people.set_roles(db, pack=active_pack(), username=username, add=add, remove=remove, by="cli")
     click.echo(f"{user.username}: {', '.join(sorted(user.role_keys)) or 'no roles'}")
+
+
+@users.command("deactivate")
+@click.argument("username")
+@in_transaction
+def users_deactivate(db, username):
+    """Switch an account off: it cannot sign in or be given steps, and its sessions end."""
+    accounts.set_active(db, username=username, active=False, by="cli")
+    click.echo(f"{username} switched off")
+
+
+@users.command("activate")
+@click.argument("username")
+@in_transaction
+def users_activate(db, username):
+    """Switch an account back on."""
+    accounts.set_active(db, username=username, active=True, by="cli")
+    click.echo(f"{username} switched on")
 
 
 @users.command("away")

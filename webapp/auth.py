@@ -54,7 +54,8 @@ class SignedIn:
 def load_user(user_id: str):
     with transaction() as db:
         user = db.scalar(select(User).where(User.id == int(user_id)))
-        if user is None or not user.active:
+        # a session from before the user's last sign-out, password, role change or switch-off
+        if user is None or not user.active or session.get("generation") != user.session_generation:
             return None
         pack, roles = active_pack(), frozenset(user.role_keys)
         return SignedIn(user.id, user.username, user.full_name, roles, pack.rank_of(roles),
@@ -128,10 +129,12 @@ def sign_in():
             result = accounts.sign_in(db, username=form.username.data, password=form.password.data,
                                       address=request.remote_addr)
             user_id = result.user.id if result.user else None
+            generation = result.user.session_generation if result.user else None
         if user_id is not None:
             session.clear()  # a fresh session on sign-in: nothing carried over from before
             session.permanent = True
             session["signed_in_at"] = time.time()
+            session["generation"] = generation
             login_user(load_user(str(user_id)))
             target = request.args.get("next") or ""
             # only a path on this site, never an address elsewhere
@@ -143,6 +146,9 @@ def sign_in():
 
 @blueprint.route("/sign-out", methods=["POST"])
 def sign_out():
+    if current_user.is_authenticated:
+        with transaction() as db:
+            accounts.sign_out(db, username=current_user.username)
     logout_user()
     session.clear()
     flash("You have signed out.")

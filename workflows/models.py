@@ -32,8 +32,8 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
-    last_failed_sign_in_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # stored in each signed session at sign-in; bumping it ends every session signed in before
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     # away (leave, sickness) on these days inclusive: someone who deputises for their role may act
     away_from: Mapped[date | None] = mapped_column(Date)
@@ -270,6 +270,9 @@ class SignInFailure(Base):
     __table_args__ = (Index("ix_sign_in_failure_address_at", "address", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     address: Mapped[str] = mapped_column(String(64))
+    # the username tried, known or not, so one address's misses hold up only that address and name;
+    # cleared when the name signs in from there, yet the failure still counts against the address
+    username: Mapped[str | None] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(Stamp, index=True)
 
 

@@ -20,6 +20,8 @@ def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: l
         raise WorkflowError(f"'{username}' is not a valid username (letters, digits, . _ - only)")
     if db.scalar(select(User.id).where(User.username == username)):
         raise WorkflowError(f"there is already a user '{username}'")
+    if not roles:
+        raise WorkflowError("give the user at least one role")
     for role in roles:
         pack.require_role(role)
     user = User(username=username, full_name=full_name or username, email=email,
@@ -31,13 +33,21 @@ def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: l
 
 
 def set_roles(db: Session, *, pack: Pack, username: str, add=(), remove=(), by: str = "system") -> User:
-    """Grant and withdraw roles."""
+    """Grant and withdraw roles; a change ends the user's sessions, so they sign in again to
+    act in their new roles."""
+    from .accounts import ADMIN_ROLE, require_another_administrator  # accounts imports this module
     user = get_user(db, username=username)
+    before = user.role_keys
     for role in add:
         pack.require_role(role)
-        if role not in user.role_keys:
-            user.roles.append(UserRole(role=role))
-    user.roles = [r for r in user.roles if r.role not in set(remove)]
+    after = (before | set(add)) - set(remove)
+    if not after:
+        raise WorkflowError(f"{username} would be left with no roles: a user needs at least one role")
+    if ADMIN_ROLE in before - after:
+        require_another_administrator(db, user, "lose the administrator role")
+    if after != before:
+        user.roles = [r for r in user.roles if r.role in after] + [UserRole(role=r) for r in sorted(after - before)]
+        end_sessions(user)
     db.flush()
     audit.record(db, actor=by, action="user_roles_changed", username=username,
                  added=sorted(add), removed=sorted(remove))
@@ -64,6 +74,11 @@ def set_away(db: Session, *, username: str, away_from: date | None, away_until: 
     else:
         audit.record(db, actor=by, action="user_back", username=username)
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session the user has signed in (each carries the generation it began in)."""
+    user.session_generation = (user.session_generation or 0) + 1
 
 
 def get_user(db: Session, *, username: str) -> User:
