@@ -12,6 +12,8 @@ from workflows import config
 from workflows.errors import Conflict, NotAllowed, NotFound, WorkflowError
 from workflows.permissions import NoNeedToKnow
 
+from . import security
+
 csrf = CSRFProtect()
 
 
@@ -39,6 +41,7 @@ def create_app(settings: dict | None = None) -> Flask:
         NODE_MODULES=str(config.PROJECT_ROOT / "node_modules"),
     )
     app.config.update(settings or {})
+    security.init_app(app)
     proxies = int(os.environ.get("ALERTFLOW_PROXY_HOPS", "0"))
     if proxies:  # behind reverse proxies: the person's address (for sign-in throttling) is forwarded
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

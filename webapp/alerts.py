@@ -3,12 +3,10 @@ tenant's letters as PDF with their delivery, and recording an appeal."""
 from flask import (Blueprint, Response, current_app, flash, redirect, render_template, request,
                    send_from_directory, url_for)
 from flask_login import login_required
-from sqlalchemy import select
 
 from workflows import customer_requests, diagrams, letters, permissions, register
 from workflows.db import transaction
 from workflows.errors import FormInvalid, NotFound, WorkflowError
-from workflows.models import Case, ProcessDefinition
 
 from .auth import actor, pack
 
@@ -48,11 +46,7 @@ def case_page(alert_id):
 @login_required
 def diagram(case_id):
     with transaction() as db:
-        case = db.get(Case, case_id)
-        if case is None or not pack().may_see(case.alert.restriction, actor().roles):
-            raise NotFound(f"there is no case {case_id}")
-        permissions.require_story(db, pack=pack(), actor=actor(), alert=case.alert)
-        xml = db.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == case.definition_id))
+        xml = diagrams.case_xml(db, pack=pack(), actor=actor(), case_id=case_id)
     return Response(xml, mimetype="application/xml")
 
 

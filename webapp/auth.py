@@ -18,6 +18,8 @@ from workflows.db import transaction
 from workflows.models import User
 from workflows.pack import Pack, active_pack
 
+from .security import same_site_path
+
 blueprint = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -136,9 +138,7 @@ def sign_in():
             session["signed_in_at"] = time.time()
             session["generation"] = generation
             login_user(load_user(str(user_id)))
-            target = request.args.get("next") or ""
-            # only a path on this site, never an address elsewhere
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("inbox.inbox"))
+            return redirect(same_site_path(request.args.get("next")) or url_for("inbox.inbox"))
         problem = result.message
     status = 401 if problem else 200
     return render_template("sign_in.html", form=form, problem=problem, title="Sign in"), status

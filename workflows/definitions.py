@@ -5,6 +5,7 @@ or unsafe expression, a lane that names no role, a duration that does not parse,
 action or form field type is refused with the file and the element id.
 """
 import hashlib
+import re
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
@@ -27,6 +28,8 @@ ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at"
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
                     # a request case (workflows/requests.py) starts knowing these
                     "request", "request_details", "letters_issued", "non_disclosures_recorded")
+# a form field id names a case variable and is written into pages; an enum option id is a value
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
     def add(element, message):
         findings.append(Finding(filename, element.get("id") or element.tag, message))
 
+    for element in root.iter():
+        for field in element.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+            _check_field_names(add, element, field)
     user_tasks = {task.get("id") for task in root.iterfind(".//bpmn:userTask", NS)}
     oversight = permissions.oversight_roles(pack)
     for lane in root.iterfind(".//bpmn:lane", NS):
@@ -119,6 +125,18 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
         flow_checks.check_process(process, pack, lambda element, message: findings.append(
             Finding(filename, element, message)))
     return findings
+
+
+def _check_field_names(add, element, field):
+    """Field and option ids are plain names: a quote or a space in one would end up in a page."""
+    field_id = field.get("id") or ""
+    if not PLAIN_NAME.fullmatch(field_id):
+        add(element, f"form field id '{field_id}' is not a plain name (letters, digits and _, "
+                     f"not starting with a digit), e.g. risk_level")
+    for option in field.iterfind("camunda:value", NS):
+        if not PLAIN_NAME.fullmatch(option.get("id") or ""):
+            add(element, f"option id '{option.get('id') or ''}' of form field '{field_id}' is not a plain name "
+                         f"(letters, digits and _, not starting with a digit), e.g. high")
 
 
 def _check_expression(add, element, text, known_names, what):

@@ -5,8 +5,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import definitions, spiff
-from .models import Case
+from . import audit, definitions, permissions, spiff
+from .assignment import Actor
+from .errors import NotFound
+from .models import Case, ProcessDefinition
+from .pack import Pack
 
 
 def _never_run(task):  # viewing must never advance anything
@@ -29,3 +32,16 @@ def marks(db: Session, *, case_id: int) -> dict:
         elif task.state == TaskState.COMPLETED:
             done.add(bpmn_id)
     return {"current": sorted(current), "done": sorted(done - current)}
+
+
+def case_xml(db: Session, *, pack: Pack, actor: Actor, case_id: int) -> str:
+    """The BPMN a case runs, for someone who needs to know its alert's story; as its case page,
+    reading a restricted record's diagram is audited."""
+    case = db.get(Case, case_id)
+    if case is None or not pack.may_see(case.alert.restriction, actor.roles):
+        raise NotFound(f"there is no case {case_id}")
+    permissions.require_story(db, pack=pack, actor=actor, alert=case.alert)
+    if case.alert.restriction:
+        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=case.alert.id,
+                     restriction=case.alert.restriction, case_id=case.id)
+    return db.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == case.definition_id))
