@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from . import clock
 from .accounts import ADMIN_ROLE
 from .assignment import Actor, roles_acting_for
-from .models import Alert, Case, Customer, HumanTask, User, UserRole
+from .models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
 from .pack import Pack
 from .permissions import visible
 from .register import not_excluded
@@ -29,8 +29,12 @@ def _mine(actor: Actor):
     return and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
 
 
+def _for_my_roles(actor: Actor):
+    return and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles))
+
+
 def _unclaimed(pack: Pack, actor: Actor):
-    return and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles), not_excluded(actor.username))
+    return and_(_for_my_roles(actor), not_excluded(actor.username))
 
 
 def _query(pack, actor, condition):
@@ -61,19 +65,24 @@ def sections(db: Session, *, pack: Pack, actor: Actor, limit: int = 50) -> Inbox
 def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, int]:
     """(mine, my roles' unclaimed, overdue among both), counting only what the actor may see.
 
-    Counted as every open step of theirs (the task indexes alone) less those on restricted
-    records they may not see (few, found from the alert side): a join of every open step to
-    its case and alert costs several times more on a large register."""
+    Counted as every open step of theirs (the task indexes alone), less the steps that exclude
+    them (few, found from their exclusions), less those on restricted records they may not see
+    (few, found from the alert side): a join of every open step to its case and alert, or a probe
+    of the exclusions for every open step, costs several times more on a large register."""
     overdue = and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())
-    columns = (func.count().filter(_mine(actor)), func.count().filter(_unclaimed(pack, actor)),
-               func.count().filter(overdue))
-    theirs = or_(_mine(actor), _unclaimed(pack, actor))
+    for_role = _for_my_roles(actor)
+    columns = (func.count().filter(_mine(actor)), func.count().filter(for_role), func.count().filter(overdue))
+    everything = db.execute(select(*columns).select_from(HumanTask).where(or_(_mine(actor), for_role))).one()
+    excluded = db.execute(select(*columns).select_from(HumanTaskExclusion)
+                          .join(HumanTask, HumanTask.id == HumanTaskExclusion.task_id)
+                          .where(HumanTaskExclusion.username == actor.username, for_role,
+                                 ~_mine(actor))).one()
     allowed = [key for key, rule in pack.restrictions.items() if rule.visible_to & actor.roles]
-    everything = db.execute(select(*columns).select_from(HumanTask).where(theirs)).one()
     hidden = db.execute(select(*columns).select_from(Alert).join(Case, Case.alert_id == Alert.id)
                         .join(HumanTask, HumanTask.case_id == Case.id)
-                        .where(Alert.restriction.is_not(None), Alert.restriction.not_in(allowed), theirs)).one()
-    mine, unclaimed, late = (a - b for a, b in zip(everything, hidden))
+                        .where(Alert.restriction.is_not(None), Alert.restriction.not_in(allowed),
+                               or_(_mine(actor), _unclaimed(pack, actor)))).one()
+    mine, unclaimed, late = (a - b - c for a, b, c in zip(everything, excluded, hidden))
     return mine, unclaimed, late
 
 
