@@ -8,7 +8,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workflows import config
+from workflows import clock, config
 from workflows.errors import Conflict, NotAllowed, NotFound, WorkflowError
 from workflows.permissions import NoNeedToKnow
 
@@ -50,6 +50,7 @@ def create_app(settings: dict | None = None) -> Flask:
     from . import admin, alerts, auth, inbox, processes, staff
     from . import api, compliance
     auth.login_manager.init_app(app)
+    app.add_template_filter(clock.duration_in_words, "duration")  # P14D reads "14 days"
     for module in (auth, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
 

@@ -50,7 +50,7 @@ def lodge_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
                 review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
                 raise NotAllowed(
                     f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {when(closes)}: "
-                    f"an appeal must be lodged within {pack.appeal_within} of receiving the letter that told "
+                    f"an appeal must be lodged within {clock.duration_in_words(pack.appeal_within)} of receiving the letter that told "
                     f"the tenant, and letter {letter.id} ('{letter.title}') was delivered on {when(received)}; "
                     f"a late appeal cannot be lodged, but new information can be weighed at the marker's "
                     f"review{review}")

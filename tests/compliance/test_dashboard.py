@@ -69,6 +69,7 @@ def test_recording_the_letter_as_sent_takes_the_tenant_off_the_not_told_list(see
     page = hugo.get("/compliance").get_data(as_text=True)
     assert "letter issued 12 November 2025, not yet delivered" in page
     assert "letter issued 4 March 2026" not in page
+    assert "The pack gives 14 days from a decision to tell the tenant" in page  # words, not P14D
 
 
 def test_charts_week_by_week_and_markers_by_category(seeded, cli):

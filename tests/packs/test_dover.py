@@ -239,7 +239,7 @@ def test_the_appeal_window_runs_from_the_delivery_of_the_letter_that_told_the_te
     assert [(lt["template"], lt["decision_no"]) for lt in letters] == [("alert_notification", 1),
                                                                        ("assessment_copy", None)]
     error = cli.fails("appeal", told, "--as", "sam", "--grounds", "Late", now="2026-03-20T10:00")
-    assert f"closed on 19 March 2026 at 11:30: an appeal must be lodged within P14D of receiving the letter " \
+    assert f"closed on 19 March 2026 at 11:30: an appeal must be lodged within 14 days of receiving the letter " \
            f"that told the tenant, and letter {letters[0]['id']} ('A customer alert has been placed on your account') " \
            f"was delivered on 5 March 2026 at 11:30" in error
     assert len(error.strip().splitlines()) == 1
