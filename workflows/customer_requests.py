@@ -4,7 +4,7 @@ process the pack names; and the pack's time limit for lodging an appeal."""
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import audit, clock, engine, text
+from . import audit, clock, engine, permissions, text
 from .assignment import Actor
 from .errors import NotAllowed, NotFound, WorkflowError
 from .models import Alert, Case, Letter, NonDisclosure
@@ -64,7 +64,4 @@ def telling_letter(db: Session, *, alert: Alert) -> Letter | None:
 
 
 def _visible_alert(db, pack, actor, alert_id) -> Alert:
-    alert = db.get(Alert, alert_id)
-    if alert is None or not pack.may_see(alert.restriction, actor.roles):
-        raise NotFound(f"there is no alert {alert_id}")
-    return alert
+    return permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)

@@ -5,7 +5,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, definitions, permissions, spiff
+from . import definitions, permissions, spiff
 from .assignment import Actor
 from .errors import NotFound
 from .models import Case, ProcessDefinition
@@ -40,8 +40,5 @@ def case_xml(db: Session, *, pack: Pack, actor: Actor, case_id: int) -> str:
     case = db.get(Case, case_id)
     if case is None or not pack.may_see(case.alert.restriction, actor.roles):
         raise NotFound(f"there is no case {case_id}")
-    permissions.require_story(db, pack=pack, actor=actor, alert=case.alert)
-    if case.alert.restriction:
-        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=case.alert.id,
-                     restriction=case.alert.restriction, case_id=case.id)
+    permissions.open_story(db, pack=pack, actor=actor, alert=case.alert, case_id=case.id)
     return db.scalar(select(ProcessDefinition.bpmn_xml).where(ProcessDefinition.id == case.definition_id))

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, clock, definitions, forms, housing_system, spiff, text
+from . import audit, clock, definitions, forms, housing_system, permissions, spiff, text
 from .actions import ACTIONS, ActionContext
 from .assignment import Actor, check_may_act, check_not_excluded, covering, role_clear_of, route
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
@@ -316,10 +316,7 @@ def _acting_role(pack, human_task, actor):
 
 
 def _visible_alert(db, pack, actor, alert_id) -> Alert:
-    alert = db.get(Alert, alert_id)
-    if alert is None or not pack.may_see(alert.restriction, actor.roles):
-        raise NotFound(f"there is no alert {alert_id}")
-    return alert
+    return permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
 
 
 def _lock_for_task(db, pack, actor, task_id) -> tuple[Case, HumanTask]:

@@ -12,7 +12,7 @@ from .accounts import ADMIN_ROLE
 from .assignment import Actor, roles_acting_for
 from .models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
 from .pack import Pack
-from .permissions import visible
+from .permissions import restrictions_admitting, visible
 from .register import not_excluded
 
 
@@ -77,7 +77,7 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
                           .join(HumanTask, HumanTask.id == HumanTaskExclusion.task_id)
                           .where(HumanTaskExclusion.username == actor.username, for_role,
                                  ~_mine(actor))).one()
-    allowed = [key for key, rule in pack.restrictions.items() if rule.visible_to & actor.roles]
+    allowed = restrictions_admitting(pack, actor)
     hidden = db.execute(select(*columns).select_from(Alert).join(Case, Case.alert_id == Alert.id)
                         .join(HumanTask, HumanTask.case_id == Case.id)
                         .where(Alert.restriction.is_not(None), Alert.restriction.not_in(allowed),

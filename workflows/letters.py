@@ -19,10 +19,7 @@ def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Lett
                      .where(Letter.id == letter_id)).first()
     if row is None or not pack.may_see(row.Alert.restriction, actor.roles):
         raise NotFound(f"there is no letter {letter_id}")
-    permissions.require_story(db, pack=pack, actor=actor, alert=row.Alert)
-    if row.Alert.restriction:
-        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=row.Alert.id,
-                     restriction=row.Alert.restriction, letter_id=letter_id)
+    permissions.open_story(db, pack=pack, actor=actor, alert=row.Alert, letter_id=letter_id)
     return row.Letter
 
 

@@ -12,8 +12,9 @@ the pack names for the non-disclosure register, even among the readers of the st
 from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
+from . import audit
 from .assignment import Actor
-from .errors import NotAllowed
+from .errors import NotAllowed, NotFound
 from .models import Alert, Case, HumanTask
 from .pack import Pack
 
@@ -26,6 +27,14 @@ def restrictions_admitting(pack: Pack, actor: Actor) -> list[str]:
 def visible(pack: Pack, actor: Actor):
     """SQL condition: alerts this actor may know exist (lists, counts, the instruction to staff)."""
     return or_(Alert.restriction.is_(None), Alert.restriction.in_(restrictions_admitting(pack, actor)))
+
+
+def known_alert(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> Alert:
+    """The alert, if this actor may know it exists; a restricted one answers as if missing."""
+    alert = db.get(Alert, alert_id)
+    if alert is None or not pack.may_see(alert.restriction, actor.roles):
+        raise NotFound(f"there is no alert {alert_id}")
+    return alert
 
 
 def step_roles(pack: Pack, actor: Actor) -> frozenset[str]:
@@ -89,6 +98,15 @@ def oversight_roles(pack: Pack) -> frozenset[str]:
     named = regs.readers | regs.case_readers | regs.subject_access | regs.non_disclosure_visible_to
     compliance = {key for key in named if key in pack.roles and pack.roles[key].rank == 0}
     return frozenset({ADMIN_ROLE, OWNER_ROLE} | compliance) & frozenset(pack.roles)
+
+
+def open_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert, **what) -> None:
+    """Let someone read (part of) an alert's story, or refuse them; each view of a restricted
+    record is audited, with `what` was read (a letter, a case's diagram)."""
+    require_story(db, pack=pack, actor=actor, alert=alert)
+    if alert.restriction:
+        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=alert.id,
+                     restriction=alert.restriction, **what)
 
 
 def may_read_non_disclosures(pack: Pack, actor: Actor) -> bool:

@@ -108,13 +108,8 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
     tenant only for the roles of the non-disclosure register.
 
     Viewing a restricted record is itself audited."""
-    alert = db.scalar(select(Alert).where(Alert.id == alert_id, visible(pack, actor)))
-    if alert is None:
-        raise NotFound(f"there is no alert {alert_id}")
-    permissions.require_story(db, pack=pack, actor=actor, alert=alert)
-    if alert.restriction:
-        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=alert.id,
-                     restriction=alert.restriction)
+    alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
+    permissions.open_story(db, pack=pack, actor=actor, alert=alert)
     cases = list(db.scalars(select(Case).where(Case.alert_id == alert.id).order_by(Case.id)))
     case_ids = [c.id for c in cases]
     tasks = list(db.scalars(select(HumanTask).where(HumanTask.case_id.in_(case_ids)).order_by(HumanTask.id)))
