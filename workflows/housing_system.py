@@ -17,6 +17,7 @@ from . import audit, clock, forms
 from .errors import FormInvalid, StepFailed
 from .models import Alert, Case, HumanTask
 from .pack import Pack
+from .register import instruction_to_staff
 
 KIND = "housing_system"
 REFERENCE = "housing_system_reference"
@@ -61,15 +62,14 @@ def instructions(pack: Pack, alert: Alert, change: str) -> str:
     who = f"{customer.name} ({customer.reference})"
     if change == "remove":
         return f"Remove the marker from {who}'s record: it is no longer in force."
-    lines = [f"{CHANGES[change].capitalize()} on {who}'s record.",
-             f"Instruction to staff: {alert.marker_text}"]
-    if not alert.restriction:
-        if alert.control_measures:
-            lines.append("Measures: " + "; ".join(map(str, alert.control_measures)))
-        if alert.marker_code:
-            lines.append(f"Code: {alert.marker_code}")
-        if alert.level:
-            lines.append(f"Level: {alert.level}")
+    shown = instruction_to_staff(pack, alert)  # what staff are shown, and nothing more
+    lines = [f"{CHANGES[change].capitalize()} on {who}'s record.", f"Instruction to staff: {shown['instruction']}"]
+    if shown["control_measures"]:
+        lines.append("Measures: " + "; ".join(map(str, shown["control_measures"])))
+    if shown["code"]:
+        lines.append(f"Code: {shown['code']}")
+    if shown["level"]:
+        lines.append(f"Level: {shown['level']}")
     return "\n".join(lines)
 
 
