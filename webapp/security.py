@@ -38,7 +38,7 @@ def secure_cookies_setting() -> bool:
 
 
 def _plain_http_on_this_machine() -> bool:
-    """The demo (`make run`, http://localhost:5000): a Secure cookie would never come back."""
+    """The demo (`make run`, http://127.0.0.1:8000/): a Secure cookie would never come back."""
     return request.scheme == "http" and request.host.rsplit(":", 1)[0] in LOCALHOST
 
 
