@@ -12,11 +12,12 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from workflows import accounts, inbox as inboxes
-from workflows.assignment import Actor, covering
-from workflows.db import transaction
-from workflows.models import User
-from workflows.pack import Pack, active_pack
+from workflows.accounts import credentials
+from workflows.tasks import inbox as inboxes
+from workflows.cases.assignment import Actor, covering
+from workflows.platform.db import transaction
+from workflows.platform.models import User
+from workflows.definitions.pack import Pack, active_pack
 
 from .security import same_site_path
 
@@ -86,7 +87,7 @@ def requires(check):
 
 
 def administrator(pack_, actor_) -> bool:
-    return accounts.ADMIN_ROLE in actor_.roles
+    return credentials.ADMIN_ROLE in actor_.roles
 
 
 def any_staff(pack_, actor_) -> bool:
@@ -128,7 +129,7 @@ def sign_in():
     problem = None
     if form.validate_on_submit():
         with transaction() as db:
-            result = accounts.sign_in(db, username=form.username.data, password=form.password.data,
+            result = credentials.sign_in(db, username=form.username.data, password=form.password.data,
                                       address=request.remote_addr)
             user_id = result.user.id if result.user else None
             generation = result.user.session_generation if result.user else None
@@ -148,7 +149,7 @@ def sign_in():
 def sign_out():
     if current_user.is_authenticated:
         with transaction() as db:
-            accounts.sign_out(db, username=current_user.username)
+            credentials.sign_out(db, username=current_user.username)
     logout_user()
     session.clear()
     flash("You have signed out.")

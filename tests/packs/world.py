@@ -4,7 +4,7 @@ import re
 import shutil
 
 from tests.helpers import settings
-from workflows import config
+from workflows.platform import config
 
 
 def copy_pack(tmp_path, key):
