@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflows.platform.errors import WorkflowError
 from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.definitions import expressions, flow_checks, spiff
@@ -46,7 +47,7 @@ class Finding:
         return f"{self.filename}: {self.element}: {self.message}"
 
 
-class DefinitionRefused(ValueError):
+class DefinitionRefused(WorkflowError, ValueError):  # ValueError too: parsers raise and catch it
     """A diagram with errors; `findings` name each element. Nothing was deployed."""
 
     def __init__(self, findings: list[Finding]):

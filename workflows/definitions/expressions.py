@@ -13,6 +13,8 @@ bytes), no repeating of text or lists with `*` and no `**`, and the length of ev
 import ast
 import operator
 
+from workflows.platform.errors import WorkflowError
+
 FUNCTIONS = {
     "len": len, "min": min, "max": max, "abs": abs, "int": int, "float": float,
     "str": str, "bool": bool, "any": any, "all": all, "sorted": sorted,
@@ -39,7 +41,7 @@ _SEQUENCES = (ast.List, ast.Tuple, ast.Set, ast.Dict)
 _SEQUENCE_FUNCTIONS = ("str", "lower", "upper", "sorted")
 
 
-class ExpressionError(ValueError):
+class ExpressionError(WorkflowError, ValueError):  # ValueError too: parsers raise and catch it
     """An expression that is not allowed or cannot be evaluated; the message says why."""
 
 

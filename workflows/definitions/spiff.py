@@ -20,6 +20,7 @@ from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as _CamundaUse
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.camunda.specs.user_task import EnumFormField, Form, FormField, UserTask
 
+from workflows.platform.errors import WorkflowError
 from workflows.platform import clock
 from workflows.definitions import expressions
 
@@ -78,7 +79,7 @@ class Parser(CamundaParser):
     }
 
 
-class XmlRefused(ValueError):
+class XmlRefused(WorkflowError, ValueError):  # ValueError too: parsers raise and catch it
     """XML that is not accepted: it does not parse, or it declares a DTD or entities."""
 
 
