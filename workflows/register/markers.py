@@ -1,19 +1,17 @@
-"""Reading the register: inboxes, markers, a case's story, and the check before a visit.
-Restricted records are filtered here, in the query, so they never reach a list or a count."""
+"""What staff are shown of a marker (the instruction, never the reasons): the register as an
+actor needs to know it, the check before a visit and the visit list. Restricted records are
+filtered in the query, so they never reach a list or a count."""
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case as sql_case, exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from workflows.compliance import audit
-from workflows.platform import clock
-from workflows.cases import forms
 from workflows import permissions
 from workflows.cases.assignment import Actor
-from workflows.platform.errors import NotFound
-from workflows.platform.models import (Alert, AuditEvent, Case, Customer, HumanTask, HumanTaskExclusion, Letter, NonDisclosure, Note, RiskAssessment)
+from workflows.compliance import audit
 from workflows.definitions.pack import Pack
-from workflows.permissions import visible
+from workflows.platform import clock
+from workflows.platform.models import Alert, Customer
 
 
 def _day(moment):
@@ -31,22 +29,6 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
         "control_measures": [] if rule else list(alert.control_measures or []),
         "since": _day(alert.placed_at), "next_review": None if rule else _day(alert.next_review_at),
     }
-
-
-def not_excluded(username: str):
-    """SQL condition: the step does not exclude this person (one primary-key probe per step)."""
-    return ~exists().where(HumanTaskExclusion.task_id == HumanTask.id, HumanTaskExclusion.username == username)
-
-
-def inbox(db: Session, *, pack: Pack, actor: Actor, limit: int = 200) -> list[HumanTask]:
-    """Open tasks for this actor: assigned to them, or unclaimed for one of their roles."""
-    mine = and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
-    roles = and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles), not_excluded(actor.username))
-    overdue_last = sql_case((HumanTask.due_at.is_(None), 1), else_=0)
-    query = (select(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
-             .where(or_(mine, roles), visible(pack, actor))
-             .order_by(overdue_last, HumanTask.due_at, HumanTask.id).limit(limit))
-    return list(db.scalars(query))
 
 
 def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "active") -> list[Alert]:
@@ -102,81 +84,3 @@ def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
         })
     audit.record(db, actor=actor.username, action="visit_list_produced", markers=len(result))
     return result
-
-
-def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
-    """Everything about one alert in order: cases, steps, assessments, letters, events, for
-    someone with a need to know it (permissions.require_story); the reasons for not telling the
-    tenant only for the roles of the non-disclosure register.
-
-    Viewing a restricted record is itself audited."""
-    alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
-    permissions.open_story(db, pack=pack, actor=actor, alert=alert)
-    cases = list(db.scalars(select(Case).where(Case.alert_id == alert.id).order_by(Case.id)))
-    case_ids = [c.id for c in cases]
-    tasks = list(db.scalars(select(HumanTask).where(HumanTask.case_id.in_(case_ids)).order_by(HumanTask.id)))
-    story = {
-        "alert": alert,
-        "cases": cases,
-        "tasks": tasks,
-        "assessments": list(db.scalars(select(RiskAssessment).where(RiskAssessment.alert_id == alert.id))),
-        "letters": list(db.scalars(select(Letter).where(Letter.alert_id == alert.id).order_by(Letter.id))),
-        "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id))),
-        "notes": list(db.scalars(select(Note).where(Note.alert_id == alert.id).order_by(Note.id))),
-        # in chain order: ids can be changed without breaking a hash, the chain's sequence cannot
-        "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id)
-                                  .order_by(AuditEvent.seq.is_(None), AuditEvent.seq, AuditEvent.id))),
-        "non_disclosures_withheld": False,
-    }
-    if not permissions.may_read_non_disclosures(pack, actor):
-        _withhold_non_disclosures(db, story)
-    return story
-
-
-def _withhold_non_disclosures(db: Session, story: dict) -> None:
-    """Take the reasons for not telling the tenant out of a story, without changing the records:
-    the objects are detached first, so what is shown can never be flushed back."""
-    fields = _non_disclosure_fields(story["cases"])
-    story["non_disclosures_withheld"] = bool(story["non_disclosures"])
-    story["non_disclosures"] = []
-    for key, attribute in (("tasks", "form_data"), ("assessments", "content"), ("events", "detail")):
-        for row in story[key]:
-            if any(permissions.is_non_disclosure_field(k, fields) for k in _keys(getattr(row, attribute))):
-                db.expunge(row)
-                setattr(row, attribute, permissions.withhold_non_disclosure(getattr(row, attribute), fields))
-
-
-def _keys(value) -> set[str]:
-    if not isinstance(value, dict):
-        return set()
-    return set(value) | {k for v in value.values() for k in _keys(v)}
-
-
-def _non_disclosure_fields(cases) -> frozenset[str]:
-    """The form fields the alert's processes record as a reason for not telling the tenant."""
-    from workflows.definitions import deployment
-    fields = set()
-    for definition in {c.definition_id: c.definition for c in cases}.values():
-        spec, subprocesses = deployment.spec_for(definition)
-        for process in (spec, *subprocesses.values()):
-            for task_spec in process.task_specs.values():
-                if getattr(task_spec, "action", None) == "record_non_disclosure":
-                    fields.add((task_spec.extensions or {}).get("reason_field") or "non_disclosure_reason")
-    return frozenset(fields)
-
-
-def task_view(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> dict:
-    """A task with its form, for someone who may see its case."""
-    from workflows.definitions import deployment
-    from workflows.register import housing_system
-    task = db.get(HumanTask, task_id)
-    if task is None or not pack.may_see(task.case.alert.restriction, actor.roles):
-        raise NotFound(f"there is no task {task_id}")
-    overdue = task.due_at is not None and clock.as_utc(task.due_at) < clock.now() and task.status in ("ready", "claimed")
-    if task.kind == housing_system.KIND:  # no diagram behind it: what to enter is on the row
-        return {"task": task, "fields": housing_system.fields(), "overdue": overdue,
-                "documentation": None, "instructions": task.instructions}
-    spec, _ = deployment.spec_for(task.case.definition)
-    task_spec = spec.task_specs[task.bpmn_id]
-    return {"task": task, "fields": forms.fields_of(task_spec), "overdue": overdue,
-            "documentation": getattr(task_spec, "documentation", None), "instructions": None}

@@ -1,24 +1,27 @@
-"""The task inbox as the web app shows it: a person's own steps and their roles' unclaimed
+"""The task inbox, the same on the web page and the command line: a person's own steps and their roles' unclaimed
 steps, each sorted by due date, with the counts for the page header; and who a step may be
 handed to (who may read a case's story is workflows/permissions.py). Restricted records are
 filtered in the query, never after."""
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.platform import clock
-from workflows.accounts.credentials import ADMIN_ROLE
 from workflows.cases.assignment import Actor, roles_acting_for
 from workflows.platform.models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
 from workflows.definitions.pack import Pack
-from workflows.permissions import restrictions_admitting, visible
-from workflows.register.markers import not_excluded
+from workflows.permissions import is_administrator, restrictions_admitting, visible
+
+
+def not_excluded(username: str):
+    """SQL condition: the step does not exclude this person (one primary-key probe per step)."""
+    return ~exists().where(HumanTaskExclusion.task_id == HumanTask.id, HumanTaskExclusion.username == username)
 
 
 @dataclass
 class Inbox:
-    mine: list  # rows: id, title, role, assignee, status, due_at, alert_id, customer_name, customer_ref
+    mine: list  # rows: id, title, kind, role, assignee, status, due_at, alert_id, customer_name, customer_ref
     unclaimed: list
     mine_count: int
     unclaimed_count: int
@@ -44,7 +47,7 @@ def _query(pack, actor, condition):
 
 def _rows(pack, actor, condition):
     """Just what an inbox line shows, as plain rows: no ORM objects to build for a long list."""
-    return (select(HumanTask.id, HumanTask.title, HumanTask.role, HumanTask.assignee, HumanTask.status,
+    return (select(HumanTask.id, HumanTask.title, HumanTask.kind, HumanTask.role, HumanTask.assignee, HumanTask.status,
                    HumanTask.due_at, Case.alert_id, Customer.name.label("customer_name"),
                    Customer.reference.label("customer_ref"))
             .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
@@ -102,7 +105,7 @@ def open_steps(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> list[
 def may_reassign(pack: Pack, actor: Actor, task: HumanTask) -> bool:
     """A manager ranked above the task's role, or an administrator (engine.reassign_task decides)."""
     role = pack.roles.get(task.role)
-    return ADMIN_ROLE in actor.roles or (role is not None and actor.rank > role.rank)
+    return is_administrator(pack, actor) or (role is not None and actor.rank > role.rank)
 
 
 def reassign_candidates(db: Session, *, pack: Pack, task: HumanTask) -> list[User]:
