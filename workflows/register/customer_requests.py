@@ -1,17 +1,16 @@
-"""What a customer asks about their alert, beyond an appeal: requests the pack names in
-`[requests.<key>]` (a subject access request, say), each run as its own case of the BPMN
-process the pack names; and the pack's time limit for lodging an appeal."""
+"""What a customer asks about their alert, beyond an appeal (workflows/register/appeals.py):
+requests the pack names in `[requests.<key>]` (a subject access request, say), each run as its
+own case of the BPMN process the pack names."""
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
-from workflows.platform import clock, text
+from workflows.platform import text
 from workflows.cases import engine
 from workflows import permissions
 from workflows.cases.assignment import Actor
-from workflows.platform.errors import NotAllowed, NotFound, WorkflowError
+from workflows.platform.errors import NotFound, WorkflowError
 from workflows.platform.models import Alert, Case, Letter, NonDisclosure
-from workflows.register.letters import day, when
 from workflows.definitions.pack import Pack
 
 
@@ -36,34 +35,6 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
                              actor=actor.username, data={
                                  "request": kind, "request_details": details.strip(),
                                  "letters_issued": letters, "non_disclosures_recorded": withheld})
-
-
-def lodge_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, grounds: str) -> Case:
-    """An appeal, refused once the pack's `appeal_within` has passed since the tenant received
-    the letter that told them of the decision appealed (its recorded delivery). Until that
-    delivery is recorded the window has not started; later letters (a copy of the assessment,
-    say) do not reopen it."""
-    if pack.appeal_within:
-        alert = _visible_alert(db, pack, actor, alert_id)
-        letter = telling_letter(db, alert=alert)
-        if letter is not None and letter.delivered_at is not None:
-            received = clock.as_utc(letter.delivered_at)
-            closes = clock.duration_after(received, pack.appeal_within)
-            if clock.now() > closes:
-                review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
-                raise NotAllowed(
-                    f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {when(closes)}: "
-                    f"an appeal must be lodged within {clock.duration_in_words(pack.appeal_within)} of receiving the letter that told "
-                    f"the tenant, and letter {letter.id} ('{letter.title}') was delivered on {when(received)}; "
-                    f"a late appeal cannot be lodged, but new information can be weighed at the marker's "
-                    f"review{review}")
-    return engine.start_appeal(db, pack=pack, actor=actor, alert_id=alert_id, grounds=grounds)
-
-
-def telling_letter(db: Session, *, alert: Alert) -> Letter | None:
-    """The first letter that told the tenant of the alert's latest decision, if any was issued."""
-    return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no)
-                      .order_by(Letter.id).limit(1)).first()
 
 
 def _visible_alert(db, pack, actor, alert_id) -> Alert:
