@@ -84,7 +84,7 @@ def user(username):
                 people.set_roles(db, pack=pack(), username=username, add=sorted(wanted - current.role_keys),
                                  remove=sorted(current.role_keys - wanted), by=actor().username)
                 if form.active.data != current.active:
-                    credentials.set_active(db, username=username, active=form.active.data, by=actor().username)
+                    credentials.set_active(db, pack=pack(), username=username, active=form.active.data, by=actor().username)
                 if form.password.data:
                     credentials.set_password(db, username=username, password=form.password.data, by=actor().username)
                 if (form.away_from.data, form.away_until.data) != (current.away_from, current.away_until):

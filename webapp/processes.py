@@ -16,15 +16,8 @@ from .auth import actor, pack, requires
 
 blueprint = Blueprint("processes", __name__, url_prefix="/processes")
 
-VIEWER_ROLES = {policy_changes.OWNER_ROLE, "compliance_officer", "admin"}
-
-
-def viewer(pack_, actor_) -> bool:
-    return bool(VIEWER_ROLES & set(actor_.roles))
-
-
-def owner(pack_, actor_) -> bool:
-    return policy_changes.may_change(actor_)
+viewer = permissions.may_read_policy
+owner = permissions.is_process_owner
 
 
 @blueprint.app_context_processor

@@ -88,16 +88,30 @@ def require_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert) -> Non
                        f"the roles with a step on it and those the policy names; {what}", alert.id, shown)
 
 
+def is_administrator(pack: Pack, actor: Actor) -> bool:
+    """Manages accounts, API tokens, reassignments and cases set aside in error."""
+    return pack.administrator_role in actor.roles
+
+
+def is_process_owner(pack: Pack, actor: Actor) -> bool:
+    """Changes the policy: checks, deploys and migrates the diagrams."""
+    return pack.process_owner_role in actor.roles
+
+
+def may_read_policy(pack: Pack, actor: Actor) -> bool:
+    """Reads the deployed diagrams and their versions: the process owner, the administrator and
+    the compliance role."""
+    return bool({pack.process_owner_role, pack.administrator_role, pack.compliance_role} & actor.roles)
+
+
 def oversight_roles(pack: Pack) -> frozenset[str]:
     """Roles that watch or run the system rather than work cases: the administrator, the process
     owner, and the compliance roles off the management ladder that the pack names in [registers].
     A case step in their lane would give them a story they have no need to know."""
-    from workflows.accounts.credentials import ADMIN_ROLE
-    from workflows.definitions.policy_changes import OWNER_ROLE
     regs = pack.registers
     named = regs.readers | regs.case_readers | regs.subject_access | regs.non_disclosure_visible_to
     compliance = {key for key in named if key in pack.roles and pack.roles[key].rank == 0}
-    return frozenset({ADMIN_ROLE, OWNER_ROLE} | compliance) & frozenset(pack.roles)
+    return frozenset({pack.administrator_role, pack.process_owner_role} | compliance) & frozenset(pack.roles)
 
 
 def open_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert, **what) -> None:

@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.platform import clock
-from workflows.accounts.credentials import ADMIN_ROLE
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotAllowed, NotFound, WorkflowError
 from workflows.platform.models import ApiToken
+from workflows.definitions.pack import Pack
+from workflows import permissions
 
 PREFIX = "af_"
 SCOPES = {
@@ -39,9 +40,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create(db: Session, *, actor: Actor, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
+def create(db: Session, *, pack: Pack, actor: Actor, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
     """An administrator creates a token; returns the row and the token (shown only now)."""
-    if ADMIN_ROLE not in actor.roles:
+    if not permissions.is_administrator(pack, actor):
         raise NotAllowed("only an administrator may create API tokens")
     name = (name or "").strip().lower()
     if not _NAME.match(name):
@@ -61,8 +62,8 @@ def create(db: Session, *, actor: Actor, name: str, scopes: list[str]) -> tuple[
     return row, token
 
 
-def revoke(db: Session, *, actor: Actor, name: str) -> ApiToken:
-    if ADMIN_ROLE not in actor.roles:
+def revoke(db: Session, *, pack: Pack, actor: Actor, name: str) -> ApiToken:
+    if not permissions.is_administrator(pack, actor):
         raise NotAllowed("only an administrator may revoke API tokens")
     row = db.scalar(select(ApiToken).where(ApiToken.name == name))
     if row is None:

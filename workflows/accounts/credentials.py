@@ -24,6 +24,7 @@ from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.platform.errors import NotAllowed, WorkflowError
 from workflows.platform.models import SignInFailure, User, UserRole
+from workflows.definitions.pack import Pack
 from workflows.accounts.people import end_sessions, get_user
 
 FREE_ATTEMPTS = 3  # failures from one address at one username allowed before any wait
@@ -34,7 +35,6 @@ PAIR_FAILURES = 10
 ADDRESS_FAILURES = 20  # failures from one address within ADDRESS_WINDOW before it must wait
 ADDRESS_WINDOW = timedelta(minutes=15)  # also the window PAIR_FAILURES counts in
 MIN_PASSWORD_LENGTH = 8
-ADMIN_ROLE = "admin"  # the pack role that manages accounts (every pack names one)
 # checked against when the username is unknown, so a miss costs the same time either way
 _DUMMY_HASH = generate_password_hash("not a real password")
 REFUSED = "That username and password do not match an active account."
@@ -147,21 +147,21 @@ def _forgive(db: Session, *, username: str, address: str | None = None) -> None:
     db.execute(update(SignInFailure).where(*where).values(username=None))
 
 
-def require_another_administrator(db: Session, user: User, change: str) -> None:
+def require_another_administrator(db: Session, pack: Pack, user: User, change: str) -> None:
     """Refuse a change that would leave no active account able to manage accounts."""
     others = db.scalar(select(func.count()).select_from(User).join(UserRole).where(
-        UserRole.role == ADMIN_ROLE, User.active.is_(True), User.id != user.id))
-    if user.active and ADMIN_ROLE in user.role_keys and not others:
+        UserRole.role == pack.administrator_role, User.active.is_(True), User.id != user.id))
+    if user.active and pack.administrator_role in user.role_keys and not others:
         raise NotAllowed(f"{user.username} is the only active administrator and cannot {change}: "
                          f"give another account the administrator role first")
 
 
-def set_active(db: Session, *, username: str, active: bool, by: str) -> User:
+def set_active(db: Session, *, pack: Pack, username: str, active: bool, by: str) -> User:
     """Switch an account on or off (an inactive account cannot sign in or be given steps; its
     sessions end)."""
     user = get_user(db, username=username)
     if not active:
-        require_another_administrator(db, user, "be switched off")
+        require_another_administrator(db, pack, user, "be switched off")
     if user.active != active:
         end_sessions(user)
     user.active = active

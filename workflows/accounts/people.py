@@ -36,7 +36,7 @@ def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: l
 def set_roles(db: Session, *, pack: Pack, username: str, add=(), remove=(), by: str = "system") -> User:
     """Grant and withdraw roles; a change ends the user's sessions, so they sign in again to
     act in their new roles."""
-    from workflows.accounts.credentials import ADMIN_ROLE, require_another_administrator  # accounts imports this module
+    from workflows.accounts.credentials import require_another_administrator  # it imports this module
     user = get_user(db, username=username)
     before = user.role_keys
     for role in add:
@@ -44,8 +44,8 @@ def set_roles(db: Session, *, pack: Pack, username: str, add=(), remove=(), by: 
     after = (before | set(add)) - set(remove)
     if not after:
         raise WorkflowError(f"{username} would be left with no roles: a user needs at least one role")
-    if ADMIN_ROLE in before - after:
-        require_another_administrator(db, user, "lose the administrator role")
+    if pack.administrator_role in before - after:
+        require_another_administrator(db, pack, user, "lose the administrator role")
     if after != before:
         user.roles = [r for r in user.roles if r.role in after] + [UserRole(role=r) for r in sorted(after - before)]
         end_sessions(user)

@@ -72,9 +72,9 @@ def retry_case(db: Session, *, pack: Pack, case_id: int, actor: Actor) -> Case:
     """An administrator retries a case in error, once the cause is fixed: it moves to the newest
     version of its process if there is a newer one (the fixed diagram), and its due timers fire
     now. If it fails again, the whole retry rolls back and the case stays in error."""
-    from workflows.accounts.credentials import ADMIN_ROLE
+    from workflows import permissions
 
-    if ADMIN_ROLE not in actor.roles:
+    if not permissions.is_administrator(pack, actor):
         raise NotAllowed(f"only an administrator may retry a case in error; {actor.username} is not one")
     case = engine._lock(db, case_id)
     if case.status != "error":

@@ -90,10 +90,11 @@ class Registers:
     retain_closed_for: how long a closed record (marker removed, or no marker placed) is kept
         from its closing; the dashboard lists those past it. None: the pack sets no period.
     """
-    readers: frozenset[str] = frozenset({"compliance_officer"})
+    # each defaults to the pack's compliance role ([pack] compliance_role)
+    readers: frozenset[str] = frozenset()
     case_readers: frozenset[str] | None = None  # None: the same as readers
-    non_disclosure_visible_to: frozenset[str] = frozenset({"compliance_officer"})
-    subject_access: frozenset[str] = frozenset({"compliance_officer"})
+    non_disclosure_visible_to: frozenset[str] = frozenset()
+    subject_access: frozenset[str] = frozenset()
     tell_tenant_within: str | None = None
     withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
                                                "events")
@@ -132,6 +133,12 @@ class Pack:
     assessment_process: str
     appeal_process: str | None
     appeal_outcome_final: bool
+    # the roles that run and watch the system rather than work cases ([pack] administrator_role,
+    # process_owner_role, compliance_role): who manages accounts, who changes the policy, and
+    # who the registers and subject access default to
+    administrator_role: str = "admin"
+    process_owner_role: str = "process_owner"
+    compliance_role: str = "compliance_officer"
     roles: dict[str, Role] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
     restrictions: dict[str, Restriction] = field(default_factory=dict)
@@ -235,6 +242,9 @@ def _build(key, directory, raw, path) -> Pack:
             assessment_process=meta["assessment_process"],
             appeal_process=meta.get("appeal_process"),
             appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
+            administrator_role=meta.get("administrator_role", Pack.administrator_role),
+            process_owner_role=meta.get("process_owner_role", Pack.process_owner_role),
+            compliance_role=meta.get("compliance_role", Pack.compliance_role),
             appeal_within=meta.get("appeal_within"),
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
             review_from_due_date=bool(meta.get("review_from_due_date", True)),
@@ -250,13 +260,7 @@ def _build(key, directory, raw, path) -> Pack:
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
                 xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"))
-        if "registers" in raw:
-            pack.registers = _registers(raw["registers"], path)
-        else:  # the defaults name the roles a pack usually has; keep those this pack has
-            d = Registers()
-            pack.registers = Registers(readers=d.readers & set(pack.roles),
-                                       non_disclosure_visible_to=d.non_disclosure_visible_to & set(pack.roles),
-                                       subject_access=d.subject_access & set(pack.roles))
+        pack.registers = _registers(raw.get("registers", {}), path, pack.compliance_role)
         if "notifications" in raw:
             pack.notifications = _notifications(raw["notifications"], path)
         if "housing_system" in raw:
@@ -281,8 +285,9 @@ def _delivery_methods(meta: dict, path) -> tuple[str, ...]:
     return tuple(m.strip() for m in methods)
 
 
-def _registers(raw: dict, path) -> Registers:
-    default = Registers()
+def _registers(raw: dict, path, compliance_role: str) -> Registers:
+    default = Registers(readers=frozenset({compliance_role}), non_disclosure_visible_to=frozenset({compliance_role}),
+                        subject_access=frozenset({compliance_role}))
     unknown = set(raw) - {"readers", "case_readers", "non_disclosure_visible_to", "subject_access", "tell_tenant_within",
                           "withheld_when_not_told", "retain_closed_for"}
     if unknown:
@@ -339,6 +344,12 @@ def _check_duration(value: str | None, where: str) -> None:
 
 
 def _check_references(pack: Pack, path) -> None:
+    for setting, what in (("administrator_role", "manages accounts"), ("process_owner_role", "changes the policy"),
+                          ("compliance_role", "watches the registers")):
+        key = getattr(pack, setting)
+        if key not in pack.roles:
+            raise PackError(f"{path}: [pack] {setting} is '{key}', which is not a role of the pack: add "
+                            f"[roles.{key}] or name the role that {what}")
     for role in pack.roles.values():
         if role.escalates_to and role.escalates_to not in pack.roles:
             raise PackError(f"{path}: role '{role.key}' escalates_to unknown role '{role.escalates_to}'")

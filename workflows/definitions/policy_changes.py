@@ -15,18 +15,12 @@ from workflows.platform.errors import NotAllowed
 from workflows.platform.models import Alert, ProcessDefinition
 from workflows.definitions.pack import Pack
 
-OWNER_ROLE = "process_owner"
 MAX_BYTES = 5_000_000  # the largest pack diagram is ~60 kB
 NS = {"bpmn": deployment.BPMN}
 
 
-def may_change(actor: Actor) -> bool:
-    """Whether this person may deploy diagrams and migrate cases."""
-    return OWNER_ROLE in actor.roles
-
-
-def require_owner(actor: Actor) -> None:
-    if not may_change(actor):
+def require_owner(pack: Pack, actor: Actor) -> None:
+    if not permissions.is_process_owner(pack, actor):
         raise NotAllowed(f"{actor.username} is not a process owner; only process owners may deploy "
                          f"diagrams or migrate cases")
 
@@ -88,7 +82,7 @@ def check_file(db: Session, *, pack: Pack, content: bytes, filename: str) -> Che
 def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: str) -> list[ProcessDefinition]:
     """Check a file and deploy each changed process in it as a new version (audited by
     definitions.deploy_file); raises DefinitionRefused with the findings, deploying nothing."""
-    require_owner(actor)
+    require_owner(pack, actor)
     findings = _findings(content, filename, pack)
     if findings:
         raise DefinitionRefused(findings)
@@ -97,14 +91,14 @@ def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: s
 
 def plan_migration(db: Session, *, pack: Pack, actor: Actor, process_id: str, to_version: int | None = None):
     """The dry run, for a process owner: which running cases can move, and why not."""
-    require_owner(actor)
+    require_owner(pack, actor)
     return _as_known_to(db, pack, actor, versions.plan_migration(db, pack=pack, process_id=process_id,
                                                                  to_version=to_version))
 
 
 def migrate(db: Session, *, pack: Pack, actor: Actor, process_id: str, to_version: int | None = None):
     """Move the cases that can move (one audit event each), as a process owner."""
-    require_owner(actor)
+    require_owner(pack, actor)
     return _as_known_to(db, pack, actor, versions.migrate(db, pack=pack, process_id=process_id,
                                                           to_version=to_version, actor=actor.username))
 
