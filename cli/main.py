@@ -7,10 +7,13 @@ from functools import wraps
 
 import click
 
+from workflows.tasks.task_view import task_view
+from workflows.register.story import alert_story
 from workflows.accounts import credentials, people
 from workflows.platform import clock, db as database
 from workflows.definitions import deployment, policy_changes, versions
 from workflows.cases import engine
+from workflows.tasks import inbox as inboxes
 from workflows.register import markers
 from workflows import background
 from workflows.register import customer_requests, tenancy as tenancies
@@ -210,7 +213,7 @@ def users_roles(db, username, add, remove):
 @in_transaction
 def users_deactivate(db, username):
     """Switch an account off: it cannot sign in or be given steps, and its sessions end."""
-    credentials.set_active(db, username=username, active=False, by="cli")
+    credentials.set_active(db, pack=active_pack(), username=username, active=False, by="cli")
     click.echo(f"{username} switched off")
 
 
@@ -219,7 +222,7 @@ def users_deactivate(db, username):
 @in_transaction
 def users_activate(db, username):
     """Switch an account back on."""
-    credentials.set_active(db, username=username, active=True, by="cli")
+    credentials.set_active(db, pack=active_pack(), username=username, active=True, by="cli")
     click.echo(f"{username} switched on")
 
 
@@ -292,11 +295,10 @@ def report(db, username, customer_ref, category, description, staff_involved):
 @in_transaction
 def inbox(db, username, as_json):
     """Your open steps: assigned to you, or waiting for one of your roles."""
-    tasks = markers.inbox(db, pack=active_pack(), actor=_actor(db, username))
+    box = inboxes.sections(db, pack=active_pack(), actor=_actor(db, username), limit=200)
     rows = [{"task": t.id, "title": t.title, "kind": t.kind, "role": t.role, "assignee": t.assignee, "status": t.status,
-             "alert": t.case.alert_id, "customer": t.case.alert.customer.reference,
-             "due": _date(t.due_at), "overdue": bool(t.due_at and clock.as_utc(t.due_at) < clock.now())}
-            for t in tasks]
+             "alert": t.alert_id, "customer": t.customer_ref, "due": _date(t.due_at), "overdue": inboxes.is_overdue(t)}
+            for t in box.mine + box.unclaimed]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -320,7 +322,7 @@ def task():
 @in_transaction
 def task_show(db, task_id, username, as_json):
     """A step with its form fields."""
-    view = markers.task_view(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id)
+    view = task_view(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id)
     t = view["task"]
     if as_json:
         click.echo(json.dumps({"task": t.id, "title": t.title, "role": t.role, "status": t.status,
@@ -383,7 +385,7 @@ def task_complete(db, task_id, username, pairs):
 @in_transaction
 def appeal(db, alert_id, username, grounds):
     """Record a tenant's appeal against the latest decision on their marker."""
-    case = customer_requests.lodge_appeal(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id,
+    case = engine.start_appeal(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id,
                                           grounds=grounds)
     click.echo(f"appeal case {case.id} started for alert {alert_id}")
     _print_open_steps(db, alert_id)
@@ -582,7 +584,7 @@ def alerts_list(db, username, status, as_json):
 @in_transaction
 def alerts_show(db, alert_id, username, as_json):
     """The whole story of one alert."""
-    story = markers.alert_story(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id)
+    story = alert_story(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id)
     a = story["alert"]
     data = {
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
@@ -764,7 +766,7 @@ def tokens():
 def tokens_create(db, name, scopes, username):
     """Create a token; it is printed once, and only its hash is kept."""
     from workflows.accounts import api_tokens
-    row, token = api_tokens.create(db, actor=_actor(db, username), name=name, scopes=list(scopes))
+    row, token = api_tokens.create(db, pack=active_pack(), actor=_actor(db, username), name=name, scopes=list(scopes))
     click.echo(f"token {row.name} ({', '.join(row.scopes)}): {token}")
     click.echo("keep it now: it is not shown again")
 
@@ -786,7 +788,7 @@ def tokens_list(db):
 def tokens_revoke(db, name, username):
     """Revoke a token at once."""
     from workflows.accounts import api_tokens
-    api_tokens.revoke(db, actor=_actor(db, username), name=name)
+    api_tokens.revoke(db, pack=active_pack(), actor=_actor(db, username), name=name)
     click.echo(f"token {name} revoked")
 
 

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
+from workflows import permissions
 from workflows.accounts import credentials
 from workflows.tasks import inbox as inboxes
-from workflows.cases.assignment import Actor, covering
+from workflows.cases.assignment import Actor, actor_of
 from workflows.platform.db import transaction
 from workflows.platform.models import User
 from workflows.definitions.pack import Pack, active_pack
@@ -38,19 +39,13 @@ class SignedIn:
     id: int
     username: str
     full_name: str
-    roles: frozenset
-    rank: int
-    covering: frozenset  # roles they stand in for today, their holders being away
+    actor: Actor  # roles, seniority and the roles they stand in for today
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
         return str(self.id)
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.username, self.roles, self.rank, self.covering)
 
 
 @login_manager.user_loader
@@ -60,9 +55,7 @@ def load_user(user_id: str):
         # a session from before the user's last sign-out, password, role change or switch-off
         if user is None or not user.active or session.get("generation") != user.session_generation:
             return None
-        pack, roles = active_pack(), frozenset(user.role_keys)
-        return SignedIn(user.id, user.username, user.full_name, roles, pack.rank_of(roles),
-                        covering(db, pack, roles))
+        return SignedIn(user.id, user.username, user.full_name, actor_of(db, active_pack(), user.username, user.role_keys))
 
 
 def actor() -> Actor:
@@ -86,8 +79,7 @@ def requires(check):
     return decorate
 
 
-def administrator(pack_, actor_) -> bool:
-    return credentials.ADMIN_ROLE in actor_.roles
+administrator = permissions.is_administrator
 
 
 def any_staff(pack_, actor_) -> bool:

@@ -43,6 +43,13 @@ class Actor:
         return self.roles | self.covering
 
 
+def actor_of(db: Session, pack: Pack, username: str, role_keys) -> Actor:
+    """A person as the engine sees them: their roles, seniority and the roles they cover today.
+    The one place an Actor is built, for every face (the command line, the web, the API)."""
+    roles = frozenset(role_keys)
+    return Actor(username, roles, pack.rank_of(roles), covering(db, pack, roles))
+
+
 def covering(db: Session, pack: Pack, role_keys) -> frozenset[str]:
     """The roles these roles deputise for whose every active holder is away today (or that
     nobody holds): the deputy acts "in their absence", and only then."""

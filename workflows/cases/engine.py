@@ -16,10 +16,10 @@ from workflows.compliance import audit
 from workflows.platform import clock, text
 from workflows.definitions import deployment, spiff
 from workflows.cases import forms
-from workflows.register import housing_system
+from workflows.register import appeals, housing_system
 from workflows import permissions
 from workflows.cases.actions import ACTIONS, ActionContext
-from workflows.cases.assignment import (Actor, check_may_act, check_not_excluded, covering, role_clear_of, route)
+from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
 from workflows.platform.models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
 from workflows.definitions.pack import Pack
@@ -33,8 +33,7 @@ def actor_for(db: Session, pack: Pack, username: str) -> Actor:
                       .where(User.username == username, User.active.is_(True))).all()
     if not rows:
         raise NotFound(f"there is no active user '{username}'")
-    roles = frozenset(row.role for row in rows if row.role)
-    return Actor(rows[0].username, roles, pack.rank_of(roles), covering(db, pack, roles))
+    return actor_of(db, pack, rows[0].username, (row.role for row in rows if row.role))
 
 
 def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
@@ -69,8 +68,10 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
 
 
 def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, grounds: str) -> Case:
-    """The tenant appeals the latest decision on their marker."""
+    """The tenant appeals the latest decision on their marker, within the pack's time limit
+    (workflows/register/appeals.py). The only way an appeal case starts."""
     alert = _visible_alert(db, pack, actor, alert_id)
+    appeals.check_window(db, pack=pack, alert=alert)
     if pack.appeal_process is None:
         raise NotAllowed(f"the {pack.name} pack has no appeal process")
     if alert.status != "active":
@@ -85,15 +86,20 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
                          f"and the outcome of an appeal is final")
     audit.record(db, actor=actor.username, action="appeal_lodged", alert_id=alert.id,
                  decision_no=alert.decision_no, grounds=grounds)
-    return start_case(db, pack=pack, process_id=pack.appeal_process, alert=alert, kind="appeal",
-                      actor=actor.username, data={
-                          "original_decider": alert.decided_by, "original_decider_role": alert.decided_role,
-                          "appeal_grounds": grounds.strip(), "appealed_decision_no": alert.decision_no})
+    case = _start_case(db, pack=pack, process_id=pack.appeal_process, alert=alert, kind="appeal",
+                       actor=actor.username, data={
+                           "original_decider": alert.decided_by, "original_decider_role": alert.decided_role,
+                           "appeal_grounds": grounds.strip(), "appealed_decision_no": alert.decision_no})
+    db.flush()
+    return case
 
 
 def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
                data: dict) -> Case:
-    """Start a case of the newest version of a process and run it until it waits."""
+    """Start a case of the newest version of a process and run it until it waits. Appeals start
+    only through start_appeal, which applies the time limit."""
+    if kind == "appeal":
+        raise NotAllowed("an appeal is lodged with its grounds (alertflow appeal), which checks the time to appeal")
     case = _start_case(db, pack=pack, process_id=process_id, alert=alert, kind=kind, actor=actor, data=data)
     db.flush()  # the caller gets the case with its id
     return case
@@ -192,12 +198,11 @@ def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> Huma
 def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_username: str) -> HumanTask:
     """A manager of the task's role (ranked above it, or an administrator) gives it to someone
     who may do it; the must-outrank rule still holds for the new assignee."""
-    from workflows.accounts.credentials import ADMIN_ROLE
     from workflows.cases.assignment import _check_outranks
 
     _, task = _lock_for_task(db, pack, actor, task_id)
     role = pack.roles.get(task.role)
-    if ADMIN_ROLE not in actor.roles and (role is None or actor.rank <= role.rank):
+    if not permissions.is_administrator(pack, actor) and (role is None or actor.rank <= role.rank):
         raise NotAllowed(f"only a manager ranked above the {role.name if role else task.role} role "
                          f"or an administrator may reassign task {task.id}")
     if task.status not in ("ready", "claimed"):

@@ -12,8 +12,10 @@ from xml.sax.saxutils import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workflows.register.story import alert_story
 from workflows.compliance import audit
 from workflows.platform import clock
+from workflows import permissions
 from workflows.register import markers
 from workflows.cases.assignment import Actor
 from workflows.compliance.oversight import may_export_subject_access, may_read_registers, require
@@ -69,7 +71,7 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
-    alerts = list(db.scalars(select(Alert).where(Alert.customer_id == customer.id, markers.visible(pack, actor))
+    alerts = list(db.scalars(select(Alert).where(Alert.customer_id == customer.id, permissions.visible(pack, actor))
                              .order_by(Alert.id)))
     ids = [a.id for a in alerts]
 
@@ -167,7 +169,7 @@ def _restricted_left_out(db: Session, *, pack: Pack, actor: Actor, customer: Cus
     the export: never a silently empty answer to a subject access request. It says neither how
     many there are nor what restriction they carry."""
     hidden = set(db.scalars(select(Alert.restriction).where(Alert.customer_id == customer.id,
-                                                            ~markers.visible(pack, actor)).distinct()))
+                                                            ~permissions.visible(pack, actor)).distinct()))
     if not hidden:
         return None
     admitted = frozenset.intersection(*(pack.restrictions[r].visible_to for r in hidden if r in pack.restrictions))
@@ -243,7 +245,7 @@ def _when(moment):
 def dossier(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
     """One marker's whole history, in the order the dossier prints it."""
     require(may_read_registers(pack, actor), "a marker dossier", pack.registers.readers)
-    story = markers.alert_story(db, pack=pack, actor=actor, alert_id=alert_id)  # audits a restricted view
+    story = alert_story(db, pack=pack, actor=actor, alert_id=alert_id)  # audits a restricted view
     alert = story["alert"]
     events = story["events"]
     cases = {c.id: c for c in story["cases"]}
