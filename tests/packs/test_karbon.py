@@ -1,5 +1,7 @@
 """Karbon Homes' caution alert register end to end through the command line
 (../shared/policies/karbon-homes-caution-alert-policy.txt)."""
+import json
+
 T0 = "2026-03-02T09:00"
 DECIDED = "2026-03-03T10:00"
 ADD = {"report_source": "contractor", "investigation_findings": "Officer's statement and call log", "incident_nature": "Threats to a repairs operative",
@@ -8,7 +10,8 @@ ADD = {"report_source": "contractor", "investigation_findings": "Officer's state
        "marker_code": "VIP", "marker_text": "Visit in pairs; never alone", "inform_customer": "yes",
        "inform_agencies": "no"}
 KEEP = {"review_findings": "No further incidents reported", "review_outcome": "keep", "review_reason": "Risk remains",
-        "inform_customer": "yes"}
+        "inform_customer": "yes", "vulnerabilities_considered": "None known",
+        "incident_nature": "Threats to a repairs operative"}
 
 
 def decide(karbon, alert_id, values, now=DECIDED):
@@ -133,3 +136,68 @@ def test_manager_decides_not_to_add(karbon, cli):
     assert alert["cases"][0]["status"] == "completed"
     assert "no marker" in cli("check", "Peter Brown", "--as", "sam")
     assert cli.json("visit-list", "--as", "otto") == []
+
+
+def _review(karbon, alert_id, values, due, done, who="max"):
+    assert karbon.fire_timers(due) == 1
+    task = karbon.open_task(who, alert_id, due)
+    karbon.complete(who, task["task"], values, now=done)
+    return karbon.alert(alert_id, "mia")
+
+
+NOT_TOLD = {**ADD, "marker_code": "PBV", "marker_text": "Police before visiting", "inform_customer": "no",
+            "non_disclosure_reason": "Police operation under way"}
+TOLD_AT_REVIEW = {**KEEP, "vulnerabilities_considered": "Hearing loss: letter in large print",
+                  "incident_nature": "Threats to a repairs operative on 1 March 2026"}
+
+
+def test_a_subject_access_export_for_a_customer_not_told_withholds_the_out_of_hours_notice_until_a_review_tells_them(
+        karbon, cli):
+    """§9.1 with §4.2: the out-of-hours notice repeats the code and the instruction the customer was not told."""
+    alert_id = karbon.report("threats", customer="C3", now=T0)
+    alert = decide(karbon, alert_id, NOT_TOLD)
+    assert [lt["template"] for lt in alert["letters"]] == ["out_of_hours_notice"]
+    export = cli("export", "subject-access", "C3", "--as", "dpo", now="2026-04-01T10:00")
+    assert "Peter Brown" in export and "withheld: covered by a decision not to tell" in export
+    for secret in ("PBV", "Police before visiting", "Police operation under way", "Threats to a repairs operative"):
+        assert secret not in export
+    assert all(lt.get("withheld") for lt in json.loads(export)["alerts"][0]["letters"])
+
+    # a later review tells the customer: nothing is withheld any more
+    _review(karbon, alert_id, TOLD_AT_REVIEW, "2026-09-03T10:01", "2026-09-04T10:00")
+    data = json.loads(cli("export", "subject-access", "C3", "--as", "dpo", now="2026-09-05T10:00"))
+    record = data["alerts"][0]
+    assert record["withheld_sections"] == [] and record["marker"]["code"] == "PBV"
+    assert [lt["title"] for lt in record["letters"]] == [
+        "Caution alert: notice to the out-of-hours call handlers", "The review of your caution alert"]
+    assert "Police before visiting" in record["letters"][0]["body"]
+
+
+def test_a_customer_first_told_at_a_review_is_told_the_incidents_and_when_it_is_next_reviewed(karbon, cli):
+    """§5.2: the customer is told the incident(s) that led to the entry and when it will be reviewed."""
+    alert_id = karbon.report("threats", customer="C3", now=T0)
+    decide(karbon, alert_id, NOT_TOLD)
+    assert karbon.fire_timers("2026-09-03T10:01") == 1
+    task = karbon.open_task("max", alert_id, "2026-09-03T10:01")
+    error = karbon.refuse("max", task["task"], {k: v for k, v in TOLD_AT_REVIEW.items() if k != "incident_nature"},
+                          now="2026-09-04T10:00")
+    assert "incident_nature" in error
+    karbon.complete("max", task["task"], TOLD_AT_REVIEW, now="2026-09-04T10:00")
+    letter = karbon.alert(alert_id, "mia")["letters"][-1]
+    assert letter["template"] == "caution_alert_kept"
+    for item in ("Threats to a repairs operative on 1 March 2026", "2027-03-03", "Police before visiting"):
+        assert item in letter["body"]
+
+
+def test_customer_vulnerabilities_are_considered_again_at_every_review(karbon, cli):
+    """§10.1: customer vulnerabilities are considered as part of the decision, the review's too."""
+    alert_id = karbon.report("threats", customer="C1", now=T0)
+    decide(karbon, alert_id, ADD)
+    assert karbon.fire_timers("2026-09-03T10:01") == 1
+    task = karbon.open_task("max", alert_id, "2026-09-03T10:01")
+    assert "vulnerabilities_considered" in karbon.fields("max", task["task"])
+    without = {k: v for k, v in TOLD_AT_REVIEW.items() if k != "vulnerabilities_considered"}
+    assert "vulnerabilities_considered" in karbon.refuse("max", task["task"], without, now="2026-09-04T10:00")
+    karbon.complete("max", task["task"], TOLD_AT_REVIEW, now="2026-09-04T10:00")
+    review = karbon.alert(alert_id, "mia")["assessments"][-1]["content"]
+    assert review["vulnerabilities_considered"] == "Hearing loss: letter in large print"

@@ -69,6 +69,9 @@ class LetterTemplate:
     key: str
     title: str
     body: string.Template
+    # False: written to someone other than the tenant (a notice to out-of-hours call handlers, say):
+    # it never tells the tenant, and a subject access export withholds it with "notices"
+    to_tenant: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,11 @@ class Registers:
         has letters; None only for a pack that issues none.
     withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
         export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
-        letters, events. By default everything but the letters the tenant already holds: the
-        step answers and the audit events repeat the marker and the reason for not telling.
+        letters, notices (letters to others than the tenant, `to_tenant = false`), events. By
+        default everything but the letters the tenant already holds: the step answers, the
+        notices and the audit events repeat the marker and the reason for not telling. It covers
+        the alert while its latest decision not to tell stands: a letter to the tenant issued
+        after it (a review that tells them) lifts it.
     retain_closed_for: how long a closed record (marker removed, or no marker placed) is kept
         from its closing; the dashboard lists those past it. None: the pack sets no period.
     """
@@ -96,7 +102,7 @@ class Registers:
     subject_access: frozenset[str] = frozenset({"compliance_officer"})
     tell_tenant_within: str | None = None
     withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
-                                               "events")
+                                               "notices", "events")
     retain_closed_for: str | None = None
 
     def __post_init__(self):
@@ -121,7 +127,8 @@ class Notifications:
 # how a letter may reach a tenant, unless pack.toml's letter_delivery_methods says otherwise
 DELIVERY_METHODS = ("first class post", "recorded delivery", "hand delivered", "email",
                     "given in person at the office")
-SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events")
+SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "notices",
+                           "events")
 
 
 @dataclass
@@ -263,7 +270,15 @@ def _build(key, directory, raw, path) -> Pack:
             pack.housing_system = _housing_system(raw["housing_system"], path)
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
-            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body))
+            to_tenant = letter.get("to_tenant", True)
+            if not isinstance(to_tenant, bool):
+                raise PackError(f"{path}: [letters.{lkey}] to_tenant must be true or false (false: the letter goes "
+                                f"to someone other than the tenant, e.g. a notice to call handlers)")
+            unknown = set(letter) - {"title", "file", "to_tenant"}
+            if unknown:
+                raise PackError(f"{path}: [letters.{lkey}] has unknown settings {sorted(unknown)} "
+                                f"(known: title, file, to_tenant)")
+            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body), to_tenant)
     except KeyError as err:
         raise PackError(f"{path}: missing setting {err}") from None
     except FileNotFoundError as err:
