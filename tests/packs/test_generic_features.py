@@ -107,7 +107,8 @@ KARBON_ADD = {"report_source": "staff", "investigation_findings": "x", "incident
               "future_risk": "high", "person_involved": "x", "person_relationship": "lead_tenant",
               "vulnerabilities_considered": "x", "add_to_register": "yes", "decision_reason": "Threatened an officer",
               "marker_code": "DNV", "marker_text": "Do not visit", "inform_customer": "yes", "inform_agencies": "no"}
-KARBON_KEEP = {"review_findings": "x", "review_outcome": "keep", "review_reason": "Risk remains", "inform_customer": "yes"}
+KARBON_KEEP = {"review_findings": "x", "review_outcome": "keep", "review_reason": "Risk remains", "inform_customer": "yes",
+               "vulnerabilities_considered": "None known", "incident_nature": "Threats"}
 HOUSING_SYSTEM = '\n[housing_system]\nrole = "staff"\ndue_within = "PT4H"\nname = "Orchard"\n'
 
 
