@@ -262,11 +262,14 @@ def customers():
 @click.option("--name", required=True)
 @click.option("--address", default="")
 @click.option("--postcode", default="")
+@click.option("--household-of", "household_of", default=None,
+              help="The lead tenant (reference) whose household this person belongs to.")
 @in_transaction
-def customers_add(db, reference, name, address, postcode):
+def customers_add(db, reference, name, address, postcode, household_of):
     """Add a customer."""
-    customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode)
-    click.echo(f"added customer {customer.reference}")
+    customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode,
+                                   household_of=household_of)
+    click.echo(f"added customer {customer.reference}" + (f", of {household_of}'s household" if household_of else ""))
 
 
 @main.command()
@@ -283,6 +286,10 @@ def report(db, username, customer_ref, category, description, staff_involved):
                                  customer_ref=customer_ref, category=category, description=description,
                                  staff_involved=staff_involved)
     click.echo(f"alert {case.alert_id} reported; case {case.id} started")
+    alert = case.alert
+    if alert.about_customer_id is not None:
+        click.echo(f"the marker goes on the lead tenant {alert.customer.name} ({alert.customer.reference}); "
+                   f"{alert.about_customer.reference}'s own record is linked to it, not flagged")
     _print_open_steps(db, case.alert_id)
 
 
@@ -587,6 +594,7 @@ def alerts_show(db, alert_id, username, as_json):
     data = {
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
+        "about_customer": a.about_customer.reference if a.about_customer_id else None,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,

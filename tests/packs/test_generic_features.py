@@ -255,3 +255,17 @@ def test_a_subject_access_export_withholds_notices_only_where_the_pack_says_so(c
     record = json.loads(cli("export", "subject-access", "C3", "--as", "dpo"))["alerts"][0]
     assert record["marker"]["withheld"] is True and "notices" not in record["withheld_sections"]
     assert "Wear gloves" in record["letters"][0]["body"]  # this pack chose to show the notice
+
+
+def test_without_markers_on_lead_tenant_a_report_flags_the_household_member_named(shal, cli, tmp_path):
+    """The household link alone changes nothing: only a pack with markers_on_lead_tenant moves the flag."""
+    cli("customers", "add", "C4", "--name", "Dean Smith", "--household-of", "C1")
+    out = cli("report", "--as", "sam", "--customer", "C4", "--category", "incident", "--description", "Threats")
+    assert "lead tenant" not in out
+    alert = json.loads(cli("alerts", "show", out.split()[1], "--as", "hannah", "--json"))
+    assert alert["customer"] == "C4" and alert["about_customer"] is None
+
+    path = copy_pack(tmp_path, "karbon")
+    path.write_text(path.read_text().replace("markers_on_lead_tenant = true", 'markers_on_lead_tenant = "yes"'))
+    with pytest.raises(PackError, match=r"\[pack\] markers_on_lead_tenant must be true or false, not 'yes'"):
+        load_pack("karbon", tmp_path)

@@ -201,3 +201,26 @@ def test_customer_vulnerabilities_are_considered_again_at_every_review(karbon, c
     karbon.complete("max", task["task"], TOLD_AT_REVIEW, now="2026-09-04T10:00")
     review = karbon.alert(alert_id, "mia")["assessments"][-1]["content"]
     assert review["vulnerabilities_considered"] == "Hearing loss: letter in large print"
+
+
+def test_a_report_about_a_household_member_flags_the_lead_tenant_and_links_the_members_own_record(karbon, cli):
+    """§6.1: "a caution alert warning (red flag) will appear against the lead tenant on the relevant tenancy"."""
+    assert "there is no customer 'C9' to be the lead tenant" in cli.fails(
+        "customers", "add", "C4", "--name", "Dean Smith", "--household-of", "C9")
+    assert "of C1's household" in cli("customers", "add", "C4", "--name", "Dean Smith", "--address", "1 High Street",
+                                      "--postcode", "AB1 1AA", "--household-of", "C1")
+    assert "is a member of another lead tenant's household" in cli.fails(
+        "customers", "add", "C5", "--name", "Baby Smith", "--household-of", "C4")
+
+    out = cli("report", "--as", "sam", "--customer", "C4", "--category", "threats",
+              "--description", "The lead tenant's son threatened the repairs operative", now=T0)
+    assert "the marker goes on the lead tenant John Smith (C1); C4's own record is linked to it, not flagged" in out
+    alert_id = int(out.split()[1])
+    alert = decide(karbon, alert_id, ADD)
+    assert alert["customer"] == "C1" and alert["about_customer"] == "C4" and alert["status"] == "active"
+    assert "Dear John Smith" in alert["letters"][1]["body"]  # the lead tenant is told (§5.2)
+    assert "MARKER [VIP]: Visit in pairs; never alone" in cli("check", "John Smith", "--as", "sam")
+    assert "no marker" in cli("check", "Dean Smith", "--as", "sam")  # the member's own record is not flagged
+    assert [r["customer"] for r in cli.json("visit-list", "--as", "otto")] == ["C1"]
+    # the member's subject access export holds the alert their behaviour led to (§9.1)
+    assert [a["alert"] for a in json.loads(cli("export", "subject-access", "C4", "--as", "dpo"))["alerts"]] == [alert_id]

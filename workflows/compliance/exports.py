@@ -9,7 +9,7 @@ import csv
 import io
 from xml.sax.saxutils import escape
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
@@ -70,7 +70,8 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
-    alerts = list(db.scalars(select(Alert).where(Alert.customer_id == customer.id, markers.visible(pack, actor))
+    about = or_(Alert.customer_id == customer.id, Alert.about_customer_id == customer.id)  # their own, or linked
+    alerts = list(db.scalars(select(Alert).where(about, markers.visible(pack, actor))
                              .order_by(Alert.id)))
     ids = [a.id for a in alerts]
 
@@ -187,7 +188,8 @@ def _restricted_left_out(db: Session, *, pack: Pack, actor: Actor, customer: Cus
     """Whether records about this person are restricted beyond this actor, and who must complete
     the export: never a silently empty answer to a subject access request. It says neither how
     many there are nor what restriction they carry."""
-    hidden = set(db.scalars(select(Alert.restriction).where(Alert.customer_id == customer.id,
+    hidden = set(db.scalars(select(Alert.restriction).where(or_(Alert.customer_id == customer.id,
+                                                                Alert.about_customer_id == customer.id),
                                                             ~markers.visible(pack, actor)).distinct()))
     if not hidden:
         return None

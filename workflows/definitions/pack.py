@@ -146,6 +146,9 @@ class Pack:
     requests: dict[str, Request] = field(default_factory=dict)
     appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
     tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
+    # a report about a member of a household puts the marker on the household's lead tenant, and
+    # links the member's own record to the alert instead of flagging it
+    markers_on_lead_tenant: bool = False
     # a late review's successor is due one period after the late review's due date, not after the
     # day it was done (false: after the day it was done, so lateness moves every later review)
     review_from_due_date: bool = True
@@ -157,7 +160,7 @@ class Pack:
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by", "staff_involved",
         "restriction", "marker_text", "control_measures", "level", "marker_code",
-        "decided_by", "decided_role", "review_no",
+        "decided_by", "decided_role", "review_no", "about_customer_ref",
     )
 
     def bpmn_files(self) -> list[Path]:
@@ -234,6 +237,13 @@ def active_pack() -> Pack:
     return cached_pack(config.pack_name(), str(config.packs_dir()))
 
 
+def _flag(meta: dict, name: str, default: bool, path) -> bool:
+    value = meta.get(name, default)
+    if not isinstance(value, bool):
+        raise PackError(f"{path}: [pack] {name} must be true or false, not {value!r}")
+    return value
+
+
 def _build(key, directory, raw, path) -> Pack:
     meta = _section(raw, "pack", path)
     try:
@@ -244,6 +254,7 @@ def _build(key, directory, raw, path) -> Pack:
             appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
             appeal_within=meta.get("appeal_within"),
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
+            markers_on_lead_tenant=_flag(meta, "markers_on_lead_tenant", False, path),
             review_from_due_date=bool(meta.get("review_from_due_date", True)),
             delivery_methods=_delivery_methods(meta, path),
         )
