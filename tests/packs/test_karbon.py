@@ -224,3 +224,18 @@ def test_a_report_about_a_household_member_flags_the_lead_tenant_and_links_the_m
     assert [r["customer"] for r in cli.json("visit-list", "--as", "otto")] == ["C1"]
     # the member's subject access export holds the alert their behaviour led to (§9.1)
     assert [a["alert"] for a in json.loads(cli("export", "subject-access", "C4", "--as", "dpo"))["alerts"]] == [alert_id]
+
+
+def test_a_delivered_out_of_hours_notice_does_not_count_as_telling_the_customer(karbon, cli):
+    """§5.2 with the working rule of 14 days: only the customer's own letter tells them; the §7.3 notice
+    goes to the call handlers."""
+    alert_id = karbon.report("threats", customer="C1", now=T0)
+    notice, letter = decide(karbon, alert_id, ADD)["letters"]
+    assert notice["template"] == "out_of_hours_notice"
+    cli("letter", "deliver", notice["id"], "--as", "mia", "--method", "first class post", "--at", "2026-03-04T09:00",
+        now="2026-03-20T10:00")
+    rows = json.loads(cli("dashboard", "--as", "dpo", now="2026-03-20T10:00"))["not_told"]
+    assert [(r["alert"], r["deadline"]) for r in rows] == [(alert_id, "2026-03-17")]
+    cli("letter", "deliver", letter["id"], "--as", "mia", "--method", "first class post", "--at", "2026-03-04T09:00",
+        now="2026-03-20T10:00")
+    assert json.loads(cli("dashboard", "--as", "dpo", now="2026-03-20T10:00"))["not_told"] == []

@@ -166,6 +166,10 @@ class Pack:
     def bpmn_files(self) -> list[Path]:
         return sorted(self.directory.glob("*.bpmn"))
 
+    def notices(self) -> tuple[str, ...]:
+        """The letters written to someone other than the tenant (`to_tenant = false`): they never tell the tenant."""
+        return tuple(key for key, letter in self.letters.items() if not letter.to_tenant)
+
     def role_for_lane(self, lane: str | None) -> Role | None:
         """The role a lane names, by key or by display name (case-insensitive)."""
         if not lane:

@@ -48,7 +48,7 @@ def lodge_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
     say) do not reopen it."""
     if pack.appeal_within:
         alert = _visible_alert(db, pack, actor, alert_id)
-        letter = telling_letter(db, alert=alert)
+        letter = telling_letter(db, pack=pack, alert=alert)
         if letter is not None and letter.delivered_at is not None:
             received = clock.as_utc(letter.delivered_at)
             closes = clock.duration_after(received, pack.appeal_within)
@@ -63,9 +63,11 @@ def lodge_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
     return engine.start_appeal(db, pack=pack, actor=actor, alert_id=alert_id, grounds=grounds)
 
 
-def telling_letter(db: Session, *, alert: Alert) -> Letter | None:
-    """The first letter that told the tenant of the alert's latest decision, if any was issued."""
-    return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no)
+def telling_letter(db: Session, *, pack: Pack, alert: Alert) -> Letter | None:
+    """The first letter that told the tenant of the alert's latest decision, if any was issued
+    (a notice to someone else, `to_tenant = false`, tells the tenant nothing)."""
+    return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no,
+                                           Letter.template.not_in(pack.notices()))
                       .order_by(Letter.id).limit(1)).first()
 
 
