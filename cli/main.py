@@ -628,6 +628,13 @@ def alerts_show(db, alert_id, username, as_json):
         click.echo(f"  {e['at'][:16]}  {e['actor']:20} {e['action']}")
 
 
+def _marker_line(m: dict) -> str:
+    measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
+    code = f" [{m['code']}]" if m.get("code") else ""
+    level = f" [{m['level']}]" if m.get("level") else ""
+    return f"MARKER{code}{level}: {m['instruction']}{measures}"
+
+
 @main.command()
 @click.argument("text")
 @click.option("--as", "username", required=True)
@@ -638,12 +645,13 @@ def check(db, text, username):
     for r in results:
         c = r.customer
         if not r.markers:
-            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker")
+            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker" + (" of their own" if r.lead_tenant else ""))
         for m in r.markers:
-            measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
-            code = f" [{m['code']}]" if m.get("code") else ""
-            level = f" [{m['level']}]" if m.get("level") else ""
-            click.echo(f"{c.reference}  {c.name}, {c.address}: MARKER{code}{level}: {m['instruction']}{measures}")
+            click.echo(f"{c.reference}  {c.name}, {c.address}: {_marker_line(m)}")
+        for m in r.lead_tenant_markers:
+            lead = r.lead_tenant
+            click.echo(f"{c.reference}  {c.name}, of the household of the lead tenant {lead.name} ({lead.reference}): "
+                       f"{_marker_line(m)}")
     if not results:
         click.echo(f"no customer matches '{text}'")
 

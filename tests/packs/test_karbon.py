@@ -220,7 +220,17 @@ def test_a_report_about_a_household_member_flags_the_lead_tenant_and_links_the_m
     assert alert["customer"] == "C1" and alert["about_customer"] == "C4" and alert["status"] == "active"
     assert "Dear John Smith" in alert["letters"][1]["body"]  # the lead tenant is told (§5.2)
     assert "MARKER [VIP]: Visit in pairs; never alone" in cli("check", "John Smith", "--as", "sam")
-    assert "no marker" in cli("check", "Dean Smith", "--as", "sam")  # the member's own record is not flagged
+    member = cli("check", "Dean Smith", "--as", "sam")
+    assert "C4  Dean Smith, 1 High Street: no marker of their own" in member  # their own record is not flagged
+    # but staff checking before visiting them see the flag on their household's lead tenant (§6.3)
+    assert ("C4  Dean Smith, of the household of the lead tenant John Smith (C1): MARKER [VIP]: "
+            "Visit in pairs; never alone") in member
+    from tests.web.conftest import Browser, set_passwords
+    from webapp import create_app
+    set_passwords(["sam"])
+    page = Browser(create_app({"TESTING": True}), "sam").get("/check?q=Dean").get_data(as_text=True)
+    assert "No marker of their own." in page and "Marker on the lead tenant of the household" in page
+    assert "Visit in pairs; never alone" in page
     assert [r["customer"] for r in cli.json("visit-list", "--as", "otto")] == ["C1"]
     # the member's subject access export holds the alert their behaviour led to (§9.1)
     assert [a["alert"] for a in json.loads(cli("export", "subject-access", "C4", "--as", "dpo"))["alerts"]] == [alert_id]
