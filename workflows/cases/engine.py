@@ -56,13 +56,19 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
                                                           User.active.is_(True))) is None:
         raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
                                              f"of staff involved by their username"})
+    about = None
+    if pack.markers_on_lead_tenant and customer.household_of_id is not None:
+        # the marker goes on the household's lead tenant; the member's own record is linked, not flagged
+        about, customer = customer, db.get(Customer, customer.household_of_id)
     alert = Alert(customer_id=customer.id, category=category, status="under_assessment",
-                  reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now())
+                  reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now(),
+                  about_customer_id=about.id if about else None)
     db.add(alert)
     db.flush()
     audit.record(db, actor=actor.username, action="concern_reported", alert_id=alert.id,
                  category=category, customer=customer.reference, description=description,
-                 **({"staff_involved": staff_involved} if staff_involved else {}))
+                 **({"staff_involved": staff_involved} if staff_involved else {}),
+                 **({"about_customer": about.reference} if about else {}))
     return start_case(db, pack=pack, process_id=pack.assessment_process, alert=alert,
                       kind="assessment", actor=actor.username, data={"description": description.strip()})
 
@@ -139,6 +145,7 @@ def alert_data(alert: Alert) -> dict:
         "level": alert.level, "marker_code": alert.marker_code, "decided_by": alert.decided_by,
         "decided_role": alert.decided_role, "review_no": alert.review_count or 0,
         "reported_by": alert.reported_by, "staff_involved": alert.staff_involved,
+        "about_customer_ref": alert.about_customer.reference if alert.about_customer_id else None,
     }
 
 

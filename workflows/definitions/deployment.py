@@ -32,7 +32,7 @@ TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decis
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
                     # a request case (workflows/register/customer_requests.py) starts knowing these
-                    "request", "request_details", "letters_issued", "non_disclosures_recorded")
+                    "request", "request_details", "letters_issued", "non_disclosures_recorded", "marker_active")
 # a form field id names a case variable and is written into pages; an enum option id is a value
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

@@ -62,6 +62,8 @@ class Customer(Base):
     postcode: Mapped[str] = mapped_column(String(12), default="", index=True)
     tenancy_ref: Mapped[str | None] = mapped_column(String(40), index=True)
     tenancy_ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # a member of the household of this lead tenant (None: a lead tenant, or nobody's household)
+    household_of_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
 
 
 class ProcessDefinition(Base):
@@ -110,7 +112,11 @@ class Alert(Base):
     next_review_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     removed_at: Mapped[datetime | None] = mapped_column(Stamp)
     removed_reason: Mapped[str | None] = mapped_column(Text)
-    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
+    # the household member the report was about, where the pack puts markers on the lead tenant
+    # (`markers_on_lead_tenant`): linked to the alert, their own record not flagged
+    about_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True, foreign_keys=[customer_id])
+    about_customer: Mapped[Customer | None] = relationship(lazy="select", foreign_keys=[about_customer_id])
 
 
 class Case(Base):
