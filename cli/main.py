@@ -911,10 +911,10 @@ def dashboard_command(db, username):
 
 def _print_open_steps(db, alert_id):
     from sqlalchemy import select
-    from workflows.platform.models import Case, HumanTask
+    from workflows.platform.models import OPEN_TASK, Case, HumanTask
 
     rows = db.scalars(select(HumanTask).join(Case).where(Case.alert_id == alert_id,
-                                                         HumanTask.status.in_(("ready", "claimed"))))
+                                                         HumanTask.status.in_(OPEN_TASK)))
     for t in rows:
         who = t.assignee or t.role
         click.echo(f"next: task {t.id} '{t.title}' for {who}, due {_date(t.due_at)}")

@@ -14,7 +14,7 @@ from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.register import housing_system
 from workflows.platform.errors import StepFailed
-from workflows.platform.models import Alert, Case, Letter, NonDisclosure, Note, RiskAssessment
+from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure, Note, RiskAssessment
 from workflows.definitions.pack import Pack
 
 
@@ -119,9 +119,9 @@ def _apply_marker_fields(ctx: ActionContext):
 def place_marker(ctx: ActionContext):
     """Put the marker on the register with its wording and control measures."""
     alert = ctx.alert
-    was_interim = alert.status == "active"
+    was_interim = alert.status == AlertStatus.ACTIVE
     _apply_marker_fields(ctx)
-    alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
+    alert.status, alert.placed_by, alert.placed_at = AlertStatus.ACTIVE, ctx.actor, clock.now()
     _record_decision(ctx, "marker placed")
     ctx.log("marker_placed", marker_text=alert.marker_text, control_measures=alert.control_measures,
             level=alert.level)
@@ -131,7 +131,7 @@ def place_marker(ctx: ActionContext):
 @action("record_no_marker")
 def record_no_marker(ctx: ActionContext):
     """Close the report with no marker placed."""
-    ctx.alert.status = "not_placed"
+    ctx.alert.status = AlertStatus.NOT_PLACED
     _record_decision(ctx, "no marker", ctx.data.get("decision_reason"))
 
 
@@ -258,10 +258,10 @@ def remove_marker(ctx: ActionContext):
     """Take the marker off the register at once and stop its pending reviews."""
     reason = ctx.need(ctx.props.get("reason_field") or "review_reason")
     alert = ctx.alert
-    was_on = alert.status == "active"  # an interim marker too; under assessment, nothing is on the system
+    was_on = alert.status == AlertStatus.ACTIVE  # an interim marker too; under assessment, nothing is on the system
     if ctx.case.kind == "review":
         alert.review_count = (alert.review_count or 0) + 1
-    alert.status, alert.removed_at, alert.removed_reason = "removed", clock.now(), str(reason)
+    alert.status, alert.removed_at, alert.removed_reason = AlertStatus.REMOVED, clock.now(), str(reason)
     alert.next_review_at = None
     _record_decision(ctx, "marker removed", reason)
     ctx.cancel_other_cases(f"marker removed: {reason}")
@@ -334,7 +334,7 @@ def place_interim_marker(ctx: ActionContext):
     (place_marker) or takes it off (remove_marker)."""
     _apply_marker_fields(ctx)
     alert = ctx.alert
-    alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
+    alert.status, alert.placed_by, alert.placed_at = AlertStatus.ACTIVE, ctx.actor, clock.now()
     ctx.log("interim_marker_placed", marker_text=alert.marker_text, level=alert.level)
     ctx.marker_changed("interim_on")
 

@@ -10,7 +10,7 @@ from workflows.cases import engine
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound, WorkflowError
-from workflows.platform.models import Alert, Case, Letter, NonDisclosure
+from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure
 from workflows.definitions.pack import Pack
 
 
@@ -37,7 +37,7 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
                              actor=actor.username, data={
                                  "request": kind, "request_details": details.strip(),
                                  "letters_issued": letters, "non_disclosures_recorded": withheld,
-                                 "marker_active": alert.status == "active"})
+                                 "marker_active": alert.status == AlertStatus.ACTIVE})
 
 
 def _visible_alert(db, pack, actor, alert_id) -> Alert:

@@ -11,7 +11,7 @@ from workflows.cases.assignment import Actor
 from workflows.compliance import audit
 from workflows.definitions.pack import Pack
 from workflows.platform import clock
-from workflows.platform.models import Alert, Customer
+from workflows.platform.models import Alert, AlertStatus, Customer
 
 
 def _day(moment):
@@ -64,7 +64,7 @@ def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> l
     # one query for all their active markers (and their lead tenants'), not one per customer
     by_customer = {}
     for alert in db.scalars(select(Alert).where(Alert.customer_id.in_([c.id for c in customers] + list(leads)),
-                                                Alert.status == "active").order_by(Alert.id)):
+                                                Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
         by_customer.setdefault(alert.customer_id, []).append(alert)
     results = []
     for customer in customers:
@@ -80,7 +80,7 @@ def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     out-of-hours call handlers and maintenance staff who cannot see the housing system.
     Instructions only, never reasons; a restricted marker shows the pack's instruction for it."""
     rows = db.execute(select(Alert, Customer).join(Customer, Alert.customer_id == Customer.id)
-                      .where(Alert.status == "active").order_by(Customer.name, Alert.id))
+                      .where(Alert.status == AlertStatus.ACTIVE).order_by(Customer.name, Alert.id))
     result = []
     for alert, customer in rows:
         shown = instruction_to_staff(pack, alert)
