@@ -449,6 +449,8 @@ def visit_list(db, username, as_json):
     for r in rows:
         code = f"[{r['code']}] " if r["code"] else ""
         click.echo(f"{r['customer']:10} {r['name']}, {r['address']} {r['postcode']}: {code}{r['instruction']}")
+        for detail in r.get("details") or []:
+            click.echo(f"    {detail}")
     if not rows:
         click.echo("no customer has a marker")
 
@@ -582,6 +584,7 @@ def alerts_show(db, alert_id, username, as_json):
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
+        "marker_details": register.marker_details(active_pack(), a),
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
         "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
@@ -630,6 +633,8 @@ def check(db, text, username):
             code = f" [{m['code']}]" if m.get("code") else ""
             level = f" [{m['level']}]" if m.get("level") else ""
             click.echo(f"{c.reference}  {c.name}, {c.address}: MARKER{code}{level}: {m['instruction']}{measures}")
+            for detail in m.get("details") or []:  # the pack's [marker_fields], beside the instruction
+                click.echo(f"    {detail}")
     if not results:
         click.echo(f"no customer matches '{text}'")
 

@@ -7,7 +7,7 @@ A task's lane names a role of the pack. Extension properties on the task refine 
                                 named in that field (and `<field>_role` names the role they
                                 acted in); if the lane's role is not senior enough, the task
                                 climbs the pack's `escalates_to` ladder until one is.
-  mustDiffer    = <data field>  the task must be done by someone other than the user named in
+  mustDiffer    = <data field>[,<field>...]  the task must be done by someone other than the user(s) named in
                                 that field (a two-stage approval: nobody approves their own work)
   decision      = true          nobody decides on their own incident: the person who reported the
                                 concern (`reported_by`) and the member of staff involved
@@ -106,8 +106,8 @@ def excluded_people(ext: dict, data: dict) -> dict[str, str]:
     rules = []
     if ext.get("mustOutrank"):
         rules.append((data.get(ext["mustOutrank"]), "mustOutrank"))
-    if ext.get("mustDiffer"):
-        rules.append((data.get(ext["mustDiffer"]), f"mustDiffer:{ext['mustDiffer']}"))
+    for name in reversed([n.strip() for n in (ext.get("mustDiffer") or "").split(",") if n.strip()]):
+        rules.append((data.get(name), f"mustDiffer:{name}"))  # several fields: none of those people
     if ext.get("decision") == "true":
         rules += [(data.get(name), name) for name in reversed(SEPARATED)]
     return {username: reason for username, reason in rules if username}

@@ -9,14 +9,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventD
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, undefer
+from sqlalchemy.orm import Session, lazyload, object_session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, clock, definitions, forms, housing_system, permissions, spiff, text
 from .actions import ACTIONS, ActionContext
 from .assignment import Actor, check_may_act, check_not_excluded, covering, role_clear_of, route
 from .errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
-from .models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
+from .models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, Letter, User, UserRole
 from .pack import Pack
 
 SYSTEM = "system"
@@ -128,7 +128,19 @@ def alert_data(alert: Alert) -> dict:
         "level": alert.level, "marker_code": alert.marker_code, "decided_by": alert.decided_by,
         "decided_role": alert.decided_role, "review_no": alert.review_count or 0,
         "reported_by": alert.reported_by, "staff_involved": alert.staff_involved,
+        # as the register holds them when the case starts, for a form to compare its answers with
+        "current_level": alert.level, "current_marker_code": alert.marker_code,
+        "tenant_told": _tenant_told(alert),
     }
+
+
+def _tenant_told(alert: Alert) -> bool:
+    """Whether a letter has told the tenant of a decision on this alert (a review may be the first)."""
+    db = object_session(alert)
+    if db is None or alert.id is None:
+        return False
+    return db.scalar(select(Letter.id).where(Letter.alert_id == alert.id, Letter.decision_no.is_not(None))
+                     .limit(1)) is not None
 
 
 def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values: dict) -> HumanTask:

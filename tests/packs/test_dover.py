@@ -10,9 +10,22 @@ INCIDENT = {"incident_channel": "face_to_face", "incident_record": "Meeting ende
 ASSESS = {"discussed_with_officer": "yes", "behaviour_contact": "spoken", "severity": "L2", "future_risk": "L2", "alert_needed": "yes",
           "decision_reason": "Threatened to hit an officer at a meeting", "level": "L2",
           "marker_text": "Level 2: visit in pairs", "control_measures": "visit_in_pairs",
-          "contact_restrictions": "none", "police_referred": "no", "inform_customer": "yes"}
+          "contact_restrictions": "none", "threat_credible": "no", "police_referred": "no", "inform_customer": "yes"}
 KEEP = {"new_information": "None received", "risk_reduced": "no", "measures_proportionate": "yes",
-        "review_outcome": "keep", "review_reason": "Still a risk", "inform_customer": "yes"}
+        "review_outcome": "keep", "review_reason": "Still a risk", "contact_restrictions": "none",
+        "restrictions_reason": "None needed", "inform_customer": "yes"}
+
+
+EXTERNAL = {"information_source": "Kent Police", "incident_record": "Known to the police for violence",
+            "credible_threat": "no"}
+EXTERNAL_ASSESS = {k: v for k, v in ASSESS.items() if k not in ("discussed_with_officer", "behaviour_contact")}
+
+
+def record_external(dover, alert_id, values=EXTERNAL, who="mike", now=T0):
+    """§8.2: the nominated manager records what was received and whether it shows a credible threat (§8.7)."""
+    task = dover.open_task(who, alert_id, now)
+    assert task["title"].startswith("Record the information received")
+    dover.complete(who, task["task"], values, now=now)
 
 
 def record_incident(dover, alert_id, values=INCIDENT, now=RECORDED):
@@ -54,7 +67,8 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     assert not dover.tasks_for("mike", alert_id, DECIDED)
     assert "assigned to lena" in dover.refuse("mike", task["task"], ASSESS)
     # §8.3: context may lower the level, with the reasons
-    lowered = {**ASSESS, "severity": "L3", "level": "L1", "contact_restrictions": "no_calls,appointment_only"}
+    lowered = {**ASSESS, "severity": "L3", "level": "L1", "marker_text": "Level 1: visit in pairs",
+               "contact_restrictions": "no_calls,appointment_only"}
     assert "context_reason" in dover.refuse("lena", task["task"], lowered, now=DECIDED)
     alert = assess(dover, alert_id, {**lowered, "context_reason": "Provoked by a bereavement; not likely again"})
     assert alert["status"] == "active" and alert["level"] == "L1" and alert["decided_by"] == "lena"
@@ -62,7 +76,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     content = alert["assessments"][0]["content"]
     assert content["severity"] == "L3" and content["future_risk"] == "L2"
     assert content["contact_restrictions"] == ["no_calls", "appointment_only"]
-    assert "MARKER [L1]: Level 2: visit in pairs" in cli("check", "John Smith", "--as", "sam")
+    assert "MARKER [L1]: Level 1: visit in pairs" in cli("check", "John Smith", "--as", "sam")
 
     letter = alert["letters"][0]
     assert letter["template"] == "alert_notification" and letter["delivered_at"] is None
@@ -122,7 +136,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     assert "Instruction to staff: URGENT: do not visit" in shown  # Customer Services are told of the urgent alert
     on_system(dover, alert_id, RECORDED, "place an interim marker")
     confirmed = {**ASSESS, "level": "L3", "severity": "L3", "future_risk": "L3", "behaviour_contact": "no_warning",
-                 "marker_text": "Level 3: no home visits", "police_referred": "yes"}
+                 "marker_text": "Level 3: no home visits", "threat_credible": "yes", "police_referred": "yes"}
     task = dover.open_task("lena", alert_id, DECIDED)
     error = dover.refuse("lena", task["task"], confirmed, now=DECIDED)
     assert "no_warning_reason" in error and "staff_alerted" in error and "police_reference" in error  # §6.2-6.4
@@ -139,7 +153,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     on_system(dover, other, RECORDED, "place an interim marker")
     alert = assess(dover, other, {"discussed_with_officer": "yes", "behaviour_contact": "letter", "staff_alerted": "yes",
                                   "severity": "L1", "future_risk": "L1",
-                                  "alert_needed": "no", "decision_reason": "A misheard remark",
+                                  "alert_needed": "no", "decision_reason": "A misheard remark", "threat_credible": "no",
                                   "police_referred": "no"})
     assert alert["status"] == "removed" and alert["removed_reason"] == "A misheard remark"
     letter = alert["letters"][0]  # §6.1: the line manager asks them to modify their behaviour
@@ -151,9 +165,9 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
 
 def test_customer_not_told_only_on_police_probation_or_court_order_with_reasons(dover, cli):
     alert_id = dover.report("external_information", customer="C3", now=T0)
+    record_external(dover, alert_id)
     task = dover.open_task("mike", alert_id, T0)  # §8.2: the nominated manager
-    values = {**{k: v for k, v in ASSESS.items() if k not in ("discussed_with_officer", "behaviour_contact")},
-              "information_source": "Kent Police", "inform_customer": "no"}
+    values = {**EXTERNAL_ASSESS, "inform_customer": "no"}
     error = dover.refuse("mike", task["task"], values, now=DECIDED)
     assert "non_disclosure_basis" in error and "non_disclosure_reason" in error
     assert "not one of" in dover.refuse("mike", task["task"], {**values, "non_disclosure_basis": "manager_prefers",
@@ -179,11 +193,13 @@ def test_customer_not_told_only_on_police_probation_or_court_order_with_reasons(
 def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends(dover, cli):
     alert_id = dover.report("incident", customer="C2", now=T0)
     record_incident(dover, alert_id)
-    assess(dover, alert_id, {**ASSESS, "severity": "L3", "future_risk": "L3", "level": "L3"})
+    assess(dover, alert_id, {**ASSESS, "severity": "L3", "future_risk": "L3", "level": "L3",
+                             "marker_text": "Level 3: visit in pairs"})
     assert dover.fire_timers("2027-03-03T10:01") == 1
     review = dover.open_task("lena", alert_id, "2027-03-03T10:01")
     assert "level" in dover.refuse("lena", review["task"], {**KEEP, "review_outcome": "lower"})
     dover.complete("lena", review["task"], {**KEEP, "review_outcome": "lower", "level": "L2",
+                                            "marker_text": "Level 2: contact only in writing",
                                             "risk_reduced": "yes", "measures_proportionate": "no",
                                             "control_measures": "writing_only", "review_reason": "Calmer"},
                    now="2027-03-04T10:00")
