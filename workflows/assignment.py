@@ -120,8 +120,13 @@ def exclusion_rule(reason: str, username: str) -> str:
     if reason == "staff_involved":
         return f"{username} is the member of staff involved, and nobody decides on their own incident"
     if reason.startswith("mustDiffer:"):
+        field = reason.split(":", 1)[1]
+        if field == "reported_by":
+            return f"it must be done by someone other than {username}, who reported this concern"
+        if field == "staff_involved":
+            return f"it must be done by someone other than {username}, the member of staff involved"
         return (f"it must be done by someone other than {username}, who is named in "
-                f"'{reason.split(':', 1)[1]}' (nobody approves their own work)")
+                f"'{field}' (nobody approves their own work)")
     return f"it must be decided by someone more senior than {username}, who made the original decision"
 
 
