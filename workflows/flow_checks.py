@@ -85,7 +85,10 @@ def _check_review_outcomes_told(process, graph, add) -> None:
     for task in process.iterfind("bpmn:userTask", NS):
         if _properties(task).get("decision") != "true":
             continue
-        end = graph.path_avoiding(task.get("id"), recorded)
+        # what follows the decision made (its sequence flows), not a boundary event cutting it short
+        after = [n for n in graph.flow_targets.get(task.get("id"), []) if n not in recorded]
+        end = next((e for e in (n if not graph.successors.get(n) else graph.path_avoiding(n, recorded)
+                                for n in after) if e), None)
         if end:
             add(task.get("id"), f"a review outcome path from '{task.get('id')}' reaches '{end}' with no letter to "
                                 f"the tenant and no recorded reason ({' / '.join(TELLS + REASON_RECORDED)})")
@@ -106,6 +109,7 @@ class _Graph:
         self.successors = {}
         for flow in process.iterfind("bpmn:sequenceFlow", NS):
             self.successors.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+        self.flow_targets = {k: list(v) for k, v in self.successors.items()}  # sequence flows only
         for event in process.iterfind("bpmn:boundaryEvent", NS):
             self.successors.setdefault(event.get("attachedToRef"), []).append(event.get("id"))
         self.has_incoming = {t for targets in self.successors.values() for t in targets}
