@@ -490,3 +490,30 @@ def test_the_hand_delivery_of_a_level_3_no_home_visits_letter_never_goes_to_the_
         "sam", dover.open_task("otis", other, DECIDED)["task"], {"delivered_at": "2026-03-05T11:30", "delivered_to": "x"},
         now="2026-03-05T12:00")
     deliver(dover, other, "2026-03-05T11:30", who="otis", now="2026-03-05T12:00")
+
+
+def test_a_review_that_removes_the_alert_writes_to_a_customer_who_was_told_and_records_why_not_for_one_never_told(dover, cli):
+    """§10.1, §10.3: removed at review; the customer told of the alert is told it has gone; for one never
+    told (§9.4) the reason for not telling is recorded instead."""
+    told = dover.report("incident", customer="C1", now=T0)
+    record_incident(dover, told)
+    assess(dover, told, ASSESS)
+    deliver(dover, told, "2026-03-05T11:30")
+    untold = dover.report("external_information", customer="C3", now=T0)
+    record_external(dover, untold)
+    assess(dover, untold, {**EXTERNAL_ASSESS, "inform_customer": "no", "non_disclosure_basis": "police",
+                           "non_disclosure_reason": "Police ask he is not told"}, who="mike")
+    assert dover.fire_timers("2027-03-03T10:01") == 2
+    removal = {"new_information": "None", "risk_reduced": "yes", "measures_proportionate": "yes",
+               "review_outcome": "remove", "review_reason": "No incidents for a year"}
+    dover.complete("lena", dover.open_task("lena", told, "2027-03-03T10:01")["task"], removal, now="2027-03-04T10:00")
+    alert = dover.alert(told, DPO)
+    assert alert["status"] == "removed" and alert["letters"][-1]["template"] == "alert_removed"
+    assert "No incidents for a year" in alert["letters"][-1]["body"]
+    review = dover.open_task("mike", untold, "2027-03-03T10:01")
+    assert "non_disclosure_reason" in dover.refuse("mike", review["task"], removal, now="2027-03-04T10:00")
+    dover.complete("mike", review["task"], {**removal, "non_disclosure_reason": "Never told; police still ask it"},
+                   now="2027-03-04T10:00")
+    alert = dover.alert(untold, DPO)
+    assert alert["status"] == "removed" and alert["letters"] == []
+    assert alert["non_disclosures"][-1]["reason"] == "Never told; police still ask it"
