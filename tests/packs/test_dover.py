@@ -369,7 +369,9 @@ def test_contact_restrictions_reach_check_the_visit_list_and_the_api_and_are_rec
                    now="2027-03-04T10:00")
     changed = "Contact restrictions: Telephone calls on specified days, times and duration only"
     assert changed in cli("check", "John Smith", "--as", "sam") and "Office access" not in cli("check", "John Smith", "--as", "sam")
-    on_system(dover, alert_id, "2027-03-04T10:00", "change the marker")  # the housing system is told too
+    shown = cli("task", "show", dover.open_task("cara", alert_id, "2027-03-04T10:00")["task"], "--as", "cara")
+    assert changed in shown  # Customer Services enter the new restrictions on the housing system
+    on_system(dover, alert_id, "2027-03-04T10:00", "change the marker")
     letter = dover.alert(alert_id, DPO)["letters"][-1]
     assert letter["template"] == "review_outcome"
     assert "Restrictions on how you may contact us: Telephone calls on specified days, times and duration only." \
