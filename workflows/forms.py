@@ -93,7 +93,11 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
         condition = field.get_property("validWhen")
         if not condition or field.id in errors or _blank(values.get(field.id)):
             continue
-        if not expressions.evaluate(condition, merged):
+        try:
+            fits = bool(expressions.evaluate(condition, merged))
+        except expressions.ExpressionError:  # e.g. a level compared with none: it cannot be shown to fit
+            fits = False
+        if not fits:
             reason = field.get_property("invalidMessage") or f"it does not fit the other answers ({condition})"
             errors[field.id] = f"{field.label or field.id}: {reason}"
     if errors:
