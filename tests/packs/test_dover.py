@@ -519,3 +519,23 @@ def test_a_review_that_removes_the_alert_writes_to_a_customer_who_was_told_and_r
     alert = dover.alert(untold, DPO)
     assert alert["status"] == "removed" and alert["letters"] == []
     assert alert["non_disclosures"][-1]["reason"] == "Never told; police still ask it"
+
+
+def test_an_appeal_that_lowers_the_level_gives_it_new_wording_naming_that_level(dover, cli):
+    """§9.3 with §6.8: an appeal upheld in part lowers the level, and staff read the same level in the wording."""
+    alert_id = dover.report("incident", customer="C1", now=T0)
+    record_incident(dover, alert_id)
+    assess(dover, alert_id, {**ASSESS, "severity": "L3", "future_risk": "L3", "level": "L3",
+                             "marker_text": "Level 3: no home visits", "control_measures": "no_home_visits"})
+    deliver(dover, alert_id, "2026-03-05T11:30")
+    cli("appeal", alert_id, "--as", "sam", "--grounds", "A one-off", now="2026-03-10T10:00")
+    hearing = dover.open_task("sue", alert_id, "2026-03-10T10:00")
+    lowered = {"evidence_reviewed": "File record", "appeal_outcome": "lowered", "appeal_reasons": "Provoked"}
+    assert "marker_text" in dover.refuse("sue", hearing["task"], {**lowered, "level": "L2"})
+    assert "must be below the alert's level now" in dover.refuse(
+        "sue", hearing["task"], {**lowered, "level": "L3", "marker_text": "Level 3: no home visits"})
+    assert "staff must read one level" in dover.refuse(
+        "sue", hearing["task"], {**lowered, "level": "L2", "marker_text": "Level 3: no home visits"})
+    dover.complete("sue", hearing["task"], {**lowered, "level": "L2", "marker_text": "Level 2: visit in pairs"},
+                   now="2026-03-12T10:00")
+    assert "MARKER [L2]: Level 2: visit in pairs" in cli("check", "John Smith", "--as", "sam")
