@@ -356,6 +356,11 @@ def test_contact_restrictions_reach_check_the_visit_list_and_the_api_and_are_rec
     marker = client.get("/api/v1/markers?customer=C1", headers=headers).get_json()["customers"][0]["markers"][0]
     assert marker["instruction"] == "Level 2: visit in pairs" and marker["details"] == [shown]
     assert client.get("/api/v1/out-of-hours", headers=headers).get_json()["markers"][0]["details"] == [shown]
+    from tests.web.conftest import Browser, set_passwords
+    set_passwords(["sam", "lena"])
+    app = create_app({"TESTING": True})
+    assert shown in Browser(app, "sam").get("/check?q=Smith").get_data(as_text=True)  # the web page, too
+    assert shown in Browser(app, "lena").get(f"/alerts/{alert_id}").get_data(as_text=True)  # and the story
     deliver(dover, alert_id, "2026-03-05T11:30")
 
     # §7.1, §10.2: the review rechecks them; changed here, and the customer told why
