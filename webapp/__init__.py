@@ -8,8 +8,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workflows import clock, config
-from workflows.errors import Conflict, NotAllowed, NotFound, WorkflowError
+from workflows.platform import clock, config
+from workflows.platform.errors import Conflict, NotAllowed, NotFound, WorkflowError
 from workflows.permissions import NoNeedToKnow
 
 from . import security
@@ -92,6 +92,6 @@ def create_app(settings: dict | None = None) -> Flask:
 
 
 def _marker_details(alert) -> list[str]:
-    from workflows.pack import active_pack
-    from workflows.register import marker_details
+    from workflows.definitions.pack import active_pack
+    from workflows.register.markers import marker_details
     return marker_details(active_pack(), alert)

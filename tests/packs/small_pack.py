@@ -16,6 +16,9 @@ rank = 1
 [roles.manager]
 name = "Manager"
 rank = 3
+[roles.process_owner]
+name = "Process Owner"
+rank = 0
 [roles.compliance_officer]
 name = "Compliance Officer"
 rank = 0

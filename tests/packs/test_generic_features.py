@@ -6,16 +6,17 @@ import shutil
 import pytest
 
 from tests.packs.world import copy_pack
-from workflows import config, definitions
-from workflows.pack import PackError, load_pack
+from workflows.platform import config
+from workflows.definitions import deployment
+from workflows.definitions.pack import PackError, load_pack
 
 
 def test_a_timer_may_read_case_data_but_only_names_the_case_has(tmp_path):
     pack = load_pack("karbon")
     xml = (pack.directory / "karbon_review.bpmn").read_text()
-    assert definitions.check(xml, "karbon_review.bpmn", pack) == []
+    assert deployment.check(xml, "karbon_review.bpmn", pack) == []
     broken = xml.replace("marker_code == 'DNV'", "marker_kode == 'DNV'")
-    findings = [str(f) for f in definitions.check(broken, "karbon_review.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(broken, "karbon_review.bpmn", pack)]
     assert findings and "marker_kode" in findings[0] and "due_def" in findings[0]
 
 
@@ -44,7 +45,7 @@ def test_letter_delivery_methods_come_from_the_pack(tmp_path):
     assert pack.delivery_methods == ("recorded delivery", "hand delivered by two officers")
     # the diagram's service task records "hand delivered", which this pack no longer offers
     xml = (pack.directory / "dover_assessment.bpmn").read_text()
-    findings = [str(f) for f in definitions.check(xml, "dover_assessment.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(xml, "dover_assessment.bpmn", pack)]
     assert findings == ["dover_assessment.bpmn: delivered: unknown delivery method 'hand delivered' "
                         "(the pack's: recorded delivery, hand delivered by two officers)"]
     path.write_text(text.replace('["recorded delivery", "hand delivered by two officers"]', "[]"))
@@ -90,7 +91,7 @@ def test_a_pack_that_issues_letters_must_say_how_soon_the_tenant_is_told(cli, mo
     pack = load_pack("karbon", seed)
     pack.registers = dataclasses.replace(pack.registers, tell_tenant_within=None)
     xml = (pack.directory / "karbon_assessment.bpmn").read_text()
-    findings = [str(f) for f in definitions.check(xml, "karbon_assessment.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(xml, "karbon_assessment.bpmn", pack)]
     assert findings and all("set [registers] tell_tenant_within in pack.toml" in f for f in findings)
 
 
@@ -210,7 +211,7 @@ def test_the_lint_refuses_a_user_task_between_a_decision_and_the_action_recordin
               .replace("<bpmn:flowNodeRef>gw_add</bpmn:flowNodeRef>",
                        "<bpmn:flowNodeRef>gw_add</bpmn:flowNodeRef><bpmn:flowNodeRef>type_it_in</bpmn:flowNodeRef>")
               .replace('<bpmn:sequenceFlow id="f_add"', clerical + '<bpmn:sequenceFlow id="f_add"'))
-    findings = [str(f) for f in definitions.check(broken, "karbon_assessment.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(broken, "karbon_assessment.bpmn", pack)]
     assert findings == ["karbon_assessment.bpmn: type_it_in: user task 'type_it_in' stands between the decision "
                         "'investigate' and 'place_marker', which records it: staff would not see the decision "
                         "until 'type_it_in' is done. Record the outcome straight after the decision; the step of "
