@@ -265,11 +265,14 @@ def customers():
 @click.option("--name", required=True)
 @click.option("--address", default="")
 @click.option("--postcode", default="")
+@click.option("--household-of", "household_of", default=None,
+              help="The lead tenant (reference) whose household this person belongs to.")
 @in_transaction
-def customers_add(db, reference, name, address, postcode):
+def customers_add(db, reference, name, address, postcode, household_of):
     """Add a customer."""
-    customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode)
-    click.echo(f"added customer {customer.reference}")
+    customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode,
+                                   household_of=household_of)
+    click.echo(f"added customer {customer.reference}" + (f", of {household_of}'s household" if household_of else ""))
 
 
 @main.command()
@@ -286,6 +289,10 @@ def report(db, username, customer_ref, category, description, staff_involved):
                                  customer_ref=customer_ref, category=category, description=description,
                                  staff_involved=staff_involved)
     click.echo(f"alert {case.alert_id} reported; case {case.id} started")
+    alert = case.alert
+    if alert.about_customer_id is not None:
+        click.echo(f"the marker goes on the lead tenant {alert.customer.name} ({alert.customer.reference}); "
+                   f"{alert.about_customer.reference}'s own record is linked to it, not flagged")
     _print_open_steps(db, case.alert_id)
 
 
@@ -591,6 +598,7 @@ def alerts_show(db, alert_id, username, as_json):
     data = {
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
+        "about_customer": a.about_customer.reference if a.about_customer_id else None,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
         "marker_details": markers.marker_details(active_pack(), a),
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
@@ -625,6 +633,14 @@ def alerts_show(db, alert_id, username, as_json):
         click.echo(f"  {e['at'][:16]}  {e['actor']:20} {e['action']}")
 
 
+def _marker_line(m: dict) -> str:
+    measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
+    code = f" [{m['code']}]" if m.get("code") else ""
+    level = f" [{m['level']}]" if m.get("level") else ""
+    details = "".join(f"\n    {d}" for d in m.get("details") or [])  # the pack's [marker_fields], beneath
+    return f"MARKER{code}{level}: {m['instruction']}{measures}{details}"
+
+
 @main.command()
 @click.argument("text")
 @click.option("--as", "username", required=True)
@@ -635,14 +651,13 @@ def check(db, text, username):
     for r in results:
         c = r.customer
         if not r.markers:
-            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker")
+            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker" + (" of their own" if r.lead_tenant else ""))
         for m in r.markers:
-            measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
-            code = f" [{m['code']}]" if m.get("code") else ""
-            level = f" [{m['level']}]" if m.get("level") else ""
-            click.echo(f"{c.reference}  {c.name}, {c.address}: MARKER{code}{level}: {m['instruction']}{measures}")
-            for detail in m.get("details") or []:  # the pack's [marker_fields], beside the instruction
-                click.echo(f"    {detail}")
+            click.echo(f"{c.reference}  {c.name}, {c.address}: {_marker_line(m)}")
+        for m in r.lead_tenant_markers:
+            lead = r.lead_tenant
+            click.echo(f"{c.reference}  {c.name}, of the household of the lead tenant {lead.name} ({lead.reference}): "
+                       f"{_marker_line(m)}")
     if not results:
         click.echo(f"no customer matches '{text}'")
 
@@ -900,10 +915,10 @@ def dashboard_command(db, username):
 
 def _print_open_steps(db, alert_id):
     from sqlalchemy import select
-    from workflows.platform.models import Case, HumanTask
+    from workflows.platform.models import OPEN_TASK, Case, HumanTask
 
     rows = db.scalars(select(HumanTask).join(Case).where(Case.alert_id == alert_id,
-                                                         HumanTask.status.in_(("ready", "claimed"))))
+                                                         HumanTask.status.in_(OPEN_TASK)))
     for t in rows:
         who = t.assignee or t.role
         click.echo(f"next: task {t.id} '{t.title}' for {who}, due {_date(t.due_at)}")

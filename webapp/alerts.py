@@ -10,6 +10,7 @@ from workflows.cases import diagrams, engine
 from workflows import permissions
 from workflows.platform.db import transaction
 from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
+from workflows.platform.models import CaseStatus
 
 from .auth import actor, pack
 
@@ -30,7 +31,7 @@ def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
     cases = story["cases"]
     chosen = request.args.get("case", type=int)
     case = next((c for c in cases if c.id == chosen), None) or next(
-        (c for c in reversed(cases) if c.status == "running"), cases[-1] if cases else None)
+        (c for c in reversed(cases) if c.status == CaseStatus.RUNNING), cases[-1] if cases else None)
     description = next((e.detail.get("description") for e in story["events"] if e.action == "concern_reported"), "")
     return render_template("case.html", title=f"Alert {alert_id}", story=story, alert=story["alert"], case=case,
                            marks=diagrams.marks(db, case_id=case.id) if case else {}, description=description,

@@ -9,6 +9,7 @@ from workflows.tasks import inbox as inboxes
 from workflows import permissions
 from workflows.platform.db import transaction
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
+from workflows.platform.models import TaskStatus
 
 from .auth import actor, pack
 
@@ -31,7 +32,7 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
     readable = permissions.may_read_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id)
     if not (readable or task.assignee == actor().username or task.role in actor().acting_roles):
         abort(403)
-    if problem and status == 409 and task.status == "completed":  # say plainly who won the race
+    if problem and status == 409 and task.status == TaskStatus.COMPLETED:  # say plainly who won the race
         problem = (f"'{task.title}' was completed by {task.completed_by} at the same moment; "
                    f"nothing you entered was saved.")
     story = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id) if readable else None

@@ -10,7 +10,7 @@ from workflows.platform import clock
 from workflows.definitions import deployment
 from workflows.cases import engine
 from workflows.platform.errors import WorkflowError
-from workflows.platform.models import Case, HumanTask, User
+from workflows.platform.models import Case, HumanTask, OPEN_TASK, User
 from workflows.definitions.pack import Pack
 
 DEMO_PASSWORD = "demo-password"
@@ -67,7 +67,7 @@ def _play(db, pack, story, today):
 def _open_task(db, alert_id, role) -> HumanTask:
     """The alert's oldest open step for this role: a housing system step may wait beside the case's own."""
     task = db.scalar(select(HumanTask).join(Case).where(
-        Case.alert_id == alert_id, HumanTask.role == role, HumanTask.status.in_(("ready", "claimed")))
+        Case.alert_id == alert_id, HumanTask.role == role, HumanTask.status.in_(OPEN_TASK))
         .order_by(HumanTask.id))
     if task is None:
         raise WorkflowError(f"demo.toml: alert {alert_id} has no open step for the {role} role to complete")

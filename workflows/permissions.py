@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from workflows.compliance import audit
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotAllowed, NotFound
-from workflows.platform.models import Alert, Case, HumanTask
+from workflows.platform.models import Alert, AlertStatus, Case, HumanTask
 from workflows.definitions.pack import Pack
 
 
@@ -82,7 +82,7 @@ def require_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert) -> Non
     if may_read_story(db, pack=pack, actor=actor, alert_id=alert.id):
         return
     from workflows.register.markers import instruction_to_staff  # the one answer to "what are staff shown"
-    shown = instruction_to_staff(pack, alert) if alert.status == "active" else None
+    shown = instruction_to_staff(pack, alert) if alert.status == AlertStatus.ACTIVE else None
     what = f"the instruction to staff is: {shown['instruction']}" if shown else "it carries no active marker"
     raise NoNeedToKnow(f"{actor.username} has no need to know the story of alert {alert.id}: it is read only by "
                        f"the roles with a step on it and those the policy names; {what}", alert.id, shown)

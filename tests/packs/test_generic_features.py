@@ -107,7 +107,8 @@ KARBON_ADD = {"report_source": "staff", "investigation_findings": "x", "incident
               "future_risk": "high", "person_involved": "x", "person_relationship": "lead_tenant",
               "vulnerabilities_considered": "x", "add_to_register": "yes", "decision_reason": "Threatened an officer",
               "marker_code": "DNV", "marker_text": "Do not visit", "inform_customer": "yes", "inform_agencies": "no"}
-KARBON_KEEP = {"review_findings": "x", "review_outcome": "keep", "review_reason": "Risk remains", "inform_customer": "yes"}
+KARBON_KEEP = {"review_findings": "x", "review_outcome": "keep", "review_reason": "Risk remains", "inform_customer": "yes",
+               "vulnerabilities_considered": "None known", "incident_nature": "Threats"}
 HOUSING_SYSTEM = '\n[housing_system]\nrole = "staff"\ndue_within = "PT4H"\nname = "Orchard"\n'
 
 
@@ -216,3 +217,55 @@ def test_the_lint_refuses_a_user_task_between_a_decision_and_the_action_recordin
                         "'investigate' and 'place_marker', which records it: staff would not see the decision "
                         "until 'type_it_in' is done. Record the outcome straight after the decision; the step of "
                         "putting it on the housing system now comes from pack.toml [housing_system]"]
+
+
+def test_letters_to_others_than_the_tenant_are_checked_when_the_pack_loads(tmp_path):
+    path = copy_pack(tmp_path, "karbon")
+    text = path.read_text()
+    assert not load_pack("karbon", tmp_path).letters["out_of_hours_notice"].to_tenant
+    assert load_pack("karbon", tmp_path).letters["caution_alert_added"].to_tenant  # the default
+    path.write_text(text.replace("to_tenant = false", 'to_tenant = "no"', 1))
+    with pytest.raises(PackError, match=r"\[letters.out_of_hours_notice\] to_tenant must be true or false"):
+        load_pack("karbon", tmp_path)
+    path.write_text(text.replace("to_tenant = false", "to_tennant = false", 1))
+    with pytest.raises(PackError, match=r"\[letters.out_of_hours_notice\] has unknown settings \['to_tennant'\]"):
+        load_pack("karbon", tmp_path)
+
+
+def test_a_subject_access_export_withholds_notices_only_where_the_pack_says_so(cli, monkeypatch, tmp_path):
+    """`notices` in withheld_when_not_told (the default) keeps letters to others than the tenant out of
+    the export of an alert the tenant was not told of; a pack that leaves it out shows them."""
+    from tests.packs.conftest import KARBON_USERS
+    from tests.packs.world import world_on_copy
+
+    def notices_shown(toml):
+        toml.write_text(toml.read_text().replace(
+            '[registers]\n', '[registers]\nwithheld_when_not_told = ["marker", "risk_assessments", "notes", '
+            '"non_disclosures", "tasks", "events"]\n'))
+    karbon = world_on_copy(cli, monkeypatch, tmp_path, "karbon", KARBON_USERS, notices_shown)
+    alert_id = karbon.report("sharps", customer="C3", now="2026-03-02T09:00")
+    task = karbon.open_task("mia", alert_id, "2026-03-02T09:00")
+    karbon.complete("mia", task["task"], {
+        "report_source": "staff", "investigation_findings": "Needles seen", "incident_nature": "Needles left out",
+        "future_risk": "high", "person_involved": "Lead tenant", "person_relationship": "lead_tenant",
+        "vulnerabilities_considered": "None known", "add_to_register": "yes", "decision_reason": "Sharps",
+        "marker_code": "SHP", "marker_text": "Wear gloves", "inform_customer": "no",
+        "non_disclosure_reason": "Would stop engaging with treatment", "inform_agencies": "no"},
+        now="2026-03-03T10:00")
+    record = json.loads(cli("export", "subject-access", "C3", "--as", "dpo"))["alerts"][0]
+    assert record["marker"]["withheld"] is True and "notices" not in record["withheld_sections"]
+    assert "Wear gloves" in record["letters"][0]["body"]  # this pack chose to show the notice
+
+
+def test_without_markers_on_lead_tenant_a_report_flags_the_household_member_named(shal, cli, tmp_path):
+    """The household link alone changes nothing: only a pack with markers_on_lead_tenant moves the flag."""
+    cli("customers", "add", "C4", "--name", "Dean Smith", "--household-of", "C1")
+    out = cli("report", "--as", "sam", "--customer", "C4", "--category", "incident", "--description", "Threats")
+    assert "lead tenant" not in out
+    alert = json.loads(cli("alerts", "show", out.split()[1], "--as", "hannah", "--json"))
+    assert alert["customer"] == "C4" and alert["about_customer"] is None
+
+    path = copy_pack(tmp_path, "karbon")
+    path.write_text(path.read_text().replace("markers_on_lead_tenant = true", 'markers_on_lead_tenant = "yes"'))
+    with pytest.raises(PackError, match=r"\[pack\] markers_on_lead_tenant must be true or false, not 'yes'"):
+        load_pack("karbon", tmp_path)

@@ -96,8 +96,10 @@ def list_users(db: Session) -> list[User]:
 
 
 def add_customer(db: Session, *, reference: str, name: str, address: str = "", postcode: str = "",
-                 tenancy_ref: str | None = None, by: str = "system") -> Customer:
-    """Record a customer (tenant) the register may hold markers about."""
+                 tenancy_ref: str | None = None, household_of: str | None = None,
+                 by: str = "system") -> Customer:
+    """Record a customer (tenant) the register may hold markers about; household_of names the
+    lead tenant (by reference) whose household this person belongs to."""
     reference = text.clean_text(reference, field="reference", max_length=text.CUSTOMER_REFERENCE)
     name = text.clean_text(name, field="name", max_length=text.CUSTOMER_NAME)
     address = text.clean_text(address, field="address", max_length=text.ADDRESS)
@@ -108,11 +110,24 @@ def add_customer(db: Session, *, reference: str, name: str, address: str = "", p
         raise WorkflowError("a customer needs a reference and a name")
     if db.scalar(select(Customer.id).where(Customer.reference == reference)):
         raise WorkflowError(f"there is already a customer with reference '{reference}'")
+    lead = None
+    household_of = text.clean_text(household_of, field="household_of", max_length=text.CUSTOMER_REFERENCE,
+                                   label="lead tenant") or None
+    if household_of:
+        lead = db.scalar(select(Customer).where(Customer.reference == household_of))
+        if lead is None:
+            raise WorkflowError(f"there is no customer '{household_of}' to be the lead tenant of {reference}'s "
+                                f"household: add the lead tenant first")
+        if lead.household_of_id is not None:
+            raise WorkflowError(f"{household_of} is a member of another lead tenant's household, not a lead "
+                                f"tenant: name the lead tenant of the household")
     customer = Customer(reference=reference, name=name, address=address,
-                        postcode=postcode.upper(), tenancy_ref=tenancy_ref)
+                        postcode=postcode.upper(), tenancy_ref=tenancy_ref,
+                        household_of_id=lead.id if lead else None)
     db.add(customer)
     db.flush()
-    audit.record(db, actor=by, action="customer_added", reference=reference)
+    audit.record(db, actor=by, action="customer_added", reference=reference,
+                 **({"household_of": lead.reference} if lead else {}))
     return customer
 
 

@@ -14,7 +14,7 @@ from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.register import housing_system
 from workflows.platform.errors import StepFailed
-from workflows.platform.models import Alert, Case, Letter, NonDisclosure, Note, RiskAssessment
+from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure, Note, RiskAssessment
 from workflows.definitions.pack import Pack
 
 
@@ -127,9 +127,9 @@ def _apply_marker_fields(ctx: ActionContext):
 def place_marker(ctx: ActionContext):
     """Put the marker on the register with its wording and control measures."""
     alert = ctx.alert
-    was_interim = alert.status == "active"
+    was_interim = alert.status == AlertStatus.ACTIVE
     _apply_marker_fields(ctx)
-    alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
+    alert.status, alert.placed_by, alert.placed_at = AlertStatus.ACTIVE, ctx.actor, clock.now()
     _record_decision(ctx, "marker placed")
     ctx.log("marker_placed", marker_text=alert.marker_text, control_measures=alert.control_measures,
             level=alert.level)
@@ -139,7 +139,7 @@ def place_marker(ctx: ActionContext):
 @action("record_no_marker")
 def record_no_marker(ctx: ActionContext):
     """Close the report with no marker placed."""
-    ctx.alert.status = "not_placed"
+    ctx.alert.status = AlertStatus.NOT_PLACED
     _record_decision(ctx, "no marker", ctx.data.get("decision_reason"))
 
 
@@ -266,10 +266,10 @@ def remove_marker(ctx: ActionContext):
     """Take the marker off the register at once and stop its pending reviews."""
     reason = ctx.need(ctx.props.get("reason_field") or "review_reason")
     alert = ctx.alert
-    was_on = alert.status == "active"  # an interim marker too; under assessment, nothing is on the system
+    was_on = alert.status == AlertStatus.ACTIVE  # an interim marker too; under assessment, nothing is on the system
     if ctx.case.kind == "review":
         alert.review_count = (alert.review_count or 0) + 1
-    alert.status, alert.removed_at, alert.removed_reason = "removed", clock.now(), str(reason)
+    alert.status, alert.removed_at, alert.removed_reason = AlertStatus.REMOVED, clock.now(), str(reason)
     alert.next_review_at = None
     _record_decision(ctx, "marker removed", reason)
     ctx.cancel_other_cases(f"marker removed: {reason}")
@@ -342,7 +342,7 @@ def place_interim_marker(ctx: ActionContext):
     (place_marker) or takes it off (remove_marker)."""
     _apply_marker_fields(ctx)
     alert = ctx.alert
-    alert.status, alert.placed_by, alert.placed_at = "active", ctx.actor, clock.now()
+    alert.status, alert.placed_by, alert.placed_at = AlertStatus.ACTIVE, ctx.actor, clock.now()
     ctx.log("interim_marker_placed", marker_text=alert.marker_text, level=alert.level)
     ctx.marker_changed("interim_on")
 
@@ -368,6 +368,6 @@ def read_register(ctx: ActionContext):
     when the previous one ends and waits a year for its timer, meanwhile an appeal may have changed
     the level or a letter told the tenant. Put it straight after the wait."""
     from workflows.cases.engine import alert_data  # the facts every case starts with
-    facts = alert_data(ctx.alert)
+    facts = alert_data(ctx.alert, ctx.pack)
     ctx.data.update({name: facts[name] for name in ACTIONS["read_register"].writes})
     ctx.log("register_read", level=ctx.alert.level, tenant_told=facts["tenant_told"])

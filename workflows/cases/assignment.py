@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from workflows.platform import clock
 from workflows.platform.errors import Conflict, NotAllowed, NotFound, StepFailed
-from workflows.platform.models import HumanTask, User, UserRole
+from workflows.platform.models import HumanTask, OPEN_TASK, TaskStatus, User, UserRole
 from workflows.definitions.pack import Pack
 
 # the case variables (from the alert) naming the people nobody-decides-on-their-own-incident keeps off a decision
@@ -187,10 +187,10 @@ def check_may_act(pack: Pack, task: HumanTask, actor: Actor) -> None:
     """Raise unless this actor may claim or complete this task now."""
     if not pack.may_see(task.case.alert.restriction, actor.roles):
         raise NotFound(f"no task {task.id}")
-    if task.status == "completed":
+    if task.status == TaskStatus.COMPLETED:
         raise Conflict(f"task {task.id} ('{task.title}') has already been completed by {task.completed_by}; "
                        f"nothing you entered was saved")
-    if task.status not in ("ready", "claimed"):
+    if task.status not in OPEN_TASK:
         raise NotAllowed(f"task {task.id} ('{task.title}') is {task.status}, not waiting for anyone")
     if task.assignee and task.assignee != actor.username:
         raise NotAllowed(f"task {task.id} ('{task.title}') is assigned to {task.assignee}")

@@ -9,7 +9,7 @@ from workflows.definitions import deployment, spiff
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound
-from workflows.platform.models import Case, ProcessDefinition
+from workflows.platform.models import Case, CaseStatus, ProcessDefinition
 from workflows.definitions.pack import Pack
 
 
@@ -28,7 +28,7 @@ def marks(db: Session, *, case_id: int) -> dict:
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
         if not bpmn_id:
             continue
-        if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) and case.status == "running":
+        if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) and case.status == CaseStatus.RUNNING:
             current.add(bpmn_id)
         elif task.state == TaskState.COMPLETED:
             done.add(bpmn_id)

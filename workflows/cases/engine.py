@@ -21,7 +21,7 @@ from workflows import permissions
 from workflows.cases.actions import ACTIONS, ActionContext
 from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
-from workflows.platform.models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, Letter, User, UserRole
+from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 
 SYSTEM = "system"
@@ -56,13 +56,19 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
                                                           User.active.is_(True))) is None:
         raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
                                              f"of staff involved by their username"})
-    alert = Alert(customer_id=customer.id, category=category, status="under_assessment",
-                  reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now())
+    about = None
+    if pack.markers_on_lead_tenant and customer.household_of_id is not None:
+        # the marker goes on the household's lead tenant; the member's own record is linked, not flagged
+        about, customer = customer, db.get(Customer, customer.household_of_id)
+    alert = Alert(customer_id=customer.id, category=category, status=AlertStatus.UNDER_ASSESSMENT,
+                  reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now(),
+                  about_customer_id=about.id if about else None)
     db.add(alert)
     db.flush()
     audit.record(db, actor=actor.username, action="concern_reported", alert_id=alert.id,
                  category=category, customer=customer.reference, description=description,
-                 **({"staff_involved": staff_involved} if staff_involved else {}))
+                 **({"staff_involved": staff_involved} if staff_involved else {}),
+                 **({"about_customer": about.reference} if about else {}))
     return start_case(db, pack=pack, process_id=pack.assessment_process, alert=alert,
                       kind="assessment", actor=actor.username, data={"description": description.strip()})
 
@@ -74,12 +80,13 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
     appeals.check_window(db, pack=pack, alert=alert)
     if pack.appeal_process is None:
         raise NotAllowed(f"the {pack.name} pack has no appeal process")
-    if alert.status != "active":
+    if alert.status != AlertStatus.ACTIVE:
         raise NotAllowed(f"alert {alert.id} is {alert.status.replace('_', ' ')}; only an active marker can be appealed")
     grounds = text.clean_text(grounds, field="grounds", max_length=text.LONG_TEXT, label="the grounds")
     if not grounds:
         raise WorkflowError("record the tenant's grounds for appeal: the grounds are empty")
-    if db.scalar(select(Case.id).where(Case.alert_id == alert.id, Case.kind == "appeal", Case.status == "running")):
+    if db.scalar(select(Case.id).where(Case.alert_id == alert.id, Case.kind == "appeal",
+                                       Case.status == CaseStatus.RUNNING)):
         raise NotAllowed(f"alert {alert.id} already has an appeal under way")
     if pack.appeal_outcome_final and alert.appealed_decision_no == alert.decision_no:
         raise NotAllowed(f"decision {alert.decision_no} on alert {alert.id} has been appealed already, "
@@ -116,21 +123,21 @@ def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind:
     if definition is None:
         raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
     spec, subprocess_specs = deployment.spec_for(definition)
-    case = Case(alert=alert, definition=definition, kind=kind, status="running", workflow_state={},
+    case = Case(alert=alert, definition=definition, kind=kind, status=CaseStatus.RUNNING, workflow_state={},
                 started_by=actor, created_at=clock.now(), updated_at=clock.now())
     db.add(case)
     step = _Step(db, pack, case, actor)
     step.timers_from = timers_from
     workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(alert_data(alert), **data)
+        task.data.update(alert_data(alert, pack), **data)
     step.advance(workflow)
     audit.record(db, actor=actor, action="case_started", case=case, alert_id=alert.id,
                  process_id=process_id, version=definition.version, kind=kind)
     return case
 
 
-def alert_data(alert: Alert) -> dict:
+def alert_data(alert: Alert, pack: Pack | None = None) -> dict:
     """What every case of an alert starts knowing about it."""
     return {
         "alert_id": alert.id, "category": alert.category, "customer_ref": alert.customer.reference,
@@ -139,19 +146,23 @@ def alert_data(alert: Alert) -> dict:
         "level": alert.level, "marker_code": alert.marker_code, "decided_by": alert.decided_by,
         "decided_role": alert.decided_role, "review_no": alert.review_count or 0,
         "reported_by": alert.reported_by, "staff_involved": alert.staff_involved,
+        "about_customer_ref": alert.about_customer.reference if alert.about_customer_id else None,
         # as the register holds them when the case starts, for a form to compare its answers with
         "current_level": alert.level, "current_marker_code": alert.marker_code,
-        "tenant_told": _tenant_told(alert),
+        "tenant_told": _tenant_told(alert, pack),
     }
 
 
-def _tenant_told(alert: Alert) -> bool:
-    """Whether a letter has told the tenant of a decision on this alert (a review may be the first)."""
+def _tenant_told(alert: Alert, pack: Pack | None) -> bool:
+    """Whether a letter has told the tenant of a decision on this alert (a review may be the first); a
+    notice to someone else (`to_tenant = false`) tells the tenant nothing."""
     db = object_session(alert)
     if db is None or alert.id is None:
         return False
-    return db.scalar(select(Letter.id).where(Letter.alert_id == alert.id, Letter.decision_no.is_not(None))
-                     .limit(1)) is not None
+    query = select(Letter.id).where(Letter.alert_id == alert.id, Letter.decision_no.is_not(None))
+    if pack is not None and pack.notices():
+        query = query.where(Letter.template.not_in(pack.notices()))
+    return db.scalar(query.limit(1)) is not None
 
 
 def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values: dict) -> HumanTask:
@@ -175,7 +186,7 @@ def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values
     if (task.task_spec.extensions or {}).get("decision") == "true":
         task.data.update(last_decision_by=actor.username, last_decision_at=clock.now().isoformat(),
                          last_decision_role=_acting_role(pack, human_task, actor))
-    human_task.status, human_task.completed_by = "completed", actor.username
+    human_task.status, human_task.completed_by = TaskStatus.COMPLETED, actor.username
     human_task.completed_at, human_task.form_data = clock.now(), clean
     audit.record(db, actor=actor.username, action="task_completed", case_id=case.id,
                  alert_id=case.alert_id, task_id=human_task.id, element=human_task.bpmn_id,
@@ -188,7 +199,7 @@ def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanT
     """Take a role's task as one's own."""
     _, task = _lock_for_task(db, pack, actor, task_id)
     check_may_act(pack, task, actor)
-    task.assignee, task.status = actor.username, "claimed"
+    task.assignee, task.status = actor.username, TaskStatus.CLAIMED
     audit.record(db, actor=actor.username, action="task_claimed", case_id=task.case_id,
                  alert_id=task.case.alert_id, task_id=task.id)
     _touch(db, task.case)
@@ -198,9 +209,9 @@ def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanT
 def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
     """Give a claimed task back to its role."""
     _, task = _lock_for_task(db, pack, actor, task_id)
-    if task.status != "claimed" or task.assignee != actor.username:
+    if task.status != TaskStatus.CLAIMED or task.assignee != actor.username:
         raise NotAllowed(f"task {task.id} is not claimed by {actor.username}")
-    task.assignee, task.status = None, "ready"
+    task.assignee, task.status = None, TaskStatus.READY
     audit.record(db, actor=actor.username, action="task_released", case_id=task.case_id,
                  alert_id=task.case.alert_id, task_id=task.id)
     _touch(db, task.case)
@@ -217,7 +228,7 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
     if not permissions.is_administrator(pack, actor) and (role is None or actor.rank <= role.rank):
         raise NotAllowed(f"only a manager ranked above the {role.name if role else task.role} role "
                          f"or an administrator may reassign task {task.id}")
-    if task.status not in ("ready", "claimed"):
+    if task.status not in OPEN_TASK:
         raise Conflict(f"task {task.id} ('{task.title}') is {task.status}; it can no longer be reassigned")
     target = actor_for(db, pack, to_username)
     if not pack.may_see(task.case.alert.restriction, target.roles):
@@ -228,7 +239,7 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
         raise NotAllowed(f"{target.username} does not hold the {role.name if role else task.role} role")
     check_not_excluded(pack, task, target.username, doing="be given to")
     previous = task.assignee
-    task.assignee, task.status = target.username, "claimed"
+    task.assignee, task.status = target.username, TaskStatus.CLAIMED
     audit.record(db, actor=actor.username, action="task_reassigned", case_id=task.case_id,
                  alert_id=task.case.alert_id, task_id=task.id, from_user=previous, to_user=target.username)
     _touch(db, task.case)
@@ -238,7 +249,7 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
 def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None = None) -> list[int]:
     """Running cases whose next timer has passed, oldest first."""
     # strictly before now, as SpiffWorkflow's timers compare: a timer due this instant fires next tick
-    query = (select(Case.id).where(Case.status == "running", Case.next_timer_at < (now or clock.now()))
+    query = (select(Case.id).where(Case.status == CaseStatus.RUNNING, Case.next_timer_at < (now or clock.now()))
              .order_by(Case.next_timer_at))
     return list(db.scalars(query.limit(limit) if limit else query))
 
@@ -246,7 +257,8 @@ def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None 
 def advance_timers(db: Session, *, pack: Pack, case_id: int) -> bool:
     """Fire the due timers of one case; False if another worker already did."""
     case = _lock(db, case_id)
-    if case.status != "running" or case.next_timer_at is None or clock.as_utc(case.next_timer_at) >= clock.now():
+    if (case.status != CaseStatus.RUNNING or case.next_timer_at is None
+            or clock.as_utc(case.next_timer_at) >= clock.now()):
         return False
     step = _Step(db, pack, case, SYSTEM)
     workflow = step.restore()
@@ -260,9 +272,9 @@ def cancel_case(db: Session, *, case: Case, actor: str, reason: str) -> None:
     """Stop a running case: its timers and open steps go with it. Its housing system obligations
     stay: a removal that cancels a review must still reach the housing system."""
     _lock(db, case.id)
-    case.status, case.next_timer_at = "cancelled", None
+    case.status, case.next_timer_at = CaseStatus.CANCELLED, None
     for task in _open_tasks(db, case.id):
-        task.status = "cancelled"
+        task.status = TaskStatus.CANCELLED
     audit.record(db, actor=actor, action="case_cancelled", case_id=case.id, alert_id=case.alert_id,
                  reason=reason)
     _touch(db, case)
@@ -363,7 +375,7 @@ def _lock(db, case_id) -> Case:
 def _open_tasks(db, case_id) -> list[HumanTask]:
     """The case's open steps of its diagram (never its housing system obligations)."""
     return list(db.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.kind == "step",
-                                                   HumanTask.status.in_(("ready", "claimed")))))
+                                                   HumanTask.status.in_(OPEN_TASK))))
 
 
 def _touch(db, case):
@@ -438,7 +450,7 @@ class _Step:
     def _cancel_other_cases(self, reason):
         self.db.flush()  # this case's id, if it is new
         others = self.db.scalars(select(Case).where(Case.alert_id == self.case.alert_id,
-                                                    Case.id != self.case.id, Case.status == "running"))
+                                                    Case.id != self.case.id, Case.status == CaseStatus.RUNNING))
         for other in list(others):
             cancel_case(self.db, case=other, actor=self.actor, reason=reason)
 
@@ -447,7 +459,7 @@ class _Step:
         self._project_human_tasks(workflow)
         case.next_timer_at = _next_timer(workflow)
         if workflow.is_completed():
-            case.status, case.next_timer_at = "completed", None
+            case.status, case.next_timer_at = CaseStatus.COMPLETED, None
         case.workflow_state = spiff.dump_state(workflow)
         if case.id is None:
             case.updated_at = clock.now()  # inserted at the step's flush; a new row cannot be stale
@@ -460,7 +472,7 @@ class _Step:
         if withdrawn:
             for row in _open_tasks(self.db, self.case.id):
                 if row.task_uuid in withdrawn:
-                    row.status = "cancelled"
+                    row.status = TaskStatus.CANCELLED
         for uuid in ready.keys() - self.ready_before:
             self._add_human_task(uuid, ready[uuid])
 
@@ -476,7 +488,7 @@ class _Step:
         self.db.add(HumanTask(
             case=self.case, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
             title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role, kind="step",
-            assignee=assignee, status="claimed" if assignee else "ready",
+            assignee=assignee, status=TaskStatus.CLAIMED if assignee else TaskStatus.READY,
             outrank_user=routing.outrank_user, outrank_rank=routing.outrank_rank,
             due_at=routing.due_at, created_at=clock.now(),
             exclusions=[HumanTaskExclusion(username=u, reason=r) for u, r in routing.excluded.items()]))

@@ -12,7 +12,7 @@ from workflows.definitions import deployment
 from workflows.cases import engine
 from workflows.platform.errors import Conflict, NotAllowed, WorkflowError
 from workflows.cases.assignment import Actor
-from workflows.platform.models import Case
+from workflows.platform.models import Case, CaseStatus
 from workflows.definitions.pack import Pack
 
 log = logging.getLogger(__name__)
@@ -58,14 +58,14 @@ def mark_error(case_id: int, message: str) -> None:
     log.error("case %s: %s", case_id, message)
     with database.transaction() as db:
         case = db.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case))
-        case.status, case.error_message, case.updated_at = "error", message, clock.now()
+        case.status, case.error_message, case.updated_at = CaseStatus.ERROR, message, clock.now()
         audit.record(db, actor=engine.SYSTEM, action="case_error", case_id=case.id,
                      alert_id=case.alert_id, error=message)
 
 
 def errors(db: Session) -> list[Case]:
     """Cases set aside in error, for an administrator: oldest first."""
-    return list(db.scalars(select(Case).where(Case.status == "error").order_by(Case.updated_at, Case.id)))
+    return list(db.scalars(select(Case).where(Case.status == CaseStatus.ERROR).order_by(Case.updated_at, Case.id)))
 
 
 def retry_case(db: Session, *, pack: Pack, case_id: int, actor: Actor) -> Case:
@@ -77,10 +77,10 @@ def retry_case(db: Session, *, pack: Pack, case_id: int, actor: Actor) -> Case:
     if not permissions.is_administrator(pack, actor):
         raise NotAllowed(f"only an administrator may retry a case in error; {actor.username} is not one")
     case = engine._lock(db, case_id)
-    if case.status != "error":
+    if case.status != CaseStatus.ERROR:
         raise NotAllowed(f"case {case.id} is {case.status}, not in error; there is nothing to retry")
     previous_error, from_version = case.error_message, case.definition.version
-    case.status, case.error_message = "running", None
+    case.status, case.error_message = CaseStatus.RUNNING, None
     newest = deployment.latest(db, pack=case.definition.pack, process_id=case.definition.process_id)
     due_at = case.next_timer_at
     if newest is not None and newest.id != case.definition_id:

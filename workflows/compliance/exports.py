@@ -9,7 +9,7 @@ import csv
 import io
 from xml.sax.saxutils import escape
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workflows.register.story import alert_story
@@ -67,12 +67,14 @@ def _iso(moment):
 
 def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) -> dict:
     """Everything held about one person, with what a decision not to tell them covers (the
-    pack's `withheld_when_not_told`) marked as withheld, its content left out."""
+    pack's `withheld_when_not_told`) marked as withheld, its content left out. The decision
+    covers the alert while it stands: a letter to the tenant issued after the latest one lifts it."""
     require(may_export_subject_access(pack, actor), "a subject access export", pack.registers.subject_access)
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
-    alerts = list(db.scalars(select(Alert).where(Alert.customer_id == customer.id, permissions.visible(pack, actor))
+    about = or_(Alert.customer_id == customer.id, Alert.about_customer_id == customer.id)  # their own, or linked
+    alerts = list(db.scalars(select(Alert).where(about, permissions.visible(pack, actor))
                              .order_by(Alert.id)))
     ids = [a.id for a in alerts]
 
@@ -107,9 +109,31 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
             return [{"id": r.id, "withheld": True, "reason": reason} for r in rows]
         return [describe(r) for r in rows]
 
+    def to_tenant(letter):
+        template = pack.letters.get(letter.template)
+        return template is None or template.to_tenant
+
+    def letter_rows(rows, covered):
+        if covered and "notices" in withheld_sections and "letters" not in withheld_sections:
+            return [{"id": lt.id, "withheld": True, "reason": reason} if not to_tenant(lt) else describe_letter(lt)
+                    for lt in rows]
+        return section("letters", rows, describe_letter, covered)
+
+    def describe_letter(lt):
+        return {"id": lt.id, "title": lt.title, "body": lt.body, "issued_at": _iso(lt.issued_at),
+                "delivery_method": lt.delivery_method, "delivered_at": _iso(lt.delivered_at)}
+
+    def not_told(alert_id):
+        """A decision not to tell stands unless a letter to the tenant was issued after the latest one."""
+        latest = max(non_disclosures[alert_id], key=lambda n: (clock.as_utc(n.decided_at), n.id), default=None)
+        if latest is None:
+            return False
+        since = (clock.as_utc(latest.decided_at), latest.case_id)
+        return not any(to_tenant(lt) and (clock.as_utc(lt.issued_at), lt.case_id) > since for lt in letters[alert_id])
+
     out_alerts = []
     for alert in alerts:
-        covered = bool(non_disclosures[alert.id])
+        covered = not_told(alert.id)
         marker = {
             "status": alert.status, "category": alert.category,
             "category_label": pack.categories[alert.category].label if alert.category in pack.categories else None,
@@ -137,9 +161,7 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
                 "id": t.id, "title": t.title, "role": t.role, "status": t.status, "due_at": _iso(t.due_at),
                 "completed_by": t.completed_by, "completed_at": _iso(t.completed_at), "answers": t.form_data},
                 covered),
-            "letters": section("letters", letters[alert.id], lambda lt: {
-                "id": lt.id, "title": lt.title, "body": lt.body, "issued_at": _iso(lt.issued_at),
-                "delivery_method": lt.delivery_method, "delivered_at": _iso(lt.delivered_at)}, covered),
+            "letters": letter_rows(letters[alert.id], covered),
             "events": section("events", events[alert.id], lambda e: {
                 "id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}, covered),
         })
@@ -169,7 +191,8 @@ def _restricted_left_out(db: Session, *, pack: Pack, actor: Actor, customer: Cus
     """Whether records about this person are restricted beyond this actor, and who must complete
     the export: never a silently empty answer to a subject access request. It says neither how
     many there are nor what restriction they carry."""
-    hidden = set(db.scalars(select(Alert.restriction).where(Alert.customer_id == customer.id,
+    hidden = set(db.scalars(select(Alert.restriction).where(or_(Alert.customer_id == customer.id,
+                                                                Alert.about_customer_id == customer.id),
                                                             ~permissions.visible(pack, actor)).distinct()))
     if not hidden:
         return None

@@ -16,12 +16,12 @@ from workflows.platform import clock
 from workflows.register import letters
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotAllowed, WorkflowError
-from workflows.platform.models import Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure
+from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Letter, NonDisclosure, OPEN_TASK)
 from workflows.definitions.pack import Pack
 from workflows.permissions import may_read_non_disclosures, visible  # noqa: F401 (the compliance faces ask here)
 from workflows.register.markers import instruction_to_staff
 
-OPEN = ("ready", "claimed")
+OPEN = OPEN_TASK
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
 
 
@@ -69,7 +69,7 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
     if f.category:
         pack.require_category(f.category)
     query = (select(Alert).join(Customer, Alert.customer_id == Customer.id)
-             .where(Alert.status == "active", visible(pack, actor)).order_by(Customer.name, Alert.id))
+             .where(Alert.status == AlertStatus.ACTIVE, visible(pack, actor)).order_by(Customer.name, Alert.id))
     if f.category:
         query = query.where(Alert.category == f.category)
     if f.level:
@@ -160,7 +160,7 @@ def count_by(rows: list[dict], key) -> dict[str, int]:
 def reviews(db: Session, *, pack: Pack, actor: Actor, within_days: int = 30) -> dict[str, list[dict]]:
     """Active markers whose review is overdue, and those due in the next `within_days` days."""
     now = clock.now()
-    query = (select(Alert).where(Alert.status == "active", Alert.next_review_at.is_not(None),
+    query = (select(Alert).where(Alert.status == AlertStatus.ACTIVE, Alert.next_review_at.is_not(None),
                                  Alert.next_review_at < now + timedelta(days=within_days), visible(pack, actor))
              .order_by(Alert.next_review_at, Alert.id))
     out = {"overdue": [], "due_soon": []}
@@ -175,7 +175,8 @@ def reviews(db: Session, *, pack: Pack, actor: Actor, within_days: int = 30) -> 
 def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     """Appeals still open after the date their hearing was due."""
     now = clock.now()
-    query = _tasks_query(pack, actor).where(Case.kind == "appeal", Case.status == "running", HumanTask.kind == "step",
+    query = _tasks_query(pack, actor).where(Case.kind == "appeal", Case.status == CaseStatus.RUNNING,
+                                            HumanTask.kind == "step",
                                             HumanTask.status.in_(OPEN), HumanTask.due_at < now
                                             ).order_by(HumanTask.due_at)
     return [{"alert": alert.id, "customer": alert.customer.reference, "case": case.id, "task": task.id,
@@ -195,15 +196,16 @@ def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     latest = (select(AuditEvent.alert_id, func.max(AuditEvent.id).label("event_id"))
               .where(AuditEvent.action == "decision").group_by(AuditEvent.alert_id).subquery())
     decision = aliased(AuditEvent)
+    to_tenant = Letter.template.not_in(pack.notices())  # a notice to call handlers tells no tenant
     letter_sent = exists().where(Letter.alert_id == Alert.id, Letter.case_id == decision.case_id,
-                                 Letter.delivered_at.is_not(None))
+                                 Letter.delivered_at.is_not(None), to_tenant)
     first_issued = (select(func.min(Letter.issued_at)).where(Letter.alert_id == Alert.id,
-                                                             Letter.case_id == decision.case_id)
+                                                             Letter.case_id == decision.case_id, to_tenant)
                     .correlate(Alert, decision).scalar_subquery())
     reason_kept = exists().where(NonDisclosure.alert_id == Alert.id, NonDisclosure.case_id == decision.case_id)
     query = (select(Alert, decision.case_id, first_issued).join(latest, latest.c.alert_id == Alert.id)
              .join(decision, decision.id == latest.c.event_id)
-             .where(Alert.status == "active", Alert.decided_at.is_not(None), ~letter_sent, ~reason_kept,
+             .where(Alert.status == AlertStatus.ACTIVE, Alert.decided_at.is_not(None), ~letter_sent, ~reason_kept,
                     visible(pack, actor)).order_by(Alert.decided_at, Alert.id))
     now, rows = clock.now(), []
     for alert, case_id, issued in db.execute(query):
@@ -220,7 +222,7 @@ def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
 def interim_without_assessment(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     """Urgent interim markers (shown to staff at once) whose full assessment has not yet decided."""
     now = clock.now()
-    query = (select(Alert).where(Alert.status == "active", Alert.decision_no == 0, visible(pack, actor))
+    query = (select(Alert).where(Alert.status == AlertStatus.ACTIVE, Alert.decision_no == 0, visible(pack, actor))
              .order_by(Alert.placed_at, Alert.id))
     return [{"alert": a.id, "customer": a.customer.reference, "category": a.category,
              "placed_by": a.placed_by, "placed": _day(a.placed_at),
@@ -253,7 +255,8 @@ def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> l
 
 def markers_by_category_and_level(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     """How many active markers there are of each category and level."""
-    query = (select(Alert.category, Alert.level, func.count()).where(Alert.status == "active", visible(pack, actor))
+    query = (select(Alert.category, Alert.level, func.count())
+             .where(Alert.status == AlertStatus.ACTIVE, visible(pack, actor))
              .group_by(Alert.category, Alert.level).order_by(Alert.category, Alert.level))
     return [{"category": c, "category_label": pack.categories[c].label if c in pack.categories else c,
              "level": level or "no level", "count": n} for c, level, n in db.execute(query)]
@@ -266,7 +269,8 @@ def past_retention(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     if not period:
         return []
     closed_at = func.coalesce(Alert.removed_at, Alert.decided_at, Alert.reported_at)
-    query = (select(Alert, closed_at).where(Alert.status.in_(("removed", "not_placed")), visible(pack, actor))
+    query = (select(Alert, closed_at)
+             .where(Alert.status.in_((AlertStatus.REMOVED, AlertStatus.NOT_PLACED)), visible(pack, actor))
              .order_by(closed_at, Alert.id))
     now, rows = clock.now(), []
     for alert, closed in db.execute(query):
@@ -342,7 +346,7 @@ def markers_for(db: Session, *, pack: Pack, actor: Actor, customer_ref: str | No
     active = {}
     if customers:
         for alert in db.scalars(select(Alert).where(Alert.customer_id.in_([c.id for c in customers]),
-                                                    Alert.status == "active").order_by(Alert.id)):
+                                                    Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
             active.setdefault(alert.customer_id, []).append(_public_marker(pack, alert))
     audit.record(db, actor=actor.username, action="markers_looked_up", customer=customer_ref, address=address,
                  customers=len(customers))
@@ -373,7 +377,7 @@ def marker_changes(db: Session, *, pack: Pack, actor: Actor, since: datetime, li
             continue
         changes.append({"at": _iso(event_.at), "change": change, "alert": alert.id,
                         "customer": alert.customer.reference, "status": alert.status,
-                        "marker": _public_marker(pack, alert) if alert.status == "active" else None})
+                        "marker": _public_marker(pack, alert) if alert.status == AlertStatus.ACTIVE else None})
     until = _iso(rows[limit - 1][0].at) if more else clock.now().isoformat()
     audit.record(db, actor=actor.username, action="marker_changes_listed", since=since.isoformat(),
                  changes=len(changes))

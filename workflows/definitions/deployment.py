@@ -19,7 +19,7 @@ from workflows.definitions import expressions, flow_checks, spiff
 from workflows.cases import forms
 from workflows import permissions
 from workflows.cases.actions import ACTIONS
-from workflows.platform.models import Case, ProcessDefinition
+from workflows.platform.models import Case, CaseStatus, ProcessDefinition
 from workflows.definitions.pack import Pack
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -32,7 +32,7 @@ TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decis
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
                     # a request case (workflows/register/customer_requests.py) starts knowing these
-                    "request", "request_details", "letters_issued", "non_disclosures_recorded")
+                    "request", "request_details", "letters_issued", "non_disclosures_recorded", "marker_active")
 # a form field id names a case variable and is written into pages; an enum option id is a value
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -304,7 +304,7 @@ def latest(db: Session, *, pack: str, process_id: str) -> ProcessDefinition | No
 
 def versions(db: Session, *, pack: str) -> list[tuple[ProcessDefinition, int]]:
     """Every deployed version of every process in a pack, with its count of running cases."""
-    running = (select(Case.definition_id, func.count().label("n")).where(Case.status == "running")
+    running = (select(Case.definition_id, func.count().label("n")).where(Case.status == CaseStatus.RUNNING)
                .group_by(Case.definition_id).subquery())
     rows = db.execute(select(ProcessDefinition, func.coalesce(running.c.n, 0))
                       .outerjoin(running, running.c.definition_id == ProcessDefinition.id)

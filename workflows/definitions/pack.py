@@ -70,6 +70,9 @@ class LetterTemplate:
     key: str
     title: str
     body: string.Template
+    # False: written to someone other than the tenant (a notice to out-of-hours call handlers, say):
+    # it never tells the tenant, and a subject access export withholds it with "notices"
+    to_tenant: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,11 @@ class Registers:
         has letters; None only for a pack that issues none.
     withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
         export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
-        letters, events. By default everything but the letters the tenant already holds: the
-        step answers and the audit events repeat the marker and the reason for not telling.
+        letters, notices (letters to others than the tenant, `to_tenant = false`), events. By
+        default everything but the letters the tenant already holds: the step answers, the
+        notices and the audit events repeat the marker and the reason for not telling. It covers
+        the alert while its latest decision not to tell stands: a letter to the tenant issued
+        after it (a review that tells them) lifts it.
     retain_closed_for: how long a closed record (marker removed, or no marker placed) is kept
         from its closing; the dashboard lists those past it. None: the pack sets no period.
     """
@@ -98,7 +104,7 @@ class Registers:
     subject_access: frozenset[str] = frozenset()
     tell_tenant_within: str | None = None
     withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
-                                               "events")
+                                               "notices", "events")
     retain_closed_for: str | None = None
 
     def __post_init__(self):
@@ -123,7 +129,8 @@ class Notifications:
 # how a letter may reach a tenant, unless pack.toml's letter_delivery_methods says otherwise
 DELIVERY_METHODS = ("first class post", "recorded delivery", "hand delivered", "email",
                     "given in person at the office")
-SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events")
+SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "notices",
+                           "events")
 
 
 @dataclass
@@ -147,6 +154,9 @@ class Pack:
     requests: dict[str, Request] = field(default_factory=dict)
     appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
     tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
+    # a report about a member of a household puts the marker on the household's lead tenant, and
+    # links the member's own record to the alert instead of flagging it
+    markers_on_lead_tenant: bool = False
     # a late review's successor is due one period after the late review's due date, not after the
     # day it was done (false: after the day it was done, so lateness moves every later review)
     review_from_due_date: bool = True
@@ -161,12 +171,16 @@ class Pack:
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by", "staff_involved",
         "restriction", "marker_text", "control_measures", "level", "marker_code",
-        "decided_by", "decided_role", "review_no",
+        "decided_by", "decided_role", "review_no", "about_customer_ref",
         "current_level", "current_marker_code", "tenant_told",
     )
 
     def bpmn_files(self) -> list[Path]:
         return sorted(self.directory.glob("*.bpmn"))
+
+    def notices(self) -> tuple[str, ...]:
+        """The letters written to someone other than the tenant (`to_tenant = false`): they never tell the tenant."""
+        return tuple(key for key, letter in self.letters.items() if not letter.to_tenant)
 
     def role_for_lane(self, lane: str | None) -> Role | None:
         """The role a lane names, by key or by display name (case-insensitive)."""
@@ -239,6 +253,13 @@ def active_pack() -> Pack:
     return cached_pack(config.pack_name(), str(config.packs_dir()))
 
 
+def _flag(meta: dict, name: str, default: bool, path) -> bool:
+    value = meta.get(name, default)
+    if not isinstance(value, bool):
+        raise PackError(f"{path}: [pack] {name} must be true or false, not {value!r}")
+    return value
+
+
 def _build(key, directory, raw, path) -> Pack:
     meta = _section(raw, "pack", path)
     try:
@@ -252,6 +273,7 @@ def _build(key, directory, raw, path) -> Pack:
             compliance_role=meta.get("compliance_role", Pack.compliance_role),
             appeal_within=meta.get("appeal_within"),
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
+            markers_on_lead_tenant=_flag(meta, "markers_on_lead_tenant", False, path),
             review_from_due_date=bool(meta.get("review_from_due_date", True)),
             delivery_methods=_delivery_methods(meta, path),
         )
@@ -273,7 +295,15 @@ def _build(key, directory, raw, path) -> Pack:
         pack.marker_fields = _marker_fields(raw.get("marker_fields", {}), path)
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
-            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body))
+            to_tenant = letter.get("to_tenant", True)
+            if not isinstance(to_tenant, bool):
+                raise PackError(f"{path}: [letters.{lkey}] to_tenant must be true or false (false: the letter goes "
+                                f"to someone other than the tenant, e.g. a notice to call handlers)")
+            unknown = set(letter) - {"title", "file", "to_tenant"}
+            if unknown:
+                raise PackError(f"{path}: [letters.{lkey}] has unknown settings {sorted(unknown)} "
+                                f"(known: title, file, to_tenant)")
+            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body), to_tenant)
     except KeyError as err:
         raise PackError(f"{path}: missing setting {err}") from None
     except FileNotFoundError as err:

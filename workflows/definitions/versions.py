@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from workflows.definitions import deployment, spiff
 from workflows.cases import engine
 from workflows.platform.errors import NotFound
-from workflows.platform.models import Case, ProcessDefinition
+from workflows.platform.models import Case, CaseStatus, ProcessDefinition
 from workflows.definitions.pack import Pack
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": "http://camunda.org/schema/1.0/bpmn"}
@@ -123,7 +123,7 @@ def migrate(db: Session, *, pack: Pack, process_id: str, actor: str, to_version:
 def _cases_to_move(db, pack, process_id, target) -> list[Case]:
     return list(db.scalars(select(Case).join(ProcessDefinition).where(
         ProcessDefinition.pack == pack.key, ProcessDefinition.process_id == process_id,
-        ProcessDefinition.id != target.id, Case.status == "running").order_by(Case.id)))
+        ProcessDefinition.id != target.id, Case.status == CaseStatus.RUNNING).order_by(Case.id)))
 
 
 def _check(case, target) -> Move:

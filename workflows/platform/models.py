@@ -5,6 +5,7 @@ projected into indexed columns (`HumanTask`, `Case.next_timer_at`) so that inbox
 dashboards and the timer sweep never read the JSON.
 """
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, text)
@@ -12,6 +13,31 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from workflows.platform import clock
 
+
+
+class AlertStatus(StrEnum):
+    """An alert's life: under_assessment -> active -> removed, or under_assessment -> not_placed."""
+    UNDER_ASSESSMENT = "under_assessment"
+    ACTIVE = "active"
+    REMOVED = "removed"
+    NOT_PLACED = "not_placed"
+
+
+class CaseStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ERROR = "error"  # set aside by the timer sweep until an administrator retries it
+
+
+class TaskStatus(StrEnum):
+    READY = "ready"  # waiting for its role, unclaimed
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+OPEN_TASK = (TaskStatus.READY, TaskStatus.CLAIMED)
 
 class Base(DeclarativeBase):
     pass
@@ -62,6 +88,8 @@ class Customer(Base):
     postcode: Mapped[str] = mapped_column(String(12), default="", index=True)
     tenancy_ref: Mapped[str | None] = mapped_column(String(40), index=True)
     tenancy_ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # a member of the household of this lead tenant (None: a lead tenant, or nobody's household)
+    household_of_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
 
 
 class ProcessDefinition(Base):
@@ -89,7 +117,7 @@ class Alert(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
     # under_assessment -> active -> removed, or under_assessment -> not_placed
-    status: Mapped[str] = mapped_column(String(20), default="under_assessment", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.UNDER_ASSESSMENT, index=True)
     restriction: Mapped[str | None] = mapped_column(String(40))
     level: Mapped[str | None] = mapped_column(String(40))
     marker_code: Mapped[str | None] = mapped_column(String(40))
@@ -112,7 +140,11 @@ class Alert(Base):
     next_review_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     removed_at: Mapped[datetime | None] = mapped_column(Stamp)
     removed_reason: Mapped[str | None] = mapped_column(Text)
-    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True)
+    # the household member the report was about, where the pack puts markers on the lead tenant
+    # (`markers_on_lead_tenant`): linked to the alert, their own record not flagged
+    about_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True, foreign_keys=[customer_id])
+    about_customer: Mapped[Customer | None] = relationship(lazy="select", foreign_keys=[about_customer_id])
 
 
 class Case(Base):
@@ -123,7 +155,7 @@ class Case(Base):
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))  # assessment / review / appeal
     # running (waiting on people or timers), completed, cancelled, error
-    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.RUNNING, index=True)
     workflow_state: Mapped[dict] = mapped_column(JSON, deferred=True)  # read only by the engine
     next_timer_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -153,7 +185,7 @@ class HumanTask(Base):
     role: Mapped[str] = mapped_column(String(80))
     assignee: Mapped[str | None] = mapped_column(String(80))
     # ready -> claimed -> completed, or cancelled
-    status: Mapped[str] = mapped_column(String(20), default="ready")
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.READY)
     # "step": a user task of the case's diagram; "housing_system": an obligation the register
     # creates to keep the landlord's housing system in step with a marker (workflows/register/housing_system.py)
     kind: Mapped[str] = mapped_column(String(20), default="step", server_default="step")

@@ -14,16 +14,18 @@ from workflows.platform.models import Alert, Letter
 from workflows.register.letters import day, when
 
 
-def telling_letter(db: Session, *, alert: Alert) -> Letter | None:
-    """The first letter that told the tenant of the alert's latest decision, if any was issued."""
-    return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no)
+def telling_letter(db: Session, *, pack: Pack, alert: Alert) -> Letter | None:
+    """The first letter that told the tenant of the alert's latest decision, if any was issued
+    (a notice to someone else, `to_tenant = false`, tells the tenant nothing)."""
+    return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no,
+                                           Letter.template.not_in(pack.notices()))
                       .order_by(Letter.id).limit(1)).first()
 
 
 def window_closes(db: Session, *, pack: Pack, alert: Alert) -> datetime | None:
     """When the time to appeal the alert's latest decision ends; None while it has not started
     (or the pack sets no limit)."""
-    letter = telling_letter(db, alert=alert)
+    letter = telling_letter(db, pack=pack, alert=alert)
     if not pack.appeal_within or letter is None or letter.delivered_at is None:
         return None
     return clock.duration_after(clock.as_utc(letter.delivered_at), pack.appeal_within)
@@ -34,7 +36,7 @@ def check_window(db: Session, *, pack: Pack, alert: Alert) -> None:
     closes = window_closes(db, pack=pack, alert=alert)
     if closes is None or clock.now() <= closes:
         return
-    letter = telling_letter(db, alert=alert)
+    letter = telling_letter(db, pack=pack, alert=alert)
     review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
     raise NotAllowed(
         f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {when(closes)}: "

@@ -10,7 +10,7 @@ from workflows.cases import engine
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound, WorkflowError
-from workflows.platform.models import Alert, Case, Letter, NonDisclosure
+from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure
 from workflows.definitions.pack import Pack
 
 
@@ -18,7 +18,9 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
     """Record a customer's request about their alert and start the pack's process for it.
 
     The case starts knowing `request`, `request_details`, `letters_issued` (letters sent about
-    the alert so far) and `non_disclosures_recorded` (decisions not to tell the customer)."""
+    the alert so far), `non_disclosures_recorded` (decisions not to tell the customer) and
+    `marker_active` (whether a marker is on the register now: not before the decision, nor when
+    none was placed or it was removed)."""
     request = pack.requests.get(kind)
     if request is None:
         known = ", ".join(sorted(pack.requests)) or "none"
@@ -34,7 +36,8 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
     return engine.start_case(db, pack=pack, process_id=request.process, alert=alert, kind="request",
                              actor=actor.username, data={
                                  "request": kind, "request_details": details.strip(),
-                                 "letters_issued": letters, "non_disclosures_recorded": withheld})
+                                 "letters_issued": letters, "non_disclosures_recorded": withheld,
+                                 "marker_active": alert.status == AlertStatus.ACTIVE})
 
 
 def _visible_alert(db, pack, actor, alert_id) -> Alert:

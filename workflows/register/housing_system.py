@@ -17,7 +17,7 @@ from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.cases import forms
 from workflows.platform.errors import FormInvalid, StepFailed
-from workflows.platform.models import Alert, Case, HumanTask
+from workflows.platform.models import Alert, Case, HumanTask, TaskStatus
 from workflows.definitions.pack import Pack
 from workflows.register.markers import instruction_to_staff
 
@@ -48,7 +48,7 @@ def marker_changed(db: Session, *, pack: Pack, case: Case, alert: Alert, change:
                          f"{sorted(rule.visible_to)}")
     now = clock.now()
     text = instructions(pack, alert, change)
-    task = HumanTask(case=case, task_uuid=str(uuid4()), bpmn_id=KIND, kind=KIND, role=role, status="ready",
+    task = HumanTask(case=case, task_uuid=str(uuid4()), bpmn_id=KIND, kind=KIND, role=role, status=TaskStatus.READY,
                      title=f"Update {settings.name}: {CHANGES[change]}", instructions=text,
                      due_at=clock.duration_after(now, settings.due_within), created_at=now)
     db.add(task)
@@ -92,7 +92,7 @@ def complete(db: Session, *, task: HumanTask, actor: str, values: dict) -> Human
     if errors:
         raise FormInvalid(errors)
     now = clock.now()
-    task.status, task.completed_by, task.completed_at = "completed", actor, now
+    task.status, task.completed_by, task.completed_at = TaskStatus.COMPLETED, actor, now
     task.form_data = {REFERENCE: reference}
     audit.record(db, actor=actor, action="housing_system_updated", case_id=task.case_id,
                  alert_id=task.case.alert_id, task_id=task.id, title=task.title, reference=reference)

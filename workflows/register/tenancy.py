@@ -11,7 +11,7 @@ from workflows.cases import engine
 from workflows.register import housing_system
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound, WorkflowError
-from workflows.platform.models import Alert, Case, Customer
+from workflows.platform.models import Alert, AlertStatus, Case, CaseStatus, Customer
 from workflows.definitions.pack import Pack
 
 
@@ -30,17 +30,17 @@ def end_tenancy(db: Session, *, pack: Pack, actor: Actor, customer_ref: str,
     if not pack.tenancy_end_removes_markers:
         return []
     removed = list(db.scalars(select(Alert).where(
-        Alert.customer_id == customer.id, Alert.status.in_(("active", "under_assessment")))))
+        Alert.customer_id == customer.id, Alert.status.in_((AlertStatus.ACTIVE, AlertStatus.UNDER_ASSESSMENT)))))
     reason = "the customer no longer has a tenancy or licence"
     for alert in removed:
         was = alert.status
-        alert.status, alert.removed_at, alert.removed_reason = "removed", clock.now(), reason
+        alert.status, alert.removed_at, alert.removed_reason = AlertStatus.REMOVED, clock.now(), reason
         alert.next_review_at = None
-        for case in list(db.scalars(select(Case).where(Case.alert_id == alert.id, Case.status == "running"))):
+        for case in list(db.scalars(select(Case).where(Case.alert_id == alert.id, Case.status == CaseStatus.RUNNING))):
             engine.cancel_case(db, case=case, actor=actor.username, reason=f"marker removed: {reason}")
         audit.record(db, actor=actor.username, action="marker_removed", alert_id=alert.id,
                      reason=reason, previous_status=was)
-        if was == "active":  # the housing system shows it until told otherwise
+        if was == AlertStatus.ACTIVE:  # the housing system shows it until told otherwise
             latest = db.scalar(select(Case).where(Case.alert_id == alert.id).order_by(Case.id.desc()).limit(1))
             housing_system.marker_changed(db, pack=pack, case=latest, alert=alert, change="remove",
                                           actor=actor.username)

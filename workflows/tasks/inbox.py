@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from workflows.platform import clock
 from workflows.cases.assignment import Actor, roles_acting_for
-from workflows.platform.models import Alert, Case, Customer, HumanTask, HumanTaskExclusion, User, UserRole
+from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 from workflows.permissions import is_administrator, restrictions_admitting, visible
 
@@ -29,11 +29,11 @@ class Inbox:
 
 
 def _mine(actor: Actor):
-    return and_(HumanTask.status == "claimed", HumanTask.assignee == actor.username)
+    return and_(HumanTask.status == TaskStatus.CLAIMED, HumanTask.assignee == actor.username)
 
 
 def _for_my_roles(actor: Actor):
-    return and_(HumanTask.status == "ready", HumanTask.role.in_(actor.acting_roles))
+    return and_(HumanTask.status == TaskStatus.READY, HumanTask.role.in_(actor.acting_roles))
 
 
 def _unclaimed(pack: Pack, actor: Actor):
@@ -91,14 +91,14 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
 
 def is_overdue(task) -> bool:
     """A task (or an inbox row) still open after its due date."""
-    return (task.due_at is not None and task.status in ("ready", "claimed")
+    return (task.due_at is not None and task.status in OPEN_TASK
             and clock.as_utc(task.due_at) < clock.now())
 
 
 def open_steps(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> list[HumanTask]:
     """The steps now waiting on an alert the actor may see (what happens next, after a step)."""
     return list(db.scalars(_query(pack, actor, and_(Case.alert_id == alert_id,
-                                                     HumanTask.status.in_(("ready", "claimed"))))
+                                                     HumanTask.status.in_(OPEN_TASK)))
                            .order_by(HumanTask.id)))
 
 
@@ -123,4 +123,4 @@ def reassign_candidates(db: Session, *, pack: Pack, task: HumanTask) -> list[Use
 
 
 def is_open(task: HumanTask) -> bool:
-    return task.status in ("ready", "claimed")
+    return task.status in OPEN_TASK

@@ -16,11 +16,11 @@ from workflows.compliance import audit
 from workflows.platform import clock, db as database, mail
 from workflows import permissions
 from workflows.cases.assignment import roles_acting_for
-from workflows.platform.models import HumanTask, User, UserRole
+from workflows.platform.models import HumanTask, OPEN_TASK, User, UserRole
 from workflows.definitions.pack import Pack
 
 log = logging.getLogger(__name__)
-OPEN = ("ready", "claimed")
+OPEN = OPEN_TASK
 
 
 def send_due(pack: Pack) -> dict:

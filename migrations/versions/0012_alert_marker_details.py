@@ -1,14 +1,14 @@
 """The answers a pack carries on its markers beside the instruction ([marker_fields] in pack.toml,
 e.g. Dover's contact restrictions), so check before visiting, the visit list and the API show them
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
