@@ -224,3 +224,28 @@ def test_no_marker_closes_the_report(derby, cli):
     assert derby.inbox("tina", DECIDED) == []
     assert "no marker" in cli("check", "Peter Brown", "--as", "sam")
     assert "only an active marker" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "x")
+
+
+def test_mental_health_reason_for_not_telling_also_goes_into_the_hm_sustainment_notes(derby, cli):
+    """§5.3: if it is not appropriate or safe to tell the tenant, the reasons are recorded in the
+    notes, beside the working arrangements: at the assessment and at a review that keeps it untold."""
+    alert_id = derby.report("mental_health", customer="C2", now=T0)
+    task = derby.open_task("carl", alert_id, T0)
+    derby.complete("carl", task["task"], {**MARKER, "sustainment_note": "Phone first; visit in pairs",
+                                          "inform_tenant": "no",
+                                          "non_disclosure_reason": "Telling her now would escalate a crisis"},
+                   now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+    alert = derby.alert(alert_id)
+    assert alert["letters"] == []
+    sustainment = [n["text"] for n in alert["notes"] if n["notebook"] == "HM Sustainment"]
+    assert sustainment == ["Phone first; visit in pairs", "Telling her now would escalate a crisis"]
+
+    review = review_becomes_due(derby, "carl", alert_id)
+    derby.complete("carl", review["task"], {**KEEP, "inform_tenant": "no",
+                                            "non_disclosure_reason": "Still in crisis; her care team agree"},
+                   now="2026-09-05T10:00")
+    alert = derby.alert(alert_id)
+    assert [n["text"] for n in alert["notes"] if n["notebook"] == "HM Sustainment"][-1] == \
+        "Still in crisis; her care team agree"
+    assert alert["letters"] == []
