@@ -249,3 +249,46 @@ def test_mental_health_reason_for_not_telling_also_goes_into_the_hm_sustainment_
     assert [n["text"] for n in alert["notes"] if n["notebook"] == "HM Sustainment"][-1] == \
         "Still in crisis; her care team agree"
     assert alert["letters"] == []
+
+
+def test_complaints_an_interim_adjustment_goes_on_at_once_while_the_investigation_runs(derby, cli):
+    """§5.5: an adjustment to working practices (visits in pairs) may be made during the
+    investigation: live for staff and on the red triangle at once, then confirmed or taken off."""
+    alert_id = derby.report("complaints", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    appoint = {"investigating_officer": "ivy", "complaint_summary": "Four complaints in a month",
+               "interim_adjustment": "yes"}
+    error = derby.refuse("helen", task["task"], appoint, now=T0)
+    assert "marker_text" in error and "control_measures" in error
+    derby.complete("helen", task["task"], {**appoint, "marker_text": "Visit in pairs (interim)",
+                                           "control_measures": "visit_in_pairs"}, now=T0)
+    assert derby.alert(alert_id, now=T0)["status"] == "active"
+    assert "MARKER: Visit in pairs (interim)" in cli("check", "John Smith", "--as", "sam", now=T0)
+    record_on_red_triangle(derby, alert_id, now=T0, change="place an interim marker")
+
+    investigation = derby.open_task("ivy", alert_id, T0)
+    derby.complete("ivy", investigation["task"], {"investigation_findings": "One complaint was well founded",
+                                                  "unfounded_pattern": "no", **RISK, "place_marker": "no",
+                                                  "decision_reason": "No pattern of unfounded complaints"},
+                   now=DECIDED)
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "removed" and alert["removed_reason"] == "No pattern of unfounded complaints"
+    assert "no marker" in cli("check", "John Smith", "--as", "sam")
+    record_on_red_triangle(derby, alert_id, now=DECIDED, change="remove the marker")
+
+
+def test_complaints_an_interim_adjustment_is_confirmed_by_the_investigation(derby, cli):
+    alert_id = derby.report("complaints", customer="C2", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    derby.complete("helen", task["task"], {"investigating_officer": "ivy", "complaint_summary": "Posts on social media",
+                                           "interim_adjustment": "yes", "marker_text": "Visit in pairs",
+                                           "control_measures": "visit_in_pairs"}, now=T0)
+    record_on_red_triangle(derby, alert_id, now=T0, change="place an interim marker")
+    investigation = derby.open_task("ivy", alert_id, T0)
+    derby.complete("ivy", investigation["task"], {"investigation_findings": "Unfounded each time",
+                                                  "unfounded_pattern": "yes", **MARKER,
+                                                  "marker_text": "Visit in pairs; record every contact"}, now=DECIDED)
+    alert = derby.alert(alert_id)
+    assert alert["status"] == "active" and alert["marker_text"] == "Visit in pairs; record every contact"
+    assert [lt["template"] for lt in alert["letters"]] == ["marker_placed"]
+    record_on_red_triangle(derby, alert_id, now=DECIDED, change="confirm the interim marker as decided")
