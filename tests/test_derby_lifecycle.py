@@ -110,6 +110,7 @@ def test_partner_information_with_complex_needs_input_not_told_then_removed_at_r
 
     review = review_becomes_due(derby, "anna", alert_id)
     derby.complete("anna", review["task"], {**KEEP, "review_outcome": "remove", "review_reason": "No further concerns",
+                                            "complex_needs_input": "Agrees it can come off",
                                             "inform_tenant": ""}, now="2026-09-10T10:00")
     alert = derby.alert(alert_id)
     assert alert["status"] == "removed" and alert["next_review_at"] is None
@@ -292,3 +293,34 @@ def test_complaints_an_interim_adjustment_is_confirmed_by_the_investigation(derb
     assert alert["status"] == "active" and alert["marker_text"] == "Visit in pairs; record every contact"
     assert [lt["template"] for lt in alert["letters"]] == ["marker_placed"]
     record_on_red_triangle(derby, alert_id, now=DECIDED, change="confirm the interim marker as decided")
+
+
+def test_partner_information_reviews_ask_the_complex_needs_managers_input_when_it_was_sought_at_the_assessment(derby, cli):
+    """§5.2, §6: reviewed by the ASB Manager in conjunction with the Complex Needs Manager where
+    appropriate: where the assessment sought their support, each review records their input."""
+    alert_id = derby.report("partner_info", customer="C2", now=T0)
+    task = derby.open_task("anna", alert_id, T0)
+    derby.complete("anna", task["task"], {"partner_source": "Derbyshire Police", "complex_needs_consulted": "yes",
+                                          "complex_needs_input": "Unpredictable when unwell", **MARKER}, now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+    review = review_becomes_due(derby, "anna", alert_id)
+    error = derby.refuse("anna", review["task"], KEEP, now="2026-09-10T10:00")
+    assert "complex_needs_input" in error and "required" in error
+    derby.complete("anna", review["task"], {**KEEP, "complex_needs_input": "Still unpredictable; keep pairs"},
+                   now="2026-09-10T10:00")
+    alert = derby.alert(alert_id)
+    assert alert["assessments"][-1]["content"]["complex_needs_input"] == "Still unpredictable; keep pairs"
+    # and the review after it asks again
+    assert derby.fire_timers("2027-03-03T10:01") == 1
+    second = derby.open_task("anna", alert_id, "2027-03-03T10:01")
+    assert "complex_needs_input" in derby.refuse("anna", second["task"], KEEP, now="2027-03-03T10:01")
+
+    # an offender's marker (no Complex Needs Manager sought) is reviewed without it
+    other = derby.report("rpo", customer="C3", now=T0)
+    task = derby.open_task("anna", other, T0)
+    derby.complete("anna", task["task"], {"offence_nature": "Burglary, 2024", "scheduled_offender": "no", **MARKER},
+                   now=DECIDED)
+    record_on_red_triangle(derby, other)
+    assert derby.fire_timers("2027-03-03T10:02") == 1
+    review = derby.open_task("anna", other, "2027-03-03T10:02")
+    derby.complete("anna", review["task"], KEEP, now="2027-03-04T10:00")

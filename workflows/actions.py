@@ -271,9 +271,10 @@ def remove_marker(ctx: ActionContext):
 def schedule_review(ctx: ActionContext):
     """Start the next review period as its own short case (continue-as-new). Scheduled by a late
     review, the period counts from that review's due date (the pack's review_from_due_date), so a
-    late review does not move every later one."""
+    late review does not move every later one. The names in the pack's review_carries go with it."""
     alert = ctx.alert
-    review = ctx.start_case(ctx.prop("process"), "review", {"review_no": (alert.review_count or 0) + 1},
+    carried = {name: ctx.data.get(name) for name in ctx.pack.review_carries}  # [pack] review_carries
+    review = ctx.start_case(ctx.prop("process"), "review", {**carried, "review_no": (alert.review_count or 0) + 1},
                             timers_from=_previous_due_date(ctx))
     alert.next_review_at = review.next_timer_at
     # the review case's own case_started event, next in the log, carries its id

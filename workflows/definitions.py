@@ -82,7 +82,7 @@ def _duplicate_ids(root, filename) -> list[Finding]:
 
 def _lint_xml(root, filename, pack) -> list[Finding]:
     findings = []
-    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES)
+    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES) | set(pack.review_carries)
     for field in root.iterfind(".//camunda:formField", NS):
         known_names.add(field.get("id"))
         if field.get("type") == "enum":

@@ -3,6 +3,7 @@
 The pack holds what an organisation's policy says that is not a flow: its roles and their
 seniority, its categories, who may see restricted records, and the letters it sends.
 """
+import re
 import string
 import tomllib
 from dataclasses import dataclass, field
@@ -143,6 +144,9 @@ class Pack:
     # day it was done (false: after the day it was done, so lateness moves every later review)
     review_from_due_date: bool = True
     delivery_methods: tuple[str, ...] = DELIVERY_METHODS  # how a letter may reach the tenant
+    # case-data names a review case starts with, from the case that scheduled it (the assessment,
+    # or the review before): what was asked at the assessment that later reviews must know
+    review_carries: tuple[str, ...] = ()
     registers: "Registers" = field(default_factory=lambda: Registers())
     notifications: Notifications = field(default_factory=Notifications)
     housing_system: HousingSystem | None = None
@@ -239,6 +243,7 @@ def _build(key, directory, raw, path) -> Pack:
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
             review_from_due_date=bool(meta.get("review_from_due_date", True)),
             delivery_methods=_delivery_methods(meta, path),
+            review_carries=_review_carries(meta, path),
         )
         for rkey, r in _section(raw, "roles", path).items():
             pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"),
@@ -327,6 +332,16 @@ def _section(raw, name, path):
     if name not in raw:
         raise PackError(f"{path}: missing [{name}] section")
     return raw[name]
+
+
+def _review_carries(meta: dict, path) -> tuple[str, ...]:
+    """[pack] review_carries: plain case-data names, e.g. ["complex_needs_consulted"]."""
+    names = meta.get("review_carries", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)
+                                              for n in names):
+        raise PackError(f"{path}: [pack] review_carries must be a list of case-data names (form field ids), "
+                        f"e.g. review_carries = [\"complex_needs_consulted\"]")
+    return tuple(names)
 
 
 def _check_duration(value: str | None, where: str) -> None:

@@ -215,3 +215,54 @@ def test_the_lint_refuses_a_user_task_between_a_decision_and_the_action_recordin
                         "'investigate' and 'place_marker', which records it: staff would not see the decision "
                         "until 'type_it_in' is done. Record the outcome straight after the decision; the step of "
                         "putting it on the housing system now comes from pack.toml [housing_system]"]
+
+
+# --- [pack] review_carries: what the assessment asked that every review must know ---
+
+def _karbon_review_reading_the_source(toml, carries=True):
+    if carries:
+        toml.write_text(toml.read_text().replace("[pack]\n", '[pack]\nreview_carries = ["report_source"]\n', 1))
+    review = toml.parent / "karbon_review.bpmn"
+    review.write_text(review.read_text().replace(
+        '<camunda:formField id="review_outcome"',
+        '<camunda:formField id="police_view" label="What the police say now" type="string"><camunda:properties>'
+        '<camunda:property id="requiredWhen" value="report_source == \'police\'"/></camunda:properties>'
+        '</camunda:formField><camunda:formField id="review_outcome"', 1))
+
+
+def test_a_review_knows_what_the_pack_carries_from_the_assessment_and_only_that(cli, monkeypatch, tmp_path):
+    from tests.packs.conftest import KARBON_USERS
+    from tests.packs.world import world_on_copy
+
+    # without review_carries, a review reading an assessment's answer is refused by the check
+    _karbon_review_reading_the_source(copy_pack(tmp_path / "plain", "karbon"), carries=False)
+    pack = load_pack("karbon", tmp_path / "plain")
+    findings = [str(f) for f in definitions.check((pack.directory / "karbon_review.bpmn").read_text(),
+                                                  "karbon_review.bpmn", pack)]
+    assert findings and "reads report_source, which no form field or case variable provides" in findings[0]
+
+    karbon = world_on_copy(cli, monkeypatch, tmp_path, "karbon", KARBON_USERS, _karbon_review_reading_the_source)
+    police = karbon.report("threats", customer="C1", now="2026-03-02T09:00")
+    staff = karbon.report("threats", customer="C2", now="2026-03-02T09:00")
+    for alert_id, source in ((police, "police"), (staff, "staff")):
+        task = karbon.open_task("mia", alert_id, "2026-03-02T09:00")
+        karbon.complete("mia", task["task"], {**KARBON_ADD, "report_source": source, "marker_code": "VIP"},
+                        now="2026-03-02T10:00")
+    assert karbon.fire_timers("2026-09-02T10:01") == 2
+    review = karbon.open_task("mia", police, "2026-09-02T10:01")
+    assert "police_view" in karbon.refuse("mia", review["task"], KARBON_KEEP, now="2026-09-02T10:01")
+    karbon.complete("mia", review["task"], {**KARBON_KEEP, "police_view": "No further intelligence"},
+                    now="2026-09-03T10:00")
+    review = karbon.open_task("mia", staff, "2026-09-02T10:01")
+    karbon.complete("mia", review["task"], KARBON_KEEP, now="2026-09-03T10:00")  # not asked: staff reported it
+    # carried on to the review after
+    assert karbon.fire_timers("2027-03-02T10:01") == 2
+    review = karbon.open_task("mia", police, "2027-03-02T10:01")
+    assert "police_view" in karbon.refuse("mia", review["task"], KARBON_KEEP, now="2027-03-02T10:01")
+
+
+def test_review_carries_must_name_case_data(tmp_path):
+    toml = copy_pack(tmp_path, "karbon")
+    toml.write_text(toml.read_text().replace("[pack]\n", '[pack]\nreview_carries = "report source"\n', 1))
+    with pytest.raises(PackError, match="review_carries must be a list of case-data names"):
+        load_pack("karbon", tmp_path)
