@@ -324,3 +324,40 @@ def test_partner_information_reviews_ask_the_complex_needs_managers_input_when_i
     assert derby.fire_timers("2027-03-03T10:02") == 1
     review = derby.open_task("anna", other, "2027-03-03T10:02")
     derby.complete("anna", review["task"], KEEP, now="2027-03-04T10:00")
+
+
+def test_the_head_of_service_may_nominate_a_service_manager_for_near_miss_and_complaints_steps(derby, cli):
+    """§3, §5.6, §6: near misses are assessed and reviewed by the Head of Service "or their
+    nominated Service Manager"; complaints are assessed by the Head of Service or their nominee."""
+    alert_id = derby.report("near_miss", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    assert "does not hold the Service Manager role" in cli.fails("task", "nominate", task["task"], "--to", "arthur",
+                                                                 "--as", "helen", now=T0)
+    assert "is for the Head of Service role, which hugo does not hold" in cli.fails("task", "nominate", task["task"], "--to", "sean",
+                                                                    "--as", "hugo", now=T0)
+    cli("task", "nominate", task["task"], "--to", "sean", "--as", "helen", now=T0)
+    step = derby.open_task("sean", alert_id, T0)
+    assert step["assignee"] == "sean" and not [t for t in derby.inbox("harry", T0) if t["alert"] == alert_id]
+    derby.complete("sean", step["task"], {"assessment_method": "Spoke to the officer and her manager", **MARKER},
+                   now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+    alert = derby.alert(alert_id)
+    assert alert["decided_by"] == "sean" and alert["decided_role"] == "service_manager"
+    assert any(e["action"] == "task_nominated" and e["actor"] == "helen" for e in alert["events"])
+
+    review = review_becomes_due(derby, "helen", alert_id)  # §6: the review may be nominated too
+    cli("task", "nominate", review["task"], "--to", "sean", "--as", "helen", now=REVIEW_DUE)
+    derby.complete("sean", review["task"], KEEP, now="2026-09-05T10:00")
+    assert derby.alert(alert_id)["review_count"] == 1
+
+    complaints = derby.report("complaints", customer="C2", now=T0)
+    appoint = derby.open_task("helen", complaints, T0)
+    cli("task", "nominate", appoint["task"], "--to", "sean", "--as", "helen", now=T0)
+    derby.complete("sean", appoint["task"], {"investigating_officer": "ivy", "complaint_summary": "Five complaints"},
+                   now=T0)
+    assert derby.open_task("ivy", complaints, T0)["title"] == "Investigate and assess the risk (§5.5)"
+
+    # a step whose diagram names no nominee stays with its role
+    offender = derby.report("rpo", customer="C3", now=T0)
+    step = derby.open_task("anna", offender, T0)
+    assert "names no nominee role" in cli.fails("task", "nominate", step["task"], "--to", "sean", "--as", "anna")

@@ -22,7 +22,7 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
 MAX_INSTANCES = 100  # of one multi-instance step in a case
-TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision")
+TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision", "nominee")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
@@ -228,6 +228,8 @@ def _check_user_task(add, task, pack, known_names):
     for name in ("assigneeField", "mustOutrank", "mustDiffer"):
         if props.get(name) and props[name] not in known_names:
             add(task, f"{name} names '{props[name]}', which no form field or case variable provides")
+    if props.get("nominee") and props["nominee"] not in pack.roles:
+        add(task, f"nominee names unknown role '{props['nominee']}' (this pack has: {', '.join(sorted(pack.roles))})")
     outrank = props.get("mustOutrank")
     if outrank and outrank in known_names and f"{outrank}_role" not in known_names:
         add(task, f"mustOutrank names '{outrank}', but nothing provides '{outrank}_role' (the role they acted "

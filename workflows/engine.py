@@ -213,6 +213,40 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
     return task
 
 
+def nominate_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_username: str) -> HumanTask:
+    """A holder of the step's role hands it to someone they nominate, of the role its `nominee`
+    property names (e.g. a Head of Service's nominated Service Manager). The step's other rules
+    (who may see the record, nobody on their own incident, must-outrank) hold for the nominee."""
+    from .assignment import _check_outranks
+
+    _, task = _lock_for_task(db, pack, actor, task_id)
+    check_may_act(pack, task, actor)
+    spec = definitions.spec_for(task.case.definition)[0].task_specs.get(task.bpmn_id) if task.kind != \
+        housing_system.KIND else None
+    nominee = ((getattr(spec, "extensions", None) or {}).get("nominee") or "") if spec else ""
+    role = pack.roles[task.role].name if task.role in pack.roles else task.role
+    if not nominee:
+        raise NotAllowed(f"task {task.id} ('{task.title}') cannot be handed to a nominee: its step names no "
+                         f"nominee role")
+    nominee_name = pack.roles[nominee].name if nominee in pack.roles else nominee
+    if task.role not in actor.acting_roles:
+        raise NotAllowed(f"only a holder of the {role} role may nominate someone for task {task.id}")
+    target = actor_for(db, pack, to_username)
+    if nominee not in target.roles:
+        raise NotAllowed(f"{target.username} does not hold the {nominee_name} role, so cannot be nominated "
+                         f"for task {task.id}")
+    if not pack.may_see(task.case.alert.restriction, target.roles):
+        raise NotAllowed(f"{target.username} may not see this record, so cannot be given task {task.id}")
+    if task.outrank_rank is not None:
+        _check_outranks(pack, task, target)
+    check_not_excluded(pack, task, target.username, doing="be given to")
+    task.assignee, task.status = target.username, "claimed"
+    audit.record(db, actor=actor.username, action="task_nominated", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id, to_user=target.username, role=nominee)
+    _touch(db, task.case)
+    return task
+
+
 def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None = None) -> list[int]:
     """Running cases whose next timer has passed, oldest first."""
     # strictly before now, as SpiffWorkflow's timers compare: a timer due this instant fires next tick

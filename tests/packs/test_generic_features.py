@@ -266,3 +266,14 @@ def test_review_carries_must_name_case_data(tmp_path):
     toml.write_text(toml.read_text().replace("[pack]\n", '[pack]\nreview_carries = "report source"\n', 1))
     with pytest.raises(PackError, match="review_carries must be a list of case-data names"):
         load_pack("karbon", tmp_path)
+
+
+def test_a_step_may_name_the_role_its_holder_may_nominate_and_only_a_role_of_the_pack():
+    pack = load_pack("derby")
+    xml = (pack.directory / "derby_review.bpmn").read_text()
+    assert definitions.check(xml, "derby_review.bpmn", pack) == []
+    findings = [str(f) for f in definitions.check(xml.replace('name="nominee" value="service_manager"',
+                                                              'name="nominee" value="deputy_head"'),
+                                                  "derby_review.bpmn", pack)]
+    assert findings == ["derby_review.bpmn: review_head_of_service: nominee names unknown role 'deputy_head' "
+                        f"(this pack has: {', '.join(sorted(pack.roles))})"]
