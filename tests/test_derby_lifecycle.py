@@ -361,3 +361,31 @@ def test_the_head_of_service_may_nominate_a_service_manager_for_near_miss_and_co
     offender = derby.report("rpo", customer="C3", now=T0)
     step = derby.open_task("anna", offender, T0)
     assert "names no nominee role" in cli.fails("task", "nominate", step["task"], "--to", "sean", "--as", "anna")
+
+
+def test_a_scheduled_offender_goes_on_the_red_triangle_saying_only_to_contact_the_relevant_manager(derby, cli):
+    """§5.1: like every other marker it goes on the red triangle with its measure, and that is
+    "contact the relevant manager before visiting", whatever wording the form might have taken."""
+    alert_id = derby.report("rpo", now=T0)
+    task = derby.open_task("anna", alert_id, T0)
+    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
+                                          **RISK, "place_marker": "yes", "inform_tenant": "yes"}, now=DECIDED)
+    step = derby.open_task("anna", alert_id, DECIDED)
+    shown = cli("task", "show", step["task"], "--as", "anna", now=DECIDED)
+    assert "Instruction to staff: Contact the relevant manager before visiting." in shown
+    assert "Measures: Contact the relevant manager before visiting" in shown
+    record_on_red_triangle(derby, alert_id, who="anna")
+    alert = derby.alert(alert_id)
+    assert alert["control_measures"] == ["Contact the relevant manager before visiting"]
+    letter = alert["letters"][0]["body"]
+    assert "This means: Contact the relevant manager before visiting." in letter and "$" not in letter
+
+    # wording or measures typed for a scheduled offender never reach staff, the letter or the red triangle
+    other = derby.report("rpo", customer="C2", now=T0)
+    task = derby.open_task("anna", other, T0)
+    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
+                                          **MARKER}, now=DECIDED)
+    alert = derby.alert(other)
+    assert alert["control_measures"] == ["Contact the relevant manager before visiting"]
+    assert "Visit in pairs" not in alert["letters"][0]["body"]
+    assert "Visit in pairs" not in cli("visit-list", "--as", "sam")

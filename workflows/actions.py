@@ -100,11 +100,12 @@ def _marker(alert: Alert) -> tuple:
 def _apply_marker_fields(ctx: ActionContext):
     alert, data = ctx.alert, ctx.data
     rule = ctx.pack.restrictions.get(alert.restriction or "")
-    if rule is not None:
-        alert.marker_text = rule.staff_instruction  # a restricted marker says only whom to contact
+    if rule is not None:  # a restricted marker says only whom to contact, and carries the pack's measures
+        alert.marker_text = rule.staff_instruction
+        alert.control_measures = list(rule.control_measures)
     elif data.get("marker_text"):
         alert.marker_text = data["marker_text"]
-    if data.get("control_measures"):  # staff read the measures as the form's labels
+    if rule is None and data.get("control_measures"):  # staff read the measures as the form's labels
         alert.control_measures = data.get("control_measures_labels") or data["control_measures"]
     for name in REGISTER_CODES:
         if data.get(name) not in (None, ""):

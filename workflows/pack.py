@@ -42,6 +42,8 @@ class Restriction:
     staff_instruction: str
     # who keeps the housing system in step for these records, when [housing_system] role may not see them
     housing_system_role: str | None = None
+    # the control measures such a marker carries, whatever a form said (staff see only these)
+    control_measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,8 @@ def _build(key, directory, raw, path) -> Pack:
             pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
-                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"))
+                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"),
+                _restriction_measures(x, xkey, path))
         if "registers" in raw:
             pack.registers = _registers(raw["registers"], path)
         else:  # the defaults name the roles a pack usually has; keep those this pack has
@@ -332,6 +335,15 @@ def _section(raw, name, path):
     if name not in raw:
         raise PackError(f"{path}: missing [{name}] section")
     return raw[name]
+
+
+def _restriction_measures(x: dict, key: str, path) -> tuple[str, ...]:
+    """[restrictions.<key>] control_measures: the measures such a marker carries, as staff read them."""
+    measures = x.get("control_measures", [])
+    if not isinstance(measures, list) or not all(isinstance(m, str) and m.strip() for m in measures):
+        raise PackError(f"{path}: [restrictions.{key}] control_measures must be a list of measures as staff "
+                        f"read them, e.g. control_measures = [\"Contact the relevant manager before visiting\"]")
+    return tuple(m.strip() for m in measures)
 
 
 def _review_carries(meta: dict, path) -> tuple[str, ...]:

@@ -277,3 +277,14 @@ def test_a_step_may_name_the_role_its_holder_may_nominate_and_only_a_role_of_the
                                                   "derby_review.bpmn", pack)]
     assert findings == ["derby_review.bpmn: review_head_of_service: nominee names unknown role 'deputy_head' "
                         f"(this pack has: {', '.join(sorted(pack.roles))})"]
+
+
+def test_a_restrictions_control_measures_are_a_list_of_measures(tmp_path):
+    toml = copy_pack(tmp_path, "derby")
+    text = toml.read_text()
+    assert load_pack("derby", tmp_path).restrictions["scheduled_offender"].control_measures == (
+        "Contact the relevant manager before visiting",)
+    toml.write_text(text.replace('control_measures = ["Contact the relevant manager before visiting"]',
+                                 'control_measures = "ring first"'))
+    with pytest.raises(PackError, match=r"\[restrictions.scheduled_offender\] control_measures must be a list"):
+        load_pack("derby", tmp_path)
