@@ -5,7 +5,9 @@ pack must keep wherever a marker is placed or kept:
   - every path on from it has a review ahead (schedule_review, or a timer in the same process);
   - every deciding task of the pack's appeal process carries mustOutrank;
   - no user task stands between a deciding task and the action that records its outcome, so the
-    instruction to staff is live from the moment it is decided.
+    instruction to staff is live from the moment it is decided;
+  - no letter is issued on a path after the case recorded that the tenant is not told
+    (record_non_disclosure): a notice to staff goes before that point.
 """
 from .pack import Pack
 
@@ -43,6 +45,7 @@ def check_process(process, pack: Pack, add) -> None:
             add(task.get("id"), f"a path from here reaches '{end}' leaving the marker in place with no "
                                 f"review ahead of it (schedule_review)")
     _check_outcome_recorded_at_the_decision(process, graph, add)
+    _check_no_letter_after_not_told(process, graph, add)
     if process.get("id") == pack.appeal_process:
         for task in process.iterfind("bpmn:userTask", NS):
             props = _properties(task)
@@ -68,6 +71,23 @@ def _check_outcome_recorded_at_the_decision(process, graph, add) -> None:
                      f"not see the decision until '{between}' is done. Record the outcome straight after the "
                      f"decision; the step of putting it on the housing system now comes from pack.toml "
                      f"[housing_system]")
+
+
+def _check_no_letter_after_not_told(process, graph, add) -> None:
+    """A tenant recorded as not told must not then get a letter telling them: every issue_letter a
+    record_non_disclosure leads to is a finding."""
+    letters = {t.get("id"): _properties(t).get("template") for t in process.iterfind("bpmn:serviceTask", NS)
+               if t.get(f"{{{CAMUNDA}}}topic") == "issue_letter"}
+    found = {}
+    for not_told in sorted(graph.actions(("record_non_disclosure",))):
+        for node in graph.reachable(not_told, stops=set()):
+            if node in letters:
+                found.setdefault(node, not_told)
+    for letter, not_told in sorted(found.items()):
+        add(letter, f"issues the letter '{letters[letter]}' on a path after '{not_told}' recorded that the "
+                    f"tenant is not told: a tenant deliberately not told would receive it. Send the path that "
+                    f"does not tell round the letter (a notice to staff goes before the tenant is recorded "
+                    f"as not told)")
 
 
 def _properties(element) -> dict:

@@ -288,3 +288,28 @@ def test_a_restrictions_control_measures_are_a_list_of_measures(tmp_path):
                                  'control_measures = "ring first"'))
     with pytest.raises(PackError, match=r"\[restrictions.scheduled_offender\] control_measures must be a list"):
         load_pack("derby", tmp_path)
+
+
+def test_the_check_refuses_a_letter_issued_on_a_path_where_the_tenant_was_recorded_as_not_told(cli, monkeypatch,
+                                                                                                tmp_path):
+    """A diagram whose 'not told' path runs on into the letter would write to a tenant deliberately
+    not told: `pack check` and `pack deploy` refuse it, naming the letter and the step that recorded it."""
+    seed = config.packs_dir() / "derby" / "derby_assessment.bpmn"
+    toml = copy_pack(tmp_path, "derby")
+    diagram = toml.parent / "derby_assessment.bpmn"
+    xml = diagram.read_text()
+    xml = xml.replace('<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="told"/>',
+                      '<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="letter"/>')
+    xml = xml.replace('<bpmn:incoming>f_inform</bpmn:incoming><bpmn:outgoing>f_letter</bpmn:outgoing>',
+                      '<bpmn:incoming>f_inform</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>'
+                      '<bpmn:outgoing>f_letter</bpmn:outgoing>')
+    xml = xml.replace('<bpmn:incoming>f_letter</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>',
+                      '<bpmn:incoming>f_letter</bpmn:incoming>')
+    diagram.write_text(xml)
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "derby")
+    for command in (("pack", "check"), ("pack", "deploy")):
+        error = cli.fails(*command)
+        assert ("derby_assessment.bpmn: letter: issues the letter 'marker_placed' on a path after 'non_disclosure' "
+                "recorded that the tenant is not told") in error, error
+    assert "no problems found" in cli("pack", "check", str(seed))  # as Derby has it: no letter after not told
