@@ -302,6 +302,9 @@ def test_a_persistent_correspondent_also_restricted_with_a_risk_alert_is_told_ea
                                             "service_route": "Through Ms Advocate"}, now="2027-03-11T10:00")
     alert = polha.alert(alert_id, DPO)
     assert alert["marker_text"] == "Contact through Ms Advocate (CAB) only"
+    letter = alert["letters"][-1]
+    assert letter["template"] == "complaint_stage1_changed" and "Through Ms Advocate" in letter["body"]
+    assert "Contact only through a named third party or advocate (signed mandate)" in letter["body"]
     decided = [e for e in alert["events"] if e["action"] == "task_completed" and e["detail"]["values"].get("mandate")]
     assert decided[-1]["detail"]["values"]["mandate"] == "signed"
 
