@@ -7,7 +7,7 @@ pack must keep wherever a marker is placed or kept:
   - no user task stands between a deciding task and the action that records its outcome, so the
     instruction to staff is live from the moment it is decided;
   - no letter is issued on a path after the case recorded that the tenant is not told
-    (record_non_disclosure): a notice to staff goes before that point.
+    (record_non_disclosure), until a new decision is taken: a notice to staff goes before that point.
 """
 from .pack import Pack
 
@@ -75,12 +75,13 @@ def _check_outcome_recorded_at_the_decision(process, graph, add) -> None:
 
 def _check_no_letter_after_not_told(process, graph, add) -> None:
     """A tenant recorded as not told must not then get a letter telling them: every issue_letter a
-    record_non_disclosure leads to is a finding."""
+    record_non_disclosure leads to, before a new decision (a deciding user task) is taken, is a finding."""
+    decisions = {t.get("id") for t in process.iterfind("bpmn:userTask", NS) if _properties(t).get("decision") == "true"}
     letters = {t.get("id"): _properties(t).get("template") for t in process.iterfind("bpmn:serviceTask", NS)
                if t.get(f"{{{CAMUNDA}}}topic") == "issue_letter"}
     found = {}
     for not_told in sorted(graph.actions(("record_non_disclosure",))):
-        for node in graph.reachable(not_told, stops=set()):
+        for node in graph.reachable(not_told, stops=decisions):
             if node in letters:
                 found.setdefault(node, not_told)
     for letter, not_told in sorted(found.items()):

@@ -313,3 +313,17 @@ def test_the_check_refuses_a_letter_issued_on_a_path_where_the_tenant_was_record
         assert ("derby_assessment.bpmn: letter: issues the letter 'marker_placed' on a path after 'non_disclosure' "
                 "recorded that the tenant is not told") in error, error
     assert "no problems found" in cli("pack", "check", str(seed))  # as Derby has it: no letter after not told
+
+
+def test_a_letter_after_not_told_is_allowed_once_a_new_decision_is_taken():
+    """The rule holds until someone decides again: a path from "not told" back to a deciding step
+    (which may decide to tell) is not refused."""
+    pack = load_pack("derby")
+    xml = (pack.directory / "derby_assessment.bpmn").read_text()
+    xml = xml.replace('<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="told"/>',
+                      '<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="assess_near_miss"/>')
+    xml = xml.replace('<bpmn:incoming>f_near_miss</bpmn:incoming>',
+                      '<bpmn:incoming>f_near_miss</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>')
+    xml = xml.replace('<bpmn:incoming>f_letter</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>',
+                      '<bpmn:incoming>f_letter</bpmn:incoming>')
+    assert [str(f) for f in definitions.check(xml, "derby_assessment.bpmn", pack)] == []
