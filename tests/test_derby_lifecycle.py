@@ -261,9 +261,19 @@ def test_complaints_an_interim_adjustment_goes_on_at_once_while_the_investigatio
                "interim_adjustment": "yes"}
     error = derby.refuse("helen", task["task"], appoint, now=T0)
     assert "marker_text" in error and "control_measures" in error
+    assert "interim_reason" in error and "interim_inform_tenant" in error  # told of it, and why (§5.5)
     derby.complete("helen", task["task"], {**appoint, "marker_text": "Visit in pairs (interim)",
-                                           "control_measures": "visit_in_pairs"}, now=T0)
-    assert derby.alert(alert_id, now=T0)["status"] == "active"
+                                           "control_measures": "visit_in_pairs", "interim_inform_tenant": "yes",
+                                           "interim_reason": "Staff must be protected from further allegations"},
+                   now=T0)
+    alert = derby.alert(alert_id, now=T0)
+    assert alert["status"] == "active"
+    [letter] = alert["letters"]
+    assert letter["template"] == "interim_adjustment" and "Staff must be protected" in letter["body"]
+    assert "Visit in pairs (interim)" in letter["body"] and "appeal" in letter["body"] and "$" not in letter["body"]
+    # nothing is decided yet: an appeal waits for the investigation's decision, and says so
+    assert "nothing has been decided yet, so there is nothing to appeal" in cli.fails(
+        "appeal", alert_id, "--as", "sam", "--grounds", "Unfair", now=T0)
     assert "MARKER: Visit in pairs (interim)" in cli("check", "John Smith", "--as", "sam", now=T0)
     record_on_red_triangle(derby, alert_id, now=T0, change="place an interim marker")
 
@@ -281,9 +291,15 @@ def test_complaints_an_interim_adjustment_goes_on_at_once_while_the_investigatio
 def test_complaints_an_interim_adjustment_is_confirmed_by_the_investigation(derby, cli):
     alert_id = derby.report("complaints", customer="C2", now=T0)
     task = derby.open_task("helen", alert_id, T0)
-    derby.complete("helen", task["task"], {"investigating_officer": "ivy", "complaint_summary": "Posts on social media",
-                                           "interim_adjustment": "yes", "marker_text": "Visit in pairs",
-                                           "control_measures": "visit_in_pairs"}, now=T0)
+    values = {"investigating_officer": "ivy", "complaint_summary": "Posts on social media",
+              "interim_adjustment": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
+              "interim_reason": "Allegations against two officers", "interim_inform_tenant": "no",
+              "interim_non_disclosure_reason": "Telling him now may provoke him"}
+    assert "non_disclosure_consulted" in derby.refuse("helen", task["task"], values, now=T0)
+    derby.complete("helen", task["task"], {**values, "non_disclosure_consulted": "asb_manager"}, now=T0)
+    alert = derby.alert(alert_id, now=T0)
+    assert alert["letters"] == [] and alert["non_disclosures"] == [
+        {"reason": "Telling him now may provoke him", "consulted": "asb_manager", "by": "helen"}]
     record_on_red_triangle(derby, alert_id, now=T0, change="place an interim marker")
     investigation = derby.open_task("ivy", alert_id, T0)
     derby.complete("ivy", investigation["task"], {"investigation_findings": "Unfounded each time",

@@ -70,6 +70,10 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
         raise NotAllowed(f"the {pack.name} pack has no appeal process")
     if alert.status != "active":
         raise NotAllowed(f"alert {alert.id} is {alert.status.replace('_', ' ')}; only an active marker can be appealed")
+    if not alert.decision_no:  # an interim marker, on pending the decision: nothing decided to appeal yet
+        raise NotAllowed(f"alert {alert.id} carries an interim marker, put on while the assessment is under way; "
+                         f"nothing has been decided yet, so there is nothing to appeal: it can be appealed once "
+                         f"the assessment decides")
     grounds = text.clean_text(grounds, field="grounds", max_length=text.LONG_TEXT, label="the grounds")
     if not grounds:
         raise WorkflowError("record the tenant's grounds for appeal: the grounds are empty")
