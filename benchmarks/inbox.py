@@ -117,22 +117,24 @@ def drop_database(server):
 def seed(url):
     from alembic import command
     from alembic.config import Config
-    from workflows import accounts, config, definitions, people
-    from workflows.db import transaction
-    from workflows.pack import load_pack
+    from workflows.accounts import credentials, people
+    from workflows.platform import config
+    from workflows.definitions import deployment
+    from workflows.platform.db import transaction
+    from workflows.definitions.pack import load_pack
 
     os.environ["DATABASE_URL"] = url
     command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
     pack = load_pack("derby")
     with transaction() as db:
-        deployed = definitions.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployed = deployment.deploy_pack(db, pack=pack, deployed_by="bench")
         review = next(d.id for d in deployed if d.process_id == "derby_review")
         for role in pack.roles:
             for n in range(USERS_PER_ROLE):
                 people.add_user(db, pack=pack, username=f"{role.replace('_', '.')}.{n}", full_name=f"{role} {n}",
                                 roles=[role])
         for username in ("asb.manager.0", "head.of.service.0", "staff.0"):
-            accounts.set_password(db, username=username, password=PASSWORD, by="bench")
+            credentials.set_password(db, username=username, password=PASSWORD, by="bench")
     started = time.perf_counter()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
         for statement in ([s for s in SEED.split(";\n") if s.strip()] + [open_tasks_sql()]

@@ -24,9 +24,12 @@ from SpiffWorkflow.util.task import TaskState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workflows import clock, config, db as database, definitions, engine, people, spiff  # noqa: E402
-from workflows.models import Alert, HumanTask, Case  # noqa: E402
-from workflows.pack import load_pack  # noqa: E402
+from workflows.platform import clock, config, db as database
+from workflows.definitions import deployment, spiff
+from workflows.cases import engine
+from workflows.accounts import people  # noqa: E402
+from workflows.platform.models import Alert, HumanTask, Case  # noqa: E402
+from workflows.definitions.pack import load_pack  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 
 RISK = {"risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Log", "likelihood": "medium",
@@ -42,7 +45,7 @@ def prepare(url):
     command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
     pack = load_pack("derby")
     with clock.frozen_at(START), database.transaction() as db:
-        definitions.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployment.deploy_pack(db, pack=pack, deployed_by="bench")
         people.add_user(db, pack=pack, username="helen", full_name="Helen", roles=["head_of_service"])
         people.add_user(db, pack=pack, username="tina", full_name="Tina", roles=["asb_team"])
         people.add_user(db, pack=pack, username="sam", full_name="Sam", roles=["staff"])

@@ -68,7 +68,7 @@ def prepare_database(server, name):
 
 def drop_database(server, name):
     import psycopg
-    from workflows.db import get_engine
+    from workflows.platform.db import get_engine
     get_engine().dispose()
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -78,15 +78,17 @@ def run(server, cases, workers, directory):
     from sqlalchemy import func, select
 
     from tests.workers.seed import AFTER, seed_due_reviews
-    from workflows import clock, db as database, definitions, people
-    from workflows.models import AuditEvent, Case
-    from workflows.pack import load_pack
+    from workflows.platform import clock, db as database
+    from workflows.definitions import deployment
+    from workflows.accounts import people
+    from workflows.platform.models import AuditEvent, Case
+    from workflows.definitions.pack import load_pack
 
     name = f"alertflow_bench_sweep_{os.getpid()}"
     prepare_database(server, name)
     pack = load_pack("derby")
     with database.transaction() as db:
-        definitions.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployment.deploy_pack(db, pack=pack, deployed_by="bench")
         people.add_customer(db, reference="C1", name="John Smith")
     seeded = time.perf_counter()
     seed_due_reviews(pack, cases)

@@ -7,10 +7,19 @@ from functools import wraps
 
 import click
 
-from workflows import accounts, clock, db as database, definitions, engine, people, process_files, register, versions
-from workflows import background, customer_requests, tenancy as tenancies, timers as timer_sweep
-from workflows.errors import FormInvalid, WorkflowError
-from workflows.pack import active_pack, load_pack
+from workflows.tasks.task_view import task_view
+from workflows.register.story import alert_story
+from workflows.accounts import credentials, people
+from workflows.platform import clock, db as database
+from workflows.definitions import deployment, policy_changes, versions
+from workflows.cases import engine
+from workflows.tasks import inbox as inboxes
+from workflows.register import markers
+from workflows import background
+from workflows.register import customer_requests, tenancy as tenancies
+from workflows.cases import timers as timer_sweep
+from workflows.platform.errors import FormInvalid, WorkflowError
+from workflows.definitions.pack import active_pack, load_pack
 
 
 def _fail(message: str):
@@ -29,7 +38,7 @@ def in_transaction(func):
             for field, message in err.errors.items():
                 click.echo(f"error: {field}: {message}", err=True)
             sys.exit(1)
-        except definitions.DefinitionRefused as err:
+        except deployment.DefinitionRefused as err:
             for finding in err.findings:
                 click.echo(f"error: {finding}", err=True)
             sys.exit(1)
@@ -83,7 +92,7 @@ def pack():
 def pack_deploy(db, username):
     """Check every diagram of the active pack and deploy the changed ones as new versions."""
     the_pack = active_pack()
-    deployed = definitions.deploy_pack(db, pack=the_pack, deployed_by=username)
+    deployed = deployment.deploy_pack(db, pack=the_pack, deployed_by=username)
     for d in deployed:
         click.echo(f"deployed {d.process_id} version {d.version}")
     if not deployed:
@@ -101,7 +110,7 @@ def pack_check(files):
     findings = []
     for path in files or [str(p) for p in the_pack.bpmn_files()]:
         with open(path, "rb") as fh:
-            findings += definitions.check(fh.read(), path, the_pack)
+            findings += deployment.check(fh.read(), path, the_pack)
     for finding in findings:
         click.echo(f"error: {finding}", err=True)
     if findings:
@@ -113,7 +122,7 @@ def pack_check(files):
 @in_transaction
 def pack_versions(db):
     """Every deployed version, who deployed it, and how many cases run on it."""
-    for d, running in definitions.versions(db, pack=active_pack().key):
+    for d, running in deployment.versions(db, pack=active_pack().key):
         click.echo(f"{d.process_id} v{d.version}  deployed {d.deployed_at:%Y-%m-%d %H:%M} by {d.deployed_by}  "
                    f"running cases: {running}")
 
@@ -146,10 +155,10 @@ def pack_migrate(db, process_id, to_version, username, dry_run):
     the_pack = active_pack()
     actor = _actor(db, username)
     if dry_run:
-        moves = process_files.plan_migration(db, pack=the_pack, actor=actor, process_id=process_id,
+        moves = policy_changes.plan_migration(db, pack=the_pack, actor=actor, process_id=process_id,
                                              to_version=to_version)
     else:
-        moves = process_files.migrate(db, pack=the_pack, actor=actor, process_id=process_id, to_version=to_version)
+        moves = policy_changes.migrate(db, pack=the_pack, actor=actor, process_id=process_id, to_version=to_version)
     for m in moves:
         verdict = ("can move" if dry_run else "moved") if m.can_move else "cannot move"
         click.echo(f"case {m.case_id} (alert {m.alert_id}, version {m.from_version}): {verdict}: {m.reason}")
@@ -174,7 +183,7 @@ def users_add(db, username, full_name, roles, email, password):
     user = people.add_user(db, pack=active_pack(), username=username, full_name=full_name,
                            roles=list(roles), email=email)
     if password:
-        accounts.set_password(db, username=user.username, password=password, by="cli")
+        credentials.set_password(db, username=user.username, password=password, by="cli")
     click.echo(f"added {user.username} ({', '.join(sorted(user.role_keys))})")
 
 
@@ -184,7 +193,7 @@ def users_add(db, username, full_name, roles, email, password):
 @in_transaction
 def users_password(db, username, password):
     """Set a user's password (clearing their failed sign-ins and ending their sessions)."""
-    accounts.set_password(db, username=username, password=password, by="cli")
+    credentials.set_password(db, username=username, password=password, by="cli")
     click.echo(f"password set for {username}")
 
 
@@ -204,7 +213,7 @@ def users_roles(db, username, add, remove):
 @in_transaction
 def users_deactivate(db, username):
     """Switch an account off: it cannot sign in or be given steps, and its sessions end."""
-    accounts.set_active(db, username=username, active=False, by="cli")
+    credentials.set_active(db, pack=active_pack(), username=username, active=False, by="cli")
     click.echo(f"{username} switched off")
 
 
@@ -213,7 +222,7 @@ def users_deactivate(db, username):
 @in_transaction
 def users_activate(db, username):
     """Switch an account back on."""
-    accounts.set_active(db, username=username, active=True, by="cli")
+    credentials.set_active(db, pack=active_pack(), username=username, active=True, by="cli")
     click.echo(f"{username} switched on")
 
 
@@ -256,11 +265,14 @@ def customers():
 @click.option("--name", required=True)
 @click.option("--address", default="")
 @click.option("--postcode", default="")
+@click.option("--household-of", "household_of", default=None,
+              help="The lead tenant (reference) whose household this person belongs to.")
 @in_transaction
-def customers_add(db, reference, name, address, postcode):
+def customers_add(db, reference, name, address, postcode, household_of):
     """Add a customer."""
-    customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode)
-    click.echo(f"added customer {customer.reference}")
+    customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode,
+                                   household_of=household_of)
+    click.echo(f"added customer {customer.reference}" + (f", of {household_of}'s household" if household_of else ""))
 
 
 @main.command()
@@ -277,6 +289,10 @@ def report(db, username, customer_ref, category, description, staff_involved):
                                  customer_ref=customer_ref, category=category, description=description,
                                  staff_involved=staff_involved)
     click.echo(f"alert {case.alert_id} reported; case {case.id} started")
+    alert = case.alert
+    if alert.about_customer_id is not None:
+        click.echo(f"the marker goes on the lead tenant {alert.customer.name} ({alert.customer.reference}); "
+                   f"{alert.about_customer.reference}'s own record is linked to it, not flagged")
     _print_open_steps(db, case.alert_id)
 
 
@@ -286,11 +302,10 @@ def report(db, username, customer_ref, category, description, staff_involved):
 @in_transaction
 def inbox(db, username, as_json):
     """Your open steps: assigned to you, or waiting for one of your roles."""
-    tasks = register.inbox(db, pack=active_pack(), actor=_actor(db, username))
+    box = inboxes.sections(db, pack=active_pack(), actor=_actor(db, username), limit=200)
     rows = [{"task": t.id, "title": t.title, "kind": t.kind, "role": t.role, "assignee": t.assignee, "status": t.status,
-             "alert": t.case.alert_id, "customer": t.case.alert.customer.reference,
-             "due": _date(t.due_at), "overdue": bool(t.due_at and clock.as_utc(t.due_at) < clock.now())}
-            for t in tasks]
+             "alert": t.alert_id, "customer": t.customer_ref, "due": _date(t.due_at), "overdue": inboxes.is_overdue(t)}
+            for t in box.mine + box.unclaimed]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -314,7 +329,7 @@ def task():
 @in_transaction
 def task_show(db, task_id, username, as_json):
     """A step with its form fields."""
-    view = register.task_view(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id)
+    view = task_view(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id)
     t = view["task"]
     if as_json:
         click.echo(json.dumps({"task": t.id, "title": t.title, "role": t.role, "status": t.status,
@@ -389,7 +404,7 @@ def task_complete(db, task_id, username, pairs):
 @in_transaction
 def appeal(db, alert_id, username, grounds):
     """Record a tenant's appeal against the latest decision on their marker."""
-    case = customer_requests.lodge_appeal(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id,
+    case = engine.start_appeal(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id,
                                           grounds=grounds)
     click.echo(f"appeal case {case.id} started for alert {alert_id}")
     _print_open_steps(db, alert_id)
@@ -423,7 +438,7 @@ def letter():
 @in_transaction
 def letter_deliver(db, letter_id, username, method, delivered_at):
     """Record how and when a letter reached the tenant: the time to tell them runs until this is recorded."""
-    from workflows import letters
+    from workflows.register import letters
     try:
         moment = clock.parse_moment(delivered_at)
     except ValueError as err:
@@ -454,7 +469,7 @@ def tenancy_end(db, customer_ref, username):
 @in_transaction
 def visit_list(db, username, as_json):
     """Every customer with a marker and what staff must do (for out-of-hours staff); no reasons."""
-    rows = register.visit_list(db, pack=active_pack(), actor=_actor(db, username))
+    rows = markers.visit_list(db, pack=active_pack(), actor=_actor(db, username))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -479,7 +494,7 @@ def timers_fire():
 @timers.command("reminders")
 def timers_reminders():
     """Send the reminders and escalations that have fallen due (e-mail over SMTP)."""
-    from workflows import reminders
+    from workflows.tasks import reminders
     sent = reminders.send_due(active_pack())
     click.echo(f"{sent['reminders']} reminder(s), {sent['escalations']} escalation(s) sent")
 
@@ -564,7 +579,7 @@ def alerts():
 @in_transaction
 def alerts_list(db, username, status, as_json):
     """The alerts you need to know about (a step on them, or your role reads them for the policy)."""
-    rows = register.alerts(db, pack=active_pack(), actor=_actor(db, username),
+    rows = markers.alerts(db, pack=active_pack(), actor=_actor(db, username),
                            status=None if status == "all" else status)
     if as_json:
         click.echo(json.dumps([{"alert": a.id, "status": a.status, "category": a.category,
@@ -588,11 +603,12 @@ def alerts_list(db, username, status, as_json):
 @in_transaction
 def alerts_show(db, alert_id, username, as_json):
     """The whole story of one alert."""
-    story = register.alert_story(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id)
+    story = alert_story(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id)
     a = story["alert"]
     data = {
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
+        "about_customer": a.about_customer.reference if a.about_customer_id else None,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
@@ -626,22 +642,30 @@ def alerts_show(db, alert_id, username, as_json):
         click.echo(f"  {e['at'][:16]}  {e['actor']:20} {e['action']}")
 
 
+def _marker_line(m: dict) -> str:
+    measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
+    code = f" [{m['code']}]" if m.get("code") else ""
+    level = f" [{m['level']}]" if m.get("level") else ""
+    return f"MARKER{code}{level}: {m['instruction']}{measures}"
+
+
 @main.command()
 @click.argument("text")
 @click.option("--as", "username", required=True)
 @in_transaction
 def check(db, text, username):
     """Before a visit: does this customer (name, reference, address) carry a marker?"""
-    results = register.check_before_visit(db, pack=active_pack(), actor=_actor(db, username), text=text)
+    results = markers.check_before_visit(db, pack=active_pack(), actor=_actor(db, username), text=text)
     for r in results:
         c = r.customer
         if not r.markers:
-            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker")
+            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker" + (" of their own" if r.lead_tenant else ""))
         for m in r.markers:
-            measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
-            code = f" [{m['code']}]" if m.get("code") else ""
-            level = f" [{m['level']}]" if m.get("level") else ""
-            click.echo(f"{c.reference}  {c.name}, {c.address}: MARKER{code}{level}: {m['instruction']}{measures}")
+            click.echo(f"{c.reference}  {c.name}, {c.address}: {_marker_line(m)}")
+        for m in r.lead_tenant_markers:
+            lead = r.lead_tenant
+            click.echo(f"{c.reference}  {c.name}, of the household of the lead tenant {lead.name} ({lead.reference}): "
+                       f"{_marker_line(m)}")
     if not results:
         click.echo(f"no customer matches '{text}'")
 
@@ -708,7 +732,7 @@ def audit():
 def audit_verify(since_checkpoint):
     """Check the audit log's hash chain and its signed checkpoints: report any edited, inserted,
     reordered or deleted row (the newest ones too). Reads only."""
-    from workflows import audit as audit_log
+    from workflows.compliance import audit as audit_log
 
     try:
         with database.transaction() as db:
@@ -733,7 +757,7 @@ def audit_verify(since_checkpoint):
 def audit_checkpoint():
     """Sign the chain's newest event (ALERTFLOW_AUDIT_KEY) and append it to the checkpoint file
     (ALERTFLOW_AUDIT_CHECKPOINTS); refused if the log does not verify."""
-    from workflows import audit as audit_log
+    from workflows.compliance import audit as audit_log
 
     try:
         with database.transaction() as db:
@@ -746,7 +770,7 @@ def audit_checkpoint():
 @audit.command("repair-head")
 def audit_repair_head():
     """Rebuild a missing audit chain head from the last event; refused unless the log verifies."""
-    from workflows import audit as audit_log
+    from workflows.compliance import audit as audit_log
 
     try:
         with database.transaction() as db:
@@ -769,8 +793,8 @@ def tokens():
 @in_transaction
 def tokens_create(db, name, scopes, username):
     """Create a token; it is printed once, and only its hash is kept."""
-    from workflows import api_tokens
-    row, token = api_tokens.create(db, actor=_actor(db, username), name=name, scopes=list(scopes))
+    from workflows.accounts import api_tokens
+    row, token = api_tokens.create(db, pack=active_pack(), actor=_actor(db, username), name=name, scopes=list(scopes))
     click.echo(f"token {row.name} ({', '.join(row.scopes)}): {token}")
     click.echo("keep it now: it is not shown again")
 
@@ -779,7 +803,7 @@ def tokens_create(db, name, scopes, username):
 @in_transaction
 def tokens_list(db):
     """Every token: name, scopes, when last used, whether revoked (never the token)."""
-    from workflows import api_tokens
+    from workflows.accounts import api_tokens
     for t in api_tokens.tokens(db):
         state = f"revoked {_date(t.revoked_at)}" if t.revoked_at else f"last used {_date(t.last_used_at)}"
         click.echo(f"{t.name:24} {t.prefix}...  {', '.join(t.scopes):40} {state}")
@@ -791,8 +815,8 @@ def tokens_list(db):
 @in_transaction
 def tokens_revoke(db, name, username):
     """Revoke a token at once."""
-    from workflows import api_tokens
-    api_tokens.revoke(db, actor=_actor(db, username), name=name)
+    from workflows.accounts import api_tokens
+    api_tokens.revoke(db, pack=active_pack(), actor=_actor(db, username), name=name)
     click.echo(f"token {name} revoked")
 
 
@@ -803,7 +827,7 @@ def export_group():
 
 def _emit_rows(rows, columns, fmt, output):
     """Rows as CSV with these columns, or as JSON."""
-    from workflows import exports
+    from workflows.compliance import exports
     _emit(exports.to_csv(rows, columns) if fmt == "csv" else json.dumps(rows, indent=2) + "\n", output)
 
 
@@ -830,9 +854,9 @@ def _emit(content, output):
 @in_transaction
 def export_register(db, username, fmt, category, level, placed_by, customer, output):
     """The register of active markers you may see."""
-    from workflows import compliance, exports
-    rows = compliance.active_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported",
-                                      filters=compliance.RegisterFilter(category, level, placed_by, customer))
+    from workflows.compliance import oversight, exports
+    rows = oversight.active_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported",
+                                      filters=oversight.RegisterFilter(category, level, placed_by, customer))
     _emit_rows(rows, exports.REGISTER_COLUMNS, fmt, output)
 
 
@@ -843,8 +867,8 @@ def export_register(db, username, fmt, category, level, placed_by, customer, out
 @in_transaction
 def export_non_disclosures(db, username, fmt, output):
     """The register of decisions not to tell a tenant (only for the roles the pack names)."""
-    from workflows import compliance, exports
-    rows = compliance.non_disclosure_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported")
+    from workflows.compliance import oversight, exports
+    rows = oversight.non_disclosure_register(db, pack=active_pack(), actor=_actor(db, username), purpose="exported")
     _emit_rows(rows, exports.NON_DISCLOSURE_COLUMNS, fmt, output)
 
 
@@ -855,7 +879,7 @@ def export_non_disclosures(db, username, fmt, output):
 @in_transaction
 def export_out_of_hours(db, username, fmt, output):
     """Addresses and instructions of active markers, never reasons (out-of-hours and contractors)."""
-    from workflows import exports
+    from workflows.compliance import exports
     rows = exports.out_of_hours(db, pack=active_pack(), actor=_actor(db, username))
     _emit_rows(rows, exports.OUT_OF_HOURS_COLUMNS, fmt, output)
 
@@ -868,7 +892,7 @@ def export_out_of_hours(db, username, fmt, output):
 @in_transaction
 def export_subject_access(db, customer_ref, username, fmt, output):
     """Everything held about one person; what a decision not to tell them covers is marked withheld."""
-    from workflows import exports
+    from workflows.compliance import exports
     data = exports.subject_access(db, pack=active_pack(), actor=_actor(db, username), customer_ref=customer_ref)
     if data["restricted_records"]:
         click.echo(data["restricted_records"]["message"], err=True)
@@ -882,7 +906,7 @@ def export_subject_access(db, customer_ref, username, fmt, output):
 @in_transaction
 def export_dossier(db, alert_id, username, output):
     """One marker's whole history as a printable PDF."""
-    from workflows import exports
+    from workflows.compliance import exports
     _emit(exports.dossier_pdf(db, pack=active_pack(), actor=_actor(db, username), alert_id=alert_id), output)
 
 
@@ -892,17 +916,17 @@ def export_dossier(db, alert_id, username, output):
 def dashboard_command(db, username):
     """The overdue dashboard, as JSON."""
     from dataclasses import asdict
-    from workflows import compliance
-    board = compliance.dashboard(db, pack=active_pack(), actor=_actor(db, username))
+    from workflows.compliance import oversight
+    board = oversight.dashboard(db, pack=active_pack(), actor=_actor(db, username))
     click.echo(json.dumps(asdict(board), indent=2))
 
 
 def _print_open_steps(db, alert_id):
     from sqlalchemy import select
-    from workflows.models import Case, HumanTask
+    from workflows.platform.models import OPEN_TASK, Case, HumanTask
 
     rows = db.scalars(select(HumanTask).join(Case).where(Case.alert_id == alert_id,
-                                                         HumanTask.status.in_(("ready", "claimed"))))
+                                                         HumanTask.status.in_(OPEN_TASK)))
     for t in rows:
         who = t.assignee or t.role
         click.echo(f"next: task {t.id} '{t.title}' for {who}, due {_date(t.due_at)}")

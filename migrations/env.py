@@ -1,9 +1,9 @@
-"""Alembic environment: the URL comes from workflows.config, the schema from workflows.models."""
+"""Alembic environment: the URL comes from workflows.platform.config, the schema from workflows.platform.models."""
 from alembic import context
 
-from workflows import config
-from workflows.db import engine_for
-from workflows.models import Base
+from workflows.platform import config
+from workflows.platform.db import engine_for
+from workflows.platform.models import Base
 
 target_metadata = Base.metadata
 

@@ -10,8 +10,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from workflows import clock, config
-from workflows.db import engine_for
+from workflows.platform import clock, config
+from workflows.platform.db import engine_for
 
 SERVER_URL = os.environ.get("ALERTFLOW_TEST_DATABASE")
 TEST_DB_NAME = f"alertflow_test_{os.getpid()}"  # one per run, so parallel runs never collide

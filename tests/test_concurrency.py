@@ -6,8 +6,8 @@ import sys
 from sqlalchemy import func, select
 
 from tests.helpers import RISK, settings
-from workflows import db as database
-from workflows.models import AuditEvent, HumanTask
+from workflows.platform import db as database
+from workflows.platform.models import AuditEvent, HumanTask
 
 ALERTFLOW = [sys.executable, "-m", "cli"]
 
@@ -44,9 +44,9 @@ def test_a_completion_that_loses_the_race_saves_nothing(derby):
 
     import pytest
 
-    from workflows import engine
-    from workflows.errors import Conflict
-    from workflows.pack import active_pack
+    from workflows.cases import engine
+    from workflows.platform.errors import Conflict
+    from workflows.definitions.pack import active_pack
 
     values = {"assessment_method": "x", **RISK, "place_marker": "no"}
     alert_id = derby.report("near_miss")

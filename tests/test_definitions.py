@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from workflows import config
+from workflows.platform import config
 
 SOURCE = config.PROJECT_ROOT / "bpmn" / "derby"
 

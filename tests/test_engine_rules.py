@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from tests.helpers import RISK
 from tests.test_derby_lifecycle import MARKER, KEEP, record_on_red_triangle
-from workflows import db as database
-from workflows.models import AuditEvent, Case, HumanTask
+from workflows.platform import db as database
+from workflows.platform.models import AuditEvent, Case, HumanTask
 
 T0 = "2026-08-31T09:00"
 
@@ -169,7 +169,7 @@ def test_a_marker_on_its_fortieth_review_is_as_small_as_on_its_first(derby, cli)
 def test_an_expression_failing_mid_step_rolls_the_whole_step_back(derby, cli, tmp_path, monkeypatch):
     import shutil
 
-    from workflows import config
+    from workflows.platform import config
 
     shutil.copytree(config.PROJECT_ROOT / "bpmn" / "derby", tmp_path / "derby")
     path = tmp_path / "derby" / "derby_assessment.bpmn"
@@ -193,7 +193,7 @@ def test_a_step_cut_short_by_a_boundary_timer_leaves_the_inbox(derby, cli, tmp_p
     is withdrawn from the inbox and its row says so, while the case runs on."""
     import shutil
 
-    from workflows import config
+    from workflows.platform import config
 
     shutil.copytree(config.PROJECT_ROOT / "bpmn" / "derby", tmp_path / "derby")
     path = tmp_path / "derby" / "derby_review.bpmn"

@@ -1,7 +1,7 @@
 """The expression evaluator: what process owners may write, and what can never run."""
 import pytest
 
-from workflows.expressions import ExpressionError, evaluate, names_used
+from workflows.definitions.expressions import ExpressionError, evaluate, names_used
 
 DATA = {"category": "rpo", "level": 2, "measures": ["visit_in_pairs"], "told": False, "marker_code": "DNV"}
 

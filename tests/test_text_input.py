@@ -1,11 +1,11 @@
-"""One rule for the text people type (workflows/text.py), on every face: well-formed Unicode, no
+"""One rule for the text people type (workflows/platform/text.py), on every face: well-formed Unicode, no
 control characters but newline and tab, and the same lengths as the database columns hold.
 A bad value is refused naming the field, and nothing of it is saved."""
 import pytest
 from sqlalchemy import func, select
 
-from workflows.db import transaction
-from workflows.models import Alert, Customer, HumanTask
+from workflows.platform.db import transaction
+from workflows.platform.models import Alert, Customer, HumanTask
 
 BAD = [("\x00", "control character (U+0000)"), ("\ud800", "not well-formed text"),
        ("\x1b[2J", "control character (U+001B)")]

@@ -8,8 +8,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workflows import clock, config
-from workflows.errors import Conflict, NotAllowed, NotFound, WorkflowError
+from workflows.platform import clock, config
+from workflows.platform.errors import Conflict, NotAllowed, NotFound, WorkflowError
 from workflows.permissions import NoNeedToKnow
 
 from . import security

@@ -5,9 +5,9 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectMu
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from workflows import accounts, people
-from workflows.db import transaction
-from workflows.errors import WorkflowError
+from workflows.accounts import credentials, people
+from workflows.platform.db import transaction
+from workflows.platform.errors import WorkflowError
 
 from .auth import actor, administrator, pack, requires
 
@@ -26,14 +26,14 @@ class NewUserForm(FlaskForm):
     roles = Checkboxes("Roles", validators=[DataRequired("Give at least one role")])
     password = PasswordField("Password", validators=[
         DataRequired("Set a first password"),
-        Length(min=accounts.MIN_PASSWORD_LENGTH, message=f"At least {accounts.MIN_PASSWORD_LENGTH} characters")])
+        Length(min=credentials.MIN_PASSWORD_LENGTH, message=f"At least {credentials.MIN_PASSWORD_LENGTH} characters")])
 
 
 class EditUserForm(FlaskForm):
     roles = Checkboxes("Roles")
     active = BooleanField("Account active (may sign in and be given steps)")
     password = PasswordField("New password (leave empty to keep)", validators=[
-        Optional(), Length(min=accounts.MIN_PASSWORD_LENGTH, message=f"At least {accounts.MIN_PASSWORD_LENGTH} characters")])
+        Optional(), Length(min=credentials.MIN_PASSWORD_LENGTH, message=f"At least {credentials.MIN_PASSWORD_LENGTH} characters")])
     # leave or sickness: whoever deputises for their role may take its steps on these days
     away_from = DateField("Away from (first day)", validators=[Optional()])
     away_until = DateField("Away until (last day)", validators=[Optional()])
@@ -53,7 +53,7 @@ def users():
             with transaction() as db:
                 people.add_user(db, pack=pack(), username=form.username.data, full_name=form.full_name.data,
                                 roles=form.roles.data, email=form.email.data or None, by=actor().username)
-                accounts.set_password(db, username=form.username.data.strip(), password=form.password.data,
+                credentials.set_password(db, username=form.username.data.strip(), password=form.password.data,
                                       by=actor().username)
             flash(f"Added {form.username.data}.")
             return redirect(url_for("admin.users"))
@@ -84,9 +84,9 @@ def user(username):
                 people.set_roles(db, pack=pack(), username=username, add=sorted(wanted - current.role_keys),
                                  remove=sorted(current.role_keys - wanted), by=actor().username)
                 if form.active.data != current.active:
-                    accounts.set_active(db, username=username, active=form.active.data, by=actor().username)
+                    credentials.set_active(db, pack=pack(), username=username, active=form.active.data, by=actor().username)
                 if form.password.data:
-                    accounts.set_password(db, username=username, password=form.password.data, by=actor().username)
+                    credentials.set_password(db, username=username, password=form.password.data, by=actor().username)
                 if (form.away_from.data, form.away_until.data) != (current.away_from, current.away_until):
                     people.set_away(db, username=username, away_from=form.away_from.data,
                                     away_until=form.away_until.data, by=actor().username)

@@ -4,9 +4,13 @@ from flask import (Blueprint, Response, current_app, flash, redirect, render_tem
                    send_from_directory, url_for)
 from flask_login import login_required
 
-from workflows import customer_requests, diagrams, letters, permissions, register
-from workflows.db import transaction
-from workflows.errors import FormInvalid, NotFound, WorkflowError
+from workflows.register.story import alert_story
+from workflows.register import letters, markers
+from workflows.cases import diagrams, engine
+from workflows import permissions
+from workflows.platform.db import transaction
+from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
+from workflows.platform.models import CaseStatus
 
 from .auth import actor, pack
 
@@ -18,16 +22,16 @@ blueprint = Blueprint("alerts", __name__)
 def alert_list():
     status = request.args.get("status", "active")
     with transaction() as db:
-        rows = register.alerts(db, pack=pack(), actor=actor(), status=None if status == "all" else status)
+        rows = markers.alerts(db, pack=pack(), actor=actor(), status=None if status == "all" else status)
         return render_template("alerts.html", title="Register", alerts=rows, status=status, pack=pack())
 
 
 def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
-    story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=alert_id)
+    story = alert_story(db, pack=pack(), actor=actor(), alert_id=alert_id)
     cases = story["cases"]
     chosen = request.args.get("case", type=int)
     case = next((c for c in cases if c.id == chosen), None) or next(
-        (c for c in reversed(cases) if c.status == "running"), cases[-1] if cases else None)
+        (c for c in reversed(cases) if c.status == CaseStatus.RUNNING), cases[-1] if cases else None)
     description = next((e.detail.get("description") for e in story["events"] if e.action == "concern_reported"), "")
     return render_template("case.html", title=f"Alert {alert_id}", story=story, alert=story["alert"], case=case,
                            marks=diagrams.marks(db, case_id=case.id) if case else {}, description=description,
@@ -56,7 +60,7 @@ def appeal(alert_id):
     grounds = request.form.get("grounds", "")
     try:
         with transaction() as db:
-            case = customer_requests.lodge_appeal(db, pack=pack(), actor=actor(), alert_id=alert_id, grounds=grounds)
+            case = engine.start_appeal(db, pack=pack(), actor=actor(), alert_id=alert_id, grounds=grounds)
             flash(f"The appeal is recorded (case {case.id}); it is waiting in the inbox of whoever must hear it.")
     except (NotFound, permissions.NoNeedToKnow):
         raise

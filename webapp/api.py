@@ -8,10 +8,13 @@ from functools import wraps
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from workflows import api_tokens, clock, compliance, config, engine, exports, text
-from workflows.db import transaction
-from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
-from workflows.pack import active_pack
+from workflows.accounts import api_tokens
+from workflows.platform import clock, config, text
+from workflows.compliance import oversight, exports
+from workflows.cases import engine
+from workflows.platform.db import transaction
+from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
+from workflows.definitions.pack import active_pack
 
 from . import csrf
 
@@ -177,7 +180,7 @@ def markers(db):
         raise BadInput("customer", "give customer (a reference) or address (part of an address or postcode)")
     if address is not None and len(address) < 3:
         raise BadInput("address", "give at least 3 characters of the address or postcode")
-    found = compliance.markers_for(db, pack=active_pack(), actor=g.api_actor, customer_ref=customer, address=address)
+    found = oversight.markers_for(db, pack=active_pack(), actor=g.api_actor, customer_ref=customer, address=address)
     return _json_response({"customers": found})
 
 
@@ -193,7 +196,7 @@ def changes(db):
     limit = request.args.get("limit", "500")
     if not limit.isdigit() or not 1 <= int(limit) <= 1000:
         raise BadInput("limit", "limit must be a whole number from 1 to 1000")
-    return _json_response(compliance.marker_changes(db, pack=active_pack(), actor=g.api_actor, since=since,
+    return _json_response(oversight.marker_changes(db, pack=active_pack(), actor=g.api_actor, since=since,
                                                     limit=int(limit)))
 
 

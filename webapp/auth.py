@@ -12,11 +12,13 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
-from workflows import accounts, inbox as inboxes
-from workflows.assignment import Actor, covering
-from workflows.db import transaction
-from workflows.models import User
-from workflows.pack import Pack, active_pack
+from workflows import permissions
+from workflows.accounts import credentials
+from workflows.tasks import inbox as inboxes
+from workflows.cases.assignment import Actor, actor_of
+from workflows.platform.db import transaction
+from workflows.platform.models import User
+from workflows.definitions.pack import Pack, active_pack
 
 from .security import same_site_path
 
@@ -37,19 +39,13 @@ class SignedIn:
     id: int
     username: str
     full_name: str
-    roles: frozenset
-    rank: int
-    covering: frozenset  # roles they stand in for today, their holders being away
+    actor: Actor  # roles, seniority and the roles they stand in for today
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
         return str(self.id)
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.username, self.roles, self.rank, self.covering)
 
 
 @login_manager.user_loader
@@ -59,9 +55,7 @@ def load_user(user_id: str):
         # a session from before the user's last sign-out, password, role change or switch-off
         if user is None or not user.active or session.get("generation") != user.session_generation:
             return None
-        pack, roles = active_pack(), frozenset(user.role_keys)
-        return SignedIn(user.id, user.username, user.full_name, roles, pack.rank_of(roles),
-                        covering(db, pack, roles))
+        return SignedIn(user.id, user.username, user.full_name, actor_of(db, active_pack(), user.username, user.role_keys))
 
 
 def actor() -> Actor:
@@ -85,8 +79,7 @@ def requires(check):
     return decorate
 
 
-def administrator(pack_, actor_) -> bool:
-    return accounts.ADMIN_ROLE in actor_.roles
+administrator = permissions.is_administrator
 
 
 def any_staff(pack_, actor_) -> bool:
@@ -128,7 +121,7 @@ def sign_in():
     problem = None
     if form.validate_on_submit():
         with transaction() as db:
-            result = accounts.sign_in(db, username=form.username.data, password=form.password.data,
+            result = credentials.sign_in(db, username=form.username.data, password=form.password.data,
                                       address=request.remote_addr)
             user_id = result.user.id if result.user else None
             generation = result.user.session_generation if result.user else None
@@ -148,7 +141,7 @@ def sign_in():
 def sign_out():
     if current_user.is_authenticated:
         with transaction() as db:
-            accounts.sign_out(db, username=current_user.username)
+            credentials.sign_out(db, username=current_user.username)
     logout_user()
     session.clear()
     flash("You have signed out.")

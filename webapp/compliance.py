@@ -12,8 +12,10 @@ from dataclasses import asdict
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
-from workflows import clock, compliance, exports, permissions
-from workflows.db import transaction
+from workflows.platform import clock
+from workflows.compliance import oversight, exports
+from workflows import permissions
+from workflows.platform.db import transaction
 
 from . import compliance_charts as charts
 from .auth import actor, pack, requires
@@ -22,7 +24,7 @@ blueprint = Blueprint("compliance", __name__)
 
 
 def reader(pack_, actor_) -> bool:
-    return compliance.may_read_registers(pack_, actor_)
+    return oversight.may_read_registers(pack_, actor_)
 
 
 @blueprint.app_context_processor
@@ -32,11 +34,11 @@ def navigation():
 
 
 def non_disclosure_reader(pack_, actor_) -> bool:
-    return compliance.may_read_non_disclosures(pack_, actor_)
+    return oversight.may_read_non_disclosures(pack_, actor_)
 
 
 def subject_access_officer(pack_, actor_) -> bool:
-    return compliance.may_export_subject_access(pack_, actor_)
+    return oversight.may_export_subject_access(pack_, actor_)
 
 
 def _download(body, mimetype: str, filename: str) -> Response:
@@ -62,7 +64,7 @@ def _stamp() -> str:
 @requires(reader)
 def dashboard():
     with transaction() as db:
-        board = compliance.dashboard(db, pack=pack(), actor=actor())
+        board = oversight.dashboard(db, pack=pack(), actor=actor())
         readable = _readable(db, board.overdue, board.reviews_overdue, board.reviews_due_soon, board.appeals_late,
                              board.not_told, board.interim, board.past_retention)
     return render_template("compliance/dashboard.html", title="Compliance", board=board, pack=pack(), readable=readable,
@@ -76,10 +78,10 @@ def dashboard():
 @requires(reader)
 def dashboard_json():
     with transaction() as db:
-        return _json(asdict(compliance.dashboard(db, pack=pack(), actor=actor())))
+        return _json(asdict(oversight.dashboard(db, pack=pack(), actor=actor())))
 
 
-def _filters() -> tuple[compliance.RegisterFilter, dict]:
+def _filters() -> tuple[oversight.RegisterFilter, dict]:
     args = request.args
     errors = {}
     review_before = None
@@ -91,7 +93,7 @@ def _filters() -> tuple[compliance.RegisterFilter, dict]:
     category = args.get("category") or None
     if category and category not in pack().categories:
         errors["category"] = f"unknown category '{category}'"
-    return compliance.RegisterFilter(category=category, level=args.get("level") or None,
+    return oversight.RegisterFilter(category=category, level=args.get("level") or None,
                                      placed_by=args.get("placed_by") or None,
                                      customer=args.get("customer") or None, review_before=review_before), errors
 
@@ -107,7 +109,7 @@ def register(fmt=None):
         return render_template("compliance/register.html", title="Register of active markers", rows=[],
                                filters=filters, errors=errors, pack=pack(), readable=set()), 400
     with transaction() as db:
-        rows = compliance.active_register(db, pack=pack(), actor=actor(), filters=filters,
+        rows = oversight.active_register(db, pack=pack(), actor=actor(), filters=filters,
                                           purpose="exported" if fmt else "viewed")
         readable = _readable(db, rows)
     if fmt == "csv":
@@ -124,7 +126,7 @@ def register(fmt=None):
 @requires(non_disclosure_reader)
 def non_disclosures(fmt=None):
     with transaction() as db:
-        rows = compliance.non_disclosure_register(db, pack=pack(), actor=actor(),
+        rows = oversight.non_disclosure_register(db, pack=pack(), actor=actor(),
                                                   purpose="exported" if fmt else "viewed")
         readable = _readable(db, rows)
     if fmt == "csv":

@@ -2,9 +2,14 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from workflows import engine, inbox as inboxes, permissions, register
-from workflows.db import transaction
-from workflows.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
+from workflows.tasks.task_view import task_view
+from workflows.register.story import alert_story
+from workflows.cases import engine
+from workflows.tasks import inbox as inboxes
+from workflows import permissions
+from workflows.platform.db import transaction
+from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
+from workflows.platform.models import TaskStatus
 
 from .auth import actor, pack
 
@@ -21,16 +26,16 @@ def inbox():
 
 
 def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=200):
-    view = register.task_view(db, pack=pack(), actor=actor(), task_id=task_id)
+    view = task_view(db, pack=pack(), actor=actor(), task_id=task_id)
     task = view["task"]
     # a step is for those who need to know its alert's story, or who could do it
     readable = permissions.may_read_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id)
     if not (readable or task.assignee == actor().username or task.role in actor().acting_roles):
         abort(403)
-    if problem and status == 409 and task.status == "completed":  # say plainly who won the race
+    if problem and status == 409 and task.status == TaskStatus.COMPLETED:  # say plainly who won the race
         problem = (f"'{task.title}' was completed by {task.completed_by} at the same moment; "
                    f"nothing you entered was saved.")
-    story = register.alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id) if readable else None
+    story = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id) if readable else None
     may_act = inboxes.is_open(task) and _may_act(task)
     candidates = (inboxes.reassign_candidates(db, pack=pack(), task=task)
                   if inboxes.is_open(task) and inboxes.may_reassign(pack(), actor(), task) else [])
@@ -41,7 +46,7 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
 
 
 def _may_act(task) -> bool:
-    from workflows.assignment import open_for
+    from workflows.cases.assignment import open_for
     return open_for(actor(), task, pack())
 
 
@@ -66,7 +71,7 @@ def _form_values(fields) -> dict:
 @login_required
 def complete(task_id):
     with transaction() as db:
-        fields = register.task_view(db, pack=pack(), actor=actor(), task_id=task_id)["fields"]
+        fields = task_view(db, pack=pack(), actor=actor(), task_id=task_id)["fields"]
     values = _form_values(fields)
     try:
         with transaction() as db:

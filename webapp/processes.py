@@ -7,23 +7,17 @@ import re
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
-from workflows import definitions, permissions, process_files, versions
-from workflows.db import transaction
-from workflows.definitions import DefinitionRefused
+from workflows.definitions import deployment, policy_changes, versions
+from workflows import permissions
+from workflows.platform.db import transaction
+from workflows.definitions.deployment import DefinitionRefused
 
 from .auth import actor, pack, requires
 
 blueprint = Blueprint("processes", __name__, url_prefix="/processes")
 
-VIEWER_ROLES = {process_files.OWNER_ROLE, "compliance_officer", "admin"}
-
-
-def viewer(pack_, actor_) -> bool:
-    return bool(VIEWER_ROLES & set(actor_.roles))
-
-
-def owner(pack_, actor_) -> bool:
-    return process_files.may_change(actor_)
+viewer = permissions.may_read_policy
+owner = permissions.is_process_owner
 
 
 @blueprint.app_context_processor
@@ -45,7 +39,7 @@ def _grouped(rows):
 @requires(viewer)
 def process_list():
     with transaction() as db:
-        processes = _grouped(definitions.versions(db, pack=pack().key))
+        processes = _grouped(deployment.versions(db, pack=pack().key))
     return render_template("processes/list.html", title="Processes", processes=processes,
                            may_change=owner(pack(), actor()))
 
@@ -82,13 +76,13 @@ def modeler(process_id):
         filename = definition.filename  # the file this process lives in, as the pack names it
         if request.form.get("action") == "deploy":
             try:
-                deployed = process_files.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
             except DefinitionRefused:
                 pass  # shown below, with the checker's findings and the diagram as edited
             else:
                 flash(_deployed_message(deployed, filename))
                 return redirect(url_for("processes.process_list") + f"#process-{process_id}")
-        checked = process_files.check_file(db, pack=pack(), content=content, filename=filename)
+        checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
         status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
         return _render_modeler(process_id, definition, xml, checked, status)
 
@@ -114,17 +108,17 @@ def upload():
     if not filename.lower().endswith((".bpmn", ".xml")):
         return render_template("processes/upload.html", title="Upload a diagram", checked=None,
                                problem=f"{filename} is not a .bpmn file."), 422
-    content = sent.read(process_files.MAX_BYTES + 1)
+    content = sent.read(policy_changes.MAX_BYTES + 1)
     with transaction() as db:
         if request.form.get("action") == "deploy":
             try:
-                deployed = process_files.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
             except DefinitionRefused:
                 pass
             else:
                 flash(_deployed_message(deployed, filename))
                 return redirect(url_for("processes.process_list"))
-        checked = process_files.check_file(db, pack=pack(), content=content, filename=filename)
+        checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
         status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
         return render_template("processes/upload.html", title="Upload a diagram", checked=checked,
                                problem=None), status
@@ -153,15 +147,15 @@ def migrate(process_id):
     with transaction() as db:
         target = versions.version(db, pack=pack(), process_id=process_id, number=to_number)
         if request.method == "POST":
-            moves = process_files.migrate(db, pack=pack(), actor=actor(), process_id=process_id,
+            moves = policy_changes.migrate(db, pack=pack(), actor=actor(), process_id=process_id,
                                           to_version=target.version)
             moved = sum(m.can_move for m in moves)
             flash(f"Moved {moved} case{'s' if moved != 1 else ''} to version {target.version}; "
                   f"{len(moves) - moved} could not move.")
         else:
-            moves = process_files.plan_migration(db, pack=pack(), actor=actor(), process_id=process_id,
+            moves = policy_changes.plan_migration(db, pack=pack(), actor=actor(), process_id=process_id,
                                                  to_version=target.version)
-        numbers = [d.version for d, _ in definitions.versions(db, pack=pack().key) if d.process_id == process_id]
+        numbers = [d.version for d, _ in deployment.versions(db, pack=pack().key) if d.process_id == process_id]
         readable = permissions.readable_alert_ids(db, pack=pack(), actor=actor(), alert_ids={m.alert_id for m in moves})
         return render_template("processes/migrate.html", title=f"Migrate cases of {target.name}",
                                process_id=process_id, target=target, moves=moves, numbers=numbers, readable=readable,

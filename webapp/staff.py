@@ -5,9 +5,13 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from workflows import engine, inbox as inboxes, people, register, text
-from workflows.db import transaction
-from workflows.errors import FormInvalid, WorkflowError
+from workflows.cases import engine
+from workflows.tasks import inbox as inboxes
+from workflows.accounts import people
+from workflows.register import markers
+from workflows.platform import text
+from workflows.platform.db import transaction
+from workflows.platform.errors import FormInvalid, WorkflowError
 
 from .auth import actor, any_staff, pack, requires
 
@@ -67,5 +71,5 @@ def check():
     results = []
     with transaction() as db:
         if query:
-            results = register.check_before_visit(db, pack=pack(), actor=actor(), text=query)
+            results = markers.check_before_visit(db, pack=pack(), actor=actor(), text=query)
         return render_template("check.html", title="Check before visiting", query=query, results=results)

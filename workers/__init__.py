@@ -5,19 +5,21 @@ times live in the database, so a broker outage delays timers and loses none.
 
   alertflow.sweep       (beat, every ALERTFLOW_SWEEP_SECONDS, default 60) selects the cases
                         whose next timer has passed and enqueues one advance_case per case
-  alertflow.advance_case  advances one case under its row lock (workflows.timers.advance_one);
+  alertflow.advance_case  advances one case under its row lock (workflows.cases.timers.advance_one);
                         a case that raises is set aside in error, never retried by Celery
   alertflow.reminders   (beat, same period) reminders before due dates, escalations after
   alertflow.audit_checkpoint  (beat, same period) a signed audit checkpoint when one is due
-                        (workflows.audit.checkpoint_if_due: ALERTFLOW_AUDIT_CHECKPOINT_MINUTES)
+                        (workflows.compliance.audit.checkpoint_if_due: ALERTFLOW_AUDIT_CHECKPOINT_MINUTES)
 """
 import os
 
 from celery import Celery
 from sqlalchemy.exc import OperationalError
 
-from workflows import background, reminders as reminder_jobs, timers
-from workflows.pack import active_pack
+from workflows import background
+from workflows.tasks import reminders as reminder_jobs
+from workflows.cases import timers
+from workflows.definitions.pack import active_pack
 
 SWEEP_SECONDS = float(os.environ.get("ALERTFLOW_SWEEP_SECONDS", "60"))
 
@@ -50,7 +52,8 @@ def sweep(if_idle: bool = True) -> int:
     backlog is not enqueued again every minute. Duplicates are harmless (each case is advanced
     under its lock and re-checked), only wasted work. Cases whose task was lost (a worker
     killed, Redis restarted) are still due in the database, so the next sweep enqueues them."""
-    from workflows import db as database, engine
+    from workflows.platform import db as database
+    from workflows.cases import engine
 
     if if_idle and _queued() > 0:
         return 0

@@ -1,7 +1,10 @@
 """Background work, in one place for both the Celery beat schedule and the embedded loop
 that the main job runs when no Redis is configured."""
-from . import audit, db as database, reminders, timers
-from .pack import Pack
+from workflows.compliance import audit
+from workflows.platform import db as database
+from workflows.tasks import reminders
+from workflows.cases import timers
+from workflows.definitions.pack import Pack
 
 
 def tick(pack: Pack) -> dict:
@@ -12,6 +15,6 @@ def tick(pack: Pack) -> dict:
 
 
 def audit_checkpoint() -> int:
-    """The periodic signed checkpoint of the audit chain (workflows.audit.checkpoint_if_due)."""
+    """The periodic signed checkpoint of the audit chain (workflows.compliance.audit.checkpoint_if_due)."""
     with database.transaction() as db:
         return audit.checkpoint_if_due(db)

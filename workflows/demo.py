@@ -5,10 +5,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import accounts, clock, definitions, engine, people
-from .errors import WorkflowError
-from .models import Case, HumanTask, User
-from .pack import Pack
+from workflows.accounts import credentials, people
+from workflows.platform import clock
+from workflows.definitions import deployment
+from workflows.cases import engine
+from workflows.platform.errors import WorkflowError
+from workflows.platform.models import Case, HumanTask, OPEN_TASK, User
+from workflows.definitions.pack import Pack
 
 DEMO_PASSWORD = "demo-password"
 
@@ -21,11 +24,11 @@ def load(db, *, pack: Pack) -> str:
     """Load the demo into an empty database; a second run changes nothing."""
     if db.scalar(select(User.id).limit(1)) is not None:
         return "demo data already loaded (the database has users)"
-    definitions.deploy_pack(db, pack=pack, deployed_by="demo")
+    deployment.deploy_pack(db, pack=pack, deployed_by="demo")
     for role in pack.roles.values():
         people.add_user(db, pack=pack, username=demo_username(role.key),
                         full_name=f"Demo {role.name}", roles=[role.key], email=f"{demo_username(role.key)}@example.org")
-        accounts.set_password(db, username=demo_username(role.key), password=DEMO_PASSWORD, by="demo")
+        credentials.set_password(db, username=demo_username(role.key), password=DEMO_PASSWORD, by="demo")
     path = pack.directory / "demo.toml"
     scenario = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     for customer in scenario.get("customers", []):
@@ -64,7 +67,7 @@ def _play(db, pack, story, today):
 def _open_task(db, alert_id, role) -> HumanTask:
     """The alert's oldest open step for this role: a housing system step may wait beside the case's own."""
     task = db.scalar(select(HumanTask).join(Case).where(
-        Case.alert_id == alert_id, HumanTask.role == role, HumanTask.status.in_(("ready", "claimed")))
+        Case.alert_id == alert_id, HumanTask.role == role, HumanTask.status.in_(OPEN_TASK))
         .order_by(HumanTask.id))
     if task is None:
         raise WorkflowError(f"demo.toml: alert {alert_id} has no open step for the {role} role to complete")

@@ -12,11 +12,11 @@ the pack names for the non-disclosure register, even among the readers of the st
 from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from . import audit
-from .assignment import Actor
-from .errors import NotAllowed, NotFound
-from .models import Alert, Case, HumanTask
-from .pack import Pack
+from workflows.compliance import audit
+from workflows.cases.assignment import Actor
+from workflows.platform.errors import NotAllowed, NotFound
+from workflows.platform.models import Alert, AlertStatus, Case, HumanTask
+from workflows.definitions.pack import Pack
 
 
 def restrictions_admitting(pack: Pack, actor: Actor) -> list[str]:
@@ -81,23 +81,37 @@ def require_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert) -> Non
     """Refuse, with the instruction to staff, someone with no need to know this alert's story."""
     if may_read_story(db, pack=pack, actor=actor, alert_id=alert.id):
         return
-    from .register import instruction_to_staff  # the one answer to "what are staff shown"
-    shown = instruction_to_staff(pack, alert) if alert.status == "active" else None
+    from workflows.register.markers import instruction_to_staff  # the one answer to "what are staff shown"
+    shown = instruction_to_staff(pack, alert) if alert.status == AlertStatus.ACTIVE else None
     what = f"the instruction to staff is: {shown['instruction']}" if shown else "it carries no active marker"
     raise NoNeedToKnow(f"{actor.username} has no need to know the story of alert {alert.id}: it is read only by "
                        f"the roles with a step on it and those the policy names; {what}", alert.id, shown)
+
+
+def is_administrator(pack: Pack, actor: Actor) -> bool:
+    """Manages accounts, API tokens, reassignments and cases set aside in error."""
+    return pack.administrator_role in actor.roles
+
+
+def is_process_owner(pack: Pack, actor: Actor) -> bool:
+    """Changes the policy: checks, deploys and migrates the diagrams."""
+    return pack.process_owner_role in actor.roles
+
+
+def may_read_policy(pack: Pack, actor: Actor) -> bool:
+    """Reads the deployed diagrams and their versions: the process owner, the administrator and
+    the compliance role."""
+    return bool({pack.process_owner_role, pack.administrator_role, pack.compliance_role} & actor.roles)
 
 
 def oversight_roles(pack: Pack) -> frozenset[str]:
     """Roles that watch or run the system rather than work cases: the administrator, the process
     owner, and the compliance roles off the management ladder that the pack names in [registers].
     A case step in their lane would give them a story they have no need to know."""
-    from .accounts import ADMIN_ROLE
-    from .process_files import OWNER_ROLE
     regs = pack.registers
     named = regs.readers | regs.case_readers | regs.subject_access | regs.non_disclosure_visible_to
     compliance = {key for key in named if key in pack.roles and pack.roles[key].rank == 0}
-    return frozenset({ADMIN_ROLE, OWNER_ROLE} | compliance) & frozenset(pack.roles)
+    return frozenset({pack.administrator_role, pack.process_owner_role} | compliance) & frozenset(pack.roles)
 
 
 def open_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert, **what) -> None:

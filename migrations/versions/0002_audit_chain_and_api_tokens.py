@@ -44,7 +44,7 @@ def upgrade():
     )
 
     # events recorded before the chain existed join it now, in the order they were written
-    from workflows.audit import chain_existing
+    from workflows.compliance.audit import chain_existing
     chain_existing(op.get_bind())
 
 

@@ -77,11 +77,12 @@ def app(database_url):
 @pytest.fixture
 def web(app, seeded):
     """Sign in as anyone of the seeded world: web('cora') is a signed-in test client."""
-    from workflows import accounts, db as database
+    from workflows.accounts import credentials
+    from workflows.platform import db as database
 
     def signed_in(username):
         with database.transaction() as db:
-            accounts.set_password(db, username=username, password=PASSWORD, by="test")
+            credentials.set_password(db, username=username, password=PASSWORD, by="test")
         client = app.test_client()
         page = client.get("/sign-in").get_data(as_text=True)
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

@@ -19,13 +19,14 @@ def main(path: str):
     from tests.compliance.conftest import NOW, PASSWORD, Seeded
     from tests.helpers import Cli, DerbyWorld
     from webapp import create_app
-    from workflows import accounts, clock, config, db as database
+    from workflows.accounts import credentials
+    from workflows.platform import clock, config, db as database
 
     command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
     cli = Cli()
     Seeded(DerbyWorld(cli), cli)
     with database.transaction() as db:
-        accounts.set_password(db, username="hugo", password=PASSWORD, by="screenshot")
+        credentials.set_password(db, username="hugo", password=PASSWORD, by="screenshot")
     clock.set_now(clock.parse_moment(NOW))
     server = make_server("127.0.0.1", 0, create_app(), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

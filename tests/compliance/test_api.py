@@ -7,8 +7,8 @@ import re
 from sqlalchemy import func, select
 
 from tests.compliance.conftest import NOW
-from workflows import db as database
-from workflows.models import Alert, ApiToken
+from workflows.platform import db as database
+from workflows.platform.models import Alert, ApiToken
 
 
 def token(cli, name, *scopes):

@@ -1,5 +1,5 @@
 """The API refuses what would break a case or the server, in JSON naming the problem, and saves
-nothing: bad text (the rule of workflows/text.py), JSON nested too deeply, wrong paths and
+nothing: bad text (the rule of workflows/platform/text.py), JSON nested too deeply, wrong paths and
 methods; its OpenAPI document names the configured server, never the request's Host."""
 import pytest
 
@@ -61,7 +61,7 @@ def test_the_openapi_document_names_the_configured_server_not_the_host_header(ap
 
 
 def test_a_server_error_in_the_api_answers_json(seeded, cli, app, monkeypatch):
-    from workflows import exports
+    from workflows.compliance import exports
 
     def broken(*args, **kwargs):
         raise RuntimeError("the disk is on fire")

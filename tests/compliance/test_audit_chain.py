@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.test_derby_lifecycle import MARKER, record_on_red_triangle
-from workflows import db as database
+from workflows.platform import db as database
 
 T0 = "2026-03-02T09:00"
 
@@ -50,8 +50,8 @@ def test_an_edited_row_is_named(derby, cli):
 
 
 def test_an_edited_row_with_its_hash_recomputed_breaks_the_next_link(derby, cli):
-    from workflows import audit
-    from workflows.models import AuditEvent
+    from workflows.compliance import audit
+    from workflows.platform.models import AuditEvent
     some_history(derby)
     ids = event_ids()
     with database.transaction() as db:
@@ -115,7 +115,7 @@ def test_writers_committing_at_once_from_separate_processes_keep_one_chain(derby
 
 
 def test_events_survive_a_rolled_back_savepoint_and_those_it_undid_never_join(derby, cli):
-    from workflows import audit
+    from workflows.compliance import audit
     with database.transaction() as db:
         audit.record(db, actor="sam", action="kept_before_savepoint")
         db.flush()

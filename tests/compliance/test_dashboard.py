@@ -54,8 +54,8 @@ def test_recording_the_letter_as_sent_takes_the_tenant_off_the_not_told_list(see
     hugo = web("hugo")
     story = json.loads(cli("alerts", "show", seeded.a1, "--as", "hugo", "--json"))
     assert story["letters"]
-    from workflows import db as database
-    from workflows.models import Letter
+    from workflows.platform import db as database
+    from workflows.platform.models import Letter
     from sqlalchemy import select
     with database.transaction() as db:
         letter_id = db.scalar(select(Letter.id).where(Letter.alert_id == seeded.a1))
@@ -84,7 +84,7 @@ def test_charts_week_by_week_and_markers_by_category(seeded, cli):
 
 
 def test_the_dashboard_page_links_each_row_to_its_case_and_draws_both_charts(seeded, web):
-    from workflows import clock
+    from workflows.platform import clock
     clock.set_now(clock.parse_moment(NOW))
     page = web("cora").get("/compliance")
     html = page.get_data(as_text=True)

@@ -91,8 +91,8 @@ def test_viewing_and_exporting_registers_is_audited(seeded, web, cli):
     web("hugo").get("/compliance/register.csv")
     web("tina").get("/compliance/non-disclosures")
     events = {e["action"]: e for e in json.loads(cli("alerts", "show", seeded.a1, "--as", "hugo", "--json"))["events"]}
-    from workflows import db as database
-    from workflows.models import AuditEvent
+    from workflows.platform import db as database
+    from workflows.platform.models import AuditEvent
     from sqlalchemy import select
     with database.transaction() as db:
         exported = db.scalars(select(AuditEvent).where(AuditEvent.action == "register_exported")).one()

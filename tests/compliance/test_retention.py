@@ -5,7 +5,7 @@ import json
 import shutil
 
 from tests.helpers import DerbyWorld, RISK
-from workflows import config
+from workflows.platform import config
 
 
 def test_closed_records_past_the_packs_retention_period(database_url, cli, monkeypatch, tmp_path):

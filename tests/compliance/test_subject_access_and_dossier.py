@@ -7,9 +7,8 @@ import json
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from workflows import db as database
-from workflows.models import (Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note,
-                              RiskAssessment)
+from workflows.platform import db as database
+from workflows.platform.models import (Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note, RiskAssessment)
 
 
 def rows_about(customer_ref):

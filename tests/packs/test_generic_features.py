@@ -6,16 +6,17 @@ import shutil
 import pytest
 
 from tests.packs.world import copy_pack
-from workflows import config, definitions
-from workflows.pack import PackError, load_pack
+from workflows.platform import config
+from workflows.definitions import deployment
+from workflows.definitions.pack import PackError, load_pack
 
 
 def test_a_timer_may_read_case_data_but_only_names_the_case_has(tmp_path):
     pack = load_pack("karbon")
     xml = (pack.directory / "karbon_review.bpmn").read_text()
-    assert definitions.check(xml, "karbon_review.bpmn", pack) == []
+    assert deployment.check(xml, "karbon_review.bpmn", pack) == []
     broken = xml.replace("marker_code == 'DNV'", "marker_kode == 'DNV'")
-    findings = [str(f) for f in definitions.check(broken, "karbon_review.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(broken, "karbon_review.bpmn", pack)]
     assert findings and "marker_kode" in findings[0] and "due_def" in findings[0]
 
 
@@ -44,7 +45,7 @@ def test_letter_delivery_methods_come_from_the_pack(tmp_path):
     assert pack.delivery_methods == ("recorded delivery", "hand delivered by two officers")
     # the diagram's service task records "hand delivered", which this pack no longer offers
     xml = (pack.directory / "dover_assessment.bpmn").read_text()
-    findings = [str(f) for f in definitions.check(xml, "dover_assessment.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(xml, "dover_assessment.bpmn", pack)]
     assert findings == ["dover_assessment.bpmn: delivered: unknown delivery method 'hand delivered' "
                         "(the pack's: recorded delivery, hand delivered by two officers)"]
     path.write_text(text.replace('["recorded delivery", "hand delivered by two officers"]', "[]"))
@@ -90,7 +91,7 @@ def test_a_pack_that_issues_letters_must_say_how_soon_the_tenant_is_told(cli, mo
     pack = load_pack("karbon", seed)
     pack.registers = dataclasses.replace(pack.registers, tell_tenant_within=None)
     xml = (pack.directory / "karbon_assessment.bpmn").read_text()
-    findings = [str(f) for f in definitions.check(xml, "karbon_assessment.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(xml, "karbon_assessment.bpmn", pack)]
     assert findings and all("set [registers] tell_tenant_within in pack.toml" in f for f in findings)
 
 
@@ -106,7 +107,8 @@ KARBON_ADD = {"report_source": "staff", "investigation_findings": "x", "incident
               "future_risk": "high", "person_involved": "x", "person_relationship": "lead_tenant",
               "vulnerabilities_considered": "x", "add_to_register": "yes", "decision_reason": "Threatened an officer",
               "marker_code": "DNV", "marker_text": "Do not visit", "inform_customer": "yes", "inform_agencies": "no"}
-KARBON_KEEP = {"review_findings": "x", "review_outcome": "keep", "review_reason": "Risk remains", "inform_customer": "yes"}
+KARBON_KEEP = {"review_findings": "x", "review_outcome": "keep", "review_reason": "Risk remains", "inform_customer": "yes",
+               "vulnerabilities_considered": "None known", "incident_nature": "Threats"}
 HOUSING_SYSTEM = '\n[housing_system]\nrole = "staff"\ndue_within = "PT4H"\nname = "Orchard"\n'
 
 
@@ -210,7 +212,7 @@ def test_the_lint_refuses_a_user_task_between_a_decision_and_the_action_recordin
               .replace("<bpmn:flowNodeRef>gw_add</bpmn:flowNodeRef>",
                        "<bpmn:flowNodeRef>gw_add</bpmn:flowNodeRef><bpmn:flowNodeRef>type_it_in</bpmn:flowNodeRef>")
               .replace('<bpmn:sequenceFlow id="f_add"', clerical + '<bpmn:sequenceFlow id="f_add"'))
-    findings = [str(f) for f in definitions.check(broken, "karbon_assessment.bpmn", pack)]
+    findings = [str(f) for f in deployment.check(broken, "karbon_assessment.bpmn", pack)]
     assert findings == ["karbon_assessment.bpmn: type_it_in: user task 'type_it_in' stands between the decision "
                         "'investigate' and 'place_marker', which records it: staff would not see the decision "
                         "until 'type_it_in' is done. Record the outcome straight after the decision; the step of "
@@ -237,7 +239,7 @@ def test_a_review_knows_what_the_pack_carries_from_the_assessment_and_only_that(
     # without review_carries, a review reading an assessment's answer is refused by the check
     _karbon_review_reading_the_source(copy_pack(tmp_path / "plain", "karbon"), carries=False)
     pack = load_pack("karbon", tmp_path / "plain")
-    findings = [str(f) for f in definitions.check((pack.directory / "karbon_review.bpmn").read_text(),
+    findings = [str(f) for f in deployment.check((pack.directory / "karbon_review.bpmn").read_text(),
                                                   "karbon_review.bpmn", pack)]
     assert findings and "reads report_source, which no form field or case variable provides" in findings[0]
 
@@ -271,8 +273,8 @@ def test_review_carries_must_name_case_data(tmp_path):
 def test_a_step_may_name_the_role_its_holder_may_nominate_and_only_a_role_of_the_pack():
     pack = load_pack("derby")
     xml = (pack.directory / "derby_review.bpmn").read_text()
-    assert definitions.check(xml, "derby_review.bpmn", pack) == []
-    findings = [str(f) for f in definitions.check(xml.replace('name="nominee" value="service_manager"',
+    assert deployment.check(xml, "derby_review.bpmn", pack) == []
+    findings = [str(f) for f in deployment.check(xml.replace('name="nominee" value="service_manager"',
                                                               'name="nominee" value="deputy_head"'),
                                                   "derby_review.bpmn", pack)]
     assert findings == ["derby_review.bpmn: review_head_of_service: nominee names unknown role 'deputy_head' "
@@ -326,4 +328,56 @@ def test_a_letter_after_not_told_is_allowed_once_a_new_decision_is_taken():
                       '<bpmn:incoming>f_near_miss</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>')
     xml = xml.replace('<bpmn:incoming>f_letter</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>',
                       '<bpmn:incoming>f_letter</bpmn:incoming>')
-    assert [str(f) for f in definitions.check(xml, "derby_assessment.bpmn", pack)] == []
+    assert [str(f) for f in deployment.check(xml, "derby_assessment.bpmn", pack)] == []
+
+
+def test_letters_to_others_than_the_tenant_are_checked_when_the_pack_loads(tmp_path):
+    path = copy_pack(tmp_path, "karbon")
+    text = path.read_text()
+    assert not load_pack("karbon", tmp_path).letters["out_of_hours_notice"].to_tenant
+    assert load_pack("karbon", tmp_path).letters["caution_alert_added"].to_tenant  # the default
+    path.write_text(text.replace("to_tenant = false", 'to_tenant = "no"', 1))
+    with pytest.raises(PackError, match=r"\[letters.out_of_hours_notice\] to_tenant must be true or false"):
+        load_pack("karbon", tmp_path)
+    path.write_text(text.replace("to_tenant = false", "to_tennant = false", 1))
+    with pytest.raises(PackError, match=r"\[letters.out_of_hours_notice\] has unknown settings \['to_tennant'\]"):
+        load_pack("karbon", tmp_path)
+
+
+def test_a_subject_access_export_withholds_notices_only_where_the_pack_says_so(cli, monkeypatch, tmp_path):
+    """`notices` in withheld_when_not_told (the default) keeps letters to others than the tenant out of
+    the export of an alert the tenant was not told of; a pack that leaves it out shows them."""
+    from tests.packs.conftest import KARBON_USERS
+    from tests.packs.world import world_on_copy
+
+    def notices_shown(toml):
+        toml.write_text(toml.read_text().replace(
+            '[registers]\n', '[registers]\nwithheld_when_not_told = ["marker", "risk_assessments", "notes", '
+            '"non_disclosures", "tasks", "events"]\n'))
+    karbon = world_on_copy(cli, monkeypatch, tmp_path, "karbon", KARBON_USERS, notices_shown)
+    alert_id = karbon.report("sharps", customer="C3", now="2026-03-02T09:00")
+    task = karbon.open_task("mia", alert_id, "2026-03-02T09:00")
+    karbon.complete("mia", task["task"], {
+        "report_source": "staff", "investigation_findings": "Needles seen", "incident_nature": "Needles left out",
+        "future_risk": "high", "person_involved": "Lead tenant", "person_relationship": "lead_tenant",
+        "vulnerabilities_considered": "None known", "add_to_register": "yes", "decision_reason": "Sharps",
+        "marker_code": "SHP", "marker_text": "Wear gloves", "inform_customer": "no",
+        "non_disclosure_reason": "Would stop engaging with treatment", "inform_agencies": "no"},
+        now="2026-03-03T10:00")
+    record = json.loads(cli("export", "subject-access", "C3", "--as", "dpo"))["alerts"][0]
+    assert record["marker"]["withheld"] is True and "notices" not in record["withheld_sections"]
+    assert "Wear gloves" in record["letters"][0]["body"]  # this pack chose to show the notice
+
+
+def test_without_markers_on_lead_tenant_a_report_flags_the_household_member_named(shal, cli, tmp_path):
+    """The household link alone changes nothing: only a pack with markers_on_lead_tenant moves the flag."""
+    cli("customers", "add", "C4", "--name", "Dean Smith", "--household-of", "C1")
+    out = cli("report", "--as", "sam", "--customer", "C4", "--category", "incident", "--description", "Threats")
+    assert "lead tenant" not in out
+    alert = json.loads(cli("alerts", "show", out.split()[1], "--as", "hannah", "--json"))
+    assert alert["customer"] == "C4" and alert["about_customer"] is None
+
+    path = copy_pack(tmp_path, "karbon")
+    path.write_text(path.read_text().replace("markers_on_lead_tenant = true", 'markers_on_lead_tenant = "yes"'))
+    with pytest.raises(PackError, match=r"\[pack\] markers_on_lead_tenant must be true or false, not 'yes'"):
+        load_pack("karbon", tmp_path)

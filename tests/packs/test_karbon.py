@@ -1,5 +1,7 @@
 """Karbon Homes' caution alert register end to end through the command line
 (../shared/policies/karbon-homes-caution-alert-policy.txt)."""
+import json
+
 T0 = "2026-03-02T09:00"
 DECIDED = "2026-03-03T10:00"
 ADD = {"report_source": "contractor", "investigation_findings": "Officer's statement and call log", "incident_nature": "Threats to a repairs operative",
@@ -8,7 +10,8 @@ ADD = {"report_source": "contractor", "investigation_findings": "Officer's state
        "marker_code": "VIP", "marker_text": "Visit in pairs; never alone", "inform_customer": "yes",
        "inform_agencies": "no"}
 KEEP = {"review_findings": "No further incidents reported", "review_outcome": "keep", "review_reason": "Risk remains",
-        "inform_customer": "yes"}
+        "inform_customer": "yes", "vulnerabilities_considered": "None known",
+        "incident_nature": "Threats to a repairs operative"}
 
 
 def decide(karbon, alert_id, values, now=DECIDED):
@@ -133,3 +136,116 @@ def test_manager_decides_not_to_add(karbon, cli):
     assert alert["cases"][0]["status"] == "completed"
     assert "no marker" in cli("check", "Peter Brown", "--as", "sam")
     assert cli.json("visit-list", "--as", "otto") == []
+
+
+def _review(karbon, alert_id, values, due, done, who="max"):
+    assert karbon.fire_timers(due) == 1
+    task = karbon.open_task(who, alert_id, due)
+    karbon.complete(who, task["task"], values, now=done)
+    return karbon.alert(alert_id, "mia")
+
+
+NOT_TOLD = {**ADD, "marker_code": "PBV", "marker_text": "Police before visiting", "inform_customer": "no",
+            "non_disclosure_reason": "Police operation under way"}
+TOLD_AT_REVIEW = {**KEEP, "vulnerabilities_considered": "Hearing loss: letter in large print",
+                  "incident_nature": "Threats to a repairs operative on 1 March 2026"}
+
+
+def test_a_subject_access_export_for_a_customer_not_told_withholds_the_out_of_hours_notice_until_a_review_tells_them(
+        karbon, cli):
+    """§9.1 with §4.2: the out-of-hours notice repeats the code and the instruction the customer was not told."""
+    alert_id = karbon.report("threats", customer="C3", now=T0)
+    alert = decide(karbon, alert_id, NOT_TOLD)
+    assert [lt["template"] for lt in alert["letters"]] == ["out_of_hours_notice"]
+    export = cli("export", "subject-access", "C3", "--as", "dpo", now="2026-04-01T10:00")
+    assert "Peter Brown" in export and "withheld: covered by a decision not to tell" in export
+    for secret in ("PBV", "Police before visiting", "Police operation under way", "Threats to a repairs operative"):
+        assert secret not in export
+    assert all(lt.get("withheld") for lt in json.loads(export)["alerts"][0]["letters"])
+
+    # a later review tells the customer: nothing is withheld any more
+    _review(karbon, alert_id, TOLD_AT_REVIEW, "2026-09-03T10:01", "2026-09-04T10:00")
+    data = json.loads(cli("export", "subject-access", "C3", "--as", "dpo", now="2026-09-05T10:00"))
+    record = data["alerts"][0]
+    assert record["withheld_sections"] == [] and record["marker"]["code"] == "PBV"
+    assert [lt["title"] for lt in record["letters"]] == [
+        "Caution alert: notice to the out-of-hours call handlers", "The review of your caution alert"]
+    assert "Police before visiting" in record["letters"][0]["body"]
+
+
+def test_a_customer_first_told_at_a_review_is_told_the_incidents_and_when_it_is_next_reviewed(karbon, cli):
+    """§5.2: the customer is told the incident(s) that led to the entry and when it will be reviewed."""
+    alert_id = karbon.report("threats", customer="C3", now=T0)
+    decide(karbon, alert_id, NOT_TOLD)
+    assert karbon.fire_timers("2026-09-03T10:01") == 1
+    task = karbon.open_task("max", alert_id, "2026-09-03T10:01")
+    error = karbon.refuse("max", task["task"], {k: v for k, v in TOLD_AT_REVIEW.items() if k != "incident_nature"},
+                          now="2026-09-04T10:00")
+    assert "incident_nature" in error
+    karbon.complete("max", task["task"], TOLD_AT_REVIEW, now="2026-09-04T10:00")
+    letter = karbon.alert(alert_id, "mia")["letters"][-1]
+    assert letter["template"] == "caution_alert_kept"
+    for item in ("Threats to a repairs operative on 1 March 2026", "2027-03-03", "Police before visiting"):
+        assert item in letter["body"]
+
+
+def test_customer_vulnerabilities_are_considered_again_at_every_review(karbon, cli):
+    """§10.1: customer vulnerabilities are considered as part of the decision, the review's too."""
+    alert_id = karbon.report("threats", customer="C1", now=T0)
+    decide(karbon, alert_id, ADD)
+    assert karbon.fire_timers("2026-09-03T10:01") == 1
+    task = karbon.open_task("max", alert_id, "2026-09-03T10:01")
+    assert "vulnerabilities_considered" in karbon.fields("max", task["task"])
+    without = {k: v for k, v in TOLD_AT_REVIEW.items() if k != "vulnerabilities_considered"}
+    assert "vulnerabilities_considered" in karbon.refuse("max", task["task"], without, now="2026-09-04T10:00")
+    karbon.complete("max", task["task"], TOLD_AT_REVIEW, now="2026-09-04T10:00")
+    review = karbon.alert(alert_id, "mia")["assessments"][-1]["content"]
+    assert review["vulnerabilities_considered"] == "Hearing loss: letter in large print"
+
+
+def test_a_report_about_a_household_member_flags_the_lead_tenant_and_links_the_members_own_record(karbon, cli):
+    """§6.1: "a caution alert warning (red flag) will appear against the lead tenant on the relevant tenancy"."""
+    assert "there is no customer 'C9' to be the lead tenant" in cli.fails(
+        "customers", "add", "C4", "--name", "Dean Smith", "--household-of", "C9")
+    assert "of C1's household" in cli("customers", "add", "C4", "--name", "Dean Smith", "--address", "1 High Street",
+                                      "--postcode", "AB1 1AA", "--household-of", "C1")
+    assert "is a member of another lead tenant's household" in cli.fails(
+        "customers", "add", "C5", "--name", "Baby Smith", "--household-of", "C4")
+
+    out = cli("report", "--as", "sam", "--customer", "C4", "--category", "threats",
+              "--description", "The lead tenant's son threatened the repairs operative", now=T0)
+    assert "the marker goes on the lead tenant John Smith (C1); C4's own record is linked to it, not flagged" in out
+    alert_id = int(out.split()[1])
+    alert = decide(karbon, alert_id, ADD)
+    assert alert["customer"] == "C1" and alert["about_customer"] == "C4" and alert["status"] == "active"
+    assert "Dear John Smith" in alert["letters"][1]["body"]  # the lead tenant is told (§5.2)
+    assert "MARKER [VIP]: Visit in pairs; never alone" in cli("check", "John Smith", "--as", "sam")
+    member = cli("check", "Dean Smith", "--as", "sam")
+    assert "C4  Dean Smith, 1 High Street: no marker of their own" in member  # their own record is not flagged
+    # but staff checking before visiting them see the flag on their household's lead tenant (§6.3)
+    assert ("C4  Dean Smith, of the household of the lead tenant John Smith (C1): MARKER [VIP]: "
+            "Visit in pairs; never alone") in member
+    from tests.web.conftest import Browser, set_passwords
+    from webapp import create_app
+    set_passwords(["sam"])
+    page = Browser(create_app({"TESTING": True}), "sam").get("/check?q=Dean").get_data(as_text=True)
+    assert "No marker of their own." in page and "Marker on the lead tenant of the household" in page
+    assert "Visit in pairs; never alone" in page
+    assert [r["customer"] for r in cli.json("visit-list", "--as", "otto")] == ["C1"]
+    # the member's subject access export holds the alert their behaviour led to (§9.1)
+    assert [a["alert"] for a in json.loads(cli("export", "subject-access", "C4", "--as", "dpo"))["alerts"]] == [alert_id]
+
+
+def test_a_delivered_out_of_hours_notice_does_not_count_as_telling_the_customer(karbon, cli):
+    """§5.2 with the working rule of 14 days: only the customer's own letter tells them; the §7.3 notice
+    goes to the call handlers."""
+    alert_id = karbon.report("threats", customer="C1", now=T0)
+    notice, letter = decide(karbon, alert_id, ADD)["letters"]
+    assert notice["template"] == "out_of_hours_notice"
+    cli("letter", "deliver", notice["id"], "--as", "mia", "--method", "first class post", "--at", "2026-03-04T09:00",
+        now="2026-03-20T10:00")
+    rows = json.loads(cli("dashboard", "--as", "dpo", now="2026-03-20T10:00"))["not_told"]
+    assert [(r["alert"], r["deadline"]) for r in rows] == [(alert_id, "2026-03-17")]
+    cli("letter", "deliver", letter["id"], "--as", "mia", "--method", "first class post", "--at", "2026-03-04T09:00",
+        now="2026-03-20T10:00")
+    assert json.loads(cli("dashboard", "--as", "dpo", now="2026-03-20T10:00"))["not_told"] == []

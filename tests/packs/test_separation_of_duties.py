@@ -4,8 +4,8 @@ it; mustDiffer keeps a second stage from the person who did the first. Through t
 on Karbon and Dover and on a test pack."""
 from tests.packs.test_dover import ASSESS, INCIDENT, KEEP, on_system
 from tests.packs.world import DPO, world_on_copy
-from workflows import definitions
-from workflows.pack import load_pack
+from workflows.definitions import deployment
+from workflows.definitions.pack import load_pack
 
 T0 = "2026-03-02T09:00"
 INVESTIGATE = {
@@ -146,12 +146,12 @@ def test_must_differ_and_must_outrank_name_a_field_the_case_has(tmp_path):
     _two_stage(toml.parent, must_differ="approver_of_record")
     pack = load_pack("karbon", tmp_path)
     xml = (pack.directory / "karbon_assessment.bpmn").read_text()
-    assert [str(f) for f in definitions.check(xml, "karbon_assessment.bpmn", pack)] == [
+    assert [str(f) for f in deployment.check(xml, "karbon_assessment.bpmn", pack)] == [
         "karbon_assessment.bpmn: approve: mustDiffer names 'approver_of_record', which no form field or "
         "case variable provides"]
     # mustOutrank used to treat an unknown rank as 0, quietly meaning "anyone else": now it is refused
     outrank = xml.replace('name="mustDiffer" value="approver_of_record"', 'name="mustOutrank" value="last_decision_by"')
-    assert [str(f) for f in definitions.check(outrank, "karbon_assessment.bpmn", pack)] == [
+    assert [str(f) for f in deployment.check(outrank, "karbon_assessment.bpmn", pack)] == [
         "karbon_assessment.bpmn: approve: mustOutrank names 'last_decision_by', but nothing provides "
         "'last_decision_by_role' (the role they acted in), so there is no seniority to beat; to require only "
         "a different person, use mustDiffer"]
@@ -175,7 +175,7 @@ def test_must_outrank_with_no_rank_to_beat_stops_the_step_instead_of_meaning_any
 def test_every_review_and_appeal_deciding_step_is_a_decision():
     """So the one separation rule covers them: each pack's review and appeal steps that decide."""
     from lxml import etree
-    ns = {"bpmn": definitions.BPMN, "camunda": definitions.CAMUNDA}
+    ns = {"bpmn": deployment.BPMN, "camunda": deployment.CAMUNDA}
     for key in ("derby", "dover", "karbon", "polha", "shal"):
         pack = load_pack(key)
         for path in pack.bpmn_files():

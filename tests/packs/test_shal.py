@@ -11,9 +11,12 @@ DECIDE = {"basis": "incident", "incident_nature": "Threatened the gas engineer w
           "violence_risk": "high", "staff_impact": "Engineer shaken; off work for two days",
           "repeat_likelihood": "medium", "escalating_pattern": "yes", "health_risk": "yes", "place_marker": "yes",
           "file_note": "Engineer's statement; second incident this year", "marker_text": "Visit in pairs",
-          "shared_with": "Our repairs contractors", "inform_tenant": "yes"}
+          "shared_with": "Our repairs contractors", "inform_tenant": "yes",
+          "why_unacceptable": "A hammer raised at the engineer put him in danger, so visits need two people"}
 KEEP = {"staff_consulted": "The gas engineer and his supervisor", "review_outcome": "keep",
-        "review_reason": "Further threats in the autumn", "inform_tenant": "yes"}
+        "review_reason": "Further threats in the autumn", "inform_tenant": "yes",
+        "incident_nature": DECIDE["incident_nature"], "why_unacceptable": DECIDE["why_unacceptable"],
+        "shared_with": DECIDE["shared_with"]}
 
 
 def decide(shal, alert_id, values, who="hannah", now=DECIDED):
@@ -38,29 +41,30 @@ def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_she
     assert notes["File notes"] == "Engineer's statement; second incident this year"  # §3.4.2
     sheet = notes["VIP Record Sheet"]  # §3.4.3: reason, date added, review date
     assert "Reason marked VIP: Engineer's statement" in sheet
-    assert "Date added: 2026-03-03" in sheet and "Review due: 2027-03-03" in sheet
+    assert "Date added: 2026-03-03" in sheet and "Review due: 2027-02-03" in sheet  # done within 12 months
     content = alert["assessments"][0]["content"]  # §3.4.4-3.4.6: the risk factors considered
     assert content["violence_risk"] == "high" and content["escalating_pattern"] is True
 
     letter = alert["letters"][0]  # §3.6.1-3.6.2: told at once (within the week), the five items
     assert letter["template"] == "vip_marker_added"
     for item in ("Threatened the gas engineer with a hammer", "Your records will show a VIP marker",
-                 '"Visit in pairs"', "Our repairs contractors", "By 2027-03-03", "Housing Manager, SHAL"):
+                 '"Visit in pairs"', "Our repairs contractors", "By 2027-02-03", "Housing Manager, SHAL"):
         assert item in letter["body"]
     # §3.3.4: the list for out-of-hours maintenance staff
     assert [(r["customer"], r["instruction"]) for r in cli.json("visit-list", "--as", "mo")] == [("C1", "Visit in pairs")]
 
-    # §3.4.7: reviewed at least every 12 months, with the staff involved
-    assert shal.fire_timers("2027-03-03T09:59") == 0
-    assert shal.fire_timers("2027-03-03T10:01") == 1
-    review = shal.open_task("hannah", alert_id, "2027-03-03T10:01")
+    # §3.4.7: reviewed at least every 12 months, with the staff involved: due eleven months on, its
+    # step due two weeks later
+    assert shal.fire_timers("2027-02-03T09:59") == 0
+    assert shal.fire_timers("2027-02-03T10:01") == 1
+    review = shal.open_task("hannah", alert_id, "2027-02-03T10:01")
     assert "staff_consulted" in shal.refuse("hannah", review["task"], {**KEEP, "staff_consulted": ""})
-    shal.complete("hannah", review["task"], KEEP, now="2027-03-05T10:00")
+    shal.complete("hannah", review["task"], KEEP, now="2027-02-05T10:00")
     alert = shal.alert(alert_id, "hannah")
-    # two days late, yet the next review is still twelve months after this one fell due
-    assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-03T10:00")
+    # two days after it fell due, yet the next review is still counted from when this one fell due
+    assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-01-03T10:00")
     assert alert["letters"][-1]["template"] == "vip_marker_kept"
-    assert "reviewed 2027-03-05 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
+    assert "reviewed 2027-02-05 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
 
     # §3.6.4: a tenant who was told sees the marker disclosed with their records, no decision needed
     cli("request", alert_id, "--as", "sam", "--kind", "subject_access", "--details", "All my records",
@@ -99,14 +103,15 @@ def test_drug_dealing_on_a_home_visit_adds_a_marker_automatically(shal, cli):
     assert task["title"].startswith("Add the VIP marker")
     assert "place_marker" not in shal.fields("hannah", task["task"])  # no choice: §3.2.3
     alert = decide(shal, alert_id, {"incident_nature": "Scales and bagged drugs seen", "file_note": "Officer's report",
-                                    "marker_text": "Visit in pairs", "shared_with": "Police", "inform_tenant": "yes"})
+                                    "marker_text": "Visit in pairs", "shared_with": "Police", "inform_tenant": "yes",
+                                    "why_unacceptable": "Dealing from the home puts visiting staff in danger"})
     assert alert["status"] == "active" and alert["letters"][0]["template"] == "vip_marker_added"
 
-    assert shal.fire_timers("2027-03-03T10:01") == 1
-    review = shal.open_task("hannah", alert_id, "2027-03-03T10:01")
+    assert shal.fire_timers("2027-02-03T10:01") == 1
+    review = shal.open_task("hannah", alert_id, "2027-02-03T10:01")
     shal.complete("hannah", review["task"], {"staff_consulted": "Hugh", "review_outcome": "remove",
                                              "review_reason": "Moved away from dealing; police confirm"},
-                  now="2027-03-04T10:00")
+                  now="2027-02-04T10:00")
     assert shal.alert(alert_id, "hannah")["status"] == "removed"
     assert cli.json("visit-list", "--as", "mo") == []
 
@@ -238,25 +243,25 @@ def test_a_letter_not_delivered_within_a_week_of_the_decision_is_overdue_on_the_
 
 
 def _review_late(shal, alert_id, done):
-    assert shal.fire_timers("2027-03-03T10:01") == 1
-    review = shal.open_task("hannah", alert_id, "2027-03-03T10:01")
+    assert shal.fire_timers("2027-02-03T10:01") == 1
+    review = shal.open_task("hannah", alert_id, "2027-02-03T10:01")
     shal.complete("hannah", review["task"], KEEP, now=done)
     return shal.alert(alert_id, "hannah")
 
 
 def test_a_review_finished_nine_days_late_does_not_move_the_next_review(shal, cli):
-    """§3.4.7: reviewed at least every 12 months: twelve months from when the review was due."""
+    """§3.4.7: reviewed at least every 12 months: each period counts from when the last review was due."""
     alert_id = shal.report("incident", now=T0)
-    decide(shal, alert_id, DECIDE)  # the first review is due on 3 March 2027, 10:00
-    alert = _review_late(shal, alert_id, "2027-03-12T10:00")
-    assert alert["next_review_at"].startswith("2028-03-03T10:00")
-    assert "due by 2028-03-03" in alert["letters"][-1]["body"]  # the tenant's letter gives the same date
-    assert shal.fire_timers("2028-03-03T09:59") == 0
-    assert shal.fire_timers("2028-03-03T10:01") == 1
-    # a review done so late that the next one is already due: due at once, not a year from now
-    review = shal.open_task("hannah", alert_id, "2028-03-03T10:01")
+    decide(shal, alert_id, DECIDE)  # the first review is due on 3 February 2027, 10:00
+    alert = _review_late(shal, alert_id, "2027-02-12T10:00")
+    assert alert["next_review_at"].startswith("2028-01-03T10:00")
+    assert "By 2028-01-03" in alert["letters"][-1]["body"]  # the tenant's letter gives the same date
+    assert shal.fire_timers("2028-01-03T09:59") == 0
+    assert shal.fire_timers("2028-01-03T10:01") == 1
+    # a review done so late that the next one is already due: due at once, not eleven months from now
+    review = shal.open_task("hannah", alert_id, "2028-01-03T10:01")
     shal.complete("hannah", review["task"], KEEP, now="2029-03-10T10:00")
-    assert shal.alert(alert_id, "hannah")["next_review_at"].startswith("2029-03-03T10:00")
+    assert shal.alert(alert_id, "hannah")["next_review_at"].startswith("2028-12-03T10:00")
     assert shal.fire_timers("2029-03-10T10:01") == 1
 
 
@@ -267,4 +272,97 @@ def test_with_review_from_due_date_off_a_late_review_moves_the_next_one(cli, mon
     shal = world_on_copy(cli, monkeypatch, tmp_path, "shal", SHAL_USERS, from_the_day_done)
     alert_id = shal.report("incident", now=T0)
     decide(shal, alert_id, DECIDE)
-    assert _review_late(shal, alert_id, "2027-03-12T10:00")["next_review_at"].startswith("2028-03-12T10:00")
+    assert _review_late(shal, alert_id, "2027-02-12T10:00")["next_review_at"].startswith("2028-01-12T10:00")
+
+
+UNTOLD = {**DECIDE, "inform_tenant": "no", "non_disclosure_reason": "Would provoke violence against his neighbour"}
+TOLD_AT_REVIEW = {**KEEP, "incident_nature": "Threatened the gas engineer with a hammer in March 2026",
+                  "why_unacceptable": "Threatening staff with a weapon put the engineer in danger, so visits need two",
+                  "shared_with": "Our repairs contractors and the police"}
+
+
+def _first_review(shal, alert_id):
+    """The first review's step, opened when its timer fires (decided on 3 March 2026)."""
+    assert shal.fire_timers("2027-02-03T10:01") == 1
+    return shal.open_task("hannah", alert_id, "2027-02-03T10:01")
+
+
+def test_the_review_falls_due_early_enough_to_be_completed_within_twelve_months(shal, cli):
+    """§3.4.7: "reviewed at least every 12 months": the review's step is due inside the twelve months."""
+    alert_id = shal.report("incident", now=T0)
+    alert = decide(shal, alert_id, DECIDE)  # 3 March 2026
+    assert alert["next_review_at"].startswith("2027-02-03T10:00")
+    assert "Review due: 2027-02-03" in [n["text"] for n in alert["notes"] if n["notebook"] == "VIP Record Sheet"][0]
+    assert shal.fire_timers("2027-02-03T09:59") == 0
+    review = _first_review(shal, alert_id)
+    assert review["due"] <= "2027-03-03"  # done within twelve months of the decision
+    shal.complete("hannah", review["task"], TOLD_AT_REVIEW, now="2027-02-10T10:00")
+    assert shal.alert(alert_id, "hannah")["next_review_at"].startswith("2028-01-03T10:00")
+
+
+def test_a_review_that_keeps_the_marker_untold_writes_the_file_note_of_the_reason(shal, cli):
+    """§3.6.3: not telling the tenant is confirmed by a file note, at a review as at the decision."""
+    alert_id = shal.report("incident", customer="C2", now=T0)
+    decide(shal, alert_id, UNTOLD)
+    review = _first_review(shal, alert_id)
+    shal.complete("hannah", review["task"], {**KEEP, "inform_tenant": "no",
+                                             "non_disclosure_reason": "Neighbour still at risk of reprisal"},
+                  now="2027-02-10T10:00")
+    alert = shal.alert(alert_id, "hannah")
+    assert alert["letters"] == []
+    assert "Neighbour still at risk of reprisal" in [n["text"] for n in alert["notes"] if n["notebook"] == "File notes"]
+
+
+def test_a_tenant_first_told_at_a_review_gets_every_item_of_the_letter_with_the_case_reasons(shal, cli):
+    """§3.6.2: why the behaviour was unacceptable and how it led to the marker, and items (a)-(e)."""
+    alert_id = shal.report("incident", customer="C2", now=T0)
+    decide(shal, alert_id, UNTOLD)
+    review = _first_review(shal, alert_id)
+    for item in ("incident_nature", "why_unacceptable", "shared_with"):
+        assert item in shal.refuse("hannah", review["task"], {k: v for k, v in TOLD_AT_REVIEW.items() if k != item},
+                                   now="2027-02-10T10:00")
+    shal.complete("hannah", review["task"], TOLD_AT_REVIEW, now="2027-02-10T10:00")
+    letter = shal.alert(alert_id, "hannah")["letters"][-1]
+    assert letter["template"] == "vip_marker_kept"
+    for item in ("Threatened the gas engineer with a hammer in March 2026",  # (a)
+                 "Threatening staff with a weapon put the engineer in danger, so visits need two",  # why, how
+                 "Your records will show a VIP marker", '"Visit in pairs"',  # (b), (c)
+                 "Our repairs contractors and the police", "By 2028-01-03",  # (d), (e)
+                 "Further threats in the autumn", "Housing Manager, SHAL"):
+        assert item in letter["body"]
+    assert "puts the safety of our staff at risk" not in letter["body"]  # no boilerplate in place of reasons
+
+
+def test_the_decision_letter_gives_the_case_reasons_why_the_behaviour_was_unacceptable(shal, cli):
+    alert_id = shal.report("incident", now=T0)
+    task = shal.open_task("hannah", alert_id, T0)
+    assert "why_unacceptable" in shal.refuse("hannah", task["task"],
+                                             {k: v for k, v in DECIDE.items() if k != "why_unacceptable"})
+    body = decide(shal, alert_id, DECIDE)["letters"][0]["body"]
+    assert DECIDE["why_unacceptable"] in body and "puts the safety of our staff at risk" not in body
+
+
+def test_a_subject_access_request_never_says_a_marker_is_there_when_none_is(shal, cli):
+    """§3.6.4: SHAL discloses that a VIP marker is in place, and only when one is."""
+    never = shal.report("concern", customer="C3", now=T0)
+    decide(shal, never, {k: v for k, v in DECIDE.items() if k not in (
+        "marker_text", "shared_with", "inform_tenant", "why_unacceptable")} | {"place_marker": "no",
+                                                                             "file_note": "A general opinion only"})
+    cli("request", never, "--as", "sam", "--kind", "subject_access", "--details", "All my records",
+        now="2026-04-01T10:00")
+    assert not shal.tasks_for("hannah", never, "2026-04-01T10:00")
+    letter = shal.alert(never, "hannah")["letters"][-1]
+    assert letter["template"] == "sar_no_marker"
+    assert "does not carry a Visit in Pairs (VIP) marker" in letter["body"]
+    for wrong in ("carries a Visit in Pairs", 'reads:\n    ""', "reviewed by ."):
+        assert wrong not in letter["body"]
+
+    removed = shal.report("incident", customer="C1", now=T0)
+    decide(shal, removed, DECIDE)
+    review = _first_review(shal, removed)
+    shal.complete("hannah", review["task"], {"staff_consulted": "The gas engineer", "review_outcome": "remove",
+                                             "review_reason": "No incident for a year"}, now="2027-02-10T10:00")
+    cli("request", removed, "--as", "sam", "--kind", "subject_access", "--details", "All my records",
+        now="2027-03-01T10:00")
+    letter = shal.alert(removed, "hannah")["letters"][-1]
+    assert letter["template"] == "sar_no_marker" and "carries a Visit in Pairs" not in letter["body"]

@@ -4,7 +4,8 @@ import re
 import shutil
 
 from tests.helpers import settings
-from workflows import config
+from workflows.definitions.pack import active_pack
+from workflows.platform import config
 
 
 def copy_pack(tmp_path, key):
@@ -29,7 +30,7 @@ class PackWorld:
     def __init__(self, cli, users: dict, customers=(("C1", "John Smith"), ("C2", "Mary Jones"), ("C3", "Peter Brown"))):
         self.cli = cli
         cli("pack", "deploy")
-        for username, roles in {**users, DPO: ["compliance_officer"]}.items():
+        for username, roles in {**users, DPO: [active_pack().compliance_role]}.items():
             cli("users", "add", username, "--name", username.title(), *sum((["--role", r] for r in roles), []))
         for ref, name in customers:
             cli("customers", "add", ref, "--name", name, "--address", f"{ref[1:]} High Street", "--postcode", "AB1 1AA")

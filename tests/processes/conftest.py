@@ -14,24 +14,24 @@ STAFF = {"paula": "process_owner", "cora": "compliance_officer"}
 
 def add_staff():
     """paula (process owner) and cora (compliance officer) beside Derby's staff, all with PASSWORD."""
-    from workflows import accounts, people
-    from workflows.db import transaction
-    from workflows.pack import active_pack
+    from workflows.accounts import credentials, people
+    from workflows.platform.db import transaction
+    from workflows.definitions.pack import active_pack
     with transaction() as db:
         for username, role in STAFF.items():
             people.add_user(db, pack=active_pack(), username=username, full_name=username.title(), roles=[role])
         for username in [*USERS, *STAFF]:
-            accounts.set_password(db, username=username, password=PASSWORD, by="test")
+            credentials.set_password(db, username=username, password=PASSWORD, by="test")
 
 
 def add_admin_ada():
     """ada the administrator (may look at the processes, not change them)."""
-    from workflows import accounts, people
-    from workflows.db import transaction
-    from workflows.pack import active_pack
+    from workflows.accounts import credentials, people
+    from workflows.platform.db import transaction
+    from workflows.definitions.pack import active_pack
     with transaction() as db:
         people.add_user(db, pack=active_pack(), username="ada", full_name="Ada Admin", roles=["admin"])
-        accounts.set_password(db, username="ada", password=PASSWORD, by="test")
+        credentials.set_password(db, username="ada", password=PASSWORD, by="test")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from workflows import clock, config
+from workflows.platform import clock, config
 
 SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save docs/modeler.png there
 

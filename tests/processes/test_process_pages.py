@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from workflows import clock, config
+from workflows.platform import clock, config
 
 DERBY = config.PROJECT_ROOT / "bpmn" / "derby"
 HERE = config.PROJECT_ROOT / "tests" / "processes"

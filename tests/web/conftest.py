@@ -11,17 +11,17 @@ PASSWORD = "correct horse battery"
 
 
 def set_passwords(usernames):
-    from workflows import accounts
-    from workflows.db import transaction
+    from workflows.accounts import credentials
+    from workflows.platform.db import transaction
     with transaction() as db:
         for username in usernames:
-            accounts.set_password(db, username=username, password=PASSWORD, by="test")
+            credentials.set_password(db, username=username, password=PASSWORD, by="test")
 
 
 def add_admin():
-    from workflows import people
-    from workflows.db import transaction
-    from workflows.pack import active_pack
+    from workflows.accounts import people
+    from workflows.platform.db import transaction
+    from workflows.definitions.pack import active_pack
     with transaction() as db:
         people.add_user(db, pack=active_pack(), username="ada", full_name="Ada Admin", roles=["admin"])
 

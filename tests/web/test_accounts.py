@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tests.web.conftest import PASSWORD, Browser
-from workflows import clock
-from workflows.db import transaction
-from workflows.models import AuditEvent, User
+from workflows.platform import clock
+from workflows.platform.db import transaction
+from workflows.platform.models import AuditEvent, User
 
 
 def test_passwords_are_stored_hashed_and_sign_out_ends_the_session(world, as_user):
@@ -46,13 +46,13 @@ def test_a_wrong_password_is_refused_and_repeated_failures_are_slowed(world, as_
 
 def test_many_failures_from_one_address_slow_that_address_whichever_names_it_tries(world, app):
     """Password spraying: one password against many accounts, from one address."""
-    from workflows import accounts
+    from workflows.accounts import credentials
 
     clock.set_now(clock.parse_moment("2026-05-01T09:00"))
     sprayer, colleague = Browser(app), Browser(app)
     sprayer.client.environ_base["REMOTE_ADDR"] = "203.0.113.7"
     colleague.client.environ_base["REMOTE_ADDR"] = "198.51.100.20"
-    names = [f"user{n}" for n in range(accounts.ADDRESS_FAILURES - 2)] + ["anna", "bob"]  # none of them thrice
+    names = [f"user{n}" for n in range(credentials.ADDRESS_FAILURES - 2)] + ["anna", "bob"]  # none of them thrice
     for name in names:
         assert sprayer.sign_in(name, "Summer2026!").status_code == 401
     refused = sprayer.sign_in("carl")  # even the right password, from that address

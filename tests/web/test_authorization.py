@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from tests.helpers import RISK
 from tests.web.conftest import csrf_token
-from workflows.db import transaction
-from workflows.models import AuditEvent, Case, HumanTask, Letter
+from workflows.platform.db import transaction
+from workflows.platform.models import AuditEvent, Case, HumanTask, Letter
 
 WHO = ["out", "sam", "tina", "anna", "helen", "arthur", "ada"]
 # out: signed out; sam staff; tina ASB team; anna ASB manager; helen Head of Service;

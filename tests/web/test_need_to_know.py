@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.conftest import Browser
-from workflows.db import transaction
+from workflows.platform.db import transaction
 from workflows.demo import DEMO_PASSWORD, demo_username
-from workflows.models import Alert, AuditEvent, Case, HumanTask, Letter, NonDisclosure
-from workflows.pack import load_pack
+from workflows.platform.models import Alert, AuditEvent, Case, HumanTask, Letter, NonDisclosure
+from workflows.definitions.pack import load_pack
 
 
 def expected_answer(pack, alert, step_roles: set[str], step_people: set[str], role: str) -> int:

@@ -3,8 +3,8 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.test_definitions import pack_dir  # noqa: F401 (a fixture: an editable copy of the pack)
-from workflows.db import transaction
-from workflows.models import Alert, Letter
+from workflows.platform.db import transaction
+from workflows.platform.models import Alert, Letter
 
 
 def count(model):
@@ -74,7 +74,7 @@ def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(
 
 
 def test_the_reporter_of_a_concern_is_refused_as_its_decider_on_the_page(world, as_user):
-    from workflows.models import Case, HumanTask
+    from workflows.platform.models import Case, HumanTask
     anna = as_user("anna")
     response = anna.post("/report", {"customer": "C1", "category": "rpo", "description": "He threatened me",
                                      "staff_involved": "nobody"}, token_from="/report?customer=C1")
@@ -110,7 +110,7 @@ def test_the_housing_system_step_says_what_to_enter_and_needs_the_reference(worl
     """The ASB team's red triangle step on the task page: the instruction to enter (never the
     reasons), the one field beside its error, and done only with the reference."""
     from tests.helpers import RISK
-    from workflows.models import HumanTask
+    from workflows.platform.models import HumanTask
     alert = world.report("near_miss")
     world.complete("helen", world.open_task("helen", alert)["task"], {
         "assessment_method": "Talked", "place_marker": "yes", "marker_text": "Phone first; visit in pairs",

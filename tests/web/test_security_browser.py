@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from tests.helpers import Cli
 from tests.web.conftest import set_passwords
-from workflows import definitions
-from workflows.db import transaction
-from workflows.models import Case, HumanTask, ProcessDefinition
+from workflows.definitions import deployment
+from workflows.platform.db import transaction
+from workflows.platform.models import Case, HumanTask, ProcessDefinition
 
 CRAFTED = 'x&quot; autofocus onfocus=&quot;window.pwned=1;alert(1)'
 
@@ -65,7 +65,7 @@ def test_a_crafted_field_id_in_the_database_is_inert_in_the_browser(sign_in_page
         assert 'formField id="evidence"' in definition.bpmn_xml
         task_id, original = task.id, definition.bpmn_xml
         definition.bpmn_xml = original.replace('formField id="evidence"', f'formField id="{CRAFTED}"')
-    monkeypatch.setattr(definitions, "_parsed", {})  # the server parses the crafted row
+    monkeypatch.setattr(deployment, "_parsed", {})  # the server parses the crafted row
     try:
         anna = sign_in_page("anna")
         seen = watch(anna)

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from tests.web.conftest import PASSWORD, csrf_token
 from tests.web.test_authorization import records  # noqa: F401 (the fixture)
-from workflows import config, definitions
-from workflows.db import transaction
-from workflows.models import Alert, AuditEvent, Case, HumanTask, ProcessDefinition
+from workflows.platform import config
+from workflows.definitions import deployment
+from workflows.platform.db import transaction
+from workflows.platform.models import Alert, AuditEvent, Case, HumanTask, ProcessDefinition
 
 WHO = ["out", "sam", "anna", "arthur", "ada"]
 CACHEABLE = {"static", "alerts.bpmn_js"}  # the same files for everyone, no personal data
@@ -154,7 +155,7 @@ def test_a_crafted_diagram_in_the_database_renders_inert_on_the_task_page(as_use
                                .replace('<camunda:value id="low"', '<camunda:value id="low&quot;&gt;&lt;script&gt;'
                                         'alert(2)&lt;/script&gt;"', 1)
                                .replace('label="Evidence considered"', 'label="&lt;img src=x onerror=alert(3)&gt;"'))
-    monkeypatch.setattr(definitions, "_parsed", {})  # parse the crafted row; later tests get the real one
+    monkeypatch.setattr(deployment, "_parsed", {})  # parse the crafted row; later tests get the real one
     page = as_user("anna").get(f"/tasks/{records['task']}").get_data(as_text=True)
     assert 'onfocus="alert(1)"' not in page and "<script>alert(2)" not in page and "<img src=x" not in page
     assert 'name="x&#34; onfocus=&#34;alert(1)"' in page  # still there, as text

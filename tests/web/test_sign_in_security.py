@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tests.web.conftest import PASSWORD, Browser
-from workflows import accounts, clock
-from workflows.db import transaction
-from workflows.models import User
+from workflows.accounts import credentials
+from workflows.platform import clock
+from workflows.platform.db import transaction
+from workflows.platform.models import User
 
 ATTACKER, OWNER = "203.0.113.7", "198.51.100.20"
 
@@ -86,14 +87,14 @@ def test_unknown_and_held_off_names_get_the_same_answer(world, app):
     for _ in range(3):
         known, unknown = guesser.sign_in("anna", "wrong password"), guesser.sign_in("annabel", "wrong password")
         assert known.status_code == unknown.status_code == 401
-        assert accounts.REFUSED in _page(known) and accounts.REFUSED in _page(unknown)
+        assert credentials.REFUSED in _page(known) and credentials.REFUSED in _page(unknown)
     known, unknown = guesser.sign_in("anna", "wrong password"), guesser.sign_in("annabel", "wrong password")
     assert known.status_code == unknown.status_code == 401
     message = "Too many failed sign-ins with this username. Try again in 2 seconds."
     assert message in _page(known) and message in _page(unknown)
     assert "for this account" not in _page(known)
     with transaction() as db:  # the same through the accounts functions
-        answers = {accounts.sign_in(db, username=name, password="wrong password", address=ATTACKER).message
+        answers = {credentials.sign_in(db, username=name, password="wrong password", address=ATTACKER).message
                    for name in ("anna", "annabel")}
     assert answers == {message}
 
@@ -101,22 +102,22 @@ def test_unknown_and_held_off_names_get_the_same_answer(world, app):
 def test_every_answer_costs_one_password_check(world, monkeypatch):
     """The same work for a known name, an unknown one, a held-off one and a held-off address."""
     checks = []
-    real = accounts.check_password_hash
-    monkeypatch.setattr(accounts, "check_password_hash", lambda *a: checks.append(1) or real(*a))
+    real = credentials.check_password_hash
+    monkeypatch.setattr(credentials, "check_password_hash", lambda *a: checks.append(1) or real(*a))
     clock.set_now(clock.parse_moment("2026-05-01T09:00"))
 
     def attempt(name, password="wrong password", address=ATTACKER):
         checks.clear()
         with transaction() as db:
-            result = accounts.sign_in(db, username=name, password=password, address=address)
+            result = credentials.sign_in(db, username=name, password=password, address=address)
         assert len(checks) == 1, (name, result.message)
         return result
 
     for name in ("anna", "nobody", "anna", "nobody", "anna", "nobody"):
-        assert attempt(name).message == accounts.REFUSED
+        assert attempt(name).message == credentials.REFUSED
     assert "Try again" in attempt("anna", PASSWORD).message  # held off, even the right password
     assert "Try again" in attempt("nobody").message
-    for n in range(accounts.ADDRESS_FAILURES):
+    for n in range(credentials.ADDRESS_FAILURES):
         attempt(f"sprayed{n}")
     assert "from this network address" in attempt("alex", PASSWORD).message
 
@@ -135,18 +136,18 @@ def test_the_eleventh_guess_from_one_address_is_refused_until_the_window_passes(
     start = clock.parse_moment("2026-05-01T09:00")
     clock.set_now(start)
     guesser, now = _from(app, ATTACKER), start
-    for failures in range(accounts.PAIR_FAILURES):
-        now += timedelta(seconds=accounts.wait_seconds(failures) + 1)  # waiting out each doubling wait
+    for failures in range(credentials.PAIR_FAILURES):
+        now += timedelta(seconds=credentials.wait_seconds(failures) + 1)  # waiting out each doubling wait
         clock.set_now(now)
-        assert accounts.REFUSED in _page(guesser.sign_in("anna", f"guess {failures}"))
+        assert credentials.REFUSED in _page(guesser.sign_in("anna", f"guess {failures}"))
     # well past the doubling wait for ten misses, yet inside the window: still refused
-    clock.set_now(now + timedelta(seconds=accounts.wait_seconds(accounts.PAIR_FAILURES) + 1))
+    clock.set_now(now + timedelta(seconds=credentials.wait_seconds(credentials.PAIR_FAILURES) + 1))
     eleventh = guesser.sign_in("anna")
     assert eleventh.status_code == 401 and "Try again in" in _page(eleventh) and "minutes" in _page(eleventh)
     first_failure = start + timedelta(seconds=1)
-    clock.set_now(first_failure + accounts.ADDRESS_WINDOW - timedelta(seconds=1))
+    clock.set_now(first_failure + credentials.ADDRESS_WINDOW - timedelta(seconds=1))
     assert guesser.sign_in("anna").status_code == 401
-    clock.set_now(first_failure + accounts.ADDRESS_WINDOW + timedelta(seconds=1))
+    clock.set_now(first_failure + credentials.ADDRESS_WINDOW + timedelta(seconds=1))
     assert guesser.sign_in("anna").status_code == 302  # the window has passed
 
 

@@ -2,8 +2,8 @@
 import pytest
 from sqlalchemy import func, select
 
-from workflows.db import transaction
-from workflows.models import Alert
+from workflows.platform.db import transaction
+from workflows.platform.models import Alert
 
 
 @pytest.mark.parametrize("bad, message", [("\x00", "control character (U+0000)"),

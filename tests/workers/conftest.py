@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import SERVER_URL, _migrate, free_port
-from workflows import clock, config
-from workflows.db import engine_for
+from workflows.platform import clock, config
+from workflows.platform.db import engine_for
 
 PG_SERVER = SERVER_URL or os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 OWN_DB = f"alertflow_workers_{os.getpid()}"

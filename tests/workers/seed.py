@@ -11,8 +11,9 @@ import uuid
 
 from sqlalchemy import insert, select
 
-from workflows import clock, db as database, engine
-from workflows.models import Alert, Case, Customer
+from workflows.platform import clock, db as database
+from workflows.cases import engine
+from workflows.platform.models import Alert, Case, Customer
 
 START = "2026-01-05T09:00"   # the markers are placed then
 DUE = "2026-07-05T09:00"     # ... so their reviews (P6M) fall due then

@@ -3,8 +3,8 @@ import shutil
 
 import pytest
 
-from workflows import config
-from workflows.pack import PackError, load_pack
+from workflows.platform import config
+from workflows.definitions.pack import PackError, load_pack
 
 
 def _pack_with(tmp_path, notifications: str):

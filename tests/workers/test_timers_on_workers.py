@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from tests.helpers import RISK
 from tests.workers.conftest import send_sweep, wait_for
 from tests.workers.seed import AFTER, seed_due_reviews
-from workflows import config, db as database
-from workflows.models import AuditEvent, Case, HumanTask
-from workflows.pack import active_pack
+from workflows.platform import config, db as database
+from workflows.platform.models import AuditEvent, Case, HumanTask
+from workflows.definitions.pack import active_pack
 
 KEEP = {"staff_information": "No incidents since", "risk_reduced": "no", "measures_proportionate": "yes",
         "review_outcome": "keep", "review_reason": "Risk unchanged", "inform_tenant": "yes"}
@@ -133,7 +133,7 @@ def test_clock_moved_18_months_ahead_every_derby_marker_has_had_exactly_three_re
 
 def _plus_minutes(iso, minutes):
     from datetime import timedelta
-    from workflows import clock
+    from workflows.platform import clock
     return (clock.parse_moment(iso) + timedelta(minutes=minutes)).isoformat()
 
 

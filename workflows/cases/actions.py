@@ -1,0 +1,355 @@
+"""The vocabulary of things a BPMN service task may do to the register.
+
+A process owner composes these in a diagram: a service task whose `camunda:topic` names the
+action, with `camunda:properties` as its settings. Each action reads the case data the forms
+before it filled in, changes the register, and records an audit event. None of them knows a
+category or a pack: that is the diagram's business.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from workflows.compliance import audit
+from workflows.platform import clock
+from workflows.register import housing_system
+from workflows.platform.errors import StepFailed
+from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure, Note, RiskAssessment
+from workflows.definitions.pack import Pack
+
+
+@dataclass
+class ActionContext:
+    db: Session
+    pack: Pack
+    case: Case
+    alert: Alert
+    actor: str
+    data: dict  # the service task's data; writes here flow on to later steps
+    props: dict
+    element: str
+    start_case: Callable  # (process_id, kind, data, timers_from=None) -> Case, for continue-as-new
+    cancel_other_cases: Callable  # (reason) -> None
+
+    def need(self, name: str):
+        value = self.data.get(name)
+        if value is None or value == "":
+            raise StepFailed(f"service task '{self.element}' needs '{name}' in the case data, and it is empty")
+        return value
+
+    def prop(self, name: str) -> str:
+        if not self.props.get(name):
+            raise StepFailed(f"service task '{self.element}' needs the property '{name}'")
+        return self.props[name]
+
+    @property
+    def case_id(self) -> int:
+        if self.case.id is None:
+            self.db.flush()  # a case started in this step is inserted once it is first needed
+        return self.case.id
+
+    def marker_changed(self, change: str):
+        """The housing system must be told of this change (workflows/register/housing_system.py)."""
+        housing_system.marker_changed(self.db, pack=self.pack, case=self.case, alert=self.alert,
+                                      change=change, actor=self.actor)
+
+    def log(self, action: str, **detail):
+        audit.record(self.db, actor=self.actor, action=action, case=self.case,
+                     alert_id=self.alert.id, element=self.element, **detail)
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    run: Callable[[ActionContext], None]
+    properties: tuple[str, ...] = ()  # required camunda:properties
+    optional: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()  # case-data names it sets, which diagrams may then read
+    doc: str = ""
+
+
+ACTIONS: dict[str, Action] = {}
+
+
+def action(name, properties=(), optional=(), writes=()):
+    def register(func):
+        ACTIONS[name] = Action(name, func, tuple(properties), tuple(optional), tuple(writes),
+                               (func.__doc__ or "").strip())
+        return func
+    return register
+
+
+def _record_decision(ctx: ActionContext, outcome: str, reason: str | None = None):
+    """Every outcome of a deciding step is a numbered decision on the alert, which may be appealed."""
+    alert = ctx.alert
+    alert.decided_by = ctx.data.get("last_decision_by") or ctx.actor
+    alert.decided_role = ctx.data.get("last_decision_role")
+    alert.decided_at = clock.now()
+    alert.decision_no = (alert.decision_no or 0) + 1
+    ctx.data["decision_no"] = alert.decision_no  # a letter this case issues next tells of this decision
+    ctx.log("decision", outcome=outcome, decided_by=alert.decided_by,
+            decided_role=alert.decided_role, decision_no=alert.decision_no, reason=reason)
+
+
+REGISTER_CODES = ("level", "marker_code")  # the alert's level and marker code, as the register holds them
+
+
+def _marker(alert: Alert) -> tuple:
+    """What staff read of a marker: a change to any of it must reach the housing system."""
+    return (alert.marker_text, alert.control_measures, *(getattr(alert, n) for n in REGISTER_CODES))
+
+
+def _apply_marker_fields(ctx: ActionContext):
+    alert, data = ctx.alert, ctx.data
+    rule = ctx.pack.restrictions.get(alert.restriction or "")
+    if rule is not None:  # a restricted marker says only whom to contact, and carries the pack's measures
+        alert.marker_text = rule.staff_instruction
+        alert.control_measures = list(rule.control_measures)
+    elif data.get("marker_text"):
+        alert.marker_text = data["marker_text"]
+    if rule is None and data.get("control_measures"):  # staff read the measures as the form's labels
+        alert.control_measures = data.get("control_measures_labels") or data["control_measures"]
+    for name in REGISTER_CODES:
+        if data.get(name) not in (None, ""):
+            setattr(alert, name, data[name])
+    if not alert.marker_text:
+        raise StepFailed(f"service task '{ctx.element}' places a marker, but no marker wording was recorded")
+
+
+@action("place_marker")
+def place_marker(ctx: ActionContext):
+    """Put the marker on the register with its wording and control measures."""
+    alert = ctx.alert
+    was_interim = alert.status == AlertStatus.ACTIVE
+    _apply_marker_fields(ctx)
+    alert.status, alert.placed_by, alert.placed_at = AlertStatus.ACTIVE, ctx.actor, clock.now()
+    _record_decision(ctx, "marker placed")
+    ctx.log("marker_placed", marker_text=alert.marker_text, control_measures=alert.control_measures,
+            level=alert.level)
+    ctx.marker_changed("confirm" if was_interim else "place")
+
+
+@action("record_no_marker")
+def record_no_marker(ctx: ActionContext):
+    """Close the report with no marker placed."""
+    ctx.alert.status = AlertStatus.NOT_PLACED
+    _record_decision(ctx, "no marker", ctx.data.get("decision_reason"))
+
+
+@action("restrict_record", properties=("restriction",), writes=("restriction",))
+def restrict_record(ctx: ActionContext):
+    """Make the alert and its cases visible only to the roles the pack's restriction names."""
+    key = ctx.prop("restriction")
+    if key not in ctx.pack.restrictions:
+        raise StepFailed(f"service task '{ctx.element}' names unknown restriction '{key}'")
+    ctx.alert.restriction = key
+    ctx.data["restriction"] = key
+    ctx.log("record_restricted", restriction=key)
+
+
+@action("file_risk_assessment", optional=("fields",))
+def file_risk_assessment(ctx: ActionContext):
+    """Keep a copy of the assessment (the named fields, or every form answer so far)."""
+    names = [n.strip() for n in ctx.props.get("fields", "").split(",") if n.strip()]
+    answers = ctx.data.get("form_answers", {})
+    content = {n: ctx.data.get(n) for n in names} if names else dict(answers)
+    ctx.db.add(RiskAssessment(alert_id=ctx.alert.id, case_id=ctx.case_id,
+                              assessed_by=ctx.data.get("last_decision_by") or ctx.actor,
+                              assessed_at=clock.now(), content=content))
+    ctx.log("risk_assessment_filed", fields=sorted(content))
+
+
+@action("add_note", properties=("notebook", "field"))
+def add_note(ctx: ActionContext):
+    """File the text of a form field in one of the pack's notebooks."""
+    text = ctx.need(ctx.prop("field"))
+    ctx.db.add(Note(customer_id=ctx.alert.customer_id, alert_id=ctx.alert.id,
+                    notebook=ctx.prop("notebook"), text=str(text), author=ctx.actor,
+                    created_at=clock.now()))
+    ctx.log("note_added", notebook=ctx.props["notebook"])
+
+
+@action("issue_letter", properties=("template",))
+def issue_letter(ctx: ActionContext):
+    """Write the tenant's letter from one of the pack's templates. A letter issued after this case
+    recorded a decision is the letter that told the tenant of it: an appeal window runs from its delivery."""
+    key = ctx.prop("template")
+    template = ctx.pack.letters.get(key)
+    if template is None:
+        raise StepFailed(f"service task '{ctx.element}' names unknown letter template '{key}'")
+    body = _fill(template, key, letter_fields(ctx), ctx.element)
+    told = ctx.data.get("decision_no")
+    letter = Letter(alert_id=ctx.alert.id, case_id=ctx.case_id, template=key, title=template.title,
+                    body=body, issued_by=ctx.actor, issued_at=clock.now(),
+                    decision_no=told if isinstance(told, int) else None)
+    ctx.db.add(letter)
+    ctx.log("letter_issued", template=key, decision_no=letter.decision_no)
+
+
+def _fill(template, key: str, fields: dict, element: str) -> str:
+    """The template with its $fields filled in; a field the case does not have stops the step,
+    rather than sending the tenant a letter that reads "$level"."""
+    missing = sorted({name for name in template.body.get_identifiers() if name not in fields})
+    if missing:
+        raise StepFailed(f"service task '{element}': template '{key}' needs "
+                         f"{', '.join('$' + m for m in missing)}, which this case does not have")
+    return template.body.safe_substitute(fields)  # every field is there; a lone "$" stays as written
+
+
+def letter_fields(ctx: ActionContext) -> dict:
+    """What a letter template may say: $customer_name, $marker_text, $review_date, ..."""
+    alert, customer = ctx.alert, ctx.alert.customer
+    role = ctx.pack.roles.get(alert.decided_role or "")
+    measures = alert.control_measures or []
+    fields = {k: v for k, v in ctx.data.items() if isinstance(v, (str, int, float))}
+    # a list answer (several options chosen) reads as its items joined: "Letters only; By appointment"
+    fields.update({k: "; ".join(map(str, v)) for k, v in ctx.data.items() if isinstance(v, list)})
+    fields.update({
+        "customer_name": customer.name, "customer_address": customer.address,
+        "customer_reference": customer.reference, "pack_name": ctx.pack.name,
+        "category": ctx.pack.categories[alert.category].label,
+        "marker_text": alert.marker_text or "", "control_measures": "; ".join(map(str, measures)),
+        "decided_by_role": role.name if role else "", "today": clock.now().date().isoformat(),
+        "review_date": alert.next_review_at.date().isoformat() if alert.next_review_at else "",
+        "alert_reference": f"A{alert.id:06d}",
+    })
+    for name in REGISTER_CODES:  # as the register holds them, unless this step set them
+        if fields.get(name) in (None, ""):
+            fields[name] = getattr(alert, name) or ""
+    return fields
+
+
+@action("record_non_disclosure", optional=("reason_field",))
+def record_non_disclosure(ctx: ActionContext):
+    """Enter a decision not to tell the tenant, with its reason, in the restricted register."""
+    reason = ctx.need(ctx.props.get("reason_field") or "non_disclosure_reason")
+    consulted = ctx.data.get("non_disclosure_consulted")
+    if isinstance(consulted, list):
+        consulted = ", ".join(consulted)
+    ctx.db.add(NonDisclosure(alert_id=ctx.alert.id, case_id=ctx.case_id, reason=str(reason),
+                             consulted=consulted, decided_by=ctx.data.get("last_decision_by") or ctx.actor,
+                             decided_at=clock.now()))
+    ctx.log("non_disclosure_recorded", consulted=consulted)
+
+
+@action("keep_marker", optional=("reason_field",))
+def keep_marker(ctx: ActionContext):
+    """A review keeps the marker: its reason is documented and any new wording applied."""
+    reason = ctx.need(ctx.props.get("reason_field") or "review_reason")
+    before = _marker(ctx.alert)
+    _apply_marker_fields(ctx)
+    ctx.alert.review_count = (ctx.alert.review_count or 0) + 1
+    _record_decision(ctx, "marker kept", reason)
+    if _marker(ctx.alert) != before:  # kept with new wording, measures, code or level
+        ctx.marker_changed("amend")
+
+
+@action("amend_marker")
+def amend_marker(ctx: ActionContext):
+    """Change the marker's wording, control measures or level."""
+    before = _marker(ctx.alert)
+    _apply_marker_fields(ctx)
+    _record_decision(ctx, "marker amended", ctx.data.get("appeal_reasons") or ctx.data.get("review_reason"))
+    if _marker(ctx.alert) != before:
+        ctx.marker_changed("amend")
+
+
+@action("remove_marker", optional=("reason_field",))
+def remove_marker(ctx: ActionContext):
+    """Take the marker off the register at once and stop its pending reviews."""
+    reason = ctx.need(ctx.props.get("reason_field") or "review_reason")
+    alert = ctx.alert
+    was_on = alert.status == AlertStatus.ACTIVE  # an interim marker too; under assessment, nothing is on the system
+    if ctx.case.kind == "review":
+        alert.review_count = (alert.review_count or 0) + 1
+    alert.status, alert.removed_at, alert.removed_reason = AlertStatus.REMOVED, clock.now(), str(reason)
+    alert.next_review_at = None
+    _record_decision(ctx, "marker removed", reason)
+    ctx.cancel_other_cases(f"marker removed: {reason}")
+    if was_on:
+        ctx.marker_changed("remove")
+
+
+@action("schedule_review", properties=("process",))
+def schedule_review(ctx: ActionContext):
+    """Start the next review period as its own short case (continue-as-new). Scheduled by a late
+    review, the period counts from that review's due date (the pack's review_from_due_date), so a
+    late review does not move every later one. The names in the pack's review_carries go with it."""
+    alert = ctx.alert
+    carried = {name: ctx.data.get(name) for name in ctx.pack.review_carries}  # [pack] review_carries
+    review = ctx.start_case(ctx.prop("process"), "review", {**carried, "review_no": (alert.review_count or 0) + 1},
+                            timers_from=_previous_due_date(ctx))
+    alert.next_review_at = review.next_timer_at
+    # the review case's own case_started event, next in the log, carries its id
+    ctx.log("review_scheduled", due_at=review.next_timer_at)
+
+
+def _previous_due_date(ctx: ActionContext):
+    """When the review now finishing fell due, if it was late and the pack counts from due dates."""
+    due = ctx.alert.next_review_at
+    if ctx.case.kind != "review" or not ctx.pack.review_from_due_date or due is None:
+        return None
+    due = clock.as_utc(due)
+    return due if due < clock.now() else None
+
+
+@action("record_appeal_outcome", optional=("reason_field",))
+def record_appeal_outcome(ctx: ActionContext):
+    """Record the appeal's outcome; with a final-appeal pack, that decision cannot be appealed again."""
+    reasons = ctx.need(ctx.props.get("reason_field") or "appeal_reasons")
+    ctx.alert.appealed_decision_no = ctx.alert.decision_no
+    ctx.log("appeal_decided", outcome=ctx.data.get("appeal_outcome"), reasons=reasons,
+            heard_by=ctx.data.get("last_decision_by"), final=ctx.pack.appeal_outcome_final)
+
+
+@action("record_letter_delivery", properties=("method", "field"), optional=("template",))
+def record_letter_delivery(ctx: ActionContext):
+    """Record how and when the tenant received this case's latest letter (of the named template):
+    e.g. method "hand delivered", field naming a datetime form field, so receipt cannot be denied.
+    A delivery before the letter was issued, or in the future, is refused and nothing is saved."""
+    from sqlalchemy import select
+
+    from workflows.platform.errors import FormInvalid
+    from workflows.register.letters import delivery_problem
+
+    field = ctx.prop("field")
+    moment = clock.parse_moment(str(ctx.need(field)))
+    query = select(Letter).where(Letter.case_id == ctx.case_id)
+    if ctx.props.get("template"):
+        query = query.where(Letter.template == ctx.props["template"])
+    letter = ctx.db.scalars(query.order_by(Letter.id.desc()).limit(1)).first()
+    if letter is None:
+        raise StepFailed(f"service task '{ctx.element}' records a delivery, but this case has issued no letter"
+                         + (f" from template '{ctx.props['template']}'" if ctx.props.get("template") else ""))
+    problem = delivery_problem(letter, moment)
+    if problem:
+        raise FormInvalid({field: problem})
+    letter.delivery_method, letter.delivered_at = ctx.prop("method"), moment
+    ctx.log("letter_delivered", template=letter.template, method=letter.delivery_method,
+            delivered_at=moment.isoformat())
+
+
+@action("place_interim_marker")
+def place_interim_marker(ctx: ActionContext):
+    """Put a marker on at once, pending the full assessment (an urgent alert): it shows to staff
+    straight away, but it is not yet a decision; the assessment that follows confirms it
+    (place_marker) or takes it off (remove_marker)."""
+    _apply_marker_fields(ctx)
+    alert = ctx.alert
+    alert.status, alert.placed_by, alert.placed_at = AlertStatus.ACTIVE, ctx.actor, clock.now()
+    ctx.log("interim_marker_placed", marker_text=alert.marker_text, level=alert.level)
+    ctx.marker_changed("interim_on")
+
+
+@action("add_templated_note", properties=("notebook", "template"))
+def add_templated_note(ctx: ActionContext):
+    """File a note written from one of the pack's templates (the fields a letter may use): a line
+    on a record sheet, say, with the reason, the date added and the review date."""
+    key = ctx.prop("template")
+    template = ctx.pack.letters.get(key)
+    if template is None:
+        raise StepFailed(f"service task '{ctx.element}' names unknown template '{key}'")
+    text = _fill(template, key, letter_fields(ctx), ctx.element).strip()
+    ctx.db.add(Note(customer_id=ctx.alert.customer_id, alert_id=ctx.alert.id, notebook=ctx.prop("notebook"),
+                    text=text, author=ctx.actor, created_at=clock.now()))
+    ctx.log("note_added", notebook=ctx.props["notebook"], template=key)

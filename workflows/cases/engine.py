@@ -1,0 +1,556 @@
+"""Running cases. Every function here is one engine step inside the caller's transaction:
+load the case under a lock, advance it, save state, projections and audit events. The
+caller commits; if anything fails, the caller rolls back and nothing is half-saved.
+"""
+from datetime import datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload, undefer
+from sqlalchemy.orm.exc import StaleDataError
+
+from workflows.compliance import audit
+from workflows.platform import clock, text
+from workflows.definitions import deployment, spiff
+from workflows.cases import forms
+from workflows.register import appeals, housing_system
+from workflows import permissions
+from workflows.cases.actions import ACTIONS, ActionContext
+from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
+from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
+from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
+from workflows.definitions.pack import Pack
+
+SYSTEM = "system"
+
+
+def actor_for(db: Session, pack: Pack, username: str) -> Actor:
+    """The active user with this username, as the engine sees them (roles and seniority)."""
+    rows = db.execute(select(User.username, UserRole.role).outerjoin(UserRole)
+                      .where(User.username == username, User.active.is_(True))).all()
+    if not rows:
+        raise NotFound(f"there is no active user '{username}'")
+    return actor_of(db, pack, rows[0].username, (row.role for row in rows if row.role))
+
+
+def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
+                   description: str, staff_involved: str | None = None) -> Case:
+    """A member of staff reports a concern: a new alert, and its assessment case. The member of
+    staff involved (if named), like the reporter, never decides on it."""
+    customer_ref = text.clean_text(customer_ref, field="customer", max_length=text.CUSTOMER_REFERENCE)
+    category = text.clean_text(category, field="category", max_length=text.CATEGORY)
+    description = text.clean_text(description, field="description", max_length=text.LONG_TEXT)
+    staff_involved = text.clean_text(staff_involved, field="staff_involved", max_length=text.USERNAME,
+                                     label="the member of staff involved")
+    pack.require_category(category)
+    if not description:
+        raise WorkflowError("describe what happened: the description is empty")
+    customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
+    if customer is None:
+        raise NotFound(f"there is no customer with reference '{customer_ref}'")
+    staff_involved = (staff_involved or "").strip() or None
+    if staff_involved and db.scalar(select(User.id).where(User.username == staff_involved,
+                                                          User.active.is_(True))) is None:
+        raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
+                                             f"of staff involved by their username"})
+    about = None
+    if pack.markers_on_lead_tenant and customer.household_of_id is not None:
+        # the marker goes on the household's lead tenant; the member's own record is linked, not flagged
+        about, customer = customer, db.get(Customer, customer.household_of_id)
+    alert = Alert(customer_id=customer.id, category=category, status=AlertStatus.UNDER_ASSESSMENT,
+                  reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now(),
+                  about_customer_id=about.id if about else None)
+    db.add(alert)
+    db.flush()
+    audit.record(db, actor=actor.username, action="concern_reported", alert_id=alert.id,
+                 category=category, customer=customer.reference, description=description,
+                 **({"staff_involved": staff_involved} if staff_involved else {}),
+                 **({"about_customer": about.reference} if about else {}))
+    return start_case(db, pack=pack, process_id=pack.assessment_process, alert=alert,
+                      kind="assessment", actor=actor.username, data={"description": description.strip()})
+
+
+def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, grounds: str) -> Case:
+    """The tenant appeals the latest decision on their marker, within the pack's time limit
+    (workflows/register/appeals.py). The only way an appeal case starts."""
+    alert = _visible_alert(db, pack, actor, alert_id)
+    appeals.check_window(db, pack=pack, alert=alert)
+    if pack.appeal_process is None:
+        raise NotAllowed(f"the {pack.name} pack has no appeal process")
+    if alert.status != AlertStatus.ACTIVE:
+        raise NotAllowed(f"alert {alert.id} is {alert.status.replace('_', ' ')}; only an active marker can be appealed")
+    if not alert.decision_no:  # an interim marker, on pending the decision: nothing decided to appeal yet
+        raise NotAllowed(f"alert {alert.id} carries an interim marker, put on while the assessment is under way; "
+                         f"nothing has been decided yet, so there is nothing to appeal: it can be appealed once "
+                         f"the assessment decides")
+    grounds = text.clean_text(grounds, field="grounds", max_length=text.LONG_TEXT, label="the grounds")
+    if not grounds:
+        raise WorkflowError("record the tenant's grounds for appeal: the grounds are empty")
+    if db.scalar(select(Case.id).where(Case.alert_id == alert.id, Case.kind == "appeal",
+                                       Case.status == CaseStatus.RUNNING)):
+        raise NotAllowed(f"alert {alert.id} already has an appeal under way")
+    if pack.appeal_outcome_final and alert.appealed_decision_no == alert.decision_no:
+        raise NotAllowed(f"decision {alert.decision_no} on alert {alert.id} has been appealed already, "
+                         f"and the outcome of an appeal is final")
+    audit.record(db, actor=actor.username, action="appeal_lodged", alert_id=alert.id,
+                 decision_no=alert.decision_no, grounds=grounds)
+    case = _start_case(db, pack=pack, process_id=pack.appeal_process, alert=alert, kind="appeal",
+                       actor=actor.username, data={
+                           "original_decider": alert.decided_by, "original_decider_role": alert.decided_role,
+                           "appeal_grounds": grounds.strip(), "appealed_decision_no": alert.decision_no})
+    db.flush()
+    return case
+
+
+def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
+               data: dict) -> Case:
+    """Start a case of the newest version of a process and run it until it waits. Appeals start
+    only through start_appeal, which applies the time limit."""
+    if kind == "appeal":
+        raise NotAllowed("an appeal is lodged with its grounds (alertflow appeal), which checks the time to appeal")
+    case = _start_case(db, pack=pack, process_id=process_id, alert=alert, kind=kind, actor=actor, data=data)
+    db.flush()  # the caller gets the case with its id
+    return case
+
+
+def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
+                data: dict, timers_from: datetime | None = None) -> Case:
+    """start_case without the flush: a case started inside another case's step (continue-as-new)
+    is inserted by that step's one flush, already holding the state it waits in.
+
+    timers_from: the duration timers the new case first waits on count from this moment, not
+    from now (the next review period from the previous review's due date)."""
+    definition = deployment.latest(db, pack=pack.key, process_id=process_id)
+    if definition is None:
+        raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
+    spec, subprocess_specs = deployment.spec_for(definition)
+    case = Case(alert=alert, definition=definition, kind=kind, status=CaseStatus.RUNNING, workflow_state={},
+                started_by=actor, created_at=clock.now(), updated_at=clock.now())
+    db.add(case)
+    step = _Step(db, pack, case, actor)
+    step.timers_from = timers_from
+    workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(alert_data(alert), **data)
+    step.advance(workflow)
+    audit.record(db, actor=actor, action="case_started", case=case, alert_id=alert.id,
+                 process_id=process_id, version=definition.version, kind=kind)
+    return case
+
+
+def alert_data(alert: Alert) -> dict:
+    """What every case of an alert starts knowing about it."""
+    return {
+        "alert_id": alert.id, "category": alert.category, "customer_ref": alert.customer.reference,
+        "customer_name": alert.customer.name, "restriction": alert.restriction,
+        "marker_text": alert.marker_text, "control_measures": alert.control_measures,
+        "level": alert.level, "marker_code": alert.marker_code, "decided_by": alert.decided_by,
+        "decided_role": alert.decided_role, "review_no": alert.review_count or 0,
+        "reported_by": alert.reported_by, "staff_involved": alert.staff_involved,
+        "about_customer_ref": alert.about_customer.reference if alert.about_customer_id else None,
+    }
+
+
+def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values: dict) -> HumanTask:
+    """Complete a human step with form values; the case runs on to its next wait."""
+    case, human_task = _lock_for_task(db, pack, actor, task_id)
+    check_may_act(pack, human_task, actor)
+    if human_task.kind == housing_system.KIND:  # not a step of the diagram: the workflow is not touched
+        housing_system.complete(db, task=human_task, actor=actor.username, values=values)
+        _touch(db, case)
+        return human_task
+    step = _Step(db, pack, case, actor.username)
+    workflow = step.restore()
+    step.settled.add(human_task.task_uuid)  # its row is marked completed below
+    task = workflow.get_task_from_id(UUID(human_task.task_uuid))
+    if task is None or task.state != TaskState.READY:
+        raise Conflict(f"task {task_id} is no longer waiting; someone else has completed it")
+    clean = forms.validate(db, task.task_spec, values, task.data)
+    task.data.update(clean)
+    task.data.update(forms.option_labels(task.task_spec, clean))
+    task.data["form_answers"] = clean
+    if (task.task_spec.extensions or {}).get("decision") == "true":
+        task.data.update(last_decision_by=actor.username, last_decision_at=clock.now().isoformat(),
+                         last_decision_role=_acting_role(pack, human_task, actor))
+    human_task.status, human_task.completed_by = TaskStatus.COMPLETED, actor.username
+    human_task.completed_at, human_task.form_data = clock.now(), clean
+    audit.record(db, actor=actor.username, action="task_completed", case_id=case.id,
+                 alert_id=case.alert_id, task_id=human_task.id, element=human_task.bpmn_id,
+                 title=human_task.title, values=clean)
+    step.run_task(workflow, task)
+    return human_task
+
+
+def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
+    """Take a role's task as one's own."""
+    _, task = _lock_for_task(db, pack, actor, task_id)
+    check_may_act(pack, task, actor)
+    task.assignee, task.status = actor.username, TaskStatus.CLAIMED
+    audit.record(db, actor=actor.username, action="task_claimed", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id)
+    _touch(db, task.case)
+    return task
+
+
+def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
+    """Give a claimed task back to its role."""
+    _, task = _lock_for_task(db, pack, actor, task_id)
+    if task.status != TaskStatus.CLAIMED or task.assignee != actor.username:
+        raise NotAllowed(f"task {task.id} is not claimed by {actor.username}")
+    task.assignee, task.status = None, TaskStatus.READY
+    audit.record(db, actor=actor.username, action="task_released", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id)
+    _touch(db, task.case)
+    return task
+
+
+def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_username: str) -> HumanTask:
+    """A manager of the task's role (ranked above it, or an administrator) gives it to someone
+    who may do it; the must-outrank rule still holds for the new assignee."""
+    from workflows.cases.assignment import _check_outranks
+
+    _, task = _lock_for_task(db, pack, actor, task_id)
+    role = pack.roles.get(task.role)
+    if not permissions.is_administrator(pack, actor) and (role is None or actor.rank <= role.rank):
+        raise NotAllowed(f"only a manager ranked above the {role.name if role else task.role} role "
+                         f"or an administrator may reassign task {task.id}")
+    if task.status not in OPEN_TASK:
+        raise Conflict(f"task {task.id} ('{task.title}') is {task.status}; it can no longer be reassigned")
+    target = actor_for(db, pack, to_username)
+    if not pack.may_see(task.case.alert.restriction, target.roles):
+        raise NotAllowed(f"{target.username} may not see this record, so cannot be given task {task.id}")
+    if task.outrank_rank is not None:
+        _check_outranks(pack, task, target)
+    elif task.role not in target.acting_roles:
+        raise NotAllowed(f"{target.username} does not hold the {role.name if role else task.role} role")
+    check_not_excluded(pack, task, target.username, doing="be given to")
+    previous = task.assignee
+    task.assignee, task.status = target.username, TaskStatus.CLAIMED
+    audit.record(db, actor=actor.username, action="task_reassigned", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id, from_user=previous, to_user=target.username)
+    _touch(db, task.case)
+    return task
+
+
+def nominate_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_username: str) -> HumanTask:
+    """A holder of the step's role hands it to someone they nominate, of the role its `nominee`
+    property names (e.g. a Head of Service's nominated Service Manager). The step's other rules
+    (who may see the record, nobody on their own incident, must-outrank) hold for the nominee."""
+    from workflows.cases.assignment import _check_outranks
+
+    _, task = _lock_for_task(db, pack, actor, task_id)
+    check_may_act(pack, task, actor)
+    spec = deployment.spec_for(task.case.definition)[0].task_specs.get(task.bpmn_id) if task.kind != \
+        housing_system.KIND else None
+    nominee = ((getattr(spec, "extensions", None) or {}).get("nominee") or "") if spec else ""
+    role = pack.roles[task.role].name if task.role in pack.roles else task.role
+    if not nominee:
+        raise NotAllowed(f"task {task.id} ('{task.title}') cannot be handed to a nominee: its step names no "
+                         f"nominee role")
+    nominee_name = pack.roles[nominee].name if nominee in pack.roles else nominee
+    if task.role not in actor.acting_roles:
+        raise NotAllowed(f"only a holder of the {role} role may nominate someone for task {task.id}")
+    target = actor_for(db, pack, to_username)
+    if nominee not in target.roles:
+        raise NotAllowed(f"{target.username} does not hold the {nominee_name} role, so cannot be nominated "
+                         f"for task {task.id}")
+    if not pack.may_see(task.case.alert.restriction, target.roles):
+        raise NotAllowed(f"{target.username} may not see this record, so cannot be given task {task.id}")
+    if task.outrank_rank is not None:
+        _check_outranks(pack, task, target)
+    check_not_excluded(pack, task, target.username, doing="be given to")
+    task.assignee, task.status = target.username, TaskStatus.CLAIMED
+    audit.record(db, actor=actor.username, action="task_nominated", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id, to_user=target.username, role=nominee)
+    _touch(db, task.case)
+    return task
+
+
+def due_case_ids(db: Session, *, now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Running cases whose next timer has passed, oldest first."""
+    # strictly before now, as SpiffWorkflow's timers compare: a timer due this instant fires next tick
+    query = (select(Case.id).where(Case.status == CaseStatus.RUNNING, Case.next_timer_at < (now or clock.now()))
+             .order_by(Case.next_timer_at))
+    return list(db.scalars(query.limit(limit) if limit else query))
+
+
+def advance_timers(db: Session, *, pack: Pack, case_id: int) -> bool:
+    """Fire the due timers of one case; False if another worker already did."""
+    case = _lock(db, case_id)
+    if (case.status != CaseStatus.RUNNING or case.next_timer_at is None
+            or clock.as_utc(case.next_timer_at) >= clock.now()):
+        return False
+    step = _Step(db, pack, case, SYSTEM)
+    workflow = step.restore()
+    audit.record(db, actor=SYSTEM, action="timer_fired", case_id=case.id, alert_id=case.alert_id,
+                 due_at=case.next_timer_at)
+    step.advance(workflow)
+    return True
+
+
+def cancel_case(db: Session, *, case: Case, actor: str, reason: str) -> None:
+    """Stop a running case: its timers and open steps go with it. Its housing system obligations
+    stay: a removal that cancels a review must still reach the housing system."""
+    _lock(db, case.id)
+    case.status, case.next_timer_at = CaseStatus.CANCELLED, None
+    for task in _open_tasks(db, case.id):
+        task.status = TaskStatus.CANCELLED
+    audit.record(db, actor=actor, action="case_cancelled", case_id=case.id, alert_id=case.alert_id,
+                 reason=reason)
+    _touch(db, case)
+
+
+def migration_problem(case: Case, definition) -> str | None:
+    """Why a case cannot move to another version of its process, or None if it can."""
+    new_spec, _ = deployment.spec_for(definition)
+    spec, subprocess_specs = deployment.spec_for(case.definition)
+    workflow = spiff.load_state(case.workflow_state, spec, subprocess_specs, spiff.ScriptEngine())
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.COMPLETED):
+        if task.task_spec.name not in new_spec.task_specs:
+            what = "step" if task.state == TaskState.COMPLETED else "waiting step"
+            return f"its {what} '{task.task_spec.bpmn_id or task.task_spec.name}' is not in version {definition.version}"
+    return None
+
+
+def move_case(db: Session, *, pack: Pack, case_id: int, definition, actor: str) -> Case:
+    """Move a waiting case onto another version of its process, keeping where it waits.
+
+    A waiting duration timer keeps the moment it started and takes the new version's duration."""
+    case = _lock(db, case_id)
+    problem = migration_problem(case, definition)
+    if problem:
+        raise NotAllowed(f"case {case.id} cannot move: {problem}")
+    step = _Step(db, pack, case, actor)
+    workflow = step.restore()
+    timer_starts = {t.id: t._get_internal_data("timer_started_at") for t in workflow.get_tasks(state=TaskState.WAITING)}
+    new_spec, new_subprocess_specs = deployment.spec_for(definition)
+    workflow.spec, workflow.subprocess_specs = new_spec, new_subprocess_specs
+    for task in workflow.get_tasks():
+        # predicted steps the new version lacks are dropped when their branch is re-predicted below
+        task.task_spec = new_spec.task_specs.get(task.task_spec.name, task.task_spec)
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        task.reset_branch(None)  # re-predict what follows from the new version
+        _retime(workflow, task, timer_starts.get(task.id))
+    stale = [t.task_spec.name for t in workflow.get_tasks() if new_spec.task_specs.get(t.task_spec.name) is not t.task_spec]
+    if stale:
+        raise NotAllowed(f"case {case.id} cannot move: steps {', '.join(stale)} are not in version {definition.version}")
+    old_version, case.definition = case.definition.version, definition
+    for row in _open_tasks(db, case.id):
+        task = workflow.get_task_from_id(UUID(row.task_uuid))
+        if task is not None:
+            routing = route(pack, task.task_spec, task.data, clock.now())
+            row.role = routing.role
+            if routing.excluded and not row.assignee:  # still kept away from the people it excludes
+                row.role = role_clear_of(db, pack, routing.role, routing.excluded, case.alert.restriction) or routing.role
+            row.title = task.task_spec.bpmn_name or row.title
+    old_timer = case.next_timer_at
+    step.advance(workflow)
+    alert = case.alert
+    if old_timer and alert.next_review_at and clock.as_utc(alert.next_review_at) == clock.as_utc(old_timer):
+        alert.next_review_at = case.next_timer_at  # this case's timer was the alert's next review
+    audit.record(db, actor=actor, action="case_migrated", case_id=case.id, alert_id=case.alert_id,
+                 process_id=definition.process_id, from_version=old_version, to_version=definition.version)
+    return case
+
+
+def _retime(workflow, task, started_at):
+    event = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event, DurationTimerEventDefinition) or not started_at:
+        return
+    duration = workflow.script_engine.evaluate(task, event.expression)
+    due = clock.duration_after(clock.parse_moment(started_at), duration)
+    task._set_internal_data(timer_started_at=started_at, event_value=due.isoformat(), event_fired=False)
+
+
+def _acting_role(pack, human_task, actor):
+    if human_task.role in actor.roles:
+        return human_task.role
+    held = [pack.roles[r] for r in actor.roles if r in pack.roles]
+    return max(held, key=lambda r: r.rank).key if held else human_task.role
+
+
+def _visible_alert(db, pack, actor, alert_id) -> Alert:
+    return permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
+
+
+def _lock_for_task(db, pack, actor, task_id) -> tuple[Case, HumanTask]:
+    """Lock a task's case and read both as they are under that lock, in one query."""
+    row = db.execute(select(Case, HumanTask).join(HumanTask, HumanTask.case_id == Case.id)
+                     .where(HumanTask.id == task_id).with_for_update(of=Case)
+                     .options(undefer(Case.workflow_state), lazyload(HumanTask.case))
+                     .execution_options(populate_existing=True)).one_or_none()
+    if row is None or not pack.may_see(row.Case.alert.restriction, actor.roles):
+        raise NotFound(f"there is no task {task_id}")
+    return row.Case, row.HumanTask
+
+
+def _lock(db, case_id) -> Case:
+    case = db.scalar(select(Case).where(Case.id == case_id).with_for_update(of=Case)
+                     .options(undefer(Case.workflow_state)).execution_options(populate_existing=True))
+    if case is None:
+        raise NotFound(f"there is no case {case_id}")
+    return case
+
+
+def _open_tasks(db, case_id) -> list[HumanTask]:
+    """The case's open steps of its diagram (never its housing system obligations)."""
+    return list(db.scalars(select(HumanTask).where(HumanTask.case_id == case_id, HumanTask.kind == "step",
+                                                   HumanTask.status.in_(OPEN_TASK))))
+
+
+def _touch(db, case):
+    """Flush the case row; its version check turns a lost race into a Conflict."""
+    case_id, case.updated_at = case.id, clock.now()
+    try:
+        db.flush()
+    except StaleDataError:
+        raise Conflict(f"case {case_id} was changed by someone else at the same moment; "
+                       f"nothing you entered was saved, please try again") from None
+
+
+class _Step:
+    """One engine step on one case: restore, run, project, save."""
+
+    def __init__(self, db, pack, case, actor):
+        self.db, self.pack, self.case, self.actor = db, pack, case, actor
+        self.script_engine = spiff.ScriptEngine(run_action=self._run_action)
+        # The case's open human_task rows are exactly the ready manual tasks of its saved state
+        # (each step writes both in one transaction), so the step projects only the difference.
+        self.ready_before: set[str] = set()
+        self.settled: set[str] = set()  # rows this step has already closed itself
+        self.timers_from: datetime | None = None  # re-time the first duration timers from here
+
+    def restore(self):
+        spec, subprocess_specs = deployment.spec_for(self.case.definition)
+        workflow = spiff.load_state(self.case.workflow_state, spec, subprocess_specs, self.script_engine)
+        self.ready_before = set(_ready_manual(workflow))
+        return workflow
+
+    def run_task(self, workflow, task):
+        self._guard(lambda: task.run())
+        self.advance(workflow)
+
+    def advance(self, workflow):
+        def run():
+            workflow.do_engine_steps()
+            if self.timers_from is not None:
+                for task in workflow.get_tasks(state=TaskState.WAITING):
+                    _retime(workflow, task, self.timers_from.isoformat())
+                self.timers_from = None
+                return  # one already due fires at the next sweep: until then the case shows its due date
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        self._guard(run)
+        self._save(workflow)
+
+    def _guard(self, func):
+        try:
+            func()
+        except WorkflowError:
+            raise
+        except SpiffWorkflowException as err:
+            element = getattr(getattr(err, "task_spec", None), "bpmn_id", None) or "?"
+            cause = err.__cause__ or err.__context__  # what the expression or action itself raised
+            detail = f"{err}".strip().rstrip(".") + (f": {cause}" if cause else "")
+            raise StepFailed(f"case {self.case.id or '(new)'} could not advance at element '{element}': {detail}") from err
+
+    def _run_action(self, task):
+        spec = task.task_spec
+        action = ACTIONS.get(spec.action or "")
+        if action is None:
+            raise StepFailed(f"service task '{spec.bpmn_id}' names unknown action '{spec.action}'")
+        action.run(ActionContext(
+            db=self.db, pack=self.pack, case=self.case, alert=self.case.alert, actor=self.actor,
+            data=task.data, props=dict(spec.extensions or {}), element=spec.bpmn_id,
+            start_case=lambda process_id, kind, data, timers_from=None: _start_case(
+                self.db, pack=self.pack, process_id=process_id, alert=self.case.alert, kind=kind,
+                actor=self.actor, data=data, timers_from=timers_from),
+            cancel_other_cases=self._cancel_other_cases))
+
+    def _cancel_other_cases(self, reason):
+        self.db.flush()  # this case's id, if it is new
+        others = self.db.scalars(select(Case).where(Case.alert_id == self.case.alert_id,
+                                                    Case.id != self.case.id, Case.status == CaseStatus.RUNNING))
+        for other in list(others):
+            cancel_case(self.db, case=other, actor=self.actor, reason=reason)
+
+    def _save(self, workflow):
+        case = self.case
+        self._project_human_tasks(workflow)
+        case.next_timer_at = _next_timer(workflow)
+        if workflow.is_completed():
+            case.status, case.next_timer_at = CaseStatus.COMPLETED, None
+        case.workflow_state = spiff.dump_state(workflow)
+        if case.id is None:
+            case.updated_at = clock.now()  # inserted at the step's flush; a new row cannot be stale
+        else:
+            _touch(self.db, case)
+
+    def _project_human_tasks(self, workflow):
+        ready = _ready_manual(workflow)
+        withdrawn = self.ready_before - ready.keys() - self.settled  # e.g. cut short by a boundary timer
+        if withdrawn:
+            for row in _open_tasks(self.db, self.case.id):
+                if row.task_uuid in withdrawn:
+                    row.status = TaskStatus.CANCELLED
+        for uuid in ready.keys() - self.ready_before:
+            self._add_human_task(uuid, ready[uuid])
+
+    def _add_human_task(self, uuid, task):
+        routing = route(self.pack, task.task_spec, task.data, clock.now())
+        restriction = self.case.alert.restriction
+        if restriction and routing.role not in self.pack.restrictions[restriction].visible_to:
+            raise StepFailed(f"task '{task.task_spec.bpmn_id}' would go to the {routing.role} role, "
+                             f"which may not see {restriction} records; route it to a permitted role")
+        role, assignee = routing.role, routing.assignee
+        if routing.excluded:
+            role, assignee = self._separate(task, role, assignee, routing.excluded)
+        self.db.add(HumanTask(
+            case=self.case, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
+            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role, kind="step",
+            assignee=assignee, status=TaskStatus.CLAIMED if assignee else TaskStatus.READY,
+            outrank_user=routing.outrank_user, outrank_rank=routing.outrank_rank,
+            due_at=routing.due_at, created_at=clock.now(),
+            exclusions=[HumanTaskExclusion(username=u, reason=r) for u, r in routing.excluded.items()]))
+
+    def _separate(self, task, role, assignee, excluded):
+        """Keep a step away from the people it excludes: an excluded assignee gives it back to the
+        role; a role only they hold climbs the ladder. If nobody else may take it, it waits on its
+        role (the report or decision before it stands) for an administrator to give the role or
+        the step to someone eligible, and the audit log says so."""
+        element = task.task_spec.bpmn_id
+        if assignee in excluded:
+            audit.record(self.db, actor=SYSTEM, action="assignee_excluded", case=self.case,
+                         alert_id=self.case.alert.id, element=element, assignee=assignee,
+                         rule=excluded[assignee])
+            assignee = None
+        if assignee:
+            return role, assignee
+        clear = role_clear_of(self.db, self.pack, role, excluded, self.case.alert.restriction)
+        if clear is None:
+            audit.record(self.db, actor=SYSTEM, action="no_eligible_holder", case=self.case,
+                         alert_id=self.case.alert.id, element=element, role=role, excluded=sorted(excluded),
+                         remedy="give the role to someone else, or reassign the step to them")
+        elif clear != role:
+            audit.record(self.db, actor=SYSTEM, action="step_escalated_for_separation", case=self.case,
+                         alert_id=self.case.alert.id, element=element, from_role=role, to_role=clear,
+                         excluded=sorted(excluded))
+        return clear or role, None
+
+
+def _ready_manual(workflow) -> dict:
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
+def _next_timer(workflow) -> datetime | None:
+    due = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        event = getattr(task.task_spec, "event_definition", None)
+        if isinstance(event, TimerEventDefinition):
+            value = event.details(task).value
+            if isinstance(value, str):
+                due.append(clock.parse_moment(value))
+    return min(due, default=None)

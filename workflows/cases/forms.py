@@ -1,0 +1,220 @@
+"""Validation of user-task forms described by BPMN `camunda:formData`.
+
+Field types: string, long, boolean, date, datetime, enum. Camunda constraints: required, minlength,
+maxlength, min, max. Our field properties (also ordinary Camunda properties):
+  multiple      = true        an enum that takes several values (control measures, say)
+  requiredWhen  = <expression> required when the expression holds, e.g. "inform_tenant == False"
+  userWithRole  = <role key>   the value is the username of an active user holding that role,
+                               and not one the step it assigns (its assigneeField) excludes
+"""
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.platform import clock, text
+from workflows.definitions import expressions
+from workflows.cases.assignment import excluded_people, exclusion_rule
+from workflows.platform.errors import FormInvalid
+from workflows.platform.models import User, UserRole
+
+TYPES = ("string", "long", "boolean", "date", "datetime", "enum")
+PROPERTIES = ("multiple", "requiredWhen", "userWithRole")
+_TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off", ""}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A form field as the inbox and the command line present it."""
+    id: str
+    label: str
+    type: str
+    required: bool
+    required_when: str | None
+    multiple: bool
+    options: tuple[tuple[str, str], ...]
+    default: str | None
+
+
+def fields_of(task_spec) -> list[Field]:
+    """The fields of a user task, in diagram order."""
+    form = getattr(task_spec, "form", None)
+    result = []
+    for f in (form.fields if form else []):
+        result.append(Field(
+            id=f.id, label=f.label or f.id, type=f.type,
+            required=_has_constraint(f, "required"),
+            required_when=f.get_property("requiredWhen"),
+            multiple=(f.get_property("multiple") or "").lower() == "true",
+            options=tuple((o.id, o.name) for o in getattr(f, "options", [])),
+            default=f.default_value,
+        ))
+    return result
+
+
+def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
+    """Check submitted values against the task's form; return typed values or raise FormInvalid."""
+    form = getattr(task_spec, "form", None)
+    fields = {f.id: f for f in (form.fields if form else [])}
+    errors, values = {}, {}
+    for name in submitted:
+        if name not in fields:
+            errors[name] = f"this step has no field '{name}' (fields: {', '.join(fields) or 'none'})"
+    for field in fields.values():
+        try:
+            raw = _clean(field, submitted.get(field.id))
+        except FormInvalid as err:
+            values[field.id] = None  # keeps the name defined for other fields' requiredWhen
+            errors.update(err.errors)
+            continue
+        if _blank(raw):
+            values[field.id] = False if field.type == "boolean" and raw is not None else None
+            continue
+        try:
+            values[field.id] = _coerce(db, field, raw)
+        except ValueError as err:
+            values[field.id] = None  # keeps the name defined for other fields' requiredWhen
+            errors[field.id] = str(err)
+    merged = {**data, **values}
+    for field in fields.values():
+        if field.get_property("userWithRole") and values.get(field.id) and field.id not in errors:
+            problem = _excluded_assignee(task_spec, field.id, values[field.id], merged)
+            if problem:
+                errors[field.id] = problem
+    for field in fields.values():
+        if field.id in errors or not _blank(values.get(field.id)) or values.get(field.id) is False:
+            continue
+        if _is_required(field, merged):
+            errors[field.id] = f"{field.label or field.id} is required"
+    if errors:
+        raise FormInvalid(errors)
+    return values
+
+
+def option_labels(task_spec, values: dict) -> dict:
+    """Display names of chosen enum options: `<field>_labels` (a list) for each enum field."""
+    form = getattr(task_spec, "form", None)
+    labels = {}
+    for field in (form.fields if form else []):
+        chosen = values.get(field.id)
+        if field.type != "enum" or chosen is None:
+            continue
+        names = {o.id: o.name for o in field.options}
+        labels[f"{field.id}_labels"] = [names.get(v, v) for v in (chosen if isinstance(chosen, list) else [chosen])]
+    return labels
+
+
+def _excluded_assignee(task_spec, field_id, username, data) -> str | None:
+    """Refuse, at the form, naming someone as the assignee of a later step they may not do
+    (a manager naming themself line manager for their own incident), not when that step is reached."""
+    specs = getattr(getattr(task_spec, "_wf_spec", None), "task_specs", {}) or {}
+    for spec in specs.values():
+        ext = getattr(spec, "extensions", None) or {}
+        if ext.get("assigneeField") != field_id:
+            continue
+        reason = excluded_people(ext, data).get(username)
+        if reason:
+            return (f"{username} cannot be named here, because '{spec.bpmn_name or spec.bpmn_id}' goes to "
+                    f"the person named: {exclusion_rule(reason, username)}; name someone else")
+    return None
+
+
+def _clean(field, raw):
+    """Every typed answer, whatever its type, meets the one rule for text (workflows/platform/text.py)."""
+    if isinstance(raw, str):
+        return text.clean_text(raw, field=field.id, max_length=text.LONG_TEXT, label=field.label or field.id)
+    if isinstance(raw, (list, tuple)):
+        return [_clean(field, item) for item in raw]
+    return raw
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _has_constraint(field, name) -> bool:
+    return any(v.name == name and v.config != "false" for v in field.validation)
+
+
+def _is_required(field, data) -> bool:
+    if _has_constraint(field, "required"):
+        return True
+    condition = field.get_property("requiredWhen")
+    return bool(condition) and bool(expressions.evaluate(condition, data))
+
+
+def _coerce(db, field, raw):
+    kind = field.type
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"'{raw}' is not yes or no")
+    if kind == "long":
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a whole number") from None
+        _check_bounds(field, value)
+        return value
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(raw).strip()[:10]).isoformat()
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a date (YYYY-MM-DD)") from None
+    if kind == "datetime":  # a moment, such as when a letter was delivered by hand
+        try:
+            moment = datetime.fromisoformat(str(raw).strip())
+        except ValueError:
+            raise ValueError(f"'{raw}' is not a date and time (YYYY-MM-DDTHH:MM)") from None
+        return clock.as_utc(moment).isoformat()
+    if kind == "enum":
+        allowed = {o.id: o.name for o in field.options}
+        multiple = (field.get_property("multiple") or "").lower() == "true"
+        chosen = _as_list(raw) if multiple else [str(raw).strip()]
+        for value in chosen:
+            if value not in allowed:
+                raise ValueError(f"'{value}' is not one of: {', '.join(allowed)}")
+        return chosen if multiple else chosen[0]
+    text = str(raw).strip()
+    _check_length(field, text)
+    role = field.get_property("userWithRole")
+    if role:
+        _check_user_with_role(db, text, role)
+    return text
+
+
+def _as_list(raw) -> list[str]:
+    if isinstance(raw, (list, tuple)):
+        return [str(v).strip() for v in raw if str(v).strip()]
+    return [part.strip() for part in str(raw).split(",") if part.strip()]
+
+
+def _check_bounds(field, value):
+    low, high = field.get_validation("min"), field.get_validation("max")
+    if low is not None and value < int(low):
+        raise ValueError(f"must be at least {low}")
+    if high is not None and value > int(high):
+        raise ValueError(f"must be at most {high}")
+
+
+def _check_length(field, text):
+    low, high = field.get_validation("minlength"), field.get_validation("maxlength")
+    if low is not None and len(text) < int(low):
+        raise ValueError(f"must be at least {low} characters")
+    if high is not None and len(text) > int(high):
+        raise ValueError(f"must be at most {high} characters")
+
+
+def _check_user_with_role(db, username, role):
+    user = db.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    if user is None:
+        raise ValueError(f"there is no active user '{username}'")
+    held = db.scalar(select(UserRole).where(UserRole.user_id == user.id, UserRole.role == role))
+    if held is None:
+        raise ValueError(f"'{username}' does not hold the role '{role}'")

@@ -1,0 +1,391 @@
+"""Exports: registers as CSV and JSON, the out-of-hours list, a marker's dossier as PDF, and a
+subject access export (everything held about one person) as JSON and PDF.
+
+Each export is audited; rows the actor may not see are never read (`register.visible`).
+PDFs are drawn with reportlab's platypus; every piece of recorded text is escaped, since
+platypus paragraphs read markup.
+"""
+import csv
+import io
+from xml.sax.saxutils import escape
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from workflows.register.story import alert_story
+from workflows.compliance import audit
+from workflows.platform import clock
+from workflows import permissions
+from workflows.register import markers
+from workflows.cases.assignment import Actor
+from workflows.compliance.oversight import may_export_subject_access, may_read_registers, require
+from workflows.platform.errors import NotFound
+from workflows.platform.models import (Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note, RiskAssessment)
+from workflows.definitions.pack import Pack
+
+REGISTER_COLUMNS = ("alert", "customer", "name", "address", "postcode", "category_label", "restriction", "level",
+                    "code", "instruction", "control_measures", "placed_by", "placed_at", "decided_by",
+                    "next_review")
+NON_DISCLOSURE_COLUMNS = ("id", "alert", "customer", "name", "category", "alert_status", "stage", "reason",
+                          "consulted", "decided_by", "decided_at")
+OUT_OF_HOURS_COLUMNS = ("customer", "name", "address", "postcode", "code", "instruction", "control_measures")
+
+
+def to_csv(rows: list[dict], columns) -> str:
+    """Rows as CSV with a header; lists joined with '; '. Cells that a spreadsheet would run as a
+    formula (starting = + - @) are prefixed with a quote mark."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = "; ".join(map(str, value))
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def out_of_hours(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+    """Addresses and instructions of active markers only, never the reasons (for out-of-hours
+    call handlers and contractors); a restricted marker shows the pack's instruction for it."""
+    rows = markers.visit_list(db, pack=pack, actor=actor)
+    return [{c: r.get(c) for c in OUT_OF_HOURS_COLUMNS} for r in rows]
+
+
+def _iso(moment):
+    return clock.as_utc(moment).isoformat() if moment else None
+
+
+# --- subject access -----------------------------------------------------------------------
+
+def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) -> dict:
+    """Everything held about one person, with what a decision not to tell them covers (the
+    pack's `withheld_when_not_told`) marked as withheld, its content left out. The decision
+    covers the alert while it stands: a letter to the tenant issued after the latest one lifts it."""
+    require(may_export_subject_access(pack, actor), "a subject access export", pack.registers.subject_access)
+    customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
+    if customer is None:
+        raise NotFound(f"there is no customer with reference '{customer_ref}'")
+    about = or_(Alert.customer_id == customer.id, Alert.about_customer_id == customer.id)  # their own, or linked
+    alerts = list(db.scalars(select(Alert).where(about, permissions.visible(pack, actor))
+                             .order_by(Alert.id)))
+    ids = [a.id for a in alerts]
+
+    def by_alert(model, order):
+        grouped = {i: [] for i in ids}
+        if ids:
+            for row in db.scalars(select(model).where(model.alert_id.in_(ids)).order_by(order)):
+                grouped[row.alert_id].append(row)
+        return grouped
+
+    assessments = by_alert(RiskAssessment, RiskAssessment.id)
+    letters = by_alert(Letter, Letter.id)
+    non_disclosures = by_alert(NonDisclosure, NonDisclosure.id)
+    events = by_alert(AuditEvent, AuditEvent.id)
+    notes = {i: [] for i in ids}
+    loose_notes = []
+    for note in db.scalars(select(Note).where(Note.customer_id == customer.id).order_by(Note.id)):
+        if note.alert_id in notes:
+            notes[note.alert_id].append(note)
+        elif note.alert_id is None:
+            loose_notes.append(note)
+    tasks = {i: [] for i in ids}
+    if ids:
+        for task, alert_id in db.execute(select(HumanTask, Case.alert_id).join(Case, HumanTask.case_id == Case.id)
+                                         .where(Case.alert_id.in_(ids)).order_by(HumanTask.id)):
+            tasks[alert_id].append(task)
+    withheld_sections = set(pack.registers.withheld_when_not_told)
+    reason = "withheld: covered by a decision not to tell the customer"
+
+    def section(name, rows, describe, covered):
+        if covered and name in withheld_sections:
+            return [{"id": r.id, "withheld": True, "reason": reason} for r in rows]
+        return [describe(r) for r in rows]
+
+    def to_tenant(letter):
+        template = pack.letters.get(letter.template)
+        return template is None or template.to_tenant
+
+    def letter_rows(rows, covered):
+        if covered and "notices" in withheld_sections and "letters" not in withheld_sections:
+            return [{"id": lt.id, "withheld": True, "reason": reason} if not to_tenant(lt) else describe_letter(lt)
+                    for lt in rows]
+        return section("letters", rows, describe_letter, covered)
+
+    def describe_letter(lt):
+        return {"id": lt.id, "title": lt.title, "body": lt.body, "issued_at": _iso(lt.issued_at),
+                "delivery_method": lt.delivery_method, "delivered_at": _iso(lt.delivered_at)}
+
+    def not_told(alert_id):
+        """A decision not to tell stands unless a letter to the tenant was issued after the latest one."""
+        latest = max(non_disclosures[alert_id], key=lambda n: (clock.as_utc(n.decided_at), n.id), default=None)
+        if latest is None:
+            return False
+        since = (clock.as_utc(latest.decided_at), latest.case_id)
+        return not any(to_tenant(lt) and (clock.as_utc(lt.issued_at), lt.case_id) > since for lt in letters[alert_id])
+
+    out_alerts = []
+    for alert in alerts:
+        covered = not_told(alert.id)
+        marker = {
+            "status": alert.status, "category": alert.category,
+            "category_label": pack.categories[alert.category].label if alert.category in pack.categories else None,
+            "marker_text": alert.marker_text, "control_measures": alert.control_measures, "level": alert.level,
+            "code": alert.marker_code, "reported_at": _iso(alert.reported_at), "placed_at": _iso(alert.placed_at),
+            "decided_by": alert.decided_by, "decided_at": _iso(alert.decided_at),
+            "next_review_at": _iso(alert.next_review_at), "removed_at": _iso(alert.removed_at),
+            "removed_reason": alert.removed_reason, "review_count": alert.review_count,
+        }
+        if covered and "marker" in withheld_sections:
+            marker = {"withheld": True, "reason": reason}
+        out_alerts.append({
+            "alert": alert.id, "withheld_sections": sorted(withheld_sections) if covered else [],
+            "marker": marker,
+            "risk_assessments": section("risk_assessments", assessments[alert.id], lambda r: {
+                "id": r.id, "assessed_by": r.assessed_by, "assessed_at": _iso(r.assessed_at), "content": r.content},
+                covered),
+            "notes": section("notes", notes[alert.id], lambda n: {
+                "id": n.id, "notebook": n.notebook, "text": n.text, "author": n.author,
+                "created_at": _iso(n.created_at)}, covered),
+            "non_disclosures": section("non_disclosures", non_disclosures[alert.id], lambda n: {
+                "id": n.id, "reason": n.reason, "consulted": n.consulted, "decided_by": n.decided_by,
+                "decided_at": _iso(n.decided_at)}, covered),
+            "tasks": section("tasks", tasks[alert.id], lambda t: {
+                "id": t.id, "title": t.title, "role": t.role, "status": t.status, "due_at": _iso(t.due_at),
+                "completed_by": t.completed_by, "completed_at": _iso(t.completed_at), "answers": t.form_data},
+                covered),
+            "letters": letter_rows(letters[alert.id], covered),
+            "events": section("events", events[alert.id], lambda e: {
+                "id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}, covered),
+        })
+    about_customer = list(db.scalars(select(AuditEvent).where(
+        AuditEvent.alert_id.is_(None), AuditEvent.detail["customer"].as_string() == customer.reference)
+        .order_by(AuditEvent.id)))
+    restricted = [a.id for a in alerts if a.restriction]
+    left_out = _restricted_left_out(db, pack=pack, actor=actor, customer=customer)
+    audit.record(db, actor=actor.username, action="subject_access_exported", customer=customer.reference,
+                 alerts=ids, restricted_alerts=restricted, incomplete=bool(left_out))
+    return {
+        "complete": not left_out,
+        "restricted_records": left_out,
+        "subject": {"reference": customer.reference, "name": customer.name, "address": customer.address,
+                    "postcode": customer.postcode, "tenancy_ref": customer.tenancy_ref,
+                    "tenancy_ended_at": _iso(customer.tenancy_ended_at)},
+        "produced_at": clock.now().isoformat(), "produced_by": actor.username, "organisation": pack.name,
+        "alerts": out_alerts,
+        "notes": [{"id": n.id, "notebook": n.notebook, "text": n.text, "author": n.author,
+                   "created_at": _iso(n.created_at)} for n in loose_notes],
+        "events": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}
+                   for e in about_customer],
+    }
+
+
+def _restricted_left_out(db: Session, *, pack: Pack, actor: Actor, customer: Customer) -> dict | None:
+    """Whether records about this person are restricted beyond this actor, and who must complete
+    the export: never a silently empty answer to a subject access request. It says neither how
+    many there are nor what restriction they carry."""
+    hidden = set(db.scalars(select(Alert.restriction).where(or_(Alert.customer_id == customer.id,
+                                                                Alert.about_customer_id == customer.id),
+                                                            ~permissions.visible(pack, actor)).distinct()))
+    if not hidden:
+        return None
+    admitted = frozenset.intersection(*(pack.restrictions[r].visible_to for r in hidden if r in pack.restrictions))
+    roles = (pack.registers.subject_access & admitted) or admitted
+    names = sorted(pack.roles[r].name for r in roles if r in pack.roles)
+    return {"exist": True, "complete_with_roles": names,
+            "message": (f"This export is not complete: records about {customer.reference} are restricted and not "
+                        f"in it. Someone with the role {' or '.join(names) or 'named by the restriction'} must "
+                        f"complete the export.")}
+
+
+# --- PDFs ---------------------------------------------------------------------------------
+
+class _Pdf:
+    """A small document builder over reportlab's platypus."""
+
+    def __init__(self, title: str, author: str):
+        from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+        styles = getSampleStyleSheet()
+        self.title, self.author = title, author
+        self.styles = {"title": styles["Title"], "h2": styles["Heading2"], "h3": styles["Heading3"],
+                       "body": ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12.5),
+                       "small": ParagraphStyle("small", parent=styles["BodyText"], fontSize=8.5, leading=11,
+                                               leftIndent=10)}
+        self.story = []
+
+    def para(self, text, style="body"):
+        from reportlab.platypus import Paragraph
+        self.story.append(Paragraph(escape(str(text)).replace("\n", "<br/>"), self.styles[style]))
+
+    def pairs(self, items: dict, style="body"):
+        from reportlab.platypus import Paragraph
+        for key, value in items.items():
+            if value in (None, "", [], {}):
+                continue
+            if isinstance(value, (list, tuple)):
+                value = "; ".join(map(str, value))
+            elif isinstance(value, dict):
+                value = "; ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
+            self.story.append(Paragraph(f"<b>{escape(str(key))}</b>: {escape(str(value))}", self.styles[style]))
+
+    def heading(self, text, level="h2"):
+        self.para(text, level)
+
+    def space(self, mm_=3):
+        from reportlab.lib.units import mm
+        from reportlab.platypus import Spacer
+        self.story.append(Spacer(1, mm_ * mm))
+
+    def build(self) -> bytes:
+        from reportlab.lib.pagesizes import A4
+        from reportlab.lib.units import mm
+        from reportlab.platypus import SimpleDocTemplate
+
+        buffer = io.BytesIO()
+        doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
+                                bottomMargin=16 * mm, title=self.title, author=self.author)
+
+        def footer(canvas, doc_):
+            canvas.saveState()
+            canvas.setFont("Helvetica", 7.5)
+            canvas.drawString(18 * mm, 9 * mm, f"{self.title} · page {doc_.page} · OFFICIAL-SENSITIVE")
+            canvas.restoreState()
+
+        doc.build(self.story or [], onFirstPage=footer, onLaterPages=footer)
+        return buffer.getvalue()
+
+
+def _when(moment):
+    return clock.as_utc(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def dossier(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
+    """One marker's whole history, in the order the dossier prints it."""
+    require(may_read_registers(pack, actor), "a marker dossier", pack.registers.readers)
+    story = alert_story(db, pack=pack, actor=actor, alert_id=alert_id)  # audits a restricted view
+    alert = story["alert"]
+    events = story["events"]
+    cases = {c.id: c for c in story["cases"]}
+    audit.record(db, actor=actor.username, action="dossier_produced", alert_id=alert.id)
+    return {"story": story, "alert": alert, "cases": cases,
+            "report": next((e for e in events if e.action == "concern_reported"), None),
+            "decisions": [e for e in events if e.action == "decision"],
+            "appeals": [e for e in events if e.action in ("appeal_lodged", "appeal_decided")],
+            "sharing": [e for e in events if any(w in e.action for w in ("shar", "agenc", "notif", "out_of_hours"))]
+                       + [e for e in events if e.action == "letter_issued"
+                          and any(w in str(e.detail.get("template", "")) for w in ("agenc", "out_of_hours", "notice"))]}
+
+
+def dossier_pdf(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> bytes:
+    """The marker dossier as one printable PDF: report, risk assessment, decisions and reasons,
+    letters or the reasons for not sending one, reviews, appeals, sharing, and every event."""
+    d = dossier(db, pack=pack, actor=actor, alert_id=alert_id)
+    alert, story = d["alert"], d["story"]
+    category = pack.categories.get(alert.category)
+    doc = _Pdf(f"Marker dossier A{alert.id:06d}", pack.name)
+    doc.heading(f"{pack.name}: marker dossier A{alert.id:06d}", "title")
+    doc.pairs({"Customer": f"{alert.customer.name} ({alert.customer.reference}), {alert.customer.address}",
+               "Category": category.label if category else alert.category,
+               "Restricted": pack.restrictions[alert.restriction].label if alert.restriction in pack.restrictions else None,
+               "Status": alert.status.replace("_", " "), "Marker": alert.marker_text,
+               "Control measures": alert.control_measures, "Level": alert.level, "Code": alert.marker_code,
+               "Placed": f"{_when(alert.placed_at)} by {alert.placed_by}" if alert.placed_at else None,
+               "Next review": _when(alert.next_review_at) if alert.next_review_at else None,
+               "Removed": f"{_when(alert.removed_at)}: {alert.removed_reason}" if alert.removed_at else None,
+               "Produced": f"{_when(clock.now())} by {actor.username}"})
+    doc.heading("1. The report")
+    if d["report"]:
+        doc.pairs({"Reported": f"{_when(d['report'].at)} by {d['report'].actor}",
+                   "What happened": d["report"].detail.get("description")})
+    doc.heading("2. Risk assessment")
+    for ra in story["assessments"]:
+        doc.para(f"Filed {_when(ra.assessed_at)} by {ra.assessed_by}", "h3")
+        doc.pairs(ra.content or {}, "small")
+    if not story["assessments"]:
+        doc.para("No risk assessment has been filed.")
+    doc.heading("3. Decisions and their reasons")
+    for e in d["decisions"]:
+        stage = d["cases"].get(e.case_id)
+        doc.pairs({f"Decision {e.detail.get('decision_no')}": f"{e.detail.get('outcome')} on {_when(e.at)} by "
+                   f"{e.detail.get('decided_by')} ({e.detail.get('decided_role') or '-'}), "
+                   f"{stage.kind if stage else 'case'} {e.case_id}",
+                   "Reason": e.detail.get("reason")})
+    doc.heading("4. Telling the tenant")
+    for lt in story["letters"]:
+        delivered = f"; {lt.delivery_method} {_when(lt.delivered_at)}" if lt.delivered_at else ""
+        doc.pairs({"Letter": f"{lt.title} — issued {_when(lt.issued_at)} by {lt.issued_by}{delivered}"})
+        doc.para(lt.body, "small")
+    for nd in story["non_disclosures"]:
+        doc.pairs({"Not told": f"decided {_when(nd.decided_at)} by {nd.decided_by}", "Reason": nd.reason,
+                   "Consulted": nd.consulted})
+    if not story["letters"] and not story["non_disclosures"]:
+        doc.para("No letter has been issued and no reason for not telling the tenant is recorded.")
+    doc.heading("5. Reviews")
+    reviews = [c for c in story["cases"] if c.kind == "review"]
+    for c in reviews:
+        outcomes = [e.detail.get("outcome") for e in d["decisions"] if e.case_id == c.id]
+        doc.pairs({f"Review case {c.id}": f"started {_when(c.created_at)}, {c.status}"
+                   + (f"; outcome: {', '.join(outcomes)}" if outcomes else "")})
+    if not reviews:
+        doc.para("No review yet.")
+    doc.heading("6. Appeals")
+    for e in d["appeals"]:
+        if e.action == "appeal_lodged":
+            doc.pairs({"Appeal lodged": f"{_when(e.at)}, recorded by {e.actor}", "Grounds": e.detail.get("grounds")})
+        else:
+            doc.pairs({"Appeal decided": f"{_when(e.at)} by {e.detail.get('heard_by') or e.actor}: "
+                       f"{e.detail.get('outcome')}", "Reasons": e.detail.get("reasons"),
+                       "Final": "yes" if e.detail.get("final") else None})
+    if not d["appeals"]:
+        doc.para("No appeal.")
+    doc.heading("7. Sharing with other agencies and notes")
+    for e in d["sharing"]:
+        doc.pairs({e.action.replace("_", " "): f"{_when(e.at)} by {e.actor} {e.detail.get('template', '')}"})
+    for n in story["notes"]:
+        doc.pairs({f"Note ({n.notebook})": f"{_when(n.created_at)} by {n.author}: {n.text}"})
+    if not d["sharing"] and not story["notes"]:
+        doc.para("Nothing recorded as shared.")
+    doc.heading("8. Every event")
+    for e in story["events"]:
+        doc.para(f"{_when(e.at)}  {e.actor}  {e.action.replace('_', ' ')}", "small")
+    return doc.build()
+
+
+def subject_access_pdf(data: dict) -> bytes:
+    """A subject access export as PDF, withheld items shown as withheld."""
+    subject = data["subject"]
+    doc = _Pdf(f"Subject access: {subject['reference']}", data["organisation"])
+    doc.heading(f"{data['organisation']}: information we hold about {subject['name']}", "title")
+    doc.pairs({"Reference": subject["reference"], "Address": f"{subject['address']} {subject['postcode']}",
+               "Tenancy ended": subject["tenancy_ended_at"],
+               "Produced": f"{data['produced_at'][:16]} by {data['produced_by']}"})
+    if data.get("restricted_records"):
+        doc.para(data["restricted_records"]["message"])
+    for a in data["alerts"]:
+        doc.heading(f"Record A{a['alert']:06d}")
+        if a["marker"].get("withheld"):
+            doc.para(f"Marker: {a['marker']['reason']}")
+        else:
+            doc.pairs({k.replace("_", " ").capitalize(): v for k, v in a["marker"].items()})
+        for name in ("risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events"):
+            rows = a[name]
+            if not rows:
+                continue
+            doc.heading(name.replace("_", " ").capitalize(), "h3")
+            for row in rows:
+                if row.get("withheld"):
+                    doc.para(f"Item {row['id']}: {row['reason']}", "small")
+                else:
+                    doc.pairs({k.replace("_", " "): v for k, v in row.items()}, "small")
+                    doc.space(1)
+    if data["notes"] or data["events"]:
+        doc.heading("Other records about you")
+        for row in data["notes"] + data["events"]:
+            doc.pairs({k.replace("_", " "): v for k, v in row.items()}, "small")
+    return doc.build()

@@ -1,0 +1,324 @@
+"""Deployed BPMN: checking a diagram, deploying it as a new version, and the parsed-spec cache.
+
+Every diagram is checked when it is loaded, never when a tenant's case reaches it: a broken
+or unsafe expression, a lane that names no role, a duration that does not parse, an unknown
+action or form field type is refused with the file and the element id.
+"""
+import hashlib
+import re
+from dataclasses import dataclass
+
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workflows.platform.errors import WorkflowError
+from workflows.compliance import audit
+from workflows.platform import clock
+from workflows.definitions import expressions, flow_checks, spiff
+from workflows.cases import forms
+from workflows import permissions
+from workflows.cases.actions import ACTIONS
+from workflows.platform.models import Case, CaseStatus, ProcessDefinition
+from workflows.definitions.pack import Pack
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN, "camunda": CAMUNDA}
+BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
+MAX_INSTANCES = 100  # of one multi-instance step in a case
+TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision", "nominee")
+# names the engine itself writes into case data as a case runs
+ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
+                    "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
+                    # a request case (workflows/register/customer_requests.py) starts knowing these
+                    "request", "request_details", "letters_issued", "non_disclosures_recorded", "marker_active")
+# a form field id names a case variable and is written into pages; an enum option id is a value
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Finding:
+    filename: str
+    element: str
+    message: str
+
+    def __str__(self):
+        return f"{self.filename}: {self.element}: {self.message}"
+
+
+class DefinitionRefused(WorkflowError, ValueError):  # ValueError too: parsers raise and catch it
+    """A diagram with errors; `findings` name each element. Nothing was deployed."""
+
+    def __init__(self, findings: list[Finding]):
+        self.findings = findings
+        super().__init__("\n".join(str(f) for f in findings))
+
+
+def check(content: bytes | str, filename: str, pack: Pack) -> list[Finding]:
+    """Parse and lint one BPMN document; an empty list means it may be deployed."""
+    try:
+        root = spiff.safe_xml(content)
+    except spiff.XmlRefused as err:
+        return [Finding(filename, "(document)", str(err))]
+    findings = _duplicate_ids(root, filename) + _lint_xml(root, filename, pack)
+    try:
+        specs, _ = spiff.parse_processes(root, filename)
+    except ValidationException as err:
+        element = getattr(err, "id", "") or "(document)"
+        return findings + [Finding(filename, element, str(err).splitlines()[0])]
+    except Exception as err:  # SpiffWorkflow crashes on some invalid diagrams instead of reporting
+        return findings + [Finding(filename, "(document)", f"the diagram cannot be read: {err!r}")]
+    if not specs:
+        findings.append(Finding(filename, "(document)", "the file holds no executable process"))
+    return findings
+
+
+def _duplicate_ids(root, filename) -> list[Finding]:
+    """A BPMN id used twice: SpiffWorkflow keeps one silently and a modeler drops the other.
+    (Camunda's form field and option ids may repeat across tasks.)"""
+    counts = {}
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(BPMN_IDS) and element.get("id"):
+            counts[element.get("id")] = counts.get(element.get("id"), 0) + 1
+    return [Finding(filename, element_id, f"the id '{element_id}' is used by {n} elements; each element needs its own id")
+            for element_id, n in counts.items() if n > 1]
+
+
+def _lint_xml(root, filename, pack) -> list[Finding]:
+    findings = []
+    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES) | set(pack.review_carries)
+    for field in root.iterfind(".//camunda:formField", NS):
+        known_names.add(field.get("id"))
+        if field.get("type") == "enum":
+            known_names.add(f"{field.get('id')}_labels")
+    for action in ACTIONS.values():
+        known_names |= set(action.writes)
+
+    def add(element, message):
+        findings.append(Finding(filename, element.get("id") or element.tag, message))
+
+    for element in root.iter():
+        for field in element.iterfind("bpmn:extensionElements/camunda:formData/camunda:formField", NS):
+            _check_field_names(add, element, field)
+    user_tasks = {task.get("id") for task in root.iterfind(".//bpmn:userTask", NS)}
+    oversight = permissions.oversight_roles(pack)
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        role = pack.role_for_lane(lane.get("name"))
+        if role is None:
+            add(lane, f"lane '{lane.get('name')}' names no role of the {pack.name} pack")
+        elif role.key in oversight and {ref.text for ref in lane.iterfind("bpmn:flowNodeRef", NS)} & user_tasks:
+            add(lane, f"lane '{lane.get('name')}' gives the {role.name} role a step on a case; administrators, "
+                      f"process owners and compliance staff oversee cases and do not work them (need to know): "
+                      f"put the step in the lane of the role that does the work")
+    for task in root.iterfind(".//bpmn:scriptTask", NS):
+        add(task, "script tasks are not run; use a service task naming an action")
+    for flow in root.iterfind(".//bpmn:sequenceFlow", NS):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        if condition is not None:
+            _check_expression(add, flow, (condition.text or "").strip(), known_names, "condition")
+    for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
+        for child in event:
+            _check_timer(add, event, child, known_names)
+    for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
+        _check_multi_instance(add, loop.getparent(), loop, known_names)
+    for task in root.iterfind(".//bpmn:serviceTask", NS):
+        _check_service_task(add, task, pack)
+    for task in root.iterfind(".//bpmn:userTask", NS):
+        _check_user_task(add, task, pack, known_names)
+    for process in root.iterfind("bpmn:process", NS):
+        flow_checks.check_process(process, pack, lambda element, message: findings.append(
+            Finding(filename, element, message)))
+    return findings
+
+
+def _check_field_names(add, element, field):
+    """Field and option ids are plain names: a quote or a space in one would end up in a page."""
+    field_id = field.get("id") or ""
+    if not PLAIN_NAME.fullmatch(field_id):
+        add(element, f"form field id '{field_id}' is not a plain name (letters, digits and _, "
+                     f"not starting with a digit), e.g. risk_level")
+    for option in field.iterfind("camunda:value", NS):
+        if not PLAIN_NAME.fullmatch(option.get("id") or ""):
+            add(element, f"option id '{option.get('id') or ''}' of form field '{field_id}' is not a plain name "
+                         f"(letters, digits and _, not starting with a digit), e.g. high")
+
+
+def _check_expression(add, element, text, known_names, what):
+    if not text:
+        add(element, f"the {what} is empty")
+        return
+    try:
+        used = expressions.names_used(text) - {"True", "False", "None"}
+        if not used:  # reads no case data, so it fails when reached exactly as it fails now
+            expressions.evaluate(text, {})
+    except expressions.ExpressionError as err:
+        add(element, f"{what}: {err}")
+        return
+    unknown = used - known_names
+    if unknown:
+        add(element, f"{what} '{text}' reads {', '.join(sorted(unknown))}, which no form field "
+                     f"or case variable provides")
+
+
+def _check_timer(add, event, child, known_names=frozenset()):
+    expression = spiff.quote_bare_timer(child.text or "")
+    try:
+        value = expressions.evaluate(expression, {})
+    except expressions.ExpressionError:  # reads case data (e.g. 'P1M' if marker_code == 'DNV' else 'P6M')
+        return _check_expression(add, event, expression, set(known_names), "timer")
+    kind = child.tag.split("}")[1]
+    try:
+        if kind == "timeDuration":
+            clock.duration_after(clock.now(), str(value))
+        elif kind == "timeDate":
+            clock.parse_moment(str(value))
+    except ValueError as err:
+        add(event, f"{kind}: {err}")
+
+
+def _check_multi_instance(add, task, loop, known_names):
+    """A multi-instance step's count and completion condition are expressions like any other;
+    a constant count is bounded, since each instance is a task held in the case's state."""
+    cardinality = loop.find("bpmn:loopCardinality", NS)
+    if cardinality is not None:
+        text = (cardinality.text or "").strip()
+        _check_expression(add, task, text, known_names, "loopCardinality")
+        try:
+            count = expressions.evaluate(text, {}) if text else None
+        except expressions.ExpressionError:
+            count = None  # reads case data: a list to run once per item, or a number
+        if isinstance(count, bool) or count is not None and not (isinstance(count, int) and 0 <= count <= MAX_INSTANCES):
+            add(task, f"loopCardinality '{text}' must be a whole number from 0 to {MAX_INSTANCES}, "
+                      f"or name a list in the case data")
+    condition = loop.find("bpmn:completionCondition", NS)
+    if condition is not None:
+        _check_expression(add, task, (condition.text or "").strip(), known_names, "completionCondition")
+    collection = loop.get(f"{{{CAMUNDA}}}collection")
+    if collection is not None and collection not in known_names:
+        add(task, f"camunda:collection names '{collection}', which no form field or case variable provides")
+
+
+def _check_service_task(add, task, pack):
+    name = task.get(f"{{{CAMUNDA}}}topic")
+    if not name:
+        add(task, "service task names no action (set camunda:topic, e.g. place_marker)")
+        return
+    if name not in ACTIONS:
+        add(task, f"unknown action '{name}' (known: {', '.join(sorted(ACTIONS))})")
+        return
+    props = _properties(task)
+    for required in ACTIONS[name].properties:
+        if not props.get(required):
+            add(task, f"action '{name}' needs the property '{required}'")
+    if name in ("issue_letter", "add_templated_note") and props.get("template") \
+            and props["template"] not in pack.letters:
+        add(task, f"unknown letter template '{props['template']}'")
+    if name == "issue_letter" and not pack.registers.tell_tenant_within:
+        add(task, "issues a letter, but the pack sets no time to tell the tenant: set [registers] "
+                  "tell_tenant_within in pack.toml, e.g. tell_tenant_within = \"P14D\"")
+    if name == "restrict_record" and props.get("restriction") and props["restriction"] not in pack.restrictions:
+        add(task, f"unknown restriction '{props['restriction']}'")
+    if name == "record_letter_delivery" and props.get("method") and props["method"] not in pack.delivery_methods:
+        add(task, f"unknown delivery method '{props['method']}' (the pack's: {', '.join(pack.delivery_methods)})")
+
+
+def _check_user_task(add, task, pack, known_names):
+    props = _properties(task)
+    if props.get("dueIn"):
+        try:
+            clock.duration_after(clock.now(), props["dueIn"])
+        except ValueError as err:
+            add(task, f"dueIn: {err}")
+    for name in ("assigneeField", "mustOutrank", "mustDiffer"):
+        if props.get(name) and props[name] not in known_names:
+            add(task, f"{name} names '{props[name]}', which no form field or case variable provides")
+    if props.get("nominee") and props["nominee"] not in pack.roles:
+        add(task, f"nominee names unknown role '{props['nominee']}' (this pack has: {', '.join(sorted(pack.roles))})")
+    outrank = props.get("mustOutrank")
+    if outrank and outrank in known_names and f"{outrank}_role" not in known_names:
+        add(task, f"mustOutrank names '{outrank}', but nothing provides '{outrank}_role' (the role they acted "
+                  f"in), so there is no seniority to beat; to require only a different person, use mustDiffer")
+    for field in task.iterfind(".//camunda:formField", NS):
+        kind = field.get("type")
+        if kind not in forms.TYPES:
+            add(task, f"form field '{field.get('id')}' has type '{kind}' (allowed: {', '.join(forms.TYPES)})")
+        for prop in field.iterfind(".//camunda:property", NS):
+            if prop.get("id") == "requiredWhen":
+                _check_expression(add, task, prop.get("value") or "", known_names,
+                                  f"requiredWhen of field '{field.get('id')}'")
+            if prop.get("id") == "userWithRole" and prop.get("value") not in pack.roles:
+                add(task, f"form field '{field.get('id')}' names unknown role '{prop.get('value')}'")
+
+
+def _properties(element) -> dict:
+    return {p.get("name"): p.get("value")
+            for p in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)}
+
+
+def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deployed_by: str) -> list[ProcessDefinition]:
+    """Check a BPMN file and deploy each process in it whose content changed, as a new version."""
+    findings = check(content, filename, pack)
+    if findings:
+        raise DefinitionRefused(findings)
+    specs, _ = spiff.parse_processes(spiff.safe_xml(content), filename)
+    digest = hashlib.sha256(content).hexdigest()
+    deployed = []
+    for process_id, spec in specs.items():
+        current = latest(db, pack=pack.key, process_id=process_id)
+        if current is not None and current.content_hash == digest:
+            continue
+        definition = ProcessDefinition(
+            pack=pack.key, process_id=process_id, version=(current.version + 1 if current else 1),
+            name=spec.description or process_id, filename=filename,
+            bpmn_xml=content.decode("utf-8"), content_hash=digest, deployed_by=deployed_by,
+            deployed_at=clock.now())
+        db.add(definition)
+        db.flush()
+        audit.record(db, actor=deployed_by, action="process_deployed", process_id=process_id,
+                     version=definition.version, filename=filename)
+        deployed.append(definition)
+    return deployed
+
+
+def deploy_pack(db: Session, *, pack: Pack, deployed_by: str) -> list[ProcessDefinition]:
+    """Deploy every diagram of a pack; refuses all of them if any has an error."""
+    files = [(path.name, path.read_bytes()) for path in pack.bpmn_files()]
+    findings = [f for name, content in files for f in check(content, name, pack)]
+    if findings:
+        raise DefinitionRefused(findings)
+    return [d for name, content in files
+            for d in deploy_file(db, pack=pack, content=content, filename=name, deployed_by=deployed_by)]
+
+
+def latest(db: Session, *, pack: str, process_id: str) -> ProcessDefinition | None:
+    """The newest deployed version of a process."""
+    with db.no_autoflush:  # a step's pending changes cannot alter which version is newest
+        newest = db.scalar(select(ProcessDefinition.id)
+                           .where(ProcessDefinition.pack == pack, ProcessDefinition.process_id == process_id)
+                           .order_by(ProcessDefinition.version.desc()).limit(1))
+    # usually already in the session: the version the step's own case runs
+    return db.get(ProcessDefinition, newest) if newest is not None else None
+
+
+def versions(db: Session, *, pack: str) -> list[tuple[ProcessDefinition, int]]:
+    """Every deployed version of every process in a pack, with its count of running cases."""
+    running = (select(Case.definition_id, func.count().label("n")).where(Case.status == CaseStatus.RUNNING)
+               .group_by(Case.definition_id).subquery())
+    rows = db.execute(select(ProcessDefinition, func.coalesce(running.c.n, 0))
+                      .outerjoin(running, running.c.definition_id == ProcessDefinition.id)
+                      .where(ProcessDefinition.pack == pack)
+                      .order_by(ProcessDefinition.process_id, ProcessDefinition.version))
+    return [(d, n) for d, n in rows]
+
+
+_parsed: dict[tuple[int, str], tuple] = {}
+
+
+def spec_for(definition: ProcessDefinition):
+    """The parsed spec of a deployed version, parsed once per process and version, then cached."""
+    key = (definition.id, definition.content_hash)
+    if key not in _parsed:
+        specs, subprocess_specs = spiff.parse_processes(spiff.safe_xml(definition.bpmn_xml), definition.filename)
+        _parsed[key] = (specs[definition.process_id], subprocess_specs)
+    return _parsed[key]

@@ -1,0 +1,163 @@
+"""Checks on the shape of a diagram, run with the rest of the lint before deploying:
+elements no path reaches, exclusive gateways with no default flow, and the rules every
+pack must keep wherever a marker is placed or kept:
+  - every path on from it tells the tenant or records why not (issue_letter / record_non_disclosure);
+  - every path on from it has a review ahead (schedule_review, or a timer in the same process);
+  - every deciding task of the pack's appeal process carries mustOutrank;
+  - no user task stands between a deciding task and the action that records its outcome, so the
+    instruction to staff is live from the moment it is decided;
+  - no letter is issued on a path after the case recorded that the tenant is not told
+    (record_non_disclosure), until a new decision is taken: a notice to staff goes before that point.
+"""
+from workflows.definitions.pack import Pack
+
+BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN, "camunda": CAMUNDA}
+_NOT_NODES = {"sequenceFlow", "laneSet", "lane", "extensionElements", "documentation", "incoming",
+              "outgoing", "dataObject", "dataObjectReference", "dataStoreReference", "textAnnotation",
+              "association", "ioSpecification", "property"}
+MARKER_STAYS = ("place_marker", "keep_marker")
+TELLS = ("issue_letter", "record_non_disclosure")
+REVIEWS = ("schedule_review",)
+RECORDS_OUTCOME = ("place_marker", "keep_marker", "amend_marker", "remove_marker")
+
+
+def check_process(process, pack: Pack, add) -> None:
+    """Run every shape check on one <bpmn:process>; `add(element_id, message)` records a finding."""
+    graph = _Graph(process)
+    for node_id in graph.unreachable():
+        add(node_id, "unreachable: no path from a start event leads here")
+    for gateway in process.iterfind("bpmn:exclusiveGateway", NS):
+        outgoing = graph.successors.get(gateway.get("id"), [])
+        if len(outgoing) > 1 and not gateway.get("default"):
+            add(gateway.get("id"), f"exclusive gateway with {len(outgoing)} outgoing flows has no default flow: "
+                                   f"a case matching no condition would stop here")
+    for task in process.iterfind("bpmn:serviceTask", NS):
+        if task.get(f"{{{CAMUNDA}}}topic") not in MARKER_STAYS:
+            continue
+        end = graph.path_avoiding(task.get("id"), graph.actions(TELLS))
+        if end:
+            add(task.get("id"), f"a path from here reaches '{end}' without telling the tenant or recording "
+                                f"why not ({' / '.join(TELLS)})")
+        end = graph.path_avoiding(task.get("id"), graph.actions(REVIEWS) | graph.timers())
+        if end:
+            add(task.get("id"), f"a path from here reaches '{end}' leaving the marker in place with no "
+                                f"review ahead of it (schedule_review)")
+    _check_outcome_recorded_at_the_decision(process, graph, add)
+    _check_no_letter_after_not_told(process, graph, add)
+    if process.get("id") == pack.appeal_process:
+        for task in process.iterfind("bpmn:userTask", NS):
+            props = _properties(task)
+            if props.get("decision") == "true" and not props.get("mustOutrank"):
+                add(task.get("id"), "an appeal must be heard by someone more senior than the original "
+                                    "decider: set the property mustOutrank (e.g. original_decider)")
+
+
+def _check_outcome_recorded_at_the_decision(process, graph, add) -> None:
+    decisions = {t.get("id") for t in process.iterfind("bpmn:userTask", NS) if _properties(t).get("decision") == "true"}
+    outcomes = graph.actions(RECORDS_OUTCOME)
+    found = {}  # user task in between -> (the decisions before it, the action after it)
+    for decision in sorted(decisions):
+        for between in graph.reachable(decision, stops=outcomes | decisions):
+            if graph._tag(between) != "userTask" or between in decisions:
+                continue
+            outcome = graph.first_of(between, outcomes, stops=decisions)
+            if outcome:
+                found.setdefault(between, ([], outcome))[0].append(decision)
+    for between, (before, outcome) in sorted(found.items()):
+        add(between, f"user task '{between}' stands between the decision "
+                     f"{' / '.join(repr(d) for d in before)} and '{outcome}', which records it: staff would "
+                     f"not see the decision until '{between}' is done. Record the outcome straight after the "
+                     f"decision; the step of putting it on the housing system now comes from pack.toml "
+                     f"[housing_system]")
+
+
+def _check_no_letter_after_not_told(process, graph, add) -> None:
+    """A tenant recorded as not told must not then get a letter telling them: every issue_letter a
+    record_non_disclosure leads to, before a new decision (a deciding user task) is taken, is a finding."""
+    decisions = {t.get("id") for t in process.iterfind("bpmn:userTask", NS) if _properties(t).get("decision") == "true"}
+    letters = {t.get("id"): _properties(t).get("template") for t in process.iterfind("bpmn:serviceTask", NS)
+               if t.get(f"{{{CAMUNDA}}}topic") == "issue_letter"}
+    found = {}
+    for not_told in sorted(graph.actions(("record_non_disclosure",))):
+        for node in graph.reachable(not_told, stops=decisions):
+            if node in letters:
+                found.setdefault(node, not_told)
+    for letter, not_told in sorted(found.items()):
+        add(letter, f"issues the letter '{letters[letter]}' on a path after '{not_told}' recorded that the "
+                    f"tenant is not told: a tenant deliberately not told would receive it. Send the path that "
+                    f"does not tell round the letter (a notice to staff goes before the tenant is recorded "
+                    f"as not told)")
+
+
+def _properties(element) -> dict:
+    return {p.get("name"): p.get("value")
+            for p in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)}
+
+
+class _Graph:
+    def __init__(self, process):
+        self.nodes = {}
+        for element in process:
+            tag = element.tag.split("}")[-1] if isinstance(element.tag, str) else ""
+            if element.get("id") and tag not in _NOT_NODES:
+                self.nodes[element.get("id")] = element
+        self.successors = {}
+        for flow in process.iterfind("bpmn:sequenceFlow", NS):
+            self.successors.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+        for event in process.iterfind("bpmn:boundaryEvent", NS):
+            self.successors.setdefault(event.get("attachedToRef"), []).append(event.get("id"))
+        self.has_incoming = {t for targets in self.successors.values() for t in targets}
+
+    def _tag(self, node_id):
+        return self.nodes[node_id].tag.split("}")[-1] if node_id in self.nodes else ""
+
+    def starts(self):
+        return [n for n in self.nodes if self._tag(n) == "startEvent" or
+                (n not in self.has_incoming and self._tag(n) == "boundaryEvent")]
+
+    def unreachable(self):
+        seen, todo = set(), list(self.starts())
+        while todo:
+            node = todo.pop()
+            if node not in seen:
+                seen.add(node)
+                todo.extend(self.successors.get(node, []))
+        return [n for n in self.nodes if n not in seen and self._tag(n) != "boundaryEvent"]
+
+    def actions(self, names):
+        return {n for n, e in self.nodes.items() if e.get(f"{{{CAMUNDA}}}topic") in names}
+
+    def timers(self):
+        return {n for n, e in self.nodes.items() if e.find("bpmn:timerEventDefinition", NS) is not None}
+
+    def reachable(self, start, stops):
+        """Every node reachable from `start` (after it), not going on past a node in `stops`."""
+        seen, todo = set(), list(self.successors.get(start, []))
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            if node not in stops:
+                todo.extend(self.successors.get(node, []))
+        return seen
+
+    def first_of(self, start, targets, stops):
+        """A node of `targets` reachable from `start` without passing a node in `stops`, or None."""
+        return next((n for n in sorted(self.reachable(start, stops | targets)) if n in targets), None)
+
+    def path_avoiding(self, start, stops):
+        """The first end reachable from `start` without passing a node in `stops`, or None."""
+        seen, todo = set(), list(self.successors.get(start, []))
+        while todo:
+            node = todo.pop()
+            if node in seen or node in stops:
+                continue
+            seen.add(node)
+            following = self.successors.get(node, [])
+            if not following:
+                return node
+            todo.extend(following)
+        return None

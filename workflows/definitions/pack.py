@@ -1,0 +1,461 @@
+"""A policy pack: bpmn/<key>/pack.toml plus its diagrams and letter templates.
+
+The pack holds what an organisation's policy says that is not a flow: its roles and their
+seniority, its categories, who may see restricted records, and the letters it sends.
+"""
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from workflows.platform import clock, config
+from workflows.platform.errors import WorkflowError
+
+
+class PackError(WorkflowError):
+    """A pack.toml that is missing something or contradicts itself; the message names it."""
+
+
+@dataclass(frozen=True)
+class Role:
+    key: str
+    name: str
+    rank: int  # seniority; 0 means the role is not on the management ladder
+    escalates_to: str | None = None  # who hears a must-outrank step this role cannot
+    deputises_for: tuple[str, ...] = ()  # roles whose steps this role may also take (in their absence)
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Restriction:
+    key: str
+    label: str
+    visible_to: frozenset[str]
+    staff_instruction: str
+    # who keeps the housing system in step for these records, when [housing_system] role may not see them
+    housing_system_role: str | None = None
+    # the control measures such a marker carries, whatever a form said (staff see only these)
+    control_measures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Request:
+    """Something a customer asks about an alert that starts its own case (a subject access request, say)."""
+    key: str
+    label: str
+    process: str
+
+
+@dataclass(frozen=True)
+class HousingSystem:
+    """[housing_system]: the landlord's own housing system, kept in step with the register.
+
+    Every change to a marker (placed, changed, removed; an interim marker on or off) gives this
+    role a step saying what to enter, due within due_within. name: what the landlord calls it
+    ("the red triangle", "QL"). No section: the pack keeps no other system in step.
+    """
+    role: str
+    due_within: str
+    name: str = "the housing system"
+
+
+@dataclass(frozen=True)
+class LetterTemplate:
+    key: str
+    title: str
+    body: string.Template
+    # False: written to someone other than the tenant (a notice to out-of-hours call handlers, say):
+    # it never tells the tenant, and a subject access export withholds it with "notices"
+    to_tenant: bool = True
+
+
+@dataclass(frozen=True)
+class Registers:
+    """[registers]: who may read the compliance views, and what they hold back.
+
+    readers: the compliance dashboard, the register of active markers and its exports.
+    case_readers: roles that may read the story of every alert they may see (compliance, the
+        DPO), besides the roles with a step on it; by default the readers.
+    non_disclosure_visible_to: the register of decisions not to tell a tenant.
+    subject_access: who may produce a subject access export.
+    tell_tenant_within: the time after a decision by which the tenant is told, that is the letter's
+        delivery recorded (or the reason for not telling them recorded). Required of a pack that
+        has letters; None only for a pack that issues none.
+    withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
+        export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
+        letters, notices (letters to others than the tenant, `to_tenant = false`), events. By
+        default everything but the letters the tenant already holds: the step answers, the
+        notices and the audit events repeat the marker and the reason for not telling. It covers
+        the alert while its latest decision not to tell stands: a letter to the tenant issued
+        after it (a review that tells them) lifts it.
+    retain_closed_for: how long a closed record (marker removed, or no marker placed) is kept
+        from its closing; the dashboard lists those past it. None: the pack sets no period.
+    """
+    # each defaults to the pack's compliance role ([pack] compliance_role)
+    readers: frozenset[str] = frozenset()
+    case_readers: frozenset[str] | None = None  # None: the same as readers
+    non_disclosure_visible_to: frozenset[str] = frozenset()
+    subject_access: frozenset[str] = frozenset()
+    tell_tenant_within: str | None = None
+    withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
+                                               "notices", "events")
+    retain_closed_for: str | None = None
+
+    def __post_init__(self):
+        if self.case_readers is None:
+            object.__setattr__(self, "case_readers", self.readers)
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """[notifications]: reminders before a step's due date and escalations after it.
+
+    remind_before: how long before a step's due date its assignee (or, unclaimed, every member
+        of its role) is reminded by e-mail; None: no reminders.
+    escalate_after: how long after the due date the role's manager is told it is overdue.
+    managers: role key -> the role that manages it (who hears of its overdue steps).
+    """
+    remind_before: str | None = None
+    escalate_after: str = "PT0S"
+    managers: dict = field(default_factory=dict)
+
+
+# how a letter may reach a tenant, unless pack.toml's letter_delivery_methods says otherwise
+DELIVERY_METHODS = ("first class post", "recorded delivery", "hand delivered", "email",
+                    "given in person at the office")
+SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "notices",
+                           "events")
+
+
+@dataclass
+class Pack:
+    key: str
+    name: str
+    directory: Path
+    assessment_process: str
+    appeal_process: str | None
+    appeal_outcome_final: bool
+    # the roles that run and watch the system rather than work cases ([pack] administrator_role,
+    # process_owner_role, compliance_role): who manages accounts, who changes the policy, and
+    # who the registers and subject access default to
+    administrator_role: str = "admin"
+    process_owner_role: str = "process_owner"
+    compliance_role: str = "compliance_officer"
+    roles: dict[str, Role] = field(default_factory=dict)
+    categories: dict[str, Category] = field(default_factory=dict)
+    restrictions: dict[str, Restriction] = field(default_factory=dict)
+    letters: dict[str, LetterTemplate] = field(default_factory=dict)
+    requests: dict[str, Request] = field(default_factory=dict)
+    appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
+    tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
+    # a report about a member of a household puts the marker on the household's lead tenant, and
+    # links the member's own record to the alert instead of flagging it
+    markers_on_lead_tenant: bool = False
+    # a late review's successor is due one period after the late review's due date, not after the
+    # day it was done (false: after the day it was done, so lateness moves every later review)
+    review_from_due_date: bool = True
+    delivery_methods: tuple[str, ...] = DELIVERY_METHODS  # how a letter may reach the tenant
+    # case-data names a review case starts with, from the case that scheduled it (the assessment,
+    # or the review before): what was asked at the assessment that later reviews must know
+    review_carries: tuple[str, ...] = ()
+    registers: "Registers" = field(default_factory=lambda: Registers())
+    notifications: Notifications = field(default_factory=Notifications)
+    housing_system: HousingSystem | None = None
+    # names every case starts with, so diagrams may read them (the lint knows them too)
+    start_variables: tuple[str, ...] = (
+        "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by", "staff_involved",
+        "restriction", "marker_text", "control_measures", "level", "marker_code",
+        "decided_by", "decided_role", "review_no", "about_customer_ref",
+    )
+
+    def bpmn_files(self) -> list[Path]:
+        return sorted(self.directory.glob("*.bpmn"))
+
+    def notices(self) -> tuple[str, ...]:
+        """The letters written to someone other than the tenant (`to_tenant = false`): they never tell the tenant."""
+        return tuple(key for key, letter in self.letters.items() if not letter.to_tenant)
+
+    def role_for_lane(self, lane: str | None) -> Role | None:
+        """The role a lane names, by key or by display name (case-insensitive)."""
+        if not lane:
+            return None
+        wanted = lane.strip().lower()
+        for role in self.roles.values():
+            if wanted in (role.key.lower(), role.name.lower()):
+                return role
+        return None
+
+    def deputised_by(self, role_keys) -> frozenset[str]:
+        """The roles someone holding these roles may stand in for, in their holders' absence."""
+        return frozenset(d for key in role_keys if key in self.roles for d in self.roles[key].deputises_for)
+
+    def deputies_of(self, role_key: str) -> frozenset[str]:
+        """The roles that may stand in for this one while its holders are absent."""
+        return frozenset(r.key for r in self.roles.values() if role_key in r.deputises_for)
+
+    def rank_of(self, role_keys) -> int:
+        return max((self.roles[r].rank for r in role_keys if r in self.roles), default=0)
+
+    def require_category(self, key: str) -> Category:
+        if key not in self.categories:
+            known = ", ".join(sorted(self.categories))
+            raise PackError(f"unknown category '{key}' (this pack has: {known})")
+        return self.categories[key]
+
+    def require_role(self, key: str) -> Role:
+        if key not in self.roles:
+            known = ", ".join(sorted(self.roles))
+            raise PackError(f"unknown role '{key}' (this pack has: {known})")
+        return self.roles[key]
+
+    def housing_system_role(self, restriction: str | None) -> str | None:
+        """Who keeps the housing system in step for a record with this restriction (None: nobody)."""
+        if self.housing_system is None:
+            return None
+        rule = self.restrictions.get(restriction or "")
+        return (rule.housing_system_role if rule else None) or self.housing_system.role
+
+    def may_see(self, restriction: str | None, role_keys) -> bool:
+        """Whether someone holding these roles may see a record with this restriction."""
+        if restriction is None:
+            return True
+        rule = self.restrictions.get(restriction)
+        return rule is not None and bool(rule.visible_to & set(role_keys))
+
+
+def load_pack(key: str | None = None, packs_dir: Path | None = None) -> Pack:
+    """Read and check a pack.toml."""
+    key = key or config.pack_name()
+    directory = (packs_dir or config.packs_dir()) / key
+    path = directory / "pack.toml"
+    if not path.exists():
+        raise PackError(f"no policy pack '{key}': {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise PackError(f"{path}: {err}") from None
+    return _build(key, directory, raw, path)
+
+
+@lru_cache(maxsize=8)
+def cached_pack(key: str, packs_dir: str) -> Pack:
+    return load_pack(key, Path(packs_dir))
+
+
+def active_pack() -> Pack:
+    return cached_pack(config.pack_name(), str(config.packs_dir()))
+
+
+def _flag(meta: dict, name: str, default: bool, path) -> bool:
+    value = meta.get(name, default)
+    if not isinstance(value, bool):
+        raise PackError(f"{path}: [pack] {name} must be true or false, not {value!r}")
+    return value
+
+
+def _build(key, directory, raw, path) -> Pack:
+    meta = _section(raw, "pack", path)
+    try:
+        pack = Pack(
+            key=key, name=meta["name"], directory=directory,
+            assessment_process=meta["assessment_process"],
+            appeal_process=meta.get("appeal_process"),
+            appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
+            administrator_role=meta.get("administrator_role", Pack.administrator_role),
+            process_owner_role=meta.get("process_owner_role", Pack.process_owner_role),
+            compliance_role=meta.get("compliance_role", Pack.compliance_role),
+            appeal_within=meta.get("appeal_within"),
+            tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
+            markers_on_lead_tenant=_flag(meta, "markers_on_lead_tenant", False, path),
+            review_from_due_date=bool(meta.get("review_from_due_date", True)),
+            delivery_methods=_delivery_methods(meta, path),
+            review_carries=_review_carries(meta, path),
+        )
+        for rkey, r in _section(raw, "roles", path).items():
+            pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"),
+                                    tuple(r.get("deputises_for", ())))
+        for qkey, q in raw.get("requests", {}).items():
+            pack.requests[qkey] = Request(qkey, q["label"], q["process"])
+        for ckey, c in _section(raw, "categories", path).items():
+            pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
+        for xkey, x in raw.get("restrictions", {}).items():
+            pack.restrictions[xkey] = Restriction(
+                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"),
+                _restriction_measures(x, xkey, path))
+        pack.registers = _registers(raw.get("registers", {}), path, pack.compliance_role)
+        if "notifications" in raw:
+            pack.notifications = _notifications(raw["notifications"], path)
+        if "housing_system" in raw:
+            pack.housing_system = _housing_system(raw["housing_system"], path)
+        for lkey, letter in raw.get("letters", {}).items():
+            body = (directory / letter["file"]).read_text(encoding="utf-8")
+            to_tenant = letter.get("to_tenant", True)
+            if not isinstance(to_tenant, bool):
+                raise PackError(f"{path}: [letters.{lkey}] to_tenant must be true or false (false: the letter goes "
+                                f"to someone other than the tenant, e.g. a notice to call handlers)")
+            unknown = set(letter) - {"title", "file", "to_tenant"}
+            if unknown:
+                raise PackError(f"{path}: [letters.{lkey}] has unknown settings {sorted(unknown)} "
+                                f"(known: title, file, to_tenant)")
+            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body), to_tenant)
+    except KeyError as err:
+        raise PackError(f"{path}: missing setting {err}") from None
+    except FileNotFoundError as err:
+        raise PackError(f"{path}: letter template {err.filename} does not exist") from None
+    _check_references(pack, path)
+    return pack
+
+
+def _delivery_methods(meta: dict, path) -> tuple[str, ...]:
+    methods = meta.get("letter_delivery_methods", DELIVERY_METHODS)
+    if not isinstance(methods, (list, tuple)) or not methods \
+            or not all(isinstance(m, str) and m.strip() for m in methods):
+        raise PackError(f"{path}: [pack] letter_delivery_methods must be a list of one or more names, "
+                        f"e.g. [\"first class post\", \"hand delivered\"]")
+    return tuple(m.strip() for m in methods)
+
+
+def _registers(raw: dict, path, compliance_role: str) -> Registers:
+    default = Registers(readers=frozenset({compliance_role}), non_disclosure_visible_to=frozenset({compliance_role}),
+                        subject_access=frozenset({compliance_role}))
+    unknown = set(raw) - {"readers", "case_readers", "non_disclosure_visible_to", "subject_access", "tell_tenant_within",
+                          "withheld_when_not_told", "retain_closed_for"}
+    if unknown:
+        raise PackError(f"{path}: [registers] has unknown settings {sorted(unknown)}")
+    withheld = tuple(raw.get("withheld_when_not_told", default.withheld_when_not_told))
+    bad = set(withheld) - set(SUBJECT_ACCESS_SECTIONS)
+    if bad:
+        raise PackError(f"{path}: [registers] withheld_when_not_told names unknown sections {sorted(bad)} "
+                        f"(known: {', '.join(SUBJECT_ACCESS_SECTIONS)})")
+    readers = frozenset(raw.get("readers", default.readers))
+    return Registers(
+        readers=readers, case_readers=frozenset(raw.get("case_readers", readers)),
+        non_disclosure_visible_to=frozenset(raw.get("non_disclosure_visible_to", default.non_disclosure_visible_to)),
+        subject_access=frozenset(raw.get("subject_access", default.subject_access)),
+        tell_tenant_within=raw.get("tell_tenant_within"),
+        withheld_when_not_told=withheld,
+        retain_closed_for=raw.get("retain_closed_for"),
+    )
+
+
+def _notifications(raw: dict, path) -> Notifications:
+    unknown = set(raw) - {"remind_before", "escalate_after", "managers"}
+    if unknown:
+        raise PackError(f"{path}: [notifications] has unknown settings {sorted(unknown)}")
+    return Notifications(remind_before=raw.get("remind_before"), escalate_after=raw.get("escalate_after", "PT0S"),
+                         managers=dict(raw.get("managers", {})))
+
+
+def _housing_system(raw: dict, path) -> HousingSystem:
+    unknown = set(raw) - {"role", "due_within", "name"}
+    if unknown:
+        raise PackError(f"{path}: [housing_system] has unknown settings {sorted(unknown)}")
+    for setting in ("role", "due_within"):
+        if not raw.get(setting):
+            raise PackError(f"{path}: [housing_system] needs {setting} (who keeps the housing system in step, "
+                            f"and the time they have to do it, e.g. role = \"customer_services\", due_within = \"P1D\")")
+    return HousingSystem(role=raw["role"], due_within=raw["due_within"],
+                         name=raw.get("name") or HousingSystem.name)
+
+
+def _section(raw, name, path):
+    if name not in raw:
+        raise PackError(f"{path}: missing [{name}] section")
+    return raw[name]
+
+
+def _restriction_measures(x: dict, key: str, path) -> tuple[str, ...]:
+    """[restrictions.<key>] control_measures: the measures such a marker carries, as staff read them."""
+    measures = x.get("control_measures", [])
+    if not isinstance(measures, list) or not all(isinstance(m, str) and m.strip() for m in measures):
+        raise PackError(f"{path}: [restrictions.{key}] control_measures must be a list of measures as staff "
+                        f"read them, e.g. control_measures = [\"Contact the relevant manager before visiting\"]")
+    return tuple(m.strip() for m in measures)
+
+
+def _review_carries(meta: dict, path) -> tuple[str, ...]:
+    """[pack] review_carries: plain case-data names, e.g. ["complex_needs_consulted"]."""
+    names = meta.get("review_carries", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)
+                                              for n in names):
+        raise PackError(f"{path}: [pack] review_carries must be a list of case-data names (form field ids), "
+                        f"e.g. review_carries = [\"complex_needs_consulted\"]")
+    return tuple(names)
+
+
+def _check_duration(value: str | None, where: str) -> None:
+    """An ISO 8601 duration setting that parses, or none at all."""
+    if value:
+        try:
+            clock.duration_after(clock.now(), value)
+        except ValueError as err:
+            raise PackError(f"{where}: {err}") from None
+
+
+def _check_references(pack: Pack, path) -> None:
+    for setting, what in (("administrator_role", "manages accounts"), ("process_owner_role", "changes the policy"),
+                          ("compliance_role", "watches the registers")):
+        key = getattr(pack, setting)
+        if key not in pack.roles:
+            raise PackError(f"{path}: [pack] {setting} is '{key}', which is not a role of the pack: add "
+                            f"[roles.{key}] or name the role that {what}")
+    for role in pack.roles.values():
+        if role.escalates_to and role.escalates_to not in pack.roles:
+            raise PackError(f"{path}: role '{role.key}' escalates_to unknown role '{role.escalates_to}'")
+    for role in pack.roles.values():
+        unknown = set(role.deputises_for) - set(pack.roles)
+        if unknown:
+            raise PackError(f"{path}: role '{role.key}' deputises_for unknown roles {sorted(unknown)}")
+    _check_duration(pack.appeal_within, f"{path}: appeal_within")
+    regs = pack.registers
+    for setting in ("readers", "case_readers", "non_disclosure_visible_to", "subject_access"):
+        unknown = getattr(regs, setting) - set(pack.roles)
+        if unknown:
+            raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")
+    for setting in ("tell_tenant_within", "retain_closed_for"):
+        _check_duration(getattr(regs, setting), f"{path}: [registers] {setting}")
+    if pack.letters and not regs.tell_tenant_within:
+        raise PackError(f"{path}: the pack issues letters, so it must say how soon the tenant is told of a "
+                        f"decision: set [registers] tell_tenant_within, e.g. tell_tenant_within = \"P14D\" "
+                        f"(an ISO 8601 duration; the dashboard lists letters not delivered by then)")
+    notes = pack.notifications
+    for setting in ("remind_before", "escalate_after"):
+        _check_duration(getattr(notes, setting), f"{path}: [notifications] {setting}")
+    for managed, manager in notes.managers.items():
+        for role in (managed, manager):
+            if role not in pack.roles:
+                raise PackError(f"{path}: [notifications.managers] names unknown role '{role}'")
+    for rule in pack.restrictions.values():
+        unknown = rule.visible_to - set(pack.roles)
+        if unknown:
+            raise PackError(f"{path}: restriction '{rule.key}' names unknown roles {sorted(unknown)}")
+    _check_housing_system(pack, path)
+
+
+def _check_housing_system(pack: Pack, path) -> None:
+    hs = pack.housing_system
+    for rule in pack.restrictions.values():
+        if rule.housing_system_role and rule.housing_system_role not in pack.roles:
+            raise PackError(f"{path}: restriction '{rule.key}' housing_system_role names unknown role "
+                            f"'{rule.housing_system_role}'")
+    if hs is None:
+        return
+    if hs.role not in pack.roles:
+        raise PackError(f"{path}: [housing_system] role names unknown role '{hs.role}' "
+                        f"(this pack has: {', '.join(sorted(pack.roles))})")
+    _check_duration(hs.due_within, f"{path}: [housing_system] due_within")
+    for rule in pack.restrictions.values():
+        role = pack.housing_system_role(rule.key)
+        if role not in rule.visible_to:
+            raise PackError(
+                f"{path}: the {pack.roles[role].name} role keeps {hs.name} in step but may not see "
+                f"{rule.key} records; set housing_system_role in [restrictions.{rule.key}] to one of "
+                f"{sorted(rule.visible_to)}, or add '{role}' to its visible_to")

@@ -1,0 +1,32 @@
+"""Settings from environment variables, with defaults that make one machine a complete install."""
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def database_url() -> str:
+    """DATABASE_URL, or a SQLite file under instance/."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # psycopg 3 is the driver we install; accept the plain scheme people copy from docs
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    instance = PROJECT_ROOT / "instance"
+    instance.mkdir(exist_ok=True)
+    return f"sqlite:///{instance / 'alertflow.db'}"
+
+
+def base_url() -> str:
+    """ALERTFLOW_BASE_URL: where people reach this install (https://alerts.example.org), for the
+    API's OpenAPI document; unset, the document gives a relative server. Never the request's Host."""
+    return os.environ.get("ALERTFLOW_BASE_URL", "").strip().rstrip("/")
+
+
+def pack_name() -> str:
+    return os.environ.get("ALERTFLOW_PACK", "derby")
+
+
+def packs_dir() -> Path:
+    return Path(os.environ.get("ALERTFLOW_PACKS_DIR", PROJECT_ROOT / "bpmn"))

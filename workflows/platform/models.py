@@ -1,0 +1,323 @@
+"""The database: cases and their projections, the register of alerts, and the audit log.
+
+A case's SpiffWorkflow state is JSON on the case row; what people and timers wait on is
+projected into indexed columns (`HumanTask`, `Case.next_timer_at`) so that inboxes,
+dashboards and the timer sweep never read the JSON.
+"""
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, text)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from workflows.platform import clock
+
+
+
+class AlertStatus(StrEnum):
+    """An alert's life: under_assessment -> active -> removed, or under_assessment -> not_placed."""
+    UNDER_ASSESSMENT = "under_assessment"
+    ACTIVE = "active"
+    REMOVED = "removed"
+    NOT_PLACED = "not_placed"
+
+
+class CaseStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    ERROR = "error"  # set aside by the timer sweep until an administrator retries it
+
+
+class TaskStatus(StrEnum):
+    READY = "ready"  # waiting for its role, unclaimed
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+OPEN_TASK = (TaskStatus.READY, TaskStatus.CLAIMED)
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now():
+    return clock.now()
+
+
+Stamp = DateTime(timezone=True)
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # stored in each signed session at sign-in; bumping it ends every session signed in before
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    # away (leave, sickness) on these days inclusive: someone who deputises for their role may act
+    away_from: Mapped[date | None] = mapped_column(Date)
+    away_until: Mapped[date | None] = mapped_column(Date)
+    roles: Mapped[list["UserRole"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def role_keys(self) -> set[str]:
+        return {r.role for r in self.roles}
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Customer(Base):
+    __tablename__ = "customer"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str] = mapped_column(String(12), default="", index=True)
+    tenancy_ref: Mapped[str | None] = mapped_column(String(40), index=True)
+    tenancy_ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # a member of the household of this lead tenant (None: a lead tenant, or nobody's household)
+    household_of_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+
+
+class ProcessDefinition(Base):
+    """One deployed version of one BPMN process; cases are pinned to the version they started on."""
+    __tablename__ = "process_definition"
+    __table_args__ = (UniqueConstraint("pack", "process_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(40))
+    process_id: Mapped[str] = mapped_column(String(120))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)  # read once per version, by the spec cache
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    deployed_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
+class Alert(Base):
+    """A customer's warning marker, from the first report to its removal, across all its cases."""
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_restricted", "restriction", postgresql_where=text("restriction IS NOT NULL"),
+                            sqlite_where=text("restriction IS NOT NULL")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    # under_assessment -> active -> removed, or under_assessment -> not_placed
+    status: Mapped[str] = mapped_column(String(20), default=AlertStatus.UNDER_ASSESSMENT, index=True)
+    restriction: Mapped[str | None] = mapped_column(String(40))
+    level: Mapped[str | None] = mapped_column(String(40))
+    marker_code: Mapped[str | None] = mapped_column(String(40))
+    marker_text: Mapped[str | None] = mapped_column(Text)
+    control_measures: Mapped[list | None] = mapped_column(JSON)
+    reported_by: Mapped[str] = mapped_column(String(80))
+    # the member of staff the incident happened to, if not the reporter: neither decides on it
+    staff_involved: Mapped[str | None] = mapped_column(String(80))
+    reported_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    decided_by: Mapped[str | None] = mapped_column(String(80))
+    decided_role: Mapped[str | None] = mapped_column(String(80))
+    decided_at: Mapped[datetime | None] = mapped_column(Stamp)
+    decision_no: Mapped[int] = mapped_column(Integer, default=0)
+    appealed_decision_no: Mapped[int | None] = mapped_column(Integer)
+    placed_by: Mapped[str | None] = mapped_column(String(80))
+    placed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    review_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_review_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    removed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+    # the household member the report was about, where the pack puts markers on the lead tenant
+    # (`markers_on_lead_tenant`): linked to the alert, their own record not flagged
+    about_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True, foreign_keys=[customer_id])
+    about_customer: Mapped[Customer | None] = relationship(lazy="select", foreign_keys=[about_customer_id])
+
+
+class Case(Base):
+    """One process instance: an assessment, one review period, or an appeal."""
+    __tablename__ = "workflow_case"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # assessment / review / appeal
+    # running (waiting on people or timers), completed, cancelled, error
+    status: Mapped[str] = mapped_column(String(20), default=CaseStatus.RUNNING, index=True)
+    workflow_state: Mapped[dict] = mapped_column(JSON, deferred=True)  # read only by the engine
+    next_timer_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    started_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    updated_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    lock_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    alert: Mapped[Alert] = relationship(lazy="joined", innerjoin=True)
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined", innerjoin=True)
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class HumanTask(Base):
+    """Projection of a user task: what an inbox lists and who may act on it."""
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_open_role", "status", "role", "due_at"),
+        Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
+        Index("ix_human_task_open_case", "case_id", postgresql_where=text("status IN ('ready', 'claimed')"),
+              sqlite_where=text("status IN ('ready', 'claimed')")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(80))
+    assignee: Mapped[str | None] = mapped_column(String(80))
+    # ready -> claimed -> completed, or cancelled
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.READY)
+    # "step": a user task of the case's diagram; "housing_system": an obligation the register
+    # creates to keep the landlord's housing system in step with a marker (workflows/register/housing_system.py)
+    kind: Mapped[str] = mapped_column(String(20), default="step", server_default="step")
+    instructions: Mapped[str | None] = mapped_column(Text)  # what to enter on the housing system
+    outrank_user: Mapped[str | None] = mapped_column(String(80))
+    outrank_rank: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(Stamp)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    completed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    completed_by: Mapped[str | None] = mapped_column(String(80))
+    form_data: Mapped[dict | None] = mapped_column(JSON)
+    reminded_at: Mapped[datetime | None] = mapped_column(Stamp)
+    escalated_at: Mapped[datetime | None] = mapped_column(Stamp)
+    case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
+    # read only when someone acts on this one step; inboxes filter on the table in SQL
+    exclusions: Mapped[list["HumanTaskExclusion"]] = relationship(cascade="all, delete-orphan", lazy="select")
+
+    @property
+    def excluded(self) -> dict[str, str]:
+        """username -> the rule that keeps them off this step."""
+        return {e.username: e.reason for e in self.exclusions}
+
+
+class HumanTaskExclusion(Base):
+    """Someone who may not take, be given or see one step (nobody decides on their own incident).
+    The primary key (task, username) is what the inbox's NOT EXISTS probes step by step (SQLite);
+    (username, task) gives PostgreSQL's anti-join just this person's few rows."""
+    __tablename__ = "human_task_exclusion"
+    __table_args__ = (Index("ix_human_task_exclusion_username", "username", "task_id"),)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    # reported_by / staff_involved / mustDiffer:<field> / mustOutrank
+    reason: Mapped[str] = mapped_column(String(160))
+
+
+class RiskAssessment(Base):
+    """A copy of an assessment or review form, kept by the team the pack names (Derby §4)."""
+    __tablename__ = "risk_assessment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    assessed_by: Mapped[str] = mapped_column(String(80))
+    assessed_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    content: Mapped[dict] = mapped_column(JSON)
+
+
+class Letter(Base):
+    __tablename__ = "letter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    template: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[str] = mapped_column(String(80))
+    issued_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    # the decision on the alert this letter told the tenant of (None: it told of none, e.g. a copy
+    # of the assessment); an appeal window runs from the delivery of the letter of that decision
+    decision_no: Mapped[int | None] = mapped_column(Integer)
+    delivery_method: Mapped[str | None] = mapped_column(String(40))
+    delivered_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class NonDisclosure(Base):
+    """The restricted register of decisions not to tell a tenant, with the reason."""
+    __tablename__ = "non_disclosure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    consulted: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[str] = mapped_column(String(80))
+    decided_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
+class Note(Base):
+    """A note filed in one of the pack's notebooks (Derby's HM Sustainment notes, say)."""
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    notebook: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
+class AuditEvent(Base):
+    """Append-only record of every decision and every view of a restricted record."""
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(Stamp, default=_now, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    alert_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    # the hash chain (workflows/compliance/audit.py): position, the hash of the event before, this event's hash
+    seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """One row: the last event in the audit chain. Locked while a transaction appends to the chain."""
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class SignInFailure(Base):
+    """A failed sign-in and the network address it came from, kept for the throttling window only:
+    many failures from one address slow that address down, whichever usernames it tries."""
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (Index("ix_sign_in_failure_address_at", "address", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    # the username tried, known or not, so one address's misses hold up only that address and name;
+    # cleared when the name signs in from there, yet the failure still counts against the address
+    username: Mapped[str | None] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(Stamp, index=True)
+
+
+class ApiToken(Base):
+    """A token a housing management system or out-of-hours service uses on the JSON API.
+    Only the SHA-256 of the token is stored; the token itself is shown once, when created."""
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    scopes: Mapped[list] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(Stamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Stamp)

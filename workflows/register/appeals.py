@@ -1,0 +1,46 @@
+"""When a tenant may still appeal: the pack's `appeal_within`, counted from the recorded delivery
+of the letter that told them of the decision appealed. Until that delivery is recorded the window
+has not started; later letters (a copy of the assessment, say) do not reopen it. The engine's
+`start_appeal` applies it, and the dashboard and pages read the same dates from here."""
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.definitions.pack import Pack
+from workflows.platform import clock
+from workflows.platform.errors import NotAllowed
+from workflows.platform.models import Alert, Letter
+from workflows.register.letters import day, when
+
+
+def telling_letter(db: Session, *, pack: Pack, alert: Alert) -> Letter | None:
+    """The first letter that told the tenant of the alert's latest decision, if any was issued
+    (a notice to someone else, `to_tenant = false`, tells the tenant nothing)."""
+    return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no,
+                                           Letter.template.not_in(pack.notices()))
+                      .order_by(Letter.id).limit(1)).first()
+
+
+def window_closes(db: Session, *, pack: Pack, alert: Alert) -> datetime | None:
+    """When the time to appeal the alert's latest decision ends; None while it has not started
+    (or the pack sets no limit)."""
+    letter = telling_letter(db, pack=pack, alert=alert)
+    if not pack.appeal_within or letter is None or letter.delivered_at is None:
+        return None
+    return clock.duration_after(clock.as_utc(letter.delivered_at), pack.appeal_within)
+
+
+def check_window(db: Session, *, pack: Pack, alert: Alert) -> None:
+    """Refuse an appeal lodged after the window closed, saying when it closed and what can be done."""
+    closes = window_closes(db, pack=pack, alert=alert)
+    if closes is None or clock.now() <= closes:
+        return
+    letter = telling_letter(db, pack=pack, alert=alert)
+    review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
+    raise NotAllowed(
+        f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {when(closes)}: "
+        f"an appeal must be lodged within {clock.duration_in_words(pack.appeal_within)} of receiving the letter "
+        f"that told the tenant, and letter {letter.id} ('{letter.title}') was delivered on "
+        f"{when(clock.as_utc(letter.delivered_at))}; a late appeal cannot be lodged, but new information can be "
+        f"weighed at the marker's review{review}")

@@ -1,0 +1,98 @@
+"""Keeping the landlord's housing system in step with the register.
+
+The register is where an instruction to staff is live from the moment it is decided. The
+landlord's own housing system (Derby's red triangle, Port of Leith's QL) must then be told of
+every change to a marker. That obligation is generated here, for every change, never by a
+diagram remembering to: a step for the role pack.toml's [housing_system] names, saying what to
+enter, with a due date. It is a `human_task` row of kind "housing_system" on the case that made
+the change, so the inbox, claiming, reminders, escalation and the overdue dashboard treat it as
+any other step; completing it records the reference on the housing system and does not touch
+the case's workflow (the case may be finished, or cancelled by the removal that caused it).
+"""
+from uuid import uuid4
+
+from sqlalchemy.orm import Session
+
+from workflows.compliance import audit
+from workflows.platform import clock
+from workflows.cases import forms
+from workflows.platform.errors import FormInvalid, StepFailed
+from workflows.platform.models import Alert, Case, HumanTask, TaskStatus
+from workflows.definitions.pack import Pack
+from workflows.register.markers import instruction_to_staff
+
+KIND = "housing_system"
+REFERENCE = "housing_system_reference"
+
+# what changed -> what the step asks for
+CHANGES = {
+    "place": "place the marker",
+    "confirm": "confirm the interim marker as decided",
+    "interim_on": "place an interim marker",
+    "amend": "change the marker",
+    "remove": "remove the marker",
+}
+
+
+def marker_changed(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, actor: str) -> HumanTask | None:
+    """The register changed this alert's marker: give the housing system's keeper a step to enter
+    the change there. None when the pack keeps no housing system in step."""
+    settings = pack.housing_system
+    if settings is None:
+        return None
+    role = pack.housing_system_role(alert.restriction)
+    rule = pack.restrictions.get(alert.restriction or "")
+    if rule is not None and role not in rule.visible_to:
+        raise StepFailed(f"the {role} role keeps {settings.name} in step but may not see {rule.key} records; "
+                         f"set housing_system_role in [restrictions.{rule.key}] of pack.toml to one of "
+                         f"{sorted(rule.visible_to)}")
+    now = clock.now()
+    text = instructions(pack, alert, change)
+    task = HumanTask(case=case, task_uuid=str(uuid4()), bpmn_id=KIND, kind=KIND, role=role, status=TaskStatus.READY,
+                     title=f"Update {settings.name}: {CHANGES[change]}", instructions=text,
+                     due_at=clock.duration_after(now, settings.due_within), created_at=now)
+    db.add(task)
+    audit.record(db, actor=actor, action="housing_system_update_due", case=case, alert_id=alert.id,
+                 task_uuid=task.task_uuid, change=change, role=role, due_at=task.due_at, instructions=text)
+    return task
+
+
+def instructions(pack: Pack, alert: Alert, change: str) -> str:
+    """What to enter: the customer, the change, and the marker as staff must now read it. A
+    restricted record gives its instruction to staff only, never the reasons or measures."""
+    customer = alert.customer
+    who = f"{customer.name} ({customer.reference})"
+    if change == "remove":
+        return f"Remove the marker from {who}'s record: it is no longer in force."
+    shown = instruction_to_staff(pack, alert)  # what staff are shown, and nothing more
+    lines = [f"{CHANGES[change].capitalize()} on {who}'s record.", f"Instruction to staff: {shown['instruction']}"]
+    if shown["control_measures"]:
+        lines.append("Measures: " + "; ".join(map(str, shown["control_measures"])))
+    if shown["code"]:
+        lines.append(f"Code: {shown['code']}")
+    if shown["level"]:
+        lines.append(f"Level: {shown['level']}")
+    return "\n".join(lines)
+
+
+def fields() -> list[forms.Field]:
+    """The one field completing the step asks for: where the change now is on the housing system."""
+    return [forms.Field(id=REFERENCE, label="Reference of the entry on the housing system", type="string",
+                        required=True, required_when=None, multiple=False, options=(), default=None)]
+
+
+def complete(db: Session, *, task: HumanTask, actor: str, values: dict) -> HumanTask:
+    """Record that the change is on the housing system, with its reference there."""
+    unknown = sorted(set(values) - {REFERENCE})
+    errors = {name: f"this step has no field '{name}' (fields: {REFERENCE})" for name in unknown}
+    reference = str(values.get(REFERENCE) or "").strip()
+    if not reference:
+        errors[REFERENCE] = "the reference of the entry on the housing system is required"
+    if errors:
+        raise FormInvalid(errors)
+    now = clock.now()
+    task.status, task.completed_by, task.completed_at = TaskStatus.COMPLETED, actor, now
+    task.form_data = {REFERENCE: reference}
+    audit.record(db, actor=actor, action="housing_system_updated", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id, title=task.title, reference=reference)
+    return task

@@ -1,0 +1,106 @@
+"""The tenant's letters: fetched for someone who may see the alert, rendered as PDF, and the
+record of how and when each was delivered (the appeal window runs from receipt)."""
+import io
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows.compliance import audit
+from workflows.platform import clock
+from workflows import permissions
+from workflows.cases.assignment import Actor
+from workflows.platform.errors import NotFound, WorkflowError
+from workflows.platform.models import Alert, Letter
+from workflows.definitions.pack import Pack
+
+
+def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Letter:
+    """One letter, for someone who needs to know its alert's story; viewing a restricted one is audited."""
+    row = db.execute(select(Letter, Alert).join(Alert, Letter.alert_id == Alert.id)
+                     .where(Letter.id == letter_id)).first()
+    if row is None or not pack.may_see(row.Alert.restriction, actor.roles):
+        raise NotFound(f"there is no letter {letter_id}")
+    permissions.open_story(db, pack=pack, actor=actor, alert=row.Alert, letter_id=letter_id)
+    return row.Letter
+
+
+def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, method: str,
+                    delivered_at: datetime) -> Letter:
+    """Record how and when the tenant received a letter."""
+    letter = get_letter(db, pack=pack, actor=actor, letter_id=letter_id)
+    errors = {}
+    if method not in pack.delivery_methods:
+        errors["method"] = f"choose one of: {', '.join(pack.delivery_methods)}"
+    moment = clock.as_utc(delivered_at) if delivered_at else None
+    if moment is None:
+        errors["delivered_at"] = "say when the letter was delivered"
+    elif (problem := delivery_problem(letter, moment)):
+        errors["delivered_at"] = problem
+    if errors:
+        from workflows.platform.errors import FormInvalid
+        raise FormInvalid(errors)
+    letter.delivery_method, letter.delivered_at = method, moment
+    audit.record(db, actor=actor.username, action="letter_delivered", alert_id=letter.alert_id,
+                 case_id=letter.case_id, letter_id=letter.id, template=letter.template, method=method,
+                 delivered_at=moment.isoformat())
+    return letter
+
+
+def delivery_problem(letter: Letter, moment: datetime) -> str | None:
+    """Why a letter cannot have been delivered at this moment (before it was written, or not yet
+    happened), in words naming the letter and the dates; None if it can."""
+    moment = clock.as_utc(moment)
+    issued = clock.as_utc(letter.issued_at)
+    what = f"letter {letter.id} ('{letter.title}')"
+    if moment > clock.now():
+        return (f"{when(moment)} is in the future: the delivery of {what} can be recorded only once "
+                f"it has happened (it is now {when(clock.now())})")
+    if moment < issued.replace(second=0, microsecond=0):  # people give minutes
+        return (f"{what} was issued on {when(issued)}, so it cannot have been delivered on {when(moment)}: "
+                f"give the date and time it reached the tenant")
+    return None
+
+
+def day(moment: datetime) -> str:
+    """A date in words, as a letter or a refusal says it: 17 March 2027."""
+    moment = clock.as_utc(moment)
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def when(moment: datetime) -> str:
+    """A moment in words: 17 March 2027 at 11:30 (UTC)."""
+    return f"{day(moment)} at {clock.as_utc(moment):%H:%M}"
+
+
+def pdf(letter: Letter, *, organisation: str) -> bytes:
+    """The letter as an A4 PDF, with the organisation and reference at the top."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+    from xml.sax.saxutils import escape
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
+                            topMargin=20 * mm, bottomMargin=20 * mm, title=letter.title,
+                            author=organisation, subject=f"Letter {letter.id}")
+    styles = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=10.5, leading=14)
+    story = [Paragraph(escape(organisation), styles["Title"]), Paragraph(escape(letter.title), styles["Heading2"]),
+             Spacer(1, 4 * mm)]
+    # the templates are plain text: blank lines separate paragraphs, line breaks are kept
+    for block in letter.body.split("\n\n"):
+        if block.strip():
+            story.append(Paragraph(escape(block.strip("\n")).replace("\n", "<br/>"), body))
+            story.append(Spacer(1, 3 * mm))
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def parse_moment(text: str) -> datetime:
+    """A moment typed in a form (YYYY-MM-DDTHH:MM), as UTC."""
+    try:
+        return clock.as_utc(datetime.fromisoformat((text or "").strip()))
+    except ValueError:
+        raise WorkflowError(f"'{text}' is not a date and time (YYYY-MM-DDTHH:MM)") from None

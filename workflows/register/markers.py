@@ -1,0 +1,93 @@
+"""What staff are shown of a marker (the instruction, never the reasons): the register as an
+actor needs to know it, the check before a visit and the visit list. Restricted records are
+filtered in the query, so they never reach a list or a count."""
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from workflows import permissions
+from workflows.cases.assignment import Actor
+from workflows.compliance import audit
+from workflows.definitions.pack import Pack
+from workflows.platform import clock
+from workflows.platform.models import Alert, AlertStatus, Customer
+
+
+def _day(moment):
+    return clock.as_utc(moment).date().isoformat() if moment else None
+
+
+def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
+    """What staff, contractors and other systems are shown of an active marker: the instruction,
+    never the reasons; a restricted marker shows only the pack's instruction for it."""
+    rule = pack.restrictions.get(alert.restriction or "")
+    return {
+        "alert": alert.id, "category": None if rule else alert.category,
+        "code": None if rule else alert.marker_code, "level": None if rule else alert.level,
+        "instruction": rule.staff_instruction if rule else alert.marker_text,
+        "control_measures": list(rule.control_measures) if rule else list(alert.control_measures or []),
+        "since": _day(alert.placed_at), "next_review": None if rule else _day(alert.next_review_at),
+    }
+
+
+def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "active") -> list[Alert]:
+    """The register as this actor needs to know it: the alerts whose stories they may read."""
+    query = select(Alert).where(permissions.story_readable(pack, actor)).order_by(Alert.id)
+    if status:
+        query = query.where(Alert.status == status)
+    return list(db.scalars(query))
+
+
+@dataclass
+class VisitCheck:
+    customer: Customer
+    markers: list[dict]
+    # a member of a household: its lead tenant, and the markers on the lead tenant's record
+    lead_tenant: Customer | None = None
+    lead_tenant_markers: list[dict] = field(default_factory=list)
+
+
+def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> list[VisitCheck]:
+    """Any staff: does this customer carry an active marker, and what must staff do?
+
+    Shows the instruction to staff only, never the reasons; a restricted marker shows the
+    pack's instruction for it (e.g. "contact the relevant manager") to everyone. A member of a
+    household also gets the markers on its lead tenant's record, named as the lead tenant's."""
+    like = f"%{text.strip()}%"
+    customers = db.scalars(select(Customer).where(or_(
+        Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
+        Customer.postcode.ilike(like))).order_by(Customer.name).limit(20))
+    customers = list(customers)
+    lead_ids = {c.household_of_id for c in customers if c.household_of_id is not None}
+    leads = {c.id: c for c in db.scalars(select(Customer).where(Customer.id.in_(lead_ids)))} if lead_ids else {}
+    # one query for all their active markers (and their lead tenants'), not one per customer
+    by_customer = {}
+    for alert in db.scalars(select(Alert).where(Alert.customer_id.in_([c.id for c in customers] + list(leads)),
+                                                Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
+        by_customer.setdefault(alert.customer_id, []).append(alert)
+    results = []
+    for customer in customers:
+        markers = [instruction_to_staff(pack, alert) for alert in by_customer.get(customer.id, [])]
+        lead = leads.get(customer.household_of_id)
+        lead_markers = [instruction_to_staff(pack, alert) for alert in by_customer.get(lead.id, [])] if lead else []
+        results.append(VisitCheck(customer, markers, lead, lead_markers))
+    return results
+
+
+def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+    """Every customer with an active marker and what staff must do: the list handed to
+    out-of-hours call handlers and maintenance staff who cannot see the housing system.
+    Instructions only, never reasons; a restricted marker shows the pack's instruction for it."""
+    rows = db.execute(select(Alert, Customer).join(Customer, Alert.customer_id == Customer.id)
+                      .where(Alert.status == AlertStatus.ACTIVE).order_by(Customer.name, Alert.id))
+    result = []
+    for alert, customer in rows:
+        shown = instruction_to_staff(pack, alert)
+        result.append({
+            "customer": customer.reference, "name": customer.name, "address": customer.address,
+            "postcode": customer.postcode, "code": shown["code"], "instruction": shown["instruction"],
+            "control_measures": shown["control_measures"], "next_review": shown["next_review"],
+        })
+    audit.record(db, actor=actor.username, action="visit_list_produced", markers=len(result))
+    return result

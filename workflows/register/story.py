@@ -1,0 +1,70 @@
+"""An alert's story: everything about it in order, for someone with a need to know it, with the
+reasons for not telling the tenant taken out for the roles of the non-disclosure register."""
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workflows import permissions
+from workflows.cases.assignment import Actor
+from workflows.definitions import deployment
+from workflows.definitions.pack import Pack
+from workflows.platform.models import AuditEvent, Case, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
+
+
+def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
+    """Everything about one alert in order: cases, steps, assessments, letters, events, for
+    someone with a need to know it (permissions.require_story); the reasons for not telling the
+    tenant only for the roles of the non-disclosure register.
+
+    Viewing a restricted record is itself audited."""
+    alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
+    permissions.open_story(db, pack=pack, actor=actor, alert=alert)
+    cases = list(db.scalars(select(Case).where(Case.alert_id == alert.id).order_by(Case.id)))
+    case_ids = [c.id for c in cases]
+    tasks = list(db.scalars(select(HumanTask).where(HumanTask.case_id.in_(case_ids)).order_by(HumanTask.id)))
+    story = {
+        "alert": alert,
+        "cases": cases,
+        "tasks": tasks,
+        "assessments": list(db.scalars(select(RiskAssessment).where(RiskAssessment.alert_id == alert.id))),
+        "letters": list(db.scalars(select(Letter).where(Letter.alert_id == alert.id).order_by(Letter.id))),
+        "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id))),
+        "notes": list(db.scalars(select(Note).where(Note.alert_id == alert.id).order_by(Note.id))),
+        # in chain order: ids can be changed without breaking a hash, the chain's sequence cannot
+        "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id)
+                                  .order_by(AuditEvent.seq.is_(None), AuditEvent.seq, AuditEvent.id))),
+        "non_disclosures_withheld": False,
+    }
+    if not permissions.may_read_non_disclosures(pack, actor):
+        _withhold_non_disclosures(db, story)
+    return story
+
+
+def _withhold_non_disclosures(db: Session, story: dict) -> None:
+    """Take the reasons for not telling the tenant out of a story, without changing the records:
+    the objects are detached first, so what is shown can never be flushed back."""
+    fields = _non_disclosure_fields(story["cases"])
+    story["non_disclosures_withheld"] = bool(story["non_disclosures"])
+    story["non_disclosures"] = []
+    for key, attribute in (("tasks", "form_data"), ("assessments", "content"), ("events", "detail")):
+        for row in story[key]:
+            if any(permissions.is_non_disclosure_field(k, fields) for k in _keys(getattr(row, attribute))):
+                db.expunge(row)
+                setattr(row, attribute, permissions.withhold_non_disclosure(getattr(row, attribute), fields))
+
+
+def _keys(value) -> set[str]:
+    if not isinstance(value, dict):
+        return set()
+    return set(value) | {k for v in value.values() for k in _keys(v)}
+
+
+def _non_disclosure_fields(cases) -> frozenset[str]:
+    """The form fields the alert's processes record as a reason for not telling the tenant."""
+    fields = set()
+    for definition in {c.definition_id: c.definition for c in cases}.values():
+        spec, subprocesses = deployment.spec_for(definition)
+        for process in (spec, *subprocesses.values()):
+            for task_spec in process.task_specs.values():
+                if getattr(task_spec, "action", None) == "record_non_disclosure":
+                    fields.add((task_spec.extensions or {}).get("reason_field") or "non_disclosure_reason")
+    return frozenset(fields)
