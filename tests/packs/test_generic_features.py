@@ -315,6 +315,13 @@ def test_the_check_refuses_a_letter_issued_on_a_path_where_the_tenant_was_record
         assert ("derby_assessment.bpmn: letter: issues the letter 'marker_placed' on a path after 'non_disclosure' "
                 "recorded that the tenant is not told") in error, error
     assert "no problems found" in cli("pack", "check", str(seed))  # as Derby has it: no letter after not told
+    # a letter to someone other than the tenant (a notice to staff) may follow "not told"
+    notice = copy_pack(tmp_path / "notice", "derby")  # ALERTFLOW_PACKS_DIR points at the edited copy
+    shutil.copy(diagram, notice.parent / "derby_assessment.bpmn")
+    notice.write_text(notice.read_text().replace('file = "letters/marker_placed.txt"',
+                                                 'file = "letters/marker_placed.txt"\nto_tenant = false'))
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path / "notice"))
+    assert "no problems found" in cli("pack", "check")
 
 
 def test_a_letter_after_not_told_is_allowed_once_a_new_decision_is_taken():

@@ -45,7 +45,7 @@ def check_process(process, pack: Pack, add) -> None:
             add(task.get("id"), f"a path from here reaches '{end}' leaving the marker in place with no "
                                 f"review ahead of it (schedule_review)")
     _check_outcome_recorded_at_the_decision(process, graph, add)
-    _check_no_letter_after_not_told(process, graph, add)
+    _check_no_letter_after_not_told(process, graph, pack, add)
     if process.get("id") == pack.appeal_process:
         for task in process.iterfind("bpmn:userTask", NS):
             props = _properties(task)
@@ -73,22 +73,24 @@ def _check_outcome_recorded_at_the_decision(process, graph, add) -> None:
                      f"[housing_system]")
 
 
-def _check_no_letter_after_not_told(process, graph, add) -> None:
+def _check_no_letter_after_not_told(process, graph, pack, add) -> None:
     """A tenant recorded as not told must not then get a letter telling them: every issue_letter a
-    record_non_disclosure leads to, before a new decision (a deciding user task) is taken, is a finding."""
+    record_non_disclosure leads to, before a new decision (a deciding user task) is taken, is a finding,
+    unless the letter goes to someone other than the tenant (`to_tenant = false`)."""
+    notices = set(pack.notices())
     decisions = {t.get("id") for t in process.iterfind("bpmn:userTask", NS) if _properties(t).get("decision") == "true"}
     letters = {t.get("id"): _properties(t).get("template") for t in process.iterfind("bpmn:serviceTask", NS)
                if t.get(f"{{{CAMUNDA}}}topic") == "issue_letter"}
     found = {}
     for not_told in sorted(graph.actions(("record_non_disclosure",))):
         for node in graph.reachable(not_told, stops=decisions):
-            if node in letters:
+            if node in letters and letters[node] not in notices:
                 found.setdefault(node, not_told)
     for letter, not_told in sorted(found.items()):
         add(letter, f"issues the letter '{letters[letter]}' on a path after '{not_told}' recorded that the "
                     f"tenant is not told: a tenant deliberately not told would receive it. Send the path that "
-                    f"does not tell round the letter (a notice to staff goes before the tenant is recorded "
-                    f"as not told)")
+                    f"does not tell round the letter, or, if it goes to someone other than the tenant, say so "
+                    f"with to_tenant = false in its [letters.{letters[letter]}] in pack.toml")
 
 
 def _properties(element) -> dict:
