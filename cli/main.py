@@ -366,6 +366,18 @@ def task_release(db, task_id, username):
     click.echo(f"task {t.id} released to {t.role}")
 
 
+@task.command("nominate")
+@click.argument("task_id", type=int)
+@click.option("--to", "to_username", required=True, help="The person nominated (of the step's nominee role).")
+@click.option("--as", "username", required=True)
+@in_transaction
+def task_nominate(db, task_id, to_username, username):
+    """Hand a step of your role to the person you nominate for it (a step whose nominee property allows it)."""
+    t = engine.nominate_task(db, pack=active_pack(), actor=_actor(db, username), task_id=task_id,
+                             to_username=to_username)
+    click.echo(f"task {t.id} given to {t.assignee}, nominated by {username}")
+
+
 @task.command("complete")
 @click.argument("task_id", type=int)
 @click.option("--as", "username", required=True)

@@ -61,8 +61,9 @@ def test_look_up_markers_by_customer_or_address_without_reasons(seeded, cli, app
     assert restricted[0]["customer"] == "C4"
     assert restricted[0]["markers"] == [{"alert": seeded.a3, "category": None, "code": None, "level": None,
                                          "instruction": "Contact the relevant manager before visiting.",
-                                         "control_measures": [], "details": [], "since": "2026-01-06",
-                                         "next_review": None}]
+                                         # the restriction's own measure (pack.toml), never the form's
+                                         "control_measures": ["Contact the relevant manager before visiting"],
+                                         "details": [], "since": "2026-01-06", "next_review": None}]
     by_postcode = client.get("/api/v1/markers?address=DE1 1AA", headers=bearer(secret)).get_json()["customers"]
     assert {c["customer"] for c in by_postcode} == {"C1", "C2", "C3"}
     bad = client.get("/api/v1/markers", headers=bearer(secret))

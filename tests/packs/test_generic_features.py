@@ -219,6 +219,125 @@ def test_the_lint_refuses_a_user_task_between_a_decision_and_the_action_recordin
                         "putting it on the housing system now comes from pack.toml [housing_system]"]
 
 
+# --- [pack] review_carries: what the assessment asked that every review must know ---
+
+def _karbon_review_reading_the_source(toml, carries=True):
+    if carries:
+        toml.write_text(toml.read_text().replace("[pack]\n", '[pack]\nreview_carries = ["report_source"]\n', 1))
+    review = toml.parent / "karbon_review.bpmn"
+    review.write_text(review.read_text().replace(
+        '<camunda:formField id="review_outcome"',
+        '<camunda:formField id="police_view" label="What the police say now" type="string"><camunda:properties>'
+        '<camunda:property id="requiredWhen" value="report_source == \'police\'"/></camunda:properties>'
+        '</camunda:formField><camunda:formField id="review_outcome"', 1))
+
+
+def test_a_review_knows_what_the_pack_carries_from_the_assessment_and_only_that(cli, monkeypatch, tmp_path):
+    from tests.packs.conftest import KARBON_USERS
+    from tests.packs.world import world_on_copy
+
+    # without review_carries, a review reading an assessment's answer is refused by the check
+    _karbon_review_reading_the_source(copy_pack(tmp_path / "plain", "karbon"), carries=False)
+    pack = load_pack("karbon", tmp_path / "plain")
+    findings = [str(f) for f in deployment.check((pack.directory / "karbon_review.bpmn").read_text(),
+                                                  "karbon_review.bpmn", pack)]
+    assert findings and "reads report_source, which no form field or case variable provides" in findings[0]
+
+    karbon = world_on_copy(cli, monkeypatch, tmp_path, "karbon", KARBON_USERS, _karbon_review_reading_the_source)
+    police = karbon.report("threats", customer="C1", now="2026-03-02T09:00")
+    staff = karbon.report("threats", customer="C2", now="2026-03-02T09:00")
+    for alert_id, source in ((police, "police"), (staff, "staff")):
+        task = karbon.open_task("mia", alert_id, "2026-03-02T09:00")
+        karbon.complete("mia", task["task"], {**KARBON_ADD, "report_source": source, "marker_code": "VIP"},
+                        now="2026-03-02T10:00")
+    assert karbon.fire_timers("2026-09-02T10:01") == 2
+    review = karbon.open_task("mia", police, "2026-09-02T10:01")
+    assert "police_view" in karbon.refuse("mia", review["task"], KARBON_KEEP, now="2026-09-02T10:01")
+    karbon.complete("mia", review["task"], {**KARBON_KEEP, "police_view": "No further intelligence"},
+                    now="2026-09-03T10:00")
+    review = karbon.open_task("mia", staff, "2026-09-02T10:01")
+    karbon.complete("mia", review["task"], KARBON_KEEP, now="2026-09-03T10:00")  # not asked: staff reported it
+    # carried on to the review after
+    assert karbon.fire_timers("2027-03-02T10:01") == 2
+    review = karbon.open_task("mia", police, "2027-03-02T10:01")
+    assert "police_view" in karbon.refuse("mia", review["task"], KARBON_KEEP, now="2027-03-02T10:01")
+
+
+def test_review_carries_must_name_case_data(tmp_path):
+    toml = copy_pack(tmp_path, "karbon")
+    toml.write_text(toml.read_text().replace("[pack]\n", '[pack]\nreview_carries = "report source"\n', 1))
+    with pytest.raises(PackError, match="review_carries must be a list of case-data names"):
+        load_pack("karbon", tmp_path)
+
+
+def test_a_step_may_name_the_role_its_holder_may_nominate_and_only_a_role_of_the_pack():
+    pack = load_pack("derby")
+    xml = (pack.directory / "derby_review.bpmn").read_text()
+    assert deployment.check(xml, "derby_review.bpmn", pack) == []
+    findings = [str(f) for f in deployment.check(xml.replace('name="nominee" value="service_manager"',
+                                                              'name="nominee" value="deputy_head"'),
+                                                  "derby_review.bpmn", pack)]
+    assert findings == ["derby_review.bpmn: review_head_of_service: nominee names unknown role 'deputy_head' "
+                        f"(this pack has: {', '.join(sorted(pack.roles))})"]
+
+
+def test_a_restrictions_control_measures_are_a_list_of_measures(tmp_path):
+    toml = copy_pack(tmp_path, "derby")
+    text = toml.read_text()
+    assert load_pack("derby", tmp_path).restrictions["scheduled_offender"].control_measures == (
+        "Contact the relevant manager before visiting",)
+    toml.write_text(text.replace('control_measures = ["Contact the relevant manager before visiting"]',
+                                 'control_measures = "ring first"'))
+    with pytest.raises(PackError, match=r"\[restrictions.scheduled_offender\] control_measures must be a list"):
+        load_pack("derby", tmp_path)
+
+
+def test_the_check_refuses_a_letter_issued_on_a_path_where_the_tenant_was_recorded_as_not_told(cli, monkeypatch,
+                                                                                                tmp_path):
+    """A diagram whose 'not told' path runs on into the letter would write to a tenant deliberately
+    not told: `pack check` and `pack deploy` refuse it, naming the letter and the step that recorded it."""
+    seed = config.packs_dir() / "derby" / "derby_assessment.bpmn"
+    toml = copy_pack(tmp_path, "derby")
+    diagram = toml.parent / "derby_assessment.bpmn"
+    xml = diagram.read_text()
+    xml = xml.replace('<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="told"/>',
+                      '<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="letter"/>')
+    xml = xml.replace('<bpmn:incoming>f_inform</bpmn:incoming><bpmn:outgoing>f_letter</bpmn:outgoing>',
+                      '<bpmn:incoming>f_inform</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>'
+                      '<bpmn:outgoing>f_letter</bpmn:outgoing>')
+    xml = xml.replace('<bpmn:incoming>f_letter</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>',
+                      '<bpmn:incoming>f_letter</bpmn:incoming>')
+    diagram.write_text(xml)
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "derby")
+    for command in (("pack", "check"), ("pack", "deploy")):
+        error = cli.fails(*command)
+        assert ("derby_assessment.bpmn: letter: issues the letter 'marker_placed' on a path after 'non_disclosure' "
+                "recorded that the tenant is not told") in error, error
+    assert "no problems found" in cli("pack", "check", str(seed))  # as Derby has it: no letter after not told
+    # a letter to someone other than the tenant (a notice to staff) may follow "not told"
+    notice = copy_pack(tmp_path / "notice", "derby")  # ALERTFLOW_PACKS_DIR points at the edited copy
+    shutil.copy(diagram, notice.parent / "derby_assessment.bpmn")
+    notice.write_text(notice.read_text().replace('file = "letters/marker_placed.txt"',
+                                                 'file = "letters/marker_placed.txt"\nto_tenant = false'))
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path / "notice"))
+    assert "no problems found" in cli("pack", "check")
+
+
+def test_a_letter_after_not_told_is_allowed_once_a_new_decision_is_taken():
+    """The rule holds until someone decides again: a path from "not told" back to a deciding step
+    (which may decide to tell) is not refused."""
+    pack = load_pack("derby")
+    xml = (pack.directory / "derby_assessment.bpmn").read_text()
+    xml = xml.replace('<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="told"/>',
+                      '<bpmn:sequenceFlow id="f_nd" name="" sourceRef="non_disclosure" targetRef="assess_near_miss"/>')
+    xml = xml.replace('<bpmn:incoming>f_near_miss</bpmn:incoming>',
+                      '<bpmn:incoming>f_near_miss</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>')
+    xml = xml.replace('<bpmn:incoming>f_letter</bpmn:incoming><bpmn:incoming>f_nd</bpmn:incoming>',
+                      '<bpmn:incoming>f_letter</bpmn:incoming>')
+    assert [str(f) for f in deployment.check(xml, "derby_assessment.bpmn", pack)] == []
+
+
 def test_letters_to_others_than_the_tenant_are_checked_when_the_pack_loads(tmp_path):
     path = copy_pack(tmp_path, "karbon")
     text = path.read_text()

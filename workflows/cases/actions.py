@@ -103,11 +103,12 @@ def _marker(alert: Alert) -> tuple:
 def _apply_marker_fields(ctx: ActionContext):
     alert, data = ctx.alert, ctx.data
     rule = ctx.pack.restrictions.get(alert.restriction or "")
-    if rule is not None:
-        alert.marker_text = rule.staff_instruction  # a restricted marker says only whom to contact
+    if rule is not None:  # a restricted marker says only whom to contact, and carries the pack's measures
+        alert.marker_text = rule.staff_instruction
+        alert.control_measures = list(rule.control_measures)
     elif data.get("marker_text"):
         alert.marker_text = data["marker_text"]
-    if data.get("control_measures"):  # staff read the measures as the form's labels
+    if rule is None and data.get("control_measures"):  # staff read the measures as the form's labels
         alert.control_measures = data.get("control_measures_labels") or data["control_measures"]
     for name in REGISTER_CODES:
         if data.get(name) not in (None, ""):
@@ -281,9 +282,10 @@ def remove_marker(ctx: ActionContext):
 def schedule_review(ctx: ActionContext):
     """Start the next review period as its own short case (continue-as-new). Scheduled by a late
     review, the period counts from that review's due date (the pack's review_from_due_date), so a
-    late review does not move every later one."""
+    late review does not move every later one. The names in the pack's review_carries go with it."""
     alert = ctx.alert
-    review = ctx.start_case(ctx.prop("process"), "review", {"review_no": (alert.review_count or 0) + 1},
+    carried = {name: ctx.data.get(name) for name in ctx.pack.review_carries}  # [pack] review_carries
+    review = ctx.start_case(ctx.prop("process"), "review", {**carried, "review_no": (alert.review_count or 0) + 1},
                             timers_from=_previous_due_date(ctx))
     alert.next_review_at = review.next_timer_at
     # the review case's own case_started event, next in the log, carries its id

@@ -82,6 +82,10 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
         raise NotAllowed(f"the {pack.name} pack has no appeal process")
     if alert.status != AlertStatus.ACTIVE:
         raise NotAllowed(f"alert {alert.id} is {alert.status.replace('_', ' ')}; only an active marker can be appealed")
+    if not alert.decision_no:  # an interim marker, on pending the decision: nothing decided to appeal yet
+        raise NotAllowed(f"alert {alert.id} carries an interim marker, put on while the assessment is under way; "
+                         f"nothing has been decided yet, so there is nothing to appeal: it can be appealed once "
+                         f"the assessment decides")
     grounds = text.clean_text(grounds, field="grounds", max_length=text.LONG_TEXT, label="the grounds")
     if not grounds:
         raise WorkflowError("record the tenant's grounds for appeal: the grounds are empty")
@@ -242,6 +246,40 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
     task.assignee, task.status = target.username, TaskStatus.CLAIMED
     audit.record(db, actor=actor.username, action="task_reassigned", case_id=task.case_id,
                  alert_id=task.case.alert_id, task_id=task.id, from_user=previous, to_user=target.username)
+    _touch(db, task.case)
+    return task
+
+
+def nominate_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_username: str) -> HumanTask:
+    """A holder of the step's role hands it to someone they nominate, of the role its `nominee`
+    property names (e.g. a Head of Service's nominated Service Manager). The step's other rules
+    (who may see the record, nobody on their own incident, must-outrank) hold for the nominee."""
+    from workflows.cases.assignment import _check_outranks
+
+    _, task = _lock_for_task(db, pack, actor, task_id)
+    check_may_act(pack, task, actor)
+    spec = deployment.spec_for(task.case.definition)[0].task_specs.get(task.bpmn_id) if task.kind != \
+        housing_system.KIND else None
+    nominee = ((getattr(spec, "extensions", None) or {}).get("nominee") or "") if spec else ""
+    role = pack.roles[task.role].name if task.role in pack.roles else task.role
+    if not nominee:
+        raise NotAllowed(f"task {task.id} ('{task.title}') cannot be handed to a nominee: its step names no "
+                         f"nominee role")
+    nominee_name = pack.roles[nominee].name if nominee in pack.roles else nominee
+    if task.role not in actor.acting_roles:
+        raise NotAllowed(f"only a holder of the {role} role may nominate someone for task {task.id}")
+    target = actor_for(db, pack, to_username)
+    if nominee not in target.roles:
+        raise NotAllowed(f"{target.username} does not hold the {nominee_name} role, so cannot be nominated "
+                         f"for task {task.id}")
+    if not pack.may_see(task.case.alert.restriction, target.roles):
+        raise NotAllowed(f"{target.username} may not see this record, so cannot be given task {task.id}")
+    if task.outrank_rank is not None:
+        _check_outranks(pack, task, target)
+    check_not_excluded(pack, task, target.username, doing="be given to")
+    task.assignee, task.status = target.username, TaskStatus.CLAIMED
+    audit.record(db, actor=actor.username, action="task_nominated", case_id=task.case_id,
+                 alert_id=task.case.alert_id, task_id=task.id, to_user=target.username, role=nominee)
     _touch(db, task.case)
     return task
 

@@ -27,7 +27,7 @@ CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
 MAX_INSTANCES = 100  # of one multi-instance step in a case
-TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision")
+TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision", "nominee")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
@@ -87,7 +87,7 @@ def _duplicate_ids(root, filename) -> list[Finding]:
 
 def _lint_xml(root, filename, pack) -> list[Finding]:
     findings = []
-    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES)
+    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES) | set(pack.review_carries)
     for field in root.iterfind(".//camunda:formField", NS):
         known_names.add(field.get("id"))
         if field.get("type") == "enum":
@@ -236,6 +236,8 @@ def _check_user_task(add, task, pack, known_names):
         for one in named:  # mustDiffer may name several fields: reported_by,staff_involved
             if one not in known_names:
                 add(task, f"{name} names '{one}', which no form field or case variable provides")
+    if props.get("nominee") and props["nominee"] not in pack.roles:
+        add(task, f"nominee names unknown role '{props['nominee']}' (this pack has: {', '.join(sorted(pack.roles))})")
     outrank = props.get("mustOutrank")
     if outrank and outrank in known_names and f"{outrank}_role" not in known_names:
         add(task, f"mustOutrank names '{outrank}', but nothing provides '{outrank}_role' (the role they acted "

@@ -9,6 +9,8 @@ pack must keep wherever a marker is placed or kept:
   - in a review (a process that can keep a marker), every path on from the deciding task passes a
     letter or a recorded reason (issue_letter / record_non_disclosure, or remove_marker, which records
     why): no review outcome closes with the tenant neither told nor the reason written down.
+  - no letter is issued on a path after the case recorded that the tenant is not told
+    (record_non_disclosure), until a new decision is taken: a notice to staff goes before that point.
 """
 from workflows.definitions.pack import Pack
 
@@ -48,6 +50,7 @@ def check_process(process, pack: Pack, add) -> None:
                                 f"review ahead of it (schedule_review)")
     _check_outcome_recorded_at_the_decision(process, graph, add)
     _check_review_outcomes_told(process, graph, add)
+    _check_no_letter_after_not_told(process, graph, pack, add)
     if process.get("id") == pack.appeal_process:
         for task in process.iterfind("bpmn:userTask", NS):
             props = _properties(task)
@@ -92,6 +95,26 @@ def _check_review_outcomes_told(process, graph, add) -> None:
         if end:
             add(task.get("id"), f"a review outcome path from '{task.get('id')}' reaches '{end}' with no letter to "
                                 f"the tenant and no recorded reason ({' / '.join(TELLS + REASON_RECORDED)})")
+
+
+def _check_no_letter_after_not_told(process, graph, pack, add) -> None:
+    """A tenant recorded as not told must not then get a letter telling them: every issue_letter a
+    record_non_disclosure leads to, before a new decision (a deciding user task) is taken, is a finding,
+    unless the letter goes to someone other than the tenant (`to_tenant = false`)."""
+    notices = set(pack.notices())
+    decisions = {t.get("id") for t in process.iterfind("bpmn:userTask", NS) if _properties(t).get("decision") == "true"}
+    letters = {t.get("id"): _properties(t).get("template") for t in process.iterfind("bpmn:serviceTask", NS)
+               if t.get(f"{{{CAMUNDA}}}topic") == "issue_letter"}
+    found = {}
+    for not_told in sorted(graph.actions(("record_non_disclosure",))):
+        for node in graph.reachable(not_told, stops=decisions):
+            if node in letters and letters[node] not in notices:
+                found.setdefault(node, not_told)
+    for letter, not_told in sorted(found.items()):
+        add(letter, f"issues the letter '{letters[letter]}' on a path after '{not_told}' recorded that the "
+                    f"tenant is not told: a tenant deliberately not told would receive it. Send the path that "
+                    f"does not tell round the letter, or, if it goes to someone other than the tenant, say so "
+                    f"with to_tenant = false in its [letters.{letters[letter]}] in pack.toml")
 
 
 def _properties(element) -> dict:

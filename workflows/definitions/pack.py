@@ -42,6 +42,8 @@ class Restriction:
     staff_instruction: str
     # who keeps the housing system in step for these records, when [housing_system] role may not see them
     housing_system_role: str | None = None
+    # the control measures such a marker carries, whatever a form said (staff see only these)
+    control_measures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,9 @@ class Pack:
     # day it was done (false: after the day it was done, so lateness moves every later review)
     review_from_due_date: bool = True
     delivery_methods: tuple[str, ...] = DELIVERY_METHODS  # how a letter may reach the tenant
+    # case-data names a review case starts with, from the case that scheduled it (the assessment,
+    # or the review before): what was asked at the assessment that later reviews must know
+    review_carries: tuple[str, ...] = ()
     registers: "Registers" = field(default_factory=lambda: Registers())
     notifications: Notifications = field(default_factory=Notifications)
     housing_system: HousingSystem | None = None
@@ -276,6 +281,7 @@ def _build(key, directory, raw, path) -> Pack:
             markers_on_lead_tenant=_flag(meta, "markers_on_lead_tenant", False, path),
             review_from_due_date=bool(meta.get("review_from_due_date", True)),
             delivery_methods=_delivery_methods(meta, path),
+            review_carries=_review_carries(meta, path),
         )
         for rkey, r in _section(raw, "roles", path).items():
             pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"),
@@ -286,7 +292,8 @@ def _build(key, directory, raw, path) -> Pack:
             pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
-                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"))
+                xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"),
+                _restriction_measures(x, xkey, path))
         pack.registers = _registers(raw.get("registers", {}), path, pack.compliance_role)
         if "notifications" in raw:
             pack.notifications = _notifications(raw["notifications"], path)
@@ -378,6 +385,25 @@ def _section(raw, name, path):
     if name not in raw:
         raise PackError(f"{path}: missing [{name}] section")
     return raw[name]
+
+
+def _restriction_measures(x: dict, key: str, path) -> tuple[str, ...]:
+    """[restrictions.<key>] control_measures: the measures such a marker carries, as staff read them."""
+    measures = x.get("control_measures", [])
+    if not isinstance(measures, list) or not all(isinstance(m, str) and m.strip() for m in measures):
+        raise PackError(f"{path}: [restrictions.{key}] control_measures must be a list of measures as staff "
+                        f"read them, e.g. control_measures = [\"Contact the relevant manager before visiting\"]")
+    return tuple(m.strip() for m in measures)
+
+
+def _review_carries(meta: dict, path) -> tuple[str, ...]:
+    """[pack] review_carries: plain case-data names, e.g. ["complex_needs_consulted"]."""
+    names = meta.get("review_carries", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)
+                                              for n in names):
+        raise PackError(f"{path}: [pack] review_carries must be a list of case-data names (form field ids), "
+                        f"e.g. review_carries = [\"complex_needs_consulted\"]")
+    return tuple(names)
 
 
 def _check_duration(value: str | None, where: str) -> None:

@@ -26,7 +26,7 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
         "alert": alert.id, "category": None if rule else alert.category,
         "code": None if rule else alert.marker_code, "level": None if rule else alert.level,
         "instruction": rule.staff_instruction if rule else alert.marker_text,
-        "control_measures": [] if rule else list(alert.control_measures or []),
+        "control_measures": list(rule.control_measures) if rule else list(alert.control_measures or []),
         # the pack's [marker_fields] (e.g. contact restrictions), as staff read them
         "details": [] if rule else marker_details(pack, alert),
         "since": _day(alert.placed_at), "next_review": None if rule else _day(alert.next_review_at),
