@@ -1,0 +1,372 @@
+"""A marker's life: report a concern, the inbox and its steps, appeals and requests, letters,
+check before visiting, the register of alerts, cases in error."""
+import json
+
+import click
+
+from workflows.tasks.task_view import task_view
+from workflows.register.story import alert_story
+from workflows.platform import clock
+from workflows.cases import engine
+from workflows.tasks import inbox as inboxes
+from workflows.register import markers
+from workflows.register import customer_requests, tenancy as tenancies
+from workflows.cases import timers as timer_sweep
+from workflows.platform.errors import FormInvalid, WorkflowError
+from workflows.definitions.pack import active_pack
+
+from cli.app import actor_named, day, in_transaction, main
+
+
+@main.command()
+@click.option("--as", "username", required=True)
+@click.option("--customer", "customer_ref", required=True, help="The customer's reference.")
+@click.option("--category", required=True)
+@click.option("--description", required=True, help="What happened, or why there is a concern.")
+@click.option("--staff-involved", "staff_involved", default=None,
+              help="Username of the member of staff it happened to, if not you (they never decide on it).")
+@in_transaction
+def report(db, username, customer_ref, category, description, staff_involved):
+    """Report a concern about a customer (any staff); this starts a case."""
+    case = engine.report_concern(db, pack=active_pack(), actor=actor_named(db, username),
+                                 customer_ref=customer_ref, category=category, description=description,
+                                 staff_involved=staff_involved)
+    click.echo(f"alert {case.alert_id} reported; case {case.id} started")
+    alert = case.alert
+    if alert.about_customer_id is not None:
+        click.echo(f"the marker goes on the lead tenant {alert.customer.name} ({alert.customer.reference}); "
+                   f"{alert.about_customer.reference}'s own record is linked to it, not flagged")
+    print_open_steps(db, case.alert_id)
+
+
+@main.command()
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def inbox(db, username, as_json):
+    """Your open steps: assigned to you, or waiting for one of your roles."""
+    box = inboxes.sections(db, pack=active_pack(), actor=actor_named(db, username), limit=200)
+    rows = [{"task": t.id, "title": t.title, "kind": t.kind, "role": t.role, "assignee": t.assignee, "status": t.status,
+             "alert": t.alert_id, "customer": t.customer_ref, "due": day(t.due_at), "overdue": inboxes.is_overdue(t)}
+            for t in box.mine + box.unclaimed]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        flag = " OVERDUE" if r["overdue"] else ""
+        click.echo(f"task {r['task']:>5}  due {r['due']}{flag}  {r['title']}  [{r['role']}]  "
+                   f"alert {r['alert']} customer {r['customer']}  {r['status']}")
+    if not rows:
+        click.echo("nothing waiting for you")
+
+
+@main.group()
+def task():
+    """Look at, claim, release and complete a step."""
+
+
+@task.command("show")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def task_show(db, task_id, username, as_json):
+    """A step with its form fields."""
+    view = task_view(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id)
+    t = view["task"]
+    if as_json:
+        click.echo(json.dumps({"task": t.id, "title": t.title, "role": t.role, "status": t.status,
+                               "assignee": t.assignee, "due": day(t.due_at), "kind": t.kind,
+                               "instructions": view["instructions"],
+                               "fields": [f.__dict__ for f in view["fields"]]}, indent=2, default=list))
+        return
+    click.echo(f"task {t.id}: {t.title}  [{t.role}]  {t.status}  due {day(t.due_at)}")
+    for line in (view["instructions"] or "").splitlines():
+        click.echo(f"  {line}")
+    for f in view["fields"]:
+        need = "required" if f.required else (f"required when {f.required_when}" if f.required_when else "optional")
+        options = f"  one{' or more' if f.multiple else ''} of: {', '.join(o for o, _ in f.options)}" if f.options else ""
+        click.echo(f"  {f.id} ({f.type}, {need}): {f.label}{options}")
+
+
+@task.command("claim")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@in_transaction
+def task_claim(db, task_id, username):
+    """Take a step for yourself."""
+    t = engine.claim_task(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id)
+    click.echo(f"task {t.id} claimed by {t.assignee}")
+
+
+@task.command("release")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@in_transaction
+def task_release(db, task_id, username):
+    """Give a claimed step back to its role."""
+    t = engine.release_task(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id)
+    click.echo(f"task {t.id} released to {t.role}")
+
+
+@task.command("nominate")
+@click.argument("task_id", type=int)
+@click.option("--to", "to_username", required=True, help="The person nominated (of the step's nominee role).")
+@click.option("--as", "username", required=True)
+@in_transaction
+def task_nominate(db, task_id, to_username, username):
+    """Hand a step of your role to the person you nominate for it (a step whose nominee property allows it)."""
+    t = engine.nominate_task(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id,
+                             to_username=to_username)
+    click.echo(f"task {t.id} given to {t.assignee}, nominated by {username}")
+
+
+@task.command("complete")
+@click.argument("task_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--set", "pairs", multiple=True, metavar="FIELD=VALUE",
+              help="A form value (repeatable); several values of a list field are comma-separated.")
+@in_transaction
+def task_complete(db, task_id, username, pairs):
+    """Complete a step with its form values."""
+    values = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise WorkflowError(f"'{pair}' is not FIELD=VALUE")
+        field, value = pair.split("=", 1)
+        values[field.strip()] = value
+    t = engine.complete_task(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id, values=values)
+    click.echo(f"task {t.id} completed by {t.completed_by}")
+    print_open_steps(db, t.case.alert_id)
+
+
+@main.command()
+@click.argument("alert_id", type=int)
+@click.option("--as", "username", required=True, help="The member of staff recording the appeal.")
+@click.option("--grounds", required=True, help="The tenant's grounds for appeal.")
+@in_transaction
+def appeal(db, alert_id, username, grounds):
+    """Record a tenant's appeal against the latest decision on their marker."""
+    case = engine.start_appeal(db, pack=active_pack(), actor=actor_named(db, username), alert_id=alert_id,
+                                          grounds=grounds)
+    click.echo(f"appeal case {case.id} started for alert {alert_id}")
+    print_open_steps(db, alert_id)
+
+
+@main.command()
+@click.argument("alert_id", type=int)
+@click.option("--as", "username", required=True, help="The member of staff recording the request.")
+@click.option("--kind", required=True, help="A request the pack names, e.g. subject_access.")
+@click.option("--details", required=True, help="What the customer asked for.")
+@in_transaction
+def request(db, alert_id, username, kind, details):
+    """Record a customer's request about their alert (e.g. a subject access request); starts its case."""
+    case = customer_requests.start_request(db, pack=active_pack(), actor=actor_named(db, username), alert_id=alert_id,
+                                           kind=kind, details=details)
+    click.echo(f"{kind} case {case.id} started for alert {alert_id}")
+    print_open_steps(db, alert_id)
+
+
+@main.group()
+def letter():
+    """The tenant's letters."""
+
+
+@letter.command("deliver")
+@click.argument("letter_id", type=int)
+@click.option("--as", "username", required=True, help="The member of staff recording the delivery.")
+@click.option("--method", required=True, help="How it went, one of the pack's letter delivery methods.")
+@click.option("--at", "delivered_at", required=True, metavar="ISO",
+              help="When it was delivered (for a posted letter, when it was posted), e.g. 2027-03-05T11:30.")
+@in_transaction
+def letter_deliver(db, letter_id, username, method, delivered_at):
+    """Record how and when a letter reached the tenant: the time to tell them runs until this is recorded."""
+    from workflows.register import letters
+    try:
+        moment = clock.parse_moment(delivered_at)
+    except ValueError as err:
+        raise FormInvalid({"at": str(err)}) from None
+    done = letters.record_delivery(db, pack=active_pack(), actor=actor_named(db, username), letter_id=letter_id,
+                                   method=method, delivered_at=moment)
+    click.echo(f"letter {done.id} ('{done.title}') recorded as delivered: {method}, {moment:%Y-%m-%d %H:%M}")
+
+
+@main.group()
+def tenancy():
+    """Tenancies."""
+
+
+@tenancy.command("end")
+@click.argument("customer_ref")
+@click.option("--as", "username", required=True)
+@in_transaction
+def tenancy_end(db, customer_ref, username):
+    """Record that a customer no longer has a tenancy or licence (their markers go, if the pack says so)."""
+    removed = tenancies.end_tenancy(db, pack=active_pack(), actor=actor_named(db, username), customer_ref=customer_ref)
+    click.echo(f"tenancy of {customer_ref} ended; {len(removed)} marker(s) removed")
+
+
+@main.command("visit-list")
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def visit_list(db, username, as_json):
+    """Every customer with a marker and what staff must do (for out-of-hours staff); no reasons."""
+    rows = markers.visit_list(db, pack=active_pack(), actor=actor_named(db, username))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        code = f"[{r['code']}] " if r["code"] else ""
+        click.echo(f"{r['customer']:10} {r['name']}, {r['address']} {r['postcode']}: {code}{r['instruction']}")
+        for detail in r.get("details") or []:
+            click.echo(f"    {detail}")
+    if not rows:
+        click.echo("no customer has a marker")
+
+
+@main.group()
+def cases():
+    """Cases set aside in error, and retrying them."""
+
+
+@cases.command("errors")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def cases_errors(db, as_json):
+    """Every case in error, with its message (a step that raised when its timer fired)."""
+    rows = [{"case": c.id, "alert": c.alert_id, "process": c.definition.process_id, "version": c.definition.version,
+             "since": c.updated_at.isoformat(), "error": c.error_message} for c in timer_sweep.errors(db)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        click.echo(f"case {r['case']} (alert {r['alert']}, {r['process']} v{r['version']}): {r['error']}")
+    if not rows:
+        click.echo("no case is in error")
+
+
+@cases.command("retry")
+@click.argument("case_id", type=int)
+@click.option("--as", "username", required=True, help="An administrator.")
+@in_transaction
+def cases_retry(db, case_id, username):
+    """Retry a case in error once its cause is fixed: onto the newest version, timers fired now."""
+    case = timer_sweep.retry_case(db, pack=active_pack(), case_id=case_id, actor=actor_named(db, username))
+    click.echo(f"case {case.id} retried on version {case.definition.version}: {case.status}")
+
+
+@main.group()
+def alerts():
+    """The register of markers."""
+
+
+@alerts.command("list")
+@click.option("--as", "username", required=True)
+@click.option("--status", default="active", help="active, under_assessment, removed, not_placed, or all")
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def alerts_list(db, username, status, as_json):
+    """The alerts you need to know about (a step on them, or your role reads them for the policy)."""
+    rows = markers.alerts(db, pack=active_pack(), actor=actor_named(db, username),
+                           status=None if status == "all" else status)
+    if as_json:
+        click.echo(json.dumps([{"alert": a.id, "status": a.status, "category": a.category,
+                                "customer": a.customer.reference, "marker_text": a.marker_text,
+                                "marker_code": a.marker_code, "level": a.level,
+                                "placed_at": a.placed_at.isoformat() if a.placed_at else None,
+                                "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None}
+                               for a in rows], indent=2))
+        return
+    for a in rows:
+        click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.customer.reference:10} "
+                   f"next review {day(a.next_review_at)}  {a.marker_text or ''}")
+    if not rows:
+        click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
+
+
+@alerts.command("show")
+@click.argument("alert_id", type=int)
+@click.option("--as", "username", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@in_transaction
+def alerts_show(db, alert_id, username, as_json):
+    """The whole story of one alert."""
+    story = alert_story(db, pack=active_pack(), actor=actor_named(db, username), alert_id=alert_id)
+    a = story["alert"]
+    data = {
+        "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
+        "reported_by": a.reported_by, "staff_involved": a.staff_involved,
+        "about_customer": a.about_customer.reference if a.about_customer_id else None,
+        "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
+        "marker_details": markers.marker_details(active_pack(), a),
+        "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
+        "placed_at": a.placed_at.isoformat() if a.placed_at else None,
+        "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
+        "review_count": a.review_count, "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None,
+        "cases": [{"case": c.id, "kind": c.kind, "status": c.status, "version": c.definition.version,
+                   "next_timer_at": c.next_timer_at.isoformat() if c.next_timer_at else None} for c in story["cases"]],
+        "tasks": [{"task": t.id, "case": t.case_id, "title": t.title, "role": t.role, "status": t.status,
+                   "assignee": t.assignee, "completed_by": t.completed_by,
+                   "due": t.due_at.isoformat() if t.due_at else None} for t in story["tasks"]],
+        "assessments": [{"by": r.assessed_by, "content": r.content} for r in story["assessments"]],
+        "letters": [{"id": lt.id, "template": lt.template, "title": lt.title, "body": lt.body,
+                     "issued_at": lt.issued_at.isoformat(), "decision_no": lt.decision_no,
+                     "delivery_method": lt.delivery_method,
+                     "delivered_at": lt.delivered_at.isoformat() if lt.delivered_at else None}
+                    for lt in story["letters"]],
+        "notes": [{"notebook": n.notebook, "text": n.text, "author": n.author} for n in story.get("notes", [])],
+        "non_disclosures": [{"reason": n.reason, "consulted": n.consulted, "by": n.decided_by}
+                            for n in story["non_disclosures"]],
+        "events": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "case": e.case_id,
+                    "detail": e.detail} for e in story["events"]],
+    }
+    if as_json:
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(f"alert {a.id}: {a.customer.name} ({a.customer.reference})  {a.category}  {a.status}")
+    click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
+    click.echo(f"  marker: {a.marker_text or '-'}  measures: {', '.join(a.control_measures or []) or '-'}")
+    click.echo(f"  decided by {a.decided_by or '-'} ({a.decided_role or '-'})  next review {day(a.next_review_at)}")
+    for e in data["events"]:
+        click.echo(f"  {e['at'][:16]}  {e['actor']:20} {e['action']}")
+
+
+def _marker_line(m: dict) -> str:
+    measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
+    code = f" [{m['code']}]" if m.get("code") else ""
+    level = f" [{m['level']}]" if m.get("level") else ""
+    details = "".join(f"\n    {d}" for d in m.get("details") or [])  # the pack's [marker_fields], beneath
+    return f"MARKER{code}{level}: {m['instruction']}{measures}{details}"
+
+
+@main.command()
+@click.argument("text")
+@click.option("--as", "username", required=True)
+@in_transaction
+def check(db, text, username):
+    """Before a visit: does this customer (name, reference, address) carry a marker?"""
+    results = markers.check_before_visit(db, pack=active_pack(), actor=actor_named(db, username), text=text)
+    for r in results:
+        c = r.customer
+        if not r.markers:
+            click.echo(f"{c.reference}  {c.name}, {c.address}: no marker" + (" of their own" if r.lead_tenant else ""))
+        for m in r.markers:
+            click.echo(f"{c.reference}  {c.name}, {c.address}: {_marker_line(m)}")
+        for m in r.lead_tenant_markers:
+            lead = r.lead_tenant
+            click.echo(f"{c.reference}  {c.name}, of the household of the lead tenant {lead.name} ({lead.reference}): "
+                       f"{_marker_line(m)}")
+    if not results:
+        click.echo(f"no customer matches '{text}'")
+
+
+def print_open_steps(db, alert_id):
+    from sqlalchemy import select
+    from workflows.platform.models import OPEN_TASK, Case, HumanTask
+
+    rows = db.scalars(select(HumanTask).join(Case).where(Case.alert_id == alert_id,
+                                                         HumanTask.status.in_(OPEN_TASK)))
+    for t in rows:
+        who = t.assignee or t.role
+        click.echo(f"next: task {t.id} '{t.title}' for {who}, due {day(t.due_at)}")
