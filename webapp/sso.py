@@ -19,6 +19,7 @@ workflows/accounts/sso.py's business. Settings (environment variables):
 """
 import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -59,6 +60,9 @@ def settings_from_environment() -> Settings | None:
     missing = [name for name in ("ALERTFLOW_OIDC_CLIENT_ID", "ALERTFLOW_OIDC_CLIENT_SECRET") if not env.get(name, "").strip()]
     if missing:
         raise RuntimeError(f"ALERTFLOW_OIDC_ISSUER is set, so single sign-on also needs {' and '.join(missing)}")
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")):
+        raise RuntimeError(f"ALERTFLOW_OIDC_ISSUER must be an https:// address (it is {issuer!r})")
     return Settings(
         issuer=issuer, client_id=env["ALERTFLOW_OIDC_CLIENT_ID"].strip(),
         client_secret=env["ALERTFLOW_OIDC_CLIENT_SECRET"].strip(),
@@ -101,11 +105,16 @@ def _metadata(settings: Settings, client) -> dict:
     """The provider's discovery document, which must name the configured issuer (OpenID Connect
     Discovery §4.3), else a look-alike could hand out tokens for another issuer."""
     metadata = client.load_server_metadata()
-    if metadata.get("issuer", "").rstrip("/") != settings.issuer:
-        client.server_metadata = {}  # fetched again next time, in case it was a passing fault
-        raise OAuthError(description=f"the provider's discovery document names issuer {metadata.get('issuer')!r}, "
-                                     f"not {settings.issuer!r} (ALERTFLOW_OIDC_ISSUER)")
+    if str(metadata.get("issuer", "")).rstrip("/") != settings.issuer:
+        client.server_metadata = {}  # fetched again next time, once the setting or the provider is put right
+        raise IssuerMismatch(f"{settings.provider_name} describes itself as issuer {metadata.get('issuer')!r}, "
+                             f"not {settings.issuer!r} as ALERTFLOW_OIDC_ISSUER says, so its sign-ins cannot be "
+                             f"trusted. Tell your IT administrator.")
     return metadata
+
+
+class IssuerMismatch(Exception):
+    """The discovery document names another issuer than the one configured."""
 
 
 @blueprint.route("/sign-in/sso")
@@ -116,6 +125,8 @@ def start():
     settings, client = configured
     try:
         _metadata(settings, client)
+    except IssuerMismatch as err:
+        return _refused(str(err), 502)
     except (requests.RequestException, ValueError, OAuthError) as err:
         current_app.logger.warning("single sign-on discovery failed: %s", err)
         return _refused(f"{settings.provider_name} could not be reached to sign you in. Try again in a few "
@@ -139,6 +150,12 @@ def callback():
         return _refused(f"{name} did not sign you in: {description[:300]}", 403)
     try:
         _metadata(settings, client)
+    except IssuerMismatch as err:
+        return _refused(str(err), 502)
+    except (requests.RequestException, ValueError) as err:
+        current_app.logger.warning("single sign-on discovery failed: %s", err)
+        return _refused(f"{name} could not be reached to finish signing you in. Start again in a few minutes.", 502)
+    try:
         token = client.authorize_access_token(claims_options={"iss": {"essential": True, "values": [settings.issuer]}})
     except MismatchingStateError:
         return _refused("This sign-in did not start here, or it has already been used or has expired (its state "

@@ -10,7 +10,8 @@ There is no login form: whoever the test says is signed in at the provider (POST
 /_test/signed-in, JSON claims such as sub, preferred_username, name, email, groups) is the
 person /authorize vouches for, as when someone is already signed in to their organisation.
 POST /_test/misbehave (JSON: issuer, audience, expires_in, sign_with_other_key, nonce) makes
-the next ID tokens wrong in that way, as a look-alike or broken provider would.
+the next ID tokens wrong in that way, as a look-alike or broken provider would; discovery_issuer
+makes the discovery document name another issuer.
 
     python tests/sso/provider.py --client-id ID --client-secret SECRET --redirect-uri URI
 prints its base URL (the issuer) on the first line of its output, then serves until killed."""
@@ -46,7 +47,7 @@ class Provider:
     def metadata(self) -> dict:
         i = self.issuer
         return {
-            "issuer": i, "authorization_endpoint": f"{i}/authorize", "token_endpoint": f"{i}/token",
+            "issuer": self.misbehave.get("discovery_issuer", i), "authorization_endpoint": f"{i}/authorize", "token_endpoint": f"{i}/token",
             "jwks_uri": f"{i}/jwks", "userinfo_endpoint": f"{i}/userinfo",
             "response_types_supported": ["code"], "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"], "scopes_supported": ["openid", "profile", "email"],

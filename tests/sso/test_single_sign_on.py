@@ -242,3 +242,55 @@ def test_the_pack_check_refuses_an_sso_section_it_does_not_understand(cli, monke
     monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
     monkeypatch.setenv("ALERTFLOW_PACK", "derby")
     assert "[sso] has unknown settings ['group'] (known: groups" in cli.fails("pack", "check")
+
+
+def test_a_provider_whose_discovery_document_names_another_issuer_is_not_trusted(sso_app, provider):
+    provider.misbehave(discovery_issuer="https://login.evil.example/v2.0")
+    refused = sso_app.test_client().get("/sign-in/sso")
+    assert refused.status_code == 502
+    assert "describes itself as issuer &#39;https://login.evil.example/v2.0&#39;" in page(refused)
+
+
+def test_an_issuer_that_is_not_https_is_refused_when_the_app_starts(sso_pack, monkeypatch):
+    monkeypatch.setenv("ALERTFLOW_OIDC_ISSUER", "http://login.landlord.example/v2.0")
+    monkeypatch.setenv("ALERTFLOW_OIDC_CLIENT_ID", "id")
+    monkeypatch.setenv("ALERTFLOW_OIDC_CLIENT_SECRET", "secret")
+    from webapp import create_app
+    with pytest.raises(RuntimeError, match="ALERTFLOW_OIDC_ISSUER must be an https:// address"):
+        create_app({"TESTING": True})
+
+
+def test_too_many_groups_to_list_in_the_token_is_refused_with_what_to_do(sso_app, provider):
+    # Microsoft Entra ID's "groups overage": the token points elsewhere instead of listing the groups
+    provider.sign_in_as("entra-object-12", "jo", None, _claim_names={"groups": "src1"},
+                        _claim_sources={"src1": {"endpoint": "https://graph.microsoft.com/v1.0/me/getMemberObjects"}})
+    refused = sign_in_with_provider(sso_app.test_client())
+    assert refused.status_code == 403
+    assert "too many groups" in page(refused) and "groups assigned to the application" in page(refused)
+    assert account("jo") is None
+
+
+def test_a_single_sign_on_account_has_no_password_here_and_its_page_says_roles_follow_groups(sso_app, provider, cli):
+    provider.sign_in_as("entra-object-13", "kit", ["ASB Team"])
+    sign_in_with_provider(sso_app.test_client())
+    assert "signs in with single sign-on, so they have no password here" in cli.fails(
+        "users", "password", "kit", "--password", "a long password")
+    ada = sso_app.test_client()
+    ada.post("/sign-in", data={"username": "ada", "password": "correct horse battery",
+                               "csrf_token": csrf_token(page(ada.get("/sign-in")))})
+    shown = page(ada.get("/admin/users/kit"))
+    assert "their roles follow their groups at the identity" in shown and 'name="password"' not in shown
+    assert 'name="password"' in page(ada.get("/admin/users/ada"))
+
+
+def test_the_last_administrator_removed_from_the_admin_group_keeps_the_role_but_is_refused(sso_app, provider, cli):
+    provider.sign_in_as("entra-object-14", "ian.it@landlord.example", [ENTRA_ADMINS, "ASB Team"])
+    sign_in_with_provider(sso_app.test_client())
+    cli("users", "deactivate", "ada")  # ian is now the only active administrator
+    provider.sign_in_as("entra-object-14", "ian.it@landlord.example", ["ASB Team"])
+    client = sso_app.test_client()
+    refused = sign_in_with_provider(client)
+    assert refused.status_code == 403 and "the only active administrator" in page(refused)
+    assert not signed_in(client)
+    assert account("ian.it@landlord.example")["roles"] == {"admin", "asb_team"}  # nobody is left unable to manage accounts
+    assert events("user_roles_changed") == []
