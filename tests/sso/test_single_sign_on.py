@@ -84,10 +84,14 @@ def test_roles_follow_groups_at_each_sign_in_and_a_role_change_ends_the_older_se
     sign_in_with_provider(office)
     assert account("amy")["roles"] == {"asb_team"}
 
-    provider.sign_in_as("entra-object-3", "amy", ["ASB Team", "ASB Managers"])  # promoted at the provider
+    provider.sign_in_as("entra-object-3", "amy", ["ASB Team", "ASB Managers"],  # promoted, and married
+                        name="Amy Clarke", email="amy.clarke@landlord.example")
     laptop = sso_app.test_client()
     sign_in_with_provider(laptop)
     assert account("amy")["roles"] == {"asb_team", "asb_manager", "staff"}
+    assert account("amy")["full_name"] == "Amy Clarke"
+    assert events("user_details_changed") == [("single sign-on", {
+        "username": "amy", "full_name": "Amy Clarke", "email": "amy.clarke@landlord.example"})]
     assert not signed_in(office)  # the session from before the role change has ended
     assert signed_in(laptop)
 
