@@ -75,7 +75,7 @@ def settings_from_environment() -> Settings | None:
 
 
 def init_app(app) -> None:
-    settings = app.config.get("ALERTFLOW_OIDC") or settings_from_environment()
+    settings = settings_from_environment()
     app.extensions["alertflow_sso"] = None
     if settings is None:
         return

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.packs.world import copy_pack
-from tests.sso.conftest import PROVIDER_NAME, SSO_SECTION, at_provider, sign_in_with_provider
+from tests.sso.conftest import CLIENT_ID, CLIENT_SECRET, PROVIDER_NAME, SSO_SECTION, at_provider, sign_in_with_provider
 from tests.web.conftest import csrf_token
 from workflows.platform.db import transaction
 from workflows.platform.models import AuditEvent, User
@@ -298,3 +298,17 @@ def test_the_last_administrator_removed_from_the_admin_group_keeps_the_role_but_
     assert not signed_in(client)
     assert account("ian.it@landlord.example")["roles"] == {"admin", "asb_team"}  # nobody is left unable to manage accounts
     assert events("user_roles_changed") == []
+
+
+def test_a_pack_that_maps_no_groups_refuses_everyone_saying_what_is_missing(cli, monkeypatch, tmp_path, provider):
+    copy_pack(tmp_path, "derby")  # Derby as it is: no [sso] section
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    cli("pack", "deploy")
+    for name, value in (("ISSUER", provider.issuer), ("CLIENT_ID", CLIENT_ID), ("CLIENT_SECRET", CLIENT_SECRET)):
+        monkeypatch.setenv(f"ALERTFLOW_OIDC_{name}", value)
+    from webapp import create_app
+    client = create_app({"TESTING": True}).test_client()
+    assert "Sign in with single sign-on" in page(client.get("/sign-in"))  # the default name on the button
+    provider.sign_in_as("entra-object-15", "lee", ["ASB Team"])
+    refused = sign_in_with_provider(client)
+    assert refused.status_code == 403 and "[sso] groups in the policy pack" in page(refused)

@@ -17,6 +17,7 @@ Every sign-in, refusal and role change is an audit event."""
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from workflows.accounts import people
@@ -93,8 +94,11 @@ def sign_in(db: Session, *, pack: Pack, identity: Identity, provider: str, addre
     refusal's audit event is kept while nothing of the refused change is."""
     address = (address or "")[:64]
     try:
-        with db.begin_nested():
-            user = _account(db, pack=pack, identity=identity, provider=provider)
+        try:
+            with db.begin_nested():
+                user = _account(db, pack=pack, identity=identity, provider=provider)
+        except IntegrityError:  # the same person's first sign-in twice at once: the other one made the account
+            raise SsoRefused("Another sign-in to this account was being made at the same moment. Sign in again.")
     except WorkflowError as err:
         user = db.scalar(select(User).where(User.sso_subject == identity.key))
         if user is not None:  # whatever they had here, their sessions end with the refusal
@@ -115,7 +119,7 @@ def _account(db: Session, *, pack: Pack, identity: Identity, provider: str) -> U
             raise SsoRefused(f"There is already an account '{identity.username}' here that signs in with a password, "
                              f"so signing in with {provider} will not take it over. Ask your administrator.")
         if not roles:
-            raise SsoRefused(_no_role(identity, provider))
+            raise SsoRefused(_no_role(identity, provider, pack))
         user = people.add_user(db, pack=pack, username=identity.username, full_name=identity.full_name,
                                roles=sorted(roles), email=identity.email, by=BY)
         user.sso_subject = identity.key
@@ -123,7 +127,7 @@ def _account(db: Session, *, pack: Pack, identity: Identity, provider: str) -> U
     if not user.active:
         raise SsoRefused(f"Your account '{user.username}' is switched off here. Ask your administrator.")
     if not roles:
-        raise SsoRefused(_no_role(identity, provider))
+        raise SsoRefused(_no_role(identity, provider, pack))
     before = user.role_keys & set(pack.roles)
     if roles != before:
         people.set_roles(db, pack=pack, username=user.username, add=sorted(roles - before),
@@ -138,6 +142,9 @@ def _account(db: Session, *, pack: Pack, identity: Identity, provider: str) -> U
     return user
 
 
-def _no_role(identity: Identity, provider: str) -> str:
+def _no_role(identity: Identity, provider: str, pack: Pack) -> str:
+    if not pack.sso_groups:
+        return (f"You signed in with {provider} as {identity.username}, but this system does not yet say which "
+                f"groups give which roles ([sso] groups in the policy pack's pack.toml). Ask your administrator.")
     return (f"You signed in with {provider} as {identity.username}, but none of your groups there gives you a "
             f"role in this system. Ask your administrator to add you to a group that does.")
