@@ -36,6 +36,8 @@ from .security import same_site_path
 
 blueprint = Blueprint("sso", __name__)
 CLIENT = "provider"
+FORGED = ("This sign-in did not start here, or it has already been used or has expired (its state does not "
+          "match). Go back to the sign-in page and start again.")
 NEXT = "sso_next"  # where to go after signing in, kept in the session across the round trip
 
 
@@ -145,6 +147,8 @@ def callback():
         return _refused("Single sign-on is not set up here: sign in with your username and password.", 404)
     settings, client = configured
     name = settings.provider_name
+    if client.framework.get_state_data(session, request.args.get("state")) is None:
+        return _refused(FORGED, 400)  # whatever else it says, this answer is to no sign-in started here
     if request.args.get("error"):
         description = request.args.get("error_description") or request.args["error"]
         return _refused(f"{name} did not sign you in: {description[:300]}", 403)
@@ -158,8 +162,7 @@ def callback():
     try:
         token = client.authorize_access_token(claims_options={"iss": {"essential": True, "values": [settings.issuer]}})
     except MismatchingStateError:
-        return _refused("This sign-in did not start here, or it has already been used or has expired (its state "
-                        "does not match). Go back to the sign-in page and start again.", 400)
+        return _refused(FORGED, 400)
     except (JoseError, AuthlibBaseError) as err:
         current_app.logger.warning("single sign-on token refused: %s", err)
         return _refused(f"The sign-in from {name} was refused because its token could not be trusted "

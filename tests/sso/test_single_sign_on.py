@@ -206,10 +206,12 @@ def test_a_callback_with_a_forged_state_is_refused_with_a_clear_message(sso_app,
     assert forged.status_code == 400
     assert "This sign-in did not start here" in page(forged)
     assert account("hal") is None and not signed_in(client)
-    # a callback nobody started (another browser), and one with no state at all
-    for url in (back, f"/sign-in/sso/callback?code={query['code'][0]}"):
+    # a callback nobody started (another browser), one with no state at all, and a forged error
+    for url in (back, f"/sign-in/sso/callback?code={query['code'][0]}",
+                "/sign-in/sso/callback?error=access_denied&error_description=Call+0800+000+000&state=forged"):
         refused = sso_app.test_client().get(url)
         assert refused.status_code == 400 and "This sign-in did not start here" in page(refused)
+        assert "0800" not in page(refused)
 
 
 def test_a_callback_is_used_once(sso_app, provider):
