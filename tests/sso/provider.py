@@ -11,7 +11,8 @@ There is no login form: whoever the test says is signed in at the provider (POST
 person /authorize vouches for, as when someone is already signed in to their organisation.
 POST /_test/misbehave (JSON: issuer, audience, expires_in, sign_with_other_key, nonce) makes
 the next ID tokens wrong in that way, as a look-alike or broken provider would; discovery_issuer
-makes the discovery document name another issuer.
+makes the discovery document name another issuer. POST /_test/redirect-uri registers another
+redirect URI for the client.
 
     python tests/sso/provider.py --client-id ID --client-secret SECRET --redirect-uri URI
 prints its base URL (the issuer) on the first line of its output, then serves until killed."""
@@ -146,6 +147,10 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_test/signed-in":
             with p.lock:
                 p.signed_in = json.loads(self._body() or b"null")
+            return self._send(200, {"ok": True})
+        if path == "/_test/redirect-uri":  # register another client redirect URI (a server on a free port)
+            with p.lock:
+                p.redirect_uris.append(json.loads(self._body())["uri"])
             return self._send(200, {"ok": True})
         if path == "/_test/misbehave":
             with p.lock:
