@@ -47,12 +47,13 @@ def create_app(settings: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     csrf.init_app(app)
 
-    from . import admin, alerts, auth, inbox, processes, staff
+    from . import admin, alerts, auth, inbox, processes, staff, sso
     from . import api, compliance
     auth.login_manager.init_app(app)
+    sso.init_app(app)
     app.add_template_filter(clock.duration_in_words, "duration")  # P14D reads "14 days"
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
-    for module in (auth, inbox, alerts, staff, admin, processes, compliance, api):
+    for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
 
     @app.errorhandler(NotFound)

@@ -20,6 +20,7 @@ from workflows.platform.db import transaction
 from workflows.platform.models import User
 from workflows.definitions.pack import Pack, active_pack
 
+from . import sso
 from .security import same_site_path
 
 blueprint = Blueprint("auth", __name__)
@@ -126,15 +127,22 @@ def sign_in():
             user_id = result.user.id if result.user else None
             generation = result.user.session_generation if result.user else None
         if user_id is not None:
-            session.clear()  # a fresh session on sign-in: nothing carried over from before
-            session.permanent = True
-            session["signed_in_at"] = time.time()
-            session["generation"] = generation
-            login_user(load_user(str(user_id)))
+            start_session(user_id, generation)
             return redirect(same_site_path(request.args.get("next")) or url_for("inbox.inbox"))
         problem = result.message
     status = 401 if problem else 200
-    return render_template("sign_in.html", form=form, problem=problem, title="Sign in"), status
+    return render_template("sign_in.html", form=form, problem=problem, title="Sign in",
+                           single_sign_on=sso.provider_name(), next=same_site_path(request.args.get("next"))), status
+
+
+def start_session(user_id: int, generation: int) -> None:
+    """Sign this user in: a fresh session (nothing carried over from before), in their current
+    session generation."""
+    session.clear()
+    session.permanent = True
+    session["signed_in_at"] = time.time()
+    session["generation"] = generation
+    login_user(load_user(str(user_id)))
 
 
 @blueprint.route("/sign-out", methods=["POST"])

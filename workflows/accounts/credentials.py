@@ -50,6 +50,9 @@ def set_password(db: Session, *, username: str, password: str, by: str) -> User:
     """Give a user a new password (hashed), forgive their failed sign-ins and end their sessions."""
     check_password_quality(password)
     user = get_user(db, username=username)
+    if user.sso_subject:  # a password would let them in after the provider has shut them out
+        raise WorkflowError(f"{username} signs in with single sign-on, so they have no password here: their "
+                            f"organisation's account controls their access")
     user.password_hash = generate_password_hash(password)
     _forgive(db, username=user.username)
     end_sessions(user)

@@ -17,8 +17,9 @@ def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: l
     username = text.clean_text(username, field="username", max_length=text.USERNAME)
     full_name = text.clean_text(full_name, field="full_name", max_length=text.FULL_NAME, label="full name")
     email = text.clean_text(email, field="email", max_length=text.EMAIL) or None
-    if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        raise WorkflowError(f"'{username}' is not a valid username (letters, digits, . _ - only)")
+    # e-mail shaped names too: single sign-on's usernames are often the person's sign-in address
+    if not username or not username.replace(".", "").replace("_", "").replace("-", "").replace("@", "").isalnum():
+        raise WorkflowError(f"'{username}' is not a valid username (letters, digits, . _ - @ only)")
     if db.scalar(select(User.id).where(User.username == username)):
         raise WorkflowError(f"there is already a user '{username}'")
     if not roles:

@@ -172,6 +172,9 @@ class Pack:
     # [marker_fields]: form answers carried on the marker and shown to staff beside the instruction,
     # field id -> what staff read it as (e.g. contact_restrictions = "Contact restrictions")
     marker_fields: dict[str, str] = field(default_factory=dict)
+    # [sso] groups: a group of the landlord's identity provider (its id or name, as the groups
+    # claim carries it) -> the roles its members hold here; roles follow groups at each sign-in
+    sso_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # names every case starts with, so diagrams may read them (the lint knows them too)
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by", "staff_involved",
@@ -300,6 +303,8 @@ def _build(key, directory, raw, path) -> Pack:
         if "housing_system" in raw:
             pack.housing_system = _housing_system(raw["housing_system"], path)
         pack.marker_fields = _marker_fields(raw.get("marker_fields", {}), path)
+        if "sso" in raw:
+            pack.sso_groups = _sso_groups(raw["sso"], path)
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
             to_tenant = letter.get("to_tenant", True)
@@ -381,6 +386,27 @@ def _housing_system(raw: dict, path) -> HousingSystem:
                          name=raw.get("name") or HousingSystem.name)
 
 
+def _sso_groups(raw, path) -> dict[str, tuple[str, ...]]:
+    example = '[sso] groups = { "ASB Managers" = ["asb_manager"] }'
+    if not isinstance(raw, dict) or set(raw) - {"groups"}:
+        unknown = sorted(set(raw) - {"groups"}) if isinstance(raw, dict) else raw
+        raise PackError(f"{path}: [sso] has unknown settings {unknown} (known: groups, e.g. {example})")
+    groups = raw.get("groups", {})
+    if not isinstance(groups, dict):
+        raise PackError(f"{path}: [sso] groups must map each group to a list of roles, e.g. {example}")
+    mapped = {}
+    for group, roles in groups.items():
+        if not group.strip():
+            raise PackError(f"{path}: [sso] groups has an empty group name")
+        if isinstance(roles, str):
+            roles = [roles]
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            raise PackError(f"{path}: [sso] groups: group '{group}' must map to a list of one or more role keys, "
+                            f"e.g. {example}")
+        mapped[group.strip()] = tuple(dict.fromkeys(roles))
+    return mapped
+
+
 def _section(raw, name, path):
     if name not in raw:
         raise PackError(f"{path}: missing [{name}] section")
@@ -452,6 +478,11 @@ def _check_references(pack: Pack, path) -> None:
         unknown = rule.visible_to - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: restriction '{rule.key}' names unknown roles {sorted(unknown)}")
+    for group, roles in pack.sso_groups.items():
+        unknown = set(roles) - set(pack.roles)
+        if unknown:
+            raise PackError(f"{path}: [sso] groups: group '{group}' names unknown roles {sorted(unknown)} "
+                            f"(this pack has: {', '.join(sorted(pack.roles))})")
     _check_housing_system(pack, path)
 
 

@@ -57,6 +57,9 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(300))
+    # the identity provider's issuer and subject ("<iss> <sub>") of an account made by single
+    # sign-on: it signs in only that way, and is found again by it whatever its username becomes
+    sso_subject: Mapped[str | None] = mapped_column(String(600), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # stored in each signed session at sign-in; bumping it ends every session signed in before
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
