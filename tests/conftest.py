@@ -137,9 +137,11 @@ def derby(cli):
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
-    """Debian's Chromium, headless, driven by Playwright (it cannot download browsers here)."""
+    """Debian's Chromium, headless, driven by Playwright (it cannot download browsers here): one
+    browser for the run (starting it costs seconds); each test opens its own context, so no
+    cookies or pages pass from one test to the next."""
     from playwright.sync_api import sync_playwright
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
