@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 
 from workflows.platform import clock, config
 from workflows.platform.db import engine_for
@@ -66,16 +66,30 @@ def migrated():
     shutil.rmtree(directory, ignore_errors=True)
 
 
+_DELETE_ORDER: dict[str, list[str]] = {}  # per PostgreSQL URL: its tables, those referring to others first
+
+
+def empty_postgres(url: str) -> None:
+    """Delete every row of every table (but alembic_version) and restart every sequence, so ids
+    count from 1 again as in a new database. DELETE, children first, costs milliseconds for the
+    few rows a test leaves; TRUNCATE of all the tables cost about 0.6 s a test."""
+    engine = engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as conn:
+        if url not in _DELETE_ORDER:
+            schema = MetaData()
+            schema.reflect(conn)  # the migrated schema itself, not the models
+            _DELETE_ORDER[url] = [t.name for t in reversed(schema.sorted_tables) if t.name != "alembic_version"]
+        for table in _DELETE_ORDER[url]:
+            conn.execute(text(f'DELETE FROM "{table}"'))
+        conn.execute(text("SELECT setval(format('%I.%I', schemaname, sequencename), start_value, false) "
+                          "FROM pg_sequences WHERE schemaname = 'public'"))
+
+
 def _empty_database(migrated, directory) -> str:
-    """The URL of an empty migrated database: the PostgreSQL one truncated, or a copied SQLite file."""
+    """The URL of an empty migrated database: the PostgreSQL one emptied, or a copied SQLite file."""
     if SERVER_URL:
-        url = migrated
-        engine = engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1))
-        with engine.begin() as conn:
-            tables = conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalars()
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        return url
+        empty_postgres(migrated)
+        return migrated
     path = directory / "alertflow.db"
     shutil.copy(migrated, path)
     return f"sqlite:///{path}"
@@ -123,9 +137,11 @@ def derby(cli):
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium():
-    """Debian's Chromium, headless, driven by Playwright (it cannot download browsers here)."""
+    """Debian's Chromium, headless, driven by Playwright (it cannot download browsers here): one
+    browser for the run (starting it costs seconds); each test opens its own context, so no
+    cookies or pages pass from one test to the next."""
     from playwright.sync_api import sync_playwright
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")

@@ -1,6 +1,7 @@
 """Driving Alertflow through its command line, as staff would."""
 import json
 import re
+from contextlib import contextmanager
 
 from click.testing import CliRunner
 
@@ -17,6 +18,34 @@ RISK = {
     "risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Incident log",
     "likelihood": "medium", "impact": "high", "decision_reason": "Real risk to staff",
 }
+
+
+_SEEDED_HASHES: dict[str, str] = {}
+
+
+@contextmanager
+def one_hash_per_password():
+    """While a fixture seeds accounts: each password is hashed once per run (by the app's own
+    generate_password_hash, its method and cost unchanged) and that hash is given to every
+    account seeded with it, instead of a fresh scrypt hash (~0.1-0.2 s) per account per test.
+    Only the salt is shared among seeded accounts; signing in still checks the hash at full cost,
+    and a password set by a test itself (web page, `users password`) is hashed as in production."""
+    from workflows.accounts import credentials
+
+    real = credentials.generate_password_hash
+
+    def hashed_once(password, *args, **kwargs):
+        if args or kwargs:
+            return real(password, *args, **kwargs)
+        if password not in _SEEDED_HASHES:
+            _SEEDED_HASHES[password] = real(password)
+        return _SEEDED_HASHES[password]
+
+    credentials.generate_password_hash = hashed_once
+    try:
+        yield
+    finally:
+        credentials.generate_password_hash = real
 
 
 class Cli:

@@ -15,6 +15,7 @@ import re
 
 import pytest
 
+from tests.helpers import one_hash_per_password
 from tests.test_derby_lifecycle import MARKER
 
 NOW = "2026-06-15T12:00"
@@ -81,7 +82,7 @@ def web(app, seeded):
     from workflows.platform import db as database
 
     def signed_in(username):
-        with database.transaction() as db:
+        with one_hash_per_password(), database.transaction() as db:
             credentials.set_password(db, username=username, password=PASSWORD, by="test")
         client = app.test_client()
         page = client.get("/sign-in").get_data(as_text=True)

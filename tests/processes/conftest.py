@@ -1,12 +1,12 @@
 """The process pages' tests: Derby's world plus paula the process owner and cora the compliance
 officer, all with a password; Flask's test client for HTTP; and for the browser test one live
-server (waitress) and one headless Chromium per module."""
+server (waitress) per module and one headless Chromium per run."""
 import re
 
 import pytest
 
 from tests.conftest import serve_app
-from tests.helpers import USERS, Cli, DerbyWorld
+from tests.helpers import USERS, Cli, DerbyWorld, one_hash_per_password
 
 PASSWORD = "correct horse battery"
 STAFF = {"paula": "process_owner", "cora": "compliance_officer"}
@@ -17,7 +17,7 @@ def add_staff():
     from workflows.accounts import credentials, people
     from workflows.platform.db import transaction
     from workflows.definitions.pack import active_pack
-    with transaction() as db:
+    with one_hash_per_password(), transaction() as db:
         for username, role in STAFF.items():
             people.add_user(db, pack=active_pack(), username=username, full_name=username.title(), roles=[role])
         for username in [*USERS, *STAFF]:
@@ -29,7 +29,7 @@ def add_admin_ada():
     from workflows.accounts import credentials, people
     from workflows.platform.db import transaction
     from workflows.definitions.pack import active_pack
-    with transaction() as db:
+    with one_hash_per_password(), transaction() as db:
         people.add_user(db, pack=active_pack(), username="ada", full_name="Ada Admin", roles=["admin"])
         credentials.set_password(db, username="ada", password=PASSWORD, by="test")
 
@@ -82,7 +82,7 @@ def signed_in(app, world):
     return lambda username: Client(app, username)
 
 
-# --- the browser test: one database, server and Chromium per module ---
+# --- the browser test: one database and server per module, one Chromium per run (tests/conftest.py) ---
 
 @pytest.fixture(scope="module")
 def live(live_database):

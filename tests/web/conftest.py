@@ -1,11 +1,11 @@
 """The web app's tests: the Derby world with passwords, Flask's test client for HTTP, and for
-the browser tests one live server (waitress) and one headless Chromium per module."""
+the browser tests one live server (waitress) per module and one headless Chromium per run."""
 import re
 
 import pytest
 
 from tests.conftest import serve_app
-from tests.helpers import Cli, DerbyWorld
+from tests.helpers import Cli, DerbyWorld, one_hash_per_password
 
 PASSWORD = "correct horse battery"
 
@@ -13,7 +13,7 @@ PASSWORD = "correct horse battery"
 def set_passwords(usernames):
     from workflows.accounts import credentials
     from workflows.platform.db import transaction
-    with transaction() as db:
+    with one_hash_per_password(), transaction() as db:
         for username in usernames:
             credentials.set_password(db, username=username, password=PASSWORD, by="test")
 
@@ -73,7 +73,7 @@ def as_user(app):
     return lambda username=None: Browser(app, username)
 
 
-# --- browser tests: one database, server and Chromium per module ---
+# --- browser tests: one database and server per module, one Chromium per run (tests/conftest.py) ---
 
 @pytest.fixture(scope="module")
 def live_server(live_database):

@@ -15,9 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from sqlalchemy import text
 
-from tests.conftest import SERVER_URL, _migrate, free_port
+from tests.conftest import SERVER_URL, _migrate, empty_postgres, free_port
 from workflows.platform import clock, config
 from workflows.platform.db import engine_for
 
@@ -60,11 +59,7 @@ def database_url(pg_migrated, monkeypatch, tmp_path):
     """An empty migrated PostgreSQL database for this test, in DATABASE_URL, and a shared clock
     file (ALERTFLOW_CLOCK_FILE) that the test process and its worker processes all read."""
     url = pg_migrated
-    engine = engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as conn:
-        tables = conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalars()
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    empty_postgres(url)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv(clock.CLOCK_FILE_ENV, str(tmp_path / "clock"))
     yield url
