@@ -193,3 +193,19 @@ def smtp(monkeypatch):
     monkeypatch.setenv("ALERTFLOW_SMTP_PORT", str(controller.port))
     yield handler
     controller.stop()
+
+
+@pytest.fixture
+def pack_dir(tmp_path, monkeypatch):
+    """A copy of the Derby pack that a test may edit, made the active pack directory."""
+    import shutil
+    from workflows.platform import config
+    shutil.copytree(config.PROJECT_ROOT / "bpmn" / "derby", tmp_path / "derby")
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    return tmp_path / "derby"
+
+
+@pytest.fixture
+def app(database_url):
+    from webapp import create_app
+    return create_app({"TESTING": True})

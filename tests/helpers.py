@@ -7,6 +7,8 @@ from click.testing import CliRunner
 
 from cli.main import main
 
+PASSWORD = "correct horse battery"  # every account the web, process and compliance tests seed
+
 USERS = {
     "sam": ["staff"], "tina": ["asb_team"], "anna": ["asb_manager"], "alex": ["asb_manager"],
     "carl": ["complex_needs_manager"], "helen": ["head_of_service"], "harry": ["head_of_service"],
@@ -116,3 +118,73 @@ class DerbyWorld:
 
     def fire_timers(self, now) -> int:
         return int(self.cli("timers", "fire", now=now).split()[0])
+
+
+# --- Derby's pack played through the command line, shared by the Derby tests ---------------------
+RECORDED = "2026-03-04T10:00"  # when the ASB team puts a decided marker on the red triangle
+MARKER = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
+          "inform_tenant": "yes", **RISK}
+KEEP = {"staff_information": "Two incidents reported by the repairs team", "risk_reduced": "no",
+        "measures_proportionate": "yes", "review_outcome": "keep", "review_reason": "Risk unchanged",
+        "inform_tenant": "yes"}
+
+
+def record_on_red_triangle(derby, alert_id, now=RECORDED, change="place the marker", who="tina"):
+    """The ASB team's step the register gave them for a change to the marker (§4): done with the
+    red triangle's reference, and only with it."""
+    task = derby.open_task(who, alert_id, now)
+    assert task["kind"] == "housing_system" and task["title"] == f"Update the red triangle: {change}"
+    assert "housing_system_reference" in derby.refuse(who, task["task"], {}, now=now)
+    derby.complete(who, task["task"], {"housing_system_reference": "RT-1"}, now=now)
+    assert not [t for t in derby.inbox(who, now) if t["alert"] == alert_id]
+
+
+def place_near_miss_marker(derby, customer, now):
+    """A near-miss marker decided, recorded and waiting for its first review."""
+    alert_id = derby.report("near_miss", customer=customer, now=now)
+    task = derby.open_task("helen", alert_id, now)
+    derby.complete("helen", task["task"], {"assessment_method": "x", **MARKER}, now=now)
+    record_on_red_triangle(derby, alert_id, now=now)
+    return alert_id
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path.name}"
+    path.write_text(text.replace(old, new, 1))
+
+
+# --- the web app through Flask's test client ---------------------------------------------------
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Browser:
+    """Flask's test client, signed in as someone, posting forms with their CSRF token."""
+
+    def __init__(self, app, username=None):
+        self.client = app.test_client()
+        if username:
+            response = self.sign_in(username)
+            assert response.status_code == 302, f"{username} could not sign in"
+
+    def sign_in(self, username, password=PASSWORD):
+        page = self.client.get("/sign-in").get_data(as_text=True)
+        return self.client.post("/sign-in", data={"username": username, "password": password,
+                                                  "csrf_token": csrf_token(page)})
+
+    def get(self, url, **kw):
+        return self.client.get(url, **kw)
+
+    def token(self, page="/inbox"):
+        return csrf_token(self.client.get(page).get_data(as_text=True))
+
+    def post(self, url, data=None, token_from="/inbox", **kw):
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.token(token_from)}, **kw)
+
+    def upload(self, content: bytes, filename="diagram.bpmn", action="check"):
+        from io import BytesIO
+        return self.post("/processes/upload", {"diagram": (BytesIO(content), filename), "action": action},
+                         content_type="multipart/form-data")

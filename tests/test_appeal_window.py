@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import DerbyWorld
 from tests.packs.world import copy_pack
-from tests.test_derby_lifecycle import MARKER, record_on_red_triangle
+from tests.helpers import MARKER, record_on_red_triangle
 from workflows.cases import engine
 from workflows.definitions.pack import active_pack
 from workflows.platform import clock

@@ -1,38 +1,8 @@
 """Diagrams are checked when they are loaded, never when a tenant's case reaches them, and a
 policy change is a BPMN edit deployed as a new version."""
-import shutil
-
 import pytest
 
-from workflows.platform import config
-
-SOURCE = config.PROJECT_ROOT / "bpmn" / "derby"
-
-
-@pytest.fixture
-def pack_dir(tmp_path, monkeypatch):
-    """A copy of the Derby pack that a test may edit, made the active pack directory."""
-    shutil.copytree(SOURCE, tmp_path / "derby")
-    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
-    return tmp_path / "derby"
-
-
-def place_near_miss_marker(derby, customer, now):
-    """A near-miss marker decided, recorded and waiting for its first review."""
-    from tests.test_derby_lifecycle import MARKER, record_on_red_triangle
-
-    alert_id = derby.report("near_miss", customer=customer, now=now)
-    task = derby.open_task("helen", alert_id, now)
-    derby.complete("helen", task["task"], {"assessment_method": "x", **MARKER}, now=now)
-    record_on_red_triangle(derby, alert_id, now=now)
-    return alert_id
-
-
-def edit(path, old, new):
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path.name}"
-    path.write_text(text.replace(old, new, 1))
-
+from tests.helpers import edit, place_near_miss_marker
 
 CONDITION = "category == 'rpo'"
 
@@ -161,7 +131,7 @@ def test_an_appeal_task_not_marked_must_outrank_is_refused(cli, pack_dir):
 
 
 def test_versions_are_compared_and_waiting_cases_migrated_with_a_dry_run_first(derby, cli, pack_dir):
-    from tests.test_derby_lifecycle import KEEP
+    from tests.helpers import KEEP
 
     cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
     waiting_on_timer = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")

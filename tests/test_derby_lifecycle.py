@@ -1,29 +1,11 @@
 """Each Derby category end to end through the command line: report, assess, decide, tell or
 record why not, review after six months on a moved clock, keep or remove, and appeal."""
-from tests.helpers import RISK
+from tests.helpers import KEEP, MARKER, RISK, record_on_red_triangle
 
 T0 = "2026-03-02T09:00"
 DECIDED = "2026-03-03T10:00"
-RECORDED = "2026-03-04T10:00"
 BEFORE_REVIEW = "2026-09-03T09:59"  # six months from the decision, when the marker went on the register
 REVIEW_DUE = "2026-09-03T10:01"
-MARKER = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
-          "inform_tenant": "yes", **RISK}
-KEEP = {"staff_information": "Two incidents reported by the repairs team", "risk_reduced": "no",
-        "measures_proportionate": "yes", "review_outcome": "keep", "review_reason": "Risk unchanged",
-        "inform_tenant": "yes"}
-
-
-def record_on_red_triangle(derby, alert_id, now=RECORDED, change="place the marker", who="tina"):
-    """The ASB team's step the register gave them for a change to the marker (§4): done with the
-    red triangle's reference, and only with it."""
-    task = derby.open_task(who, alert_id, now)
-    assert task["kind"] == "housing_system" and task["title"] == f"Update the red triangle: {change}"
-    assert "housing_system_reference" in derby.refuse(who, task["task"], {}, now=now)
-    derby.complete(who, task["task"], {"housing_system_reference": "RT-1"}, now=now)
-    assert not [t for t in derby.inbox(who, now) if t["alert"] == alert_id]
-
-
 def review_becomes_due(derby, reviewer, alert_id):
     assert derby.fire_timers(BEFORE_REVIEW) == 0
     assert not [t for t in derby.inbox(reviewer, BEFORE_REVIEW) if t["alert"] == alert_id]

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from tests.helpers import RISK
-from tests.test_derby_lifecycle import MARKER, KEEP, record_on_red_triangle
+from tests.helpers import MARKER, KEEP, record_on_red_triangle
 from workflows.platform import db as database
 from workflows.platform.models import AuditEvent, Case, HumanTask
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from cli.main import main
-from tests.test_definitions import edit, pack_dir, place_near_miss_marker  # noqa: F401 (pack_dir: a fixture)
-from tests.test_derby_lifecycle import MARKER
+from tests.helpers import edit, place_near_miss_marker
+from tests.helpers import MARKER
 
 T0 = "2026-08-31T09:00"
 SECRET = "Informant is his sister"

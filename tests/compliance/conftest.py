@@ -15,11 +15,9 @@ import re
 
 import pytest
 
-from tests.helpers import one_hash_per_password
-from tests.test_derby_lifecycle import MARKER
+from tests.helpers import MARKER, PASSWORD, one_hash_per_password
 
 NOW = "2026-06-15T12:00"
-PASSWORD = "correct horse battery"
 EXTRA_USERS = {"cora": "compliance_officer", "ada": "admin"}
 
 
@@ -67,12 +65,6 @@ class Seeded:
 @pytest.fixture
 def seeded(derby, cli):
     return Seeded(derby, cli)
-
-
-@pytest.fixture
-def app(database_url):
-    from webapp import create_app
-    return create_app({"TESTING": True})
 
 
 @pytest.fixture

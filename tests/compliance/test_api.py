@@ -2,27 +2,13 @@
 out-of-hours list without reasons, reporting a concern (bad input named, nothing saved),
 marker changes since a moment, and the OpenAPI document."""
 import hashlib
-import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.compliance.api_helpers import bearer, count_alerts, token
 from tests.compliance.conftest import NOW
 from workflows.platform import db as database
-from workflows.platform.models import Alert, ApiToken
-
-
-def token(cli, name, *scopes):
-    out = cli("tokens", "create", name, *sum((["--scope", s] for s in scopes), []), "--as", "ada")
-    return re.search(r"(af_\S+)", out).group(1)
-
-
-def bearer(value):
-    return {"Authorization": f"Bearer {value}"}
-
-
-def count_alerts():
-    with database.transaction() as db:
-        return db.scalar(select(func.count()).select_from(Alert))
+from workflows.platform.models import ApiToken
 
 
 def test_tokens_are_created_by_administrators_stored_hashed_and_revocable(seeded, cli, app):

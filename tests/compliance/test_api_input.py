@@ -3,7 +3,7 @@ nothing: bad text (the rule of workflows/platform/text.py), JSON nested too deep
 methods; its OpenAPI document names the configured server, never the request's Host."""
 import pytest
 
-from tests.compliance.test_api import bearer, count_alerts, token
+from tests.compliance.api_helpers import bearer, count_alerts, token
 
 
 @pytest.mark.parametrize("field, value, message", [

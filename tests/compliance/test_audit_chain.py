@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.test_derby_lifecycle import MARKER, record_on_red_triangle
+from tests.helpers import MARKER, record_on_red_triangle
 from workflows.platform import db as database
 
 T0 = "2026-03-02T09:00"

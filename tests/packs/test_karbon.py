@@ -225,7 +225,8 @@ def test_a_report_about_a_household_member_flags_the_lead_tenant_and_links_the_m
     # but staff checking before visiting them see the flag on their household's lead tenant (§6.3)
     assert ("C4  Dean Smith, of the household of the lead tenant John Smith (C1): MARKER [VIP]: "
             "Visit in pairs; never alone") in member
-    from tests.web.conftest import Browser, set_passwords
+    from tests.helpers import Browser
+    from tests.web.conftest import set_passwords
     from webapp import create_app
     set_passwords(["sam"])
     page = Browser(create_app({"TESTING": True}), "sam").get("/check?q=Dean").get_data(as_text=True)

@@ -2,7 +2,7 @@
 reported the concern and the member of staff involved never decide, review or hear an appeal on
 it; mustDiffer keeps a second stage from the person who did the first. Through the command line,
 on Karbon and Dover and on a test pack."""
-from tests.packs.test_dover import ASSESS, INCIDENT, KEEP, on_system, record_external
+from tests.packs.dover_story import ASSESS, INCIDENT, KEEP, on_system, record_external
 from tests.packs.world import DPO, world_on_copy
 from workflows.definitions import deployment
 from workflows.definitions.pack import load_pack

@@ -1,14 +1,11 @@
 """The process pages' tests: Derby's world plus paula the process owner and cora the compliance
 officer, all with a password; Flask's test client for HTTP; and for the browser test one live
 server (waitress) per module and one headless Chromium per run."""
-import re
-
 import pytest
 
 from tests.conftest import serve_app
-from tests.helpers import USERS, Cli, DerbyWorld, one_hash_per_password
+from tests.helpers import PASSWORD, USERS, Browser, Cli, DerbyWorld, one_hash_per_password
 
-PASSWORD = "correct horse battery"
 STAFF = {"paula": "process_owner", "cora": "compliance_officer"}
 
 
@@ -41,45 +38,8 @@ def world(derby):
 
 
 @pytest.fixture
-def app(database_url):
-    from webapp import create_app
-    return create_app({"TESTING": True})
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-class Client:
-    """Flask's test client signed in as someone; forms are posted with the page's CSRF token."""
-
-    def __init__(self, app, username):
-        self.client = app.test_client()
-        page = self.client.get("/sign-in").get_data(as_text=True)
-        response = self.client.post("/sign-in", data={"username": username, "password": PASSWORD,
-                                                      "csrf_token": csrf_token(page)})
-        assert response.status_code == 302, f"{username} could not sign in"
-
-    def get(self, url, **kw):
-        return self.client.get(url, **kw)
-
-    def token(self):
-        return csrf_token(self.client.get("/inbox").get_data(as_text=True))
-
-    def post(self, url, data=None, **kw):
-        return self.client.post(url, data={**(data or {}), "csrf_token": self.token()}, **kw)
-
-    def upload(self, content: bytes, filename="diagram.bpmn", action="check"):
-        from io import BytesIO
-        return self.post("/processes/upload", {"diagram": (BytesIO(content), filename), "action": action},
-                         content_type="multipart/form-data")
-
-
-@pytest.fixture
 def signed_in(app, world):
-    return lambda username: Client(app, username)
+    return lambda username: Browser(app, username)
 
 
 # --- the browser test: one database and server per module, one Chromium per run (tests/conftest.py) ---

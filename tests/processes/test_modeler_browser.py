@@ -35,8 +35,8 @@ def at(moment: str):
 
 
 def test_the_review_period_changed_in_the_web_modeler_checked_deployed_and_cases_migrated(browser_as, live):
-    from tests.test_definitions import place_near_miss_marker
-    from tests.test_derby_lifecycle import KEEP
+    from tests.helpers import place_near_miss_marker
+    from tests.helpers import KEEP
     _, derby = live
     existing = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
     assert derby.alert(existing)["next_review_at"].startswith("2026-07-10")

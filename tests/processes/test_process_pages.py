@@ -35,7 +35,7 @@ def version_rows(page_text: str, process_id: str) -> list[str]:
 
 
 def test_the_versions_page_shows_who_deployed_each_version_when_and_its_running_cases(signed_in, world):
-    from tests.test_definitions import place_near_miss_marker
+    from tests.helpers import place_near_miss_marker
     place_near_miss_marker(world, "C1", "2026-01-10T09:00")
     paula = signed_in("paula")
     page = paula.get("/processes")
@@ -221,7 +221,7 @@ def test_the_changes_page_spells_out_timer_lane_form_and_condition_changes(signe
 
 
 def test_waiting_cases_are_migrated_after_a_dry_run_with_an_audit_event_each(signed_in, world):
-    from tests.test_definitions import place_near_miss_marker
+    from tests.helpers import place_near_miss_marker
     waiting_on_timer = place_near_miss_marker(world, "C1", "2026-01-10T09:00")
     waiting_on_review = place_near_miss_marker(world, "C2", "2025-06-01T09:00")
     assert world.fire_timers("2026-01-10T10:00") == 1  # C2's review is with the Head of Service
@@ -253,7 +253,7 @@ def test_waiting_cases_are_migrated_after_a_dry_run_with_an_audit_event_each(sig
 
 
 def test_a_diagram_written_by_camunda_modeler_is_uploaded_checked_deployed_and_runs_a_case(signed_in, world):
-    from tests.test_derby_lifecycle import MARKER, record_on_red_triangle
+    from tests.helpers import MARKER, record_on_red_triangle
     content = (HERE / "camunda_modeler_review.bpmn").read_bytes()
     assert b'exporter="Camunda Modeler"' in content and b">P6M<" in content and b"<bpmndi:BPMNDiagram" in content
 
@@ -304,10 +304,11 @@ POST /processes/derby_review/migrate              302 403 403 403 403 403 403 40
 
 
 def test_every_process_route_answers_each_role_as_the_table_says(app, world):
-    from tests.processes.conftest import Client, add_admin_ada
+    from tests.helpers import Browser as Client
+    from tests.processes.conftest import add_admin_ada
     add_admin_ada()
     clients = {who: (app.test_client() if who == "out" else Client(app, who)) for who in WHO}
-    from tests.processes.conftest import csrf_token
+    from tests.helpers import csrf_token
     out_token = csrf_token(clients["out"].get("/sign-in").get_data(as_text=True))
     wrong = []
     for line in TABLE.strip().splitlines():

@@ -1,13 +1,13 @@
 """The web app's tests: the Derby world with passwords, Flask's test client for HTTP, and for
 the browser tests one live server (waitress) per module and one headless Chromium per run."""
-import re
-
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import serve_app
-from tests.helpers import Cli, DerbyWorld, one_hash_per_password
+from tests.helpers import PASSWORD, RISK, Browser, Cli, DerbyWorld, one_hash_per_password
+from workflows.platform.db import transaction
+from workflows.platform.models import Case, Letter
 
-PASSWORD = "correct horse battery"
 
 
 def set_passwords(usernames):
@@ -33,39 +33,6 @@ def world(derby):
     add_admin()
     set_passwords([*USERS, "ada"])
     return derby
-
-
-@pytest.fixture
-def app(database_url):
-    from webapp import create_app
-    return create_app({"TESTING": True})
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-class Browser:
-    """Flask's test client, signed in as someone, posting forms with their CSRF token."""
-
-    def __init__(self, app, username=None):
-        self.client = app.test_client()
-        if username:
-            self.sign_in(username)
-
-    def sign_in(self, username, password=PASSWORD):
-        page = self.client.get("/sign-in").get_data(as_text=True)
-        return self.client.post("/sign-in", data={"username": username, "password": password,
-                                                  "csrf_token": csrf_token(page)})
-
-    def get(self, url, **kw):
-        return self.client.get(url, **kw)
-
-    def post(self, url, data=None, token_from="/inbox"):
-        page = self.client.get(token_from).get_data(as_text=True)
-        return self.client.post(url, data={**(data or {}), "csrf_token": csrf_token(page)})
 
 
 @pytest.fixture
@@ -108,3 +75,33 @@ def sign_in_page(chromium, live_server):
     yield open_as
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def records(world, cli):
+    """An ordinary marker with a letter, a scheduled offender's marker with a letter and an
+    appeal waiting on the Head of Housing Management, and a fresh report waiting on the ASB managers."""
+    marker = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
+              "inform_tenant": "yes", **RISK}
+    alert = world.report("near_miss", customer="C3")
+    world.complete("helen", world.open_task("helen", alert)["task"], {"assessment_method": "Talked", **marker})
+    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_reference": "RT-1"})
+    ralert = world.report("rpo", customer="C2")
+    world.complete("anna", world.open_task("anna", ralert)["task"],
+                   {"offence_nature": "Scheduled", "scheduled_offender": "yes", **marker})
+    cli("appeal", ralert, "--as", "anna", "--grounds", "Not a risk now")
+    fresh = world.report("rpo", customer="C1")
+    with transaction() as db:
+        def one(query):
+            return db.scalar(query.limit(1))
+        ids = {
+            "task": world.open_task("anna", fresh)["task"],
+            "rtask": world.open_task("hugo", ralert)["task"],
+            "alert": alert, "ralert": ralert,
+            "case": one(select(Case.id).where(Case.alert_id == alert)),
+            "rcase": one(select(Case.id).where(Case.alert_id == ralert)),
+            "letter": one(select(Letter.id).where(Letter.alert_id == alert)),
+            "rletter": one(select(Letter.id).where(Letter.alert_id == ralert)),
+        }
+    assert all(ids.values()), ids
+    return ids

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tests.web.conftest import PASSWORD, Browser
+from tests.helpers import PASSWORD, Browser
 from workflows.platform import clock
 from workflows.platform.db import transaction
 from workflows.platform.models import AuditEvent, User

@@ -5,13 +5,11 @@ step on it, not a reader the pack names) answers 403. tests/web/test_need_to_kno
 the same answers from the pack for every role and every alert of the demo."""
 import re
 
-import pytest
 from sqlalchemy import select
 
-from tests.helpers import RISK
-from tests.web.conftest import csrf_token
+from tests.helpers import csrf_token
 from workflows.platform.db import transaction
-from workflows.platform.models import AuditEvent, Case, HumanTask, Letter
+from workflows.platform.models import AuditEvent, HumanTask
 
 WHO = ["out", "sam", "tina", "anna", "helen", "arthur", "ada"]
 # out: signed out; sam staff; tina ASB team; anna ASB manager; helen Head of Service;
@@ -84,36 +82,6 @@ def assert_every_endpoint_is_in(app, table, method, records, also=()):
     missing = endpoints - covered - set(also)
     assert not missing, (f"{method} routes with no row in the table of tests/web/test_authorization.py: "
                          f"{sorted(missing)}; add one per route with the answer each role must get")
-
-
-@pytest.fixture
-def records(world, cli):
-    """An ordinary marker with a letter, a scheduled offender's marker with a letter and an
-    appeal waiting on the Head of Housing Management, and a fresh report waiting on the ASB managers."""
-    marker = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
-              "inform_tenant": "yes", **RISK}
-    alert = world.report("near_miss", customer="C3")
-    world.complete("helen", world.open_task("helen", alert)["task"], {"assessment_method": "Talked", **marker})
-    world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_reference": "RT-1"})
-    ralert = world.report("rpo", customer="C2")
-    world.complete("anna", world.open_task("anna", ralert)["task"],
-                   {"offence_nature": "Scheduled", "scheduled_offender": "yes", **marker})
-    cli("appeal", ralert, "--as", "anna", "--grounds", "Not a risk now")
-    fresh = world.report("rpo", customer="C1")
-    with transaction() as db:
-        def one(query):
-            return db.scalar(query.limit(1))
-        ids = {
-            "task": world.open_task("anna", fresh)["task"],
-            "rtask": world.open_task("hugo", ralert)["task"],
-            "alert": alert, "ralert": ralert,
-            "case": one(select(Case.id).where(Case.alert_id == alert)),
-            "rcase": one(select(Case.id).where(Case.alert_id == ralert)),
-            "letter": one(select(Letter.id).where(Letter.alert_id == alert)),
-            "rletter": one(select(Letter.id).where(Letter.alert_id == ralert)),
-        }
-    assert all(ids.values()), ids
-    return ids
 
 
 def test_the_tables_name_every_route(app, records):

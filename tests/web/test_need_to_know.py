@@ -9,7 +9,7 @@ non-disclosure register."""
 import pytest
 from sqlalchemy import select
 
-from tests.web.conftest import Browser
+from tests.helpers import Browser
 from workflows.platform.db import transaction
 from workflows.demo import DEMO_PASSWORD, demo_username
 from workflows.platform.models import Alert, AuditEvent, Case, HumanTask, Letter, NonDisclosure

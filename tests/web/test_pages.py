@@ -2,7 +2,6 @@
 import pytest
 from sqlalchemy import func, select
 
-from tests.test_definitions import pack_dir  # noqa: F401 (a fixture: an editable copy of the pack)
 from workflows.platform.db import transaction
 from workflows.platform.models import Alert, Letter
 

@@ -9,8 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from tests.web.conftest import PASSWORD, csrf_token
-from tests.web.test_authorization import records  # noqa: F401 (the fixture)
+from tests.helpers import PASSWORD, csrf_token
 from workflows.platform import config
 from workflows.definitions import deployment
 from workflows.platform.db import transaction

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.web.conftest import PASSWORD, Browser
+from tests.helpers import PASSWORD, Browser
 from workflows.accounts import credentials
 from workflows.platform import clock
 from workflows.platform.db import transaction
