@@ -24,7 +24,7 @@ blueprint = Blueprint("compliance", __name__)
 
 
 def reader(pack_, actor_) -> bool:
-    return oversight.may_read_registers(pack_, actor_)
+    return permissions.may_read_registers(pack_, actor_)
 
 
 @blueprint.app_context_processor
@@ -34,11 +34,11 @@ def navigation():
 
 
 def non_disclosure_reader(pack_, actor_) -> bool:
-    return oversight.may_read_non_disclosures(pack_, actor_)
+    return permissions.may_read_non_disclosures(pack_, actor_)
 
 
 def subject_access_officer(pack_, actor_) -> bool:
-    return oversight.may_export_subject_access(pack_, actor_)
+    return permissions.may_export_subject_access(pack_, actor_)
 
 
 def _download(body, mimetype: str, filename: str) -> Response:

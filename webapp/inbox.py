@@ -38,7 +38,7 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
     story = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id) if readable else None
     may_act = inboxes.is_open(task) and _may_act(task)
     candidates = (inboxes.reassign_candidates(db, pack=pack(), task=task)
-                  if inboxes.is_open(task) and inboxes.may_reassign(pack(), actor(), task) else [])
+                  if inboxes.is_open(task) and permissions.may_reassign(pack(), actor(), task) else [])
     return render_template("task.html", title=task.title, view=view, task=task, story=story, may_act=may_act,
                            values=values or {}, errors=errors or {}, problem=problem, candidates=candidates,
                            overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack(),

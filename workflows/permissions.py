@@ -104,6 +104,27 @@ def may_read_policy(pack: Pack, actor: Actor) -> bool:
     return bool({pack.process_owner_role, pack.administrator_role, pack.compliance_role} & actor.roles)
 
 
+def may_read_registers(pack: Pack, actor: Actor) -> bool:
+    """The compliance views: the dashboard, the register of active markers, dossiers."""
+    return bool(pack.registers.readers & actor.roles)
+
+
+def may_export_subject_access(pack: Pack, actor: Actor) -> bool:
+    return bool(pack.registers.subject_access & actor.roles)
+
+
+def require(allowed: bool, what: str, roles) -> None:
+    """Refuse, naming who may."""
+    if not allowed:
+        raise NotAllowed(f"{what} is open only to: {', '.join(sorted(roles)) or 'nobody in this pack'}")
+
+
+def may_reassign(pack: Pack, actor: Actor, task) -> bool:
+    """A manager ranked above the task's role, or an administrator (engine.reassign_task decides)."""
+    role = pack.roles.get(task.role)
+    return is_administrator(pack, actor) or (role is not None and actor.rank > role.rank)
+
+
 def oversight_roles(pack: Pack) -> frozenset[str]:
     """Roles that watch or run the system rather than work cases: the administrator, the process
     owner, and the compliance roles off the management ladder that the pack names in [registers].

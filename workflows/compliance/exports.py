@@ -18,7 +18,7 @@ from workflows.platform import clock
 from workflows import permissions
 from workflows.register import markers
 from workflows.cases.assignment import Actor
-from workflows.compliance.oversight import may_export_subject_access, may_read_registers, require
+from workflows.permissions import may_export_subject_access, may_read_registers, require
 from workflows.platform.errors import NotFound
 from workflows.platform.models import (Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note, RiskAssessment)
 from workflows.definitions.pack import Pack

@@ -15,27 +15,14 @@ from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.register import letters
 from workflows.cases.assignment import Actor
-from workflows.platform.errors import NotAllowed, WorkflowError
+from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Letter, NonDisclosure, OPEN_TASK)
 from workflows.definitions.pack import Pack
-from workflows.permissions import may_read_non_disclosures, visible  # noqa: F401 (the compliance faces ask here)
+from workflows.permissions import may_read_non_disclosures, may_read_registers, require, visible
 from workflows.register.markers import instruction_to_staff
 
 OPEN = OPEN_TASK
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
-
-
-def may_read_registers(pack: Pack, actor: Actor) -> bool:
-    return bool(pack.registers.readers & actor.roles)
-
-
-def may_export_subject_access(pack: Pack, actor: Actor) -> bool:
-    return bool(pack.registers.subject_access & actor.roles)
-
-
-def require(allowed: bool, what: str, roles) -> None:
-    if not allowed:
-        raise NotAllowed(f"{what} is open only to: {', '.join(sorted(roles)) or 'nobody in this pack'}")
 
 
 def _require_reader(pack, actor):

@@ -11,7 +11,7 @@ from workflows.platform import clock
 from workflows.cases.assignment import Actor, roles_acting_for
 from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import is_administrator, restrictions_admitting, visible
+from workflows.permissions import restrictions_admitting, visible
 
 
 def not_excluded(username: str):
@@ -100,12 +100,6 @@ def open_steps(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> list[
     return list(db.scalars(_query(pack, actor, and_(Case.alert_id == alert_id,
                                                      HumanTask.status.in_(OPEN_TASK)))
                            .order_by(HumanTask.id)))
-
-
-def may_reassign(pack: Pack, actor: Actor, task: HumanTask) -> bool:
-    """A manager ranked above the task's role, or an administrator (engine.reassign_task decides)."""
-    role = pack.roles.get(task.role)
-    return is_administrator(pack, actor) or (role is not None and actor.rank > role.rank)
 
 
 def reassign_candidates(db: Session, *, pack: Pack, task: HumanTask) -> list[User]:
