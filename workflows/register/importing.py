@@ -252,8 +252,6 @@ def check(db: Session, pack: Pack, parsed: Parsed, progress=None) -> Report:
             problem("next_review_date", f"{_day(review)} is not after today ({_day(today)}): a review that is "
                                         f"already due cannot be imported as waiting; review it first, or give the "
                                         f"date it is now due")
-        elif review and placed and review <= placed:
-            problem("next_review_date", f"{_day(review)} is not after the date placed, {_day(placed)}")
         if v.get("address") and not v.get("postcode"):
             problem("postcode" if "postcode" in cells else "address", "the address has no postcode")
         told = v.get("tenant_told", "").casefold()

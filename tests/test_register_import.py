@@ -1,0 +1,136 @@
+"""Importing the existing register (issue 19): `alertflow import markers FILE.csv`, through the
+command line as the landlord's administrator would run it."""
+import re
+
+import pytest
+
+from tests.packs.world import world_on_copy
+
+NOW = "2026-06-01T09:00"  # the day of the import: review dates before it are in the past
+HEADER = ["customer_reference", "customer_name", "address", "postcode", "category", "instruction", "level",
+          "code", "date_placed", "decided_by", "tenant_told", "not_told_reason", "next_review_date", "notes"]
+
+
+def row(i, **changes) -> dict:
+    """A good row for customer R<i>: placed in 2025 or 2026, next review between July and December 2026."""
+    values = {
+        "customer_reference": f"R{i}", "customer_name": f"Customer {i}", "address": f"{i} Station Road, Derby",
+        "postcode": "DE1 2AB", "category": "rpo" if i % 2 else "Known mental health or behavioural issues",
+        "instruction": "Visit in pairs", "level": "", "code": "", "date_placed": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}",
+        "decided_by": "Anna Smith", "tenant_told": "yes", "not_told_reason": "",
+        "next_review_date": f"{1 + i % 28:02d}/{7 + i % 6:02d}/2026", "notes": "",
+    }
+    values.update(changes)
+    return values
+
+
+def write(path, rows, header=HEADER, delimiter=",", encoding="utf-8"):
+    def cell(value):
+        value = str(value)
+        return '"' + value.replace('"', '""') + '"' if any(c in value for c in f'{delimiter}"\n') else value
+    lines = [delimiter.join(header)] + [delimiter.join(cell(r.get(h, "")) for h in header) for r in rows]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+@pytest.fixture
+def admin(derby, cli):
+    """Derby's pack, with its administrator (who imports) and a compliance officer (who reads every story)."""
+    cli("users", "add", "admin", "--name", "Admin", "--role", "admin")
+    cli("users", "add", "dpo", "--name", "Dpo", "--role", "compliance_officer")
+    return derby
+
+
+def problems(output) -> set[tuple[int, str]]:
+    return {(int(n), column) for n, column in re.findall(r"^row (\d+), column (\w+): ", output, re.M)}
+
+
+def big_file(tmp_path):
+    """2,000 rows with 20 deliberate errors; returns the file, its rows and the errors
+    (the file's row number, as a spreadsheet shows it with the header as row 1 -> column, a phrase of the reason)."""
+    changes = {  # data row (1-based) -> what is wrong with it
+        11: {"category": "dangerous dog"}, 12: {"category": "  "}, 13: {"category": "RPO!"},
+        101: {"date_placed": "last March"}, 102: {"date_placed": "31/02/2025"}, 103: {"date_placed": "2026-06-02"},
+        201: {"next_review_date": "soon"}, 202: {"next_review_date": "2026-05-31"},
+        203: {"next_review_date": "01/06/2026"}, 204: {"customer_reference": ""},
+        301: {"postcode": ""}, 302: {"postcode": " "},
+        401: {"notes": '=HYPERLINK("http://example.com")'}, 402: {"instruction": "+44 1332 000000 first"},
+        403: {"decided_by": "@admin"},
+        501: {"tenant_told": "no"}, 502: {"tenant_told": "maybe"},
+    }
+    errors = {
+        11: ("category", "is not a category"), 12: ("category", "is empty"), 13: ("category", "is not a category"),
+        101: ("date_placed", "is not a date"), 102: ("date_placed", "is not a date"),
+        103: ("date_placed", "is in the future"),
+        201: ("next_review_date", "is not a date"), 202: ("next_review_date", "is not after today"),
+        203: ("next_review_date", "is not after today"), 204: ("customer_reference", "the customer's reference is empty"),
+        301: ("postcode", "the address has no postcode"), 302: ("postcode", "the address has no postcode"),
+        401: ("notes", "as a formula"), 402: ("instruction", "as a formula"), 403: ("decided_by", "as a formula"),
+        501: ("not_told_reason", "no reason is given"), 502: ("tenant_told", "neither yes nor no"),
+        601: ("date_placed", "already has a"), 602: ("date_placed", "already has a"),  # held before the import
+        1999: ("date_placed", "the same marker as row 1001"),  # data row 1000 is the file's row 1001
+    }
+    rows = []
+    for index in range(1, 2001):
+        r = row(index + 3, **changes.get(index, {}))
+        if index in (601, 602):
+            r = row(index - 600)  # R1 and R2, imported before
+        if index == 1999:
+            r = row(1003)  # the same marker as data row 1000
+        if index % 97 == 0:
+            r["notes"] = "Two lines\nin one cell"  # a quoted newline: still one row
+        rows.append(r)
+    return write(tmp_path / "register.csv", rows), rows, {i + 1: e for i, e in errors.items()}
+
+
+def test_a_dry_run_of_2000_rows_names_the_row_and_column_of_each_of_20_errors_and_good_rows_only_imports_the_rest(
+        admin, cli, tmp_path):
+    held = write(tmp_path / "held.csv", [row(1), row(2)])  # markers already on the register
+    assert "imported 2 markers" in cli("import", "markers", held, "--as", "admin", now=NOW)
+    big, rows, errors = big_file(tmp_path)
+
+    out = cli("import", "markers", big, "--as", "admin", "--dry-run", now=NOW)
+    assert problems(out) == {(n, column) for n, (column, _) in errors.items()}
+    for n, (column, phrase) in errors.items():
+        line = next(line for line in out.splitlines() if line.startswith(f"row {n}, column {column}: "))
+        assert phrase in line, line
+    assert "register.csv: 2,000 rows (columns separated by commas): 1,980 good, 20 with problems" in out
+    assert "dry run: nothing imported" in out
+    assert "no customer matches" in cli("check", "R503", "--as", "sam")
+
+    refused = cli.fails("import", "markers", big, "--as", "admin", now=NOW)
+    assert "20 of 2,000 rows have problems, so nothing was imported" in refused
+    assert "no customer matches" in cli("check", "R503", "--as", "sam")
+
+    out = cli("import", "markers", big, "--as", "admin", "--good-rows-only", now=NOW)
+    assert "imported 1,980 markers from register.csv; 20 rows with problems left out" in out
+    # data row 585 (the file's row 586) is R588: on the register at once, its review waiting for 1 July 2026
+    assert "R588  Customer 588, 588 Station Road, Derby: MARKER: Visit in pairs" in cli("check", "R588", "--as", "sam")
+    assert "R14 " not in cli("check", "Customer 14", "--as", "sam")  # data row 11, an unknown category: left out
+    alert = alert_of(cli, "R588")
+    assert alert["next_review_at"].startswith("2026-07-01")
+    story = cli.json("alerts", "show", alert["alert"], "--as", "dpo")
+    imported = [e["detail"] for e in story["events"] if e["action"] == "marker_imported"]
+    assert [(d["file"], d["row"], d["key"]) for d in imported] == [("register.csv", 586, "R588/mental_health/2025-01-01")]
+
+    assert review_steps(admin, alert["alert"], "2026-06-30T12:00") == 0
+    assert review_steps(admin, alert["alert"], "2026-07-01T00:01") == 1
+
+    again = cli("import", "markers", big, "--as", "admin", "--good-rows-only", now=NOW)
+    assert "imported 0 markers" in again
+    assert "0 good, 2,000 with problems" in again
+    assert len(cli.json("alerts", "list", "--as", "dpo", "--status", "all")) == 1982
+
+
+def alert_of(cli, customer_ref) -> dict:
+    found = [a for a in cli.json("alerts", "list", "--as", "dpo") if a["customer"] == customer_ref]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def review_steps(world, alert_id, now) -> int:
+    """The alert's open review steps, once the timers have fired at `now`."""
+    world.cli("timers", "fire", now=now)
+    story = world.cli.json("alerts", "show", alert_id, "--as", "dpo", now=now)
+    review_cases = {c["case"] for c in story["cases"] if c["kind"] == "review"}
+    return len([t for t in story["tasks"] if t["case"] in review_cases and t["status"] in ("ready", "claimed")])
