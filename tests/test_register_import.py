@@ -1,5 +1,6 @@
 """Importing the existing register (issue 19): `alertflow import markers FILE.csv`, through the
 command line as the landlord's administrator would run it."""
+import random
 import re
 
 import pytest
@@ -134,3 +135,87 @@ def review_steps(world, alert_id, now) -> int:
     story = world.cli.json("alerts", "show", alert_id, "--as", "dpo", now=now)
     review_cases = {c["case"] for c in story["cases"] if c["kind"] == "review"}
     return len([t for t in story["tasks"] if t["case"] in review_cases and t["status"] in ("ready", "claimed")])
+
+
+def test_the_import_is_for_the_administrator_unless_the_pack_names_other_roles(admin, cli, tmp_path):
+    path = write(tmp_path / "one.csv", [row(1)])
+    assert "sam may not import the register" in cli.fails("import", "markers", path, "--as", "sam", now=NOW)
+    assert "imported 1 marker " in cli("import", "markers", path, "--as", "admin", now=NOW)
+
+
+def test_a_mapping_file_reads_another_systems_export_with_its_own_column_names_and_codes(admin, cli, tmp_path):
+    theirs = {"Tenant Ref": "customer_reference", "Full Name": "customer_name", "Addr": "address", "Post Code": "postcode",
+              "Alert Type": "category", "Alert Text": "instruction", "Start": "date_placed", "Review": "next_review_date"}
+    mapping = tmp_path / "cx.toml"
+    mapping.write_text("[columns]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in theirs.items())
+                       + '[categories]\n"VIP" = "rpo"\n')
+    ours = row(7, category="VIP")
+    path = write(tmp_path / "cx.csv", [{k: ours[v] for k, v in theirs.items()} | {"Their Id": "X1"}],
+                 header=[*theirs, "Their Id"])
+    assert "lacks the required columns customer_reference" in cli.fails("import", "markers", path, "--as", "admin",
+                                                                         now=NOW)
+    assert "imported 1 marker " in cli("import", "markers", path, "--as", "admin", "--mapping", mapping, now=NOW)
+    assert alert_of(cli, "R7")["category"] == "rpo"
+
+
+def test_a_missing_required_column_is_refused_naming_it(admin, cli, tmp_path):
+    path = write(tmp_path / "short.csv", [row(1)], header=[h for h in HEADER if h != "next_review_date"])
+    err = cli.fails("import", "markers", path, "--as", "admin", "--dry-run", now=NOW)
+    assert "short.csv lacks the required column next_review_date (the next review date)" in err
+
+
+def test_a_file_not_in_utf8_is_refused_saying_how_to_save_it_and_nothing_is_imported(admin, cli, tmp_path):
+    path = write(tmp_path / "latin.csv", [row(1), row(2, customer_name="Zoë Café")], encoding="cp1252")
+    err = cli.fails("import", "markers", path, "--as", "admin", "--good-rows-only", now=NOW)
+    assert "latin.csv is not UTF-8 text (line 3 has the byte 0xEB" in err and 'save it as "CSV UTF-8"' in err
+    assert "no customer matches" in cli("check", "R1", "--as", "sam")
+
+
+def test_a_byte_order_mark_semicolons_and_quoted_newlines_are_accepted(admin, cli, tmp_path):
+    path = write(tmp_path / "excel.csv", [row(1, notes="First line\nsecond; line"), row(2)], delimiter=";",
+                 encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    out = cli("import", "markers", path, "--as", "admin", now=NOW)
+    assert "2 rows (columns separated by semicolons): 2 good, 0 with problems" in out
+    assert "imported 2 markers" in out
+    story = cli.json("alerts", "show", alert_of(cli, "R1")["alert"], "--as", "dpo")
+    assert [n["text"] for n in story["notes"]] == ["First line\nsecond; line"]
+
+
+def test_formula_looking_cells_are_refused_never_evaluated(admin, cli, tmp_path):
+    rows = [row(1, notes="=1+1"), row(2, instruction="+visit in pairs"), row(3, customer_name="-Smith"),
+            row(4, decided_by="@SUM(A1)"), row(5, notes="a - b = c")]
+    out = cli("import", "markers", write(tmp_path / "f.csv", rows), "--as", "admin", "--good-rows-only", now=NOW)
+    assert problems(out) == {(2, "notes"), (3, "instruction"), (4, "customer_name"), (5, "decided_by")}
+    assert "'=1+1' starts with '=', so a spreadsheet would run it as a formula" in out
+    assert "imported 1 marker " in out  # row 6: a dash inside the text is no formula
+
+
+@pytest.mark.parametrize("kind", ["random bytes", "printable noise"])
+def test_ten_megabytes_of_garbage_is_refused_with_a_clear_message(admin, cli, tmp_path, kind):
+    rng = random.Random(19)
+    if kind == "random bytes":
+        content, expected = rng.randbytes(10 * 1024 * 1024), "garbage.csv contains NUL bytes, so it is not a CSV"
+    else:
+        content = "".join(rng.choice("abcdefghij ,;\n") for _ in range(10 * 1024 * 1024)).encode()
+        expected = "garbage.csv lacks the required columns customer_reference"
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(content)
+    assert expected in cli.fails("import", "markers", path, "--as", "admin", "--good-rows-only", now=NOW)
+    assert cli.json("alerts", "list", "--as", "dpo", "--status", "all") == []
+
+
+def test_an_import_that_fails_part_way_leaves_the_register_as_it_was(cli, monkeypatch, tmp_path):
+    """The review process of this copy of Derby's pack cannot time a review without a level, so the
+    third row fails after two were put on the register: neither stays."""
+    def edit(pack_toml):
+        review = pack_toml.parent / "derby_review.bpmn"
+        review.write_text(review.read_text().replace(">P6M<", ">'P' + level<"))
+    world = world_on_copy(cli, monkeypatch, tmp_path, "derby", {"admin": ["admin"], "sam": ["staff"]}, edit)
+    rows = [row(1, level="6M"), row(2, level="6M"), row(3), row(4, level="6M")]
+    err = cli.fails("import", "markers", write(tmp_path / "three.csv", rows), "--as", "admin", now=NOW)
+    assert "could not advance" in err
+    assert "no customer matches" in cli("check", "R1", "--as", "sam")
+    assert cli.json("alerts", "list", "--as", "dpo", "--status", "all") == []
+    assert "audit log intact" in cli("audit", "verify")
+    assert world
