@@ -102,28 +102,33 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
 
 
 def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
-               data: dict, timers_due_at: datetime | None = None) -> Case:
+               data: dict, timers_due_at: datetime | None = None, flush: bool = True,
+               definition=None) -> Case:
     """Start a case of the newest version of a process and run it until it waits. Appeals start
     only through start_appeal, which applies the time limit.
 
     timers_due_at: the duration timers the new case first waits on fall due at this moment
-    instead of after their duration (a review imported with its next review date)."""
+    instead of after their duration (a review imported with its next review date).
+    flush=False: the case is inserted at the caller's next flush (many cases started at once);
+    definition: the process's newest version, when the caller has looked it up once for them all."""
     if kind == "appeal":
         raise NotAllowed("an appeal is lodged with its grounds (alertflow appeal), which checks the time to appeal")
     case = _start_case(db, pack=pack, process_id=process_id, alert=alert, kind=kind, actor=actor, data=data,
-                       timers_due_at=timers_due_at)
-    db.flush()  # the caller gets the case with its id
+                       timers_due_at=timers_due_at, definition=definition)
+    if flush:
+        db.flush()  # the caller gets the case with its id
     return case
 
 
 def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
-                data: dict, timers_from: datetime | None = None, timers_due_at: datetime | None = None) -> Case:
+                data: dict, timers_from: datetime | None = None, timers_due_at: datetime | None = None,
+                definition=None) -> Case:
     """start_case without the flush: a case started inside another case's step (continue-as-new)
     is inserted by that step's one flush, already holding the state it waits in.
 
     timers_from: the duration timers the new case first waits on count from this moment, not
     from now (the next review period from the previous review's due date)."""
-    definition = deployment.latest(db, pack=pack.key, process_id=process_id)
+    definition = definition or deployment.latest(db, pack=pack.key, process_id=process_id)
     if definition is None:
         raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
     spec, subprocess_specs = deployment.spec_for(definition)

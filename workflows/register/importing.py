@@ -61,6 +61,7 @@ MAX_CELL = 20_000  # longer than any cell of a register: the file is not a CSV o
 DELIMITERS = (",", ";", "\t", "|")
 FORMULA_STARTS = ("=", "+", "-", "@")
 NOTEBOOK = "Imported from the previous register"
+BATCH = 500  # rows inserted together
 YES, NO = ("yes", "y", "true", "1"), ("no", "n", "false", "0")
 
 
@@ -292,46 +293,71 @@ def import_rows(db: Session, *, pack: Pack, actor, report: Report, good_rows_onl
         raise ImportRefused(f"{len(report.bad):,} of {len(report.rows):,} rows have problems, so nothing was imported: "
                             f"correct them and run the dry run again, or import the good rows only (--good-rows-only)")
     review_process = review_process_for(db, pack)
+    definition = deployment.latest(db, pack=pack.key, process_id=review_process)
+    if definition is None:
+        raise ImportRefused(f"the review process '{review_process}' is not deployed (run: alertflow pack deploy)")
     customers = {c.reference: c for c in db.scalars(select(Customer))}
     good = report.good
-    for done, row in enumerate(good, start=1):
-        v = row.values
-        customer = customers.get(v["customer_reference"])
-        if customer is None:
-            customer = Customer(reference=v["customer_reference"], name=v["customer_name"],
-                                address=v.get("address", ""), postcode=v.get("postcode", "").upper())
-            db.add(customer)
-            customers[customer.reference] = customer
-            audit.record(db, actor=actor.username, action="customer_added", reference=customer.reference,
-                         source=report.filename, row=row.number)
-        placed = _moment(v["date_placed"])
-        decided_by = v.get("decided_by") or actor.username
-        alert = Alert(customer=customer, category=v["category"], status=AlertStatus.ACTIVE,
-                      marker_text=v["instruction"], level=v.get("level") or None, marker_code=v.get("code") or None,
-                      reported_by=actor.username, reported_at=placed, decided_by=decided_by, decided_at=placed,
-                      decision_no=1, placed_by=decided_by, placed_at=placed)
-        db.add(alert)
+    for first in range(0, len(good), BATCH):
+        batch = good[first:first + BATCH]
+        alerts = [_alert(db, customers, row, actor, report.filename) for row in batch]
+        db.flush()  # the batch's customers and alerts, inserted together
+        reviews = []
+        for row, alert in zip(batch, alerts):
+            review = engine.start_case(db, pack=pack, process_id=review_process, alert=alert, kind="review",
+                                       actor=actor.username, data={"review_no": 1},
+                                       timers_due_at=_moment(row.values["next_review_date"]), flush=False,
+                                       definition=definition)
+            alert.next_review_at = review.next_timer_at
+            reviews.append(review)
+        db.flush()  # their review cases
+        for row, alert, review in zip(batch, alerts, reviews):
+            _file_the_rest(db, row, alert, review, actor, report.filename)
         db.flush()
-        review = engine.start_case(db, pack=pack, process_id=review_process, alert=alert, kind="review",
-                                   actor=actor.username, data={"review_no": 1},
-                                   timers_due_at=_moment(v["next_review_date"]))
-        alert.next_review_at = review.next_timer_at
-        if v["told"] is False:
-            db.add(NonDisclosure(alert_id=alert.id, case_id=review.id, reason=v["not_told_reason"],
-                                 decided_by=decided_by, decided_at=placed))
-        if v.get("notes"):
-            db.add(Note(customer_id=customer.id, alert_id=alert.id, notebook=NOTEBOOK, text=v["notes"],
-                        author=actor.username, created_at=clock.now()))
-        audit.record(db, actor=actor.username, action="marker_imported", alert_id=alert.id, case_id=review.id,
-                     file=report.filename, row=row.number, key=_key_text(v["key"]), marker_text=alert.marker_text,
-                     level=alert.level, code=alert.marker_code, placed=v["date_placed"].isoformat(),
-                     decided_by=decided_by, tenant_told={True: "yes", False: "no", None: "not recorded"}[v["told"]],
-                     next_review=v["next_review_date"].isoformat())
+        audit.settle_case_ids(db)
+        for review in reviews:  # their state is written: let it go, so 50,000 cases fit in memory
+            db.expunge(review)
         if progress:
-            progress(done, len(good))
+            progress(first + len(batch), len(good))
     audit.record(db, actor=actor.username, action="register_imported", file=report.filename,
                  imported=len(good), skipped=len(report.bad), rows=len(report.rows))
     return len(good)
+
+
+def _alert(db: Session, customers: dict, row: Row, actor, filename: str) -> Alert:
+    v = row.values
+    customer = customers.get(v["customer_reference"])
+    if customer is None:
+        customer = Customer(reference=v["customer_reference"], name=v["customer_name"],
+                            address=v.get("address", ""), postcode=v.get("postcode", "").upper())
+        db.add(customer)
+        customers[customer.reference] = customer
+        audit.record(db, actor=actor.username, action="customer_added", reference=customer.reference,
+                     source=filename, row=row.number)
+    placed = _moment(v["date_placed"])
+    decided_by = v.get("decided_by") or actor.username
+    alert = Alert(customer=customer, category=v["category"], status=AlertStatus.ACTIVE,
+                  marker_text=v["instruction"], level=v.get("level") or None, marker_code=v.get("code") or None,
+                  reported_by=actor.username, reported_at=placed, decided_by=decided_by, decided_at=placed,
+                  decision_no=1, placed_by=decided_by, placed_at=placed)
+    db.add(alert)
+    return alert
+
+
+def _file_the_rest(db: Session, row: Row, alert: Alert, review, actor, filename: str) -> None:
+    """The reason for not telling, the notes and the audit event of one imported marker."""
+    v = row.values
+    if v["told"] is False:
+        db.add(NonDisclosure(alert_id=alert.id, case_id=review.id, reason=v["not_told_reason"],
+                             decided_by=alert.decided_by, decided_at=alert.placed_at))
+    if v.get("notes"):
+        db.add(Note(customer_id=alert.customer.id, alert_id=alert.id, notebook=NOTEBOOK, text=v["notes"],
+                    author=actor.username, created_at=clock.now()))
+    audit.record(db, actor=actor.username, action="marker_imported", alert_id=alert.id, case_id=review.id,
+                 file=filename, row=row.number, key=_key_text(v["key"]), marker_text=alert.marker_text,
+                 level=alert.level, code=alert.marker_code, placed=v["date_placed"].isoformat(),
+                 decided_by=alert.decided_by, tenant_told={True: "yes", False: "no", None: "not recorded"}[v["told"]],
+                 next_review=v["next_review_date"].isoformat())
 
 
 def review_process_for(db: Session, pack: Pack) -> str:
