@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.packs.world import world_on_copy
+from tests.packs.world import copy_pack, world_on_copy
 
 NOW = "2026-06-01T09:00"  # the day of the import: review dates before it are in the past
 HEADER = ["customer_reference", "customer_name", "address", "postcode", "category", "instruction", "level",
@@ -219,3 +219,23 @@ def test_an_import_that_fails_part_way_leaves_the_register_as_it_was(cli, monkey
     assert cli.json("alerts", "list", "--as", "dpo", "--status", "all") == []
     assert "audit log intact" in cli("audit", "verify")
     assert world
+
+
+def test_pack_import_by_names_who_may_import_and_an_unknown_role_is_refused_by_pack_check(cli, monkeypatch, tmp_path):
+    """On a copy of Karbon: its managers import (its administrator then may not), into its own
+    review process, with its own codes; a role the pack lacks is refused when the pack is checked."""
+    def edit(pack_toml):
+        pack_toml.write_text(pack_toml.read_text().replace("[pack]\n", '[pack]\nimport_by = ["manager"]\n', 1))
+    world_on_copy(cli, monkeypatch, tmp_path, "karbon", {"mo": ["manager"], "ada": ["admin"], "sam": ["staff"]}, edit)
+    path = write(tmp_path / "karbon.csv", [row(1, category="violence", code="VIP", instruction="Visit in pairs", next_review_date="2026-07-02")])
+    assert "ada may not import the register" in cli.fails("import", "markers", path, "--as", "ada", now=NOW)
+    assert "imported 1 marker " in cli("import", "markers", path, "--as", "mo", now=NOW)
+    assert "R1  Customer 1, 1 Station Road, Derby: MARKER [VIP]: Visit in pairs" in cli("check", "R1", "--as", "sam")
+    story = cli.json("alerts", "show", alert_of(cli, "R1")["alert"], "--as", "dpo")
+    assert [(c["kind"], c["next_timer_at"][:10]) for c in story["cases"]] == [("review", "2026-07-02")]
+
+    other = tmp_path / "other"
+    toml = copy_pack(other, "karbon")
+    toml.write_text(toml.read_text().replace('import_by = ["manager"]', 'import_by = ["asb_team"]'))
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(other))
+    assert "[pack] import_by names unknown roles ['asb_team']" in cli.fails("pack", "check")
