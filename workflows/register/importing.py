@@ -304,10 +304,14 @@ def import_rows(db: Session, *, pack: Pack, actor, report: Report, good_rows_onl
         db.flush()  # the batch's customers and alerts, inserted together
         reviews = []
         for row, alert in zip(batch, alerts):
-            review = engine.start_case(db, pack=pack, process_id=review_process, alert=alert, kind="review",
-                                       actor=actor.username, data={"review_no": 1},
-                                       timers_due_at=_moment(row.values["next_review_date"]), flush=False,
-                                       definition=definition)
+            try:
+                review = engine.start_case(db, pack=pack, process_id=review_process, alert=alert, kind="review",
+                                           actor=actor.username, data={"review_no": 1},
+                                           timers_due_at=_moment(row.values["next_review_date"]), flush=False,
+                                           definition=definition)
+            except WorkflowError as err:
+                raise ImportRefused(f"{report.filename}, row {row.number}: its review could not be started ({err}); "
+                                    f"nothing was imported") from None
             alert.next_review_at = review.next_timer_at
             reviews.append(review)
         db.flush()  # their review cases
