@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # PostgreSQL for the second run of the suite (this machine and CI: trust auth on 127.0.0.1)
 TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-sqlite test-postgres bench clean
+.PHONY: install run test test-sqlite test-postgres audit bench clean
 
 install: $(VENV)/.installed node_modules/.package-lock.json
 
@@ -33,6 +33,11 @@ test-sqlite: install
 
 test-postgres: install
 	ALERTFLOW_TEST_DATABASE=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
+
+## audit: known vulnerabilities in the pinned dependencies (says so when it cannot reach a database)
+audit: install
+	$(BIN)/pip install --quiet pip-audit==2.10.1 || echo "pip-audit could not be installed: Python packages not audited"
+	$(BIN)/python tools/dependency_audit.py
 
 bench: install
 	$(BIN)/python benchmarks/step_cost.py

@@ -526,6 +526,8 @@ def visit_list(db, username, as_json):
     for r in rows:
         code = f"[{r['code']}] " if r["code"] else ""
         click.echo(f"{r['customer']:10} {r['name']}, {r['address']} {r['postcode']}: {code}{r['instruction']}")
+        for detail in r.get("details") or []:
+            click.echo(f"    {detail}")
     if not rows:
         click.echo("no customer has a marker")
 
@@ -660,6 +662,7 @@ def alerts_show(db, alert_id, username, as_json):
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
         "about_customer": a.about_customer.reference if a.about_customer_id else None,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
+        "marker_details": markers.marker_details(active_pack(), a),
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
         "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
@@ -696,7 +699,8 @@ def _marker_line(m: dict) -> str:
     measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
     code = f" [{m['code']}]" if m.get("code") else ""
     level = f" [{m['level']}]" if m.get("level") else ""
-    return f"MARKER{code}{level}: {m['instruction']}{measures}"
+    details = "".join(f"\n    {d}" for d in m.get("details") or [])  # the pack's [marker_fields], beneath
+    return f"MARKER{code}{level}: {m['instruction']}{measures}{details}"
 
 
 @main.command()

@@ -51,6 +51,7 @@ def create_app(settings: dict | None = None) -> Flask:
     from . import api, compliance
     auth.login_manager.init_app(app)
     app.add_template_filter(clock.duration_in_words, "duration")  # P14D reads "14 days"
+    app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
     for module in (auth, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
 
@@ -88,3 +89,9 @@ def create_app(settings: dict | None = None) -> Flask:
                                        "Go back, reload the page and try again."), 400
 
     return app
+
+
+def _marker_details(alert) -> list[str]:
+    from workflows.definitions.pack import active_pack
+    from workflows.register.markers import marker_details
+    return marker_details(active_pack(), alert)

@@ -250,6 +250,7 @@ def openapi_document(server: str = "") -> dict:
         "code": {"type": ["string", "null"]}, "level": {"type": ["string", "null"]},
         "instruction": {"type": ["string", "null"]},
         "control_measures": {"type": "array", "items": {"type": "string"}},
+        "details": {"type": "array", "items": {"type": "string"}},
         "since": {"type": ["string", "null"]}, "next_review": {"type": ["string", "null"]}}}
     common = {"401": _err("No token, or an unknown or revoked one"), "403": _err("The token lacks the scope")}
     return {
@@ -326,7 +327,8 @@ def openapi_document(server: str = "") -> dict:
                             "customer": {"type": "string"}, "name": {"type": "string"},
                             "address": {"type": "string"}, "postcode": {"type": "string"},
                             "code": {"type": ["string", "null"]}, "instruction": {"type": ["string", "null"]},
-                            "control_measures": {"type": "array", "items": {"type": "string"}}}}}}}}}},
+                            "control_measures": {"type": "array", "items": {"type": "string"}},
+                            "details": {"type": "array", "items": {"type": "string"}}}}}}}}}},
                     **common}}},
             "/api/v1/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document", "security": [],

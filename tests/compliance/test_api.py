@@ -61,7 +61,8 @@ def test_look_up_markers_by_customer_or_address_without_reasons(seeded, cli, app
     assert restricted[0]["customer"] == "C4"
     assert restricted[0]["markers"] == [{"alert": seeded.a3, "category": None, "code": None, "level": None,
                                          "instruction": "Contact the relevant manager before visiting.",
-                                         "control_measures": [], "since": "2026-01-06", "next_review": None}]
+                                         "control_measures": [], "details": [], "since": "2026-01-06",
+                                         "next_review": None}]
     by_postcode = client.get("/api/v1/markers?address=DE1 1AA", headers=bearer(secret)).get_json()["customers"]
     assert {c["customer"] for c in by_postcode} == {"C1", "C2", "C3"}
     bad = client.get("/api/v1/markers", headers=bearer(secret))
@@ -115,8 +116,8 @@ def test_out_of_hours_endpoint(seeded, cli, app):
     client, secret = app.test_client(), token(cli, "ooh", "out_of_hours:read")
     rows = client.get("/api/v1/out-of-hours", headers=bearer(secret)).get_json()["markers"]
     assert {r["customer"] for r in rows} == {"C1", "C2", "C3", "C4"}
-    assert all(set(r) == {"customer", "name", "address", "postcode", "code", "instruction", "control_measures"}
-               for r in rows)
+    assert all(set(r) == {"customer", "name", "address", "postcode", "code", "instruction", "control_measures",
+                          "details"} for r in rows)
 
 
 def test_the_openapi_document_describes_every_api_route(app, database_url):

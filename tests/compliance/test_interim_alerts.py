@@ -11,7 +11,7 @@ INCIDENT = {"incident_channel": "face_to_face", "incident_record": "He threatene
 CONFIRMED = {"discussed_with_officer": "yes", "behaviour_contact": "no_warning", "severity": "L3", "future_risk": "L3",
              "alert_needed": "yes", "decision_reason": "Threat to stab", "level": "L3",
              "marker_text": "Level 3: no home visits", "control_measures": "visit_in_pairs",
-             "contact_restrictions": "none", "police_referred": "yes", "inform_customer": "yes",
+             "contact_restrictions": "none", "threat_credible": "yes", "police_referred": "yes", "inform_customer": "yes",
              "no_warning_reason": "Threat to stab; police involved", "staff_alerted": "yes", "police_reference": "KP-77"}
 
 

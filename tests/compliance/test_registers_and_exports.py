@@ -106,12 +106,13 @@ def test_out_of_hours_list_has_addresses_and_instructions_never_reasons(seeded, 
     response = web("cora").get("/compliance/out-of-hours.csv")
     assert response.status_code == 200
     rows = rows_of_csv(response.get_data(as_text=True))
-    assert set(rows[0]) == {"customer", "name", "address", "postcode", "code", "instruction", "control_measures"}
+    assert set(rows[0]) == {"customer", "name", "address", "postcode", "code", "instruction", "control_measures",
+                            "details"}
     by_customer = {r["customer"]: r for r in rows}
     assert set(by_customer) == {"C1", "C2", "C3", "C4"}
     # the scheduled offender shows only Derby's instruction for restricted markers
     assert by_customer["C4"]["instruction"] == "Contact the relevant manager before visiting."
-    assert by_customer["C4"]["control_measures"] == ""
+    assert by_customer["C4"]["control_measures"] == "" and by_customer["C4"]["details"] == ""
     assert by_customer["C1"]["instruction"] == "Visit in pairs" and by_customer["C1"]["address"] == "1 High Street, Derby"
     text = response.get_data(as_text=True)
     for secret in ("informant", "MAPPA", "Assault", "Real risk", "rpo", "partner_info"):

@@ -52,7 +52,7 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     assert "Threats to a repairs operative" in letter and "2026-09-03" in letter
     ooh = cli.json("visit-list", "--as", "otto")
     assert ooh == [{"customer": "C1", "name": "John Smith", "address": "1 High Street", "postcode": "AB1 1AA",
-                    "code": "VIP", "instruction": "Visit in pairs; never alone", "control_measures": [],
+                    "code": "VIP", "instruction": "Visit in pairs; never alone", "control_measures": [], "details": [],
                     "next_review": "2026-09-03"}]
 
     # §8.1: reviewed every six months

@@ -96,7 +96,8 @@ REGISTER_CODES = ("level", "marker_code")  # the alert's level and marker code, 
 
 def _marker(alert: Alert) -> tuple:
     """What staff read of a marker: a change to any of it must reach the housing system."""
-    return (alert.marker_text, alert.control_measures, *(getattr(alert, n) for n in REGISTER_CODES))
+    return (alert.marker_text, alert.control_measures, alert.marker_details,
+            *(getattr(alert, n) for n in REGISTER_CODES))
 
 
 def _apply_marker_fields(ctx: ActionContext):
@@ -111,6 +112,13 @@ def _apply_marker_fields(ctx: ActionContext):
     for name in REGISTER_CODES:
         if data.get(name) not in (None, ""):
             setattr(alert, name, data[name])
+    details = dict(alert.marker_details or {})
+    for name in ctx.pack.marker_fields:  # [marker_fields]: shown to staff beside the instruction
+        if data.get(name) not in (None, "", []):
+            chosen = data.get(f"{name}_labels") or data[name]
+            details[name] = [str(v) for v in (chosen if isinstance(chosen, list) else [chosen])]
+    if details != (alert.marker_details or {}):
+        alert.marker_details = details
     if not alert.marker_text:
         raise StepFailed(f"service task '{ctx.element}' places a marker, but no marker wording was recorded")
 
@@ -351,3 +359,15 @@ def add_templated_note(ctx: ActionContext):
     ctx.db.add(Note(customer_id=ctx.alert.customer_id, alert_id=ctx.alert.id, notebook=ctx.prop("notebook"),
                     text=text, author=ctx.actor, created_at=clock.now()))
     ctx.log("note_added", notebook=ctx.props["notebook"], template=key)
+
+
+@action("read_register", writes=("current_level", "current_marker_code", "tenant_told", "marker_text",
+                                   "control_measures", "level", "marker_code"))
+def read_register(ctx: ActionContext):
+    """Bring what the case knows of the alert up to date from the register: a review case starts
+    when the previous one ends and waits a year for its timer, meanwhile an appeal may have changed
+    the level or a letter told the tenant. Put it straight after the wait."""
+    from workflows.cases.engine import alert_data  # the facts every case starts with
+    facts = alert_data(ctx.alert, ctx.pack)
+    ctx.data.update({name: facts[name] for name in ACTIONS["read_register"].writes})
+    ctx.log("register_read", level=ctx.alert.level, tenant_told=facts["tenant_told"])

@@ -7,7 +7,7 @@ A task's lane names a role of the pack. Extension properties on the task refine 
                                 named in that field (and `<field>_role` names the role they
                                 acted in); if the lane's role is not senior enough, the task
                                 climbs the pack's `escalates_to` ladder until one is.
-  mustDiffer    = <data field>  the task must be done by someone other than the user named in
+  mustDiffer    = <data field>[,<field>...]  the task must be done by someone other than the user(s) named in
                                 that field (a two-stage approval: nobody approves their own work)
   decision      = true          nobody decides on their own incident: the person who reported the
                                 concern (`reported_by`) and the member of staff involved
@@ -113,8 +113,8 @@ def excluded_people(ext: dict, data: dict) -> dict[str, str]:
     rules = []
     if ext.get("mustOutrank"):
         rules.append((data.get(ext["mustOutrank"]), "mustOutrank"))
-    if ext.get("mustDiffer"):
-        rules.append((data.get(ext["mustDiffer"]), f"mustDiffer:{ext['mustDiffer']}"))
+    for name in reversed([n.strip() for n in (ext.get("mustDiffer") or "").split(",") if n.strip()]):
+        rules.append((data.get(name), f"mustDiffer:{name}"))  # several fields: none of those people
     if ext.get("decision") == "true":
         rules += [(data.get(name), name) for name in reversed(SEPARATED)]
     return {username: reason for username, reason in rules if username}
@@ -127,8 +127,13 @@ def exclusion_rule(reason: str, username: str) -> str:
     if reason == "staff_involved":
         return f"{username} is the member of staff involved, and nobody decides on their own incident"
     if reason.startswith("mustDiffer:"):
+        field = reason.split(":", 1)[1]
+        if field == "reported_by":
+            return f"it must be done by someone other than {username}, who reported this concern"
+        if field == "staff_involved":
+            return f"it must be done by someone other than {username}, the member of staff involved"
         return (f"it must be done by someone other than {username}, who is named in "
-                f"'{reason.split(':', 1)[1]}' (nobody approves their own work)")
+                f"'{field}' (nobody approves their own work)")
     return f"it must be decided by someone more senior than {username}, who made the original decision"
 
 

@@ -9,7 +9,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventD
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, undefer
+from sqlalchemy.orm import Session, lazyload, object_session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.compliance import audit
@@ -21,7 +21,7 @@ from workflows import permissions
 from workflows.cases.actions import ACTIONS, ActionContext
 from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
-from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 
 SYSTEM = "system"
@@ -139,14 +139,14 @@ def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind:
     step.timers_from, step.timers_due_at = timers_from, timers_due_at
     workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(alert_data(alert), **data)
+        task.data.update(alert_data(alert, pack), **data)
     step.advance(workflow)
     audit.record(db, actor=actor, action="case_started", case=case, alert_id=alert.id,
                  process_id=process_id, version=definition.version, kind=kind)
     return case
 
 
-def alert_data(alert: Alert) -> dict:
+def alert_data(alert: Alert, pack: Pack | None = None) -> dict:
     """What every case of an alert starts knowing about it."""
     return {
         "alert_id": alert.id, "category": alert.category, "customer_ref": alert.customer.reference,
@@ -156,7 +156,22 @@ def alert_data(alert: Alert) -> dict:
         "decided_role": alert.decided_role, "review_no": alert.review_count or 0,
         "reported_by": alert.reported_by, "staff_involved": alert.staff_involved,
         "about_customer_ref": alert.about_customer.reference if alert.about_customer_id else None,
+        # as the register holds them when the case starts, for a form to compare its answers with
+        "current_level": alert.level, "current_marker_code": alert.marker_code,
+        "tenant_told": _tenant_told(alert, pack),
     }
+
+
+def _tenant_told(alert: Alert, pack: Pack | None) -> bool:
+    """Whether a letter has told the tenant of a decision on this alert (a review may be the first); a
+    notice to someone else (`to_tenant = false`) tells the tenant nothing."""
+    db = object_session(alert)
+    if db is None or alert.id is None:
+        return False
+    query = select(Letter.id).where(Letter.alert_id == alert.id, Letter.decision_no.is_not(None))
+    if pack is not None and pack.notices():
+        query = query.where(Letter.template.not_in(pack.notices()))
+    return db.scalar(query.limit(1)) is not None
 
 
 def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values: dict) -> HumanTask:

@@ -6,6 +6,9 @@ maxlength, min, max. Our field properties (also ordinary Camunda properties):
   requiredWhen  = <expression> required when the expression holds, e.g. "inform_tenant == False"
   userWithRole  = <role key>   the value is the username of an active user holding that role,
                                and not one the step it assigns (its assigneeField) excludes
+  validWhen     = <expression> an answer given must make the expression hold with the other answers,
+                               e.g. "level < current_level" for a lowered level; else it is refused
+                               with invalidMessage (the reason in the user's words)
 """
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,7 +23,7 @@ from workflows.platform.errors import FormInvalid
 from workflows.platform.models import User, UserRole
 
 TYPES = ("string", "long", "boolean", "date", "datetime", "enum")
-PROPERTIES = ("multiple", "requiredWhen", "userWithRole")
+PROPERTIES = ("multiple", "requiredWhen", "userWithRole", "validWhen", "invalidMessage")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off", ""}
 
 
@@ -87,6 +90,17 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
             continue
         if _is_required(field, merged):
             errors[field.id] = f"{field.label or field.id} is required"
+    for field in fields.values():  # validWhen: an answer that contradicts the others is refused
+        condition = field.get_property("validWhen")
+        if not condition or field.id in errors or _blank(values.get(field.id)):
+            continue
+        try:
+            fits = bool(expressions.evaluate(condition, merged))
+        except expressions.ExpressionError:  # e.g. a level compared with none: it cannot be shown to fit
+            fits = False
+        if not fits:
+            reason = field.get_property("invalidMessage") or f"it does not fit the other answers ({condition})"
+            errors[field.id] = f"{field.label or field.id}: {reason}"
     if errors:
         raise FormInvalid(errors)
     return values

@@ -28,7 +28,8 @@ REGISTER_COLUMNS = ("alert", "customer", "name", "address", "postcode", "categor
                     "next_review")
 NON_DISCLOSURE_COLUMNS = ("id", "alert", "customer", "name", "category", "alert_status", "stage", "reason",
                           "consulted", "decided_by", "decided_at")
-OUT_OF_HOURS_COLUMNS = ("customer", "name", "address", "postcode", "code", "instruction", "control_measures")
+OUT_OF_HOURS_COLUMNS = ("customer", "name", "address", "postcode", "code", "instruction", "control_measures",
+                        "details")
 
 
 def to_csv(rows: list[dict], columns) -> str:

@@ -231,8 +231,11 @@ def _check_user_task(add, task, pack, known_names):
         except ValueError as err:
             add(task, f"dueIn: {err}")
     for name in ("assigneeField", "mustOutrank", "mustDiffer"):
-        if props.get(name) and props[name] not in known_names:
-            add(task, f"{name} names '{props[name]}', which no form field or case variable provides")
+        named = [n.strip() for n in (props.get(name) or "").split(",") if n.strip()] if name == "mustDiffer" \
+            else [props[name]] if props.get(name) else []
+        for one in named:  # mustDiffer may name several fields: reported_by,staff_involved
+            if one not in known_names:
+                add(task, f"{name} names '{one}', which no form field or case variable provides")
     outrank = props.get("mustOutrank")
     if outrank and outrank in known_names and f"{outrank}_role" not in known_names:
         add(task, f"mustOutrank names '{outrank}', but nothing provides '{outrank}_role' (the role they acted "
@@ -242,9 +245,9 @@ def _check_user_task(add, task, pack, known_names):
         if kind not in forms.TYPES:
             add(task, f"form field '{field.get('id')}' has type '{kind}' (allowed: {', '.join(forms.TYPES)})")
         for prop in field.iterfind(".//camunda:property", NS):
-            if prop.get("id") == "requiredWhen":
+            if prop.get("id") in ("requiredWhen", "validWhen"):
                 _check_expression(add, task, prop.get("value") or "", known_names,
-                                  f"requiredWhen of field '{field.get('id')}'")
+                                  f"{prop.get('id')} of field '{field.get('id')}'")
             if prop.get("id") == "userWithRole" and prop.get("value") not in pack.roles:
                 add(task, f"form field '{field.get('id')}' names unknown role '{prop.get('value')}'")
 

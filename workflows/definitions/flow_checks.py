@@ -5,7 +5,10 @@ pack must keep wherever a marker is placed or kept:
   - every path on from it has a review ahead (schedule_review, or a timer in the same process);
   - every deciding task of the pack's appeal process carries mustOutrank;
   - no user task stands between a deciding task and the action that records its outcome, so the
-    instruction to staff is live from the moment it is decided.
+    instruction to staff is live from the moment it is decided;
+  - in a review (a process that can keep a marker), every path on from the deciding task passes a
+    letter or a recorded reason (issue_letter / record_non_disclosure, or remove_marker, which records
+    why): no review outcome closes with the tenant neither told nor the reason written down.
 """
 from workflows.definitions.pack import Pack
 
@@ -19,6 +22,7 @@ MARKER_STAYS = ("place_marker", "keep_marker")
 TELLS = ("issue_letter", "record_non_disclosure")
 REVIEWS = ("schedule_review",)
 RECORDS_OUTCOME = ("place_marker", "keep_marker", "amend_marker", "remove_marker")
+REASON_RECORDED = ("remove_marker",)  # a removal records its reason
 
 
 def check_process(process, pack: Pack, add) -> None:
@@ -43,6 +47,7 @@ def check_process(process, pack: Pack, add) -> None:
             add(task.get("id"), f"a path from here reaches '{end}' leaving the marker in place with no "
                                 f"review ahead of it (schedule_review)")
     _check_outcome_recorded_at_the_decision(process, graph, add)
+    _check_review_outcomes_told(process, graph, add)
     if process.get("id") == pack.appeal_process:
         for task in process.iterfind("bpmn:userTask", NS):
             props = _properties(task)
@@ -70,6 +75,25 @@ def _check_outcome_recorded_at_the_decision(process, graph, add) -> None:
                      f"[housing_system]")
 
 
+def _check_review_outcomes_told(process, graph, add) -> None:
+    """Every path on from a review's deciding task tells the tenant or records why not; a removal
+    counts, as remove_marker records its reason. Catches an outcome (a changed level, a "no change"
+    branch) that closes the review with neither a letter nor a recorded reason."""
+    if not graph.actions(("keep_marker",)):
+        return  # not a review: only a review keeps a marker
+    recorded = graph.actions(TELLS + REASON_RECORDED)
+    for task in process.iterfind("bpmn:userTask", NS):
+        if _properties(task).get("decision") != "true":
+            continue
+        # what follows the decision made (its sequence flows), not a boundary event cutting it short
+        after = [n for n in graph.flow_targets.get(task.get("id"), []) if n not in recorded]
+        end = next((e for e in (n if not graph.successors.get(n) else graph.path_avoiding(n, recorded)
+                                for n in after) if e), None)
+        if end:
+            add(task.get("id"), f"a review outcome path from '{task.get('id')}' reaches '{end}' with no letter to "
+                                f"the tenant and no recorded reason ({' / '.join(TELLS + REASON_RECORDED)})")
+
+
 def _properties(element) -> dict:
     return {p.get("name"): p.get("value")
             for p in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)}
@@ -85,6 +109,7 @@ class _Graph:
         self.successors = {}
         for flow in process.iterfind("bpmn:sequenceFlow", NS):
             self.successors.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+        self.flow_targets = {k: list(v) for k, v in self.successors.items()}  # sequence flows only
         for event in process.iterfind("bpmn:boundaryEvent", NS):
             self.successors.setdefault(event.get("attachedToRef"), []).append(event.get("id"))
         self.has_incoming = {t for targets in self.successors.values() for t in targets}

@@ -3,6 +3,7 @@
 The pack holds what an organisation's policy says that is not a flow: its roles and their
 seniority, its categories, who may see restricted records, and the letters it sends.
 """
+import re
 import string
 import tomllib
 from dataclasses import dataclass, field
@@ -165,11 +166,15 @@ class Pack:
     registers: "Registers" = field(default_factory=lambda: Registers())
     notifications: Notifications = field(default_factory=Notifications)
     housing_system: HousingSystem | None = None
+    # [marker_fields]: form answers carried on the marker and shown to staff beside the instruction,
+    # field id -> what staff read it as (e.g. contact_restrictions = "Contact restrictions")
+    marker_fields: dict[str, str] = field(default_factory=dict)
     # names every case starts with, so diagrams may read them (the lint knows them too)
     start_variables: tuple[str, ...] = (
         "alert_id", "category", "customer_ref", "customer_name", "description", "reported_by", "staff_involved",
         "restriction", "marker_text", "control_measures", "level", "marker_code",
         "decided_by", "decided_role", "review_no", "about_customer_ref",
+        "current_level", "current_marker_code", "tenant_told",
     )
 
     def bpmn_files(self) -> list[Path]:
@@ -290,6 +295,7 @@ def _build(key, directory, raw, path) -> Pack:
             pack.notifications = _notifications(raw["notifications"], path)
         if "housing_system" in raw:
             pack.housing_system = _housing_system(raw["housing_system"], path)
+        pack.marker_fields = _marker_fields(raw.get("marker_fields", {}), path)
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
             to_tenant = letter.get("to_tenant", True)
@@ -307,6 +313,16 @@ def _build(key, directory, raw, path) -> Pack:
         raise PackError(f"{path}: letter template {err.filename} does not exist") from None
     _check_references(pack, path)
     return pack
+
+
+def _marker_fields(raw, path) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise PackError(f"{path}: [marker_fields] must map a form field to what staff read it as")
+    for name, label in raw.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or not isinstance(label, str) or not label.strip():
+            raise PackError(f"{path}: [marker_fields] {name} must be a form field id with a label, "
+                            f"e.g. contact_restrictions = \"Contact restrictions\"")
+    return {name: label.strip() for name, label in raw.items()}
 
 
 def _delivery_methods(meta: dict, path) -> tuple[str, ...]:

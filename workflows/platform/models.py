@@ -123,6 +123,8 @@ class Alert(Base):
     marker_code: Mapped[str | None] = mapped_column(String(40))
     marker_text: Mapped[str | None] = mapped_column(Text)
     control_measures: Mapped[list | None] = mapped_column(JSON)
+    # the pack's [marker_fields] as last decided: field id -> the chosen options' labels
+    marker_details: Mapped[dict | None] = mapped_column(JSON)
     reported_by: Mapped[str] = mapped_column(String(80))
     # the member of staff the incident happened to, if not the reporter: neither decides on it
     staff_involved: Mapped[str | None] = mapped_column(String(80))

@@ -68,6 +68,7 @@ def instructions(pack: Pack, alert: Alert, change: str) -> str:
     lines = [f"{CHANGES[change].capitalize()} on {who}'s record.", f"Instruction to staff: {shown['instruction']}"]
     if shown["control_measures"]:
         lines.append("Measures: " + "; ".join(map(str, shown["control_measures"])))
+    lines += shown["details"]  # the pack's [marker_fields], e.g. "Contact restrictions: ..."
     if shown["code"]:
         lines.append(f"Code: {shown['code']}")
     if shown["level"]:

@@ -27,8 +27,16 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
         "code": None if rule else alert.marker_code, "level": None if rule else alert.level,
         "instruction": rule.staff_instruction if rule else alert.marker_text,
         "control_measures": [] if rule else list(alert.control_measures or []),
+        # the pack's [marker_fields] (e.g. contact restrictions), as staff read them
+        "details": [] if rule else marker_details(pack, alert),
         "since": _day(alert.placed_at), "next_review": None if rule else _day(alert.next_review_at),
     }
+
+
+def marker_details(pack: Pack, alert: Alert) -> list[str]:
+    """The pack's [marker_fields] on this marker, each as staff read it: "Contact restrictions: a; b"."""
+    held = alert.marker_details or {}
+    return [f"{label}: {'; '.join(held[name])}" for name, label in pack.marker_fields.items() if held.get(name)]
 
 
 def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "active") -> list[Alert]:
@@ -87,7 +95,8 @@ def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
         result.append({
             "customer": customer.reference, "name": customer.name, "address": customer.address,
             "postcode": customer.postcode, "code": shown["code"], "instruction": shown["instruction"],
-            "control_measures": shown["control_measures"], "next_review": shown["next_review"],
+            "control_measures": shown["control_measures"], "details": shown["details"],
+            "next_review": shown["next_review"],
         })
     audit.record(db, actor=actor.username, action="visit_list_produced", markers=len(result))
     return result

@@ -1,0 +1,118 @@
+"""A small pack written for the tests: one assessment and one review, to prove generic features
+(marker fields, validWhen, mustDiffer on several fields, read_register, the review lint) away
+from the landlords' seeds."""
+from pathlib import Path
+
+from tests.packs.world import PackWorld
+
+PACK_TOML = """
+[pack]
+name = "Small Test Housing"
+assessment_process = "small_assessment"
+
+[roles.staff]
+name = "Staff"
+rank = 1
+[roles.manager]
+name = "Manager"
+rank = 3
+[roles.process_owner]
+name = "Process Owner"
+rank = 0
+[roles.compliance_officer]
+name = "Compliance Officer"
+rank = 0
+[roles.admin]
+name = "Administrator"
+rank = 0
+
+[marker_fields]
+contact_rules = "How to contact them"
+
+[categories.concern]
+label = "A concern"
+
+[registers]
+tell_tenant_within = "P14D"
+
+[letters.told]
+title = "The marker on your record"
+file = "letters/told.txt"
+"""
+
+LETTER = """Dear $customer_name,
+Staff will: $marker_text (level $level).
+How we will contact you: $contact_rules_labels.
+Next review by $review_date.
+"""
+
+HEAD = """<?xml version='1.0' encoding='UTF-8'?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Definitions_{id}" targetNamespace="http://bpmn.io/schema/bpmn">
+<bpmn:process id="{id}" name="{id}" isExecutable="true">
+"""
+TAIL = "\n</bpmn:process>\n</bpmn:definitions>\n"
+
+LEVELS = '<camunda:value id="L1" name="Level 1"/><camunda:value id="L2" name="Level 2"/><camunda:value id="L3" name="Level 3"/>'
+RULES = ('<camunda:formField id="contact_rules" label="How we contact them" type="enum"><camunda:properties>'
+         '<camunda:property id="multiple" value="true"/></camunda:properties><camunda:validation>'
+         '<camunda:constraint name="required"/></camunda:validation><camunda:value id="any" name="Any way"/>'
+         '<camunda:value id="letters_only" name="Letters only"/><camunda:value id="by_appointment" name="By appointment"/>'
+         '</camunda:formField>')
+
+ASSESSMENT = HEAD.format(id="small_assessment") + f"""<bpmn:laneSet id="ls"><bpmn:lane id="l_manager" name="Manager"><bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>decide</bpmn:flowNodeRef><bpmn:flowNodeRef>place</bpmn:flowNodeRef><bpmn:flowNodeRef>schedule</bpmn:flowNodeRef><bpmn:flowNodeRef>letter</bpmn:flowNodeRef></bpmn:lane>
+<bpmn:lane id="l_staff" name="Staff"><bpmn:flowNodeRef>deliver</bpmn:flowNodeRef><bpmn:flowNodeRef>delivered</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:userTask id="decide" name="Decide the marker"><bpmn:extensionElements><camunda:formData>
+<camunda:formField id="marker_text" label="Marker wording" type="string"><camunda:validation><camunda:constraint name="required"/></camunda:validation></camunda:formField>
+<camunda:formField id="level" label="Level" type="enum"><camunda:validation><camunda:constraint name="required"/></camunda:validation>{LEVELS}</camunda:formField>
+{RULES}</camunda:formData><camunda:properties><camunda:property name="decision" value="true"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+<bpmn:serviceTask id="place" name="Place" camunda:type="external" camunda:topic="place_marker"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:serviceTask id="schedule" name="Review" camunda:type="external" camunda:topic="schedule_review"><bpmn:extensionElements><camunda:properties><camunda:property name="process" value="small_review"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:serviceTask id="letter" name="Tell them" camunda:type="external" camunda:topic="issue_letter"><bpmn:extensionElements><camunda:properties><camunda:property name="template" value="told"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:userTask id="deliver" name="Deliver the letter"><bpmn:extensionElements><camunda:formData><camunda:formField id="delivered_at" label="Delivered at" type="datetime"><camunda:validation><camunda:constraint name="required"/></camunda:validation></camunda:formField></camunda:formData><camunda:properties><camunda:property name="mustDiffer" value="reported_by,staff_involved"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
+<bpmn:serviceTask id="delivered" name="Delivery recorded" camunda:type="external" camunda:topic="record_letter_delivery"><bpmn:extensionElements><camunda:properties><camunda:property name="method" value="hand delivered"/><camunda:property name="field" value="delivered_at"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>f6</bpmn:incoming><bpmn:outgoing>f7</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:endEvent id="end"><bpmn:incoming>f7</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide"/><bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="place"/>
+<bpmn:sequenceFlow id="f3" sourceRef="place" targetRef="schedule"/><bpmn:sequenceFlow id="f4" sourceRef="schedule" targetRef="letter"/>
+<bpmn:sequenceFlow id="f5" sourceRef="letter" targetRef="deliver"/><bpmn:sequenceFlow id="f6" sourceRef="deliver" targetRef="delivered"/>
+<bpmn:sequenceFlow id="f7" sourceRef="delivered" targetRef="end"/>""" + TAIL
+
+REVIEW = HEAD.format(id="small_review") + f"""<bpmn:laneSet id="ls"><bpmn:lane id="l_manager" name="Manager"><bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>due</bpmn:flowNodeRef><bpmn:flowNodeRef>read</bpmn:flowNodeRef><bpmn:flowNodeRef>review</bpmn:flowNodeRef><bpmn:flowNodeRef>keep</bpmn:flowNodeRef><bpmn:flowNodeRef>next</bpmn:flowNodeRef><bpmn:flowNodeRef>gw_told</bpmn:flowNodeRef><bpmn:flowNodeRef>letter</bpmn:flowNodeRef><bpmn:flowNodeRef>not_told</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+<bpmn:startEvent id="start"><bpmn:outgoing>r1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:intermediateCatchEvent id="due"><bpmn:incoming>r1</bpmn:incoming><bpmn:outgoing>r2</bpmn:outgoing><bpmn:timerEventDefinition id="due_def"><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">P1Y</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+<bpmn:serviceTask id="read" name="As the register holds it now" camunda:type="external" camunda:topic="read_register"><bpmn:incoming>r2</bpmn:incoming><bpmn:outgoing>r3</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:userTask id="review" name="Review the marker"><bpmn:extensionElements><camunda:formData>
+<camunda:formField id="review_reason" label="Reasons" type="string"><camunda:validation><camunda:constraint name="required"/></camunda:validation></camunda:formField>
+<camunda:formField id="level" label="Lower level" type="enum"><camunda:properties><camunda:property id="validWhen" value="level &lt; current_level"/><camunda:property id="invalidMessage" value="a review may only lower the level here"/></camunda:properties>{LEVELS}</camunda:formField>
+{RULES}
+<camunda:formField id="non_disclosure_reason" label="Why they are not told" type="string"><camunda:properties><camunda:property id="requiredWhen" value="tenant_told == False"/></camunda:properties></camunda:formField>
+</camunda:formData><camunda:properties><camunda:property name="decision" value="true"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>r3</bpmn:incoming><bpmn:outgoing>r4</bpmn:outgoing></bpmn:userTask>
+<bpmn:serviceTask id="keep" name="Keep" camunda:type="external" camunda:topic="keep_marker"><bpmn:incoming>r4</bpmn:incoming><bpmn:outgoing>r5</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:serviceTask id="next" name="Next review" camunda:type="external" camunda:topic="schedule_review"><bpmn:extensionElements><camunda:properties><camunda:property name="process" value="small_review"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>r5</bpmn:incoming><bpmn:outgoing>r6</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:exclusiveGateway id="gw_told" default="r_not_told"><bpmn:incoming>r6</bpmn:incoming><bpmn:outgoing>r_told</bpmn:outgoing><bpmn:outgoing>r_not_told</bpmn:outgoing></bpmn:exclusiveGateway>
+<bpmn:serviceTask id="letter" name="Tell them" camunda:type="external" camunda:topic="issue_letter"><bpmn:extensionElements><camunda:properties><camunda:property name="template" value="told"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>r_told</bpmn:incoming><bpmn:outgoing>r7</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:serviceTask id="not_told" name="Why not" camunda:type="external" camunda:topic="record_non_disclosure"><bpmn:incoming>r_not_told</bpmn:incoming><bpmn:outgoing>r8</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:endEvent id="end"><bpmn:incoming>r7</bpmn:incoming><bpmn:incoming>r8</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="r1" sourceRef="start" targetRef="due"/><bpmn:sequenceFlow id="r2" sourceRef="due" targetRef="read"/>
+<bpmn:sequenceFlow id="r3" sourceRef="read" targetRef="review"/><bpmn:sequenceFlow id="r4" sourceRef="review" targetRef="keep"/>
+<bpmn:sequenceFlow id="r5" sourceRef="keep" targetRef="next"/><bpmn:sequenceFlow id="r6" sourceRef="next" targetRef="gw_told"/>
+<bpmn:sequenceFlow id="r_told" sourceRef="gw_told" targetRef="letter"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">tenant_told == True</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="r_not_told" sourceRef="gw_told" targetRef="not_told"/>
+<bpmn:sequenceFlow id="r7" sourceRef="letter" targetRef="end"/><bpmn:sequenceFlow id="r8" sourceRef="not_told" targetRef="end"/>""" + TAIL
+
+
+def write_small_pack(root: Path, review: str = REVIEW) -> Path:
+    folder = root / "small"
+    (folder / "letters").mkdir(parents=True, exist_ok=True)
+    (folder / "pack.toml").write_text(PACK_TOML)
+    (folder / "letters" / "told.txt").write_text(LETTER)
+    (folder / "small_assessment.bpmn").write_text(ASSESSMENT)
+    (folder / "small_review.bpmn").write_text(review)
+    return folder
+
+
+def small_world(cli, monkeypatch, tmp_path, users) -> PackWorld:
+    write_small_pack(tmp_path)
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "small")
+    return PackWorld(cli, users)

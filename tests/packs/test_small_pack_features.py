@@ -1,0 +1,78 @@
+"""Generic features proven on a small pack written for the tests (tests/packs/small_pack.py), through
+the command line: [marker_fields] beside the instruction, validWhen, mustDiffer naming several fields,
+read_register, and the deploy check's rule on review outcome paths."""
+from tests.packs.small_pack import REVIEW, small_world, write_small_pack
+from tests.packs.world import DPO
+
+USERS = {"sam": ["staff"], "stan": ["staff"], "tess": ["staff"], "mo": ["manager"]}
+T0, DECIDED = "2026-03-02T09:00", "2026-03-03T10:00"
+DECISION = {"marker_text": "Visit in pairs", "level": "L2", "contact_rules": "letters_only,by_appointment"}
+
+
+def placed(world, cli, staff_involved=None):
+    extra = ["--staff-involved", staff_involved] if staff_involved else []
+    out = cli("report", "--as", "sam", "--customer", "C1", "--category", "concern", "--description", "x", *extra, now=T0)
+    alert_id = int(out.split("alert ")[1].split()[0])
+    world.complete("mo", world.open_task("mo", alert_id, T0)["task"], DECISION, now=DECIDED)
+    return alert_id
+
+
+def test_marker_fields_are_shown_beside_the_instruction_by_check_the_visit_list_and_the_story(cli, monkeypatch, tmp_path):
+    world = small_world(cli, monkeypatch, tmp_path, USERS)
+    alert_id = placed(world, cli)
+    shown = "How to contact them: Letters only; By appointment"
+    out = cli("check", "John Smith", "--as", "tess")
+    assert "MARKER [L2]: Visit in pairs" in out and shown in out
+    assert cli.json("visit-list", "--as", "tess", "--json")[0]["details"] == [shown]
+    assert world.alert(alert_id, DPO)["marker_details"] == [shown]
+
+
+def test_a_step_naming_several_people_in_mustdiffer_goes_to_none_of_them(cli, monkeypatch, tmp_path):
+    world = small_world(cli, monkeypatch, tmp_path, USERS)
+    alert_id = placed(world, cli, staff_involved="stan")
+    assert not world.tasks_for("sam", alert_id, DECIDED) and not world.tasks_for("stan", alert_id, DECIDED)
+    task = world.open_task("tess", alert_id, DECIDED)
+    assert "someone other than sam, who reported this concern" in world.refuse(
+        "sam", task["task"], {"delivered_at": DECIDED}, now=DECIDED)
+    assert "someone other than stan, the member of staff involved" in world.refuse(
+        "stan", task["task"], {"delivered_at": DECIDED}, now=DECIDED)
+    world.complete("tess", task["task"], {"delivered_at": DECIDED}, now=DECIDED)
+
+
+def test_valid_when_refuses_an_answer_that_contradicts_the_register_and_read_register_brings_the_review_up_to_date(
+        cli, monkeypatch, tmp_path):
+    world = small_world(cli, monkeypatch, tmp_path, USERS)
+    alert_id = placed(world, cli)  # the review case starts before the letter is issued
+    assert world.fire_timers("2027-03-03T10:01") == 1
+    review = world.open_task("mo", alert_id, "2027-03-03T10:01")
+    answers = {"review_reason": "Calmer", "contact_rules": "any"}
+    error = world.refuse("mo", review["task"], {**answers, "level": "L3"})
+    assert error.strip() == "error: level: Lower level: a review may only lower the level here"
+    assert world.alert(alert_id, DPO)["level"] == "L2"  # nothing saved
+    # read_register found the letter the assessment issued after this review began: no reason for not telling asked
+    world.complete("mo", review["task"], {**answers, "level": "L1"}, now="2027-03-04T10:00")
+    alert = world.alert(alert_id, DPO)
+    assert alert["level"] == "L1" and alert["letters"][-1]["body"].startswith("Dear John Smith")
+    assert "How we will contact you: Any way." in alert["letters"][-1]["body"]
+    assert alert["marker_details"] == ["How to contact them: Any way"] and alert["non_disclosures"] == []
+
+
+def test_the_deploy_check_refuses_a_review_outcome_path_with_no_letter_and_no_recorded_reason(cli, monkeypatch, tmp_path):
+    broken = REVIEW.replace('<bpmn:sequenceFlow id="r_not_told" sourceRef="gw_told" targetRef="not_told"/>',
+                            '<bpmn:sequenceFlow id="r_not_told" sourceRef="gw_told" targetRef="end"/>')
+    broken = broken.replace('<bpmn:endEvent id="end"><bpmn:incoming>r7</bpmn:incoming>',
+                            '<bpmn:endEvent id="end"><bpmn:incoming>r7</bpmn:incoming><bpmn:incoming>r_not_told</bpmn:incoming>')
+    broken = broken.replace('<bpmn:serviceTask id="not_told"', '<bpmn:serviceTask id="not_told_unused"').replace(
+        '<bpmn:flowNodeRef>not_told</bpmn:flowNodeRef>', '')
+    broken = broken.replace('<bpmn:sequenceFlow id="r8" sourceRef="not_told" targetRef="end"/>', '').replace(
+        '<bpmn:incoming>r8</bpmn:incoming>', '').replace(
+        '<bpmn:incoming>r_not_told</bpmn:incoming><bpmn:outgoing>r8</bpmn:outgoing>', '')
+    write_small_pack(tmp_path, review=broken)
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "small")
+    for command in (("pack", "check"), ("pack", "deploy")):
+        error = cli.fails(*command)
+        assert "small_review.bpmn: review: a review outcome path from 'review' reaches 'end' with no letter to the " \
+               "tenant and no recorded reason (issue_letter / record_non_disclosure / remove_marker)" in error, error
+    write_small_pack(tmp_path)  # the review as written: every outcome path tells the tenant or says why not
+    assert "no problems found" in cli("pack", "check")
