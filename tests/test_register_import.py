@@ -101,6 +101,7 @@ def test_a_dry_run_of_2000_rows_names_the_row_and_column_of_each_of_20_errors_an
 
     refused = cli.fails("import", "markers", big, "--as", "admin", now=NOW)
     assert "20 of 2,000 rows have problems, so nothing was imported" in refused
+    assert "checked 1,000 of 2,000 rows (50%)\nchecked 2,000 of 2,000 rows (100%)\n" in refused  # the progress line
     assert "no customer matches" in cli("check", "R503", "--as", "sam")
 
     out = cli("import", "markers", big, "--as", "admin", "--good-rows-only", now=NOW)
