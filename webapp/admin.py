@@ -5,9 +5,11 @@ from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectMu
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from workflows import permissions
 from workflows.accounts import credentials, people
 from workflows.platform.db import transaction
 from workflows.platform.errors import WorkflowError
+from workflows.register import importing
 
 from .auth import actor, administrator, pack, requires
 
@@ -98,3 +100,42 @@ def user(username):
             form.roles.errors = list(form.roles.errors) + [str(err)]
     return render_template("admin_user.html", title=f"User {username}", person=person, form=form), \
         422 if form.errors else 200
+
+
+@blueprint.route("/import", methods=["GET", "POST"])
+@requires(permissions.may_import_register)
+def import_register():
+    """Upload the existing register (a CSV, and a mapping file for another system's export): a dry
+    run reports every row's problems; the import puts the good rows on the register in one transaction."""
+    if request.method == "GET":
+        return render_template("admin_import.html", title="Import the existing register")
+    upload, mapping_upload = request.files.get("file"), request.files.get("mapping")
+    importing_now = request.form.get("action") == "import"
+    good_rows_only = request.form.get("good_rows_only") == "yes"
+    page = {"title": "Import the existing register", "good_rows_only": good_rows_only}
+    if upload is None or not upload.filename:
+        return render_template("admin_import.html", error="Choose the CSV file to check or import.", **page), 422
+    parsed = report = None
+    try:
+        with transaction() as db:
+            mapping = None
+            if mapping_upload is not None and mapping_upload.filename:
+                mapping = importing.load_mapping(mapping_upload.read(), mapping_upload.filename)
+            parsed = importing.read_csv(upload.read(), upload.filename, mapping)
+            report = importing.check(db, pack(), parsed)
+            imported = None
+            if importing_now:
+                imported = importing.import_rows(db, pack=pack(), actor=actor(), report=report,
+                                                 good_rows_only=good_rows_only)
+    except WorkflowError as err:
+        # a refused file, or rows with problems on an import without "good rows only": nothing imported
+        return render_template("admin_import.html", error=str(err), report=report,
+                               delimiter=_delimiter_words(parsed), **page), 422
+    return render_template("admin_import.html", report=report, imported=imported,
+                           delimiter=_delimiter_words(parsed), **page)
+
+
+def _delimiter_words(parsed) -> str | None:
+    if parsed is None:
+        return None
+    return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}[parsed.delimiter]

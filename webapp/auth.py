@@ -108,7 +108,8 @@ def header():
             return inboxes.header_counts(db, pack=pack(), actor=actor())
     signed_in = current_user.is_authenticated
     return {"header_counts": header_counts, "pack_name": active_pack().name,
-            "is_admin": signed_in and administrator(pack(), actor())}
+            "is_admin": signed_in and administrator(pack(), actor()),
+            "may_import": signed_in and permissions.may_import_register(pack(), actor())}
 
 
 class SignInForm(FlaskForm):

@@ -93,6 +93,11 @@ def is_administrator(pack: Pack, actor: Actor) -> bool:
     return pack.administrator_role in actor.roles
 
 
+def may_import_register(pack: Pack, actor: Actor) -> bool:
+    """Imports the existing register from a CSV: the roles [pack] import_by names, or else the administrator."""
+    return bool((pack.import_by or {pack.administrator_role}) & set(actor.roles))
+
+
 def is_process_owner(pack: Pack, actor: Actor) -> bool:
     """Changes the policy: checks, deploys and migrates the diagrams."""
     return pack.process_owner_role in actor.roles

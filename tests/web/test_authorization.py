@@ -38,6 +38,7 @@ GET_TABLE = """
 /admin/users                             302 403 403 403 403 403 200
 /admin/users/anna                        302 403 403 403 403 403 200
 /admin/users/nobody                      302 403 403 403 403 403 404
+/admin/import                            302 403 403 403 403 403 200
 /vendor/bpmn-js/bpmn-navigated-viewer.production.min.js 200 200 200 200 200 200 200
 /static/style.css                        200 200 200 200 200 200 200
 """
@@ -54,6 +55,7 @@ POST_TABLE = """
 /letters/{rletter}/delivery              302 404 404 422 404 422 404
 /admin/users                             302 403 403 403 403 403 422
 /admin/users/anna                        302 403 403 403 403 403 422
+/admin/import                            302 403 403 403 403 403 422
 /sign-out                                302 302 302 302 302 302 302
 """
 

@@ -106,24 +106,33 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
 
 
 def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
-               data: dict) -> Case:
+               data: dict, timers_due_at: datetime | None = None, flush: bool = True,
+               definition=None) -> Case:
     """Start a case of the newest version of a process and run it until it waits. Appeals start
-    only through start_appeal, which applies the time limit."""
+    only through start_appeal, which applies the time limit.
+
+    timers_due_at: the duration timers the new case first waits on fall due at this moment
+    instead of after their duration (a review imported with its next review date).
+    flush=False: the case is inserted at the caller's next flush (many cases started at once);
+    definition: the process's newest version, when the caller has looked it up once for them all."""
     if kind == "appeal":
         raise NotAllowed("an appeal is lodged with its grounds (alertflow appeal), which checks the time to appeal")
-    case = _start_case(db, pack=pack, process_id=process_id, alert=alert, kind=kind, actor=actor, data=data)
-    db.flush()  # the caller gets the case with its id
+    case = _start_case(db, pack=pack, process_id=process_id, alert=alert, kind=kind, actor=actor, data=data,
+                       timers_due_at=timers_due_at, definition=definition)
+    if flush:
+        db.flush()  # the caller gets the case with its id
     return case
 
 
 def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
-                data: dict, timers_from: datetime | None = None) -> Case:
+                data: dict, timers_from: datetime | None = None, timers_due_at: datetime | None = None,
+                definition=None) -> Case:
     """start_case without the flush: a case started inside another case's step (continue-as-new)
     is inserted by that step's one flush, already holding the state it waits in.
 
     timers_from: the duration timers the new case first waits on count from this moment, not
     from now (the next review period from the previous review's due date)."""
-    definition = deployment.latest(db, pack=pack.key, process_id=process_id)
+    definition = definition or deployment.latest(db, pack=pack.key, process_id=process_id)
     if definition is None:
         raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
     spec, subprocess_specs = deployment.spec_for(definition)
@@ -131,7 +140,7 @@ def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind:
                 started_by=actor, created_at=clock.now(), updated_at=clock.now())
     db.add(case)
     step = _Step(db, pack, case, actor)
-    step.timers_from = timers_from
+    step.timers_from, step.timers_due_at = timers_from, timers_due_at
     workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(alert_data(alert, pack), **data)
@@ -380,6 +389,18 @@ def _retime(workflow, task, started_at):
     task._set_internal_data(timer_started_at=started_at, event_value=due.isoformat(), event_fired=False)
 
 
+def _retime_to(workflow, task, due: datetime) -> bool:
+    """A waiting duration timer made to fall due at `due`; its start is put one duration before,
+    so a migration that re-times it from its start keeps the period it is in. False: not one."""
+    event = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(event, DurationTimerEventDefinition):
+        return False
+    parsed = event.parse_iso_duration(str(workflow.script_engine.evaluate(task, event.expression)))
+    started = clock.add_duration(due, {unit: -amount for unit, amount in parsed.items()})
+    task._set_internal_data(timer_started_at=started.isoformat(), event_value=due.isoformat(), event_fired=False)
+    return True
+
+
 def _acting_role(pack, human_task, actor):
     if human_task.role in actor.roles:
         return human_task.role
@@ -437,6 +458,7 @@ class _Step:
         self.ready_before: set[str] = set()
         self.settled: set[str] = set()  # rows this step has already closed itself
         self.timers_from: datetime | None = None  # re-time the first duration timers from here
+        self.timers_due_at: datetime | None = None  # or make them fall due at this moment
 
     def restore(self):
         spec, subprocess_specs = deployment.spec_for(self.case.definition)
@@ -456,6 +478,13 @@ class _Step:
                     _retime(workflow, task, self.timers_from.isoformat())
                 self.timers_from = None
                 return  # one already due fires at the next sweep: until then the case shows its due date
+            if self.timers_due_at is not None:
+                waiting = workflow.get_tasks(state=TaskState.WAITING)
+                if not [t for t in waiting if _retime_to(workflow, t, self.timers_due_at)]:
+                    raise StepFailed(f"process '{self.case.definition.process_id}' does not start by waiting on a "
+                                     f"duration timer, so it cannot be started to fall due on a given date")
+                self.timers_due_at = None
+                return
             workflow.refresh_timers()
             workflow.do_engine_steps()
         self._guard(run)

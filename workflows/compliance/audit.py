@@ -123,6 +123,14 @@ class _Pending:
     row: dict
 
 
+def settle_case_ids(db: Session) -> None:
+    """Read the ids of flushed cases into this transaction's pending events, so the events hold
+    no case object: a long transaction (an import) may then let its cases go from memory."""
+    for p in db.info.get(_PENDING, []):
+        if p.case is not None and p.case.id is not None:
+            p.row["case_id"], p.case = p.case.id, None
+
+
 def _current_transaction(db: Session) -> SessionTransaction | None:
     """None before the session has begun: the event then belongs to the transaction it begins."""
     return db.get_nested_transaction() or db.get_transaction()

@@ -149,6 +149,8 @@ class Pack:
     administrator_role: str = "admin"
     process_owner_role: str = "process_owner"
     compliance_role: str = "compliance_officer"
+    # who may import the existing register from a CSV ([pack] import_by); empty: the administrator role
+    import_by: frozenset[str] = frozenset()
     roles: dict[str, Role] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
     restrictions: dict[str, Restriction] = field(default_factory=dict)
@@ -279,6 +281,7 @@ def _build(key, directory, raw, path) -> Pack:
             administrator_role=meta.get("administrator_role", Pack.administrator_role),
             process_owner_role=meta.get("process_owner_role", Pack.process_owner_role),
             compliance_role=meta.get("compliance_role", Pack.compliance_role),
+            import_by=frozenset(meta.get("import_by", ())),
             appeal_within=meta.get("appeal_within"),
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
             markers_on_lead_tenant=_flag(meta, "markers_on_lead_tenant", False, path),
@@ -448,6 +451,9 @@ def _check_references(pack: Pack, path) -> None:
         if key not in pack.roles:
             raise PackError(f"{path}: [pack] {setting} is '{key}', which is not a role of the pack: add "
                             f"[roles.{key}] or name the role that {what}")
+    unknown = pack.import_by - set(pack.roles)
+    if unknown:
+        raise PackError(f"{path}: [pack] import_by names unknown roles {sorted(unknown)}")
     for role in pack.roles.values():
         if role.escalates_to and role.escalates_to not in pack.roles:
             raise PackError(f"{path}: role '{role.key}' escalates_to unknown role '{role.escalates_to}'")
