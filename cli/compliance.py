@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from workflows.drawing import pdf, tables
 from workflows.platform import db as database
 from workflows.platform.errors import WorkflowError
 from workflows.definitions.pack import active_pack
@@ -78,8 +79,7 @@ def export_group():
 
 def _emit_rows(rows, columns, fmt, output):
     """Rows as CSV with these columns, or as JSON."""
-    from workflows.compliance import exports
-    _emit(exports.to_csv(rows, columns) if fmt == "csv" else json.dumps(rows, indent=2) + "\n", output)
+    _emit(tables.to_csv(rows, columns) if fmt == "csv" else json.dumps(rows, indent=2) + "\n", output)
 
 
 def _emit(content, output):
@@ -147,7 +147,7 @@ def export_subject_access(db, customer_ref, username, fmt, output):
     data = exports.subject_access(db, pack=active_pack(), actor=actor_named(db, username), customer_ref=customer_ref)
     if data["restricted_records"]:
         click.echo(data["restricted_records"]["message"], err=True)
-    _emit(exports.subject_access_pdf(data) if fmt == "pdf" else json.dumps(data, indent=2) + "\n", output)
+    _emit(pdf.subject_access(data) if fmt == "pdf" else json.dumps(data, indent=2) + "\n", output)
 
 
 @export_group.command("dossier")

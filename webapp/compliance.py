@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from workflows.platform import clock
 from workflows.compliance import oversight, exports
+from workflows.drawing import pdf, tables
 from workflows import permissions
 from workflows.platform.db import transaction
 
@@ -113,7 +114,7 @@ def register(fmt=None):
                                           purpose="exported" if fmt else "viewed")
         readable = _readable(db, rows)
     if fmt == "csv":
-        return _download(exports.to_csv(rows, exports.REGISTER_COLUMNS), "text/csv",
+        return _download(tables.to_csv(rows, exports.REGISTER_COLUMNS), "text/csv",
                          f"active-markers-{_stamp()}.csv")
     if fmt == "json":
         return _json(rows)
@@ -130,7 +131,7 @@ def non_disclosures(fmt=None):
                                                   purpose="exported" if fmt else "viewed")
         readable = _readable(db, rows)
     if fmt == "csv":
-        return _download(exports.to_csv(rows, exports.NON_DISCLOSURE_COLUMNS), "text/csv",
+        return _download(tables.to_csv(rows, exports.NON_DISCLOSURE_COLUMNS), "text/csv",
                          f"non-disclosures-{_stamp()}.csv")
     if fmt == "json":
         return _json(rows)
@@ -143,7 +144,7 @@ def non_disclosures(fmt=None):
 def out_of_hours_csv():
     with transaction() as db:
         rows = exports.out_of_hours(db, pack=pack(), actor=actor())
-    return _download(exports.to_csv(rows, exports.OUT_OF_HOURS_COLUMNS), "text/csv", f"out-of-hours-{_stamp()}.csv")
+    return _download(tables.to_csv(rows, exports.OUT_OF_HOURS_COLUMNS), "text/csv", f"out-of-hours-{_stamp()}.csv")
 
 
 @blueprint.route("/alerts/<int:alert_id>/dossier.pdf")
@@ -167,5 +168,5 @@ def subject_access(customer_ref, fmt):
     with transaction() as db:
         data = exports.subject_access(db, pack=pack(), actor=actor(), customer_ref=customer_ref)
     if fmt == "pdf":
-        return _download(exports.subject_access_pdf(data), "application/pdf", f"subject-access-{customer_ref}.pdf")
+        return _download(pdf.subject_access(data), "application/pdf", f"subject-access-{customer_ref}.pdf")
     return _download(json.dumps(data, indent=2), "application/json", f"subject-access-{customer_ref}.json")

@@ -1,13 +1,9 @@
-"""Exports: registers as CSV and JSON, the out-of-hours list, a marker's dossier as PDF, and a
-subject access export (everything held about one person) as JSON and PDF.
+"""What the exports hold: the columns of the registers and the out-of-hours list, a marker's
+dossier, and a subject access export (everything held about one person, with what a decision
+not to tell them covers withheld). workflows/drawing/ draws them as CSV and PDF.
 
-Each export is audited; rows the actor may not see are never read (`register.visible`).
-PDFs are drawn with reportlab's platypus; every piece of recorded text is escaped, since
-platypus paragraphs read markup.
+Each export is audited; rows the actor may not see are never read (`permissions.visible`).
 """
-import csv
-import io
-from xml.sax.saxutils import escape
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -16,6 +12,7 @@ from workflows.register.story import alert_story
 from workflows.compliance import audit
 from workflows.platform import clock
 from workflows import permissions
+from workflows.drawing import pdf
 from workflows.register import markers
 from workflows.cases.assignment import Actor
 from workflows.permissions import may_export_subject_access, may_read_registers, require
@@ -30,26 +27,6 @@ NON_DISCLOSURE_COLUMNS = ("id", "alert", "customer", "name", "category", "alert_
                           "consulted", "decided_by", "decided_at")
 OUT_OF_HOURS_COLUMNS = ("customer", "name", "address", "postcode", "code", "instruction", "control_measures",
                         "details")
-
-
-def to_csv(rows: list[dict], columns) -> str:
-    """Rows as CSV with a header; lists joined with '; '. Cells that a spreadsheet would run as a
-    formula (starting = + - @) are prefixed with a quote mark."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return out.getvalue()
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        value = "; ".join(map(str, value))
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def out_of_hours(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
@@ -205,66 +182,7 @@ def _restricted_left_out(db: Session, *, pack: Pack, actor: Actor, customer: Cus
                         f"complete the export.")}
 
 
-# --- PDFs ---------------------------------------------------------------------------------
-
-class _Pdf:
-    """A small document builder over reportlab's platypus."""
-
-    def __init__(self, title: str, author: str):
-        from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-        styles = getSampleStyleSheet()
-        self.title, self.author = title, author
-        self.styles = {"title": styles["Title"], "h2": styles["Heading2"], "h3": styles["Heading3"],
-                       "body": ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12.5),
-                       "small": ParagraphStyle("small", parent=styles["BodyText"], fontSize=8.5, leading=11,
-                                               leftIndent=10)}
-        self.story = []
-
-    def para(self, text, style="body"):
-        from reportlab.platypus import Paragraph
-        self.story.append(Paragraph(escape(str(text)).replace("\n", "<br/>"), self.styles[style]))
-
-    def pairs(self, items: dict, style="body"):
-        from reportlab.platypus import Paragraph
-        for key, value in items.items():
-            if value in (None, "", [], {}):
-                continue
-            if isinstance(value, (list, tuple)):
-                value = "; ".join(map(str, value))
-            elif isinstance(value, dict):
-                value = "; ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
-            self.story.append(Paragraph(f"<b>{escape(str(key))}</b>: {escape(str(value))}", self.styles[style]))
-
-    def heading(self, text, level="h2"):
-        self.para(text, level)
-
-    def space(self, mm_=3):
-        from reportlab.lib.units import mm
-        from reportlab.platypus import Spacer
-        self.story.append(Spacer(1, mm_ * mm))
-
-    def build(self) -> bytes:
-        from reportlab.lib.pagesizes import A4
-        from reportlab.lib.units import mm
-        from reportlab.platypus import SimpleDocTemplate
-
-        buffer = io.BytesIO()
-        doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                                bottomMargin=16 * mm, title=self.title, author=self.author)
-
-        def footer(canvas, doc_):
-            canvas.saveState()
-            canvas.setFont("Helvetica", 7.5)
-            canvas.drawString(18 * mm, 9 * mm, f"{self.title} · page {doc_.page} · OFFICIAL-SENSITIVE")
-            canvas.restoreState()
-
-        doc.build(self.story or [], onFirstPage=footer, onLaterPages=footer)
-        return buffer.getvalue()
-
-
-def _when(moment):
-    return clock.as_utc(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
-
+# --- the dossier -------------------------------------------------------------------------
 
 def dossier(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
     """One marker's whole history, in the order the dossier prints it."""
@@ -284,109 +202,5 @@ def dossier(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
 
 
 def dossier_pdf(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> bytes:
-    """The marker dossier as one printable PDF: report, risk assessment, decisions and reasons,
-    letters or the reasons for not sending one, reviews, appeals, sharing, and every event."""
-    d = dossier(db, pack=pack, actor=actor, alert_id=alert_id)
-    alert, story = d["alert"], d["story"]
-    category = pack.categories.get(alert.category)
-    doc = _Pdf(f"Marker dossier A{alert.id:06d}", pack.name)
-    doc.heading(f"{pack.name}: marker dossier A{alert.id:06d}", "title")
-    doc.pairs({"Customer": f"{alert.customer.name} ({alert.customer.reference}), {alert.customer.address}",
-               "Category": category.label if category else alert.category,
-               "Restricted": pack.restrictions[alert.restriction].label if alert.restriction in pack.restrictions else None,
-               "Status": alert.status.replace("_", " "), "Marker": alert.marker_text,
-               "Control measures": alert.control_measures, "Level": alert.level, "Code": alert.marker_code,
-               "Placed": f"{_when(alert.placed_at)} by {alert.placed_by}" if alert.placed_at else None,
-               "Next review": _when(alert.next_review_at) if alert.next_review_at else None,
-               "Removed": f"{_when(alert.removed_at)}: {alert.removed_reason}" if alert.removed_at else None,
-               "Produced": f"{_when(clock.now())} by {actor.username}"})
-    doc.heading("1. The report")
-    if d["report"]:
-        doc.pairs({"Reported": f"{_when(d['report'].at)} by {d['report'].actor}",
-                   "What happened": d["report"].detail.get("description")})
-    doc.heading("2. Risk assessment")
-    for ra in story["assessments"]:
-        doc.para(f"Filed {_when(ra.assessed_at)} by {ra.assessed_by}", "h3")
-        doc.pairs(ra.content or {}, "small")
-    if not story["assessments"]:
-        doc.para("No risk assessment has been filed.")
-    doc.heading("3. Decisions and their reasons")
-    for e in d["decisions"]:
-        stage = d["cases"].get(e.case_id)
-        doc.pairs({f"Decision {e.detail.get('decision_no')}": f"{e.detail.get('outcome')} on {_when(e.at)} by "
-                   f"{e.detail.get('decided_by')} ({e.detail.get('decided_role') or '-'}), "
-                   f"{stage.kind if stage else 'case'} {e.case_id}",
-                   "Reason": e.detail.get("reason")})
-    doc.heading("4. Telling the tenant")
-    for lt in story["letters"]:
-        delivered = f"; {lt.delivery_method} {_when(lt.delivered_at)}" if lt.delivered_at else ""
-        doc.pairs({"Letter": f"{lt.title} — issued {_when(lt.issued_at)} by {lt.issued_by}{delivered}"})
-        doc.para(lt.body, "small")
-    for nd in story["non_disclosures"]:
-        doc.pairs({"Not told": f"decided {_when(nd.decided_at)} by {nd.decided_by}", "Reason": nd.reason,
-                   "Consulted": nd.consulted})
-    if not story["letters"] and not story["non_disclosures"]:
-        doc.para("No letter has been issued and no reason for not telling the tenant is recorded.")
-    doc.heading("5. Reviews")
-    reviews = [c for c in story["cases"] if c.kind == "review"]
-    for c in reviews:
-        outcomes = [e.detail.get("outcome") for e in d["decisions"] if e.case_id == c.id]
-        doc.pairs({f"Review case {c.id}": f"started {_when(c.created_at)}, {c.status}"
-                   + (f"; outcome: {', '.join(outcomes)}" if outcomes else "")})
-    if not reviews:
-        doc.para("No review yet.")
-    doc.heading("6. Appeals")
-    for e in d["appeals"]:
-        if e.action == "appeal_lodged":
-            doc.pairs({"Appeal lodged": f"{_when(e.at)}, recorded by {e.actor}", "Grounds": e.detail.get("grounds")})
-        else:
-            doc.pairs({"Appeal decided": f"{_when(e.at)} by {e.detail.get('heard_by') or e.actor}: "
-                       f"{e.detail.get('outcome')}", "Reasons": e.detail.get("reasons"),
-                       "Final": "yes" if e.detail.get("final") else None})
-    if not d["appeals"]:
-        doc.para("No appeal.")
-    doc.heading("7. Sharing with other agencies and notes")
-    for e in d["sharing"]:
-        doc.pairs({e.action.replace("_", " "): f"{_when(e.at)} by {e.actor} {e.detail.get('template', '')}"})
-    for n in story["notes"]:
-        doc.pairs({f"Note ({n.notebook})": f"{_when(n.created_at)} by {n.author}: {n.text}"})
-    if not d["sharing"] and not story["notes"]:
-        doc.para("Nothing recorded as shared.")
-    doc.heading("8. Every event")
-    for e in story["events"]:
-        doc.para(f"{_when(e.at)}  {e.actor}  {e.action.replace('_', ' ')}", "small")
-    return doc.build()
-
-
-def subject_access_pdf(data: dict) -> bytes:
-    """A subject access export as PDF, withheld items shown as withheld."""
-    subject = data["subject"]
-    doc = _Pdf(f"Subject access: {subject['reference']}", data["organisation"])
-    doc.heading(f"{data['organisation']}: information we hold about {subject['name']}", "title")
-    doc.pairs({"Reference": subject["reference"], "Address": f"{subject['address']} {subject['postcode']}",
-               "Tenancy ended": subject["tenancy_ended_at"],
-               "Produced": f"{data['produced_at'][:16]} by {data['produced_by']}"})
-    if data.get("restricted_records"):
-        doc.para(data["restricted_records"]["message"])
-    for a in data["alerts"]:
-        doc.heading(f"Record A{a['alert']:06d}")
-        if a["marker"].get("withheld"):
-            doc.para(f"Marker: {a['marker']['reason']}")
-        else:
-            doc.pairs({k.replace("_", " ").capitalize(): v for k, v in a["marker"].items()})
-        for name in ("risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events"):
-            rows = a[name]
-            if not rows:
-                continue
-            doc.heading(name.replace("_", " ").capitalize(), "h3")
-            for row in rows:
-                if row.get("withheld"):
-                    doc.para(f"Item {row['id']}: {row['reason']}", "small")
-                else:
-                    doc.pairs({k.replace("_", " "): v for k, v in row.items()}, "small")
-                    doc.space(1)
-    if data["notes"] or data["events"]:
-        doc.heading("Other records about you")
-        for row in data["notes"] + data["events"]:
-            doc.pairs({k.replace("_", " "): v for k, v in row.items()}, "small")
-    return doc.build()
+    """The marker dossier as one printable PDF (workflows/drawing/pdf.py draws it)."""
+    return pdf.dossier(dossier(db, pack=pack, actor=actor, alert_id=alert_id), pack=pack, produced_by=actor.username)

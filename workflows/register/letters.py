@@ -1,6 +1,5 @@
 """The tenant's letters: fetched for someone who may see the alert, rendered as PDF, and the
 record of how and when each was delivered (the appeal window runs from receipt)."""
-import io
 from datetime import datetime
 
 from sqlalchemy import select
@@ -74,28 +73,9 @@ def when(moment: datetime) -> str:
 
 
 def pdf(letter: Letter, *, organisation: str) -> bytes:
-    """The letter as an A4 PDF, with the organisation and reference at the top."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-    from xml.sax.saxutils import escape
-
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
-                            topMargin=20 * mm, bottomMargin=20 * mm, title=letter.title,
-                            author=organisation, subject=f"Letter {letter.id}")
-    styles = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=10.5, leading=14)
-    story = [Paragraph(escape(organisation), styles["Title"]), Paragraph(escape(letter.title), styles["Heading2"]),
-             Spacer(1, 4 * mm)]
-    # the templates are plain text: blank lines separate paragraphs, line breaks are kept
-    for block in letter.body.split("\n\n"):
-        if block.strip():
-            story.append(Paragraph(escape(block.strip("\n")).replace("\n", "<br/>"), body))
-            story.append(Spacer(1, 3 * mm))
-    doc.build(story)
-    return buffer.getvalue()
+    """The letter as an A4 PDF (workflows/drawing/pdf.py draws it)."""
+    from workflows.drawing import pdf as drawing
+    return drawing.letter(letter, organisation=organisation)
 
 
 def parse_moment(text: str) -> datetime:
