@@ -7,8 +7,7 @@ import json
 import pytest
 
 from cli.main import main
-from tests.helpers import edit, place_near_miss_marker
-from tests.helpers import MARKER
+from tests.helpers import MARKER, edit, place_near_miss_marker
 
 T0 = "2026-08-31T09:00"
 SECRET = "Informant is his sister"
@@ -106,3 +105,22 @@ def test_the_deploy_check_refuses_a_case_step_for_an_oversight_role(cli, pack_di
     error = cli.fails("pack", "check")
     assert f"lane '{lane}' gives the {lane} role a step on a case" in error
     assert "derby_review.bpmn" in error
+
+
+def test_who_was_consulted_about_not_telling_is_kept_in_full_however_long(derby, cli, pack_dir):
+    """A pack may ask who was consulted in free text, as long as any answer (5,000 characters)."""
+    consulted = ("The ASB Manager, the Complex Needs Manager and the tenant's support worker at Derby Mind; " * 4).strip()
+    diagram = pack_dir / "derby_assessment.bpmn"
+    xml = diagram.read_text()
+    task = xml.index('userTask id="assess_near_miss"')
+    end = xml.index("</camunda:formData>", task)
+    diagram.write_text(xml[:end] + '<camunda:formField id="non_disclosure_consulted" label="Who was consulted" '
+                       'type="string"/>' + xml[end:])
+    cli("pack", "deploy")
+    alert_id = derby.report("near_miss", customer="C2", now=T0)
+    task = derby.open_task("helen", alert_id, T0)
+    derby.complete("helen", task["task"], {"assessment_method": "Talked", **MARKER, "inform_tenant": "no",
+                                           "non_disclosure_reason": SECRET, "non_disclosure_consulted": consulted},
+                   now=T0)
+    assert len(consulted) > 200
+    assert [n["consulted"] for n in derby.alert(alert_id, who="hugo")["non_disclosures"]] == [consulted]

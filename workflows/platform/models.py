@@ -259,7 +259,7 @@ class NonDisclosure(Base):
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
     reason: Mapped[str] = mapped_column(Text)
-    consulted: Mapped[str | None] = mapped_column(String(200))
+    consulted: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(80))
     decided_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
 
