@@ -8,7 +8,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from workflows import permissions
 from workflows.accounts import credentials, people
 from workflows.platform.db import transaction
-from workflows.platform.errors import WorkflowError
+from workflows.platform.errors import FormInvalid, WorkflowError
 from workflows.register import importing
 
 from .auth import actor, administrator, pack, requires
@@ -41,6 +41,15 @@ class EditUserForm(FlaskForm):
     away_until = DateField("Away until (last day)", validators=[Optional()])
 
 
+def _show_beside(form, err: WorkflowError, fallback):
+    """A refusal beside the field it names (FormInvalid keys are the core's field names, which
+    these forms share), else beside `fallback`."""
+    for name, message in (err.errors.items() if isinstance(err, FormInvalid) else [(None, str(err))]):
+        field = getattr(form, name, None) if name else None
+        target = field if field is not None and hasattr(field, "errors") else fallback
+        target.errors = list(target.errors) + [message if field is not None else str(err)]
+
+
 def _role_choices():
     return [(r.key, r.name) for r in pack().roles.values()]
 
@@ -60,7 +69,7 @@ def users():
             flash(f"Added {form.username.data}.")
             return redirect(url_for("admin.users"))
         except WorkflowError as err:
-            form.username.errors = list(form.username.errors) + [str(err)]
+            _show_beside(form, err, form.username)
     with transaction() as db:
         rows = people.list_users(db)
         return render_template("admin_users.html", title="Users and roles", users=rows, form=form,
@@ -97,7 +106,7 @@ def user(username):
         except people.AwayInvalid as err:
             form.away_until.errors = list(form.away_until.errors) + [str(err)]
         except WorkflowError as err:
-            form.roles.errors = list(form.roles.errors) + [str(err)]
+            _show_beside(form, err, form.roles)
     return render_template("admin_user.html", title=f"User {username}", person=person, form=form), \
         422 if form.errors else 200
 

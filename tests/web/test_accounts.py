@@ -153,3 +153,14 @@ def test_an_administrator_records_someone_away_and_nothing_is_half_saved(world, 
         anna = db.scalar(select(User).where(User.username == "anna"))
         assert (str(anna.away_from), str(anna.away_until)) == ("2026-06-01", "2026-06-10")
         assert db.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "user_away")) == 1
+
+
+def test_a_refused_name_is_shown_beside_the_name_not_the_username(world, as_user):
+    ada = as_user("ada")
+    page = ada.post("/admin/users", {"username": "zed", "full_name": "Zed\u0007 Smith", "roles": "asb_team",
+                                     "password": "zed's long password"}, token_from="/admin/users")
+    assert page.status_code == 422
+    html = page.get_data(as_text=True)
+    assert re.search(r'<p class="error" id="full_name-error">full name contains a control character \(U\+0007\) '
+                     r'at position 4; remove it</p>', html), html
+    assert 'id="username-error"' not in html
