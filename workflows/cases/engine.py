@@ -76,7 +76,7 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
 def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, grounds: str) -> Case:
     """The tenant appeals the latest decision on their marker, within the pack's time limit
     (workflows/register/appeals.py). The only way an appeal case starts."""
-    alert = _visible_alert(db, pack, actor, alert_id)
+    alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
     appeals.check_window(db, pack=pack, alert=alert)
     if pack.appeal_process is None:
         raise NotAllowed(f"the {pack.name} pack has no appeal process")
@@ -407,9 +407,6 @@ def _acting_role(pack, human_task, actor):
     held = [pack.roles[r] for r in actor.roles if r in pack.roles]
     return max(held, key=lambda r: r.rank).key if held else human_task.role
 
-
-def _visible_alert(db, pack, actor, alert_id) -> Alert:
-    return permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
 
 
 def _lock_for_task(db, pack, actor, task_id) -> tuple[Case, HumanTask]:

@@ -19,9 +19,8 @@ from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Letter, NonDisclosure, OPEN_TASK)
 from workflows.definitions.pack import Pack
 from workflows.permissions import may_read_non_disclosures, may_read_registers, require, visible
-from workflows.register.markers import instruction_to_staff
+from workflows.register.markers import instruction_to_staff, shown_by_customer
 
-OPEN = OPEN_TASK
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
 
 
@@ -123,7 +122,7 @@ def age_band(days: int) -> str:
 def overdue_steps(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     """Every open human step past its due date, most overdue first."""
     now = clock.now()
-    query = _tasks_query(pack, actor).where(HumanTask.status.in_(OPEN), HumanTask.due_at.is_not(None),
+    query = _tasks_query(pack, actor).where(HumanTask.status.in_(OPEN_TASK), HumanTask.due_at.is_not(None),
                                             HumanTask.due_at < now).order_by(HumanTask.due_at, HumanTask.id)
     rows = []
     for task, case, alert in db.execute(query):
@@ -164,7 +163,7 @@ def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor) -> list[dict
     now = clock.now()
     query = _tasks_query(pack, actor).where(Case.kind == "appeal", Case.status == CaseStatus.RUNNING,
                                             HumanTask.kind == "step",
-                                            HumanTask.status.in_(OPEN), HumanTask.due_at < now
+                                            HumanTask.status.in_(OPEN_TASK), HumanTask.due_at < now
                                             ).order_by(HumanTask.due_at)
     return [{"alert": alert.id, "customer": alert.customer.reference, "case": case.id, "task": task.id,
              "title": task.title, "role": task.role, "assignee": task.assignee, "due": _day(task.due_at),
@@ -226,10 +225,10 @@ def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> l
                     Case.updated_at)
              .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
              .where(visible(pack, actor), HumanTask.created_at <= now,
-                    or_(HumanTask.status.in_(OPEN), closed_at >= start)))
+                    or_(HumanTask.status.in_(OPEN_TASK), closed_at >= start)))
     spans = []
     for created, due, status, completed, case_updated in db.execute(query):
-        closed = None if status in OPEN else (completed or case_updated)
+        closed = None if status in OPEN_TASK else (completed or case_updated)
         spans.append((clock.as_utc(created), clock.as_utc(due) if due else None,
                       clock.as_utc(closed) if closed else None))
     out = []
@@ -314,10 +313,6 @@ def dashboard(db: Session, *, pack: Pack, actor: Actor) -> Dashboard:
 
 # --- what housing systems ask (the JSON API) ----------------------------------------------
 
-def _public_marker(pack: Pack, alert: Alert) -> dict:
-    return instruction_to_staff(pack, alert)
-
-
 def markers_for(db: Session, *, pack: Pack, actor: Actor, customer_ref: str | None = None,
                 address: str | None = None, limit: int = 50) -> list[dict]:
     """Customers matching a reference (exactly) or an address or postcode (in part), with their active markers."""
@@ -330,11 +325,7 @@ def markers_for(db: Session, *, pack: Pack, actor: Actor, customer_ref: str | No
         like = f"%{address.strip()}%"
         query = query.where(or_(Customer.address.ilike(like), Customer.postcode.ilike(like)))
     customers = list(db.scalars(query))
-    active = {}
-    if customers:
-        for alert in db.scalars(select(Alert).where(Alert.customer_id.in_([c.id for c in customers]),
-                                                    Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
-            active.setdefault(alert.customer_id, []).append(_public_marker(pack, alert))
+    active = shown_by_customer(db, pack, [c.id for c in customers])
     audit.record(db, actor=actor.username, action="markers_looked_up", customer=customer_ref, address=address,
                  customers=len(customers))
     return [{"customer": c.reference, "name": c.name, "address": c.address, "postcode": c.postcode,
@@ -364,7 +355,7 @@ def marker_changes(db: Session, *, pack: Pack, actor: Actor, since: datetime, li
             continue
         changes.append({"at": _iso(event_.at), "change": change, "alert": alert.id,
                         "customer": alert.customer.reference, "status": alert.status,
-                        "marker": _public_marker(pack, alert) if alert.status == AlertStatus.ACTIVE else None})
+                        "marker": instruction_to_staff(pack, alert) if alert.status == AlertStatus.ACTIVE else None})
     until = _iso(rows[limit - 1][0].at) if more else clock.now().isoformat()
     audit.record(db, actor=actor.username, action="marker_changes_listed", since=since.isoformat(),
                  changes=len(changes))

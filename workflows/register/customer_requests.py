@@ -10,7 +10,7 @@ from workflows.cases import engine
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound, WorkflowError
-from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure
+from workflows.platform.models import AlertStatus, Case, Letter, NonDisclosure
 from workflows.definitions.pack import Pack
 
 
@@ -25,7 +25,7 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
     if request is None:
         known = ", ".join(sorted(pack.requests)) or "none"
         raise NotFound(f"the {pack.name} pack has no request '{kind}' (requests: {known})")
-    alert = _visible_alert(db, pack, actor, alert_id)
+    alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
     details = text.clean_text(details, field="details", max_length=text.LONG_TEXT)
     if not details:
         raise WorkflowError("say what the customer asked for: the details are empty")
@@ -39,6 +39,3 @@ def start_request(db: Session, *, pack: Pack, actor: Actor, alert_id: int, kind:
                                  "letters_issued": letters, "non_disclosures_recorded": withheld,
                                  "marker_active": alert.status == AlertStatus.ACTIVE})
 
-
-def _visible_alert(db, pack, actor, alert_id) -> Alert:
-    return permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)

@@ -56,6 +56,16 @@ class VisitCheck:
     lead_tenant_markers: list[dict] = field(default_factory=list)
 
 
+def shown_by_customer(db: Session, pack: Pack, customer_ids) -> dict[int, list[dict]]:
+    """What staff are shown of each of these customers' active markers, in one query."""
+    shown = {}
+    if customer_ids:
+        for alert in db.scalars(select(Alert).where(Alert.customer_id.in_(list(customer_ids)),
+                                                    Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
+            shown.setdefault(alert.customer_id, []).append(instruction_to_staff(pack, alert))
+    return shown
+
+
 def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> list[VisitCheck]:
     """Any staff: does this customer carry an active marker, and what must staff do?
 
@@ -69,17 +79,11 @@ def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> l
     customers = list(customers)
     lead_ids = {c.household_of_id for c in customers if c.household_of_id is not None}
     leads = {c.id: c for c in db.scalars(select(Customer).where(Customer.id.in_(lead_ids)))} if lead_ids else {}
-    # one query for all their active markers (and their lead tenants'), not one per customer
-    by_customer = {}
-    for alert in db.scalars(select(Alert).where(Alert.customer_id.in_([c.id for c in customers] + list(leads)),
-                                                Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
-        by_customer.setdefault(alert.customer_id, []).append(alert)
+    shown = shown_by_customer(db, pack, [c.id for c in customers] + list(leads))  # their lead tenants' too
     results = []
     for customer in customers:
-        markers = [instruction_to_staff(pack, alert) for alert in by_customer.get(customer.id, [])]
         lead = leads.get(customer.household_of_id)
-        lead_markers = [instruction_to_staff(pack, alert) for alert in by_customer.get(lead.id, [])] if lead else []
-        results.append(VisitCheck(customer, markers, lead, lead_markers))
+        results.append(VisitCheck(customer, shown.get(customer.id, []), lead, shown.get(lead.id, []) if lead else []))
     return results
 
 

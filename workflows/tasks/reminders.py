@@ -20,7 +20,6 @@ from workflows.platform.models import HumanTask, OPEN_TASK, User, UserRole
 from workflows.definitions.pack import Pack
 
 log = logging.getLogger(__name__)
-OPEN = OPEN_TASK
 
 
 def send_due(pack: Pack) -> dict:
@@ -45,7 +44,7 @@ def _minus(now: datetime, duration: str) -> datetime:
 def _due(db: Session, column, limit: datetime, before: bool) -> list[int]:
     """Open tasks not yet sent this kind of message whose due date is on or before `limit`."""
     return list(db.scalars(select(HumanTask.id).where(
-        HumanTask.status.in_(OPEN), HumanTask.due_at.is_not(None), HumanTask.due_at <= limit,
+        HumanTask.status.in_(OPEN_TASK), HumanTask.due_at.is_not(None), HumanTask.due_at <= limit,
         column.is_(None)).order_by(HumanTask.due_at)))
 
 
@@ -62,7 +61,7 @@ def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
     """Claim, address and send one reminder or escalation; False if already sent or no longer open."""
     column = HumanTask.reminded_at if kind == "reminder" else HumanTask.escalated_at
     now = clock.now()
-    claimed = db.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.status.in_(OPEN),
+    claimed = db.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.status.in_(OPEN_TASK),
                                                  column.is_(None)).values({column: now}))
     if claimed.rowcount != 1:
         return False
