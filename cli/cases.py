@@ -36,7 +36,7 @@ def report(db, username, customer_ref, category, description, staff_involved):
     if alert.about_customer_id is not None:
         click.echo(f"the marker goes on the lead tenant {alert.customer.name} ({alert.customer.reference}); "
                    f"{alert.about_customer.reference}'s own record is linked to it, not flagged")
-    print_open_steps(db, case.alert_id)
+    print_open_steps(db, username, case.alert_id)
 
 
 @main.command()
@@ -137,7 +137,7 @@ def task_complete(db, task_id, username, pairs):
         values[field.strip()] = value
     t = engine.complete_task(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id, values=values)
     click.echo(f"task {t.id} completed by {t.completed_by}")
-    print_open_steps(db, t.case.alert_id)
+    print_open_steps(db, username, t.case.alert_id)
 
 
 @main.command()
@@ -150,7 +150,7 @@ def appeal(db, alert_id, username, grounds):
     case = engine.start_appeal(db, pack=active_pack(), actor=actor_named(db, username), alert_id=alert_id,
                                           grounds=grounds)
     click.echo(f"appeal case {case.id} started for alert {alert_id}")
-    print_open_steps(db, alert_id)
+    print_open_steps(db, username, alert_id)
 
 
 @main.command()
@@ -164,7 +164,7 @@ def request(db, alert_id, username, kind, details):
     case = customer_requests.start_request(db, pack=active_pack(), actor=actor_named(db, username), alert_id=alert_id,
                                            kind=kind, details=details)
     click.echo(f"{kind} case {case.id} started for alert {alert_id}")
-    print_open_steps(db, alert_id)
+    print_open_steps(db, username, alert_id)
 
 
 @main.group()
@@ -361,12 +361,9 @@ def check(db, text, username):
         click.echo(f"no customer matches '{text}'")
 
 
-def print_open_steps(db, alert_id):
-    from sqlalchemy import select
-    from workflows.platform.models import OPEN_TASK, Case, HumanTask
-
-    rows = db.scalars(select(HumanTask).join(Case).where(Case.alert_id == alert_id,
-                                                         HumanTask.status.in_(OPEN_TASK)))
-    for t in rows:
-        who = t.assignee or t.role
+def print_open_steps(db, username, alert_id):
+    """What happens next on the alert, as far as this person may know (the web's answer too)."""
+    pack = active_pack()
+    for t in inboxes.open_steps(db, pack=pack, actor=actor_named(db, username), alert_id=alert_id):
+        who = t.assignee or (pack.roles[t.role].name if t.role in pack.roles else t.role)
         click.echo(f"next: task {t.id} '{t.title}' for {who}, due {day(t.due_at)}")
