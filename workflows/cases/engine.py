@@ -16,7 +16,7 @@ from workflows.compliance import audit
 from workflows.platform import clock, text
 from workflows.definitions import deployment, spiff
 from workflows.cases import forms
-from workflows.register import appeals, housing_system
+from workflows.register import appeals, housing_system, letters
 from workflows import permissions
 from workflows.cases.actions import ACTIONS, ActionContext
 from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
@@ -173,8 +173,8 @@ def _tenant_told(alert: Alert, pack: Pack | None) -> bool:
     if db is None or alert.id is None:
         return False
     query = select(Letter.id).where(Letter.alert_id == alert.id, Letter.decision_no.is_not(None))
-    if pack is not None and pack.notices():
-        query = query.where(Letter.template.not_in(pack.notices()))
+    if pack is not None:
+        query = query.where(letters.to_tenant(pack))
     return db.scalar(query.limit(1)) is not None
 
 

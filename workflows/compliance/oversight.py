@@ -182,7 +182,7 @@ def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     latest = (select(AuditEvent.alert_id, func.max(AuditEvent.id).label("event_id"))
               .where(AuditEvent.action == "decision").group_by(AuditEvent.alert_id).subquery())
     decision = aliased(AuditEvent)
-    to_tenant = Letter.template.not_in(pack.notices())  # a notice to call handlers tells no tenant
+    to_tenant = letters.to_tenant(pack)
     letter_sent = exists().where(Letter.alert_id == Alert.id, Letter.case_id == decision.case_id,
                                  Letter.delivered_at.is_not(None), to_tenant)
     first_issued = (select(func.min(Letter.issued_at)).where(Letter.alert_id == Alert.id,

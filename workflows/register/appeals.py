@@ -11,14 +11,14 @@ from workflows.definitions.pack import Pack
 from workflows.platform import clock
 from workflows.platform.errors import NotAllowed
 from workflows.platform.models import Alert, Letter
-from workflows.register.letters import day, when
+from workflows.register.letters import day, to_tenant, when
 
 
 def telling_letter(db: Session, *, pack: Pack, alert: Alert) -> Letter | None:
     """The first letter that told the tenant of the alert's latest decision, if any was issued
     (a notice to someone else, `to_tenant = false`, tells the tenant nothing)."""
     return db.scalars(select(Letter).where(Letter.alert_id == alert.id, Letter.decision_no == alert.decision_no,
-                                           Letter.template.not_in(pack.notices()))
+                                           to_tenant(pack))
                       .order_by(Letter.id).limit(1)).first()
 
 

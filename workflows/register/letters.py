@@ -14,6 +14,12 @@ from workflows.platform.models import Alert, Letter
 from workflows.definitions.pack import Pack
 
 
+
+def to_tenant(pack: Pack):
+    """SQL condition: a letter to the tenant, not a notice to someone else (`to_tenant = false`),
+    which tells the tenant nothing."""
+    return Letter.template.not_in(pack.notices())
+
 def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Letter:
     """One letter, for someone who needs to know its alert's story; viewing a restricted one is audited."""
     row = db.execute(select(Letter, Alert).join(Alert, Letter.alert_id == Alert.id)
