@@ -52,10 +52,13 @@ def inbox(db, username, as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    roles = active_pack().roles
     for r in rows:
         flag = " OVERDUE" if r["overdue"] else ""
-        click.echo(f"task {r['task']:>5}  due {r['due']}{flag}  {r['title']}  [{r['role']}]  "
-                   f"alert {r['alert']} customer {r['customer']}  {r['status']}")
+        role = roles[r["role"]].name if r["role"] in roles else r["role"]
+        state = f"claimed by {r['assignee']}" if r["status"] == "claimed" else "waiting to be claimed"
+        click.echo(f"task {r['task']:>5}  due {r['due']}{flag}  {r['title']}  [{role}]  "
+                   f"alert {r['alert']} customer {r['customer']}  {state}")
     if not rows:
         click.echo("nothing waiting for you")
 
