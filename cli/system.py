@@ -84,20 +84,33 @@ def clock_show():
     click.echo(clock.now().isoformat())
 
 
+def _background_loop(minutes: float):
+    """The periodic work (timer sweep, reminders, checkpoints) every `minutes`, for ever."""
+    while True:
+        try:
+            done = background.tick(active_pack())
+            if any(done.values()):
+                click.echo(f"{clock.now():%Y-%m-%d %H:%M}  {done}")
+        except Exception as err:  # keep sweeping: one bad case must not stop every timer
+            click.echo(f"background work failed: {err!r}", err=True)
+        time.sleep(minutes * 60)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web server processes: 1 serves from this process (waitress); more (one per core "
+                   "in production) run gunicorn with that many worker processes.")
+@click.option("--threads", default=8, show_default=True, type=int, help="Threads per web server process.")
 @click.option("--minutes", default=1.0, help="How often the background work (timer sweep) runs.")
 @click.option("--once", is_flag=True, help="Run one round of background work and stop (no web app).")
-def serve(host, port, threads, minutes, once):
-    """The main job: the web app (waitress), and, when REDIS_URL is unset, the background work
-    (the timer sweep) in a thread of the same process every minute."""
+@click.option("--background-only", is_flag=True, hidden=True,
+              help="The background work alone, for ever: what --workers starts beside the web server.")
+def serve(host, port, workers, threads, minutes, once, background_only):
+    """The main job: the web app, and, when REDIS_URL is unset, the background work (the timer
+    sweep) every minute: a thread of this process, or with --workers, a process of its own."""
     import os
-    import threading
-
-    from waitress import serve as waitress_serve
-    from webapp import create_app
 
     if once:
         try:
@@ -105,19 +118,33 @@ def serve(host, port, threads, minutes, once):
         except WorkflowError as err:  # e.g. an audit log that does not verify is not checkpointed
             fail(str(err))
         return
-    if not os.environ.get("REDIS_URL"):
-        def loop():
-            while True:
-                try:
-                    done = background.tick(active_pack())
-                    if any(done.values()):
-                        click.echo(f"{clock.now():%Y-%m-%d %H:%M}  {done}")
-                except Exception as err:  # keep sweeping: one bad case must not stop every timer
-                    click.echo(f"background work failed: {err!r}", err=True)
-                time.sleep(minutes * 60)
-        threading.Thread(target=loop, name="alertflow-background", daemon=True).start()
-        click.echo(f"background work every {minutes:g} minute(s) in this process (REDIS_URL is unset)")
-    click.echo(f"alertflow: {active_pack().name} pack; web app on http://{host}:{port}/ ; Ctrl-C stops")
+    if background_only:
+        import signal
+        import sys
+        for stop in (signal.SIGTERM, signal.SIGINT):  # a clean stop with the server (Ctrl-C reaches both)
+            signal.signal(stop, lambda *_: sys.exit(0))
+        _background_loop(minutes)
+    sweeps = not os.environ.get("REDIS_URL")
+    if sweeps:
+        click.echo(f"background work every {minutes:g} minute(s) (REDIS_URL is unset)")
+    click.echo(f"alertflow: {active_pack().name} pack; web app on http://{host}:{port}/ "
+               f"({workers} process(es) of {threads} threads); Ctrl-C stops")
+    if workers == 1:
+        _serve_in_this_process(host, port, threads, minutes if sweeps else None)
+    else:
+        from cli.web_server import serve_with_workers
+        serve_with_workers(host, port, workers, threads, background_minutes=minutes if sweeps else None)
+
+
+def _serve_in_this_process(host, port, threads, minutes):
+    import threading
+
+    from waitress import serve as waitress_serve
+    from webapp import create_app
+
+    if minutes is not None:
+        threading.Thread(target=_background_loop, args=(minutes,), name="alertflow-background",
+                         daemon=True).start()
     waitress_serve(create_app(), host=host, port=port, threads=threads, ident="alertflow")
 
 

@@ -24,8 +24,16 @@ def _secret_key() -> str:
     path = config.PROJECT_ROOT / "instance" / "secret_key"
     path.parent.mkdir(exist_ok=True)
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # written whole, then linked into place: web server processes starting together get one key
+        draft = path.with_name(f".secret_key.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 

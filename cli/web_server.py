@@ -1,0 +1,51 @@
+"""`alertflow serve --workers N`: gunicorn, one process per worker, so the web app uses every
+core. Each worker builds its own app after the fork (no database connection crosses a fork).
+The background work, when this job does it, runs once, in a process of its own
+(`alertflow serve --background-only`), not in every worker."""
+import subprocess
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Server(BaseApplication):
+    def __init__(self, options: dict):
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from webapp import create_app
+        return create_app()
+
+
+def serve_with_workers(host: str, port: int, workers: int, threads: int, background_minutes=None):
+    """Serve until stopped, with the background work every `background_minutes` (None: none)."""
+    from webapp import _secret_key
+    _secret_key()  # made once here, before the workers start, so they all sign with one key
+    sweeper = []
+
+    def when_ready(_arbiter):
+        if background_minutes is not None:
+            sweeper.append(subprocess.Popen(
+                [sys.executable, "-m", "cli.main", "serve", "--background-only",
+                 "--minutes", str(background_minutes)]))
+
+    def on_exit(_arbiter):
+        for process in sweeper:
+            process.terminate()
+            process.wait(10)
+
+    _Server({
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "preload_app": False,
+        "accesslog": None,
+        "when_ready": when_ready,
+        "on_exit": on_exit,
+    }).run()
