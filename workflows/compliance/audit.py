@@ -57,11 +57,17 @@ def record(db: Session, *, actor: str, action: str, case_id: int | None = None,
 
 def event_hash(*, seq: int, prev_hash: str, at, actor: str, action: str, case_id, alert_id, detail) -> str:
     """SHA-256 over a canonical JSON form of an event's content and the hash before it."""
+    # as stored: through JSON and back, so keys and numbers hash as they will read back
+    stored = json.loads(json.dumps(detail if detail is not None else {}))
+    return _stored_hash(seq, prev_hash, at, actor, action, case_id, alert_id, stored)
+
+
+def _stored_hash(seq, prev_hash, at, actor, action, case_id, alert_id, detail) -> str:
+    """event_hash of an event as read back from the database, its detail already through JSON."""
     canonical = json.dumps({
         "seq": seq, "prev_hash": prev_hash, "at": clock.as_utc(at).isoformat(timespec="microseconds"),
         "actor": actor, "action": action, "case_id": case_id, "alert_id": alert_id,
-        # as stored: through JSON and back, so keys and numbers hash as they will read back
-        "detail": json.loads(json.dumps(detail if detail is not None else {})),
+        "detail": detail if detail is not None else {},
     }, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
@@ -233,30 +239,36 @@ def verify(db: Session, *, since_checkpoint: bool = False) -> Verification:
 def _walk(db: Session, result: Verification) -> None:
     """Each event after result.last: in sequence, linked to the one before, matching its own hash,
     and with ids rising with seq (events are inserted in chain order under the head lock, so an
-    id out of order means ids were changed, which would reorder a story read by id)."""
+    id out of order means ids were changed, which would reorder a story read by id).
+
+    Plain rows, streamed (a server-side cursor on PostgreSQL): a log of millions of events is
+    walked in constant memory, without building an ORM object per event."""
     expected_seq, prev = result.last[0] + 1, result.last[1]
     last_id = None
-    query = (select(AuditEvent).where(AuditEvent.seq.is_not(None), AuditEvent.seq > result.last[0])
-             .order_by(AuditEvent.seq))
+    e = AuditEvent.__table__.c
+    query = (select(e.id, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.action, e.case_id, e.alert_id, e.detail)
+             .where(e.seq.is_not(None), e.seq > result.last[0]).order_by(e.seq))
     problems = result.problems
-    for ev in db.scalars(query.execution_options(yield_per=1000)):
-        result.checked += 1
-        if ev.seq != expected_seq:
-            missing = (f"event {expected_seq}" if ev.seq == expected_seq + 1
-                       else f"events {expected_seq} to {ev.seq - 1}")
-            problems.append(f"deleted: {missing} of the chain missing before event id {ev.id} (seq {ev.seq})")
-        elif ev.prev_hash != prev:
-            problems.append(f"broken link: event id {ev.id} (seq {ev.seq}) does not carry the hash of the "
+    checked = 0
+    for ev_id, seq, prev_hash, digest, at, actor, action, case_id, alert_id, detail in db.execute(
+            query.execution_options(yield_per=5000)):
+        checked += 1
+        if seq != expected_seq:
+            missing = f"event {expected_seq}" if seq == expected_seq + 1 else f"events {expected_seq} to {seq - 1}"
+            problems.append(f"deleted: {missing} of the chain missing before event id {ev_id} (seq {seq})")
+        elif prev_hash != prev:
+            problems.append(f"broken link: event id {ev_id} (seq {seq}) does not carry the hash of the "
                             f"event before it; a row before it was edited, replaced or deleted")
-        if ev.hash != hash_of(ev):
-            problems.append(f"edited: event id {ev.id} (seq {ev.seq}, {ev.action} by {ev.actor}) no longer "
+        if digest != _stored_hash(seq, prev_hash, at, actor, action, case_id, alert_id, detail):
+            problems.append(f"edited: event id {ev_id} (seq {seq}, {action} by {actor}) no longer "
                             f"matches its hash")
-        if last_id is not None and ev.id < last_id:
-            problems.append(f"reordered: event id {ev.id} (seq {ev.seq}) has a lower id than the event before "
+        if last_id is not None and ev_id < last_id:
+            problems.append(f"reordered: event id {ev_id} (seq {seq}) has a lower id than the event before "
                             f"it in the chain (id {last_id}); event ids were changed")
-        expected_seq, prev, last_id = ev.seq + 1, ev.hash, ev.id
-        result.last = (ev.seq, ev.hash)
-        db.expunge(ev)
+        expected_seq, prev, last_id = seq + 1, digest, ev_id
+    result.checked += checked
+    if checked:
+        result.last = (expected_seq - 1, prev)
 
 
 def _compare_with_head(db: Session, result: Verification) -> None:
