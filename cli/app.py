@@ -42,7 +42,7 @@ def actor_named(db, username):
 
 
 def day(value):
-    return value.date().isoformat() if value else "-"
+    return clock.local_day(value).isoformat() if value else "-"
 
 
 @click.group()

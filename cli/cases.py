@@ -305,6 +305,7 @@ def alerts_show(db, alert_id, username, as_json):
         "marker_details": markers.marker_details(active_pack(), a),
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
+        "placed_on": day(a.placed_at) if a.placed_at else None,  # the organisation's day (Europe/London)
         "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
         "review_count": a.review_count, "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None,
         "cases": [{"case": c.id, "kind": c.kind, "status": c.status, "version": c.definition.version,
@@ -330,9 +331,10 @@ def alerts_show(db, alert_id, username, as_json):
     click.echo(f"alert {a.id}: {a.customer.name} ({a.customer.reference})  {a.category}  {a.status}")
     click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
     click.echo(f"  marker: {a.marker_text or '-'}  measures: {', '.join(a.control_measures or []) or '-'}")
-    click.echo(f"  decided by {a.decided_by or '-'} ({a.decided_role or '-'})  next review {day(a.next_review_at)}")
-    for e in data["events"]:
-        click.echo(f"  {e['at'][:16]}  {e['actor']:20} {e['action']}")
+    click.echo(f"  decided by {a.decided_by or '-'} ({a.decided_role or '-'})  placed {day(a.placed_at)}  "
+               f"next review {day(a.next_review_at)}")
+    for e in story["events"]:  # at the organisation's time of day
+        click.echo(f"  {clock.local(e.at):%Y-%m-%d %H:%M}  {e.actor:20} {e.action}")
 
 
 def _marker_line(m: dict) -> str:

@@ -60,6 +60,9 @@ def create_app(settings: dict | None = None) -> Flask:
     auth.login_manager.init_app(app)
     sso.init_app(app)
     app.add_template_filter(clock.duration_in_words, "duration")  # P14D reads "14 days"
+    # dates and times as the organisation's clocks show them (Europe/London), never UTC's day
+    app.add_template_filter(lambda moment: clock.local(moment).strftime("%d %b %Y"), "on_day")
+    app.add_template_filter(lambda moment: clock.local(moment).strftime("%d %b %Y %H:%M"), "at_time")
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
     for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)

@@ -101,13 +101,17 @@ REVIEW = HEAD.format(id="small_review") + f"""<bpmn:laneSet id="ls"><bpmn:lane i
 <bpmn:sequenceFlow id="r7" sourceRef="letter" targetRef="end"/><bpmn:sequenceFlow id="r8" sourceRef="not_told" targetRef="end"/>""" + TAIL
 
 
-def write_small_pack(root: Path, review: str = REVIEW) -> Path:
+def write_small_pack(root: Path, review: str = REVIEW, toml: str = PACK_TOML, assessment: str = ASSESSMENT,
+                     extra: dict | None = None) -> Path:
+    """The small pack under root/small; `extra`: more files (name -> text), e.g. appeal processes."""
     folder = root / "small"
     (folder / "letters").mkdir(parents=True, exist_ok=True)
-    (folder / "pack.toml").write_text(PACK_TOML)
+    (folder / "pack.toml").write_text(toml)
     (folder / "letters" / "told.txt").write_text(LETTER)
-    (folder / "small_assessment.bpmn").write_text(ASSESSMENT)
+    (folder / "small_assessment.bpmn").write_text(assessment)
     (folder / "small_review.bpmn").write_text(review)
+    for name, content in (extra or {}).items():
+        (folder / name).write_text(content)
     return folder
 
 
@@ -116,3 +120,75 @@ def small_world(cli, monkeypatch, tmp_path, users) -> PackWorld:
     monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
     monkeypatch.setenv("ALERTFLOW_PACK", "small")
     return PackWorld(cli, users)
+
+
+# --- the business calendar variant: working days, appeals in time and late -------------------
+
+CALENDAR_TOML = PACK_TOML.replace(
+    'assessment_process = "small_assessment"\n',
+    'assessment_process = "small_assessment"\nappeal_process = "small_appeal"\nappeal_within = "P10WD"\n',
+).replace("[roles.process_owner]", '[roles.director]\nname = "Director"\nrank = 5\n[roles.process_owner]') + """
+[calendar]
+nation = "{nation}"
+closed = {closed}
+"""
+
+# the assessment's decision is due the working day after the concern is reported
+CALENDAR_ASSESSMENT = ASSESSMENT.replace(
+    '<camunda:property name="decision" value="true"/></camunda:properties>',
+    '<camunda:property name="decision" value="true"/><camunda:property name="dueIn" value="P1WD"/></camunda:properties>', 1)
+
+APPEAL_FORM = ('<camunda:formField id="appeal_outcome" label="Outcome" type="enum"><camunda:validation>'
+               '<camunda:constraint name="required"/></camunda:validation><camunda:value id="upheld" name="Upheld"/>'
+               '<camunda:value id="dismissed" name="Dismissed"/></camunda:formField>'
+               '<camunda:formField id="appeal_reasons" label="Reasons" type="string"><camunda:validation>'
+               '<camunda:constraint name="required"/></camunda:validation></camunda:formField>')
+HEAR = ('<bpmn:userTask id="hear" name="Hear the appeal"><bpmn:extensionElements><camunda:formData>' + APPEAL_FORM +
+        '</camunda:formData><camunda:properties><camunda:property name="decision" value="true"/>'
+        '<camunda:property name="mustOutrank" value="original_decider"/></camunda:properties></bpmn:extensionElements>'
+        '<bpmn:incoming>INCOMING</bpmn:incoming><bpmn:outgoing>a2</bpmn:outgoing></bpmn:userTask>'
+        '<bpmn:serviceTask id="outcome" name="Record the outcome" camunda:type="external" camunda:topic="record_appeal_outcome">'
+        '<bpmn:incoming>a2</bpmn:incoming><bpmn:outgoing>a3</bpmn:outgoing></bpmn:serviceTask>'
+        '<bpmn:endEvent id="end"><bpmn:incoming>a3</bpmn:incoming></bpmn:endEvent>'
+        '<bpmn:sequenceFlow id="a2" sourceRef="hear" targetRef="outcome"/><bpmn:sequenceFlow id="a3" sourceRef="outcome" targetRef="end"/>')
+
+APPEAL = HEAD.format(id="small_appeal") + (
+    '<bpmn:laneSet id="ls"><bpmn:lane id="l_director" name="Director"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+    '<bpmn:flowNodeRef>hear</bpmn:flowNodeRef><bpmn:flowNodeRef>outcome</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>'
+    '</bpmn:lane></bpmn:laneSet><bpmn:startEvent id="start"><bpmn:outgoing>a1</bpmn:outgoing></bpmn:startEvent>'
+    '<bpmn:sequenceFlow id="a1" sourceRef="start" targetRef="hear"/>' + HEAR.replace("INCOMING", "a1")) + TAIL
+
+# an appeal lodged after appeal_within: the director decides whether to hear it, with reasons
+LATE_APPEAL = HEAD.format(id="small_late_appeal") + (
+    '<bpmn:laneSet id="ls"><bpmn:lane id="l_director" name="Director"><bpmn:flowNodeRef>start</bpmn:flowNodeRef>'
+    '<bpmn:flowNodeRef>discretion</bpmn:flowNodeRef><bpmn:flowNodeRef>record</bpmn:flowNodeRef>'
+    '<bpmn:flowNodeRef>gw</bpmn:flowNodeRef><bpmn:flowNodeRef>not_heard</bpmn:flowNodeRef>'
+    '<bpmn:flowNodeRef>hear</bpmn:flowNodeRef><bpmn:flowNodeRef>outcome</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef>'
+    '</bpmn:lane></bpmn:laneSet><bpmn:startEvent id="start"><bpmn:outgoing>d1</bpmn:outgoing></bpmn:startEvent>'
+    '<bpmn:userTask id="discretion" name="Decide whether to hear the late appeal"><bpmn:extensionElements><camunda:formData>'
+    '<camunda:formField id="hear_late_appeal" label="Hear it although it is late?" type="boolean"/>'
+    '<camunda:formField id="late_appeal_reasons" label="Reasons" type="string"><camunda:validation>'
+    '<camunda:constraint name="required"/></camunda:validation></camunda:formField>'
+    '</camunda:formData></bpmn:extensionElements><bpmn:incoming>d1</bpmn:incoming><bpmn:outgoing>d2</bpmn:outgoing></bpmn:userTask>'
+    '<bpmn:serviceTask id="record" name="Record whether it is heard" camunda:type="external" '
+    'camunda:topic="record_late_appeal_decision"><bpmn:incoming>d2</bpmn:incoming><bpmn:outgoing>d3</bpmn:outgoing></bpmn:serviceTask>'
+    '<bpmn:exclusiveGateway id="gw" default="d_no"><bpmn:incoming>d3</bpmn:incoming><bpmn:outgoing>d_yes</bpmn:outgoing>'
+    '<bpmn:outgoing>d_no</bpmn:outgoing></bpmn:exclusiveGateway>'
+    '<bpmn:endEvent id="not_heard"><bpmn:incoming>d_no</bpmn:incoming></bpmn:endEvent>'
+    '<bpmn:sequenceFlow id="d1" sourceRef="start" targetRef="discretion"/>'
+    '<bpmn:sequenceFlow id="d2" sourceRef="discretion" targetRef="record"/>'
+    '<bpmn:sequenceFlow id="d3" sourceRef="record" targetRef="gw"/>'
+    '<bpmn:sequenceFlow id="d_yes" sourceRef="gw" targetRef="hear"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">'
+    'late_appeal_heard == True</bpmn:conditionExpression></bpmn:sequenceFlow>'
+    '<bpmn:sequenceFlow id="d_no" sourceRef="gw" targetRef="not_heard"/>' + HEAR.replace("INCOMING", "d_yes")) + TAIL
+
+
+def write_calendar_pack(root: Path, nation: str = "england-and-wales", closed: str = "[]",
+                        late_appeals: bool = False, review_after: str = "P1Y") -> Path:
+    """The small pack counting working days on a nation's calendar ([calendar]), with an appeal
+    window of ten working days, a review timer of `review_after` and, if asked, a late_appeals process."""
+    toml = CALENDAR_TOML.format(nation=nation, closed=closed)
+    if late_appeals:
+        toml = toml.replace('appeal_within = "P10WD"', 'appeal_within = "P10WD"\nlate_appeals = "small_late_appeal"')
+    return write_small_pack(root, toml=toml, assessment=CALENDAR_ASSESSMENT, review=REVIEW.replace(">P1Y<", f">{review_after}<"),
+                            extra={"small_appeal.bpmn": APPEAL, "small_late_appeal.bpmn": LATE_APPEAL})

@@ -140,7 +140,9 @@ def test_every_change_to_a_marker_gives_the_housing_system_keeper_a_step(cli, mo
     assert karbon.alert(alert_id, "mia")["cases"][0]["status"] == "completed"
 
     # overdue: on the compliance dashboard like any step
-    board = json.loads(cli("dashboard", "--as", "cole", now="2026-03-02T15:00"))
+    # (due on 2 March, it is due all that day: overdue from the next)
+    assert json.loads(cli("dashboard", "--as", "cole", now="2026-03-02T23:59"))["overdue"] == []
+    board = json.loads(cli("dashboard", "--as", "cole", now="2026-03-03T00:00"))
     assert [r["title"] for r in board["overdue"]] == ["Update Orchard: place the marker"]
     # claimed, released and completed as any step; it needs the reference, and only that
     cli("task", "claim", step["task"], "--as", "sam")

@@ -217,8 +217,8 @@ def letter_fields(ctx: ActionContext) -> dict:
         "customer_reference": customer.reference, "pack_name": ctx.pack.name,
         "category": ctx.pack.categories[alert.category].label,
         "marker_text": alert.marker_text or "", "control_measures": "; ".join(map(str, measures)),
-        "decided_by_role": role.name if role else "", "today": clock.now().date().isoformat(),
-        "review_date": alert.next_review_at.date().isoformat() if alert.next_review_at else "",
+        "decided_by_role": role.name if role else "", "today": clock.local_day(clock.now()).isoformat(),
+        "review_date": clock.local_day(alert.next_review_at).isoformat() if alert.next_review_at else "",
         "alert_reference": f"A{alert.id:06d}",
     })
     for name in REGISTER_CODES:  # as the register holds them, unless this step set them
@@ -308,6 +308,22 @@ def record_appeal_outcome(ctx: ActionContext):
     ctx.alert.appealed_decision_no = ctx.alert.decision_no
     ctx.log("appeal_decided", outcome=ctx.data.get("appeal_outcome"), reasons=reasons,
             heard_by=ctx.data.get("last_decision_by"), final=ctx.pack.appeal_outcome_final)
+
+
+@action("record_late_appeal_decision", optional=("hear_field", "reason_field"), writes=("late_appeal_heard",))
+def record_late_appeal_decision(ctx: ActionContext):
+    """Record whether an appeal lodged after the time to appeal is heard, with the reasons and who
+    decided (the step before, in the lane of the role the pack names). Reads the boolean form
+    field `hear_late_appeal` and the reasons in `late_appeal_reasons` (or the fields named by the
+    properties hear_field and reason_field); sets late_appeal_heard for the gateway after it."""
+    heard = ctx.data.get(ctx.props.get("hear_field") or "hear_late_appeal")
+    if not isinstance(heard, bool):
+        raise StepFailed(f"service task '{ctx.element}' needs a yes or no in "
+                         f"'{ctx.props.get('hear_field') or 'hear_late_appeal'}' (a boolean form field)")
+    reasons = ctx.need(ctx.props.get("reason_field") or "late_appeal_reasons")
+    ctx.data["late_appeal_heard"] = heard
+    ctx.log("late_appeal_heard" if heard else "late_appeal_not_heard", reasons=reasons,
+            decided_by=ctx.actor, window_closed_on=ctx.data.get("appeal_window_closed"))
 
 
 @action("record_letter_delivery", properties=("method", "field"), optional=("template",))

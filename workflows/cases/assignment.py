@@ -56,7 +56,7 @@ def covering(db: Session, pack: Pack, role_keys) -> frozenset[str]:
     deputised = pack.deputised_by(role_keys)
     if not deputised:
         return frozenset()
-    today = clock.now().date()
+    today = clock.local_day(clock.now())
     away = and_(User.away_from.is_not(None), User.away_from <= today, User.away_until >= today)
     present = db.scalars(select(UserRole.role).join(User, User.id == UserRole.user_id)
                          .where(UserRole.role.in_(deputised), User.active.is_(True), ~away))
@@ -103,7 +103,7 @@ def route(pack: Pack, task_spec, data: dict, ready_at) -> Routing:
                              f"{pack.name} pack (to require only a different person, use mustDiffer)")
         outrank_rank = pack.roles[decided].rank
         role = _climb(pack, role, outrank_rank, task_spec)
-    due_at = clock.duration_after(ready_at, ext["dueIn"]) if ext.get("dueIn") else None
+    due_at = clock.duration_after(ready_at, ext["dueIn"], pack.calendar) if ext.get("dueIn") else None
     return Routing(role.key, assignee, outrank_user, outrank_rank, due_at, excluded_people(ext, data))
 
 

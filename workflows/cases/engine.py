@@ -77,7 +77,9 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
     """The tenant appeals the latest decision on their marker, within the pack's time limit
     (workflows/register/appeals.py). The only way an appeal case starts."""
     alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
-    appeals.check_window(db, pack=pack, alert=alert)
+    closed = appeals.closed_on(db, pack=pack, alert=alert)
+    if closed is None or not pack.late_appeals:
+        appeals.check_window(db, pack=pack, alert=alert)
     if pack.appeal_process is None:
         raise NotAllowed(f"the {pack.name} pack has no appeal process")
     if alert.status != AlertStatus.ACTIVE:
@@ -95,12 +97,15 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
     if pack.appeal_outcome_final and alert.appealed_decision_no == alert.decision_no:
         raise NotAllowed(f"decision {alert.decision_no} on alert {alert.id} has been appealed already, "
                          f"and the outcome of an appeal is final")
+    late = closed is not None  # and the pack hears late appeals: its late_appeals process decides whether to
     audit.record(db, actor=actor.username, action="appeal_lodged", alert_id=alert.id,
-                 decision_no=alert.decision_no, grounds=grounds)
-    case = _start_case(db, pack=pack, process_id=pack.appeal_process, alert=alert, kind="appeal",
-                       actor=actor.username, data={
+                 decision_no=alert.decision_no, grounds=grounds,
+                 **({"late": True, "window_closed_on": letters.day(closed)} if late else {}))
+    case = _start_case(db, pack=pack, process_id=pack.late_appeals if late else pack.appeal_process, alert=alert,
+                       kind="appeal", actor=actor.username, data={
                            "original_decider": alert.decided_by, "original_decider_role": alert.decided_role,
-                           "appeal_grounds": grounds.strip(), "appealed_decision_no": alert.decision_no})
+                           "appeal_grounds": grounds.strip(), "appealed_decision_no": alert.decision_no,
+                           "late_appeal": late, "appeal_window_closed": letters.day(closed) if late else ""})
     db.flush()
     return case
 
@@ -385,7 +390,7 @@ def _retime(workflow, task, started_at):
     if not isinstance(event, DurationTimerEventDefinition) or not started_at:
         return
     duration = workflow.script_engine.evaluate(task, event.expression)
-    due = clock.duration_after(clock.parse_moment(started_at), duration)
+    due = clock.duration_after(clock.parse_moment(started_at), duration, workflow.script_engine.calendar)
     task._set_internal_data(timer_started_at=started_at, event_value=due.isoformat(), event_fired=False)
 
 
@@ -395,8 +400,8 @@ def _retime_to(workflow, task, due: datetime) -> bool:
     event = getattr(task.task_spec, "event_definition", None)
     if not isinstance(event, DurationTimerEventDefinition):
         return False
-    parsed = event.parse_iso_duration(str(workflow.script_engine.evaluate(task, event.expression)))
-    started = clock.add_duration(due, {unit: -amount for unit, amount in parsed.items()})
+    duration = workflow.script_engine.evaluate(task, event.expression)
+    started = clock.duration_before(due, duration, workflow.script_engine.calendar)
     task._set_internal_data(timer_started_at=started.isoformat(), event_value=due.isoformat(), event_fired=False)
     return True
 
@@ -449,7 +454,7 @@ class _Step:
 
     def __init__(self, db, pack, case, actor):
         self.db, self.pack, self.case, self.actor = db, pack, case, actor
-        self.script_engine = spiff.ScriptEngine(run_action=self._run_action)
+        self.script_engine = spiff.ScriptEngine(run_action=self._run_action, calendar=pack.calendar)
         # The case's open human_task rows are exactly the ready manual tasks of its saved state
         # (each step writes both in one transaction), so the step projects only the difference.
         self.ready_before: set[str] = set()

@@ -33,7 +33,7 @@ def _iso(moment):
 
 
 def _day(moment):
-    return clock.as_utc(moment).date().isoformat() if moment else None
+    return clock.local_day(moment).isoformat() if moment else None
 
 
 # --- the register of active markers -------------------------------------------------------
@@ -120,13 +120,13 @@ def age_band(days: int) -> str:
 
 
 def overdue_steps(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
-    """Every open human step past its due date, most overdue first."""
-    now = clock.now()
+    """Every open human step past its due day, most overdue first (a step due today is not overdue)."""
     query = _tasks_query(pack, actor).where(HumanTask.status.in_(OPEN_TASK), HumanTask.due_at.is_not(None),
-                                            HumanTask.due_at < now).order_by(HumanTask.due_at, HumanTask.id)
+                                            HumanTask.due_at < clock.overdue_before()
+                                            ).order_by(HumanTask.due_at, HumanTask.id)
     rows = []
     for task, case, alert in db.execute(query):
-        days = (now - clock.as_utc(task.due_at)).days
+        days = clock.days_late(task.due_at)
         role = pack.roles.get(task.role)
         rows.append({"task": task.id, "title": task.title, "role": task.role,
                      "role_name": role.name if role else task.role, "assignee": task.assignee,
@@ -144,30 +144,31 @@ def count_by(rows: list[dict], key) -> dict[str, int]:
 
 
 def reviews(db: Session, *, pack: Pack, actor: Actor, within_days: int = 30) -> dict[str, list[dict]]:
-    """Active markers whose review is overdue, and those due in the next `within_days` days."""
-    now = clock.now()
+    """Active markers whose review is overdue (its day has passed), and those due today or in the
+    next `within_days` days; `days` counts whole days between the review's day and today."""
+    today = clock.local_day(clock.now())
     query = (select(Alert).where(Alert.status == AlertStatus.ACTIVE, Alert.next_review_at.is_not(None),
-                                 Alert.next_review_at < now + timedelta(days=within_days), visible(pack, actor))
+                                 Alert.next_review_at < clock.start_of_day(today + timedelta(days=within_days + 1)),
+                                 visible(pack, actor))
              .order_by(Alert.next_review_at, Alert.id))
     out = {"overdue": [], "due_soon": []}
     for alert in db.scalars(query):
-        due = clock.as_utc(alert.next_review_at)
+        late = clock.days_late(alert.next_review_at)
         row = {"alert": alert.id, "customer": alert.customer.reference, "category": alert.category,
-               "due": _day(due), "days": abs((now - due).days)}
-        out["overdue" if due < now else "due_soon"].append(row)
+               "due": _day(alert.next_review_at), "days": abs(late)}
+        out["overdue" if late > 0 else "due_soon"].append(row)
     return out
 
 
 def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
-    """Appeals still open after the date their hearing was due."""
-    now = clock.now()
+    """Appeals still open after the day their hearing was due."""
     query = _tasks_query(pack, actor).where(Case.kind == "appeal", Case.status == CaseStatus.RUNNING,
-                                            HumanTask.kind == "step",
-                                            HumanTask.status.in_(OPEN_TASK), HumanTask.due_at < now
+                                            HumanTask.kind == "step", HumanTask.status.in_(OPEN_TASK),
+                                            HumanTask.due_at < clock.overdue_before()
                                             ).order_by(HumanTask.due_at)
     return [{"alert": alert.id, "customer": alert.customer.reference, "case": case.id, "task": task.id,
              "title": task.title, "role": task.role, "assignee": task.assignee, "due": _day(task.due_at),
-             "days_overdue": (now - clock.as_utc(task.due_at)).days,
+             "days_overdue": clock.days_late(task.due_at),
              "lodged": _day(case.created_at)} for task, case, alert in db.execute(query)]
 
 
@@ -195,13 +196,13 @@ def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
                     visible(pack, actor)).order_by(Alert.decided_at, Alert.id))
     now, rows = clock.now(), []
     for alert, case_id, issued in db.execute(query):
-        deadline = clock.duration_after(clock.as_utc(alert.decided_at), within)
-        if deadline < now:
+        deadline = clock.duration_after(clock.as_utc(alert.decided_at), within, pack.calendar)
+        if clock.is_past(deadline, now):
             rows.append({"alert": alert.id, "customer": alert.customer.reference, "case": case_id,
                          "letter": f"letter issued {letters.day(issued)}, not yet delivered" if issued
                          else "no letter issued, and no reason for not telling recorded",
                          "issued": _day(issued), "decided_by": alert.decided_by, "decided": _day(alert.decided_at),
-                         "deadline": _day(deadline), "days_late": (now - deadline).days})
+                         "deadline": _day(deadline), "days_late": clock.days_late(deadline, now)})
     return rows
 
 
@@ -212,7 +213,7 @@ def interim_without_assessment(db: Session, *, pack: Pack, actor: Actor) -> list
              .order_by(Alert.placed_at, Alert.id))
     return [{"alert": a.id, "customer": a.customer.reference, "category": a.category,
              "placed_by": a.placed_by, "placed": _day(a.placed_at),
-             "days": (now - clock.as_utc(a.placed_at)).days if a.placed_at else None} for a in db.scalars(query)]
+             "days": clock.days_late(a.placed_at, now) if a.placed_at else None} for a in db.scalars(query)]
 
 
 def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> list[dict]:
@@ -234,8 +235,8 @@ def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> l
     out = []
     for end in ends:
         open_ = [s for s in spans if s[0] <= end and (s[2] is None or s[2] > end)]
-        out.append({"week_ending": end.date().isoformat(), "open": len(open_),
-                    "overdue": sum(1 for s in open_ if s[1] is not None and s[1] < end)})
+        out.append({"week_ending": _day(end), "open": len(open_),  # overdue as the dashboard counts it
+                    "overdue": sum(1 for s in open_ if s[1] is not None and clock.is_past(s[1], end))})
     return out
 
 
@@ -261,7 +262,7 @@ def past_retention(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     now, rows = clock.now(), []
     for alert, closed in db.execute(query):
         closed = clock.as_utc(closed)
-        until = clock.duration_after(closed, period)
+        until = clock.duration_after(closed, period, pack.calendar)
         if until >= now:
             break  # ordered by closing: the rest are younger
         rows.append({"alert": alert.id, "customer": alert.customer.reference, "status": alert.status,

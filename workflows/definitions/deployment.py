@@ -31,6 +31,8 @@ TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decis
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
+                    # an appeal case also knows whether it was lodged late, and when the window closed
+                    "late_appeal", "appeal_window_closed",
                     # a request case (workflows/register/customer_requests.py) starts knowing these
                     "request", "request_details", "letters_issued", "non_disclosures_recorded", "marker_active")
 # a form field id names a case variable and is written into pages; an enum option id is a value
@@ -119,7 +121,7 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
             _check_expression(add, flow, (condition.text or "").strip(), known_names, "condition")
     for event in root.iterfind(".//bpmn:timerEventDefinition", NS):
         for child in event:
-            _check_timer(add, event, child, known_names)
+            _check_timer(add, event, child, known_names, pack.calendar)
     for loop in root.iterfind(".//bpmn:multiInstanceLoopCharacteristics", NS):
         _check_multi_instance(add, loop.getparent(), loop, known_names)
     for task in root.iterfind(".//bpmn:serviceTask", NS):
@@ -161,16 +163,21 @@ def _check_expression(add, element, text, known_names, what):
                      f"or case variable provides")
 
 
-def _check_timer(add, event, child, known_names=frozenset()):
+def _check_timer(add, event, child, known_names=frozenset(), calendar=None):
+    if not event.get("id") and event.getparent() is not None:
+        event = event.getparent()  # Modeler need not give the definition an id: name the timer event
     expression = spiff.quote_bare_timer(child.text or "")
     try:
         value = expressions.evaluate(expression, {})
     except expressions.ExpressionError:  # reads case data (e.g. 'P1M' if marker_code == 'DNV' else 'P6M')
+        if calendar is None and clock.mentions_working_days(expression):
+            add(event, f"timer '{expression}' counts working days, but the pack has no business calendar to "
+                       f"count them on: add [calendar] to pack.toml, e.g. [calendar] nation = \"england-and-wales\"")
         return _check_expression(add, event, expression, set(known_names), "timer")
     kind = child.tag.split("}")[1]
     try:
         if kind == "timeDuration":
-            clock.duration_after(clock.now(), str(value))
+            clock.duration_after(clock.now(), str(value), calendar)
         elif kind == "timeDate":
             clock.parse_moment(str(value))
     except ValueError as err:
@@ -227,7 +234,7 @@ def _check_user_task(add, task, pack, known_names):
     props = _properties(task)
     if props.get("dueIn"):
         try:
-            clock.duration_after(clock.now(), props["dueIn"])
+            clock.duration_after(clock.now(), props["dueIn"], pack.calendar)
         except ValueError as err:
             add(task, f"dueIn: {err}")
     for name in ("assigneeField", "mustOutrank", "mustDiffer"):

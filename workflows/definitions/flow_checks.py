@@ -51,7 +51,12 @@ def check_process(process, pack: Pack, add) -> None:
     _check_outcome_recorded_at_the_decision(process, graph, add)
     _check_review_outcomes_told(process, graph, add)
     _check_no_letter_after_not_told(process, graph, pack, add)
-    if process.get("id") == pack.appeal_process:
+    if process.get("id") == pack.late_appeals and not graph.actions(("record_late_appeal_decision",)):
+        add(process.get("id"), "this is the pack's late_appeals process, but no step records whether the late "
+                               "appeal is heard: add a user task for the role that decides (a boolean field "
+                               "hear_late_appeal and late_appeal_reasons) followed by the service task "
+                               "record_late_appeal_decision")
+    if process.get("id") in (pack.appeal_process, pack.late_appeals):
         for task in process.iterfind("bpmn:userTask", NS):
             props = _properties(task)
             if props.get("decision") == "true" and not props.get("mustOutrank"):

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from workflows.platform import clock, config
+from workflows.platform import business_days, clock, config
+from workflows.platform.business_days import BusinessCalendar
 from workflows.platform.errors import WorkflowError
 
 
@@ -171,6 +172,11 @@ class Pack:
     registers: "Registers" = field(default_factory=lambda: Registers())
     notifications: Notifications = field(default_factory=Notifications)
     housing_system: HousingSystem | None = None
+    # [calendar]: the days the organisation works, for durations in working days (P10WD)
+    calendar: BusinessCalendar | None = None
+    # [pack] late_appeals: the process an appeal lodged after appeal_within starts instead of being
+    # refused (its first step: a named role decides, with reasons, whether to hear it)
+    late_appeals: str | None = None
     # [marker_fields]: form answers carried on the marker and shown to staff beside the instruction,
     # field id -> what staff read it as (e.g. contact_restrictions = "Contact restrictions")
     marker_fields: dict[str, str] = field(default_factory=dict)
@@ -283,6 +289,8 @@ def _build(key, directory, raw, path) -> Pack:
             compliance_role=meta.get("compliance_role", Pack.compliance_role),
             import_by=frozenset(meta.get("import_by", ())),
             appeal_within=meta.get("appeal_within"),
+            late_appeals=meta.get("late_appeals"),
+            calendar=_calendar(raw, path),
             tenancy_end_removes_markers=bool(meta.get("tenancy_end_removes_markers", False)),
             markers_on_lead_tenant=_flag(meta, "markers_on_lead_tenant", False, path),
             review_from_due_date=bool(meta.get("review_from_due_date", True)),
@@ -435,11 +443,21 @@ def _review_carries(meta: dict, path) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _check_duration(value: str | None, where: str) -> None:
-    """An ISO 8601 duration setting that parses, or none at all."""
+def _calendar(raw: dict, path) -> BusinessCalendar | None:
+    """[calendar]: nation = "england-and-wales" | "scotland" | "northern-ireland", closed = [dates]."""
+    if "calendar" not in raw:
+        return None
+    try:
+        return business_days.from_settings(raw["calendar"], "[calendar]")
+    except ValueError as err:
+        raise PackError(f"{path}: {err}") from None
+
+
+def _check_duration(value: str | None, where: str, calendar: BusinessCalendar | None = None) -> None:
+    """A duration setting that parses (ISO 8601, or working days on the pack's calendar), or none at all."""
     if value:
         try:
-            clock.duration_after(clock.now(), value)
+            clock.duration_after(clock.now(), value, calendar)
         except ValueError as err:
             raise PackError(f"{where}: {err}") from None
 
@@ -461,21 +479,24 @@ def _check_references(pack: Pack, path) -> None:
         unknown = set(role.deputises_for) - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: role '{role.key}' deputises_for unknown roles {sorted(unknown)}")
-    _check_duration(pack.appeal_within, f"{path}: appeal_within")
+    _check_duration(pack.appeal_within, f"{path}: appeal_within", pack.calendar)
+    if pack.late_appeals and not pack.appeal_within:
+        raise PackError(f"{path}: [pack] late_appeals is set, but appeal_within is not: without a time to "
+                        f"appeal no appeal is late; set appeal_within, e.g. appeal_within = \"P10WD\"")
     regs = pack.registers
     for setting in ("readers", "case_readers", "non_disclosure_visible_to", "subject_access"):
         unknown = getattr(regs, setting) - set(pack.roles)
         if unknown:
             raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")
     for setting in ("tell_tenant_within", "retain_closed_for"):
-        _check_duration(getattr(regs, setting), f"{path}: [registers] {setting}")
+        _check_duration(getattr(regs, setting), f"{path}: [registers] {setting}", pack.calendar)
     if pack.letters and not regs.tell_tenant_within:
         raise PackError(f"{path}: the pack issues letters, so it must say how soon the tenant is told of a "
                         f"decision: set [registers] tell_tenant_within, e.g. tell_tenant_within = \"P14D\" "
                         f"(an ISO 8601 duration; the dashboard lists letters not delivered by then)")
     notes = pack.notifications
     for setting in ("remind_before", "escalate_after"):
-        _check_duration(getattr(notes, setting), f"{path}: [notifications] {setting}")
+        _check_duration(getattr(notes, setting), f"{path}: [notifications] {setting}", pack.calendar)
     for managed, manager in notes.managers.items():
         for role in (managed, manager):
             if role not in pack.roles:
@@ -503,7 +524,7 @@ def _check_housing_system(pack: Pack, path) -> None:
     if hs.role not in pack.roles:
         raise PackError(f"{path}: [housing_system] role names unknown role '{hs.role}' "
                         f"(this pack has: {', '.join(sorted(pack.roles))})")
-    _check_duration(hs.due_within, f"{path}: [housing_system] due_within")
+    _check_duration(hs.due_within, f"{path}: [housing_system] due_within", pack.calendar)
     for rule in pack.restrictions.values():
         role = pack.housing_system_role(rule.key)
         if role not in rule.visible_to:

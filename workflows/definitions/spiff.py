@@ -147,9 +147,10 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
 class ScriptEngine(PythonScriptEngine):
     """Evaluates safely and hands service tasks to the action runner of the current step."""
 
-    def __init__(self, run_action=None):
+    def __init__(self, run_action=None, calendar=None):
         super().__init__(environment=SafeEnvironment())
         self._run_action = run_action
+        self.calendar = calendar  # the pack's business calendar: timers count working days on it
 
     def run_action(self, task):
         if self._run_action is None:

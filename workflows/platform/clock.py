@@ -4,10 +4,19 @@ Tests and the command line (`alertflow --now ...`) move it; in production it is 
 SpiffWorkflow's timer module calls `datetime.now(timezone.utc)` itself, so `install()` points
 that module at a datetime class that asks this clock, and replaces its month arithmetic
 (31 August + P6M must be 28/29 February, not 3 March) with dateutil's calendar arithmetic.
+
+It is also the one home of two questions every face asks:
+- what day a moment falls on: the organisation's day, in Europe/London (`local_day`), so a marker
+  placed at 00:30 in British Summer Time is placed that day, and a step due on a day is due all
+  of it and overdue from the next (`overdue_before`, `is_past`, `days_late`);
+- what a duration after a moment is (`duration_after`): ISO 8601 (P6M, P14D, PT12H), or working
+  days (`P10WD`), counted on the pack's business calendar (workflows/platform/business_days.py).
 """
 import os
+import re
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 
@@ -83,6 +92,70 @@ def parse_moment(text: str) -> datetime:
         raise ValueError(f"'{text}' is not an ISO 8601 date or time, for example 2027-05-31 or 2027-05-31T09:00") from None
 
 
+ORGANISATION_TZ = ZoneInfo("Europe/London")
+
+
+def local(moment: datetime) -> datetime:
+    """A moment as the organisation's clocks show it (GMT or BST)."""
+    return as_utc(moment).astimezone(ORGANISATION_TZ)
+
+
+def local_day(moment: datetime) -> date:
+    """The organisation's day a moment falls on: 00:30 BST on 1 June is 1 June, not 31 May."""
+    return local(moment).date()
+
+
+def start_of_day(day: date) -> datetime:
+    """The first moment (UTC) of one of the organisation's days."""
+    return datetime.combine(day, time(0), tzinfo=ORGANISATION_TZ).astimezone(timezone.utc)
+
+
+def overdue_before(moment: datetime | None = None) -> datetime:
+    """Whatever is due before this moment is overdue now: the start of today, since a thing due
+    on a day is due the whole of that day (for SQL: `due_at < clock.overdue_before()`)."""
+    return start_of_day(local_day(moment or now()))
+
+
+def is_past(due: datetime, moment: datetime | None = None) -> bool:
+    """True from the day after the day `due` falls on."""
+    return local_day(due) < local_day(moment or now())
+
+
+def days_late(due: datetime, moment: datetime | None = None) -> int:
+    """Whole days from the day `due` falls on to today (negative: days still to go)."""
+    return (local_day(moment or now()) - local_day(due)).days
+
+
+# P10WD: ten working days. "WD" is not ISO 8601's; it reads as what it is, and Camunda Modeler keeps it
+_WORKING_DAYS = re.compile(r"^P(\d+)WD$", re.IGNORECASE)
+
+
+class NeedsCalendar(ValueError):
+    """A working-day duration where no business calendar says which days are worked."""
+
+
+def working_days(iso_duration: str) -> int | None:
+    """The number of working days a duration such as P10WD counts, or None if it counts none."""
+    match = _WORKING_DAYS.match((iso_duration or "").strip().strip("'\""))
+    return int(match.group(1)) if match else None
+
+
+def mentions_working_days(text: str) -> bool:
+    """Whether an expression (say, 'P10WD' if urgent else 'P20WD') names a working-day duration."""
+    return re.search(r"\bP\d+WD\b", text or "", re.IGNORECASE) is not None
+
+
+def _after_working_days(start: datetime, count: int, calendar, iso_duration: str) -> datetime:
+    if calendar is None:
+        raise NeedsCalendar(
+            f"'{iso_duration}' counts working days, but the pack has no business calendar to count them "
+            f"on: add [calendar] to pack.toml, e.g. [calendar] nation = \"england-and-wales\" "
+            f"(or \"scotland\", \"northern-ireland\")")
+    at = local(start)  # the same time of day, on the working day that many working days away
+    day = calendar.add_working_days(at.date(), count)
+    return datetime.combine(day, at.time(), tzinfo=ORGANISATION_TZ).astimezone(timezone.utc)
+
+
 def add_duration(start: datetime, parsed: dict) -> datetime:
     """Add a parsed ISO 8601 duration with calendar-correct months and years."""
     return start + relativedelta(
@@ -115,10 +188,16 @@ def install() -> None:
 
 
 def _recording_start(has_fired):
-    """Keep the moment a duration timer started, so a migrated case can re-time it from there."""
+    """Keep the moment a duration timer started, so a migrated case can re-time it from there,
+    and work out when it falls due here, through duration_after, so a timer counts working days
+    on the calendar the case's script engine carries (its pack's)."""
     def wrapper(self, my_task):
         if my_task._get_internal_data("event_value") is None:
-            my_task._set_internal_data(timer_started_at=now().isoformat())
+            started = now()
+            engine = my_task.workflow.script_engine
+            duration = engine.evaluate(my_task, self.expression)
+            due = duration_after(started, duration, getattr(engine, "calendar", None))
+            my_task._set_internal_data(timer_started_at=started.isoformat(), event_value=due.isoformat())
         return has_fired(self, my_task)
     wrapper.records_start = True
     return wrapper
@@ -129,9 +208,13 @@ _UNITS = (("years", "year"), ("months", "month"), ("weeks", "week"), ("days", "d
 
 
 def duration_in_words(iso_duration: str) -> str:
-    """An ISO 8601 duration as people say it: P14D is "14 days", P1Y2M "1 year and 2 months"."""
+    """An ISO 8601 duration as people say it: P14D is "14 days", P1Y2M "1 year and 2 months",
+    P10WD "10 working days"."""
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+    count = working_days(iso_duration)
+    if count is not None:
+        return f"{count} working day{'' if count == 1 else 's'}"
     try:
         parsed = TimerEventDefinition.parse_iso_duration(iso_duration.strip().strip("'\""))
     except Exception:
@@ -147,13 +230,30 @@ def duration_in_words(iso_duration: str) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def duration_after(start: datetime, iso_duration: str) -> datetime:
-    """`start` plus an ISO 8601 duration such as P6M or P14D."""
+def _parsed(iso_duration: str) -> dict:
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
     try:
-        parsed = TimerEventDefinition.parse_iso_duration(iso_duration.strip().strip("'\""))
+        return TimerEventDefinition.parse_iso_duration(iso_duration.strip().strip("'\""))
     except Exception:
-        raise ValueError(f"'{iso_duration}' is not an ISO 8601 duration such as P6M or P14D") from None
-    return add_duration(start, parsed)
+        raise ValueError(f"'{iso_duration}' is not an ISO 8601 duration such as P6M or P14D, nor working days such as P10WD") from None
+
+
+def duration_after(start: datetime, iso_duration: str, calendar=None) -> datetime:
+    """`start` plus a duration such as P6M, P14D or P10WD. Working days are counted on
+    `calendar` (the pack's: `pack.calendar`), keeping the time of day; NeedsCalendar without one."""
+    iso_duration = str(iso_duration)
+    count = working_days(iso_duration)
+    if count is not None:
+        return _after_working_days(start, count, calendar, iso_duration)
+    return add_duration(start, _parsed(iso_duration))
+
+
+def duration_before(end: datetime, iso_duration: str, calendar=None) -> datetime:
+    """`end` less a duration: the moment that duration before it."""
+    iso_duration = str(iso_duration)
+    count = working_days(iso_duration)
+    if count is not None:
+        return _after_working_days(end, -count, calendar, iso_duration)
+    return add_duration(end, {unit: -amount for unit, amount in _parsed(iso_duration).items()})
 

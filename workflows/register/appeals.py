@@ -1,7 +1,12 @@
 """When a tenant may still appeal: the pack's `appeal_within`, counted from the recorded delivery
 of the letter that told them of the decision appealed. Until that delivery is recorded the window
 has not started; later letters (a copy of the assessment, say) do not reopen it. The engine's
-`start_appeal` applies it, and the dashboard and pages read the same dates from here."""
+`start_appeal` applies it, and the dashboard and pages read the same dates from here.
+
+The window is counted in the pack's terms (P28D, or P10WD on its business calendar) and is open
+the whole of the day it ends on. An appeal lodged after it is refused, or, when the pack names
+`[pack] late_appeals`, starts that process instead: a named role decides, with reasons, whether
+to hear it (the `record_late_appeal_decision` action)."""
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,7 +16,7 @@ from workflows.definitions.pack import Pack
 from workflows.platform import clock
 from workflows.platform.errors import NotAllowed
 from workflows.platform.models import Alert, Letter
-from workflows.register.letters import day, to_tenant, when
+from workflows.register.letters import day, to_tenant
 
 
 def telling_letter(db: Session, *, pack: Pack, alert: Alert) -> Letter | None:
@@ -28,19 +33,26 @@ def window_closes(db: Session, *, pack: Pack, alert: Alert) -> datetime | None:
     letter = telling_letter(db, pack=pack, alert=alert)
     if not pack.appeal_within or letter is None or letter.delivered_at is None:
         return None
-    return clock.duration_after(clock.as_utc(letter.delivered_at), pack.appeal_within)
+    return clock.duration_after(clock.as_utc(letter.delivered_at), pack.appeal_within, pack.calendar)
+
+
+def closed_on(db: Session, *, pack: Pack, alert: Alert) -> datetime | None:
+    """When the window closed, if it has: it is open all of the day it ends on."""
+    closes = window_closes(db, pack=pack, alert=alert)
+    return closes if closes is not None and clock.is_past(closes) else None
 
 
 def check_window(db: Session, *, pack: Pack, alert: Alert) -> None:
-    """Refuse an appeal lodged after the window closed, saying when it closed and what can be done."""
-    closes = window_closes(db, pack=pack, alert=alert)
-    if closes is None or clock.now() <= closes:
+    """Refuse an appeal lodged after the window closed, saying when it closed and what can be done
+    (a pack with late_appeals hears of it at start_appeal instead)."""
+    closes = closed_on(db, pack=pack, alert=alert)
+    if closes is None:
         return
     letter = telling_letter(db, pack=pack, alert=alert)
     review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
     raise NotAllowed(
-        f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {when(closes)}: "
+        f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {day(closes)}: "
         f"an appeal must be lodged within {clock.duration_in_words(pack.appeal_within)} of receiving the letter "
         f"that told the tenant, and letter {letter.id} ('{letter.title}') was delivered on "
-        f"{when(clock.as_utc(letter.delivered_at))}; a late appeal cannot be lodged, but new information can be "
+        f"{day(letter.delivered_at)}; a late appeal cannot be lodged, but new information can be "
         f"weighed at the marker's review{review}")

@@ -50,7 +50,7 @@ def marker_changed(db: Session, *, pack: Pack, case: Case, alert: Alert, change:
     text = instructions(pack, alert, change)
     task = HumanTask(case=case, task_uuid=str(uuid4()), bpmn_id=KIND, kind=KIND, role=role, status=TaskStatus.READY,
                      title=f"Update {settings.name}: {CHANGES[change]}", instructions=text,
-                     due_at=clock.duration_after(now, settings.due_within), created_at=now)
+                     due_at=clock.duration_after(now, settings.due_within, pack.calendar), created_at=now)
     db.add(task)
     audit.record(db, actor=actor, action="housing_system_update_due", case=case, alert_id=alert.id,
                  task_uuid=task.task_uuid, change=change, role=role, due_at=task.due_at, instructions=text)

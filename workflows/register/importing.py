@@ -219,7 +219,7 @@ def check(db: Session, pack: Pack, parsed: Parsed, progress=None) -> Report:
     names = parsed.names
     held = _held_keys(db)
     seen: dict[tuple, int] = {}
-    today = clock.now().date()
+    today = clock.local_day(clock.now())
     rows = []
     for done, (number, cells) in enumerate(parsed.rows, start=1):
         row = Row(number, {})
@@ -412,7 +412,7 @@ def _held_keys(db: Session) -> set[tuple]:
     """(customer reference, category, date placed) of every marker ever placed on the register."""
     query = (select(Customer.reference, Alert.category, Alert.placed_at).join(Alert, Alert.customer_id == Customer.id)
              .where(Alert.placed_at.is_not(None)))
-    return {(ref, category, clock.as_utc(placed).date()) for ref, category, placed in db.execute(query)}
+    return {(ref, category, clock.local_day(placed)) for ref, category, placed in db.execute(query)}
 
 
 def _moment(day: date) -> datetime:

@@ -68,14 +68,14 @@ def delivery_problem(letter: Letter, moment: datetime) -> str | None:
 
 
 def day(moment: datetime) -> str:
-    """A date in words, as a letter or a refusal says it: 17 March 2027."""
-    moment = clock.as_utc(moment)
+    """A date in words, as a letter or a refusal says it: 17 March 2027 (the organisation's day)."""
+    moment = clock.local(moment)
     return f"{moment.day} {moment:%B %Y}"
 
 
 def when(moment: datetime) -> str:
-    """A moment in words: 17 March 2027 at 11:30 (UTC)."""
-    return f"{day(moment)} at {clock.as_utc(moment):%H:%M}"
+    """A moment in words, on the organisation's clocks: 17 March 2027 at 11:30."""
+    return f"{day(moment)} at {clock.local(moment):%H:%M}"
 
 
 def pdf(letter: Letter, *, organisation: str) -> bytes:

@@ -15,7 +15,7 @@ from workflows.platform.models import Alert, AlertStatus, Customer
 
 
 def _day(moment):
-    return clock.as_utc(moment).date().isoformat() if moment else None
+    return clock.local_day(moment).isoformat() if moment else None
 
 
 def instruction_to_staff(pack: Pack, alert: Alert) -> dict:

@@ -72,7 +72,7 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
     them (few, found from their exclusions), less those on restricted records they may not see
     (few, found from the alert side): a join of every open step to its case and alert, or a probe
     of the exclusions for every open step, costs several times more on a large register."""
-    overdue = and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.now())
+    overdue = and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.overdue_before())
     for_role = _for_my_roles(actor)
     columns = (func.count().filter(_mine(actor)), func.count().filter(for_role), func.count().filter(overdue))
     everything = db.execute(select(*columns).select_from(HumanTask).where(or_(_mine(actor), for_role))).one()
@@ -90,9 +90,8 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
 
 
 def is_overdue(task) -> bool:
-    """A task (or an inbox row) still open after its due date."""
-    return (task.due_at is not None and task.status in OPEN_TASK
-            and clock.as_utc(task.due_at) < clock.now())
+    """A task (or an inbox row) still open after its due day (due on a day, it is due all of it)."""
+    return task.due_at is not None and task.status in OPEN_TASK and clock.is_past(task.due_at)
 
 
 def open_steps(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> list[HumanTask]:

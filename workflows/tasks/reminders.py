@@ -29,16 +29,12 @@ def send_due(pack: Pack) -> dict:
         return {"reminders": 0, "escalations": 0}
     now = clock.now()
     with database.transaction() as db:
-        to_remind = _due(db, HumanTask.reminded_at, clock.duration_after(now, notes.remind_before), before=True) \
+        to_remind = _due(db, HumanTask.reminded_at, clock.duration_after(now, notes.remind_before, pack.calendar), before=True) \
             if notes.remind_before else []
-        to_escalate = _due(db, HumanTask.escalated_at, _minus(now, notes.escalate_after), before=False)
+        to_escalate = _due(db, HumanTask.escalated_at, clock.duration_before(now, notes.escalate_after, pack.calendar), before=False)
     reminded = sum(_one(pack, task_id, "reminder") for task_id in to_remind)
     escalated = sum(_one(pack, task_id, "escalation") for task_id in to_escalate)
     return {"reminders": reminded, "escalations": escalated}
-
-
-def _minus(now: datetime, duration: str) -> datetime:
-    return now - (clock.duration_after(now, duration) - now)
 
 
 def _due(db: Session, column, limit: datetime, before: bool) -> list[int]:
@@ -123,7 +119,7 @@ def _addresses(db: Session, usernames: list[str]) -> list[str]:
 
 def _message(pack: Pack, task: HumanTask, kind: str) -> tuple[str, str]:
     """What the e-mail says: the step, its number and due date; never the reasons or the customer."""
-    due = clock.as_utc(task.due_at).strftime("%d %B %Y %H:%M UTC")
+    due = clock.local(task.due_at).strftime("%d %B %Y %H:%M")
     role = pack.roles[task.role].name if task.role in pack.roles else task.role
     who = f"assigned to {task.assignee}" if task.assignee else f"for the {role} role"
     if kind == "reminder":
