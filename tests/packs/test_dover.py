@@ -495,3 +495,37 @@ def test_an_appeal_that_lowers_the_level_gives_it_new_wording_naming_that_level(
     dover.complete("sue", hearing["task"], {**lowered, "level": "L2", "marker_text": "Level 2: visit in pairs"},
                    now="2026-03-12T10:00")
     assert "MARKER [L2]: Level 2: visit in pairs" in cli("check", "John Smith", "--as", "sam")
+
+
+def test_information_shared_with_other_agencies_is_recorded_with_its_basis_and_special_category_data_only_with_consent(
+        dover, cli):
+    """§12.1-12.3: what is shared, with whom and on which §12.2 basis is kept in the risk assessment;
+    special category information only with written consent or a data sharing agreement."""
+    alert_id = dover.report("incident", now=T0)
+    record_incident(dover, alert_id)
+    task = dover.open_task("lena", alert_id, DECIDED)
+    shared = {**ASSESS, "information_shared": "yes"}
+    error = dover.refuse("lena", task["task"], shared)
+    assert "sharing_basis" in error and "shared_with" in error and "special_category_shared" in error
+    assert "not one of" in dover.refuse("lena", task["task"], {
+        **shared, "sharing_basis": "legislation", "shared_with": "Kent Police: the incident record",
+        "special_category_shared": "yes_without_consent"})
+    assert dover.alert(alert_id, DPO)["status"] == "under_assessment"  # nothing half-saved
+    alert = assess(dover, alert_id, {**shared, "sharing_basis": "contractors",
+                                     "shared_with": "Repairs contractor: visit in pairs at this address",
+                                     "special_category_shared": "none"})
+    content = alert["assessments"][0]["content"]
+    assert content["sharing_basis"] == "contractors" and content["special_category_shared"] == "none"
+    assert content["shared_with"] == "Repairs contractor: visit in pairs at this address"
+
+
+def test_the_nominated_manager_records_information_shared_about_external_information_too(dover, cli):
+    """§8.2 with §12: the same record when the manager receiving police information decides."""
+    alert_id = dover.report("external_information", customer="C3", now=T0)
+    record_external(dover, alert_id)
+    task = dover.open_task("mike", alert_id, T0)
+    shared = {**EXTERNAL_ASSESS, "information_shared": "yes"}
+    assert "sharing_basis" in dover.refuse("mike", task["task"], shared, now=DECIDED)
+    alert = assess(dover, alert_id, {**shared, "sharing_basis": "safeguarding", "shared_with": "Social services",
+                                     "special_category_shared": "consent"}, who="mike")
+    assert alert["assessments"][-1]["content"]["sharing_basis"] == "safeguarding"
