@@ -109,6 +109,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     letter = alert["letters"][0]  # §6.1: the line manager asks them to modify their behaviour
     assert letter["template"] == "behaviour_concern"
     assert INCIDENT["incident_record"] in letter["body"]
+    assert "we may place a customer alert on your account, restrict how you can contact us" in letter["body"]  # §6.1
     assert "no marker" in cli("check", "Mary Jones", "--as", "sam")
     on_system(dover, other, DECIDED, "remove the marker")  # and the housing system must lose it too
 
