@@ -101,7 +101,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     record_incident(dover, other, urgent)
     assert "URGENT" in cli("check", "Mary Jones", "--as", "sam")
     on_system(dover, other, RECORDED, "place an interim marker")
-    alert = assess(dover, other, {"discussed_with_officer": "yes", "behaviour_contact": "letter", "staff_alerted": "yes",
+    alert = assess(dover, other, {"discussed_with_officer": "yes", "vulnerability_support": "None known", "behaviour_contact": "letter", "staff_alerted": "yes",
                                   "severity": "L1", "future_risk": "L1",
                                   "alert_needed": "no", "decision_reason": "A misheard remark", "threat_credible": "no",
                                   "police_referred": "no"})
@@ -255,7 +255,7 @@ def test_information_from_the_police_can_put_the_urgent_alert_on_and_the_nominat
     other = dover.report("external_information", customer="C2", now=T0)
     record_external(dover, other, {**urgent, "marker_text": "URGENT: do not visit"})
     on_system(dover, other, T0, "place an interim marker")
-    alert = assess(dover, other, {"severity": "L1", "future_risk": "L1", "alert_needed": "no", "threat_credible": "no",
+    alert = assess(dover, other, {"severity": "L1", "vulnerability_support": "None known", "future_risk": "L1", "alert_needed": "no", "threat_credible": "no",
                                   "decision_reason": "Police confirm it was another man", "police_referred": "no"},
                    who="mike")
     assert alert["status"] == "removed" and alert["removed_reason"] == "Police confirm it was another man"
@@ -530,3 +530,21 @@ def test_the_nominated_manager_records_information_shared_about_external_informa
     alert = assess(dover, alert_id, {**shared, "sharing_basis": "safeguarding", "shared_with": "Social services",
                                      "special_category_shared": "consent"}, who="mike")
     assert alert["assessments"][-1]["content"]["sharing_basis"] == "safeguarding"
+
+
+def test_the_risk_assessment_weighs_the_customers_vulnerability_and_support_against_protecting_staff(dover, cli):
+    """§11: with vulnerable customers (mental illness, medical conditions, misuse, stress) the need to protect
+    staff is balanced with their need for ongoing support: each risk assessment records it."""
+    alert_id = dover.report("incident", now=T0)
+    record_incident(dover, alert_id)
+    task = dover.open_task("lena", alert_id, DECIDED)
+    without = {k: v for k, v in ASSESS.items() if k != "vulnerability_support"}
+    assert "vulnerability_support" in dover.refuse("lena", task["task"], without)
+    alert = assess(dover, alert_id, {**without, "vulnerability_support": "Bereaved; referred to the tenancy support team"})
+    assert alert["assessments"][0]["content"]["vulnerability_support"] == "Bereaved; referred to the tenancy support team"
+
+    external = dover.report("external_information", customer="C3", now=T0)
+    record_external(dover, external)
+    task = dover.open_task("mike", external, T0)
+    assert "vulnerability_support" in dover.refuse("mike", task["task"], {
+        k: v for k, v in EXTERNAL_ASSESS.items() if k != "vulnerability_support"}, now=DECIDED)
