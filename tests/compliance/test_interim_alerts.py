@@ -8,7 +8,8 @@ USERS = {"sam": ["officer"], "lena": ["manager"], "cara": ["customer_services"],
          "cora": ["compliance_officer"]}
 INCIDENT = {"incident_channel": "face_to_face", "incident_record": "He threatened to stab me",
             "line_manager": "lena", "credible_threat": "yes", "marker_text": "URGENT: do not visit"}
-CONFIRMED = {"discussed_with_officer": "yes", "behaviour_contact": "no_warning", "severity": "L3", "future_risk": "L3",
+CONFIRMED = {"discussed_with_officer": "yes", "vulnerability_support": "None known", "behaviour_contact": "no_warning",
+             "severity": "L3", "future_risk": "L3",
              "alert_needed": "yes", "decision_reason": "Threat to stab", "level": "L3",
              "marker_text": "Level 3: no home visits", "control_measures": "visit_in_pairs",
              "contact_restrictions": "none", "threat_credible": "yes", "police_referred": "yes", "inform_customer": "yes",

@@ -6,7 +6,7 @@ RECORDED = "2026-03-02T09:30"
 DECIDED = "2026-03-03T10:00"
 INCIDENT = {"incident_channel": "face_to_face", "incident_record": "Meeting ended; he threatened to hit me",
             "line_manager": "lena", "credible_threat": "no"}
-ASSESS = {"discussed_with_officer": "yes", "behaviour_contact": "spoken", "severity": "L2", "future_risk": "L2", "alert_needed": "yes",
+ASSESS = {"discussed_with_officer": "yes", "vulnerability_support": "None known", "behaviour_contact": "spoken", "severity": "L2", "future_risk": "L2", "alert_needed": "yes",
           "decision_reason": "Threatened to hit an officer at a meeting", "level": "L2",
           "marker_text": "Level 2: visit in pairs", "control_measures": "visit_in_pairs",
           "contact_restrictions": "none", "threat_credible": "no", "police_referred": "no", "inform_customer": "yes"}

@@ -102,7 +102,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     record_incident(dover, other, urgent)
     assert "URGENT" in cli("check", "Mary Jones", "--as", "sam")
     on_system(dover, other, RECORDED, "place an interim marker")
-    alert = assess(dover, other, {"discussed_with_officer": "yes", "behaviour_contact": "letter", "staff_alerted": "yes",
+    alert = assess(dover, other, {"discussed_with_officer": "yes", "vulnerability_support": "None known", "behaviour_contact": "letter", "staff_alerted": "yes",
                                   "severity": "L1", "future_risk": "L1",
                                   "alert_needed": "no", "decision_reason": "A misheard remark", "threat_credible": "no",
                                   "police_referred": "no"})
@@ -110,6 +110,7 @@ def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(
     letter = alert["letters"][0]  # §6.1: the line manager asks them to modify their behaviour
     assert letter["template"] == "behaviour_concern"
     assert INCIDENT["incident_record"] in letter["body"]
+    assert "we may place a customer alert on your account, restrict how you can contact us" in letter["body"]  # §6.1
     assert "no marker" in cli("check", "Mary Jones", "--as", "sam")
     on_system(dover, other, DECIDED, "remove the marker")  # and the housing system must lose it too
 
@@ -255,7 +256,7 @@ def test_information_from_the_police_can_put_the_urgent_alert_on_and_the_nominat
     other = dover.report("external_information", customer="C2", now=T0)
     record_external(dover, other, {**urgent, "marker_text": "URGENT: do not visit"})
     on_system(dover, other, T0, "place an interim marker")
-    alert = assess(dover, other, {"severity": "L1", "future_risk": "L1", "alert_needed": "no", "threat_credible": "no",
+    alert = assess(dover, other, {"severity": "L1", "vulnerability_support": "None known", "future_risk": "L1", "alert_needed": "no", "threat_credible": "no",
                                   "decision_reason": "Police confirm it was another man", "police_referred": "no"},
                    who="mike")
     assert alert["status"] == "removed" and alert["removed_reason"] == "Police confirm it was another man"
@@ -496,3 +497,55 @@ def test_an_appeal_that_lowers_the_level_gives_it_new_wording_naming_that_level(
     dover.complete("sue", hearing["task"], {**lowered, "level": "L2", "marker_text": "Level 2: visit in pairs"},
                    now="2026-03-12T10:00")
     assert "MARKER [L2]: Level 2: visit in pairs" in cli("check", "John Smith", "--as", "sam")
+
+
+def test_information_shared_with_other_agencies_is_recorded_with_its_basis_and_special_category_data_only_with_consent(
+        dover, cli):
+    """§12.1-12.3: what is shared, with whom and on which §12.2 basis is kept in the risk assessment;
+    special category information only with written consent or a data sharing agreement."""
+    alert_id = dover.report("incident", now=T0)
+    record_incident(dover, alert_id)
+    task = dover.open_task("lena", alert_id, DECIDED)
+    shared = {**ASSESS, "information_shared": "yes"}
+    error = dover.refuse("lena", task["task"], shared)
+    assert "sharing_basis" in error and "shared_with" in error and "special_category_shared" in error
+    assert "not one of" in dover.refuse("lena", task["task"], {
+        **shared, "sharing_basis": "legislation", "shared_with": "Kent Police: the incident record",
+        "special_category_shared": "yes_without_consent"})
+    assert dover.alert(alert_id, DPO)["status"] == "under_assessment"  # nothing half-saved
+    alert = assess(dover, alert_id, {**shared, "sharing_basis": "contractors",
+                                     "shared_with": "Repairs contractor: visit in pairs at this address",
+                                     "special_category_shared": "none"})
+    content = alert["assessments"][0]["content"]
+    assert content["sharing_basis"] == "contractors" and content["special_category_shared"] == "none"
+    assert content["shared_with"] == "Repairs contractor: visit in pairs at this address"
+
+
+def test_the_nominated_manager_records_information_shared_about_external_information_too(dover, cli):
+    """§8.2 with §12: the same record when the manager receiving police information decides."""
+    alert_id = dover.report("external_information", customer="C3", now=T0)
+    record_external(dover, alert_id)
+    task = dover.open_task("mike", alert_id, T0)
+    shared = {**EXTERNAL_ASSESS, "information_shared": "yes"}
+    assert "sharing_basis" in dover.refuse("mike", task["task"], shared, now=DECIDED)
+    alert = assess(dover, alert_id, {**shared, "sharing_basis": "safeguarding", "shared_with": "Social services",
+                                     "special_category_shared": "consent"}, who="mike")
+    assert alert["assessments"][-1]["content"]["sharing_basis"] == "safeguarding"
+
+
+def test_the_risk_assessment_weighs_the_customers_vulnerability_and_support_against_protecting_staff(dover, cli):
+    """§11: with vulnerable customers (mental illness, medical conditions, misuse, stress) the need to protect
+    staff is balanced with their need for ongoing support: each risk assessment records it."""
+    alert_id = dover.report("incident", now=T0)
+    record_incident(dover, alert_id)
+    task = dover.open_task("lena", alert_id, DECIDED)
+    without = {k: v for k, v in ASSESS.items() if k != "vulnerability_support"}
+    assert "vulnerability_support" in dover.refuse("lena", task["task"], without)
+    alert = assess(dover, alert_id, {**without, "vulnerability_support": "Bereaved; referred to the tenancy support team"})
+    assert alert["assessments"][0]["content"]["vulnerability_support"] == "Bereaved; referred to the tenancy support team"
+
+    external = dover.report("external_information", customer="C3", now=T0)
+    record_external(dover, external)
+    task = dover.open_task("mike", external, T0)
+    assert "vulnerability_support" in dover.refuse("mike", task["task"], {
+        k: v for k, v in EXTERNAL_ASSESS.items() if k != "vulnerability_support"}, now=DECIDED)

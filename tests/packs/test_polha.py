@@ -5,8 +5,9 @@ from tests.packs.world import DPO
 T0 = "2026-03-02T09:00"
 ASSESSED = "2026-03-03T10:00"
 DECIDED = "2026-03-04T10:00"
-ASSESS = {"incident_summary": "Threatened to punch the receptionist", "serious_behaviour": "no", "part_of_pattern": "no",
-          "adjustments_considered": "No disability known", "decision_reason": "Threat of violence"}
+ASSESS = {"incident_summary": "Threatened to punch the receptionist", "incident_channel": "office",
+          "serious_behaviour": "no", "part_of_pattern": "no", "adjustments_considered": "No disability known",
+          "breach_of_tenancy": "Not yet: a first incident", "decision_reason": "Threat of violence"}
 RESTRICT = {"restrict": "yes", "control_measures": "written_only,appointment_only",
             "marker_text": "Risk alert: written contact only; office by appointment",
             "service_route": "Letters to the housing officer, answered within 5 days",
@@ -91,6 +92,31 @@ def test_manager_may_send_a_warning_letter_first(polha, cli):
     assert alert["status"] == "not_placed" and [lt["template"] for lt in alert["letters"]] == ["warning_letter"]
     assert "may restrict how you can contact us" in alert["letters"][0]["body"]
     assert not polha.tasks_for("oscar", alert_id, ASSESSED)
+
+
+def test_abusive_correspondence_is_always_answered_and_pattern_and_breach_of_tenancy_are_considered(polha, cli):
+    """§4.2.2: the manager weighs whether it is part of a pattern and considers breach of tenancy action
+    (§4.1.3); §4.2.3: abusive correspondence is answered, the customer told their language is unacceptable."""
+    alert_id = polha.report("aggressive", customer="C2", now=T0, description="Abusive emails to the office")
+    task = polha.open_task("mandy", alert_id, T0)
+    letters = {**ASSESS, "incident_summary": "Three abusive emails to the housing officer",
+               "incident_channel": "correspondence", "response": "none"}
+    for field in ("incident_channel", "part_of_pattern", "breach_of_tenancy"):
+        assert field in polha.refuse("mandy", task["task"], {k: v for k, v in letters.items() if k != field})
+    error = polha.refuse("mandy", task["task"], letters)
+    assert "abusive correspondence is always answered" in error and "§4.2.3" in error
+    assert polha.alert(alert_id, DPO)["assessments"] == []  # nothing half-saved
+    assess(polha, alert_id, {**letters, "response": "warning"})
+    alert = polha.alert(alert_id, DPO)
+    assert [lt["template"] for lt in alert["letters"]] == ["warning_letter"]
+    assert "This behaviour is unacceptable" in alert["letters"][0]["body"]
+    content = alert["assessments"][0]["content"]
+    assert content["breach_of_tenancy"] == "Not yet: a first incident" and content["part_of_pattern"] in (False, "no")
+
+    # a telephone call may still be closed with no further action
+    other = polha.report("aggressive", customer="C3", now=T0, description="Swore once on the phone")
+    assess(polha, other, {**ASSESS, "incident_channel": "telephone", "response": "none"})
+    assert polha.alert(other, DPO)["status"] == "not_placed"
 
 
 def test_persistent_correspondent_designated_after_discussion_with_the_operational_manager(polha, cli):
