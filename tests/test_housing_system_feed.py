@@ -78,8 +78,21 @@ def events() -> list[FeedEvent]:
         return list(db.scalars(select(FeedEvent).order_by(FeedEvent.id)))
 
 
+def signed_in(app, username):
+    from tests.helpers import PASSWORD, one_hash_per_password
+    from workflows.accounts import credentials
+
+    with one_hash_per_password(), database.transaction() as db:
+        credentials.set_password(db, username=username, password=PASSWORD, by="test")
+    client = app.test_client()
+    page = client.get("/sign-in").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert client.post("/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": csrf}).status_code == 302
+    return client
+
+
 def test_each_change_is_delivered_signed_retried_until_acknowledged_once_and_completes_its_step(
-        world, cli, monkeypatch):
+        world, cli, monkeypatch, app):
     with Receiver(failures=2) as receiver:
         monkeypatch.setenv("ALERTFLOW_FEED_URL", receiver.url)
         alert_id = place(world, cli)
@@ -93,6 +106,8 @@ def test_each_change_is_delivered_signed_retried_until_acknowledged_once_and_com
         board = json.loads(cli("dashboard", "--as", "cole"))
         [failing] = board["feed_failing"]  # failing_after = 2 attempts: on the dashboard
         assert failing["alert"] == alert_id and failing["attempts"] == 2 and "HTTP 503" in failing["last_error"]
+        page = signed_in(app, "cole").get("/compliance").get_data(as_text=True)
+        assert "1</strong> changes not reaching Orchard Cx" in page and "HTTP 503" in page
         assert world.open_task("sam", alert_id, DECIDED)["task"] == step["task"]  # still the keeper's to do by hand
 
         assert background_round(cli)["feed_delivered"] == 1
@@ -108,6 +123,8 @@ def test_each_change_is_delivered_signed_retried_until_acknowledged_once_and_com
         assert alert["review_date"] == "2027-03-03"  # scheduled later in the same step: the body is written at commit
         assert REASON not in json.dumps(receiver.accepted)
         assert json.loads(cli("dashboard", "--as", "cole"))["feed_failing"] == []
+        assert "0</strong> changes not reaching Orchard Cx" in signed_in(app, "cole").get("/compliance").get_data(
+            as_text=True)
 
         # the acknowledged event is the change entered on the housing system: its step is done
         assert world.tasks_for("sam", alert_id, DECIDED) == []
@@ -252,3 +269,60 @@ def test_reconcile_refuses_a_bad_file_with_a_clear_message(world, cli, tmp_path)
     assert "contains NUL bytes" in cli.fails("reconcile", bad, "--as", "ada")
     assert "there is no file" in cli.fails("reconcile", tmp_path / "missing.csv", "--as", "ada")
     assert "sam may not reconcile the register" in cli.fails("reconcile", bad, "--as", "sam")
+
+
+# --- on Derby's pack given a [feed]: a restricted record, an interim marker on and off ---------
+
+@pytest.fixture
+def derby_feed(pack_dir, cli):
+    from tests.helpers import DerbyWorld
+
+    toml = pack_dir / "pack.toml"
+    toml.write_text(toml.read_text() + '\n[feed]\nname = "Civica Cx"\ncategories = { rpo = "VIO", complaints = "CMP" }\n')
+    world = DerbyWorld(cli)
+    cli("users", "add", "ada", "--name", "Ada", "--role", "admin")  # who makes the API token
+    return world
+
+
+def _feed(cli, app) -> list[dict]:
+    return app.test_client().get("/api/v1/feed", headers=bearer(token(cli, "cx", "markers:read"))).get_json()["events"]
+
+
+def test_a_restricted_record_sends_only_its_staff_instruction(derby_feed, cli, app):
+    from tests.helpers import RISK
+
+    derby = derby_feed
+    alert_id = derby.report("rpo", now=T0)
+    derby.complete("anna", derby.open_task("anna", alert_id, T0)["task"],
+                   {"offence_nature": "Scheduled offence under the Sexual Offences Act", "scheduled_offender": "yes",
+                    **RISK, "place_marker": "yes", "inform_tenant": "yes"}, now=DECIDED)
+    [event] = _feed(cli, app)
+    alert = event["person_alert"]
+    assert event["change"] == "placed"
+    assert alert["instruction_to_staff"] == "Contact the relevant manager before visiting."
+    assert alert["alert_type"] is None and alert["alert_type_code"] is None  # not even that it is an offender's
+    assert alert["alert_level"] is None and alert["marker_code"] is None and alert["details"] == []
+    assert "Sexual Offences" not in json.dumps(event) and "offender" not in json.dumps(event).lower()
+
+
+def test_an_interim_marker_on_then_off_and_a_confirmed_one(derby_feed, cli, app):
+    from tests.helpers import RISK
+
+    derby = derby_feed
+    appoint = {"investigating_officer": "ivy", "complaint_summary": "Four complaints in a month",
+               "interim_adjustment": "yes", "marker_text": "Visit in pairs (interim)",
+               "control_measures": "visit_in_pairs", "interim_inform_tenant": "yes", "interim_reason": "Protect staff"}
+    off = derby.report("complaints", now=T0)
+    derby.complete("helen", derby.open_task("helen", off, T0)["task"], appoint, now=T0)
+    derby.complete("ivy", derby.open_task("ivy", off, T0)["task"], {
+        "investigation_findings": "One was well founded", "unfounded_pattern": "no", **RISK, "place_marker": "no",
+        "decision_reason": "No pattern of unfounded complaints"}, now=DECIDED)
+    on = derby.report("complaints", customer="C2", now=T0)
+    derby.complete("helen", derby.open_task("helen", on, T0)["task"], appoint, now=T0)
+    events = _feed(cli, app)
+    assert [(e["person_alert"]["alert_reference"], e["change"], e["person_alert"]["status"]) for e in events] == [
+        (f"A{off:06d}", "interim_on", "interim"), (f"A{off:06d}", "interim_off", "ended"),
+        (f"A{on:06d}", "interim_on", "interim")]
+    assert events[0]["person_alert"]["alert_type_code"] == "CMP"
+    assert events[1]["person_alert"]["instruction_to_staff"] is None and events[1]["person_alert"]["end_date"]
+    assert "Protect staff" not in json.dumps(events) and "No pattern" not in json.dumps(events)

@@ -204,8 +204,10 @@ def _due(db: Session, limit: int) -> list[int]:
 
 def deliver_due(pack: Pack, limit: int = BATCH) -> int:
     """Send every due event (each in its own transaction); how many were acknowledged."""
+    if pack.feed is None:
+        return 0
     target = endpoint()
-    if pack.feed is None or target is None:
+    if target is None:
         return 0
     with database.transaction() as db:
         due = _due(db, limit)
