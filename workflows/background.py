@@ -10,9 +10,10 @@ from workflows.definitions.pack import Pack
 
 def tick(pack: Pack) -> dict:
     """One round of background work: fire due timers, send the reminders and escalations due,
-    send the housing system feed's due events, then sign an audit checkpoint if one is due."""
-    done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "feed_delivered": deliver_feed(pack)}
-    return {**done, "audit_checkpoint": audit_checkpoint()}
+    sign an audit checkpoint if one is due, then send the housing system feed's due events."""
+    done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "audit_checkpoint": audit_checkpoint()}
+    # last: a feed set up wrongly (feed.FeedMisconfigured) stops only its own part of the round
+    return {**done, "feed_delivered": deliver_feed(pack)}
 
 
 def audit_checkpoint() -> int:
