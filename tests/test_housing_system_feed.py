@@ -192,8 +192,10 @@ def test_the_api_serves_the_events_as_a_change_feed_by_cursor(world, cli, app):
     assert REASON not in json.dumps(first) + json.dumps(rest)
     empty = client.get(f"/api/v1/feed?after={rest['cursor']}", headers=headers).get_json()
     assert empty == {"events": [], "cursor": rest["cursor"], "more": False}
-    bad = client.get("/api/v1/feed?after=yesterday", headers=headers)
-    assert bad.status_code == 400 and bad.get_json()["field"] == "after"
+    for wrong, field in (("after=yesterday", "after"), ("after=569702877040625974", "after"), ("after=%C2%B2", "after"),
+                         ("limit=0", "limit"), ("limit=%C2%B2", "limit")):
+        bad = client.get(f"/api/v1/feed?{wrong}", headers=headers)
+        assert bad.status_code == 400 and bad.get_json()["field"] == field, wrong
     assert client.get("/api/v1/feed").status_code == 401
     no_scope = bearer(token(cli, "reporter", "concerns:write"))
     assert client.get("/api/v1/feed", headers=no_scope).status_code == 403

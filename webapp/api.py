@@ -25,6 +25,7 @@ MAX_TEXT = text.LONG_TEXT
 # would meet its recursion limit on deep nesting, a server error)
 MAX_JSON_DEPTH = 10
 MAX_BODY_BYTES = 100_000
+MAX_CURSOR = 2**31 - 1  # an event id (a 32-bit integer column on PostgreSQL)
 
 
 class BadInput(WorkflowError):
@@ -194,7 +195,7 @@ def changes(db):
     except (ValueError, OverflowError):
         raise BadInput("since", f"since: '{raw}' is not an ISO 8601 date or time, e.g. 2027-05-31T09:00Z") from None
     limit = request.args.get("limit", "500")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
         raise BadInput("limit", "limit must be a whole number from 1 to 1000")
     return _json_response(oversight.marker_changes(db, pack=active_pack(), actor=g.api_actor, since=since,
                                                     limit=int(limit)))
@@ -208,10 +209,10 @@ def feed_events(db):
     from workflows.register import feed
 
     after = request.args.get("after", "0").strip()
-    if not after.isdigit() or len(after) > 18:
+    if not after.isascii() or not after.isdigit() or int(after) > MAX_CURSOR:
         raise BadInput("after", "after must be a cursor this feed gave (a whole number; 0 from the start)")
     limit = request.args.get("limit", "100")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
         raise BadInput("limit", "limit must be a whole number from 1 to 1000")
     return _json_response(feed.events_after(db, actor=g.api_actor.username, after=int(after), limit=int(limit)))
 
@@ -351,7 +352,7 @@ def openapi_document(server: str = "") -> dict:
                 "summary": "The housing system feed: every change to a marker as an event, after a cursor",
                 "parameters": [
                     {"name": "after", "in": "query", "description": "The cursor of the last event read (0 or "
-                     "absent: from the first)", "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"}},
+                     "absent: from the first)", "schema": {"type": "string", "pattern": "^[0-9]{1,10}$"}},
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
                 "responses": {"200": {"description": "Events oldest first; read again with `after` = `cursor`",
                                       "content": {"application/json": {"schema": {
