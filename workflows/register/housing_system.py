@@ -8,6 +8,9 @@ enter, with a due date. It is a `human_task` row of kind "housing_system" on the
 the change, so the inbox, claiming, reminders, escalation and the overdue dashboard treat it as
 any other step; completing it records the reference on the housing system and does not touch
 the case's workflow (the case may be finished, or cancelled by the removal that caused it).
+
+With a [feed] in pack.toml, every change also goes into the feed's outbox here, in the same
+transaction (workflows/register/feed.py): the event's acknowledged delivery completes the step.
 """
 from uuid import uuid4
 
