@@ -1,4 +1,5 @@
-"""Bringing in what the landlord already holds: the existing register, from a CSV."""
+"""Bringing in what the landlord already holds: the existing register, from a CSV; and checking
+the register against the housing system's own export (reconcile)."""
 import sys
 
 import click
@@ -68,3 +69,50 @@ def import_markers(db, file, username, dry_run, good_rows_only, mapping_file):
                                   progress=_progress("imported"))
     skipped = f"; {len(report.bad):,} row{'' if len(report.bad) == 1 else 's'} with problems left out" if report.bad else ""
     click.echo(f"imported {count:,} marker{'' if count == 1 else 's'} from {path.name}{skipped}")
+
+
+@main.command("reconcile")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--as", "username", required=True)
+@click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False),
+              help="A TOML file naming which of the export's columns is the customer reference and the instruction.")
+@in_transaction
+def reconcile_command(db, file, username, mapping_file):
+    """Compare a housing system's export (customer reference, instruction) with the register:
+    markers missing on either side or worded differently. Exit status 1 when they differ."""
+    from pathlib import Path
+
+    from workflows import permissions
+    from workflows.register import importing, reconcile
+
+    pack, actor = active_pack(), actor_named(db, username)
+    if not permissions.may_import_register(pack, actor):
+        fail(f"{username} may not reconcile the register: it is for the roles [pack] import_by names "
+             f"(by default the {pack.roles[pack.administrator_role].name})")
+    path = Path(file)
+    if not path.is_file():
+        fail(f"there is no file {file}")
+    mapping = None
+    if mapping_file:
+        if not Path(mapping_file).is_file():
+            fail(f"there is no mapping file {mapping_file}")
+        mapping = importing.load_mapping(Path(mapping_file).read_bytes(), mapping_file)
+    result = reconcile.reconcile(db, pack=pack, actor=username, content=path.read_bytes(), filename=path.name,
+                                 mapping=mapping)
+    for p in result.problems:
+        click.echo(f"row {p.row}, column {p.column}: {p.reason} (row left out)")
+    for d in result.differences:
+        where = f" (row {d.row})" if d.row else ""
+        if d.kind == "different wording":
+            click.echo(f"{d.customer}: different wording{where}: the register says '{d.register}'; "
+                       f"the housing system says '{d.housing_system}'")
+        elif d.kind == "missing on the housing system":
+            click.echo(f"{d.customer}: missing on the housing system: the register says '{d.register}'")
+        else:
+            click.echo(f"{d.customer}: missing on the register{where}: the housing system says '{d.housing_system}'")
+    click.echo(f"{path.name}: {result.rows:,} rows, {result.markers:,} active markers on the register: "
+               f"{result.in_step:,} in step, {len(result.differences):,} "
+               f"difference{'' if len(result.differences) == 1 else 's'}")
+    if result.differences or result.problems:
+        db.commit()  # the audit event of the reconciliation is kept, though the command reports a difference
+        sys.exit(1)

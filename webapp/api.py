@@ -25,6 +25,7 @@ MAX_TEXT = text.LONG_TEXT
 # would meet its recursion limit on deep nesting, a server error)
 MAX_JSON_DEPTH = 10
 MAX_BODY_BYTES = 100_000
+MAX_CURSOR = 2**31 - 1  # an event id (a 32-bit integer column on PostgreSQL)
 
 
 class BadInput(WorkflowError):
@@ -194,10 +195,26 @@ def changes(db):
     except (ValueError, OverflowError):
         raise BadInput("since", f"since: '{raw}' is not an ISO 8601 date or time, e.g. 2027-05-31T09:00Z") from None
     limit = request.args.get("limit", "500")
-    if not limit.isdigit() or not 1 <= int(limit) <= 1000:
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
         raise BadInput("limit", "limit must be a whole number from 1 to 1000")
     return _json_response(oversight.marker_changes(db, pack=active_pack(), actor=g.api_actor, since=since,
                                                     limit=int(limit)))
+
+
+@blueprint.get("/feed")
+@with_token("markers:read")
+def feed_events(db):
+    """The housing system feed as a change feed: the events after a cursor (the same rule as the
+    marker look-up: instructions to staff only, a restricted record its staff instruction)."""
+    from workflows.register import feed
+
+    after = request.args.get("after", "0").strip()
+    if not after.isascii() or not after.isdigit() or int(after) > MAX_CURSOR:
+        raise BadInput("after", "after must be a cursor this feed gave (a whole number; 0 from the start)")
+    limit = request.args.get("limit", "100")
+    if not limit.isascii() or not limit.isdigit() or not 1 <= int(limit) <= 1000:
+        raise BadInput("limit", "limit must be a whole number from 1 to 1000")
+    return _json_response(feed.events_after(db, actor=g.api_actor.username, after=int(after), limit=int(limit)))
 
 
 @blueprint.post("/concerns")
@@ -243,6 +260,27 @@ def _err(description):
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
+def feed_event_schema() -> dict:
+    """One event of the housing system feed (docs/integration.md has an example)."""
+    text_or_null = {"type": ["string", "null"]}
+    strings = {"type": "array", "items": {"type": "string"}}
+    return {"type": "object", "required": ["event_id", "event_type", "change", "occurred_at", "person_alert"],
+            "properties": {
+                "event_id": {"type": "integer"}, "event_type": {"type": "string"},
+                "change": {"type": "string", "enum": ["placed", "interim_on", "interim_confirmed", "amended",
+                                                      "level_changed", "code_changed", "removed", "interim_off"]},
+                "occurred_at": {"type": "string"}, "source": {"type": "string"}, "pack": {"type": "string"},
+                "changed_fields": strings,
+                "person_alert": {"type": "object", "required": ["alert_reference", "person_reference", "status"],
+                                 "properties": {
+                    "alert_reference": {"type": "string"}, "person_reference": {"type": "string"},
+                    "status": {"type": "string", "enum": ["active", "interim", "ended"]},
+                    "alert_type": text_or_null, "alert_type_code": text_or_null, "alert_level": text_or_null,
+                    "alert_level_code": text_or_null, "marker_code": text_or_null,
+                    "instruction_to_staff": text_or_null, "control_measures": strings, "details": strings,
+                    "start_date": text_or_null, "review_date": text_or_null, "end_date": text_or_null}}}}
+
+
 def openapi_document(server: str = "") -> dict:
     pack = active_pack()
     marker = {"type": "object", "required": ["alert", "instruction", "control_measures"], "properties": {
@@ -266,6 +304,7 @@ def openapi_document(server: str = "") -> dict:
                 "Error": {"type": "object", "required": ["error"], "properties": {
                     "error": {"type": "string"}, "field": {"type": "string"}}},
                 "Marker": marker,
+                "FeedEvent": feed_event_schema(),
                 "Customer": {"type": "object", "required": ["customer", "markers"], "properties": {
                     "customer": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
                     "postcode": {"type": "string"},
@@ -308,6 +347,19 @@ def openapi_document(server: str = "") -> dict:
                             "customer": {"type": "string"}, "status": {"type": "string"},
                             "marker": {"oneOf": [{"$ref": "#/components/schemas/Marker"}, {"type": "null"}]}}}}}}}}},
                     "400": _err("A missing or malformed parameter"), **common}}},
+            "/api/v1/feed": {"get": {
+                "operationId": "feedEvents",
+                "summary": "The housing system feed: every change to a marker as an event, after a cursor",
+                "parameters": [
+                    {"name": "after", "in": "query", "description": "The cursor of the last event read (0 or "
+                     "absent: from the first)", "schema": {"type": "string", "pattern": "^[0-9]{1,10}$"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+                "responses": {"200": {"description": "Events oldest first; read again with `after` = `cursor`",
+                                      "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["events", "cursor", "more"], "properties": {
+                        "cursor": {"type": "string"}, "more": {"type": "boolean"},
+                        "events": {"type": "array", "items": {"$ref": "#/components/schemas/FeedEvent"}}}}}}},
+                    "400": _err("A malformed cursor or limit"), **common}}},
             "/api/v1/concerns": {"post": {
                 "operationId": "reportConcern", "summary": "Report a concern about a customer (starts an assessment)",
                 "requestBody": {"required": True, "content": {"application/json": {

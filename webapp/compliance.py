@@ -67,7 +67,7 @@ def dashboard():
     with transaction() as db:
         board = oversight.dashboard(db, pack=pack(), actor=actor())
         readable = _readable(db, board.overdue, board.reviews_overdue, board.reviews_due_soon, board.appeals_late,
-                             board.not_told, board.interim, board.past_retention)
+                             board.not_told, board.interim, board.past_retention, board.feed_failing)
     return render_template("compliance/dashboard.html", title="Compliance", board=board, pack=pack(), readable=readable,
                            weeks_chart=charts.weekly_lines(board.weeks),
                            markers_chart=charts.stacked_bars(board.markers),

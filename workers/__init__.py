@@ -8,6 +8,8 @@ times live in the database, so a broker outage delays timers and loses none.
   alertflow.advance_case  advances one case under its row lock (workflows.cases.timers.advance_one);
                         a case that raises is set aside in error, never retried by Celery
   alertflow.reminders   (beat, same period) reminders before due dates, escalations after
+  alertflow.feed        (beat, same period) the housing system feed's due events sent, each retried
+                        with back-off until acknowledged (workflows.register.feed.deliver_due)
   alertflow.audit_checkpoint  (beat, same period) a signed audit checkpoint when one is due
                         (workflows.compliance.audit.checkpoint_if_due: ALERTFLOW_AUDIT_CHECKPOINT_MINUTES)
 """
@@ -40,6 +42,7 @@ app.conf.update(
         "sweep": {"task": "alertflow.sweep", "schedule": SWEEP_SECONDS},
         "reminders": {"task": "alertflow.reminders", "schedule": SWEEP_SECONDS},
         "audit_checkpoint": {"task": "alertflow.audit_checkpoint", "schedule": SWEEP_SECONDS},
+        "feed": {"task": "alertflow.feed", "schedule": SWEEP_SECONDS},
     },
 )
 
@@ -90,3 +93,8 @@ def reminders() -> dict:
 @app.task(name="alertflow.audit_checkpoint")
 def audit_checkpoint() -> int:
     return background.audit_checkpoint()
+
+
+@app.task(name="alertflow.feed")
+def feed() -> int:
+    return background.deliver_feed(active_pack())

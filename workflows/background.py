@@ -2,6 +2,7 @@
 that the main job runs when no Redis is configured."""
 from workflows.compliance import audit
 from workflows.platform import db as database
+from workflows.register import feed
 from workflows.tasks import reminders
 from workflows.cases import timers
 from workflows.definitions.pack import Pack
@@ -9,12 +10,18 @@ from workflows.definitions.pack import Pack
 
 def tick(pack: Pack) -> dict:
     """One round of background work: fire due timers, send the reminders and escalations due,
-    then sign an audit checkpoint if one is due."""
-    done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack)}
-    return {**done, "audit_checkpoint": audit_checkpoint()}
+    sign an audit checkpoint if one is due, then send the housing system feed's due events."""
+    done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "audit_checkpoint": audit_checkpoint()}
+    # last: a feed set up wrongly (feed.FeedMisconfigured) stops only its own part of the round
+    return {**done, "feed_delivered": deliver_feed(pack)}
 
 
 def audit_checkpoint() -> int:
     """The periodic signed checkpoint of the audit chain (workflows.compliance.audit.checkpoint_if_due)."""
     with database.transaction() as db:
         return audit.checkpoint_if_due(db)
+
+
+def deliver_feed(pack: Pack) -> int:
+    """The housing system feed's due events sent (workflows.register.feed.deliver_due)."""
+    return feed.deliver_due(pack)

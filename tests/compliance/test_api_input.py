@@ -72,3 +72,11 @@ def test_a_server_error_in_the_api_answers_json(seeded, cli, app, monkeypatch):
     assert response.status_code == 500 and response.is_json
     assert response.get_json() == {"error": "the server could not answer this request; nothing was saved"}
     assert "disk" not in response.get_data(as_text=True)
+
+
+def test_a_limit_in_other_digits_is_refused_not_a_server_error(seeded, cli, app):
+    """'²' and '١' are digits to Python's str.isdigit but not to int(): refused as a bad limit."""
+    headers = bearer(token(cli, "hs", "markers:read"))
+    for path in ("/api/v1/changes?since=2026-01-01&limit=%C2%B2", "/api/v1/feed?limit=%C2%B2"):
+        response = app.test_client().get(path, headers=headers)
+        assert response.status_code == 400 and response.get_json()["field"] == "limit", path

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased
 
 from workflows.compliance import audit
 from workflows.platform import clock
-from workflows.register import letters
+from workflows.register import feed, letters
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Letter, NonDisclosure, OPEN_TASK)
@@ -286,6 +286,9 @@ class Dashboard:
     tell_tenant_within: str | None = None
     past_retention: list[dict] = field(default_factory=list)
     retain_closed_for: str | None = None
+    # housing system feed events still undelivered after [feed] failing_after attempts
+    feed_failing: list[dict] = field(default_factory=list)
+    feed_name: str | None = None
     generated_at: str = field(default_factory=lambda: clock.now().isoformat())
 
 
@@ -309,6 +312,8 @@ def dashboard(db: Session, *, pack: Pack, actor: Actor) -> Dashboard:
         tell_tenant_within=pack.registers.tell_tenant_within,
         past_retention=past_retention(db, pack=pack, actor=actor),
         retain_closed_for=pack.registers.retain_closed_for,
+        feed_failing=feed.failing(db, pack=pack, visible=visible(pack, actor)),
+        feed_name=pack.feed.name if pack.feed else None,
     )
 
 

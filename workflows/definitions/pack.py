@@ -69,6 +69,23 @@ class HousingSystem:
 
 
 @dataclass(frozen=True)
+class Feed:
+    """[feed]: the register's changes sent to the landlord's housing system as JSON events
+    (workflows/register/feed.py), each acknowledged delivery completing that change's
+    [housing_system] step. The endpoint's address and secret are environment variables
+    (ALERTFLOW_FEED_URL, ALERTFLOW_FEED_SECRET), never the pack.
+
+    name: what the landlord calls the receiving system; categories and levels: the pack's
+    category keys and marker levels -> the receiving system's alert type and level codes;
+    failing_after: undelivered after this many attempts, an event shows on the dashboard.
+    """
+    name: str = "the housing system"
+    categories: dict = field(default_factory=dict)
+    levels: dict = field(default_factory=dict)
+    failing_after: int = 5
+
+
+@dataclass(frozen=True)
 class LetterTemplate:
     key: str
     title: str
@@ -177,6 +194,7 @@ class Pack:
     # [pack] late_appeals: the process an appeal lodged after appeal_within starts instead of being
     # refused (its first step: a named role decides, with reasons, whether to hear it)
     late_appeals: str | None = None
+    feed: Feed | None = None  # [feed]: register changes sent to the housing system as events
     # [marker_fields]: form answers carried on the marker and shown to staff beside the instruction,
     # field id -> what staff read it as (e.g. contact_restrictions = "Contact restrictions")
     marker_fields: dict[str, str] = field(default_factory=dict)
@@ -313,6 +331,8 @@ def _build(key, directory, raw, path) -> Pack:
             pack.notifications = _notifications(raw["notifications"], path)
         if "housing_system" in raw:
             pack.housing_system = _housing_system(raw["housing_system"], path)
+        if "feed" in raw:
+            pack.feed = _feed(raw["feed"], path)
         pack.marker_fields = _marker_fields(raw.get("marker_fields", {}), path)
         if "sso" in raw:
             pack.sso_groups = _sso_groups(raw["sso"], path)
@@ -395,6 +415,30 @@ def _housing_system(raw: dict, path) -> HousingSystem:
                             f"and the time they have to do it, e.g. role = \"customer_services\", due_within = \"P1D\")")
     return HousingSystem(role=raw["role"], due_within=raw["due_within"],
                          name=raw.get("name") or HousingSystem.name)
+
+
+def _feed(raw, path) -> Feed:
+    example = '[feed] name = "Civica Cx", categories = { rpo = "VIO" }'
+    known = {"name", "categories", "levels", "failing_after"}
+    if not isinstance(raw, dict) or set(raw) - known:
+        unknown = sorted(set(raw) - known) if isinstance(raw, dict) else raw
+        raise PackError(f"{path}: [feed] has unknown settings {unknown} (known: {', '.join(sorted(known))}; "
+                        f"e.g. {example})")
+    codes = {}
+    for setting in ("categories", "levels"):
+        table = raw.get(setting, {})
+        if not isinstance(table, dict) or not all(isinstance(v, str) and v.strip() for v in table.values()):
+            raise PackError(f"{path}: [feed] {setting} must map each of the pack's {setting} to the housing "
+                            f"system's code for it, e.g. {example}")
+        codes[setting] = {str(k): v.strip() for k, v in table.items()}
+    attempts = raw.get("failing_after", Feed.failing_after)
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+        raise PackError(f"{path}: [feed] failing_after must be a whole number of attempts, 1 or more "
+                        f"(after that many failed deliveries the change shows on the dashboard)")
+    name = raw.get("name", Feed.name)
+    if not isinstance(name, str) or not name.strip():
+        raise PackError(f"{path}: [feed] name must be the receiving system's name, e.g. \"Civica Cx\"")
+    return Feed(name=name.strip(), categories=codes["categories"], levels=codes["levels"], failing_after=attempts)
 
 
 def _sso_groups(raw, path) -> dict[str, tuple[str, ...]]:
@@ -511,6 +555,11 @@ def _check_references(pack: Pack, path) -> None:
             raise PackError(f"{path}: [sso] groups: group '{group}' names unknown roles {sorted(unknown)} "
                             f"(this pack has: {', '.join(sorted(pack.roles))})")
     _check_housing_system(pack, path)
+    if pack.feed is not None:
+        unknown = sorted(set(pack.feed.categories) - set(pack.categories))
+        if unknown:
+            raise PackError(f"{path}: [feed] categories names unknown categories {unknown} "
+                            f"(this pack has: {', '.join(sorted(pack.categories))})")
 
 
 def _check_housing_system(pack: Pack, path) -> None:

@@ -15,7 +15,7 @@ It is also the one home of two questions every face asks:
 import os
 import re
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta

@@ -326,3 +326,25 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     last_used_at: Mapped[datetime | None] = mapped_column(Stamp)
     revoked_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class FeedEvent(Base):
+    """The outbox of the housing system feed (workflows/register/feed.py): one row per change to
+    a marker, written in the transaction that made the change, so a change that rolls back leaves
+    no event and one that commits cannot lose it. The body is kept as the exact bytes sent (and
+    signed) at every attempt; the id is the change feed's cursor."""
+    __tablename__ = "feed_event"
+    __table_args__ = (Index("ix_feed_event_undelivered", "next_attempt_at",
+                            postgresql_where=text("delivered_at IS NULL"), sqlite_where=text("delivered_at IS NULL")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    change: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str] = mapped_column(Text)
+    # the [housing_system] step this event stands for: an acknowledged delivery completes it
+    task_uuid: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(Stamp)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(Stamp)

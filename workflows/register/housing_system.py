@@ -8,6 +8,9 @@ enter, with a due date. It is a `human_task` row of kind "housing_system" on the
 the change, so the inbox, claiming, reminders, escalation and the overdue dashboard treat it as
 any other step; completing it records the reference on the housing system and does not touch
 the case's workflow (the case may be finished, or cancelled by the removal that caused it).
+
+With a [feed] in pack.toml, every change also goes into the feed's outbox here, in the same
+transaction (workflows/register/feed.py): the event's acknowledged delivery completes the step.
 """
 from uuid import uuid4
 
@@ -19,6 +22,7 @@ from workflows.cases import forms
 from workflows.platform.errors import FormInvalid, StepFailed
 from workflows.platform.models import Alert, Case, HumanTask, TaskStatus
 from workflows.definitions.pack import Pack
+from workflows.register import feed
 from workflows.register.markers import instruction_to_staff
 
 KIND = "housing_system"
@@ -36,7 +40,15 @@ CHANGES = {
 
 def marker_changed(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, actor: str) -> HumanTask | None:
     """The register changed this alert's marker: give the housing system's keeper a step to enter
-    the change there. None when the pack keeps no housing system in step."""
+    the change there (None when the pack keeps no housing system in step), and, with a [feed],
+    put the change in the feed's outbox in this same transaction (workflows/register/feed.py):
+    its acknowledged delivery completes the step."""
+    task = _step(db, pack=pack, case=case, alert=alert, change=change, actor=actor)
+    feed.record(db, pack=pack, alert=alert, change=change, task=task)
+    return task
+
+
+def _step(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, actor: str) -> HumanTask | None:
     settings = pack.housing_system
     if settings is None:
         return None
@@ -48,8 +60,11 @@ def marker_changed(db: Session, *, pack: Pack, case: Case, alert: Alert, change:
                          f"{sorted(rule.visible_to)}")
     now = clock.now()
     text = instructions(pack, alert, change)
+    title = f"Update {settings.name}: {CHANGES[change]}"
+    if pack.feed is not None:  # done by the feed when delivered; by hand only if the feed cannot
+        title = f"{title} (sent by the {pack.feed.name} feed)"[:200]
     task = HumanTask(case=case, task_uuid=str(uuid4()), bpmn_id=KIND, kind=KIND, role=role, status=TaskStatus.READY,
-                     title=f"Update {settings.name}: {CHANGES[change]}", instructions=text,
+                     title=title, instructions=text,
                      due_at=clock.duration_after(now, settings.due_within, pack.calendar), created_at=now)
     db.add(task)
     audit.record(db, actor=actor, action="housing_system_update_due", case=case, alert_id=alert.id,

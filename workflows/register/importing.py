@@ -140,8 +140,10 @@ def load_mapping(content: bytes | str, filename: str = "the mapping file") -> Ma
     return Mapping(columns, {str(k).strip().casefold(): str(v).strip() for k, v in raw.get("categories", {}).items()})
 
 
-def read_csv(content: bytes, filename: str, mapping: Mapping | None = None) -> Parsed:
-    """The file's rows under our column names, or ImportRefused saying what is wrong with the file."""
+def read_csv(content: bytes, filename: str, mapping: Mapping | None = None, *, columns: dict = COLUMNS,
+             required: tuple = REQUIRED) -> Parsed:
+    """The file's rows under our column names, or ImportRefused saying what is wrong with the file.
+    `columns` and `required`: another reader's columns (reconciliation reads two of them)."""
     mapping = mapping or Mapping()
     if not content.strip():
         raise ImportRefused(f"{filename} is empty")
@@ -161,7 +163,7 @@ def read_csv(content: bytes, filename: str, mapping: Mapping | None = None) -> P
                             f"which UTF-8 does not allow: it may be saved as Windows-1252 or Latin-1); "
                             f"save it as \"CSV UTF-8\" and import it again") from None
     first_line = decoded.split("\n", 1)[0]
-    known = {name.casefold() for name in (*COLUMNS, *mapping.columns)}
+    known = {name.casefold() for name in (*columns, *mapping.columns)}
     delimiter = max(DELIMITERS, key=lambda d: (sum(c.strip().casefold() in known for c in first_line.split(d)),
                                                d == ","))
     reader = csv.reader(io.StringIO(decoded, newline=""), delimiter=delimiter, strict=True)
@@ -170,7 +172,7 @@ def read_csv(content: bytes, filename: str, mapping: Mapping | None = None) -> P
         header = next(reader, None)
         if header is None:
             raise ImportRefused(f"{filename} has no header row")
-        ours = _our_columns(header, mapping, filename)
+        ours = _our_columns(header, mapping, filename, columns, required)
         rows = []
         for index, cells in enumerate(reader, start=2):
             if not any(cell.strip() for cell in cells):
@@ -192,24 +194,25 @@ def read_csv(content: bytes, filename: str, mapping: Mapping | None = None) -> P
     return Parsed(filename, delimiter, header, rows, mapping.categories, names)
 
 
-def _our_columns(header: list[str], mapping: Mapping, filename: str) -> dict[int, str]:
+def _our_columns(header: list[str], mapping: Mapping, filename: str, columns: dict = COLUMNS,
+                 required: tuple = REQUIRED) -> dict[int, str]:
     """Position in the file -> our column name, through the mapping; a missing required column refuses."""
     theirs = {k.casefold(): v for k, v in mapping.columns.items()}
     ours: dict[int, str] = {}
     for position, name in enumerate(header):
         key = name.strip().casefold()
-        our = theirs.get(key) or (key if key in COLUMNS else None)
-        if our is None:
-            continue  # a column we do not import (their own ids, say)
+        our = theirs.get(key) or (key if key in columns else None)
+        if our is None or our not in columns:
+            continue  # a column we do not read (their own ids, say)
         if our in ours.values():
-            raise ImportRefused(f"{filename}: two columns give {COLUMNS[our][0]} ({our}); keep one")
+            raise ImportRefused(f"{filename}: two columns give {columns[our][0]} ({our}); keep one")
         ours[position] = our
-    missing = [c for c in REQUIRED if c not in ours.values()]
+    missing = [c for c in required if c not in ours.values()]
     if missing:
         shown = ", ".join(h.strip() for h in header[:8]) + (", ..." if len(header) > 8 else "")
         raise ImportRefused(
             f"{filename} lacks the required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(f'{m} ({COLUMNS[m][0]})' for m in missing)}; its header is: {shown}. "
+            f"{', '.join(f'{m} ({columns[m][0]})' for m in missing)}; its header is: {shown}. "
             f"Name the columns as docs/integration.md says, or give a mapping file (--mapping)")
     return ours
 
