@@ -63,7 +63,9 @@ def pack_export(db, directory, username):
     for path in exported.written:
         click.echo(f"wrote {path}")
     for path in exported.removed:
-        click.echo(f"removed {path}: no deployed process comes from it")
+        click.echo(f"removed {path}: it held a deployed process, which is now in the file written for it")
+    for path in exported.kept:
+        click.echo(f"note: {path} holds no deployed process; pack deploy would deploy it as a new one")
     click.echo(f"{the_pack.name}: the deployed pack is in {directory}")
 
 

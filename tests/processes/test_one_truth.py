@@ -69,8 +69,11 @@ def test_export_writes_the_deployed_pack_and_deploying_it_again_is_a_no_op(pack_
     assert "not a process owner" in cli.fails("pack", "export", str(tmp_path / "x"), "--as", "helen")
 
     exported = tmp_path / "checkout" / "derby"
+    exported.mkdir(parents=True)
+    (exported / "old_review.bpmn").write_bytes(review_xml())  # a stale copy under another name
     out = cli("pack", "export", str(exported), "--as", "paula")
     assert f"the deployed pack is in {exported}" in out
+    assert f"removed {exported / 'old_review.bpmn'}" in out and not (exported / "old_review.bpmn").exists()
     assert (exported / "derby_review.bpmn").read_bytes() == three_months  # byte for byte as deployed
     assert (exported / "derby_assessment.bpmn").read_bytes() == (pack_dir / "derby_assessment.bpmn").read_bytes()
     assert (exported / "pack.toml").read_text() == (pack_dir / "pack.toml").read_text()

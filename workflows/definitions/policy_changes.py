@@ -19,7 +19,8 @@ from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.definitions.deployment import DefinitionRefused, Finding
 from workflows.compliance import audit
-from workflows.platform.errors import NotAllowed
+from workflows.platform import clock
+from workflows.platform.errors import NotAllowed, WorkflowError
 from workflows.platform.models import Alert, ProcessDefinition
 from workflows.definitions.pack import Pack
 
@@ -176,7 +177,8 @@ def _undo_refusal(pack, undone, actor) -> str:
 
 
 def _in_words(moment) -> str:
-    return f"{moment.day} {moment:%B %Y at %H:%M}"
+    moment = clock.as_utc(moment)
+    return f"{moment.day} {moment:%B %Y at %H:%M} UTC"
 
 
 def _newest_versions(db: Session, pack: Pack) -> list[ProcessDefinition]:
@@ -187,7 +189,8 @@ def _newest_versions(db: Session, pack: Pack) -> list[ProcessDefinition]:
 @dataclass
 class Exported:
     written: list[Path]
-    removed: list[Path]  # diagrams in the folder that are not deployed: they would be a second source
+    removed: list[Path]  # other diagrams in the folder holding a deployed process: a second, stale source
+    kept: list[Path]  # other diagrams in the folder, of no deployed process (pack deploy would deploy them)
 
 
 def export_pack(db: Session, *, pack: Pack, actor: Actor, directory: Path) -> Exported:
@@ -196,27 +199,38 @@ def export_pack(db: Session, *, pack: Pack, actor: Actor, directory: Path) -> Ex
     folder. The versions written count as held in the files from then on (see FileChange)."""
     require_owner(pack, actor)
     newest = _newest_versions(db, pack)
-    directory.mkdir(parents=True, exist_ok=True)
-    if directory.resolve() != pack.directory.resolve():
-        shutil.copytree(pack.directory, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.bpmn"))
     by_name: dict[str, str] = {}
     for definition in newest:
         name = _file_name(definition)
         if by_name.get(name, definition.bpmn_xml) != definition.bpmn_xml:
             name = f"{definition.process_id}.bpmn"  # two processes last deployed from different files of one name
         by_name[name] = definition.bpmn_xml
-    written = []
-    for name, xml in sorted(by_name.items()):
-        (directory / name).write_bytes(xml.encode("utf-8"))
-        written.append(directory / name)
-    removed = [path for path in sorted(directory.glob("*.bpmn")) if path.name not in by_name]
-    for path in removed:
-        path.unlink()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if directory.resolve() != pack.directory.resolve():
+            shutil.copytree(pack.directory, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.bpmn"))
+        others = [path for path in sorted(directory.glob("*.bpmn")) if path.name not in by_name]
+        stale = [path for path in others if set(_file_process_ids(path)) & {d.process_id for d in newest}]
+        written = []
+        for name, xml in sorted(by_name.items()):
+            (directory / name).write_bytes(xml.encode("utf-8"))
+            written.append(directory / name)
+        for path in stale:
+            path.unlink()
+    except OSError as err:
+        raise WorkflowError(f"cannot write the pack to {directory}: {err.strerror or err}") from None
     for definition in newest:
         definition.in_pack_files = True
     audit.record(db, actor=actor.username, action="pack_exported", pack=pack.key, directory=str(directory),
                  versions={d.process_id: d.version for d in newest})
-    return Exported(written, removed)
+    return Exported(written, stale, [path for path in others if path not in stale])
+
+
+def _file_process_ids(path: Path) -> list[str]:
+    try:
+        return _process_ids(path.read_bytes())
+    except (spiff.XmlRefused, ValueError):
+        return []  # not a diagram this pack can read: left as it is
 
 
 def _file_name(definition: ProcessDefinition) -> str:
