@@ -15,13 +15,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("process_definition") as batch_op:
-        batch_op.add_column(sa.Column("in_pack_files", sa.Boolean(), nullable=False, server_default=sa.false()))
+    # plain ALTER TABLEs, on SQLite too: a batch copy of the table would trip the foreign keys of the
+    # cases that point at it
+    op.add_column("process_definition",
+                  sa.Column("in_pack_files", sa.Boolean(), nullable=False, server_default=sa.false()))
     # versions deployed before this by the command line's default user or the demo came from the files;
     # any other may have been a web change, so `pack deploy` asks for --force before replacing it
     op.execute("UPDATE process_definition SET in_pack_files = TRUE WHERE deployed_by IN ('system', 'demo')")
 
 
 def downgrade():
-    with op.batch_alter_table("process_definition") as batch_op:
-        batch_op.drop_column("in_pack_files")
+    op.drop_column("process_definition", "in_pack_files")

@@ -27,6 +27,8 @@ def test_pack_deploy_keeps_a_review_period_changed_on_the_web_unless_a_process_o
     paula = signed_in("paula")
     three_months = edited(review_xml(), ">P6M<", ">P3M<")
     assert paula.post("/processes/derby_review/edit", {"xml": three_months.decode(), "action": "deploy"}).status_code == 302
+    page = text(paula.get("/processes"))
+    assert "derby_review.bpmn not in the pack's files (alertflow pack export writes it there)" in page
 
     # an administrator runs the command docs/workers.md used to give them: refused, nothing deployed
     add_admin_ada()
@@ -59,6 +61,7 @@ def test_pack_deploy_keeps_a_review_period_changed_on_the_web_unless_a_process_o
     assert world.alert(later)["next_review_at"].startswith("2026-07-10")
     # the files now hold the newest version: deploying them again changes nothing
     assert "every process is already deployed" in cli("pack", "deploy", "--as", "olive")
+    assert "not in the pack's files" not in text(paula.get("/processes"))
 
 
 def test_export_writes_the_deployed_pack_and_deploying_it_again_is_a_no_op(pack_dir, signed_in, world, cli,
