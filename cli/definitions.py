@@ -1,4 +1,4 @@
-"""The policy as data: check, deploy, compare and migrate the pack's diagrams."""
+"""The policy as data: check, deploy, export, compare and migrate the pack's diagrams."""
 import sys
 from pathlib import Path
 
