@@ -58,7 +58,7 @@ def run(url: str, rows: int, csv_path: Path) -> None:
     clock.set_now(clock.parse_moment(NOW))
     pack = load_pack("derby")
     with database.transaction() as db:
-        deployment.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployment.install_pack(db, pack=pack, installed_by="bench")
         people.add_user(db, pack=pack, username="admin", full_name="Admin", roles=["admin"])
     content = csv_path.read_bytes()
     started = time.perf_counter()

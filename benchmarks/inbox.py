@@ -127,7 +127,7 @@ def seed(url):
     command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
     pack = load_pack("derby")
     with transaction() as db:
-        deployed = deployment.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployed = deployment.install_pack(db, pack=pack, installed_by="bench")
         review = next(d.id for d in deployed if d.process_id == "derby_review")
         for role in pack.roles:
             for n in range(USERS_PER_ROLE):

@@ -45,7 +45,7 @@ def prepare(url):
     command.upgrade(Config(str(config.PROJECT_ROOT / "alembic.ini")), "head")
     pack = load_pack("derby")
     with clock.frozen_at(START), database.transaction() as db:
-        deployment.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployment.install_pack(db, pack=pack, installed_by="bench")
         people.add_user(db, pack=pack, username="helen", full_name="Helen", roles=["head_of_service"])
         people.add_user(db, pack=pack, username="tina", full_name="Tina", roles=["asb_team"])
         people.add_user(db, pack=pack, username="sam", full_name="Sam", roles=["staff"])

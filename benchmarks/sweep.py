@@ -88,7 +88,7 @@ def run(server, cases, workers, directory):
     prepare_database(server, name)
     pack = load_pack("derby")
     with database.transaction() as db:
-        deployment.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployment.install_pack(db, pack=pack, installed_by="bench")
         people.add_customer(db, reference="C1", name="John Smith")
     seeded = time.perf_counter()
     seed_due_reviews(pack, cases)

@@ -1,5 +1,6 @@
-"""The policy as data: check, deploy, compare and migrate the pack's diagrams."""
+"""The policy as data: check, deploy, export, compare and migrate the pack's diagrams."""
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,16 +17,56 @@ def pack():
 
 
 @pack.command("deploy")
-@click.option("--as", "username", default="system", help="Who is deploying.")
+@click.option("--as", "username", default=None,
+              help="A process owner (not needed for the first deploy into an empty database).")
+@click.option("--force", is_flag=True,
+              help="Replace a newer version the pack's files do not hold (a web change); audited.")
 @in_transaction
-def pack_deploy(db, username):
-    """Check every diagram of the active pack and deploy the changed ones as new versions."""
+def pack_deploy(db, username, force):
+    """Deploy the pack's diagrams where they differ from the newest deployed version, showing what
+    changes. The first deploy into an empty database installs the whole pack."""
     the_pack = active_pack()
-    deployed = deployment.deploy_pack(db, pack=the_pack, deployed_by=username)
-    for d in deployed:
-        click.echo(f"deployed {d.process_id} version {d.version}")
-    if not deployed:
-        click.echo(f"{the_pack.name}: every process is already deployed")
+    if username is None and not deployment.is_installed(db, pack=the_pack.key):
+        for d in deployment.install_pack(db, pack=the_pack, installed_by="system"):
+            click.echo(f"deployed {d.process_id} version {d.version}")
+        click.echo(f"{the_pack.name}: installed from {the_pack.directory}; from now on a process owner "
+                   f"deploys changes (--as USER)")
+        return
+    if username is None:
+        fail(f"the {the_pack.name} pack is deployed already: only a process owner may deploy changes; "
+             f"name one with --as USER")
+    result = policy_changes.deploy_pack_files(db, pack=the_pack, actor=actor_named(db, username), force=force)
+    deployed = {d.process_id: d for d in result.deployed}
+    for change in result.changes:
+        d = deployed[change.process_id]
+        replaced = f" (replacing version {change.newest.version}, deployed by {change.newest.deployed_by})" \
+            if change.undoes_newer else ""
+        click.echo(f"deployed {d.process_id} version {d.version} from {change.filename}{replaced}")
+        for line in change.lines:
+            click.echo(f"  {line}")
+    if not result.changes:
+        click.echo(f"{the_pack.name}: every process is already deployed (the pack's files hold the newest versions)")
+    for d in result.not_in_files:
+        click.echo(f"note: {d.process_id} version {d.version} is deployed but has no diagram in the pack's files; "
+                   f"alertflow pack export DIR writes it there")
+
+
+@pack.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="A process owner.")
+@in_transaction
+def pack_export(db, directory, username):
+    """Write the deployed pack to DIRECTORY: the newest version of each diagram, and pack.toml and
+    the letters as they are in the pack's folder, to keep in version control or deploy from."""
+    the_pack = active_pack()
+    exported = policy_changes.export_pack(db, pack=the_pack, actor=actor_named(db, username), directory=directory)
+    for path in exported.written:
+        click.echo(f"wrote {path}")
+    for path in exported.removed:
+        click.echo(f"removed {path}: it held a deployed process, which is now in the file written for it")
+    for path in exported.kept:
+        click.echo(f"note: {path} holds no deployed process; pack deploy would deploy it as a new one")
+    click.echo(f"{the_pack.name}: the deployed pack is in {directory}")
 
 
 @pack.command("check")
@@ -37,7 +78,7 @@ def pack_check(files):
     except WorkflowError as err:  # pack.toml itself is wrong: say so, as deploy does
         fail(str(err))
     findings = []
-    for path in files or [str(p) for p in the_pack.bpmn_files()]:
+    for path in files or [str(p) for p in the_pack.bpmn_files()]:  # the files, before they are deployed
         with open(path, "rb") as fh:
             findings += deployment.check(fh.read(), path, the_pack)
     for finding in findings:

@@ -85,8 +85,11 @@ def test_bare_camunda_durations_are_accepted(cli, pack_dir):
 def test_changing_the_review_period_is_a_bpmn_edit_new_cases_use_it_running_cases_keep_theirs(derby, cli, pack_dir):
     old = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
     edit(pack_dir / "derby_review.bpmn", ">P6M<", ">P3M<")
-    assert "deployed derby_review version 2" in cli("pack", "deploy", "--as", "paula")
-    assert "every process is already deployed" in cli("pack", "deploy")
+    cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
+    out = cli("pack", "deploy", "--as", "paula")
+    assert "deployed derby_review version 2 from derby_review.bpmn" in out
+    assert "changed 'due' timer: timeDuration P6M -> timeDuration P3M" in out  # what changed, shown
+    assert "every process is already deployed" in cli("pack", "deploy", "--as", "paula")
     new = place_near_miss_marker(derby, "C2", "2026-01-10T09:00")
 
     assert derby.alert(old)["next_review_at"].startswith("2026-07-10")

@@ -176,7 +176,8 @@ def test_an_expression_failing_mid_step_rolls_the_whole_step_back(derby, cli, tm
     # scheduled_offender is only asked on the offender path: a near miss reaching this fails
     path.write_text(path.read_text().replace(">place_marker == True<", ">place_marker == True and scheduled_offender == False<"))
     monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
-    assert "deployed derby_assessment version 2" in cli("pack", "deploy")
+    cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
+    assert "deployed derby_assessment version 2" in cli("pack", "deploy", "--as", "paula")
 
     alert_id = derby.report("near_miss", now=T0)
     task = derby.open_task("helen", alert_id, T0)
@@ -209,7 +210,8 @@ def test_a_step_cut_short_by_a_boundary_timer_leaves_the_inbox(derby, cli, tmp_p
                         "<bpmn:flowNodeRef>unreviewed</bpmn:flowNodeRef><bpmn:flowNodeRef>end_unreviewed</bpmn:flowNodeRef>")
     path.write_text(text)
     monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
-    assert "deployed derby_review version 2" in cli("pack", "deploy")
+    cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
+    assert "deployed derby_review version 2" in cli("pack", "deploy", "--as", "paula")
 
     alert_id = derby.report("near_miss", now=T0)
     derby.complete("helen", derby.open_task("helen", alert_id, T0)["task"], {"assessment_method": "Interview", **MARKER},

@@ -116,7 +116,8 @@ def test_who_was_consulted_about_not_telling_is_kept_in_full_however_long(derby,
     end = xml.index("</camunda:formData>", task)
     diagram.write_text(xml[:end] + '<camunda:formField id="non_disclosure_consulted" label="Who was consulted" '
                        'type="string"/>' + xml[end:])
-    cli("pack", "deploy")
+    cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
+    cli("pack", "deploy", "--as", "paula")
     alert_id = derby.report("near_miss", customer="C2", now=T0)
     task = derby.open_task("helen", alert_id, T0)
     derby.complete("helen", task["task"], {"assessment_method": "Talked", **MARKER, "inform_tenant": "no",

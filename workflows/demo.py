@@ -24,7 +24,7 @@ def load(db, *, pack: Pack) -> str:
     """Load the demo into an empty database; a second run changes nothing."""
     if db.scalar(select(User.id).limit(1)) is not None:
         return "demo data already loaded (the database has users)"
-    deployment.deploy_pack(db, pack=pack, deployed_by="demo")
+    deployment.install_pack(db, pack=pack, installed_by="demo")  # a database already holding it keeps its versions
     for role in pack.roles.values():
         people.add_user(db, pack=pack, username=demo_username(role.key),
                         full_name=f"Demo {role.name}", roles=[role.key], email=f"{demo_username(role.key)}@example.org")

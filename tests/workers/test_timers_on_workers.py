@@ -146,7 +146,8 @@ def test_a_broken_expression_sets_its_case_aside_the_others_carry_on_and_an_admi
     original = review_file.read_text()
     review_file.write_text(original.replace("category in ['rpo', 'partner_info']", "int(category) > 0"))
     monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(packs))
-    cli("pack", "deploy")
+    cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
+    cli("pack", "deploy", "--as", "paula")
     [broken] = seed_due_reviews(active_pack(), 1)
     cli("users", "add", "ada", "--name", "Ada", "--role", "admin")
 
@@ -166,8 +167,8 @@ def test_a_broken_expression_sets_its_case_aside_the_others_carry_on_and_an_admi
     assert error_events == 1 and cli.json("cases", "errors")[0]["case"] == broken
 
     assert "administrator" in cli.fails("cases", "retry", broken, "--as", "anna")
-    review_file.write_text(original)  # the diagram is fixed and deployed as a new version
-    cli("pack", "deploy")
+    review_file.write_text(original)  # the process owner fixes the diagram and deploys it as a new version
+    cli("pack", "deploy", "--as", "paula")
     out = cli("cases", "retry", broken, "--as", "ada")
     assert f"case {broken} retried on version 3: running" in out
     assert cli.json("cases", "errors") == []

@@ -266,8 +266,10 @@ def _properties(element) -> dict:
             for p in element.iterfind("bpmn:extensionElements/camunda:properties/camunda:property", NS)}
 
 
-def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deployed_by: str) -> list[ProcessDefinition]:
-    """Check a BPMN file and deploy each process in it whose content changed, as a new version."""
+def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deployed_by: str,
+                from_pack_files: bool = False) -> list[ProcessDefinition]:
+    """Check a BPMN file and deploy each process in it whose content changed, as a new version.
+    `from_pack_files`: the file is the pack's own (`pack deploy`), not a web upload or save."""
     findings = check(content, filename, pack)
     if findings:
         raise DefinitionRefused(findings)
@@ -282,23 +284,47 @@ def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deplo
             pack=pack.key, process_id=process_id, version=(current.version + 1 if current else 1),
             name=spec.description or process_id, filename=filename,
             bpmn_xml=content.decode("utf-8"), content_hash=digest, deployed_by=deployed_by,
-            deployed_at=clock.now())
+            deployed_at=clock.now(), in_pack_files=from_pack_files)
         db.add(definition)
         db.flush()
         audit.record(db, actor=deployed_by, action="process_deployed", process_id=process_id,
-                     version=definition.version, filename=filename)
+                     version=definition.version, filename=filename,
+                     source="the pack's files" if from_pack_files else "the web")
         deployed.append(definition)
     return deployed
 
 
-def deploy_pack(db: Session, *, pack: Pack, deployed_by: str) -> list[ProcessDefinition]:
-    """Deploy every diagram of a pack; refuses all of them if any has an error."""
-    files = [(path.name, path.read_bytes()) for path in pack.bpmn_files()]
+def pack_files(pack: Pack) -> list[tuple[str, bytes]]:
+    """The pack folder's diagrams as (file name, content): what `pack check` and `pack deploy` read.
+    Nothing that runs a case reads them: cases, lanes, letters and reminders use deployed versions."""
+    return [(path.name, path.read_bytes()) for path in pack.bpmn_files()]
+
+
+def check_files(files: list[tuple[str, bytes]], pack: Pack) -> None:
+    """Refuse all of them if any has an error (nothing is half-deployed)."""
     findings = [f for name, content in files for f in check(content, name, pack)]
     if findings:
         raise DefinitionRefused(findings)
+
+
+def is_installed(db: Session, *, pack: str) -> bool:
+    """Whether any version of any process of this pack is deployed in this database."""
+    return db.scalar(select(ProcessDefinition.id).where(ProcessDefinition.pack == pack).limit(1)) is not None
+
+
+def install_pack(db: Session, *, pack: Pack, installed_by: str) -> list[ProcessDefinition]:
+    """The first deploy of a pack into a database that has none of it (a new install, the demo, a
+    test's fixture): every diagram from the pack's files, checked first. From then on the database
+    is the truth, changed by process owners (policy_changes.deploy_pack_files, the web); a second
+    install changes nothing."""
+    if is_installed(db, pack=pack.key):
+        return []
+    files = pack_files(pack)
+    check_files(files, pack)
+    audit.record(db, actor=installed_by, action="pack_installed", pack=pack.key, files=[name for name, _ in files])
     return [d for name, content in files
-            for d in deploy_file(db, pack=pack, content=content, filename=name, deployed_by=deployed_by)]
+            for d in deploy_file(db, pack=pack, content=content, filename=name, deployed_by=installed_by,
+                                 from_pack_files=True)]
 
 
 def latest(db: Session, *, pack: str, process_id: str) -> ProcessDefinition | None:

@@ -1,8 +1,15 @@
-"""Diagram files from process owners (an upload, or a save from the web modeler): checked
-against the pack and compared with what is deployed, then deployed as new versions. Only the
+"""Diagram files from process owners (an upload, a save from the web modeler, or the pack's
+files by `alertflow pack deploy`): checked against the pack and compared with what is deployed,
+then deployed as new versions; and the deployed pack written back to files (`pack export`).
+The deployed versions are the one truth of what runs: the pack's files never replace a newer
+version they do not hold (a web change) unless the process owner forces it, audited. Only the
 process owner role may deploy; the caller's transaction holds the deploy and its audit events,
 so a refused file leaves nothing behind."""
+import hashlib
+import re
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +18,9 @@ from workflows.definitions import deployment, spiff, versions
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.definitions.deployment import DefinitionRefused, Finding
-from workflows.platform.errors import NotAllowed
+from workflows.compliance import audit
+from workflows.platform import clock
+from workflows.platform.errors import NotAllowed, WorkflowError
 from workflows.platform.models import Alert, ProcessDefinition
 from workflows.definitions.pack import Pack
 
@@ -87,6 +96,149 @@ def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: s
     if findings:
         raise DefinitionRefused(findings)
     return deployment.deploy_file(db, pack=pack, content=content, filename=filename, deployed_by=actor.username)
+
+
+@dataclass
+class FileChange:
+    """A process whose diagram in the pack's files differs from its newest deployed version."""
+    process_id: str
+    filename: str
+    newest: ProcessDefinition | None  # None: a process not deployed yet
+    lines: list[str]  # what changed, spelled out (versions.describe_changes)
+
+    @property
+    def undoes_newer(self) -> bool:
+        """Deploying the file would replace a version the files do not hold (a web change)."""
+        return self.newest is not None and not self.newest.in_pack_files
+
+
+class WouldUndoNewerVersion(NotAllowed):
+    """The pack's files would replace a newer version deployed elsewhere; nothing was deployed."""
+
+
+@dataclass
+class PackDeploy:
+    changes: list[FileChange]
+    deployed: list[ProcessDefinition]
+    not_in_files: list[ProcessDefinition]  # deployed (e.g. from the web) with no diagram in the files
+
+
+def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = False) -> PackDeploy:
+    """Deploy the pack folder's diagrams where they differ from the newest deployed version, as a
+    process owner. A newest version the files do not hold (deployed on the web, not exported since)
+    is not replaced unless `force`; forcing is audited per version replaced."""
+    require_owner(pack, actor)
+    files = deployment.pack_files(pack)
+    deployment.check_files(files, pack)
+    changes = _file_changes(db, pack, files)
+    undone = [c for c in changes if c.undoes_newer]
+    if undone and not force:
+        raise WouldUndoNewerVersion(_undo_refusal(pack, undone, actor))
+    for change in undone:
+        audit.record(db, actor=actor.username, action="process_deploy_forced", process_id=change.process_id,
+                     replaced_version=change.newest.version, replaced_deployed_by=change.newest.deployed_by,
+                     filename=change.filename, changes=change.lines)
+    changed_files = {c.filename for c in changes}
+    deployed = [d for name, content in files if name in changed_files
+                for d in deployment.deploy_file(db, pack=pack, content=content, filename=name,
+                                                deployed_by=actor.username, from_pack_files=True)]
+    in_files = {p for name, content in files for p in _process_ids(content)}
+    not_in_files = [d for d in _newest_versions(db, pack) if d.process_id not in in_files]
+    return PackDeploy(changes, deployed, not_in_files)
+
+
+def _file_changes(db, pack, files) -> list[FileChange]:
+    changes = []
+    for name, content in files:
+        digest = hashlib.sha256(content).hexdigest()
+        for process_id in _process_ids(content):
+            newest = deployment.latest(db, pack=pack.key, process_id=process_id)
+            if newest is not None and newest.content_hash == digest:
+                continue
+            lines = versions.describe_changes(newest.bpmn_xml, content) if newest is not None else []
+            changes.append(FileChange(process_id, name, newest, lines))
+    return changes
+
+
+def _process_ids(content: bytes) -> list[str]:
+    return [p.get("id") for p in spiff.safe_xml(content).iterfind("bpmn:process", NS) if p.get("id")]
+
+
+def _undo_refusal(pack, undone, actor) -> str:
+    parts = []
+    for c in undone:
+        by = "you" if c.newest.deployed_by == actor.username else c.newest.deployed_by
+        parts.append(f"{c.process_id} version {c.newest.version} was deployed by {by} on "
+                     f"{_in_words(c.newest.deployed_at)} and is not in the pack's files; deploying "
+                     f"{c.filename} would undo it:\n" + "\n".join(f"  {line}" for line in c.lines or ["(only the layout or formatting)"]))
+    return ("\n".join(parts) + "\nNothing was deployed. To keep what is deployed, write it to the pack's files: "
+            f"alertflow pack export DIR --as {actor.username}; to replace it with the files: "
+            f"alertflow pack deploy --as {actor.username} --force (audited)")
+
+
+def _in_words(moment) -> str:
+    moment = clock.as_utc(moment)
+    return f"{moment.day} {moment:%B %Y at %H:%M} UTC"
+
+
+def _newest_versions(db: Session, pack: Pack) -> list[ProcessDefinition]:
+    ids = sorted({d.process_id for d, _ in deployment.versions(db, pack=pack.key)})
+    return [deployment.latest(db, pack=pack.key, process_id=process_id) for process_id in ids]
+
+
+@dataclass
+class Exported:
+    written: list[Path]
+    removed: list[Path]  # other diagrams in the folder holding a deployed process: a second, stale source
+    kept: list[Path]  # other diagrams in the folder, of no deployed process (pack deploy would deploy them)
+
+
+def export_pack(db: Session, *, pack: Pack, actor: Actor, directory: Path) -> Exported:
+    """Write the deployed pack to a folder, as a process owner: the newest version of each process
+    (byte for byte as deployed), and pack.toml, letters and demo.toml as they are in the pack's
+    folder. The versions written count as held in the files from then on (see FileChange)."""
+    require_owner(pack, actor)
+    newest = _newest_versions(db, pack)
+    by_name: dict[str, str] = {}
+    for definition in newest:
+        name = _file_name(definition)
+        if by_name.get(name, definition.bpmn_xml) != definition.bpmn_xml:
+            name = f"{definition.process_id}.bpmn"  # two processes last deployed from different files of one name
+        by_name[name] = definition.bpmn_xml
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        if directory.resolve() != pack.directory.resolve():
+            shutil.copytree(pack.directory, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.bpmn"))
+        others = [path for path in sorted(directory.glob("*.bpmn")) if path.name not in by_name]
+        stale = [path for path in others if set(_file_process_ids(path)) & {d.process_id for d in newest}]
+        written = []
+        for name, xml in sorted(by_name.items()):
+            (directory / name).write_bytes(xml.encode("utf-8"))
+            written.append(directory / name)
+        for path in stale:
+            path.unlink()
+    except OSError as err:
+        raise WorkflowError(f"cannot write the pack to {directory}: {err.strerror or err}") from None
+    for definition in newest:
+        definition.in_pack_files = True
+    audit.record(db, actor=actor.username, action="pack_exported", pack=pack.key, directory=str(directory),
+                 versions={d.process_id: d.version for d in newest})
+    return Exported(written, stale, [path for path in others if path not in stale])
+
+
+def _file_process_ids(path: Path) -> list[str]:
+    try:
+        return _process_ids(path.read_bytes())
+    except (spiff.XmlRefused, ValueError):
+        return []  # not a diagram this pack can read: left as it is
+
+
+def _file_name(definition: ProcessDefinition) -> str:
+    """The deployed file's own name, made a plain .bpmn name in the folder: an upload may be .xml, or
+    a downloaded version (derby_review.v2.bpmn) sent back as it was named."""
+    stem = re.sub(r"(\.v\d+)?\.(bpmn|xml)$", "", Path(definition.filename).name, flags=re.IGNORECASE)
+    stem = re.sub(r"[^A-Za-z0-9_.-]", "_", stem).strip("._")
+    return f"{stem or definition.process_id}.bpmn"
 
 
 def plan_migration(db: Session, *, pack: Pack, actor: Actor, process_id: str, to_version: int | None = None):

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, text)
+                        UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from workflows.platform import clock
@@ -109,6 +109,9 @@ class ProcessDefinition(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    # the pack's files hold this version: deployed from them (`pack deploy`) or exported to them
+    # (`pack export`); a newest version they do not hold (a web change) is not replaced without --force
+    in_pack_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Alert(Base):
