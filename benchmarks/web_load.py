@@ -43,7 +43,7 @@ def seed(reviews: int) -> None:
 
     pack = load_pack("derby")
     with database.transaction() as db:
-        deployment.deploy_pack(db, pack=pack, deployed_by="bench")
+        deployment.install_pack(db, pack=pack, installed_by="bench")
         people.add_customer(db, reference="C1", name="John Smith", address="1 High Street, Derby",
                             postcode="DE1 1AA")
         for i in range(max(USERS, len(ROLES))):
