@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from workflows.platform.errors import WorkflowError
 from workflows.compliance import audit
 from workflows.platform import clock
-from workflows.definitions import expressions, flow_checks, spiff
+from workflows.definitions import expressions, flow_checks, name_checks, spiff
 from workflows.cases import forms
 from workflows import permissions
 from workflows.cases.actions import ACTIONS
@@ -51,17 +51,20 @@ class DefinitionRefused(WorkflowError, ValueError):  # ValueError too: parsers r
     """A diagram with errors; `findings` name each element. Nothing was deployed."""
 
     def __init__(self, findings: list[Finding]):
-        self.findings = findings
-        super().__init__("\n".join(str(f) for f in findings))
+        self.findings = list(dict.fromkeys(findings))  # a pack.toml finding comes with every file checked
+        super().__init__("\n".join(str(f) for f in self.findings))
 
 
-def check(content: bytes | str, filename: str, pack: Pack) -> list[Finding]:
-    """Parse and lint one BPMN document; an empty list means it may be deployed."""
+def check(content: bytes | str, filename: str, pack: Pack, db: Session | None = None) -> list[Finding]:
+    """Parse and lint one BPMN document; an empty list means it may be deployed. With `db`, the
+    processes it names may also be ones already deployed."""
     try:
         root = spiff.safe_xml(content)
     except spiff.XmlRefused as err:
         return [Finding(filename, "(document)", str(err))]
     findings = _duplicate_ids(root, filename) + _lint_xml(root, filename, pack)
+    name_checks.check(root, filename, pack, lambda element, message, file=None: findings.append(
+        Finding(file or filename, element, message)), db)
     try:
         specs, _ = spiff.parse_processes(root, filename)
     except ValidationException as err:
@@ -261,7 +264,7 @@ def _properties(element) -> dict:
 
 def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deployed_by: str) -> list[ProcessDefinition]:
     """Check a BPMN file and deploy each process in it whose content changed, as a new version."""
-    findings = check(content, filename, pack)
+    findings = check(content, filename, pack, db)
     if findings:
         raise DefinitionRefused(findings)
     specs, _ = spiff.parse_processes(spiff.safe_xml(content), filename)
@@ -287,7 +290,7 @@ def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deplo
 def deploy_pack(db: Session, *, pack: Pack, deployed_by: str) -> list[ProcessDefinition]:
     """Deploy every diagram of a pack; refuses all of them if any has an error."""
     files = [(path.name, path.read_bytes()) for path in pack.bpmn_files()]
-    findings = [f for name, content in files for f in check(content, name, pack)]
+    findings = [f for name, content in files for f in check(content, name, pack, db)]
     if findings:
         raise DefinitionRefused(findings)
     return [d for name, content in files
