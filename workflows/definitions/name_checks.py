@@ -32,6 +32,8 @@ LETTER_REGISTER_FIELDS = ("customer_name", "customer_address", "customer_referen
 # set by the engine when a step is completed (engine.complete_task), not when a case starts
 AFTER_DECISION = ("last_decision_by", "last_decision_role", "last_decision_at")  # a decision=true step
 AFTER_FORM = ("form_answers",)  # any user task
+APPEAL_STARTS = ("original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no")
+REQUEST_STARTS = ("request", "request_details", "letters_issued", "non_disclosures_recorded", "marker_active")
 # register facts a form may answer on purpose: the marker actions put the answer on the register
 # (a decision's wording and measures, a review's new level or code), so letters read the answer
 ANSWERABLE = ("marker_text", "control_measures", *REGISTER_CODES)
@@ -165,6 +167,22 @@ def _loose_duration(value) -> str | None:
     return clock.not_a_duration(value)
 
 
+def start_facts(pack: Pack, process_id: str) -> set[str]:
+    """What a case of this process starts with: the alert's facts (engine.alert_data), and by kind of
+    case what starts it gives: an appeal (engine.start_appeal), a request (customer_requests), a
+    review (what the case before carried, `review_carries`); the assessment, its description."""
+    from workflows.definitions.deployment import ENGINE_VARIABLES  # deployment imports this module
+    by_kind = set(APPEAL_STARTS) | set(REQUEST_STARTS)
+    facts = set(pack.start_variables) | (set(ENGINE_VARIABLES) - by_kind - set(AFTER_DECISION) - set(AFTER_FORM))
+    if process_id == pack.appeal_process:
+        return facts | set(APPEAL_STARTS)
+    if process_id in {r.process for r in pack.requests.values()}:
+        return facts | set(REQUEST_STARTS)
+    if process_id != pack.assessment_process:  # a review, started by schedule_review
+        return facts | set(pack.review_carries)
+    return facts
+
+
 def protected_names(pack: Pack) -> dict[str, str]:
     """The names a form field may not take, with why: what every letter reads from the register (the
     register's value wins there, so a letter would not say what was answered), and what the engine
@@ -203,14 +221,10 @@ class _Flow:
     MAX_STATES = 64  # per node; past it, a path's conditions are forgotten (more paths, never fewer)
 
     def __init__(self, process, pack: Pack):
-        from workflows.definitions.deployment import ENGINE_VARIABLES  # deployment imports this module
         self.nodes = {e.get("id"): e for e in process
                       if isinstance(e.tag, str) and e.get("id") and _tag(e) not in _NOT_NODES}
         self.sets = {n: _sets(e) for n, e in self.nodes.items()}
-        steps = set(AFTER_DECISION) | set(AFTER_FORM)
-        self.start_facts = set(pack.start_variables) | (set(ENGINE_VARIABLES) - steps)
-        if process.get("id") != pack.assessment_process:  # a review starts with what the case before carried
-            self.start_facts |= set(pack.review_carries)
+        self.start_facts = start_facts(pack, process.get("id"))
         self.edges = _edges(process)  # node -> [(next, passing on sets what the node sets, conditions)]
         starts = [n for n, e in self.nodes.items() if _tag(e) == "startEvent" or
                   (_tag(e) == "boundaryEvent" and not any(t == n for es in self.edges.values() for t, _, _ in es))]
