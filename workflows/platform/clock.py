@@ -167,8 +167,9 @@ def not_a_duration(text: str) -> str:
     return f"'{text}' is not an ISO 8601 duration such as P6M (6 months), P14D (14 days) or PT4H (4 hours)"
 
 
-# P1Y2M, P2W, P14D, PT4H, P1DT12H: what the lint accepts (SpiffWorkflow also reads "6m" and "p14d")
-ISO_DURATION = re.compile(r"P(?=\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?|PT(?=\d)(\d+H)?(\d+M)?(\d+S)?")
+# P1Y2M, P2W, P14D, PT4H, P1DT12H: what the lint accepts (SpiffWorkflow also reads "6m" and "p14d");
+# P10WD too, working days, for a pack with a business calendar
+ISO_DURATION = re.compile(r"P\d+WD|P(?=\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?|PT(?=\d)(\d+H)?(\d+M)?(\d+S)?")
 _NUMBER_WORDS = {w: n for n, w in enumerate(("zero one two three four five six seven eight nine ten eleven twelve "
                                              "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
                                              "twenty").split())} | {"a": 1, "an": 1, "thirty": 30}
