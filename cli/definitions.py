@@ -81,7 +81,7 @@ def pack_check(files):
     for path in files or [str(p) for p in the_pack.bpmn_files()]:  # the files, before they are deployed
         with open(path, "rb") as fh:
             findings += deployment.check(fh.read(), path, the_pack)
-    for finding in findings:
+    for finding in dict.fromkeys(findings):  # a pack.toml finding comes with every file checked
         click.echo(f"error: {finding}", err=True)
     if findings:
         sys.exit(1)

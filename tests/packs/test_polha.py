@@ -211,15 +211,19 @@ def test_customer_content_after_stage_one_closes_the_complaint(polha, cli):
 
 
 def test_a_letter_needing_a_field_the_case_lacks_stops_the_step_and_saves_nothing(tmp_path, monkeypatch, cli):
-    """A template edited to say $something the decision never records is refused at the step,
-    naming the template and the field, rather than sent to the customer with "$something" in it."""
+    """A template edited after its diagrams were deployed to say $something the decision never records:
+    the check refuses it (name_checks), and a step reaching it anyway is refused, naming the template
+    and the field, rather than sent to the customer with "$something" in it."""
     from tests.packs.conftest import POLHA_USERS
     from tests.packs.world import world_on_copy
+    from workflows.definitions.pack import cached_pack
 
-    def letter_needing_a_number(toml):
-        letter = toml.parent / "letters" / "risk_alert.txt"
-        letter.write_text(letter.read_text().replace("Why\n", "Why (see $incident_number)\n"))
-    polha = world_on_copy(cli, monkeypatch, tmp_path, "polha", POLHA_USERS, letter_needing_a_number)
+    polha = world_on_copy(cli, monkeypatch, tmp_path, "polha", POLHA_USERS, lambda toml: None)
+    letter = tmp_path / "polha" / "letters" / "risk_alert.txt"
+    letter.write_text(letter.read_text().replace("Why\n", "Why (see $incident_number)\n"))
+    cached_pack.cache_clear()  # as a restart would: the running product reads the edited template
+    assert "template 'risk_alert' (A risk alert on your record) reads $incident_number, which no step of this " \
+           "process sets" in cli.fails("pack", "check")
     alert_id = polha.report("aggressive", customer="C2", now=T0)
     assess(polha, alert_id, {**ASSESS, "response": "refer"})
     task = polha.open_task("oscar", alert_id, DECIDED)

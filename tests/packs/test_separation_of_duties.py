@@ -162,8 +162,14 @@ def test_must_outrank_with_no_rank_to_beat_stops_the_step_instead_of_meaning_any
     from tests.packs.conftest import KARBON_USERS
     fields = ('<camunda:formField id="approver" label="Approver" type="string"/>'
               '<camunda:formField id="approver_role" label="Their role" type="string"/>')
-    world = world_on_copy(cli, monkeypatch, tmp_path, "karbon", KARBON_USERS,
-                          lambda toml: _two_stage(toml.parent, "approver", "mustOutrank", fields))
+
+    def asked_at_the_investigation(toml):  # set before the approval on every path, as the lint asks
+        _two_stage(toml.parent, "approver", "mustOutrank")
+        path = toml.parent / "karbon_assessment.bpmn"
+        opening = '<bpmn:userTask id="investigate" name="Investigate the incident and decide (§3.5, §4)">' \
+                  '<bpmn:extensionElements><camunda:formData>'
+        path.write_text(path.read_text().replace(opening, opening + fields))
+    world = world_on_copy(cli, monkeypatch, tmp_path, "karbon", KARBON_USERS, asked_at_the_investigation)
     alert_id = world.report("threats", now=T0)
     task = world.open_task("mia", alert_id, T0)
     error = world.refuse("mia", task["task"], INVESTIGATE, now=T0)

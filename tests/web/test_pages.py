@@ -47,13 +47,16 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
 
 
 @pytest.fixture
-def letter_needing_a_field(pack_dir):
-    """Derby's first letter edited to say $incident_number, which no Derby case records."""
+def letter_needing_a_field(pack_dir, world):
+    """Derby's first letter edited, after its diagrams were deployed (the check would refuse them
+    now), to say $incident_number, which no Derby case records."""
+    from workflows.definitions.pack import cached_pack
     letter = pack_dir / "letters" / "marker_placed.txt"
     letter.write_text(letter.read_text() + "\nIncident number: $incident_number\n")
+    cached_pack.cache_clear()  # as a restart would: the running product reads the edited template
 
 
-def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(letter_needing_a_field, world,
+def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(world, letter_needing_a_field,
                                                                                as_user):
     """A letter template naming a field the case lacks stops the step (StepFailed): the manager
     sees the engine's message on the task page, never a server error, and nothing is saved."""

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from workflows.platform.errors import WorkflowError
 from workflows.compliance import audit
 from workflows.platform import clock
-from workflows.definitions import expressions, flow_checks, spiff
+from workflows.definitions import expressions, flow_checks, name_checks, spiff
 from workflows.cases import forms
 from workflows import permissions
 from workflows.cases.actions import ACTIONS
@@ -53,17 +53,20 @@ class DefinitionRefused(WorkflowError, ValueError):  # ValueError too: parsers r
     """A diagram with errors; `findings` name each element. Nothing was deployed."""
 
     def __init__(self, findings: list[Finding]):
-        self.findings = findings
-        super().__init__("\n".join(str(f) for f in findings))
+        self.findings = list(dict.fromkeys(findings))  # a pack.toml finding comes with every file checked
+        super().__init__("\n".join(str(f) for f in self.findings))
 
 
-def check(content: bytes | str, filename: str, pack: Pack) -> list[Finding]:
-    """Parse and lint one BPMN document; an empty list means it may be deployed."""
+def check(content: bytes | str, filename: str, pack: Pack, db: Session | None = None) -> list[Finding]:
+    """Parse and lint one BPMN document; an empty list means it may be deployed. With `db`, the
+    processes it names may also be ones already deployed."""
     try:
         root = spiff.safe_xml(content)
     except spiff.XmlRefused as err:
         return [Finding(filename, "(document)", str(err))]
     findings = _duplicate_ids(root, filename) + _lint_xml(root, filename, pack)
+    name_checks.check(root, filename, pack, lambda element, message, file=None: findings.append(
+        Finding(file or filename, element, message)), db)
     try:
         specs, _ = spiff.parse_processes(root, filename)
     except ValidationException as err:
@@ -270,7 +273,7 @@ def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deplo
                 from_pack_files: bool = False) -> list[ProcessDefinition]:
     """Check a BPMN file and deploy each process in it whose content changed, as a new version.
     `from_pack_files`: the file is the pack's own (`pack deploy`), not a web upload or save."""
-    findings = check(content, filename, pack)
+    findings = check(content, filename, pack, db)
     if findings:
         raise DefinitionRefused(findings)
     specs, _ = spiff.parse_processes(spiff.safe_xml(content), filename)
@@ -300,9 +303,10 @@ def pack_files(pack: Pack) -> list[tuple[str, bytes]]:
     return [(path.name, path.read_bytes()) for path in pack.bpmn_files()]
 
 
-def check_files(files: list[tuple[str, bytes]], pack: Pack) -> None:
-    """Refuse all of them if any has an error (nothing is half-deployed)."""
-    findings = [f for name, content in files for f in check(content, name, pack)]
+def check_files(files: list[tuple[str, bytes]], pack: Pack, db: Session | None = None) -> None:
+    """Refuse all of them if any has an error (nothing is half-deployed); with `db`, processes
+    already deployed count as the pack's too."""
+    findings = [f for name, content in files for f in check(content, name, pack, db)]
     if findings:
         raise DefinitionRefused(findings)
 
@@ -320,7 +324,7 @@ def install_pack(db: Session, *, pack: Pack, installed_by: str) -> list[ProcessD
     if is_installed(db, pack=pack.key):
         return []
     files = pack_files(pack)
-    check_files(files, pack)
+    check_files(files, pack, db)
     audit.record(db, actor=installed_by, action="pack_installed", pack=pack.key, files=[name for name, _ in files])
     return [d for name, content in files
             for d in deploy_file(db, pack=pack, content=content, filename=name, deployed_by=installed_by,

@@ -61,11 +61,11 @@ def _precheck(content: bytes, filename: str) -> list[Finding]:
     return []
 
 
-def _findings(content: bytes, filename: str, pack: Pack) -> list[Finding]:
+def _findings(content: bytes, filename: str, pack: Pack, db: Session) -> list[Finding]:
     findings = _precheck(content, filename)
     if findings:
         return findings
-    return deployment.check(content, filename, pack)
+    return deployment.check(content, filename, pack, db)
 
 
 def check_file(db: Session, *, pack: Pack, content: bytes, filename: str) -> Checked:
@@ -73,7 +73,7 @@ def check_file(db: Session, *, pack: Pack, content: bytes, filename: str) -> Che
     result = Checked(filename, _precheck(content, filename))
     if result.findings:  # empty, too big or not text: read no further
         return result
-    result.findings = _findings(content, filename, pack)
+    result.findings = _findings(content, filename, pack, db)
     try:
         root = spiff.safe_xml(content)
     except (spiff.XmlRefused, ValueError):
@@ -92,7 +92,7 @@ def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: s
     """Check a file and deploy each changed process in it as a new version (audited by
     definitions.deploy_file); raises DefinitionRefused with the findings, deploying nothing."""
     require_owner(pack, actor)
-    findings = _findings(content, filename, pack)
+    findings = _findings(content, filename, pack, db)
     if findings:
         raise DefinitionRefused(findings)
     return deployment.deploy_file(db, pack=pack, content=content, filename=filename, deployed_by=actor.username)
@@ -129,7 +129,7 @@ def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = Fa
     is not replaced unless `force`; forcing is audited per version replaced."""
     require_owner(pack, actor)
     files = deployment.pack_files(pack)
-    deployment.check_files(files, pack)
+    deployment.check_files(files, pack, db)
     changes = _file_changes(db, pack, files)
     undone = [c for c in changes if c.undoes_newer]
     if undone and not force:

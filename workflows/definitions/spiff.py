@@ -108,7 +108,8 @@ _BARE_TIMER = re.compile(r"^(R\d*/)?(PT?[0-9][0-9A-Z.,]*|\d{4}-\d{2}-\d{2}(T[0-9
 def quote_bare_timer(expression: str) -> str:
     """Camunda Modeler writes P6M bare; the engine evaluates timers as expressions."""
     stripped = (expression or "").strip()
-    return repr(stripped) if _BARE_TIMER.match(stripped) else stripped
+    # "6 months" too: meant as a duration, so the check can say to write P6M
+    return repr(stripped) if _BARE_TIMER.match(stripped) or clock.iso_duration(stripped) else stripped
 
 
 def parse_processes(xml_root, filename: str) -> tuple[dict, dict]:

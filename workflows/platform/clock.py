@@ -236,7 +236,7 @@ def _parsed(iso_duration: str) -> dict:
     try:
         return TimerEventDefinition.parse_iso_duration(iso_duration.strip().strip("'\""))
     except Exception:
-        raise ValueError(f"'{iso_duration}' is not an ISO 8601 duration such as P6M or P14D, nor working days such as P10WD") from None
+        raise ValueError(not_a_duration(iso_duration)) from None
 
 
 def duration_after(start: datetime, iso_duration: str, calendar=None) -> datetime:
@@ -256,4 +256,60 @@ def duration_before(end: datetime, iso_duration: str, calendar=None) -> datetime
     if count is not None:
         return _after_working_days(end, -count, calendar, iso_duration)
     return add_duration(end, {unit: -amount for unit, amount in _parsed(iso_duration).items()})
+
+
+def not_a_duration(text: str) -> str:
+    """Why `text` is refused as a duration, with its ISO 8601 form where what was meant is clear."""
+    meant = iso_duration(text)
+    if meant:
+        return f"'{text}' is not an ISO 8601 duration: write {meant}"
+    return (f"'{text}' is not an ISO 8601 duration such as P6M (6 months), P14D (14 days) or PT4H (4 hours), "
+            f"nor working days such as P10WD")
+
+
+# P1Y2M, P2W, P14D, PT4H, P1DT12H: what the lint accepts (SpiffWorkflow also reads "6m" and "p14d");
+# P10WD too, working days, for a pack with a business calendar
+ISO_DURATION = re.compile(r"P\d+WD|P(?=\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?|PT(?=\d)(\d+H)?(\d+M)?(\d+S)?")
+_NUMBER_WORDS = {w: n for n, w in enumerate(("zero one two three four five six seven eight nine ten eleven twelve "
+                                             "thirteen fourteen fifteen sixteen seventeen eighteen nineteen "
+                                             "twenty").split())} | {"a": 1, "an": 1, "thirty": 30}
+_DATE_UNITS = {"y": "Y", "year": "Y", "month": "M", "mth": "M", "w": "W", "week": "W", "wk": "W", "d": "D", "day": "D"}
+_TIME_UNITS = {"h": "H", "hour": "H", "hr": "H", "minute": "M", "min": "M", "s": "S", "second": "S", "sec": "S"}
+_PART = re.compile(r"(\d+|\b(?:" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b)\s*(years?|months?|mths?|weeks?|wks?|days?|hours?|hrs?|minutes?|mins?|seconds?|secs?"
+                   r"|[ymwdhs])(?![a-z])")
+
+
+def iso_duration(text: str) -> str | None:
+    """The ISO 8601 form of a duration written another way ("6 months", "two weeks", "p14d", "P1H"),
+    or None when it is already one or what was meant is not clear."""
+    if ISO_DURATION.fullmatch(str(text).strip().strip("'\"")):
+        return None
+    words = str(text).strip().strip("'\"").lower()
+    compact = words[1:] if words.startswith("p") else words
+    in_time = bool(re.match(r"t\d", compact))
+    compact = compact[1:] if in_time else compact
+    date, time, rest = {}, {}, compact
+    for match in _PART.finditer(compact):
+        amount, unit = match.groups()
+        number = int(amount) if amount.isdigit() else _NUMBER_WORDS.get(amount)
+        unit = unit if len(unit) == 1 else unit.rstrip("s")
+        if number is None:
+            return None
+        if unit == "m":  # bare m: minutes after a T or an hour, else months
+            unit = "min" if in_time or time else "month"
+        if unit in _DATE_UNITS and not in_time:
+            date[_DATE_UNITS[unit]] = date.get(_DATE_UNITS[unit], 0) + number
+        elif unit in _TIME_UNITS:
+            time[_TIME_UNITS[unit]] = time.get(_TIME_UNITS[unit], 0) + number
+        else:
+            return None
+        rest = rest.replace(match.group(0), "", 1)
+    if re.sub(r"[\s,]|\band\b", "", rest) or not (date or time):
+        return None
+    if "W" in date and len(date) > 1:  # weeks mix with nothing else in ISO 8601: count them as days
+        date["D"] = date.get("D", 0) + 7 * date.pop("W")
+    meant = "P" + "".join(f"{date[u]}{u}" for u in "YMWD" if u in date)
+    if time:
+        meant += "T" + "".join(f"{time[u]}{u}" for u in "HMS" if u in time)
+    return meant
 
