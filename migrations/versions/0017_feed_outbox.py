@@ -1,13 +1,13 @@
 """The outbox of the housing system feed: one row per change to a marker, delivered until acknowledged
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0017"
-down_revision = "0014"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
