@@ -1,10 +1,14 @@
 """The process pages' tests: Derby's world plus paula the process owner and cora the compliance
 officer, all with a password; Flask's test client for HTTP; and for the browser test one live
 server (waitress) per module and one headless Chromium per run."""
+import re
+from html import unescape
+
 import pytest
 
 from tests.conftest import serve_app
 from tests.helpers import PASSWORD, USERS, Browser, Cli, DerbyWorld, one_hash_per_password
+from workflows.platform import config
 
 STAFF = {"paula": "process_owner", "cora": "compliance_officer"}
 
@@ -74,3 +78,24 @@ def browser_as(chromium, live):
     yield open_as
     for context in contexts:
         context.close()
+
+
+# pages and diagrams as the process tests read them
+DERBY_DIAGRAMS = config.PROJECT_ROOT / "bpmn" / "derby"
+
+
+def text(response) -> str:
+    """A page as a person reads it: tags dropped, entities decoded, spaces collapsed."""
+    html = response.get_data(as_text=True)
+    html = re.sub(r"<(script|style|textarea)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"</?(code|span|small|strong|em|a|time)\b[^>]*>", "", html)  # inline: no gap
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def review_xml() -> bytes:
+    return (DERBY_DIAGRAMS / "derby_review.bpmn").read_bytes()
+
+
+def edited(content: bytes, old: str, new: str) -> bytes:
+    assert old.encode() in content, f"{old!r} not in the diagram"
+    return content.replace(old.encode(), new.encode(), 1)

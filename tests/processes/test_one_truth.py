@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from tests.helpers import PASSWORD, Browser, one_hash_per_password, place_near_miss_marker
 from tests.packs.small_pack import PACK_TOML, write_small_pack
-from tests.processes.conftest import add_admin_ada
-from tests.processes.test_process_pages import edited, review_xml, text
+from tests.processes.conftest import add_admin_ada, edited, review_xml, text
 from workflows.platform.models import AuditEvent
 
 

@@ -7,27 +7,11 @@ from html import unescape
 
 import pytest
 
+from tests.processes.conftest import edited, review_xml, text  # noqa: F401 (shared with test_one_truth)
 from workflows.platform import clock, config
 
 DERBY = config.PROJECT_ROOT / "bpmn" / "derby"
 HERE = config.PROJECT_ROOT / "tests" / "processes"
-
-
-def text(response) -> str:
-    """A page as a person reads it: tags dropped, entities decoded, spaces collapsed."""
-    html = response.get_data(as_text=True)
-    html = re.sub(r"<(script|style|textarea)\b.*?</\1>", " ", html, flags=re.S)
-    html = re.sub(r"</?(code|span|small|strong|em|a|time)\b[^>]*>", "", html)  # inline: no gap
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
-
-
-def review_xml() -> bytes:
-    return (DERBY / "derby_review.bpmn").read_bytes()
-
-
-def edited(content: bytes, old: str, new: str) -> bytes:
-    assert old.encode() in content, f"{old!r} not in the diagram"
-    return content.replace(old.encode(), new.encode(), 1)
 
 
 def version_rows(page_text: str, process_id: str) -> list[str]:

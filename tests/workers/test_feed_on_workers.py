@@ -2,7 +2,7 @@
 real HTTP receiver on 127.0.0.1 that refuses twice and then acknowledges: once acknowledged,
 the event is never sent again and the change's housing system step is done."""
 from tests.feed_receiver import SECRET, Receiver
-from tests.test_housing_system_feed import DECIDED, feed_world, place
+from tests.feed_world import DECIDED, feed_world, place
 from tests.workers.conftest import wait_for
 
 

@@ -2,7 +2,6 @@
 background process beside them; a signed-in person is served by either worker; each due review
 fires exactly once although two workers run; Ctrl-C stops all of them."""
 import os
-import re
 import shutil
 import signal
 import subprocess
