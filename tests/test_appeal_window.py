@@ -48,13 +48,14 @@ def test_every_public_way_to_start_an_appeal_refuses_one_lodged_after_the_time_t
     pack = active_pack()
     with clock.frozen_at(clock.parse_moment(LATE)), transaction() as db:
         actor = engine.actor_for(db, pack, "sam")
-        with pytest.raises(NotAllowed, match="the time to appeal decision 1 on alert .* closed on 1 April 2026 at 12:00"):
+        # 12:00 UTC on 1 April is 13:00 on a UK clock (British Summer Time), as a person reads it
+        with pytest.raises(NotAllowed, match="the time to appeal decision 1 on alert .* closed on 1 April 2026 at 13:00"):
             engine.start_appeal(db, pack=pack, actor=actor, alert_id=alert_id, grounds="Late")
         alert = engine.permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
         with pytest.raises(NotAllowed, match="an appeal is lodged with its grounds"):
             engine.start_case(db, pack=pack, process_id=pack.appeal_process, alert=alert, kind="appeal",
                               actor="sam", data={})
-    assert "closed on 1 April 2026 at 12:00" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "Late",
+    assert "closed on 1 April 2026 at 13:00" in cli.fails("appeal", alert_id, "--as", "sam", "--grounds", "Late",
                                                            now=LATE)
     assert not [c for c in derby.alert(alert_id)["cases"] if c["kind"] == "appeal"]
     # a minute inside the window it is lodged
