@@ -55,8 +55,6 @@ def create_app(settings: dict | None = None) -> Flask:
     app.add_template_filter(wording.duration, "duration")  # P14D reads "14 days"
     app.add_template_filter(wording.day, "day")  # 1 June 2027 (UK date)
     app.add_template_filter(wording.moment, "moment")  # 1 June 2027 at 14:05 (UK time)
-    app.add_template_filter(wording.and_list, "and_list")  # a, b and c
-    app.add_template_filter(wording.value, "words")  # True reads Yes; a list in words
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
     for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)

@@ -64,7 +64,7 @@ def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_she
     # two days after it fell due, yet the next review is still counted from when this one fell due
     assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-01-03T10:00")
     assert alert["letters"][-1]["template"] == "vip_marker_kept"
-    assert "reviewed 2027-02-05 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
+    assert "reviewed 5 February 2027 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
 
     # §3.6.4: a tenant who was told sees the marker disclosed with their records, no decision needed
     cli("request", alert_id, "--as", "sam", "--kind", "subject_access", "--details", "All my records",
