@@ -75,7 +75,7 @@ def users_activate(db, username):
 def users_away(db, username, away_from, away_until):
     """Record someone away (leave, sickness): their deputies may take their role's steps meanwhile."""
     people.set_away(db, username=username, away_from=away_from.date(), away_until=away_until.date(), by="cli")
-    click.echo(f"{username} away from {away_from.date()} to {away_until.date()}")
+    click.echo(f"{username} away from {day(away_from)} to {day(away_until)}")
 
 
 @users.command("back")

@@ -5,7 +5,7 @@ from functools import wraps
 
 import click
 
-from workflows.platform import clock, db as database
+from workflows.platform import clock, db as database, wording
 from workflows.definitions import deployment
 from workflows.cases import engine
 from workflows.platform.errors import FormInvalid, WorkflowError
@@ -42,7 +42,13 @@ def actor_named(db, username):
 
 
 def day(value):
-    return clock.local_day(value).isoformat() if value else "-"
+    """A date as people read it (1 June 2027); `--json` output keeps ISO."""
+    return wording.day(value, blank="-")
+
+
+def iso_day(value):
+    """A date for `--json` output: machines read ISO."""
+    return clock.local_day(value).isoformat() if value else None
 
 
 @click.group()

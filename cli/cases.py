@@ -6,7 +6,7 @@ import click
 
 from workflows.tasks.task_view import task_view
 from workflows.register.story import alert_story
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.cases import engine
 from workflows.tasks import inbox as inboxes
 from workflows.register import markers
@@ -15,7 +15,7 @@ from workflows.cases import timers as timer_sweep
 from workflows.platform.errors import FormInvalid, WorkflowError
 from workflows.definitions.pack import active_pack
 
-from cli.app import actor_named, day, in_transaction, main
+from cli.app import actor_named, day, in_transaction, iso_day, main
 
 
 @main.command()
@@ -47,17 +47,18 @@ def inbox(db, username, as_json):
     """Your open steps: assigned to you, or waiting for one of your roles."""
     box = inboxes.sections(db, pack=active_pack(), actor=actor_named(db, username), limit=200)
     rows = [{"task": t.id, "title": t.title, "kind": t.kind, "role": t.role, "assignee": t.assignee, "status": t.status,
-             "alert": t.alert_id, "customer": t.customer_ref, "due": day(t.due_at), "overdue": inboxes.is_overdue(t)}
+             "alert": t.alert_id, "customer": t.customer_ref, "due": iso_day(t.due_at), "overdue": inboxes.is_overdue(t)}
             for t in box.mine + box.unclaimed]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     roles = active_pack().roles
+    t_due = {t.id: t.due_at for t in box.mine + box.unclaimed}
     for r in rows:
         flag = " OVERDUE" if r["overdue"] else ""
         role = roles[r["role"]].name if r["role"] in roles else r["role"]
         state = f"claimed by {r['assignee']}" if r["status"] == "claimed" else "waiting to be claimed"
-        click.echo(f"task {r['task']:>5}  due {r['due']}{flag}  {r['title']}  [{role}]  "
+        click.echo(f"task {r['task']:>5}  due {day(t_due[r['task']])}{flag}  {r['title']}  [{role}]  "
                    f"alert {r['alert']} customer {r['customer']}  {state}")
     if not rows:
         click.echo("nothing waiting for you")
@@ -79,17 +80,30 @@ def task_show(db, task_id, username, as_json):
     t = view["task"]
     if as_json:
         click.echo(json.dumps({"task": t.id, "title": t.title, "role": t.role, "status": t.status,
-                               "assignee": t.assignee, "due": day(t.due_at), "kind": t.kind,
+                               "role_name": wording.labelled(active_pack().roles, t.role),
+                               "assignee": t.assignee, "due": iso_day(t.due_at), "kind": t.kind,
                                "instructions": view["instructions"],
                                "fields": [f.__dict__ for f in view["fields"]]}, indent=2, default=list))
         return
-    click.echo(f"task {t.id}: {t.title}  [{t.role}]  {t.status}  due {day(t.due_at)}")
+    click.echo(f"task {t.id}: {t.title}  [{wording.labelled(active_pack().roles, t.role)}]  {t.status}  "
+               f"due {day(t.due_at)}")
     for line in (view["instructions"] or "").splitlines():
         click.echo(f"  {line}")
     for f in view["fields"]:
-        need = "required" if f.required else (f"required when {f.required_when}" if f.required_when else "optional")
-        options = f"  one{' or more' if f.multiple else ''} of: {', '.join(o for o, _ in f.options)}" if f.options else ""
+        need = required_in_words(f)
+        # the command line types the option's id; its label says what it means
+        options = (f"  one{' or more' if f.multiple else ''} of: {', '.join(f'{o} ({n})' for o, n in f.options)}"
+                   if f.options else "")
         click.echo(f"  {f.id} ({f.type}, {need}): {f.label}{options}")
+
+
+def required_in_words(f) -> str:
+    """Whether a field must be answered, as the person reads it (the page's hint says the same)."""
+    if f.required:
+        return "required"
+    if f.required_when_words:
+        return f"required if {f.required_when_words}"
+    return "required in some cases, depending on other answers" if f.required_when else "optional"
 
 
 @task.command("claim")
@@ -191,7 +205,7 @@ def letter_deliver(db, letter_id, username, method, delivered_at):
         raise FormInvalid({"at": str(err)}) from None
     done = letters.record_delivery(db, pack=active_pack(), actor=actor_named(db, username), letter_id=letter_id,
                                    method=method, delivered_at=moment)
-    click.echo(f"letter {done.id} ('{done.title}') recorded as delivered: {method}, {moment:%Y-%m-%d %H:%M}")
+    click.echo(f"letter {done.id} ('{done.title}') recorded as delivered: {method}, {wording.moment(moment)}")
 
 
 @main.group()
@@ -295,7 +309,8 @@ def alerts_list(db, username, status, as_json):
 @in_transaction
 def alerts_show(db, alert_id, username, as_json):
     """The whole story of one alert."""
-    story = alert_story(db, pack=active_pack(), actor=actor_named(db, username), alert_id=alert_id)
+    pack = active_pack()
+    story = alert_story(db, pack=pack, actor=actor_named(db, username), alert_id=alert_id)
     a = story["alert"]
     data = {
         "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
@@ -310,9 +325,14 @@ def alerts_show(db, alert_id, username, as_json):
         "review_count": a.review_count, "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None,
         "cases": [{"case": c.id, "kind": c.kind, "status": c.status, "version": c.definition.version,
                    "next_timer_at": c.next_timer_at.isoformat() if c.next_timer_at else None} for c in story["cases"]],
-        "tasks": [{"task": t.id, "case": t.case_id, "title": t.title, "role": t.role, "status": t.status,
+        "category_label": wording.labelled(pack.categories, a.category),
+        "decided_role_name": wording.labelled(pack.roles, a.decided_role) or None,
+        "tasks": [{"task": t.id, "case": t.case_id, "title": t.title, "role": t.role,
+                   "role_name": wording.labelled(pack.roles, t.role), "status": t.status,
                    "assignee": t.assignee, "completed_by": t.completed_by,
-                   "due": t.due_at.isoformat() if t.due_at else None} for t in story["tasks"]],
+                   "due": t.due_at.isoformat() if t.due_at else None,
+                   "answers_in_words": [{"question": q, "answer": v} for q, v in story["answers"].get(t.id, [])]}
+                  for t in story["tasks"]],
         "assessments": [{"by": r.assessed_by, "content": r.content} for r in story["assessments"]],
         "letters": [{"id": lt.id, "template": lt.template, "title": lt.title, "body": lt.body,
                      "issued_at": lt.issued_at.isoformat(), "decision_no": lt.decision_no,
@@ -328,13 +348,20 @@ def alerts_show(db, alert_id, username, as_json):
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    click.echo(f"alert {a.id}: {a.customer.name} ({a.customer.reference})  {a.category}  {a.status}")
+    click.echo(f"alert {a.id}: {a.customer.name} ({a.customer.reference})  {data['category_label']}  "
+               f"{a.status.replace('_', ' ')}")
     click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
-    click.echo(f"  marker: {a.marker_text or '-'}  measures: {', '.join(a.control_measures or []) or '-'}")
-    click.echo(f"  decided by {a.decided_by or '-'} ({a.decided_role or '-'})  placed {day(a.placed_at)}  "
-               f"next review {day(a.next_review_at)}")
-    for e in story["events"]:  # at the organisation's time of day
-        click.echo(f"  {clock.local(e.at):%Y-%m-%d %H:%M}  {e.actor:20} {e.action}")
+    click.echo(f"  marker: {a.marker_text or '-'}  measures: {wording.and_list(a.control_measures or []) or '-'}")
+    click.echo(f"  decided by {a.decided_by or '-'} ({data['decided_role_name'] or '-'})  "
+               f"placed {day(a.placed_at)}  next review {day(a.next_review_at)}")
+    for t in story["tasks"]:
+        if t.status != "completed":
+            continue
+        click.echo(f"  {t.title}: {t.completed_by}, {wording.day(t.completed_at)}")
+        for question, answer in story["answers"].get(t.id, []):
+            click.echo(f"      {question}: {answer}")
+    for e in story["events"]:
+        click.echo(f"  {wording.moment(e.at)}  {e.actor:20} {e.action.replace('_', ' ')}")
 
 
 def _marker_line(m: dict) -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from workflows.definitions import deployment, policy_changes, versions
+from workflows.platform import wording
 from workflows.platform.errors import WorkflowError
 from workflows.definitions.pack import active_pack
 
@@ -93,7 +94,7 @@ def pack_check(files):
 def pack_versions(db):
     """Every deployed version, who deployed it, and how many cases run on it."""
     for d, running in deployment.versions(db, pack=active_pack().key):
-        click.echo(f"{d.process_id} v{d.version}  deployed {d.deployed_at:%Y-%m-%d %H:%M} by {d.deployed_by}  "
+        click.echo(f"{d.process_id} v{d.version}  deployed {wording.moment(d.deployed_at)} by {d.deployed_by}  "
                    f"running cases: {running}")
 
 

@@ -21,7 +21,7 @@ CONDITION = "category == 'rpo'"
 def test_unsafe_or_broken_condition_is_refused_naming_file_and_element(cli, pack_dir, expression, message):
     edit(pack_dir / "derby_assessment.bpmn", CONDITION, expression.replace("&", "&amp;").replace("<", "&lt;"))
     error = cli.fails("pack", "deploy")
-    assert "derby_assessment.bpmn: f_rpo:" in error and message in error
+    assert "derby_assessment.bpmn: 'RPO / offender' (f_rpo):" in error and message in error
     assert "deployed" not in cli.fails("pack", "deploy")
     assert cli("pack", "versions") == ""  # nothing half-deployed, not even the other files
 
@@ -29,15 +29,16 @@ def test_unsafe_or_broken_condition_is_refused_naming_file_and_element(cli, pack
 def test_lane_that_names_no_role_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_review.bpmn", 'name="Complex Needs Manager"', 'name="Complex Needs Team"')
     error = cli.fails("pack", "check")
-    assert "derby_review.bpmn: Lane_2: lane 'Complex Needs Team' names no role of the Derby Homes pack" in error
+    assert ("derby_review.bpmn: 'Complex Needs Team' (Lane_2): lane 'Complex Needs Team' names no role of the "
+            "Derby Homes pack") in error
 
 
 def test_duration_that_does_not_parse_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_review.bpmn", ">P6M<", ">P6Q<")
-    assert "derby_review.bpmn: due_def: timeDuration: 'P6Q' is not an ISO 8601 duration" in cli.fails("pack", "check")
+    assert "derby_review.bpmn: 'Six months' (due_def): timeDuration: 'P6Q' is not an ISO 8601 duration" in cli.fails("pack", "check")
     edit(pack_dir / "derby_review.bpmn", ">P6Q<", ">P6M<")
     edit(pack_dir / "derby_review.bpmn", 'name="dueIn" value="P14D"', 'name="dueIn" value="two weeks"')
-    assert "review_asb: dueIn: 'two weeks' is not an ISO 8601 duration" in cli.fails("pack", "check")
+    assert "'Review the marker' (review_asb): dueIn: 'two weeks' is not an ISO 8601 duration" in cli.fails("pack", "check")
 
 
 def test_unknown_action_template_and_script_tasks_are_refused(cli, pack_dir):
@@ -47,9 +48,9 @@ def test_unknown_action_template_and_script_tasks_are_refused(cli, pack_dir):
     edit(path, "</bpmn:process>", '<bpmn:scriptTask id="script_1" name="Run Python"><bpmn:script>import os</bpmn:script>'
                                   '</bpmn:scriptTask></bpmn:process>')
     error = cli.fails("pack", "check")
-    assert "script_1: script tasks are not run; use a service task naming an action" in error
-    assert "place_marker: unknown action 'delete_everything'" in error
-    assert "letter: unknown letter template 'no_such_letter'" in error
+    assert "'Run Python' (script_1): script tasks are not run; use a service task naming an action" in error
+    assert "'Marker on the register' (place_marker): unknown action 'delete_everything'" in error
+    assert "'Letter to the tenant' (letter): unknown letter template 'no_such_letter'" in error
 
 
 def test_xml_that_does_not_parse_names_the_file(cli, pack_dir):
@@ -104,33 +105,33 @@ def test_exclusive_gateway_without_default_flow_is_refused(cli, pack_dir):
          '<bpmn:sequenceFlow id="f_keep" name="Keep" sourceRef="gw_outcome" targetRef="keep">'
          '<bpmn:conditionExpression>review_outcome != \'remove\'</bpmn:conditionExpression></bpmn:sequenceFlow>')
     error = cli.fails("pack", "check")
-    assert "gw_outcome: exclusive gateway with 2 outgoing flows has no default flow" in error
+    assert "'Outcome?' (gw_outcome): exclusive gateway with 2 outgoing flows has no default flow" in error
 
 
 def test_unreachable_element_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_assessment.bpmn", "</bpmn:process>",
          '<bpmn:userTask id="orphan" name="Forgotten step"/></bpmn:process>')
-    assert "orphan: unreachable: no path from a start event leads here" in cli.fails("pack", "check")
+    assert "'Forgotten step' (orphan): unreachable: no path from a start event leads here" in cli.fails("pack", "check")
 
 
 def test_a_path_that_places_a_marker_without_telling_or_recording_why_not_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_assessment.bpmn", 'sourceRef="schedule_review" targetRef="gw_inform"',
          'sourceRef="schedule_review" targetRef="told"')
     error = cli.fails("pack", "check")
-    assert "place_marker: a path from here reaches 'end_marker' without telling the tenant" in error
+    assert "'Marker on the register' (place_marker): a path from here reaches 'end_marker' without telling the tenant" in error
 
 
 def test_a_path_that_leaves_a_marker_with_no_review_ahead_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_review.bpmn", 'sourceRef="keep" targetRef="schedule_next"',
          'sourceRef="keep" targetRef="gw_inform"')
     error = cli.fails("pack", "check")
-    assert "keep: a path from here reaches 'end_kept' leaving the marker in place with no review ahead" in error
+    assert "'Keep the marker, reason documented' (keep): a path from here reaches 'end_kept' leaving the marker in place with no review ahead" in error
 
 
 def test_an_appeal_task_not_marked_must_outrank_is_refused(cli, pack_dir):
     edit(pack_dir / "derby_appeal.bpmn", '<camunda:property name="mustOutrank" value="original_decider"/>', "")
     error = cli.fails("pack", "check")
-    assert "hear_appeal: an appeal must be heard by someone more senior" in error
+    assert "'Hear the appeal' (hear_appeal): an appeal must be heard by someone more senior" in error
 
 
 def test_versions_are_compared_and_waiting_cases_migrated_with_a_dry_run_first(derby, cli, pack_dir):
@@ -193,7 +194,7 @@ def test_an_id_used_twice_is_refused(cli, pack_dir):
 def test_timer_that_would_exhaust_memory_or_fail_when_reached_is_refused_at_check(cli, pack_dir, expression, message):
     edit(pack_dir / "derby_review.bpmn", ">P6M</bpmn:timeDuration>", f">{expression}</bpmn:timeDuration>")
     error = cli.fails("pack", "check")
-    assert "derby_review.bpmn: due_def: timer: " in error and message in error
+    assert "derby_review.bpmn: 'Six months' (due_def): timer: " in error and message in error
     assert "Traceback" not in error
 
 
@@ -201,7 +202,7 @@ def test_timer_that_would_exhaust_memory_or_fail_when_reached_is_refused_at_chec
 def test_condition_that_would_crash_when_reached_is_refused_at_deploy(cli, pack_dir, expression):
     edit(pack_dir / "derby_assessment.bpmn", CONDITION, expression.replace("'", "&apos;"))
     error = cli.fails("pack", "deploy")
-    assert "derby_assessment.bpmn: f_rpo: condition: " in error and "Traceback" not in error
+    assert "derby_assessment.bpmn: 'RPO / offender' (f_rpo): condition: " in error and "Traceback" not in error
     assert cli("pack", "versions") == ""
 
 
@@ -229,5 +230,5 @@ def test_multi_instance_expressions_are_checked_at_deploy(cli, pack_dir, cardina
                                               collection=collection).replace("answers", "evidence")
                     + text[end + len("</bpmn:userTask>"):])
     error = cli.fails("pack", "check")
-    assert f"derby_assessment.bpmn: assess_offender: {message}" in error, error
+    assert f"derby_assessment.bpmn: 'Assess risk from offending (§5.1)' (assess_offender): {message}" in error, error
     assert "Traceback" not in error

@@ -8,7 +8,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from workflows.platform import clock, config
+from workflows.platform import config, wording
 from workflows.platform.errors import Conflict, NotAllowed, NotFound, WorkflowError
 from workflows.permissions import NoNeedToKnow
 
@@ -59,10 +59,10 @@ def create_app(settings: dict | None = None) -> Flask:
     from . import api, compliance
     auth.login_manager.init_app(app)
     sso.init_app(app)
-    app.add_template_filter(clock.duration_in_words, "duration")  # P14D reads "14 days"
-    # dates and times as the organisation's clocks show them (Europe/London), never UTC's day
-    app.add_template_filter(lambda moment: clock.local(moment).strftime("%d %b %Y"), "on_day")
-    app.add_template_filter(lambda moment: clock.local(moment).strftime("%d %b %Y %H:%M"), "at_time")
+    # how values read to a person: one home, workflows/platform/wording.py
+    app.add_template_filter(wording.duration, "duration")  # P14D reads "14 days"
+    app.add_template_filter(wording.day, "day")  # 1 June 2027 (UK date)
+    app.add_template_filter(wording.moment, "moment")  # 1 June 2027 at 14:05 (UK time)
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
     for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
@@ -82,8 +82,14 @@ def create_app(settings: dict | None = None) -> Flask:
     @app.errorhandler(NoNeedToKnow)
     def no_need_to_know(err):
         """Refused the story, shown what staff are shown (Flask picks this over NotAllowed's handler)."""
+        from workflows.definitions import deployment
+        from workflows.definitions.pack import active_pack
+        from workflows.platform.db import transaction
+        with transaction() as db:  # the level and code by what the pack's forms call them
+            labels = {name: deployment.option_labels(db, pack=active_pack().key, field_id=name)
+                      for name in ("level", "marker_code")}
         return render_template("no_need_to_know.html", title="Instruction to staff only", message=str(err),
-                               shown=err.instruction, alert_id=err.alert_id), 403
+                               shown=err.instruction, alert_id=err.alert_id, labels=labels), 403
 
     @app.errorhandler(WorkflowError)
     def refused(err):

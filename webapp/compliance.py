@@ -13,6 +13,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
 from workflows.platform import clock
+from workflows.definitions import deployment
 from workflows.compliance import oversight, exports
 from workflows.drawing import pdf, tables
 from workflows import permissions
@@ -68,9 +69,11 @@ def dashboard():
         board = oversight.dashboard(db, pack=pack(), actor=actor())
         readable = _readable(db, board.overdue, board.reviews_overdue, board.reviews_due_soon, board.appeals_late,
                              board.not_told, board.interim, board.past_retention, board.feed_failing)
+        # a level by what the pack's forms call it ("Level 2: medium risk")
+        level_labels = deployment.option_labels(db, pack=pack().key, field_id="level")
     return render_template("compliance/dashboard.html", title="Compliance", board=board, pack=pack(), readable=readable,
                            weeks_chart=charts.weekly_lines(board.weeks),
-                           markers_chart=charts.stacked_bars(board.markers),
+                           markers_chart=charts.stacked_bars(board.markers), level_labels=level_labels,
                            can_see_non_disclosures=non_disclosure_reader(pack(), actor()),
                            can_export_subject_access=subject_access_officer(pack(), actor()))
 

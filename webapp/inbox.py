@@ -7,6 +7,7 @@ from workflows.register.story import alert_story
 from workflows.cases import engine
 from workflows.tasks import inbox as inboxes
 from workflows import permissions
+from workflows.platform import wording
 from workflows.platform.db import transaction
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 from workflows.platform.models import TaskStatus
@@ -67,6 +68,12 @@ def _form_values(fields) -> dict:
     return values
 
 
+def _as_typed_in_uk(fields, values: dict) -> dict:
+    """A date and time typed in the page is the time on a UK clock (the form re-shows it as typed)."""
+    moments = {f.id for f in fields if f.type == "datetime"}
+    return {k: wording.typed_in_uk(v) if k in moments and v else v for k, v in values.items()}
+
+
 @blueprint.route("/tasks/<int:task_id>/complete", methods=["POST"])
 @login_required
 def complete(task_id):
@@ -75,7 +82,8 @@ def complete(task_id):
     values = _form_values(fields)
     try:
         with transaction() as db:
-            done = engine.complete_task(db, pack=pack(), actor=actor(), task_id=task_id, values=values)
+            done = engine.complete_task(db, pack=pack(), actor=actor(), task_id=task_id,
+                                        values=_as_typed_in_uk(fields, values))
             alert_id, title = done.case.alert_id, done.title
     except FormInvalid as err:
         with transaction() as db:

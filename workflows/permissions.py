@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.cases.assignment import Actor
+from workflows.platform import wording
 from workflows.platform.errors import NotAllowed, NotFound
 from workflows.platform.models import Alert, AlertStatus, Case, HumanTask
 from workflows.definitions.pack import Pack
@@ -118,10 +119,12 @@ def may_export_subject_access(pack: Pack, actor: Actor) -> bool:
     return bool(pack.registers.subject_access & actor.roles)
 
 
-def require(allowed: bool, what: str, roles) -> None:
-    """Refuse, naming who may."""
+def require(allowed: bool, what: str, roles, *, pack: Pack) -> None:
+    """Refuse, naming who may by the roles' names ("the Compliance Officer"), not their keys."""
     if not allowed:
-        raise NotAllowed(f"{what} is open only to: {', '.join(sorted(roles)) or 'nobody in this pack'}")
+        names = sorted(wording.labelled(pack.roles, r) for r in roles)
+        raise NotAllowed(f"{what} is open only to the {wording.and_list(names, conjunction='or')} role"
+                         f"{'s' if len(names) > 1 else ''}" if names else f"{what} is open to nobody in this pack")
 
 
 def may_reassign(pack: Pack, actor: Actor, task) -> bool:

@@ -94,5 +94,8 @@ def test_the_dashboard_page_links_each_row_to_its_case_and_draws_both_charts(see
     assert f'href="/alerts/{seeded.a3}"' not in html and "Susan Green" not in html
     assert html.count("<svg") == 2 and "Open and overdue steps, week by week" in html
     assert "Active markers by category and level" in html
+    # words, not codes (issue 18): dates in words, the pack's time to tell in days
+    assert "12 May 2026" in html and "2026-05-12" not in html
+    assert "The pack gives 14 days from a decision" in html and "P14D" not in html
     assert web("sam").get("/compliance").status_code == 403   # staff are not compliance readers
     assert web("carl").get("/compliance").status_code == 403

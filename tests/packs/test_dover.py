@@ -31,9 +31,9 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     letter = alert["letters"][0]
     assert letter["template"] == "alert_notification" and letter["delivered_at"] is None
     for words in ("Threatened to hit an officer", "Visit in pairs",
-                  "Restrictions on how you may contact us: No telephone calls: letter or email only; "
+                  "Restrictions on how you may contact us: No telephone calls: letter or email only and "
                   "Office access by appointment only.",
-                  "within 14 days of receiving this letter", "2027-03-03"):
+                  "within 14 days of receiving this letter", "3 March 2027"):
         assert words in letter["body"]
 
     # §9.1: hand delivered, the time and date noted
@@ -71,7 +71,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     # a day late, yet the next review is still a year after this one fell due
     assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-03-03T10:00")
     assert alert["letters"][-1]["template"] == "review_outcome"
-    assert "(alert level: L1)" in alert["letters"][-1]["body"]  # kept: the level the register holds
+    assert "(alert level: Level 1: low risk)" in alert["letters"][-1]["body"]  # kept: the level the register holds
 
 
 def test_credible_threat_puts_an_urgent_alert_on_at_once_pending_the_assessment(dover, cli):
@@ -158,9 +158,9 @@ def test_annual_review_lowers_the_level_and_the_alert_goes_when_the_tenancy_ends
     alert = dover.alert(alert_id, DPO)
     assert alert["level"] == "L2" and alert["control_measures"] == ["Contact only in writing"]
     shown = cli("task", "show", dover.open_task("cara", alert_id, "2027-03-04T10:00")["task"], "--as", "cara")
-    assert "Level: L2" in shown and "Measures: Contact only in writing" in shown
+    assert "Level: Level 2: medium risk (L2)" in shown and "Measures: Contact only in writing" in shown
     on_system(dover, alert_id, "2027-03-04T10:00", "change the marker")
-    assert "alert level: L2" in alert["letters"][-1]["body"]
+    assert "alert level: Level 2: medium risk" in alert["letters"][-1]["body"]
     cli("request", alert_id, "--as", "sam", "--kind", "assessment_copy", "--details", "Copy please",
         now="2027-03-10T10:00")  # §8.6: a customer who was told gets the forms without a decision
     assert dover.alert(alert_id, DPO)["letters"][-1]["template"] == "assessment_copy"
@@ -375,8 +375,8 @@ def test_a_review_keeps_level_and_wording_in_step_lower_cannot_raise_and_a_raise
     on_system(dover, alert_id, now, "change the marker")
     letter = alert["letters"][-1]
     assert letter["template"] == "level_raised" and letter["decision_no"] == 2
-    for words in ("raise its level to L3", "Threatened a contractor in January", "No further home visits",
-                  "within 14 days of receiving this letter", "2028-03-03"):
+    for words in ("raise its level to Level 3: high risk", "Threatened a contractor in January",
+                  "No further home visits", "within 14 days of receiving this letter", "3 March 2028"):
         assert words in letter["body"]
     # §9.1-9.2: hand delivered, and the window to appeal the raised level runs from that delivery
     deliver(dover, alert_id, "2027-03-08T09:00", now="2027-03-08T09:30")
@@ -408,7 +408,7 @@ def test_a_customer_first_told_at_a_review_gets_the_full_notification_by_hand_an
                   "Staff will follow these arrangements for future contact with you: Visit in pairs.",
                   "Restrictions on how you may contact us: No telephone calls: letter or email only.",
                   "He phoned staff at home last year",
-                  "The next review is due by 2028-03-03",
+                  "The next review is due by 3 March 2028",
                   "You may appeal against this decision within 14 days of receiving this letter"):
         assert words in letter["body"], words
     assert dover.fire_timers("2027-03-20T10:00") == 0

@@ -46,7 +46,7 @@ def test_letter_delivery_methods_come_from_the_pack(tmp_path):
     # the diagram's service task records "hand delivered", which this pack no longer offers
     xml = (pack.directory / "dover_assessment.bpmn").read_text()
     findings = [str(f) for f in deployment.check(xml, "dover_assessment.bpmn", pack)]
-    assert findings == ["dover_assessment.bpmn: delivered: unknown delivery method 'hand delivered' "
+    assert findings == ["dover_assessment.bpmn: 'Delivery recorded' (delivered): unknown delivery method 'hand delivered' "
                         "(the pack's: recorded delivery, hand delivered by two officers)"]
     path.write_text(text.replace('["recorded delivery", "hand delivered by two officers"]', "[]"))
     with pytest.raises(PackError, match="letter_delivery_methods must be a list of one or more names"):
@@ -215,7 +215,7 @@ def test_the_lint_refuses_a_user_task_between_a_decision_and_the_action_recordin
                        "<bpmn:flowNodeRef>gw_add</bpmn:flowNodeRef><bpmn:flowNodeRef>type_it_in</bpmn:flowNodeRef>")
               .replace('<bpmn:sequenceFlow id="f_add"', clerical + '<bpmn:sequenceFlow id="f_add"'))
     findings = [str(f) for f in deployment.check(broken, "karbon_assessment.bpmn", pack)]
-    assert findings == ["karbon_assessment.bpmn: type_it_in: user task 'type_it_in' stands between the decision "
+    assert findings == ["karbon_assessment.bpmn: 'Put it on the housing system' (type_it_in): user task 'type_it_in' stands between the decision "
                         "'investigate' and 'place_marker', which records it: staff would not see the decision "
                         "until 'type_it_in' is done. Record the outcome straight after the decision; the step of "
                         "putting it on the housing system now comes from pack.toml [housing_system]"]
@@ -279,7 +279,7 @@ def test_a_step_may_name_the_role_its_holder_may_nominate_and_only_a_role_of_the
     findings = [str(f) for f in deployment.check(xml.replace('name="nominee" value="service_manager"',
                                                               'name="nominee" value="deputy_head"'),
                                                   "derby_review.bpmn", pack)]
-    assert findings == ["derby_review.bpmn: review_head_of_service: nominee names unknown role 'deputy_head' "
+    assert findings == ["derby_review.bpmn: 'Review the marker' (review_head_of_service): nominee names unknown role 'deputy_head' "
                         f"(this pack has: {', '.join(sorted(pack.roles))})"]
 
 
@@ -314,7 +314,7 @@ def test_the_check_refuses_a_letter_issued_on_a_path_where_the_tenant_was_record
     monkeypatch.setenv("ALERTFLOW_PACK", "derby")
     for command in (("pack", "check"), ("pack", "deploy")):
         error = cli.fails(*command)
-        assert ("derby_assessment.bpmn: letter: issues the letter 'marker_placed' on a path after 'non_disclosure' "
+        assert ("derby_assessment.bpmn: 'Letter to the tenant' (letter): issues the letter 'marker_placed' on a path after 'non_disclosure' "
                 "recorded that the tenant is not told") in error, error
     assert "no problems found" in cli("pack", "check", str(seed))  # as Derby has it: no letter after not told
     # a letter to someone other than the tenant (a notice to staff) may follow "not told"

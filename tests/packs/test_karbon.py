@@ -49,7 +49,7 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     assert [lt["template"] for lt in alert["letters"]] == ["out_of_hours_notice", "caution_alert_added"]
     notice, letter = alert["letters"][0]["body"], alert["letters"][1]["body"]
     assert "VIP" in notice and "Visit in pairs; never alone" in notice and "Credible threat" not in notice
-    assert "Threats to a repairs operative" in letter and "2026-09-03" in letter
+    assert "Threats to a repairs operative" in letter and "3 September 2026" in letter
     ooh = cli.json("visit-list", "--as", "otto")
     assert ooh == [{"customer": "C1", "name": "John Smith", "address": "1 High Street", "postcode": "AB1 1AA",
                     "code": "VIP", "instruction": "Visit in pairs; never alone", "control_measures": [], "details": [],
@@ -65,7 +65,7 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     alert = karbon.alert(alert_id, "mia")
     assert alert["status"] == "active" and alert["review_count"] == 1
     assert alert["next_review_at"].startswith("2027-03-03T10:00")  # six months from the due date, not the late day
-    assert "2027-03-03" in alert["letters"][-1]["body"]  # told it stays, and when it is next reviewed
+    assert "3 March 2027" in alert["letters"][-1]["body"]  # told it stays, and when it is next reviewed
     assert [lt["template"] for lt in alert["letters"]][2:] == ["caution_alert_kept"]  # nothing changed: no notice
 
     # §7.3: a code changed at a review that keeps the alert reaches the out-of-hours call handlers too
@@ -185,7 +185,7 @@ def test_a_customer_first_told_at_a_review_is_told_the_incidents_and_when_it_is_
     karbon.complete("max", task["task"], TOLD_AT_REVIEW, now="2026-09-04T10:00")
     letter = karbon.alert(alert_id, "mia")["letters"][-1]
     assert letter["template"] == "caution_alert_kept"
-    for item in ("Threats to a repairs operative on 1 March 2026", "2027-03-03", "Police before visiting"):
+    for item in ("Threats to a repairs operative on 1 March 2026", "3 March 2027", "Police before visiting"):
         assert item in letter["body"]
 
 

@@ -64,7 +64,7 @@ def test_threat_of_violence_reported_to_police_contact_restricted_risk_alert_tol
     assert letter["template"] == "restriction_decision"  # told in writing by the manager
     for words in ("Written communication only", "Large print letters", "complaints procedure",
                   "Letters to the housing officer, answered within 5 days",
-                  "Scottish Public Services Ombudsman", "2027-03-04", "Operational Manager"):
+                  "Scottish Public Services Ombudsman", "4 March 2027", "Operational Manager"):
         assert words in letter["body"]
 
     # §4.2.5: reviewed by the OMT manager every year

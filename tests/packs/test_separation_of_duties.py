@@ -148,12 +148,12 @@ def test_must_differ_and_must_outrank_name_a_field_the_case_has(tmp_path):
     pack = load_pack("karbon", tmp_path)
     xml = (pack.directory / "karbon_assessment.bpmn").read_text()
     assert [str(f) for f in deployment.check(xml, "karbon_assessment.bpmn", pack)] == [
-        "karbon_assessment.bpmn: approve: mustDiffer names 'approver_of_record', which no form field or "
+        "karbon_assessment.bpmn: 'Approve the decision' (approve): mustDiffer names 'approver_of_record', which no form field or "
         "case variable provides"]
     # mustOutrank used to treat an unknown rank as 0, quietly meaning "anyone else": now it is refused
     outrank = xml.replace('name="mustDiffer" value="approver_of_record"', 'name="mustOutrank" value="last_decision_by"')
     assert [str(f) for f in deployment.check(outrank, "karbon_assessment.bpmn", pack)] == [
-        "karbon_assessment.bpmn: approve: mustOutrank names 'last_decision_by', but nothing provides "
+        "karbon_assessment.bpmn: 'Approve the decision' (approve): mustOutrank names 'last_decision_by', but nothing provides "
         "'last_decision_by_role' (the role they acted in), so there is no seniority to beat; to require only "
         "a different person, use mustDiffer"]
 

@@ -41,14 +41,14 @@ def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_she
     assert notes["File notes"] == "Engineer's statement; second incident this year"  # §3.4.2
     sheet = notes["VIP Record Sheet"]  # §3.4.3: reason, date added, review date
     assert "Reason marked VIP: Engineer's statement" in sheet
-    assert "Date added: 2026-03-03" in sheet and "Review due: 2027-02-03" in sheet  # done within 12 months
+    assert "Date added: 3 March 2026" in sheet and "Review due: 3 February 2027" in sheet  # done within 12 months
     content = alert["assessments"][0]["content"]  # §3.4.4-3.4.6: the risk factors considered
     assert content["violence_risk"] == "high" and content["escalating_pattern"] is True
 
     letter = alert["letters"][0]  # §3.6.1-3.6.2: told at once (within the week), the five items
     assert letter["template"] == "vip_marker_added"
     for item in ("Threatened the gas engineer with a hammer", "Your records will show a VIP marker",
-                 '"Visit in pairs"', "Our repairs contractors", "By 2027-02-03", "Housing Manager, SHAL"):
+                 '"Visit in pairs"', "Our repairs contractors", "By 3 February 2027", "Housing Manager, SHAL"):
         assert item in letter["body"]
     # §3.3.4: the list for out-of-hours maintenance staff
     assert [(r["customer"], r["instruction"]) for r in cli.json("visit-list", "--as", "mo")] == [("C1", "Visit in pairs")]
@@ -64,7 +64,7 @@ def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_she
     # two days after it fell due, yet the next review is still counted from when this one fell due
     assert alert["review_count"] == 1 and alert["next_review_at"].startswith("2028-01-03T10:00")
     assert alert["letters"][-1]["template"] == "vip_marker_kept"
-    assert "reviewed 2027-02-05 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
+    assert "reviewed 5 February 2027 with The gas engineer and his supervisor" in alert["notes"][-1]["text"]
 
     # §3.6.4: a tenant who was told sees the marker disclosed with their records, no decision needed
     cli("request", alert_id, "--as", "sam", "--kind", "subject_access", "--details", "All my records",
@@ -255,7 +255,7 @@ def test_a_review_finished_nine_days_late_does_not_move_the_next_review(shal, cl
     decide(shal, alert_id, DECIDE)  # the first review is due on 3 February 2027, 10:00
     alert = _review_late(shal, alert_id, "2027-02-12T10:00")
     assert alert["next_review_at"].startswith("2028-01-03T10:00")
-    assert "By 2028-01-03" in alert["letters"][-1]["body"]  # the tenant's letter gives the same date
+    assert "By 3 January 2028" in alert["letters"][-1]["body"]  # the tenant's letter gives the same date
     assert shal.fire_timers("2028-01-03T09:59") == 0
     assert shal.fire_timers("2028-01-03T10:01") == 1
     # a review done so late that the next one is already due: due at once, not eleven months from now
@@ -292,7 +292,7 @@ def test_the_review_falls_due_early_enough_to_be_completed_within_twelve_months(
     alert_id = shal.report("incident", now=T0)
     alert = decide(shal, alert_id, DECIDE)  # 3 March 2026
     assert alert["next_review_at"].startswith("2027-02-03T10:00")
-    assert "Review due: 2027-02-03" in [n["text"] for n in alert["notes"] if n["notebook"] == "VIP Record Sheet"][0]
+    assert "Review due: 3 February 2027" in [n["text"] for n in alert["notes"] if n["notebook"] == "VIP Record Sheet"][0]
     assert shal.fire_timers("2027-02-03T09:59") == 0
     review = _first_review(shal, alert_id)
     assert review["due"] <= "2027-03-03"  # done within twelve months of the decision
@@ -327,7 +327,7 @@ def test_a_tenant_first_told_at_a_review_gets_every_item_of_the_letter_with_the_
     for item in ("Threatened the gas engineer with a hammer in March 2026",  # (a)
                  "Threatening staff with a weapon put the engineer in danger, so visits need two",  # why, how
                  "Your records will show a VIP marker", '"Visit in pairs"',  # (b), (c)
-                 "Our repairs contractors and the police", "By 2028-01-03",  # (d), (e)
+                 "Our repairs contractors and the police", "By 3 January 2028",  # (d), (e)
                  "Further threats in the autumn", "Housing Manager, SHAL"):
         assert item in letter["body"]
     assert "puts the safety of our staff at risk" not in letter["body"]  # no boilerplate in place of reasons

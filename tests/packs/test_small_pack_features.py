@@ -72,7 +72,7 @@ def test_the_deploy_check_refuses_a_review_outcome_path_with_no_letter_and_no_re
     monkeypatch.setenv("ALERTFLOW_PACK", "small")
     for command in (("pack", "check"), ("pack", "deploy")):
         error = cli.fails(*command)
-        assert "small_review.bpmn: review: a review outcome path from 'review' reaches 'end' with no letter to the " \
+        assert "small_review.bpmn: 'Review the marker' (review): a review outcome path from 'review' reaches 'end' with no letter to the " \
                "tenant and no recorded reason (issue_letter / record_non_disclosure / remove_marker)" in error, error
     write_small_pack(tmp_path)  # the review as written: every outcome path tells the tenant or says why not
     assert "no problems found" in cli("pack", "check")

@@ -15,7 +15,7 @@ HERE = config.PROJECT_ROOT / "tests" / "processes"
 
 
 def version_rows(page_text: str, process_id: str) -> list[str]:
-    return re.findall(rf"v(\d+)(?: newest)? \d\d \w+ \d{{4}} [\d:]+ (\w+) {process_id}", page_text)
+    return re.findall(rf"v(\d+)(?: newest)? \d{{1,2}} \w+ \d{{4}} at [\d:]+ (\w+) {process_id}", page_text)
 
 
 def test_the_versions_page_shows_who_deployed_each_version_when_and_its_running_cases(signed_in, world):
@@ -113,32 +113,32 @@ FINDINGS = {
     "xml error": ("derby_appeal.bpmn", "</bpmn:process>", "</bpmn:proces>",
                   "(document): the XML does not parse"),
     "lane naming no role": ("derby_review.bpmn", 'name="Complex Needs Manager"', 'name="Complex Needs Team"',
-                            "Lane_2: lane 'Complex Needs Team' names no role of the Derby Homes pack"),
+                            "'Complex Needs Team' (Lane_2): lane 'Complex Needs Team' names no role of the Derby Homes pack"),
     "duration that does not parse": ("derby_review.bpmn", ">P6M<", ">P6Q<",
-                                     "due_def: timeDuration: 'P6Q' is not an ISO 8601 duration"),
+                                     "'Six months' (due_def): timeDuration: 'P6Q' is not an ISO 8601 duration"),
     "unsafe expression": ("derby_assessment.bpmn", "category == 'rpo'", "().__class__.__base__.__subclasses__()",
-                          "f_rpo: condition: attribute access '.__subclasses__' is not allowed"),
+                          "'RPO / offender' (f_rpo): condition: attribute access '.__subclasses__' is not allowed"),
     "broken expression": ("derby_assessment.bpmn", "category == 'rpo'", "catgory == 'rpo'",
-                          "f_rpo: condition 'catgory == 'rpo'' reads catgory, which no form field or case variable provides"),
+                          "'RPO / offender' (f_rpo): condition 'catgory == 'rpo'' reads catgory, which no form field or case variable provides"),
     "unknown action": ("derby_assessment.bpmn", 'camunda:topic="place_marker"', 'camunda:topic="delete_everything"',
-                       "place_marker: unknown action 'delete_everything'"),
+                       "'Marker on the register' (place_marker): unknown action 'delete_everything'"),
     "gateway without default": ("derby_review.bpmn", ' default="f_keep"', "",
-                                "gw_outcome: exclusive gateway with 2 outgoing flows has no default flow"),
+                                "'Outcome?' (gw_outcome): exclusive gateway with 2 outgoing flows has no default flow"),
     "unreachable element": ("derby_assessment.bpmn", "</bpmn:process>",
                             '<bpmn:userTask id="orphan" name="Forgotten step"/></bpmn:process>',
-                            "orphan: unreachable: no path from a start event leads here"),
+                            "'Forgotten step' (orphan): unreachable: no path from a start event leads here"),
     "marker with no telling": ("derby_assessment.bpmn", 'sourceRef="schedule_review" targetRef="gw_inform"',
                                'sourceRef="schedule_review" targetRef="told"',
-                               "place_marker: a path from here reaches 'end_marker' without telling the tenant"),
+                               "'Marker on the register' (place_marker): a path from here reaches 'end_marker' without telling the tenant"),
     "marker with no review ahead": ("derby_review.bpmn", 'sourceRef="keep" targetRef="schedule_next"',
                                     'sourceRef="keep" targetRef="gw_inform"',
-                                    "keep: a path from here reaches 'end_kept' leaving the marker in place with no review ahead"),
+                                    "'Keep the marker, reason documented' (keep): a path from here reaches 'end_kept' leaving the marker in place with no review ahead"),
     "id used twice": ("derby_review.bpmn", '<bpmn:sequenceFlow id="f_removed"', '<bpmn:sequenceFlow id="f_remove"',
                       "f_remove: the id 'f_remove' is used by 2 elements; each element needs its own id"),
     "not UTF-8": ("derby_review.bpmn", 'name="Six months"', 'name="Six months \xa3"',
                   "(document): the file is not UTF-8 text"),
     "appeal not must-outrank": ("derby_appeal.bpmn", '<camunda:property name="mustOutrank" value="original_decider"/>', "",
-                                "hear_appeal: an appeal must be heard by someone more senior"),
+                                "'Hear the appeal' (hear_appeal): an appeal must be heard by someone more senior"),
 }
 
 
@@ -153,7 +153,9 @@ def test_a_diagram_with_a_problem_is_refused_naming_its_element_and_nothing_is_d
     assert refused.status_code == 422
     assert f"{filename}: nothing was deployed" in text(refused)
     assert message in text(refused)
-    assert re.search(r'<li data-element="[^"]+"><code class="element">', refused.get_data(as_text=True))
+    # the element by its name, when it has one, with its id after
+    assert re.search(r'<li data-element="([^"]+)">(?:[^<>]+ \()?<code class="element">\1</code>',
+                     refused.get_data(as_text=True))
     assert not re.search(r'id="version-\w+-2"', paula.get("/processes").get_data(as_text=True))
 
 
@@ -164,7 +166,7 @@ def test_the_modeler_page_refuses_a_diagram_with_a_problem_keeping_the_edit_and_
     broken = edited(review_xml(), ">P6M<", ">six months<").decode()
     refused = paula.post("/processes/derby_review/edit", {"xml": broken, "action": "deploy"})
     assert refused.status_code == 422
-    assert "due_def: timeDuration: 'six months'" in text(refused) or "due_def" in text(refused)
+    assert "'Six months' (due_def): timeDuration: 'six months'" in text(refused) or "due_def" in text(refused)
     assert "&gt;six months&lt;" in refused.get_data(as_text=True)  # the edit is still there to fix
     assert 'data-findings="[&#34;due_def&#34;]"' in refused.get_data(as_text=True) or "due_def" in \
         re.search(r'data-findings="([^"]*)"', refused.get_data(as_text=True)).group(1)

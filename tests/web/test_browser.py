@@ -76,10 +76,11 @@ def test_a_derby_case_from_report_to_marker_to_appeal(sign_in_page):
     fill(anna, {k: v for k, v in OFFENDER.items() if k not in ("marker_text", "evidence")})
     anna.locator("#f-offence_nature").fill("")
     anna.get_by_role("button", name="Complete this step").click()
-    expect(anna.locator("#problem")).to_contain_text("Some answers need attention")
-    expect(anna.locator("#field-evidence .error")).to_contain_text("is required")
-    expect(anna.locator("#field-marker_text .error")).to_contain_text("is required")
-    expect(anna.locator("#field-offence_nature .error")).to_contain_text("is required")
+    expect(anna.locator("#error-summary")).to_contain_text("3 answers need attention")
+    expect(anna.locator("#error-summary")).to_be_focused()
+    expect(anna.locator("#field-evidence .error")).to_have_text("Fill in 'Evidence considered'")
+    expect(anna.locator("#field-marker_text .error")).to_contain_text("Fill in 'Marker wording staff will see")
+    expect(anna.locator("#field-offence_nature .error")).to_have_text("Fill in 'Nature of the offence(s)'")
     expect(anna.locator("#field-decision_reason .error")).to_have_count(0)
     expect(anna.locator("#f-decision_reason")).to_have_value("Recent violence")  # what was typed is kept
     shot(anna, "task-form.png")
@@ -177,3 +178,30 @@ def test_check_before_visiting_at_phone_width_by_keyboard(chromium, live_server)
     page.goto("/inbox")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     context.close()
+
+
+def test_a_follow_up_appears_only_when_it_applies_and_a_failed_submit_focuses_the_summary(sign_in_page):
+    """Issue 18: the requiredWhen follow-up shows once its condition holds (form.js), hides again
+    when it does not; after a failed submit the summary has the focus and its links reach the fields."""
+    from tests.helpers import Cli
+    cli = Cli()  # the live server's Derby world
+    out = cli("report", "--as", "sam", "--customer", "C2", "--category", "partner_info", "--description", "Told")
+    alert_id = int(re.search(r"alert (\d+) reported", out).group(1))
+    task = [t for t in cli.json("inbox", "--as", "anna") if t["alert"] == alert_id][0]["task"]
+    anna = sign_in_page("anna")
+    anna.goto(f"/tasks/{task}")
+    follow_up = anna.locator("#field-complex_needs_input")
+    expect(follow_up).to_be_hidden()  # not asked until it applies
+    anna.locator("#f-complex_needs_consulted-yes").check()
+    expect(follow_up).to_be_visible()
+    expect(follow_up).to_contain_text("required if you answered Yes to 'Support sought from the Complex Needs Manager?'")
+    anna.locator("#f-complex_needs_consulted-no").check()
+    expect(follow_up).to_be_hidden()
+    anna.locator("#f-complex_needs_consulted-yes").check()
+    anna.get_by_role("button", name="Complete this step").click()  # nothing else answered
+    summary = anna.locator("#error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name=re.compile("Complex Needs Manager's input"))).to_be_visible()
+    expect(follow_up).to_be_visible()  # the answers say it applies, so it is shown with its error
+    summary.get_by_role("link", name=re.compile("Fill in 'Evidence considered'")).click()
+    expect(anna.locator("#f-evidence")).to_be_focused()

@@ -136,8 +136,8 @@ def test_a_field_or_option_id_that_is_not_a_plain_name_is_refused_at_deploy(cli,
                     .replace('<camunda:value id="physical_harm"', '<camunda:value id="harm&gt;&lt;b&gt;"', 1))
     for command in ("check", "deploy"):
         error = cli.fails("pack", command)
-        assert f"derby_assessment.bpmn: assess_offender: form field id '{CRAFTED_ID}' is not a plain name" in error
-        assert "derby_assessment.bpmn: assess_offender: option id 'harm><b>' of form field 'risk_nature' " \
+        assert f"derby_assessment.bpmn: 'Assess risk from offending (§5.1)' (assess_offender): form field id '{CRAFTED_ID}' is not a plain name" in error
+        assert "derby_assessment.bpmn: 'Assess risk from offending (§5.1)' (assess_offender): option id 'harm><b>' of form field 'risk_nature' " \
                "is not a plain name" in error
     assert cli("pack", "versions") == ""  # nothing deployed
 

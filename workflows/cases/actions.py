@@ -11,7 +11,7 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.register import housing_system
 from workflows.platform.errors import StepFailed
 from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure, Note, RiskAssessment
@@ -209,21 +209,29 @@ def letter_fields(ctx: ActionContext) -> dict:
     alert, customer = ctx.alert, ctx.alert.customer
     role = ctx.pack.roles.get(alert.decided_role or "")
     measures = alert.control_measures or []
-    fields = {k: v for k, v in ctx.data.items() if isinstance(v, (str, int, float))}
-    # a list answer (several options chosen) reads as its items joined: "Letters only; By appointment"
-    fields.update({k: "; ".join(map(str, v)) for k, v in ctx.data.items() if isinstance(v, list)})
+    # a letter says what the tenant reads: an option's label, Yes/No, several options joined in
+    # words ("Letters only and By appointment"); `<field>_labels` is what the form's options are called
+    fields = {}
+    for k, v in ctx.data.items():
+        if isinstance(v, (str, int, float, list)):
+            labels = ctx.data.get(f"{k}_labels")
+            fields[k] = wording.value(labels if isinstance(labels, list) and labels else v)
+            if fields[k] == "—":
+                fields[k] = ""
     fields.update({
         "customer_name": customer.name, "customer_address": customer.address,
         "customer_reference": customer.reference, "pack_name": ctx.pack.name,
         "category": ctx.pack.categories[alert.category].label,
-        "marker_text": alert.marker_text or "", "control_measures": "; ".join(map(str, measures)),
-        "decided_by_role": role.name if role else "", "today": clock.local_day(clock.now()).isoformat(),
-        "review_date": clock.local_day(alert.next_review_at).isoformat() if alert.next_review_at else "",
+        "marker_text": alert.marker_text or "", "control_measures": wording.and_list(measures),
+        "decided_by_role": role.name if role else "", "today": wording.day(clock.now()),
+        "review_date": wording.day(alert.next_review_at) if alert.next_review_at else "",
         "alert_reference": f"A{alert.id:06d}",
     })
-    for name in REGISTER_CODES:  # as the register holds them, unless this step set them
+    for name in REGISTER_CODES:  # as the register holds them, unless this step set them; by their labels
         if fields.get(name) in (None, ""):
-            fields[name] = getattr(alert, name) or ""
+            from workflows.definitions import deployment  # deployment checks these actions
+            code = getattr(alert, name) or ""
+            fields[name] = deployment.option_labels(ctx.db, pack=ctx.pack.key, field_id=name).get(code, code)
     return fields
 
 

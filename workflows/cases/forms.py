@@ -10,7 +10,8 @@ maxlength, min, max. Our field properties (also ordinary Camunda properties):
                                e.g. "level < current_level" for a lowered level; else it is refused
                                with invalidMessage (the reason in the user's words)
 """
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from workflows.platform import clock, text
 from workflows.definitions import expressions
+from workflows.cases import conditions
 from workflows.cases.assignment import excluded_people, exclusion_rule
 from workflows.platform.errors import FormInvalid
 from workflows.platform.models import User, UserRole
@@ -38,6 +40,11 @@ class Field:
     multiple: bool
     options: tuple[tuple[str, str], ...]
     default: str | None
+    # requiredWhen for the person: in words from the other fields' labels (None: it cannot be said
+    # generically), and as JSON the page evaluates to show the field only when it applies
+    # (None: not simple, always shown); see workflows/cases/conditions.py
+    required_when_words: str | None = None
+    show_when: str | None = None
 
 
 def fields_of(task_spec) -> list[Field]:
@@ -53,6 +60,12 @@ def fields_of(task_spec) -> list[Field]:
             options=tuple((o.id, o.name) for o in getattr(f, "options", [])),
             default=f.default_value,
         ))
+    by_id = {f.id: f for f in result}
+    for i, f in enumerate(result):
+        condition = conditions.parsed(f.required_when, by_id)
+        if condition is not None:
+            result[i] = replace(f, required_when_words=conditions.in_words(condition, by_id),
+                                show_when=json.dumps(condition))
     return result
 
 
@@ -80,6 +93,7 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
             values[field.id] = None  # keeps the name defined for other fields' requiredWhen
             errors[field.id] = str(err)
     merged = {**data, **values}
+    words = {f.id: f.required_when_words for f in fields_of(task_spec)}  # why a follow-up is needed
     for field in fields.values():
         if field.get_property("userWithRole") and values.get(field.id) and field.id not in errors:
             problem = _excluded_assignee(task_spec, field.id, values[field.id], merged)
@@ -89,7 +103,7 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
         if field.id in errors or not _blank(values.get(field.id)) or values.get(field.id) is False:
             continue
         if _is_required(field, merged):
-            errors[field.id] = f"{field.label or field.id} is required"
+            errors[field.id] = required_message(field, because=words.get(field.id))
     for field in fields.values():  # validWhen: an answer that contradicts the others is refused
         condition = field.get_property("validWhen")
         if not condition or field.id in errors or _blank(values.get(field.id)):
@@ -149,6 +163,20 @@ def _blank(value) -> bool:
 
 def _has_constraint(field, name) -> bool:
     return any(v.name == name and v.config != "false" for v in field.validation)
+
+
+def required_message(field, *, because: str | None = None) -> str:
+    """What a manager is told when an answer is missing, in the words of the question, and for a
+    follow-up why it is needed ("... is needed because you answered Yes to 'Support sought?'")."""
+    label = f"'{field.label or field.id}'"
+    multiple = (field.get_property("multiple") or "").lower() == "true"
+    return {
+        "boolean": f"Answer Yes or No to {label}",
+        "enum": f"Tick at least one answer to {label}" if multiple else f"Choose an answer to {label}",
+        "date": f"Give the date for {label}",
+        "datetime": f"Give the date and time for {label}",
+        "long": f"Give a whole number for {label}",
+    }.get(field.type, f"Fill in {label}") + (f": it is needed because {because}" if because else "")
 
 
 def _is_required(field, data) -> bool:

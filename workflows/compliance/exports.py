@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from workflows.register.story import alert_story
 from workflows.compliance import audit
-from workflows.platform import clock
+from workflows.platform import clock, wording
+from workflows.tasks import task_view
 from workflows import permissions
 from workflows.drawing import pdf
 from workflows.register import markers
@@ -40,13 +41,46 @@ def _iso(moment):
     return clock.as_utc(moment).isoformat() if moment else None
 
 
+_ENGINE_DETAIL = ("values", "answers", "task_uuid", "element", "fields", "process_id", "version", "task_id")
+
+
+def _detail_in_words(pack: Pack, detail) -> list[dict]:
+    """An audit event's detail as a person reads it: roles and categories by their names, moments
+    and lists in words; a step's answers are left out (its task, above, gives them by their labels)."""
+    from datetime import datetime
+    out = []
+    for key, value in (detail or {}).items():
+        # the engine's own bookkeeping (diagram element and field ids, versions) is for the JSON
+        if value in (None, "", []) or key in _ENGINE_DETAIL or isinstance(value, dict):
+            continue
+        if key == "role" or key.endswith("_role"):
+            value = wording.labelled(pack.roles, value)
+        elif key == "category":
+            value = wording.labelled(pack.categories, value)
+        elif key.endswith("_at") and isinstance(value, str):
+            try:
+                value = wording.moment(datetime.fromisoformat(value))
+            except ValueError:
+                pass
+        else:
+            value = wording.value(value)
+        out.append({"question": key.replace("_", " ").capitalize(), "answer": str(value)})
+    return out
+
+
+def _in_words(fields, answers) -> list[dict]:
+    """Answers as a person reads them, next to the raw ones: the question's and the option's labels."""
+    data = {k: v for k, v in (answers or {}).items() if not k.endswith("_labels")}
+    return [{"question": q, "answer": a} for q, a in wording.answers(fields, data)]
+
+
 # --- subject access -----------------------------------------------------------------------
 
 def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) -> dict:
     """Everything held about one person, with what a decision not to tell them covers (the
     pack's `withheld_when_not_told`) marked as withheld, its content left out. The decision
     covers the alert while it stands: a letter to the tenant issued after the latest one lifts it."""
-    require(may_export_subject_access(pack, actor), "a subject access export", pack.registers.subject_access)
+    require(may_export_subject_access(pack, actor), "a subject access export", pack.registers.subject_access, pack=pack)
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
@@ -126,7 +160,8 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
             "alert": alert.id, "withheld_sections": sorted(withheld_sections) if covered else [],
             "marker": marker,
             "risk_assessments": section("risk_assessments", assessments[alert.id], lambda r: {
-                "id": r.id, "assessed_by": r.assessed_by, "assessed_at": _iso(r.assessed_at), "content": r.content},
+                "id": r.id, "assessed_by": r.assessed_by, "assessed_at": _iso(r.assessed_at), "content": r.content,
+                "content_in_words": _in_words(task_view.case_fields(db.get(Case, r.case_id)), r.content)},
                 covered),
             "notes": section("notes", notes[alert.id], lambda n: {
                 "id": n.id, "notebook": n.notebook, "text": n.text, "author": n.author,
@@ -135,12 +170,15 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
                 "id": n.id, "reason": n.reason, "consulted": n.consulted, "decided_by": n.decided_by,
                 "decided_at": _iso(n.decided_at)}, covered),
             "tasks": section("tasks", tasks[alert.id], lambda t: {
-                "id": t.id, "title": t.title, "role": t.role, "status": t.status, "due_at": _iso(t.due_at),
-                "completed_by": t.completed_by, "completed_at": _iso(t.completed_at), "answers": t.form_data},
+                "id": t.id, "title": t.title, "role": t.role, "role_name": wording.labelled(pack.roles, t.role),
+                "status": t.status, "due_at": _iso(t.due_at),
+                "completed_by": t.completed_by, "completed_at": _iso(t.completed_at), "answers": t.form_data,
+                "answers_in_words": _in_words(task_view.form_fields(t), t.form_data)},
                 covered),
             "letters": letter_rows(letters[alert.id], covered),
             "events": section("events", events[alert.id], lambda e: {
-                "id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}, covered),
+                "id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail,
+                "detail_in_words": _detail_in_words(pack, e.detail)}, covered),
         })
     about_customer = list(db.scalars(select(AuditEvent).where(
         AuditEvent.alert_id.is_(None), AuditEvent.detail["customer"].as_string() == customer.reference)
@@ -159,8 +197,8 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
         "alerts": out_alerts,
         "notes": [{"id": n.id, "notebook": n.notebook, "text": n.text, "author": n.author,
                    "created_at": _iso(n.created_at)} for n in loose_notes],
-        "events": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}
-                   for e in about_customer],
+        "events": [{"id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail,
+                    "detail_in_words": _detail_in_words(pack, e.detail)} for e in about_customer],
     }
 
 
@@ -186,13 +224,15 @@ def _restricted_left_out(db: Session, *, pack: Pack, actor: Actor, customer: Cus
 
 def dossier(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
     """One marker's whole history, in the order the dossier prints it."""
-    require(may_read_registers(pack, actor), "a marker dossier", pack.registers.readers)
+    require(may_read_registers(pack, actor), "a marker dossier", pack.registers.readers, pack=pack)
     story = alert_story(db, pack=pack, actor=actor, alert_id=alert_id)  # audits a restricted view
     alert = story["alert"]
     events = story["events"]
     cases = {c.id: c for c in story["cases"]}
     audit.record(db, actor=actor.username, action="dossier_produced", alert_id=alert.id)
     return {"story": story, "alert": alert, "cases": cases,
+            "assessment_words": {ra.id: wording.answers(task_view.case_fields(cases[ra.case_id]), ra.content or {})
+                                 for ra in story["assessments"] if ra.case_id in cases},
             "report": next((e for e in events if e.action == "concern_reported"), None),
             "decisions": [e for e in events if e.action == "decision"],
             "appeals": [e for e in events if e.action in ("appeal_lodged", "appeal_decided")],

@@ -25,7 +25,7 @@ AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
 
 
 def _require_reader(pack, actor):
-    require(may_read_registers(pack, actor), "the compliance register", pack.registers.readers)
+    require(may_read_registers(pack, actor), "the compliance register", pack.registers.readers, pack=pack)
 
 
 def _iso(moment):
@@ -91,7 +91,7 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
 def non_disclosure_register(db: Session, *, pack: Pack, actor: Actor, purpose: str = "viewed") -> list[dict]:
     """Every decision not to tell a tenant, with its reason and who made it (restricted by the pack)."""
     require(may_read_non_disclosures(pack, actor), "the non-disclosure register",
-            pack.registers.non_disclosure_visible_to)
+            pack.registers.non_disclosure_visible_to, pack=pack)
     query = (select(NonDisclosure, Alert, Case.kind).join(Alert, NonDisclosure.alert_id == Alert.id)
              .join(Case, NonDisclosure.case_id == Case.id)
              .where(visible(pack, actor)).order_by(NonDisclosure.decided_at, NonDisclosure.id))

@@ -6,7 +6,7 @@ action or form field type is refused with the file and the element id.
 """
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from sqlalchemy import func, select
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from workflows.platform.errors import WorkflowError
 from workflows.compliance import audit
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.definitions import expressions, flow_checks, name_checks, spiff
 from workflows.cases import forms
 from workflows import permissions
@@ -44,9 +44,12 @@ class Finding:
     filename: str
     element: str
     message: str
+    name: str | None = None  # what the process owner calls the element (its name in the diagram)
 
     def __str__(self):
-        return f"{self.filename}: {self.element}: {self.message}"
+        """The element by its name with its id after ('Six months' (due_def)), as a modeler shows it."""
+        where = wording.element(self.name, self.element) if self.name else self.element
+        return f"{self.filename}: {where}: {self.message}"
 
 
 class DefinitionRefused(WorkflowError, ValueError):  # ValueError too: parsers raise and catch it
@@ -71,12 +74,31 @@ def check(content: bytes | str, filename: str, pack: Pack, db: Session | None = 
         specs, _ = spiff.parse_processes(root, filename)
     except ValidationException as err:
         element = getattr(err, "id", "") or "(document)"
-        return findings + [Finding(filename, element, str(err).splitlines()[0])]
+        return _named(findings + [Finding(filename, element, str(err).splitlines()[0])], root)
     except Exception as err:  # SpiffWorkflow crashes on some invalid diagrams instead of reporting
-        return findings + [Finding(filename, "(document)", f"the diagram cannot be read: {err!r}")]
+        return _named(findings + [Finding(filename, "(document)", f"the diagram cannot be read: {err!r}")], root)
     if not specs:
         findings.append(Finding(filename, "(document)", "the file holds no executable process"))
-    return findings
+    return _named(findings, root)
+
+
+def _named(findings: list[Finding], root) -> list[Finding]:
+    """Each finding with its element's name from the diagram; an unnamed part of a named element
+    (a timer's definition inside 'Six months') takes the name of the element it belongs to."""
+    names, seen = {}, set()
+    for element in root.iter():
+        if not isinstance(element.tag, str) or not element.tag.startswith(BPMN_IDS) or not element.get("id"):
+            continue  # Camunda's form fields and options have ids of their own, not elements'
+        if element.get("id") in seen:  # an id used twice names no one element
+            names.pop(element.get("id"), None)
+            continue
+        seen.add(element.get("id"))
+        name, parent = element.get("name"), element.getparent()
+        if not name and parent is not None and parent.get("name") and element.tag.endswith("EventDefinition"):
+            name = f"{parent.get('name')}"
+        if name:
+            names[element.get("id")] = " ".join(name.split())
+    return [replace(f, name=names.get(f.element)) if f.name is None and f.element in names else f for f in findings]
 
 
 def _duplicate_ids(root, filename) -> list[Finding]:
@@ -362,3 +384,25 @@ def spec_for(definition: ProcessDefinition):
         specs, subprocess_specs = spiff.parse_processes(spiff.safe_xml(definition.bpmn_xml), definition.filename)
         _parsed[key] = (specs[definition.process_id], subprocess_specs)
     return _parsed[key]
+
+
+def option_labels(db: Session, *, pack: str, field_id: str) -> dict[str, str]:
+    """What the pack's diagrams call each option of a form field (an alert's `level` or
+    `marker_code`: "Level 2: medium risk"), from the newest version of each process; a code no
+    form offers has no label, and is shown as it is."""
+    newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
+              .where(ProcessDefinition.pack == pack).group_by(ProcessDefinition.process_id).subquery())
+    definitions = db.scalars(select(ProcessDefinition).join(
+        newest, (ProcessDefinition.process_id == newest.c.process_id) & (ProcessDefinition.version == newest.c.v))
+        .where(ProcessDefinition.pack == pack).order_by(ProcessDefinition.process_id))
+    labels = {}
+    for definition in definitions:
+        spec, subprocesses = spec_for(definition)
+        for process in (spec, *subprocesses.values()):
+            for task_spec in process.task_specs.values():
+                form = getattr(task_spec, "form", None)
+                for field in (form.fields if form else []):
+                    if field.id == field_id and field.type == "enum":
+                        for option in field.options:
+                            labels.setdefault(option.id, option.name or option.id)
+    return labels

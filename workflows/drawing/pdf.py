@@ -5,7 +5,7 @@ Every piece of recorded text is escaped, since platypus reads its paragraphs as 
 import io
 from xml.sax.saxutils import escape
 
-from workflows.platform import clock
+from workflows.platform import clock, wording
 
 
 class Document:
@@ -64,7 +64,45 @@ class Document:
 
 
 def _when(moment):
-    return clock.as_utc(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
+    return wording.moment(moment, blank="-")
+
+
+def _iso_when(text):
+    """A moment an export holds as ISO text, in words (an export's JSON keeps the ISO)."""
+    from datetime import datetime
+    try:
+        return wording.moment(datetime.fromisoformat(text)) if text else None
+    except (TypeError, ValueError):
+        return text
+
+
+def _readable(row: dict) -> dict:
+    """One exported row as a person reads it: labels instead of codes where the row has both,
+    moments in words, Yes/No, lists joined in words; raw codes are for the JSON export."""
+    out = {}
+    for key, value in row.items():
+        if key in ("answers", "content", "detail") and f"{key}_in_words" in row:
+            continue
+        if f"{key}_label" in row or f"{key}_name" in row:  # "category" beside "category_label"
+            continue
+        if key == "action" and isinstance(value, str):
+            value = value.replace("_", " ")
+        if key.endswith("_in_words"):
+            out[key.removesuffix("_in_words").replace("_", " ").capitalize()] = "; ".join(
+                f"{a['question']}: {a['answer']}" for a in value) or None
+            continue
+        if (key == "at" or key.endswith("_at")) and isinstance(value, str):
+            value = _iso_when(value)
+        elif isinstance(value, dict):
+            value = "; ".join(f"{k.replace('_', ' ')}: {wording.value(v)}" for k, v in value.items()
+                              if v not in (None, "", []))
+        elif isinstance(value, (bool, list, tuple)):
+            value = wording.value(value)
+        elif key == "status" and isinstance(value, str):
+            value = value.replace("_", " ")
+        name = key.removesuffix("_label").removesuffix("_name").replace("_", " ").capitalize()
+        out[name] = value
+    return out
 
 
 def letter(letter, *, organisation: str) -> bytes:
@@ -103,7 +141,8 @@ def dossier(d: dict, *, pack, produced_by: str) -> bytes:
                "Category": category.label if category else alert.category,
                "Restricted": pack.restrictions[alert.restriction].label if alert.restriction in pack.restrictions else None,
                "Status": alert.status.replace("_", " "), "Marker": alert.marker_text,
-               "Control measures": alert.control_measures, "Level": alert.level, "Code": alert.marker_code,
+               "Control measures": wording.and_list(alert.control_measures or []), "Level": alert.level,
+               "Code": alert.marker_code,
                "Placed": f"{_when(alert.placed_at)} by {alert.placed_by}" if alert.placed_at else None,
                "Next review": _when(alert.next_review_at) if alert.next_review_at else None,
                "Removed": f"{_when(alert.removed_at)}: {alert.removed_reason}" if alert.removed_at else None,
@@ -115,14 +154,14 @@ def dossier(d: dict, *, pack, produced_by: str) -> bytes:
     doc.heading("2. Risk assessment")
     for ra in story["assessments"]:
         doc.para(f"Filed {_when(ra.assessed_at)} by {ra.assessed_by}", "h3")
-        doc.pairs(ra.content or {}, "small")
+        doc.pairs(dict(d["assessment_words"].get(ra.id, [])), "small")
     if not story["assessments"]:
         doc.para("No risk assessment has been filed.")
     doc.heading("3. Decisions and their reasons")
     for e in d["decisions"]:
         stage = d["cases"].get(e.case_id)
         doc.pairs({f"Decision {e.detail.get('decision_no')}": f"{e.detail.get('outcome')} on {_when(e.at)} by "
-                   f"{e.detail.get('decided_by')} ({e.detail.get('decided_role') or '-'}), "
+                   f"{e.detail.get('decided_by')} ({wording.labelled(pack.roles, e.detail.get('decided_role')) or '-'}), "
                    f"{stage.kind if stage else 'case'} {e.case_id}",
                    "Reason": e.detail.get("reason")})
     doc.heading("4. Telling the tenant")
@@ -150,7 +189,7 @@ def dossier(d: dict, *, pack, produced_by: str) -> bytes:
         else:
             doc.pairs({"Appeal decided": f"{_when(e.at)} by {e.detail.get('heard_by') or e.actor}: "
                        f"{e.detail.get('outcome')}", "Reasons": e.detail.get("reasons"),
-                       "Final": "yes" if e.detail.get("final") else None})
+                       "Final": "Yes" if e.detail.get("final") else None})
     if not d["appeals"]:
         doc.para("No appeal.")
     doc.heading("7. Sharing with other agencies and notes")
@@ -172,8 +211,8 @@ def subject_access(data: dict) -> bytes:
     doc = Document(f"Subject access: {subject['reference']}", data["organisation"])
     doc.heading(f"{data['organisation']}: information we hold about {subject['name']}", "title")
     doc.pairs({"Reference": subject["reference"], "Address": f"{subject['address']} {subject['postcode']}",
-               "Tenancy ended": subject["tenancy_ended_at"],
-               "Produced": f"{data['produced_at'][:16]} by {data['produced_by']}"})
+               "Tenancy ended": _iso_when(subject["tenancy_ended_at"]),
+               "Produced": f"{_iso_when(data['produced_at'])} by {data['produced_by']}"})
     if data.get("restricted_records"):
         doc.para(data["restricted_records"]["message"])
     for a in data["alerts"]:
@@ -181,7 +220,7 @@ def subject_access(data: dict) -> bytes:
         if a["marker"].get("withheld"):
             doc.para(f"Marker: {a['marker']['reason']}")
         else:
-            doc.pairs({k.replace("_", " ").capitalize(): v for k, v in a["marker"].items()})
+            doc.pairs(_readable(a["marker"]))
         for name in ("risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events"):
             rows = a[name]
             if not rows:
@@ -191,10 +230,10 @@ def subject_access(data: dict) -> bytes:
                 if row.get("withheld"):
                     doc.para(f"Item {row['id']}: {row['reason']}", "small")
                 else:
-                    doc.pairs({k.replace("_", " "): v for k, v in row.items()}, "small")
+                    doc.pairs(_readable(row), "small")
                     doc.space(1)
     if data["notes"] or data["events"]:
         doc.heading("Other records about you")
         for row in data["notes"] + data["events"]:
-            doc.pairs({k.replace("_", " "): v for k, v in row.items()}, "small")
+            doc.pairs(_readable(row), "small")
     return doc.build()

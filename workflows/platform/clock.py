@@ -203,33 +203,6 @@ def _recording_start(has_fired):
     return wrapper
 
 
-_UNITS = (("years", "year"), ("months", "month"), ("weeks", "week"), ("days", "day"), ("hours", "hour"),
-          ("minutes", "minute"), ("seconds", "second"))
-
-
-def duration_in_words(iso_duration: str) -> str:
-    """An ISO 8601 duration as people say it: P14D is "14 days", P1Y2M "1 year and 2 months",
-    P10WD "10 working days"."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-
-    count = working_days(iso_duration)
-    if count is not None:
-        return f"{count} working day{'' if count == 1 else 's'}"
-    try:
-        parsed = TimerEventDefinition.parse_iso_duration(iso_duration.strip().strip("'\""))
-    except Exception:
-        return iso_duration
-    parts = []
-    for key, unit in _UNITS:
-        amount = parsed.get(key) or 0
-        if amount:
-            amount = int(amount) if float(amount).is_integer() else amount
-            parts.append(f"{amount} {unit}{'' if amount == 1 else 's'}")
-    if not parts:
-        return "no time"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
 def _parsed(iso_duration: str) -> dict:
     from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 

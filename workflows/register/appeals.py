@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.definitions.pack import Pack
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.platform.errors import NotAllowed
 from workflows.platform.models import Alert, Letter
 from workflows.register.letters import day, to_tenant
@@ -52,7 +52,7 @@ def check_window(db: Session, *, pack: Pack, alert: Alert) -> None:
     review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
     raise NotAllowed(
         f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {day(closes)}: "
-        f"an appeal must be lodged within {clock.duration_in_words(pack.appeal_within)} of receiving the letter "
+        f"an appeal must be lodged within {wording.duration(pack.appeal_within)} of receiving the letter "
         f"that told the tenant, and letter {letter.id} ('{letter.title}') was delivered on "
         f"{day(letter.delivered_at)}; a late appeal cannot be lodged, but new information can be "
         f"weighed at the marker's review{review}")

@@ -17,7 +17,7 @@ from uuid import uuid4
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.cases import forms
 from workflows.platform.errors import FormInvalid, StepFailed
 from workflows.platform.models import Alert, Case, HumanTask, TaskStatus
@@ -59,7 +59,7 @@ def _step(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, act
                          f"set housing_system_role in [restrictions.{rule.key}] of pack.toml to one of "
                          f"{sorted(rule.visible_to)}")
     now = clock.now()
-    text = instructions(pack, alert, change)
+    text = instructions(pack, alert, change, labels=_code_labels(db, pack))
     title = f"Update {settings.name}: {CHANGES[change]}"
     if pack.feed is not None:  # done by the feed when delivered; by hand only if the feed cannot
         title = f"{title} (sent by the {pack.feed.name} feed)"[:200]
@@ -72,7 +72,13 @@ def _step(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, act
     return task
 
 
-def instructions(pack: Pack, alert: Alert, change: str) -> str:
+def _code_labels(db: Session, pack: Pack) -> dict:
+    """What the pack's forms call the register's codes, so the step says "Level 2: medium risk (L2)"."""
+    from workflows.definitions import deployment  # deployment checks the actions, which start these steps
+    return {name: deployment.option_labels(db, pack=pack.key, field_id=name) for name in ("level", "marker_code")}
+
+
+def instructions(pack: Pack, alert: Alert, change: str, *, labels: dict | None = None) -> str:
     """What to enter: the customer, the change, and the marker as staff must now read it. A
     restricted record gives its instruction to staff only, never the reasons or measures."""
     customer = alert.customer
@@ -82,12 +88,14 @@ def instructions(pack: Pack, alert: Alert, change: str) -> str:
     shown = instruction_to_staff(pack, alert)  # what staff are shown, and nothing more
     lines = [f"{CHANGES[change].capitalize()} on {who}'s record.", f"Instruction to staff: {shown['instruction']}"]
     if shown["control_measures"]:
-        lines.append("Measures: " + "; ".join(map(str, shown["control_measures"])))
+        lines.append("Measures: " + wording.and_list(shown["control_measures"]))
     lines += shown["details"]  # the pack's [marker_fields], e.g. "Contact restrictions: ..."
-    if shown["code"]:
-        lines.append(f"Code: {shown['code']}")
-    if shown["level"]:
-        lines.append(f"Level: {shown['level']}")
+    labels = labels or {}
+    for key, name, heading in (("code", "marker_code", "Code"), ("level", "level", "Level")):
+        if shown[key]:  # the housing system is keyed by the code: the label says what it means
+            label = labels.get(name, {}).get(shown[key])
+            lines.append(f"{heading}: {label} ({shown[key]})" if label and label != shown[key]
+                         else f"{heading}: {shown[key]}")
     return "\n".join(lines)
 
 

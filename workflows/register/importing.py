@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from workflows.compliance import audit
 from workflows.definitions import deployment
 from workflows.definitions.pack import Pack
-from workflows.platform import clock, text
+from workflows.platform import clock, text, wording
 from workflows.platform.errors import FormInvalid, NotAllowed, WorkflowError
 from workflows.platform.models import Alert, AlertStatus, Customer, NonDisclosure, Note
 
@@ -423,7 +423,7 @@ def _moment(day: date) -> datetime:
 
 
 def _day(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
+    return wording.day(day)
 
 
 def _short(value: str) -> str:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound, WorkflowError
@@ -68,14 +68,13 @@ def delivery_problem(letter: Letter, moment: datetime) -> str | None:
 
 
 def day(moment: datetime) -> str:
-    """A date in words, as a letter or a refusal says it: 17 March 2027 (the organisation's day)."""
-    moment = clock.local(moment)
-    return f"{moment.day} {moment:%B %Y}"
+    """A date in words, as a letter or a refusal says it: 17 March 2027 (workflows/platform/wording)."""
+    return wording.day(moment)
 
 
 def when(moment: datetime) -> str:
-    """A moment in words, on the organisation's clocks: 17 March 2027 at 11:30."""
-    return f"{day(moment)} at {clock.local(moment):%H:%M}"
+    """A moment in words: 17 March 2027 at 11:30 (UK time)."""
+    return wording.moment(moment)
 
 
 def pdf(letter: Letter, *, organisation: str) -> bytes:
@@ -85,8 +84,8 @@ def pdf(letter: Letter, *, organisation: str) -> bytes:
 
 
 def parse_moment(text: str) -> datetime:
-    """A moment typed in a form (YYYY-MM-DDTHH:MM), as UTC."""
+    """A moment typed in a form (YYYY-MM-DDTHH:MM): the time on a UK clock, as UTC."""
     try:
-        return clock.as_utc(datetime.fromisoformat((text or "").strip()))
+        return clock.as_utc(datetime.fromisoformat(wording.typed_in_uk((text or "").strip())))
     except ValueError:
         raise WorkflowError(f"'{text}' is not a date and time (YYYY-MM-DDTHH:MM)") from None

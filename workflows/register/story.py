@@ -7,6 +7,7 @@ from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.definitions import deployment
 from workflows.definitions.pack import Pack
+from workflows.tasks import task_view
 from workflows.platform.models import AuditEvent, Case, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
 
 
@@ -36,6 +37,8 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
     }
     if not permissions.may_read_non_disclosures(pack, actor):
         _withhold_non_disclosures(db, story)
+    # what each completed step answered, by the form's labels (the raw answers stay on the rows)
+    story["answers"] = {t.id: task_view.answers_in_words(t) for t in tasks if t.form_data}
     return story
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.cases import engine
 from workflows.register import housing_system
 from workflows.cases.assignment import Actor
@@ -23,7 +23,7 @@ def end_tenancy(db: Session, *, pack: Pack, actor: Actor, customer_ref: str,
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
     if customer.tenancy_ended_at is not None:
         raise WorkflowError(f"the tenancy of {customer_ref} was already recorded as ended "
-                            f"on {clock.as_utc(customer.tenancy_ended_at):%Y-%m-%d}")
+                            f"on {wording.day(customer.tenancy_ended_at)}")
     customer.tenancy_ended_at = ended_at or clock.now()
     audit.record(db, actor=actor.username, action="tenancy_ended", customer=customer.reference,
                  ended_at=customer.tenancy_ended_at)

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
-from workflows.platform import clock, db as database, mail
+from workflows.platform import clock, db as database, mail, wording
 from workflows import permissions
 from workflows.cases.assignment import roles_acting_for
 from workflows.platform.models import HumanTask, OPEN_TASK, User, UserRole
@@ -119,7 +119,7 @@ def _addresses(db: Session, usernames: list[str]) -> list[str]:
 
 def _message(pack: Pack, task: HumanTask, kind: str) -> tuple[str, str]:
     """What the e-mail says: the step, its number and due date; never the reasons or the customer."""
-    due = clock.local(task.due_at).strftime("%d %B %Y %H:%M")
+    due = wording.moment(task.due_at)  # "12 March 2026 at 10:00", UK time
     role = pack.roles[task.role].name if task.role in pack.roles else task.role
     who = f"assigned to {task.assignee}" if task.assignee else f"for the {role} role"
     if kind == "reminder":

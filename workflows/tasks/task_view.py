@@ -6,6 +6,7 @@ from workflows.cases import forms
 from workflows.cases.assignment import Actor
 from workflows.definitions import deployment
 from workflows.definitions.pack import Pack
+from workflows.platform import wording
 from workflows.platform.errors import NotFound
 from workflows.platform.models import HumanTask
 from workflows.register import housing_system
@@ -25,3 +26,33 @@ def task_view(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> dict:
     task_spec = spec.task_specs[task.bpmn_id]
     return {"task": task, "fields": forms.fields_of(task_spec), "overdue": overdue,
             "documentation": getattr(task_spec, "documentation", None), "instructions": None}
+
+
+def form_fields(task: HumanTask) -> list:
+    """The form a step was (or is) done with, for reading its answers by their labels."""
+    if task.kind == housing_system.KIND:
+        return housing_system.fields()
+    spec, _ = deployment.spec_for(task.case.definition)
+    task_spec = spec.task_specs.get(task.bpmn_id)
+    return forms.fields_of(task_spec) if task_spec is not None else []
+
+
+def answers_in_words(task: HumanTask) -> list[tuple[str, str]]:
+    """A completed step's answers as (question, answer) as a person reads them: the field's label,
+    the option's label, Yes/No, lists joined in words (workflows/platform/wording)."""
+    data = {k: v for k, v in (task.form_data or {}).items() if not k.endswith("_labels")}
+    return wording.answers(form_fields(task), data)
+
+
+def case_fields(case) -> list:
+    """Every form field of a case's diagram (and its subprocesses), for a copy of its answers
+    (a filed risk assessment) read by their labels; the first field of each id wins."""
+    spec, subprocesses = deployment.spec_for(case.definition)
+    seen, out = set(), []
+    for process in (spec, *subprocesses.values()):
+        for task_spec in process.task_specs.values():
+            for f in forms.fields_of(task_spec) if getattr(task_spec, "form", None) else []:
+                if f.id not in seen:
+                    seen.add(f.id)
+                    out.append(f)
+    return out
