@@ -320,7 +320,7 @@ def alerts_show(db, alert_id, username, as_json):
         "marker_details": markers.marker_details(active_pack(), a),
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
-        "placed_on": day(a.placed_at) if a.placed_at else None,  # the organisation's day (Europe/London)
+        "placed_on": iso_day(a.placed_at),  # the organisation's day (Europe/London)
         "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
         "review_count": a.review_count, "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None,
         "cases": [{"case": c.id, "kind": c.kind, "status": c.status, "version": c.definition.version,

@@ -134,7 +134,7 @@ def test_a_marker_placed_at_half_past_midnight_in_summer_time_is_placed_that_day
     world.complete("mo", world.open_task("mo", alert_id, moment)["task"], DECISION, now=moment)
     assert world.alert(alert_id, DPO)["placed_on"] == "2027-06-01"
     shown = cli("alerts", "show", alert_id, "--as", DPO, now=moment)
-    assert "placed 2027-06-01" in shown and "2027-06-01 00:30  mo" in shown
+    assert "placed 1 June 2027" in shown and "1 June 2027 at 00:30  mo" in shown
     assert cli.json("visit-list", "--as", "tess", "--json", now=moment)[0]["next_review"] == "2028-06-01"
 
 
@@ -143,7 +143,7 @@ def test_pack_check_refuses_working_days_in_a_pack_with_no_calendar(cli, monkeyp
     monkeypatch.setenv("ALERTFLOW_PACK", "small")
     write_small_pack(tmp_path, assessment=CALENDAR_ASSESSMENT)
     error = cli.fails("pack", "check")
-    assert "small_assessment.bpmn: decide: dueIn: 'P1WD' counts working days, but the pack has no business " \
+    assert "small_assessment.bpmn: 'Decide the marker' (decide): dueIn: 'P1WD' counts working days, but the pack has no business " \
            "calendar" in error and "[calendar] nation = \"england-and-wales\"" in error
     write_small_pack(tmp_path, review=REVIEW.replace(">P1Y<", ">P20WD<"))
     assert "small_review.bpmn: due_def: timeDuration: 'P20WD' counts working days" in cli.fails("pack", "check")
