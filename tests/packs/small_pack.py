@@ -101,12 +101,12 @@ REVIEW = HEAD.format(id="small_review") + f"""<bpmn:laneSet id="ls"><bpmn:lane i
 <bpmn:sequenceFlow id="r7" sourceRef="letter" targetRef="end"/><bpmn:sequenceFlow id="r8" sourceRef="not_told" targetRef="end"/>""" + TAIL
 
 
-def write_small_pack(root: Path, review: str = REVIEW) -> Path:
+def write_small_pack(root: Path, review: str = REVIEW, assessment: str = ASSESSMENT) -> Path:
     folder = root / "small"
     (folder / "letters").mkdir(parents=True, exist_ok=True)
     (folder / "pack.toml").write_text(PACK_TOML)
     (folder / "letters" / "told.txt").write_text(LETTER)
-    (folder / "small_assessment.bpmn").write_text(ASSESSMENT)
+    (folder / "small_assessment.bpmn").write_text(assessment)
     (folder / "small_review.bpmn").write_text(review)
     return folder
 
