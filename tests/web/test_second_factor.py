@@ -171,3 +171,19 @@ def test_a_half_signed_in_session_lapses_if_the_account_changes_meanwhile(world,
     response = ada.get("/sign-in/set-up")
     assert response.status_code == 302 and response.headers["Location"] == "/sign-in"
     assert ada.get("/inbox").headers["Location"].startswith("/sign-in")
+
+
+def test_a_new_key_takes_over_the_secrets_and_nobody_sets_their_app_up_again(world, app, cli, monkeypatch):
+    from cryptography.fernet import Fernet
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("ALERTFLOW_MFA_KEY", old)
+    Browser(app).enrol("ada")
+    monkeypatch.setenv("ALERTFLOW_MFA_KEY", f"{new},{old}")
+    assert "1 two-step sign-in secrets re-encrypted" in cli("users", "rekey-mfa")
+    monkeypatch.setenv("ALERTFLOW_MFA_KEY", new)  # the old key dropped
+    assert Browser(app).sign_in("ada").headers["Location"] == "/inbox"
+    monkeypatch.setenv("ALERTFLOW_MFA_KEY", old)  # a server with the wrong key says so, no server error
+    ada = Browser(app)
+    ada.password_step("ada")
+    refused = send_code(ada, "123456")
+    assert refused.status_code == 422 and "cannot be read with the key this server has" in refused.get_data(as_text=True)
