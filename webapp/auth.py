@@ -224,7 +224,8 @@ def set_up():
         user = _pending_user(db)
         if user is None:
             return _start_again()
-        if not session[PENDING].get("enrol"):
+        if not session[PENDING].get("enrol") or second_factor.is_set_up(user):  # (set up in another tab)
+            session[PENDING] = {**session[PENDING], "enrol": False}
             return redirect(url_for("auth.code"))
         secret = second_factor.enrolment_secret(db, user=user)
         uri = second_factor.provisioning_uri(pack(), user, secret)
