@@ -1,7 +1,7 @@
 """Users and their roles and days away, customers, API tokens."""
 import click
 
-from workflows.accounts import credentials, people
+from workflows.accounts import credentials, people, second_factor
 from workflows.definitions.pack import active_pack
 
 from cli.app import actor_named, day, in_transaction, main
@@ -36,6 +36,23 @@ def users_password(db, username, password):
     """Set a user's password (clearing their failed sign-ins and ending their sessions)."""
     credentials.set_password(db, username=username, password=password, by="cli")
     click.echo(f"password set for {username}")
+
+
+@users.command("reset-mfa")
+@click.argument("username")
+@click.option("--as", "by", required=True, metavar="ADMIN", help="The administrator doing it.")
+@in_transaction
+def users_reset_mfa(db, username, by):
+    """Reset someone's two-step sign-in (a lost phone): they set it up again at their next sign-in."""
+    second_factor.reset(db, pack=active_pack(), actor=actor_named(db, by), username=username)
+    click.echo(f"two-step sign-in reset for {username}: they set it up again at their next sign-in")
+
+
+@users.command("rekey-mfa")
+@in_transaction
+def users_rekey_mfa(db):
+    """Re-encrypt every two-step sign-in secret with the newest key (the first of ALERTFLOW_MFA_KEY)."""
+    click.echo(f"{second_factor.rekey(db)} two-step sign-in secrets re-encrypted with the newest key")
 
 
 @users.command("roles")

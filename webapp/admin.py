@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from workflows import permissions
-from workflows.accounts import credentials, people
+from workflows.accounts import credentials, people, second_factor
 from workflows.platform.db import transaction
 from workflows.platform.errors import FormInvalid, WorkflowError
 from workflows.register import importing
@@ -107,8 +107,29 @@ def user(username):
             form.away_until.errors = list(form.away_until.errors) + [str(err)]
         except WorkflowError as err:
             _show_beside(form, err, form.roles)
-    return render_template("admin_user.html", title=f"User {username}", person=person, form=form), \
-        422 if form.errors else 200
+    return render_template("admin_user.html", title=f"User {username}", person=person, form=form,
+                           two_step=_two_step(person)), 422 if form.errors else 200
+
+
+def _two_step(person) -> str:
+    """Their two-step sign-in, in words, for their page."""
+    if person.sso_subject:
+        return "Left to the identity provider (single sign-on)."
+    if second_factor.is_set_up(person):
+        return f"Set up on {person.mfa_enabled_at.strftime('%d %B %Y').lstrip('0')}."
+    if permissions.needs_second_factor(pack(), person.role_keys):
+        return "Not set up yet: their role needs it, so they set it up at their next sign-in."
+    return "Not set up (their roles do not need it)."
+
+
+@blueprint.route("/users/<username>/reset-two-step", methods=["POST"])
+@requires(administrator)
+def reset_two_step(username):
+    """A lost phone: clear their two-step sign-in; they set it up again at their next sign-in."""
+    with transaction() as db:
+        second_factor.reset(db, pack=pack(), actor=actor(), username=username)
+    flash(f"Two-step sign-in reset for {username}: they set it up again at their next sign-in.")
+    return redirect(url_for("admin.user", username=username))
 
 
 @blueprint.route("/import", methods=["GET", "POST"])

@@ -5,15 +5,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import wraps
 
+import qrcode
+import qrcode.image.svg
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
 from workflows import permissions
-from workflows.accounts import credentials
+from workflows.accounts import credentials, second_factor
 from workflows.tasks import inbox as inboxes
 from workflows.cases.assignment import Actor, actor_of
 from workflows.platform.db import transaction
@@ -56,6 +59,9 @@ def load_user(user_id: str):
         # a session from before the user's last sign-out, password, role change or switch-off
         if user is None or not user.active or session.get("generation") != user.session_generation:
             return None
+        # a password alone is not a sign-in for an account that two-step sign-in guards
+        if second_factor.asks_for_code(active_pack(), user) and not session.get("second_factor"):
+            return None
         return SignedIn(user.id, user.username, user.full_name, actor_of(db, active_pack(), user.username, user.role_keys))
 
 
@@ -89,7 +95,11 @@ def any_staff(pack_, actor_) -> bool:
 
 @blueprint.before_app_request
 def end_old_sessions():
-    """Sign out a session older than SESSION_MAX_AGE, however recently it was used."""
+    """Sign out a session older than SESSION_MAX_AGE, however recently it was used; send someone
+    half way through signing in (password right, code still to come) to the code or enrolment
+    page, whatever they ask for: nothing else is theirs yet."""
+    if PENDING in session and request.endpoint not in HALF_SIGNED_IN:
+        return redirect(url_for("auth.set_up" if session[PENDING].get("enrol") else "auth.code"))
     signed_in_at = session.get("signed_in_at")
     if signed_in_at and time.time() - signed_in_at > SESSION_MAX_AGE.total_seconds():
         logout_user()
@@ -127,6 +137,13 @@ def sign_in():
                                       address=request.remote_addr)
             user_id = result.user.id if result.user else None
             generation = result.user.session_generation if result.user else None
+            two_step = result.user is not None and second_factor.asks_for_code(pack(), result.user)
+            enrol = two_step and not second_factor.is_set_up(result.user)
+        if user_id is not None and two_step:
+            session.clear()  # nothing of before is carried over; the password is half a sign-in
+            session[PENDING] = {"user": user_id, "generation": generation, "at": time.time(), "enrol": enrol,
+                                "next": same_site_path(request.args.get("next"))}
+            return redirect(url_for("auth.set_up" if enrol else "auth.code"))
         if user_id is not None:
             start_session(user_id, generation)
             return redirect(same_site_path(request.args.get("next")) or url_for("inbox.inbox"))
@@ -136,14 +153,100 @@ def sign_in():
                            single_sign_on=sso.provider_name(), next=same_site_path(request.args.get("next"))), status
 
 
-def start_session(user_id: int, generation: int) -> None:
+def start_session(user_id: int, generation: int, passed_second_factor: bool = False) -> None:
     """Sign this user in: a fresh session (nothing carried over from before), in their current
     session generation."""
     session.clear()
     session.permanent = True
     session["signed_in_at"] = time.time()
     session["generation"] = generation
+    session["second_factor"] = passed_second_factor
     login_user(load_user(str(user_id)))
+
+
+# --- the second step: a code, or enrolment first -------------------------------------------------
+PENDING = "half_signed_in"  # {user, generation, at, enrol, next}: the password was right
+PENDING_MINUTES = 10  # to type the code (or set the app up) after the password
+HALF_SIGNED_IN = {"auth.code", "auth.set_up", "auth.sign_in", "auth.sign_out", "static"}
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired("Enter the code")])
+
+
+def _pending_user(db):
+    """The person half way through signing in, or None (none, too slow, or their account changed since)."""
+    pending = session.get(PENDING)
+    if not pending or time.time() - pending["at"] > PENDING_MINUTES * 60:
+        return None
+    user = db.get(User, pending["user"])
+    if user is None or not user.active or user.session_generation != pending["generation"]:
+        return None
+    return user
+
+
+def _start_again():
+    session.pop(PENDING, None)
+    flash("Signing in took too long, or your account changed meanwhile: please sign in again.")
+    return redirect(url_for("auth.sign_in"))
+
+
+def _signed_in(user_id, generation, next_path):
+    start_session(user_id, generation, passed_second_factor=True)
+    return redirect(same_site_path(next_path) or url_for("inbox.inbox"))
+
+
+@blueprint.route("/sign-in/code", methods=["GET", "POST"])
+def code():
+    """The second step: the 6-digit code from their app, or a recovery code."""
+    form, problem = CodeForm(), None
+    with transaction() as db:
+        user = _pending_user(db)
+        if user is None:
+            return _start_again()
+        if session[PENDING].get("enrol"):
+            return redirect(url_for("auth.set_up"))
+        if form.validate_on_submit():
+            problem = second_factor.check(db, user=user, code=form.code.data, address=request.remote_addr)
+            user_id, generation = user.id, user.session_generation
+    if form.is_submitted() and problem is None and not form.errors:
+        return _signed_in(user_id, generation, session[PENDING].get("next"))
+    return render_template("sign_in_code.html", form=form, problem=problem, title="Enter your code"), \
+        401 if problem else 200
+
+
+@blueprint.route("/sign-in/set-up", methods=["GET", "POST"])
+def set_up():
+    """Enrolment, for someone whose role needs two-step sign-in and who has not set it up: the
+    secret as a QR code and as text, and a code from it to confirm. Then the recovery codes, once."""
+    form, problem = CodeForm(), None
+    with transaction() as db:
+        user = _pending_user(db)
+        if user is None:
+            return _start_again()
+        if not session[PENDING].get("enrol") or second_factor.is_set_up(user):  # (set up in another tab)
+            session[PENDING] = {**session[PENDING], "enrol": False}
+            return redirect(url_for("auth.code"))
+        secret = second_factor.enrolment_secret(db, user=user)
+        uri = second_factor.provisioning_uri(pack(), user, secret)
+        if form.validate_on_submit():
+            problem, codes = second_factor.confirm(db, user=user, code=form.code.data, address=request.remote_addr)
+            user_id, generation = user.id, user.session_generation
+    if form.is_submitted() and problem is None and not form.errors:
+        next_path = same_site_path(session[PENDING].get("next")) or url_for("inbox.inbox")
+        start_session(user_id, generation, passed_second_factor=True)
+        return render_template("sign_in_recovery_codes.html", codes=codes, next=next_path,
+                               title="Your recovery codes")
+    return render_template("sign_in_set_up.html", form=form, problem=problem, title="Set up two-step sign-in",
+                           qr_code=qr_code_svg(uri), uri=uri,
+                           secret_groups=[secret[i:i + 4] for i in range(0, len(secret), 4)]), \
+        401 if problem else 200
+
+
+def qr_code_svg(text: str) -> Markup:
+    """The QR code as an inline <svg> (no script, no external image: within the Content-Security-Policy)."""
+    image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    return Markup(image.to_string(encoding="unicode"))
 
 
 @blueprint.route("/sign-out", methods=["POST"])

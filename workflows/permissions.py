@@ -99,6 +99,18 @@ def may_import_register(pack: Pack, actor: Actor) -> bool:
     return bool((pack.import_by or {pack.administrator_role}) & set(actor.roles))
 
 
+def needs_second_factor(pack: Pack, role_keys) -> bool:
+    """Whether someone holding these roles must pass two-step sign-in with a local account: the
+    roles [pack] mfa_required_for names (the administrator, process owner and compliance roles
+    unless it says otherwise)."""
+    return bool(pack.mfa_required_for & set(role_keys))
+
+
+def may_reset_second_factor(pack: Pack, actor: Actor) -> bool:
+    """Clears someone's two-step sign-in (a lost phone): the administrator."""
+    return is_administrator(pack, actor)
+
+
 def is_process_owner(pack: Pack, actor: Actor) -> bool:
     """Changes the policy: checks, deploys and migrates the diagrams."""
     return pack.process_owner_role in actor.roles

@@ -3,13 +3,13 @@ deploy`, or exported to them by `alertflow pack export`): `pack deploy` refuses 
 version they do not hold (a web change) without --force.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

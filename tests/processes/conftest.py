@@ -7,7 +7,7 @@ from html import unescape
 import pytest
 
 from tests.conftest import serve_app
-from tests.helpers import PASSWORD, USERS, Browser, Cli, DerbyWorld, one_hash_per_password
+from tests.helpers import PASSWORD, USERS, Browser, Cli, DerbyWorld, one_hash_per_password, sign_in_with_chromium
 from workflows.platform import config
 
 STAFF = {"paula": "process_owner", "cora": "compliance_officer"}
@@ -68,10 +68,7 @@ def browser_as(chromium, live):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
-        page.goto("/sign-in")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in_with_chromium(page, username)
         page.wait_for_url("**/inbox")
         return page
 

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.conftest import serve_app
-from tests.helpers import PASSWORD, RISK, Browser, Cli, DerbyWorld, one_hash_per_password
+from tests.helpers import PASSWORD, RISK, Browser, Cli, DerbyWorld, one_hash_per_password, sign_in_with_chromium
 from workflows.platform.db import transaction
 from workflows.platform.models import Case, Letter
 
@@ -65,10 +65,7 @@ def sign_in_page(chromium, live_server):
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
-        page.goto("/sign-in")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
+        sign_in_with_chromium(page, username)
         page.wait_for_url("**/inbox")
         return page
 

@@ -19,6 +19,8 @@ WHO = ["out", "sam", "tina", "anna", "helen", "arthur", "ada"]
 GET_TABLE = """
 /                                        302 302 302 302 302 302 302
 /sign-in                                 200 200 200 200 200 200 200
+/sign-in/code                            302 302 302 302 302 302 302
+/sign-in/set-up                          302 302 302 302 302 302 302
 /inbox                                   302 200 200 200 200 200 200
 /check?q=Smith                           302 200 200 200 200 200 200
 /report                                  302 200 200 200 200 200 200
@@ -56,6 +58,9 @@ POST_TABLE = """
 /admin/users                             302 403 403 403 403 403 422
 /admin/users/anna                        302 403 403 403 403 403 422
 /admin/import                            302 403 403 403 403 403 422
+/admin/users/nobody/reset-two-step       302 403 403 403 403 403 404
+/sign-in/code                            302 302 302 302 302 302 302
+/sign-in/set-up                          302 302 302 302 302 302 302
 /sign-out                                302 302 302 302 302 302 302
 """
 

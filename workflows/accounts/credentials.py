@@ -38,6 +38,7 @@ MIN_PASSWORD_LENGTH = 8
 # checked against when the username is unknown, so a miss costs the same time either way
 _DUMMY_HASH = generate_password_hash("not a real password")
 REFUSED = "That username and password do not match an active account."
+PASSWORD = "password"  # the factor of a failure (SignInFailure.factor); a code's is second_factor.CODE
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def set_password(db: Session, *, username: str, password: str, by: str) -> User:
         raise WorkflowError(f"{username} signs in with single sign-on, so they have no password here: their "
                             f"organisation's account controls their access")
     user.password_hash = generate_password_hash(password)
-    _forgive(db, username=user.username)
+    forgive(db, username=user.username)
     end_sessions(user)
     audit.record(db, actor=by, action="password_set", username=username)
     return user
@@ -93,13 +94,13 @@ def sign_in(db: Session, *, username: str, password: str, address: str | None = 
                             f"Try again in {math.ceil(left / 60)} minutes.")
     if left := pair_wait_seconds(db, address=address, username=name):
         audit.record(db, actor=name or "?", action="sign_in_throttled", address=address, seconds_left=left)
-        return SignIn(None, f"Too many failed sign-ins with this username. Try again in {_in_words(left)}.")
+        return SignIn(None, f"Too many failed sign-ins with this username. Try again in {in_words(left)}.")
     if not matches:
-        _note_failure(db, address, name)
+        note_failure(db, address, name)
         audit.record(db, actor=name or "?", action="sign_in_failed", address=address,
                      reason="wrong password" if usable else "unknown or inactive")
         return SignIn(None, REFUSED)
-    _forgive(db, username=name, address=address)
+    forgive(db, username=name, address=address)
     audit.record(db, actor=user.username, action="signed_in", address=address)
     return SignIn(user)
 
@@ -108,10 +109,16 @@ def pair_wait_seconds(db: Session, *, address: str, username: str) -> int:
     """How long this address must wait before trying this username again: the doubling wait
     after its last failure there, or, at PAIR_FAILURES within the window, until the oldest of
     them leaves it."""
+    return held_off_seconds(db, SignInFailure.address == address, SignInFailure.username == username,
+                            SignInFailure.factor == PASSWORD)
+
+
+def held_off_seconds(db: Session, *which) -> int:
+    """How long until another try after these failures (`which` selects them): the doubling wait
+    after the last, or, at PAIR_FAILURES within the window, until the oldest of them leaves it."""
     now = clock.now()
     failures = [clock.as_utc(at) for at in db.scalars(
-        select(SignInFailure.at).where(SignInFailure.address == address, SignInFailure.username == username,
-                                       SignInFailure.at > now - ADDRESS_WINDOW)
+        select(SignInFailure.at).where(*which, SignInFailure.at > now - ADDRESS_WINDOW)
         .order_by(SignInFailure.at.desc()).limit(PAIR_FAILURES))]
     if len(failures) >= PAIR_FAILURES:
         ready_at = failures[-1] + ADDRESS_WINDOW
@@ -122,7 +129,7 @@ def pair_wait_seconds(db: Session, *, address: str, username: str) -> int:
     return max(0, math.ceil((ready_at - now).total_seconds()))
 
 
-def _in_words(seconds: int) -> str:
+def in_words(seconds: int) -> str:
     return f"{seconds} seconds" if seconds < 120 else f"{math.ceil(seconds / 60)} minutes"
 
 
@@ -138,15 +145,16 @@ def address_wait_seconds(db: Session, address: str) -> int:
     return max(0, math.ceil(left))
 
 
-def _note_failure(db: Session, address: str, username: str) -> None:
+def note_failure(db: Session, address: str, username: str, factor: str = PASSWORD) -> None:
     now = clock.now()
     db.execute(delete(SignInFailure).where(SignInFailure.at < now - ADDRESS_WINDOW))  # only the window is kept
-    db.add(SignInFailure(address=address, username=username, at=now))
+    db.add(SignInFailure(address=address, username=username, at=now, factor=factor))
 
 
-def _forgive(db: Session, *, username: str, address: str | None = None) -> None:
+def forgive(db: Session, *, username: str, address: str | None = None, factor: str = PASSWORD) -> None:
     """Stop counting these failures against the username; they still count against the address."""
-    where = [SignInFailure.username == username] + ([SignInFailure.address == address] if address is not None else [])
+    where = [SignInFailure.username == username, SignInFailure.factor == factor] + \
+        ([SignInFailure.address == address] if address is not None else [])
     db.execute(update(SignInFailure).where(*where).values(username=None))
 
 

@@ -26,7 +26,6 @@ BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
 NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
-MAX_INSTANCES = 100  # of one multi-instance step in a case
 TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision", "nominee")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
@@ -220,8 +219,8 @@ def _check_multi_instance(add, task, loop, known_names):
             count = expressions.evaluate(text, {}) if text else None
         except expressions.ExpressionError:
             count = None  # reads case data: a list to run once per item, or a number
-        if isinstance(count, bool) or count is not None and not (isinstance(count, int) and 0 <= count <= MAX_INSTANCES):
-            add(task, f"loopCardinality '{text}' must be a whole number from 0 to {MAX_INSTANCES}, "
+        if count is not None and spiff.instance_count_problem(count):
+            add(task, f"loopCardinality '{text}' must be a whole number from 0 to {spiff.MAX_INSTANCES}, "
                       f"or name a list in the case data")
     condition = loop.find("bpmn:completionCondition", NS)
     if condition is not None:

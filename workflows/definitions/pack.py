@@ -169,6 +169,9 @@ class Pack:
     compliance_role: str = "compliance_officer"
     # who may import the existing register from a CSV ([pack] import_by); empty: the administrator role
     import_by: frozenset[str] = frozenset()
+    # the roles whose local accounts must pass two-step sign-in ([pack] mfa_required_for); by
+    # default the administrator, process owner and compliance roles
+    mfa_required_for: frozenset[str] = frozenset()
     roles: dict[str, Role] = field(default_factory=dict)
     categories: dict[str, Category] = field(default_factory=dict)
     restrictions: dict[str, Restriction] = field(default_factory=dict)
@@ -306,6 +309,7 @@ def _build(key, directory, raw, path) -> Pack:
             process_owner_role=meta.get("process_owner_role", Pack.process_owner_role),
             compliance_role=meta.get("compliance_role", Pack.compliance_role),
             import_by=frozenset(meta.get("import_by", ())),
+            mfa_required_for=_mfa_required_for(meta, path),
             appeal_within=meta.get("appeal_within"),
             late_appeals=meta.get("late_appeals"),
             calendar=_calendar(raw, path),
@@ -363,6 +367,18 @@ def _marker_fields(raw, path) -> dict[str, str]:
             raise PackError(f"{path}: [marker_fields] {name} must be a form field id with a label, "
                             f"e.g. contact_restrictions = \"Contact restrictions\"")
     return {name: label.strip() for name, label in raw.items()}
+
+
+def _mfa_required_for(meta: dict, path) -> frozenset[str]:
+    """[pack] mfa_required_for: role keys; unset, the administrator, process owner and compliance roles."""
+    roles = meta.get("mfa_required_for")
+    if roles is None:
+        return frozenset({meta.get(setting, getattr(Pack, setting))
+                          for setting in ("administrator_role", "process_owner_role", "compliance_role")})
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise PackError(f"{path}: [pack] mfa_required_for must be a list of role keys, "
+                        f"e.g. mfa_required_for = [\"admin\", \"process_owner\"] ([] for none)")
+    return frozenset(roles)
 
 
 def _delivery_methods(meta: dict, path) -> tuple[str, ...]:
@@ -516,6 +532,10 @@ def _check_references(pack: Pack, path) -> None:
     unknown = pack.import_by - set(pack.roles)
     if unknown:
         raise PackError(f"{path}: [pack] import_by names unknown roles {sorted(unknown)}")
+    unknown = pack.mfa_required_for - set(pack.roles)
+    if unknown:
+        raise PackError(f"{path}: [pack] mfa_required_for names unknown roles {sorted(unknown)} "
+                        f"(this pack has: {', '.join(sorted(pack.roles))})")
     for role in pack.roles.values():
         if role.escalates_to and role.escalates_to not in pack.roles:
             raise PackError(f"{path}: role '{role.key}' escalates_to unknown role '{role.escalates_to}'")

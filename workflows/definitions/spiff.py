@@ -12,6 +12,8 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -145,6 +147,19 @@ class SafeEnvironment(BasePythonScriptEngineEnvironment):
         raise expressions.ExpressionError("services are run as actions, not scripts")
 
 
+MAX_INSTANCES = 100  # of one multi-instance step in a case: each instance is a task held in its state
+
+
+def instance_count_problem(count) -> str | None:
+    """Why this is not a number of times to run a multi-instance step, or None if it is one. The
+    deploy check asks it of a constant loopCardinality, the engine of what an expression gives."""
+    if isinstance(count, bool) or not isinstance(count, int):
+        return f"gave {count!r}, which is not a whole number"
+    if not 0 <= count <= MAX_INSTANCES:
+        return f"gave {count}, but a step runs from 0 to {MAX_INSTANCES} times"
+    return None
+
+
 class ScriptEngine(PythonScriptEngine):
     """Evaluates safely and hands service tasks to the action runner of the current step."""
 
@@ -152,6 +167,20 @@ class ScriptEngine(PythonScriptEngine):
         super().__init__(environment=SafeEnvironment())
         self._run_action = run_action
         self.calendar = calendar  # the pack's business calendar: timers count working days on it
+
+    def evaluate(self, task, expression, external_context=None):
+        value = super().evaluate(task, expression, external_context)
+        spec = task.task_spec
+        # SpiffWorkflow makes one task per instance from whatever loopCardinality gives: an
+        # expression over case data is bounded here as a constant one is at deploy
+        if isinstance(spec, MultiInstanceTask) and spec.cardinality == expression and spec.data_input is None:
+            problem = instance_count_problem(value)
+            if problem:
+                each = task.workflow.spec.task_specs.get(spec.task_spec)  # the step each instance runs
+                raise WorkflowTaskException(
+                    f"the multi-instance step '{getattr(each, 'bpmn_name', None) or spec.bpmn_id}': its loopCardinality "
+                    f"'{expression}' {problem}", task=task)
+        return value
 
     def run_action(self, task):
         if self._run_action is None:

@@ -7,7 +7,7 @@ dashboards and the timer sweep never read the JSON.
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -67,12 +67,26 @@ class User(Base):
     # away (leave, sickness) on these days inclusive: someone who deputises for their role may act
     away_from: Mapped[date | None] = mapped_column(Date)
     away_until: Mapped[date | None] = mapped_column(Date)
+    # two-step sign-in (workflows/accounts/second_factor.py): the TOTP secret, encrypted with a key
+    # outside the database; set but not yet confirmed while they are enrolling
+    mfa_secret: Mapped[str | None] = mapped_column(String(300))
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(Stamp)
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last code's time step: used once
     roles: Mapped[list["UserRole"]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def role_keys(self) -> set[str]:
         return {r.role for r in self.roles}
+
+
+class MfaRecoveryCode(Base):
+    """One of a user's recovery codes for two-step sign-in: its SHA-256 only; used once."""
+    __tablename__ = "mfa_recovery_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(Stamp)
 
 
 class UserRole(Base):
@@ -314,6 +328,7 @@ class SignInFailure(Base):
     # cleared when the name signs in from there, yet the failure still counts against the address
     username: Mapped[str | None] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(Stamp, index=True)
+    factor: Mapped[str] = mapped_column(String(20), default="password", server_default="password")  # or "code"
 
 
 class ApiToken(Base):
