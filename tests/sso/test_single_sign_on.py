@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.packs.world import copy_pack
 from tests.sso.conftest import CLIENT_ID, CLIENT_SECRET, PROVIDER_NAME, SSO_SECTION, at_provider, sign_in_with_provider
-from tests.helpers import Browser, csrf_token
+from tests.helpers import Browser
 from workflows.platform.db import transaction
 from workflows.platform.models import AuditEvent, User
 
