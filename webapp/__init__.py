@@ -53,6 +53,8 @@ def create_app(settings: dict | None = None) -> Flask:
     sso.init_app(app)
     app.add_template_filter(clock.duration_in_words, "duration")  # P14D reads "14 days"
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
+    app.add_template_filter(_next_review, "next_review")  # the one answer to "when is the next review"
+    app.add_template_filter(_in_words, "in_words")  # 1 June 2027
     for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
 
@@ -96,3 +98,13 @@ def _marker_details(alert) -> list[str]:
     from workflows.definitions.pack import active_pack
     from workflows.register.markers import marker_details
     return marker_details(active_pack(), alert)
+
+
+def _next_review(alert) -> str:
+    """The marker's next review day in words (register/markers.next_review_date), or a dash."""
+    from workflows.register.markers import next_review_date
+    return _in_words(next_review_date(alert))
+
+
+def _in_words(value) -> str:
+    return f"{value.day} {value:%B %Y}" if value else "—"
