@@ -310,7 +310,7 @@ def alerts_list(db, username, status, as_json):
         return
     for a in rows:
         click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.customer.reference:10} "
-                   f"next review {day(a.next_review_at)}  {a.marker_text or ''}")
+                   f"next review {_iso(markers.next_review_date(a)) or '-'}  {a.marker_text or ''}")
     if not rows:
         click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
 

@@ -150,3 +150,38 @@ def test_the_deploy_check_refuses_a_diagram_that_could_leave_a_marker_with_two_w
         "pack", "check")
     write_small_pack(tmp_path)
     assert "no problems found" in cli("pack", "check")
+
+
+def deployed_before_the_rule(content: str, filename: str):
+    """A version deployed before the deploy check knew the one-waiting-review rule: written as the
+    deploy writes it, without the check (an install upgraded with such a diagram already live)."""
+    import hashlib
+
+    from workflows.definitions import deployment, spiff
+    from workflows.platform import clock
+    from workflows.platform import db as database
+    from workflows.platform.models import ProcessDefinition
+
+    with database.transaction() as db:
+        for process_id in spiff.parse_processes(spiff.safe_xml(content.encode()), filename)[0]:
+            current = deployment.latest(db, pack="small", process_id=process_id)
+            db.add(ProcessDefinition(pack="small", process_id=process_id, version=current.version + 1,
+                                     name=process_id, filename=filename, bpmn_xml=content,
+                                     content_hash=hashlib.sha256(content.encode()).hexdigest(),
+                                     deployed_by="before the rule", deployed_at=clock.now()))
+
+
+def test_the_engine_never_starts_a_second_review_beside_the_waiting_one(cli, monkeypatch, tmp_path):
+    world = small_world(cli, monkeypatch, tmp_path, USERS)
+    alert_id = placed(world, cli)
+    deployed_before_the_rule(INCIDENT.replace(
+        'camunda:topic="start_review_now">', 'camunda:topic="schedule_review"><bpmn:extensionElements><camunda:properties>'
+        '<camunda:property name="process" value="small_review"/></camunda:properties></bpmn:extensionElements>'),
+        "small_incident.bpmn")
+    link(cli, alert_id)
+    task = world.open_task("mo", alert_id, LATER)
+    error = world.refuse("mo", task["task"], {"incident_outcome": "now"}, now=LATER)
+    assert f"alert {alert_id} already has a review waiting (case 2, due 3 March 2027); a marker has one waiting " \
+           f"review: move it with reschedule_review or start_review_now instead of scheduling another" in error, error
+    assert len(waiting_reviews(world, alert_id)) == 1  # nothing of the step saved
+    assert world.open_task("mo", alert_id, LATER)["task"] == task["task"]

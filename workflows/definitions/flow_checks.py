@@ -122,14 +122,21 @@ def _check_no_letter_after_not_told(process, graph, pack, add) -> None:
 
 def _check_one_waiting_review(process, graph, pack, add) -> None:
     """A marker has one review case waiting (the engine refuses a second): a diagram that could
-    schedule a second is refused here, before any case reaches it."""
+    schedule a second is refused here, before any case reaches it. Only the assessment (before any
+    review exists) and a review scheduling its own next period (continue-as-new, as it ends) may
+    schedule one; every other process (an appeal, a linked incident, a request) runs beside the
+    waiting review and moves it instead."""
+    process_id = process.get("id")
     schedules = graph.actions(REVIEWS)
-    beside = {pack.incident_process: "a linked incident", pack.appeal_process: "an appeal"}.get(process.get("id"))
+    beside = {pack.incident_process: "a linked incident", pack.appeal_process: "an appeal"}.get(process_id)
     for task in sorted(schedules):
-        if beside:
-            add(task, f"schedule_review in the process for {beside}, which runs while the marker's review waits: "
-                      f"it would leave the marker with two waiting reviews; move the waiting one with "
-                      f"reschedule_review or start_review_now")
+        schedules_itself = _properties(graph.nodes[task]).get("process") == process_id
+        if process_id != pack.assessment_process and not schedules_itself:
+            what = f"the process for {beside}" if beside else f"'{process_id}'"
+            add(task, f"schedule_review in {what}, which runs while the marker's review waits: it would leave "
+                      f"the marker with two waiting reviews; move the waiting one with reschedule_review or "
+                      f"start_review_now (only the assessment, and a review scheduling its own next period, "
+                      f"schedule a review)")
             continue
         again = graph.first_of(task, schedules, stops=set())
         if again:
