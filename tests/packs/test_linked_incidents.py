@@ -86,6 +86,12 @@ def test_a_linked_incident_may_start_an_unscheduled_review_now_or_only_be_record
     world.complete("mo", review["task"], {"review_reason": "Still a risk", "contact_rules": "any"}, now="2026-06-03T10:00")
     assert len(waiting_reviews(world, alert_id)) == 1
     assert world.alert(alert_id, DPO)["next_review"] == "2027-06-02"  # the next period from the unscheduled review
+    # brought forward to today: the review opens at once too
+    link(cli, alert_id, description="Again", now="2026-07-01T09:00")
+    world.complete("mo", world.open_task("mo", alert_id, "2026-07-01T09:00")["task"],
+                   {"incident_outcome": "sooner", "review_by": "2026-07-01"}, now="2026-07-01T10:00")
+    assert world.open_task("mo", alert_id, "2026-07-01T10:00")["title"] == "Review the marker"
+    assert len(waiting_reviews(world, alert_id)) == 1
 
 
 def test_a_concern_cannot_be_linked_to_a_removed_marker_another_customers_or_a_marker_under_assessment(

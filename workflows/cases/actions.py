@@ -319,7 +319,8 @@ def reschedule_review(ctx: ActionContext):
         if due.date() < today:
             raise FormInvalid({field: f"the review cannot be moved to {_day(due)}, which is in the past: "
                                       f"give today ({_day(clock.now())}) or a later date"})
-        due = max(due, clock.now())  # today: the review opens now
+        if due <= clock.now():  # today: the timer is made due a moment ago, so the review opens now
+            due = clock.now() - timedelta(seconds=1)
     moved = ctx.retime_review(due, later=ctx.props.get("move_later") == "true")
     ctx.data["review_due"] = (moved["to"] or due).date().isoformat()
     ctx.log("review_rescheduled" if moved["moved"] else "review_not_moved", review_case=moved["case"].id,
