@@ -203,11 +203,24 @@ def _refuse_second_review(db: Session, alert: Alert, besides: int | None) -> Non
     if alert.id is None:
         return  # a new alert (an import) has none yet
     waiting = waiting_reviews(db, alert.id, besides)
+    if waiting and besides is not None:
+        _refuse_if_stale(db, besides)  # a race for the step that scheduled it: the other one won
     if waiting:
         due = f", due {letters.day(waiting[0].next_timer_at)}" if waiting[0].next_timer_at else ", under way"
         raise StepFailed(f"alert {alert.id} already has a review waiting (case {waiting[0].id}{due}); a marker has "
                          f"one waiting review: move it with reschedule_review or start_review_now instead of "
                          f"scheduling another")
+
+
+def _refuse_if_stale(db: Session, case_id: int) -> None:
+    """The step's own case changed since this step read it (someone completed the same step at the same
+    moment, and what they did is what this step now sees): the ordinary lost race, nothing saved."""
+    held = db.get(Case, case_id)
+    with db.no_autoflush:
+        stored = db.scalar(select(Case.lock_version).where(Case.id == case_id))
+    if held is not None and stored is not None and stored != held.lock_version:
+        raise Conflict(f"case {case_id} was changed by someone else at the same moment; "
+                       f"nothing you entered was saved, please try again")
 
 
 def retime_review(db: Session, *, pack: Pack, alert: Alert, due: datetime, actor: str, besides: int | None,
