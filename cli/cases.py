@@ -10,7 +10,7 @@ from workflows.platform import clock, wording
 from workflows.cases import engine
 from workflows.tasks import inbox as inboxes
 from workflows.register import markers
-from workflows.register import customer_requests, tenancy as tenancies
+from workflows.register import customer_requests, incidents, tenancy as tenancies
 from workflows.cases import timers as timer_sweep
 from workflows.platform.errors import FormInvalid, WorkflowError
 from workflows.definitions.pack import active_pack
@@ -25,13 +25,26 @@ from cli.app import actor_named, day, in_transaction, iso_day, main
 @click.option("--description", required=True, help="What happened, or why there is a concern.")
 @click.option("--staff-involved", "staff_involved", default=None,
               help="Username of the member of staff it happened to, if not you (they never decide on it).")
+@click.option("--link-to", "link_to", type=int, default=None, metavar="ALERT",
+              help="Link the concern to the active marker already on the customer (its alert number) "
+                   "instead of opening a second alert.")
 @in_transaction
-def report(db, username, customer_ref, category, description, staff_involved):
+def report(db, username, customer_ref, category, description, staff_involved, link_to):
     """Report a concern about a customer (any staff); this starts a case."""
-    case = engine.report_concern(db, pack=active_pack(), actor=actor_named(db, username),
-                                 customer_ref=customer_ref, category=category, description=description,
-                                 staff_involved=staff_involved)
+    pack, actor = active_pack(), actor_named(db, username)
+    customer = incidents.customer_named(db, customer_ref) if link_to is None else None
+    offered = incidents.linkable_markers(db, pack=pack, actor=actor, customer=customer) if customer else []
+    case = engine.report_concern(db, pack=pack, actor=actor, customer_ref=customer_ref, category=category,
+                                 description=description, staff_involved=staff_involved, link_to=link_to)
+    if link_to is not None:
+        click.echo(f"concern linked to the marker on alert {case.alert_id} (incident "
+                   f"{len(incidents.linked(db, case.alert_id)) + 1} of this marker); case {case.id} started")
+        print_open_steps(db, username, case.alert_id)
+        return
     click.echo(f"alert {case.alert_id} reported; case {case.id} started")
+    for m in offered:
+        click.echo(f"note: {customer.reference} already has an active marker, alert {m['alert']} "
+                   f"({m['instruction']}); a concern about them can be linked to it: report with --link-to {m['alert']}")
     alert = case.alert
     if alert.about_customer_id is not None:
         click.echo(f"the marker goes on the lead tenant {alert.customer.name} ({alert.customer.reference}); "
@@ -77,16 +90,30 @@ def task():
 def task_show(db, task_id, username, as_json):
     """A step with its form fields."""
     view = task_view(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id)
-    t = view["task"]
+    t, marker = view["task"], view["linked_marker"]
     if as_json:
+        shown = None
+        if marker:
+            shown = {**marker, "placed_at": _iso(marker["placed_at"]), "last_review_at": _iso(marker["last_review_at"]),
+                     "next_review": _iso(marker["next_review"]),
+                     "incidents": [{**i, "reported_at": i["reported_at"].isoformat()} for i in marker["incidents"]]}
         click.echo(json.dumps({"task": t.id, "title": t.title, "role": t.role, "status": t.status,
                                "role_name": wording.labelled(active_pack().roles, t.role),
                                "assignee": t.assignee, "due": iso_day(t.due_at), "kind": t.kind,
-                               "instructions": view["instructions"],
+                               "instructions": view["instructions"], "linked_marker": shown,
                                "fields": [f.__dict__ for f in view["fields"]]}, indent=2, default=list))
         return
     click.echo(f"task {t.id}: {t.title}  [{wording.labelled(active_pack().roles, t.role)}]  {t.status}  "
                f"due {day(t.due_at)}")
+    if marker:
+        click.echo(f"  the marker this concern is linked to (alert {marker['alert']}): {marker['category']}, "
+                   f"level {marker['level'] or '-'}: {marker['marker_text']}"
+                   + (f" ({wording.and_list(marker['control_measures'])})" if marker["control_measures"] else ""))
+        click.echo(f"  last reviewed {day(marker['last_review_at'])}, next review {day(marker['next_review'])}")
+        for i in marker["incidents"]:
+            how = "linked" if i["linked"] else "first reported"
+            click.echo(f"  incident {i['no']}: {day(i['reported_at'])}, {how} by {i['reported_by']}: "
+                       f"{i['description']}")
     for line in (view["instructions"] or "").splitlines():
         click.echo(f"  {line}")
     for f in view["fields"]:
@@ -297,7 +324,7 @@ def alerts_list(db, username, status, as_json):
         return
     for a in rows:
         click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.customer.reference:10} "
-                   f"next review {day(a.next_review_at)}  {a.marker_text or ''}")
+                   f"next review {_iso(markers.next_review_date(a)) or '-'}  {a.marker_text or ''}")
     if not rows:
         click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
 
@@ -323,6 +350,10 @@ def alerts_show(db, alert_id, username, as_json):
         "placed_on": iso_day(a.placed_at),  # the organisation's day (Europe/London)
         "decided_by": a.decided_by, "decided_role": a.decided_role, "decision_no": a.decision_no,
         "review_count": a.review_count, "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None,
+        "next_review": _iso(markers.next_review_date(a)),
+        "incidents": [{"no": i["no"], "reported_at": i["reported_at"].isoformat(), "reported_by": i["reported_by"],
+                       "staff_involved": i["staff_involved"], "category": i["category"], "linked": i["linked"],
+                       "description": i["description"], "case": i["case"]} for i in story["incidents"]],
         "cases": [{"case": c.id, "kind": c.kind, "status": c.status, "version": c.definition.version,
                    "next_timer_at": c.next_timer_at.isoformat() if c.next_timer_at else None} for c in story["cases"]],
         "category_label": wording.labelled(pack.categories, a.category),
@@ -353,7 +384,10 @@ def alerts_show(db, alert_id, username, as_json):
     click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
     click.echo(f"  marker: {a.marker_text or '-'}  measures: {wording.and_list(a.control_measures or []) or '-'}")
     click.echo(f"  decided by {a.decided_by or '-'} ({data['decided_role_name'] or '-'})  "
-               f"placed {day(a.placed_at)}  next review {day(a.next_review_at)}")
+               f"placed {day(a.placed_at)}  next review {day(markers.next_review_date(a))}")
+    for i in story["incidents"]:
+        how = "linked" if i["linked"] else "first reported"
+        click.echo(f"  incident {i['no']}: {day(i['reported_at'])}, {how} by {i['reported_by']}: {i['description']}")
     for t in story["tasks"]:
         if t.status != "completed":
             continue
@@ -362,6 +396,10 @@ def alerts_show(db, alert_id, username, as_json):
             click.echo(f"      {question}: {answer}")
     for e in story["events"]:
         click.echo(f"  {wording.moment(e.at)}  {e.actor:20} {e.action.replace('_', ' ')}")
+
+
+def _iso(value):
+    return value.isoformat() if value else None
 
 
 def _marker_line(m: dict) -> str:

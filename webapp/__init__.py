@@ -64,6 +64,7 @@ def create_app(settings: dict | None = None) -> Flask:
     app.add_template_filter(wording.day, "day")  # 1 June 2027 (UK date)
     app.add_template_filter(wording.moment, "moment")  # 1 June 2027 at 14:05 (UK time)
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
+    app.add_template_filter(_next_review, "next_review")  # the one answer to "when is the next review"
     for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
 
@@ -113,3 +114,9 @@ def _marker_details(alert) -> list[str]:
     from workflows.definitions.pack import active_pack
     from workflows.register.markers import marker_details
     return marker_details(active_pack(), alert)
+
+
+def _next_review(alert) -> str:
+    """The marker's next review day in words (register/markers.next_review_date), or a dash."""
+    from workflows.register.markers import next_review_date
+    return wording.day(next_review_date(alert))

@@ -15,6 +15,7 @@ from workflows.cases import engine
 from workflows.platform.db import transaction
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 from workflows.definitions.pack import active_pack
+from workflows.register import incidents
 
 from . import csrf
 
@@ -223,25 +224,36 @@ def report_concern(db):
     body = _json_body()
     if not isinstance(body, dict):
         raise BadInput("body", "send a JSON object: {\"customer\": ..., \"category\": ..., \"description\": ...}")
-    unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved"})
+    unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved", "link_to"})
     if unknown:
         raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
     customer = _text(body.get("customer"), "customer", required=True, max_length=text.CUSTOMER_REFERENCE)
     category = _text(body.get("category"), "category", required=True, max_length=text.CATEGORY)
     description = _text(body.get("description"), "description", required=True)
     staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=text.USERNAME)
+    link_to = body.get("link_to")
+    if link_to is not None and (isinstance(link_to, bool) or not isinstance(link_to, int) or link_to < 1):
+        raise BadInput("link_to", "link_to must be the number of the alert whose active marker the concern is about")
     pack = active_pack()
     if category not in pack.categories:
         raise BadInput("category", f"unknown category '{category}' (this pack has: {', '.join(sorted(pack.categories))})")
+    holder = incidents.customer_named(db, customer) if link_to is None else None
+    offered = incidents.linkable_markers(db, pack=pack, actor=g.api_actor, customer=holder) if holder else []
     try:
         case = engine.report_concern(db, pack=pack, actor=g.api_actor, customer_ref=customer, category=category,
-                                     description=description, staff_involved=staff_involved)
+                                     description=description, staff_involved=staff_involved, link_to=link_to)
     except NotFound as err:
-        raise BadInput("customer", str(err), 404) from None
+        raise BadInput("link_to" if link_to is not None and "alert" in str(err) else "customer", str(err), 404) from None
     except FormInvalid as err:
         field, message = next(iter(err.errors.items()))
         raise BadInput(field, message) from None
-    return _json_response({"alert": case.alert_id, "case": case.id, "status": "under_assessment"}, 201)
+    except NotAllowed as err:
+        raise BadInput("link_to", str(err), 409) from None
+    if link_to is not None:
+        return _json_response({"alert": case.alert_id, "case": case.id, "status": "linked"}, 201)
+    # a marker already on the customer: the answer offers it, to link the next concern to
+    return _json_response({"alert": case.alert_id, "case": case.id, "status": "under_assessment",
+                           "linkable_markers": [m["alert"] for m in offered]}, 201)
 
 
 @blueprint.get("/out-of-hours")
@@ -316,7 +328,10 @@ def openapi_document(server: str = "") -> dict:
                                 "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
                                 "staff_involved": {"type": "string", "maxLength": text.USERNAME, "description":
                                                    "Username of the member of staff it happened to; like "
-                                                   "the reporter, they never decide on it"}}},
+                                                   "the reporter, they never decide on it"},
+                                "link_to": {"type": "integer", "minimum": 1, "description":
+                                            "The alert of an active marker already on the customer: the concern "
+                                            "is linked to it (one of its incidents) instead of a new alert"}}},
             },
         },
         "paths": {
@@ -366,9 +381,13 @@ def openapi_document(server: str = "") -> dict:
                     "schema": {"$ref": "#/components/schemas/Concern"}}}},
                 "responses": {"201": {"description": "The concern is recorded and its assessment started", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["alert", "case"], "properties": {
-                        "alert": {"type": "integer"}, "case": {"type": "integer"}, "status": {"type": "string"}}}}}},
+                        "alert": {"type": "integer"}, "case": {"type": "integer"}, "status": {"type": "string"},
+                        "linkable_markers": {"type": "array", "items": {"type": "integer"}, "description":
+                                             "Active markers already on the customer: a later concern about the "
+                                             "same risk may be linked to one (link_to)"}}}}}},
                     "400": _err("A missing or bad field (named in `field`)"),
-                    "404": _err("No customer with that reference"), "409": _err("A conflicting change; try again"),
+                    "404": _err("No customer (or no alert to link to) with that reference"),
+                    "409": _err("A conflicting change, or a link to a marker that is not active; try again"),
                     "413": _err("A request body larger than the API takes"),
                     **common}}},
             "/api/v1/out-of-hours": {"get": {

@@ -3,12 +3,12 @@ before visiting a customer (the instruction to staff, never the reasons)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from workflows.cases import engine
 from workflows.tasks import inbox as inboxes
 from workflows.accounts import people
-from workflows.register import markers
+from workflows.register import incidents, markers
 from workflows.platform import text
 from workflows.platform.db import transaction
 from workflows.platform.errors import FormInvalid, WorkflowError
@@ -25,6 +25,8 @@ class ReportForm(FlaskForm):
     description = TextAreaField("What happened", validators=[
         DataRequired("Describe what happened"),
         Length(max=text.LONG_TEXT, message=f"Keep it under {text.LONG_TEXT:,} characters")])
+    # offered when the customer already carries an active marker: link the concern to it, or not
+    link_to = RadioField("They already have a marker. Is this concern about the same risk?", validate_choice=False)
     staff_involved = StringField("Member of staff it happened to, if not you (username; optional)",
                                  validators=[Optional(), Length(max=text.USERNAME, message=f"A username is at most "
                                                                                           f"{text.USERNAME} characters")])
@@ -44,15 +46,27 @@ def report():
         form.customer.choices = [(c.reference, f"{c.name}, {c.address} ({c.reference})") for c in found]
         if chosen and request.method == "GET":
             form.customer.data = chosen
+        customer = incidents.customer_named(db, chosen) if chosen else None
+        offered = incidents.linkable_markers(db, pack=pack(), actor=actor(), customer=customer) if customer else []
+    form.link_to.choices = [(str(m["alert"]), f"Yes: link it to the marker “{m['instruction']}” (alert {m['alert']})")
+                            for m in offered] + ([("new", "No: report it as a separate concern")] if offered else [])
+    if not offered:
+        form.link_to.validators, form.link_to.data = [Optional()], None
+    else:
+        form.link_to.validators = [DataRequired("Choose whether to link this concern to the marker already on them"),
+                                   AnyOf([c for c, _ in form.link_to.choices], message="Choose one of the answers offered")]
     if form.validate_on_submit():
+        link_to = int(form.link_to.data) if offered and form.link_to.data != "new" else None
         try:
             with transaction() as db:
                 case = engine.report_concern(db, pack=pack(), actor=actor(), customer_ref=form.customer.data,
                                              category=form.category.data, description=form.description.data,
-                                             staff_involved=form.staff_involved.data)
+                                             staff_involved=form.staff_involved.data, link_to=link_to)
                 steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=case.alert_id)
                 who = ", ".join(pack().roles[t.role].name for t in steps)
-                flash(f"Thank you: concern reported (alert {case.alert_id})." + (f" It is with the {who}." if who else ""))
+                what = (f"linked to the marker on alert {case.alert_id}" if link_to
+                        else f"concern reported (alert {case.alert_id})")
+                flash(f"Thank you: {what}." + (f" It is with the {who}." if who else ""))
             return redirect(url_for("staff.report"))
         except FormInvalid as err:
             for name, message in err.errors.items():
@@ -61,7 +75,8 @@ def report():
         except WorkflowError as err:
             form.description.errors = list(form.description.errors) + [str(err)]
     status = 422 if form.errors else 200
-    return render_template("report.html", title="Report a concern", form=form, query=query, found=found), status
+    return render_template("report.html", title="Report a concern", form=form, query=query, found=found,
+                           offered=offered), status
 
 
 @blueprint.route("/check")

@@ -113,3 +113,24 @@ def test_the_openapi_document_describes_every_api_route(app, database_url):
     routes = {r.rule for r in app.url_map.iter_rules() if r.rule.startswith("/api/")}
     assert routes == set(doc["paths"])
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_a_concern_reported_through_the_api_may_be_linked_to_the_marker_already_on_the_customer(seeded, cli, app):
+    client, secret = app.test_client(), token(cli, "hms", "concerns:write")
+    before = count_alerts()
+    for link_to, field, status in (("one", "link_to", 400), (True, "link_to", 400), (999, "link_to", 404),
+                                   (seeded.a6, "link_to", 409), (seeded.a2, "link_to", 409)):
+        response = client.post("/api/v1/concerns", json={"customer": "C1", "category": "rpo", "description": "x",
+                                                         "link_to": link_to}, headers=bearer(secret))
+        assert (response.status_code, response.get_json()["field"]) == (status, field), (link_to, response.get_json())
+    assert "under assessment" in client.post("/api/v1/concerns", json={
+        "customer": "C3", "category": "rpo", "description": "x", "link_to": seeded.a6}, headers=bearer(secret)).get_json()["error"]
+    assert count_alerts() == before
+    linked = client.post("/api/v1/concerns", json={"customer": "C1", "category": "rpo", "description": "Again",
+                                                   "link_to": seeded.a1}, headers=bearer(secret))
+    assert linked.status_code == 201 and linked.get_json()["status"] == "linked"
+    assert linked.get_json()["alert"] == seeded.a1 and count_alerts() == before
+    assert [i["description"] for i in cli.json("alerts", "show", seeded.a1, "--as", "hugo")["incidents"]][-1] == "Again"
+    offered = client.post("/api/v1/concerns", json={"customer": "C1", "category": "rpo", "description": "y"},
+                          headers=bearer(secret))
+    assert offered.status_code == 201 and offered.get_json()["linkable_markers"] == [seeded.a1]

@@ -1,6 +1,6 @@
-"""A small pack written for the tests: one assessment and one review, to prove generic features
-(marker fields, validWhen, mustDiffer on several fields, read_register, the review lint) away
-from the landlords' seeds."""
+"""A small pack written for the tests: one assessment, one review and a process for linked
+incidents, to prove generic features (marker fields, validWhen, mustDiffer on several fields,
+read_register, the review lint, linked incidents moving the review) away from the landlords' seeds."""
 from pathlib import Path
 
 from tests.packs.world import PackWorld
@@ -9,6 +9,7 @@ PACK_TOML = """
 [pack]
 name = "Small Test Housing"
 assessment_process = "small_assessment"
+incident_process = "small_incident"
 
 [roles.staff]
 name = "Staff"
@@ -101,8 +102,35 @@ REVIEW = HEAD.format(id="small_review") + f"""<bpmn:laneSet id="ls"><bpmn:lane i
 <bpmn:sequenceFlow id="r7" sourceRef="letter" targetRef="end"/><bpmn:sequenceFlow id="r8" sourceRef="not_told" targetRef="end"/>""" + TAIL
 
 
+OUTCOMES = ('<camunda:value id="recorded" name="Recorded on the marker, nothing more"/>'
+            '<camunda:value id="amend" name="Change the marker"/>'
+            '<camunda:value id="sooner" name="Bring the review forward"/>'
+            '<camunda:value id="now" name="Review it now"/>')
+
+# a later concern linked to the marker: the manager reads the marker and decides what it changes
+INCIDENT = HEAD.format(id="small_incident") + f"""<bpmn:laneSet id="ls"><bpmn:lane id="l_manager" name="Manager"><bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>assess</bpmn:flowNodeRef><bpmn:flowNodeRef>gw</bpmn:flowNodeRef><bpmn:flowNodeRef>amend</bpmn:flowNodeRef><bpmn:flowNodeRef>sooner</bpmn:flowNodeRef><bpmn:flowNodeRef>now</bpmn:flowNodeRef><bpmn:flowNodeRef>end</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+<bpmn:startEvent id="start"><bpmn:outgoing>i1</bpmn:outgoing></bpmn:startEvent>
+<bpmn:userTask id="assess" name="Assess the linked incident"><bpmn:extensionElements><camunda:formData>
+<camunda:formField id="incident_outcome" label="What it changes" type="enum"><camunda:validation><camunda:constraint name="required"/></camunda:validation>{OUTCOMES}</camunda:formField>
+<camunda:formField id="review_by" label="Review by" type="date"><camunda:properties><camunda:property id="requiredWhen" value="incident_outcome == 'sooner'"/></camunda:properties></camunda:formField>
+<camunda:formField id="marker_text" label="New wording" type="string"><camunda:properties><camunda:property id="requiredWhen" value="incident_outcome == 'amend'"/></camunda:properties></camunda:formField>
+<camunda:formField id="level" label="New level" type="enum"><camunda:properties><camunda:property id="requiredWhen" value="incident_outcome == 'amend'"/></camunda:properties>{LEVELS}</camunda:formField>
+</camunda:formData><camunda:properties><camunda:property name="decision" value="true"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>i1</bpmn:incoming><bpmn:outgoing>i2</bpmn:outgoing></bpmn:userTask>
+<bpmn:exclusiveGateway id="gw" default="i_recorded"><bpmn:incoming>i2</bpmn:incoming><bpmn:outgoing>i_recorded</bpmn:outgoing><bpmn:outgoing>i_amend</bpmn:outgoing><bpmn:outgoing>i_sooner</bpmn:outgoing><bpmn:outgoing>i_now</bpmn:outgoing></bpmn:exclusiveGateway>
+<bpmn:serviceTask id="amend" name="Change the marker" camunda:type="external" camunda:topic="amend_marker"><bpmn:incoming>i_amend</bpmn:incoming><bpmn:outgoing>i3</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:serviceTask id="sooner" name="Review brought forward" camunda:type="external" camunda:topic="reschedule_review"><bpmn:extensionElements><camunda:properties><camunda:property name="date_field" value="review_by"/></camunda:properties></bpmn:extensionElements><bpmn:incoming>i_sooner</bpmn:incoming><bpmn:outgoing>i4</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:serviceTask id="now" name="Reviewed now" camunda:type="external" camunda:topic="start_review_now"><bpmn:incoming>i_now</bpmn:incoming><bpmn:outgoing>i5</bpmn:outgoing></bpmn:serviceTask>
+<bpmn:endEvent id="end"><bpmn:incoming>i_recorded</bpmn:incoming><bpmn:incoming>i3</bpmn:incoming><bpmn:incoming>i4</bpmn:incoming><bpmn:incoming>i5</bpmn:incoming></bpmn:endEvent>
+<bpmn:sequenceFlow id="i1" sourceRef="start" targetRef="assess"/><bpmn:sequenceFlow id="i2" sourceRef="assess" targetRef="gw"/>
+<bpmn:sequenceFlow id="i_recorded" sourceRef="gw" targetRef="end"/>
+<bpmn:sequenceFlow id="i_amend" sourceRef="gw" targetRef="amend"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">incident_outcome == 'amend'</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="i_sooner" sourceRef="gw" targetRef="sooner"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">incident_outcome == 'sooner'</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="i_now" sourceRef="gw" targetRef="now"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">incident_outcome == 'now'</bpmn:conditionExpression></bpmn:sequenceFlow>
+<bpmn:sequenceFlow id="i3" sourceRef="amend" targetRef="end"/><bpmn:sequenceFlow id="i4" sourceRef="sooner" targetRef="end"/><bpmn:sequenceFlow id="i5" sourceRef="now" targetRef="end"/>""" + TAIL
+
+
 def write_small_pack(root: Path, review: str = REVIEW, toml: str = PACK_TOML, assessment: str = ASSESSMENT,
-                     extra: dict | None = None) -> Path:
+                     extra: dict | None = None, incident: str = INCIDENT) -> Path:
     """The small pack under root/small; `extra`: more files (name -> text), e.g. appeal processes."""
     folder = root / "small"
     (folder / "letters").mkdir(parents=True, exist_ok=True)
@@ -110,6 +138,7 @@ def write_small_pack(root: Path, review: str = REVIEW, toml: str = PACK_TOML, as
     (folder / "letters" / "told.txt").write_text(LETTER)
     (folder / "small_assessment.bpmn").write_text(assessment)
     (folder / "small_review.bpmn").write_text(review)
+    (folder / "small_incident.bpmn").write_text(incident)
     for name, content in (extra or {}).items():
         (folder / name).write_text(content)
     return folder

@@ -130,3 +130,25 @@ def test_the_housing_system_step_says_what_to_enter_and_needs_the_reference(worl
     with transaction() as db:
         row = db.get(HumanTask, task)
         assert (row.status, row.completed_by, row.form_data) == ("completed", "tina", {"housing_system_reference": "RT-5"})
+
+
+def test_the_report_form_offers_to_link_a_concern_to_the_marker_already_on_the_customer(world, as_user):
+    from tests.helpers import MARKER
+    alert_id = world.report("rpo", now="2026-03-02T09:00")
+    world.complete("anna", world.open_task("anna", alert_id)["task"],
+                   {"offence_nature": "Assault", "scheduled_offender": "no", **MARKER})
+    sam = as_user("sam")
+    concern = {"customer": "C1", "category": "rpo", "description": "He threatened the caretaker again"}
+    response = sam.post("/report", concern, token_from="/report?customer=C1")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422  # asked first, nothing reported yet
+    assert "They already have a marker" in page and f"Yes: link it to the marker “Visit in pairs” (alert {alert_id})" in page
+    assert "Choose whether to link this concern to the marker already on them" in page
+    assert len(world.cli.json("alerts", "list", "--as", "hugo")) == 1
+    response = sam.post("/report", {**concern, "link_to": str(alert_id)}, token_from="/report?customer=C1")
+    assert response.status_code == 302
+    assert f"linked to the marker on alert {alert_id}" in sam.get("/report").get_data(as_text=True)
+    assert len(world.cli.json("alerts", "list", "--as", "hugo")) == 1  # no second marker
+    task = world.open_task("anna", alert_id)
+    page = as_user("anna").get(f"/tasks/{task['task']}").get_data(as_text=True)
+    assert "The marker this concern is linked to" in page and "He threatened the caretaker again" in page

@@ -6,6 +6,7 @@ before it filled in, changes the register, and records an audit event. None of t
 category or a pack: that is the diagram's business.
 """
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -30,6 +31,8 @@ class ActionContext:
     element: str
     start_case: Callable  # (process_id, kind, data, timers_from=None) -> Case, for continue-as-new
     cancel_other_cases: Callable  # (reason) -> None
+    # (due, later=True) -> dict: move the marker's one waiting review case (engine.retime_review)
+    retime_review: Callable = None
 
     def need(self, name: str):
         value = self.data.get(name)
@@ -224,7 +227,7 @@ def letter_fields(ctx: ActionContext) -> dict:
         "category": ctx.pack.categories[alert.category].label,
         "marker_text": alert.marker_text or "", "control_measures": wording.and_list(measures),
         "decided_by_role": role.name if role else "", "today": wording.day(clock.now()),
-        "review_date": wording.day(alert.next_review_at) if alert.next_review_at else "",
+        "review_date": _review_date(alert),
         "alert_reference": f"A{alert.id:06d}",
     })
     for name in REGISTER_CODES:  # as the register holds them, unless this step set them; by their labels
@@ -298,6 +301,54 @@ def schedule_review(ctx: ActionContext):
     alert.next_review_at = review.next_timer_at
     # the review case's own case_started event, next in the log, carries its id
     ctx.log("review_scheduled", due_at=review.next_timer_at)
+
+
+@action("reschedule_review", optional=("within", "date_field", "move_later"), writes=("review_due",))
+def reschedule_review(ctx: ActionContext):
+    """Move the marker's waiting review (the same case, retimed: never a second beside it) to a new
+    date: `within` a duration from now (P1M), or the date a form field names (`date_field`). By
+    default it only brings the review forward; `move_later=true` lets it move a review later too.
+    A date in the past is refused beside its field and nothing is saved; today opens the review now."""
+    from workflows.platform.errors import FormInvalid
+
+    within, field = ctx.props.get("within"), ctx.props.get("date_field")
+    if bool(within) == bool(field):
+        raise StepFailed(f"service task '{ctx.element}' needs exactly one of the properties 'within' (a duration "
+                         f"from now, e.g. P1M) and 'date_field' (a date field of a form before it)")
+    if within:
+        due = clock.duration_after(clock.now(), within)
+    else:
+        raw = str(ctx.need(field))
+        try:
+            due = clock.parse_moment(raw)
+        except ValueError:
+            raise FormInvalid({field: f"'{raw}' is not a date (YYYY-MM-DD)"}) from None
+        today = clock.now().date()
+        if due.date() < today:
+            raise FormInvalid({field: f"the review cannot be moved to {_day(due)}, which is in the past: "
+                                      f"give today ({_day(clock.now())}) or a later date"})
+        if due <= clock.now():  # today: the timer is made due a moment ago, so the review opens now
+            due = clock.now() - timedelta(seconds=1)
+    moved = ctx.retime_review(due, later=ctx.props.get("move_later") == "true")
+    ctx.data["review_due"] = (moved["to"] or due).date().isoformat()
+    ctx.log("review_rescheduled" if moved["moved"] else "review_not_moved", review_case=moved["case"].id,
+            from_due=moved["from"], to_due=moved["to"],
+            why=None if moved["moved"] else ("the review is under way" if moved["under_way"]
+                                              else "the review is already due sooner"))
+
+
+@action("start_review_now")
+def start_review_now(ctx: ActionContext):
+    """An unscheduled review, now: the marker's waiting review case falls due at once and its first
+    step opens (the period after it counts from today). A review already under way is left as it is."""
+    moved = ctx.retime_review(clock.now() - timedelta(seconds=1))
+    ctx.log("review_started_now" if moved["moved"] else "review_not_moved", review_case=moved["case"].id,
+            from_due=moved["from"], why=None if moved["moved"] else "the review is under way")
+
+
+def _day(moment) -> str:
+    from workflows.register.letters import day
+    return day(moment)
 
 
 def _previous_due_date(ctx: ActionContext):
@@ -385,6 +436,12 @@ def add_templated_note(ctx: ActionContext):
     ctx.db.add(Note(customer_id=ctx.alert.customer_id, alert_id=ctx.alert.id, notebook=ctx.prop("notebook"),
                     text=text, author=ctx.actor, created_at=clock.now()))
     ctx.log("note_added", notebook=ctx.props["notebook"], template=key)
+
+
+def _review_date(alert) -> str:
+    from workflows.register.markers import next_review_date  # the one answer to "when is the next review"
+    due = next_review_date(alert)
+    return wording.day(due) if due else ""
 
 
 @action("read_register", writes=("current_level", "current_marker_code", "tenant_told", "marker_text",

@@ -16,12 +16,12 @@ from workflows.compliance import audit
 from workflows.platform import clock, text
 from workflows.definitions import deployment, spiff
 from workflows.cases import forms
-from workflows.register import appeals, housing_system, letters
+from workflows.register import appeals, housing_system, incidents, letters
 from workflows import permissions
 from workflows.cases.actions import ACTIONS, ActionContext
 from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
-from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, OPEN_TASK, TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, LinkedIncident, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 
 SYSTEM = "system"
@@ -37,9 +37,12 @@ def actor_for(db: Session, pack: Pack, username: str) -> Actor:
 
 
 def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
-                   description: str, staff_involved: str | None = None) -> Case:
+                   description: str, staff_involved: str | None = None, link_to: int | None = None) -> Case:
     """A member of staff reports a concern: a new alert, and its assessment case. The member of
-    staff involved (if named), like the reporter, never decides on it."""
+    staff involved (if named), like the reporter, never decides on it.
+
+    link_to: the id of an active marker already on the customer; the concern is recorded as one of
+    that marker's incidents and assessed by the pack's incident process, not as a second alert."""
     customer_ref = text.clean_text(customer_ref, field="customer", max_length=text.CUSTOMER_REFERENCE)
     category = text.clean_text(category, field="category", max_length=text.CATEGORY)
     description = text.clean_text(description, field="description", max_length=text.LONG_TEXT)
@@ -56,6 +59,9 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
                                                           User.active.is_(True))) is None:
         raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
                                              f"of staff involved by their username"})
+    if link_to is not None:
+        return _report_linked_incident(db, pack=pack, actor=actor, customer=customer, alert_id=link_to,
+                                       category=category, description=description, staff_involved=staff_involved)
     about = None
     if pack.markers_on_lead_tenant and customer.household_of_id is not None:
         # the marker goes on the household's lead tenant; the member's own record is linked, not flagged
@@ -71,6 +77,36 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
                  **({"about_customer": about.reference} if about else {}))
     return start_case(db, pack=pack, process_id=pack.assessment_process, alert=alert,
                       kind="assessment", actor=actor.username, data={"description": description.strip()})
+
+
+def _report_linked_incident(db: Session, *, pack: Pack, actor: Actor, customer: Customer, alert_id: int,
+                            category: str, description: str, staff_involved: str | None) -> Case:
+    """A concern about a customer recorded against the active marker already on them: one of the
+    marker's incidents, assessed by the pack's incident process knowing the marker."""
+    alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
+    holder = incidents.marker_holder(db, pack, customer)
+    if alert.customer_id != holder.id:
+        raise NotAllowed(f"alert {alert.id} is not a marker on {customer.name} ({customer.reference}), so this "
+                         f"concern cannot be linked to it")
+    if alert.status != AlertStatus.ACTIVE:
+        when = f" on {letters.day(alert.removed_at)}" if alert.removed_at else ""
+        state = f"was removed{when}" if alert.status == AlertStatus.REMOVED else f"is {alert.status.replace('_', ' ')}"
+        raise NotAllowed(f"alert {alert.id} {state}: a concern can be linked only to an active marker; report it "
+                         f"as a new concern (without linking it)")
+    if pack.incident_process is None:
+        raise NotAllowed(f"the {pack.name} pack does not link concerns to a marker already on the customer "
+                         f"([pack] incident_process names no process); report it as a new concern")
+    incident = LinkedIncident(alert_id=alert.id, category=category, description=description.strip(),
+                              reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now())
+    db.add(incident)
+    db.flush()
+    audit.record(db, actor=actor.username, action="incident_linked", alert_id=alert.id, incident=incident.id,
+                 category=category, customer=customer.reference, description=description,
+                 **({"staff_involved": staff_involved} if staff_involved else {}))
+    case = start_case(db, pack=pack, process_id=pack.incident_process, alert=alert, kind="incident",
+                      actor=actor.username, data=incidents.case_data(db, alert=alert, incident=incident))
+    incident.case_id = case.id
+    return case
 
 
 def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, grounds: str) -> Case:
@@ -131,15 +167,18 @@ def start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: 
 
 def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind: str, actor: str,
                 data: dict, timers_from: datetime | None = None, timers_due_at: datetime | None = None,
-                definition=None) -> Case:
+                definition=None, besides: int | None = None) -> Case:
     """start_case without the flush: a case started inside another case's step (continue-as-new)
     is inserted by that step's one flush, already holding the state it waits in.
 
     timers_from: the duration timers the new case first waits on count from this moment, not
-    from now (the next review period from the previous review's due date)."""
+    from now (the next review period from the previous review's due date).
+    besides: the case starting it (a review scheduling the next as it ends), not counted as waiting."""
     definition = definition or deployment.latest(db, pack=pack.key, process_id=process_id)
     if definition is None:
         raise NotFound(f"process '{process_id}' is not deployed (run: alertflow pack deploy)")
+    if kind == "review":
+        _refuse_second_review(db, alert, besides)
     spec, subprocess_specs = deployment.spec_for(definition)
     case = Case(alert=alert, definition=definition, kind=kind, status=CaseStatus.RUNNING, workflow_state={},
                 started_by=actor, created_at=clock.now(), updated_at=clock.now())
@@ -153,6 +192,66 @@ def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind:
     audit.record(db, actor=actor, action="case_started", case=case, alert_id=alert.id,
                  process_id=process_id, version=definition.version, kind=kind)
     return case
+
+
+def waiting_reviews(db: Session, alert_id: int, besides: int | None = None) -> list[Case]:
+    """The marker's running review cases (there is at most one), other than `besides`."""
+    query = select(Case).where(Case.alert_id == alert_id, Case.kind == "review", Case.status == CaseStatus.RUNNING)
+    if besides is not None:
+        query = query.where(Case.id != besides)
+    with db.no_autoflush:  # a step's pending changes cannot start a review: only this function's callers do
+        return list(db.scalars(query.order_by(Case.id)))
+
+
+def _refuse_second_review(db: Session, alert: Alert, besides: int | None) -> None:
+    """A marker has exactly one review case waiting: never a second one started beside it."""
+    if alert.id is None:
+        return  # a new alert (an import) has none yet
+    waiting = waiting_reviews(db, alert.id, besides)
+    if waiting and besides is not None:
+        _refuse_if_stale(db, besides)  # a race for the step that scheduled it: the other one won
+    if waiting:
+        due = f", due {letters.day(waiting[0].next_timer_at)}" if waiting[0].next_timer_at else ", under way"
+        raise StepFailed(f"alert {alert.id} already has a review waiting (case {waiting[0].id}{due}); a marker has "
+                         f"one waiting review: move it with reschedule_review or start_review_now instead of "
+                         f"scheduling another")
+
+
+def _refuse_if_stale(db: Session, case_id: int) -> None:
+    """The step's own case changed since this step read it (someone completed the same step at the same
+    moment, and what they did is what this step now sees): the ordinary lost race, nothing saved."""
+    held = db.get(Case, case_id)
+    with db.no_autoflush:
+        stored = db.scalar(select(Case.lock_version).where(Case.id == case_id))
+    if held is not None and stored is not None and stored != held.lock_version:
+        raise Conflict(f"case {case_id} was changed by someone else at the same moment; "
+                       f"nothing you entered was saved, please try again")
+
+
+def retime_review(db: Session, *, pack: Pack, alert: Alert, due: datetime, actor: str, besides: int | None,
+                  later: bool = True) -> dict:
+    """Move the marker's one waiting review case to fall due at `due` (now or earlier: it opens at once).
+    The same case is retimed, so no second review is ever left beside it. later=False: a review already
+    due sooner keeps its date. Returns what happened: {"case", "moved", "from", "to", "under_way"}."""
+    waiting = waiting_reviews(db, alert.id, besides)
+    if not waiting:
+        raise StepFailed(f"alert {alert.id} has no review waiting to be moved (its marker is "
+                         f"{alert.status.replace('_', ' ')}); a review is scheduled by schedule_review")
+    case = _lock(db, waiting[0].id)
+    before = clock.as_utc(case.next_timer_at) if case.next_timer_at else None
+    step = _Step(db, pack, case, SYSTEM)
+    workflow = step.restore()
+    timers = [t for t in workflow.get_tasks(state=TaskState.WAITING)
+              if isinstance(getattr(t.task_spec, "event_definition", None), DurationTimerEventDefinition)]
+    if not timers or before is None:  # its timer has fired: the review is with people now
+        return {"case": case, "moved": False, "from": before, "to": before, "under_way": True}
+    if not later and due >= before:
+        return {"case": case, "moved": False, "from": before, "to": before, "under_way": False}
+    for task in timers:
+        _retime_to(workflow, task, due)
+    step.advance(workflow)  # due already: the timer fires now and the review opens
+    alert.next_review_at = due
+    return {"case": case, "moved": True, "from": before, "to": due, "under_way": False}
 
 
 def alert_data(alert: Alert, pack: Pack | None = None) -> dict:
@@ -513,7 +612,10 @@ class _Step:
             data=task.data, props=dict(spec.extensions or {}), element=spec.bpmn_id,
             start_case=lambda process_id, kind, data, timers_from=None: _start_case(
                 self.db, pack=self.pack, process_id=process_id, alert=self.case.alert, kind=kind,
-                actor=self.actor, data=data, timers_from=timers_from),
+                actor=self.actor, data=data, timers_from=timers_from, besides=self.case.id),
+            retime_review=lambda due, later=True: retime_review(
+                self.db, pack=self.pack, alert=self.case.alert, due=due, actor=self.actor,
+                besides=self.case.id, later=later),
             cancel_other_cases=self._cancel_other_cases))
 
     def _cancel_other_cases(self, reason):

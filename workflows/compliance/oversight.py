@@ -19,7 +19,7 @@ from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Letter, NonDisclosure, OPEN_TASK)
 from workflows.definitions.pack import Pack
 from workflows.permissions import may_read_non_disclosures, may_read_registers, require, visible
-from workflows.register.markers import instruction_to_staff, shown_by_customer
+from workflows.register.markers import instruction_to_staff, next_review_date, shown_by_customer
 
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
 
@@ -30,6 +30,10 @@ def _require_reader(pack, actor):
 
 def _iso(moment):
     return clock.as_utc(moment).isoformat() if moment else None
+
+
+def _iso_day(day):
+    return day.isoformat() if day else None
 
 
 def _day(moment):
@@ -80,7 +84,7 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
             "instruction": alert.marker_text, "control_measures": list(alert.control_measures or []),
             "placed_by": alert.placed_by, "placed_at": _iso(alert.placed_at),
             "decided_by": alert.decided_by, "decided_role": alert.decided_role,
-            "next_review": _day(alert.next_review_at),
+            "next_review": _iso_day(next_review_date(alert)),
         })
     restricted = [r["alert"] for r in rows if r["restriction"]]
     audit.record(db, actor=actor.username, action=f"register_{purpose}", markers=len(rows),

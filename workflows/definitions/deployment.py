@@ -34,6 +34,9 @@ ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at"
                     "late_appeal", "appeal_window_closed",
                     # a request case (workflows/register/customer_requests.py) starts knowing these
                     "request", "request_details", "letters_issued", "non_disclosures_recorded", "marker_active")
+# a linked incident's case starts knowing these (workflows/register/incidents.py CASE_VARIABLES)
+INCIDENT_VARIABLES = ("linked_incident", "incident_category", "marker_placed_at", "last_review_at",
+                      "next_review_at", "linked_incidents", "linked_incident_count")
 # a form field id names a case variable and is written into pages; an enum option id is a value
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -113,7 +116,8 @@ def _duplicate_ids(root, filename) -> list[Finding]:
 
 def _lint_xml(root, filename, pack) -> list[Finding]:
     findings = []
-    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES) | set(pack.review_carries)
+    known_names = set(pack.start_variables) | set(ENGINE_VARIABLES) | set(pack.review_carries) \
+        | set(INCIDENT_VARIABLES)
     for field in root.iterfind(".//camunda:formField", NS):
         known_names.add(field.get("id"))
         if field.get("type") == "enum":
@@ -250,6 +254,15 @@ def _check_service_task(add, task, pack):
                   "tell_tenant_within in pack.toml, e.g. tell_tenant_within = \"P14D\"")
     if name == "restrict_record" and props.get("restriction") and props["restriction"] not in pack.restrictions:
         add(task, f"unknown restriction '{props['restriction']}'")
+    if name == "reschedule_review":
+        if bool(props.get("within")) == bool(props.get("date_field")):
+            add(task, "reschedule_review needs exactly one of the properties 'within' (a duration from now, "
+                      "e.g. P1M) and 'date_field' (a date field of a form before it)")
+        elif props.get("within"):
+            try:
+                clock.duration_after(clock.now(), props["within"])
+            except ValueError as err:
+                add(task, f"reschedule_review within: {err}")
     if name == "record_letter_delivery" and props.get("method") and props["method"] not in pack.delivery_methods:
         add(task, f"unknown delivery method '{props['method']}' (the pack's: {', '.join(pack.delivery_methods)})")
 

@@ -11,6 +11,8 @@ pack must keep wherever a marker is placed or kept:
     why): no review outcome closes with the tenant neither told nor the reason written down.
   - no letter is issued on a path after the case recorded that the tenant is not told
     (record_non_disclosure), until a new decision is taken: a notice to staff goes before that point.
+  - a marker has exactly one waiting review: no path passes schedule_review twice, and no process
+    that runs beside the waiting review (the pack's incident and appeal processes) schedules one.
 """
 from workflows.definitions.pack import Pack
 
@@ -51,6 +53,7 @@ def check_process(process, pack: Pack, add) -> None:
     _check_outcome_recorded_at_the_decision(process, graph, add)
     _check_review_outcomes_told(process, graph, add)
     _check_no_letter_after_not_told(process, graph, pack, add)
+    _check_one_waiting_review(process, graph, pack, add)
     if process.get("id") == pack.late_appeals and not graph.actions(("record_late_appeal_decision",)):
         add(process.get("id"), "this is the pack's late_appeals process, but no step records whether the late "
                                "appeal is heard: add a user task for the role that decides (a boolean field "
@@ -120,6 +123,30 @@ def _check_no_letter_after_not_told(process, graph, pack, add) -> None:
                     f"tenant is not told: a tenant deliberately not told would receive it. Send the path that "
                     f"does not tell round the letter, or, if it goes to someone other than the tenant, say so "
                     f"with to_tenant = false in its [letters.{letters[letter]}] in pack.toml")
+
+
+def _check_one_waiting_review(process, graph, pack, add) -> None:
+    """A marker has one review case waiting (the engine refuses a second): a diagram that could
+    schedule a second is refused here, before any case reaches it. Only the assessment (before any
+    review exists) and a review scheduling its own next period (continue-as-new, as it ends) may
+    schedule one; every other process (an appeal, a linked incident, a request) runs beside the
+    waiting review and moves it instead."""
+    process_id = process.get("id")
+    schedules = graph.actions(REVIEWS)
+    beside = {pack.incident_process: "a linked incident", pack.appeal_process: "an appeal"}.get(process_id)
+    for task in sorted(schedules):
+        schedules_itself = _properties(graph.nodes[task]).get("process") == process_id
+        if process_id != pack.assessment_process and not schedules_itself:
+            what = f"the process for {beside}" if beside else f"'{process_id}'"
+            add(task, f"schedule_review in {what}, which runs while the marker's review waits: it would leave "
+                      f"the marker with two waiting reviews; move the waiting one with reschedule_review or "
+                      f"start_review_now (only the assessment, and a review scheduling its own next period, "
+                      f"schedule a review)")
+            continue
+        again = graph.first_of(task, schedules, stops=set())
+        if again:
+            add(task, f"a path from here passes '{again}', another schedule_review: it could leave the marker "
+                      f"with two waiting reviews; schedule the review once on every path")
 
 
 def _properties(element) -> dict:

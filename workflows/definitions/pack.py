@@ -161,6 +161,9 @@ class Pack:
     assessment_process: str
     appeal_process: str | None
     appeal_outcome_final: bool
+    # what a later concern about a customer with an active marker does when it is reported as
+    # linked to that marker ([pack] incident_process): None, and reports cannot be linked
+    incident_process: str | None = None
     # the roles that run and watch the system rather than work cases ([pack] administrator_role,
     # process_owner_role, compliance_role): who manages accounts, who changes the policy, and
     # who the registers and subject access default to
@@ -304,6 +307,7 @@ def _build(key, directory, raw, path) -> Pack:
             key=key, name=meta["name"], directory=directory,
             assessment_process=meta["assessment_process"],
             appeal_process=meta.get("appeal_process"),
+            incident_process=_process_name(meta, "incident_process", path),
             appeal_outcome_final=bool(meta.get("appeal_outcome_final", False)),
             administrator_role=meta.get("administrator_role", Pack.administrator_role),
             process_owner_role=meta.get("process_owner_role", Pack.process_owner_role),
@@ -491,6 +495,14 @@ def _restriction_measures(x: dict, key: str, path) -> tuple[str, ...]:
         raise PackError(f"{path}: [restrictions.{key}] control_measures must be a list of measures as staff "
                         f"read them, e.g. control_measures = [\"Contact the relevant manager before visiting\"]")
     return tuple(m.strip() for m in measures)
+
+
+def _process_name(meta: dict, name: str, path) -> str | None:
+    value = meta.get(name)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise PackError(f"{path}: [pack] {name} must name a process of the pack (its id in the .bpmn file), "
+                        f"e.g. {name} = \"small_incident\", not {value!r}")
+    return value
 
 
 def _review_carries(meta: dict, path) -> tuple[str, ...]:

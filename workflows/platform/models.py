@@ -167,6 +167,20 @@ class Alert(Base):
     about_customer: Mapped[Customer | None] = relationship(lazy="select", foreign_keys=[about_customer_id])
 
 
+class LinkedIncident(Base):
+    """A later concern about a customer, reported as linked to the active marker already on them
+    instead of opening a second alert: the marker's incidents, in order, and the case assessing it."""
+    __tablename__ = "linked_incident"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_case.id"))
+    category: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(Text)
+    reported_by: Mapped[str] = mapped_column(String(80))
+    staff_involved: Mapped[str | None] = mapped_column(String(80))
+    reported_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
 class Case(Base):
     """One process instance: an assessment, one review period, or an appeal."""
     __tablename__ = "workflow_case"

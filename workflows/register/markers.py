@@ -14,8 +14,19 @@ from workflows.platform import clock
 from workflows.platform.models import Alert, AlertStatus, Customer
 
 
+def _iso(day):
+    return day.isoformat() if day else None
+
+
 def _day(moment):
     return clock.local_day(moment).isoformat() if moment else None
+
+
+def next_review_date(alert: Alert):
+    """The day the marker's next review falls due: the one answer every page, list, letter and export
+    gives. The register keeps it in step with the timer of the marker's one waiting review case
+    (schedule_review, reschedule_review, start_review_now, a migration)."""
+    return clock.local_day(alert.next_review_at) if alert.next_review_at else None
 
 
 def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
@@ -29,7 +40,7 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
         "control_measures": list(rule.control_measures) if rule else list(alert.control_measures or []),
         # the pack's [marker_fields] (e.g. contact restrictions), as staff read them
         "details": [] if rule else marker_details(pack, alert),
-        "since": _day(alert.placed_at), "next_review": None if rule else _day(alert.next_review_at),
+        "since": _day(alert.placed_at), "next_review": None if rule else _iso(next_review_date(alert)),
     }
 
 

@@ -9,7 +9,8 @@ from workflows.definitions.pack import Pack
 from workflows.platform import wording
 from workflows.platform.errors import NotFound
 from workflows.platform.models import HumanTask
-from workflows.register import housing_system
+from workflows import permissions
+from workflows.register import housing_system, incidents
 from workflows.tasks.inbox import is_overdue
 
 
@@ -21,11 +22,21 @@ def task_view(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> dict:
     overdue = is_overdue(task)
     if task.kind == housing_system.KIND:  # no diagram behind it: what to enter is on the row
         return {"task": task, "fields": housing_system.fields(), "overdue": overdue,
-                "documentation": None, "instructions": task.instructions}
+                "documentation": None, "instructions": task.instructions, "linked_marker": None}
     spec, _ = deployment.spec_for(task.case.definition)
     task_spec = spec.task_specs[task.bpmn_id]
     return {"task": task, "fields": forms.fields_of(task_spec), "overdue": overdue,
-            "documentation": getattr(task_spec, "documentation", None), "instructions": None}
+            "documentation": getattr(task_spec, "documentation", None), "instructions": None,
+            "linked_marker": _linked_marker(db, pack, actor, task)}
+
+
+def _linked_marker(db, pack, actor, task):
+    """A linked incident's step shows the marker it is assessed against, to those with a need to
+    know the alert's story (permissions.may_read_story): the marker's reasons are its incidents."""
+    case = task.case
+    if case.kind != "incident" or not permissions.may_read_story(db, pack=pack, actor=actor, alert_id=case.alert_id):
+        return None
+    return incidents.marker_summary(db, pack=pack, alert=case.alert)
 
 
 def form_fields(task: HumanTask) -> list:
