@@ -35,9 +35,9 @@ def test_schedule_review_must_name_a_process_of_the_pack_deploying_or_deployed(c
     folder = small(tmp_path, monkeypatch, assessment=ASSESSMENT.replace(
         '<camunda:property name="process" value="small_review"/>', '<camunda:property name="process" value="small_reveiw"/>'))
     error = cli.fails("pack", "check")
-    assert ("small_assessment.bpmn: schedule: schedule_review 'Review' (schedule) names the process 'small_reveiw', "
+    assert ("small_assessment.bpmn: 'Review' (schedule): schedule_review names the process 'small_reveiw', "
             "which is neither in the pack's diagrams nor deployed (the pack's processes: small_assessment, "
-            "small_review)") in error, error
+            "small_incident, small_review)") in error, error
     assert "names the process 'small_reveiw'" in cli.fails("pack", "deploy")
     assert cli("pack", "versions") == ""  # nothing deployed
     # a process already deployed counts, though its file is no longer in the pack's folder
@@ -55,7 +55,7 @@ def test_requests_must_start_a_process_of_the_pack(cli, monkeypatch, tmp_path):
     error = cli.fails("pack", "check")
     line = (f"{tmp_path / 'small' / 'pack.toml'}: [requests.copy]: request 'A copy of the assessment' (copy) starts "
             f"the process 'small_copy', which is neither in the pack's diagrams nor deployed (the pack's processes: "
-            f"small_assessment, small_review)")
+            f"small_assessment, small_incident, small_review)")
     assert line in error, error
     assert error.count(line) == 1, error  # once, not once per diagram checked
 
@@ -90,13 +90,13 @@ EXPLAINING = replaced(
 def test_a_letter_reading_a_field_some_path_does_not_set_is_refused(cli, monkeypatch, tmp_path):
     small(tmp_path, monkeypatch, assessment=EXPLAINING, letter=LETTER + "Why: $level_explained\n")
     error = cli.fails("pack", "check")
-    assert ("small_assessment.bpmn: letter: issue_letter 'Tell them' (letter): template 'told' (The marker on your "
+    assert ("small_assessment.bpmn: 'Tell them' (letter): issue_letter: template 'told' (The marker on your "
             "record) reads $level_explained, which the path 'start' → 'Decide the marker' (decide) → 'Place' (place) "
             "→ 'Level 3?' (gw_level) → 'Review' (schedule) → 'Tell them' (letter) does not set before it: it is set "
             "only by 'Explain the level' (explain). The fields it may read here: ") in error, error
     assert "customer_name, customer_ref" in error and "contact_rules_labels" in error  # the valid names listed
     # the review issues the same letter and has no such step at all
-    assert ("small_review.bpmn: letter: issue_letter 'Tell them' (letter): template 'told' (The marker on your record) "
+    assert ("small_review.bpmn: 'Tell them' (letter): issue_letter: template 'told' (The marker on your record) "
             "reads $level_explained, which no step of this process sets and no case starts with") in error, error
 
 
@@ -106,7 +106,7 @@ def test_a_form_field_with_the_name_of_a_register_fact_is_refused(cli, monkeypat
         '<camunda:formField id="review_reason"',
         '<camunda:formField id="review_date" label="Date of the review" type="date"/><camunda:formField id="review_reason"'))
     error = cli.fails("pack", "check")
-    assert ("small_review.bpmn: review: form field 'review_date' of user task 'Review the marker' (review) has the "
+    assert ("small_review.bpmn: 'Review the marker' (review): form field 'review_date' has the "
             "name of a register fact the case already knows, which every letter reads from the register, not from "
             "this answer: give the answer its own name (e.g. 'review_date_answer'). Names a form may not take: "
             "about_customer_ref, alert_id, alert_reference, ") in error, error
@@ -123,11 +123,11 @@ def test_people_fields_must_be_set_before_the_step_on_every_path(cli, monkeypatc
     ).replace('<camunda:property name="mustDiffer" value="reported_by,staff_involved"/>',
               '<camunda:property name="assigneeField" value="level_explained"/>'))
     error = cli.fails("pack", "check")
-    assert ("small_assessment.bpmn: decide: mustDiffer of user task 'Decide the marker' (decide) names "
+    assert ("small_assessment.bpmn: 'Decide the marker' (decide): mustDiffer names "
             "'last_decision_by', which the path 'start' → 'Decide the marker' (decide) does not set before it: it is "
             "set only by 'Decide the marker' (decide). The fields set before it on every path: about_customer_ref, "
             "alert_id, ") in error, error
-    assert ("small_assessment.bpmn: deliver: assigneeField of user task 'Deliver the letter' (deliver) names "
+    assert ("small_assessment.bpmn: 'Deliver the letter' (deliver): assigneeField names "
             "'level_explained', which the path 'start' → 'Decide the marker' (decide) → 'Place' (place) → "
             "'Level 3?' (gw_level) → 'Review' (schedule) → 'Tell them' (letter) → 'Deliver the letter' (deliver) "
             "does not set before it: it is set only by 'Explain the level' (explain)") in error, error
@@ -141,7 +141,7 @@ def test_durations_that_are_not_iso_8601_are_refused_with_their_iso_form(cli, mo
           pack_toml=PACK_TOML.replace('tell_tenant_within = "P14D"', 'tell_tenant_within = "14d"'))
     error = cli.fails("pack", "check")
     assert "small_review.bpmn: due_def: timeDuration: '12 months' is not an ISO 8601 duration: write P12M" in error, error
-    assert ("small_assessment.bpmn: deliver: dueIn of user task 'Deliver the letter' (deliver): 'p5d' is not an "
+    assert ("small_assessment.bpmn: 'Deliver the letter' (deliver): dueIn: 'p5d' is not an "
             "ISO 8601 duration: write P5D") in error, error
     assert (f"{tmp_path / 'small' / 'pack.toml'}: [registers] tell_tenant_within: "
             f"'14d' is not an ISO 8601 duration: write P14D") in error, error

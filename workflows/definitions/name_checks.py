@@ -87,7 +87,7 @@ def _check_requests(pack, processes, add) -> None:
 def _check_scheduled_process(task, processes, add) -> None:
     named = _properties(task).get("process")
     if named and named not in processes:
-        add(task.get("id"), f"schedule_review {_called(task)} names the process '{named}', which is neither in "
+        add(task.get("id"), f"schedule_review names the process '{named}', which is neither in "
                             f"the pack's diagrams nor deployed (the pack's processes: {_listed(processes)})")
 
 
@@ -97,7 +97,7 @@ def _check_template(graph, task, pack, add) -> None:
         return  # the lint names an unknown template already
     known = graph.known_before(task.get("id")) | set(LETTER_REGISTER_FIELDS)
     for field in sorted(set(pack.letters[key].body.get_identifiers()) - known):
-        add(task.get("id"), f"{task.get(f'{{{CAMUNDA}}}topic')} {_called(task)}: template '{key}' "
+        add(task.get("id"), f"{task.get(f'{{{CAMUNDA}}}topic')}: template '{key}' "
                             f"({pack.letters[key].title}) reads ${field}, {graph.missing(task.get('id'), field)}. "
                             f"The fields it may read here: {_listed(known)}")
 
@@ -111,7 +111,7 @@ def _check_people_fields(graph, task, add) -> None:
     named += [("mustDiffer", n.strip()) for n in (props.get("mustDiffer") or "").split(",") if n.strip()]
     for setting, field in named:
         if field and field not in known and graph.set_anywhere(field):
-            add(task.get("id"), f"{setting} of user task {_called(task)} names '{field}', "
+            add(task.get("id"), f"{setting} names '{field}', "
                                 f"{graph.missing(task.get('id'), field)}. The fields set before it on every "
                                 f"path: {_listed(known)}")
 
@@ -121,7 +121,7 @@ def _check_shadowing(process, pack, add) -> None:
     for task in process.iter(f"{{{BPMN}}}userTask"):
         for field in task.iterfind(".//camunda:formField", NS):
             if field.get("id") in protected:
-                add(task.get("id"), f"form field '{field.get('id')}' of user task {_called(task)} has the name of "
+                add(task.get("id"), f"form field '{field.get('id')}' has the name of "
                                     f"a register fact the case already knows, {protected[field.get('id')]}: give "
                                     f"the answer its own name (e.g. '{field.get('id')}_answer'). Names a form may not "
                                     f"take: {_listed(protected)}")
@@ -142,7 +142,7 @@ def _check_durations(root, pack, add) -> None:
     for task in root.iter(f"{{{BPMN}}}userTask"):
         problem = _loose_duration(_properties(task).get("dueIn"))
         if problem:
-            add(task.get("id"), f"dueIn of user task {_called(task)}: {problem}")
+            add(task.get("id"), f"dueIn: {problem}")
     settings = {"[pack] appeal_within": pack.appeal_within,
                 "[registers] tell_tenant_within": pack.registers.tell_tenant_within,
                 "[registers] retain_closed_for": pack.registers.retain_closed_for,
