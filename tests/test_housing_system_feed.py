@@ -38,16 +38,13 @@ def events() -> list[FeedEvent]:
 
 
 def signed_in(app, username):
-    from tests.helpers import PASSWORD, one_hash_per_password
+    """Signed in through the real pages (two-step sign-in too, for the roles the pack marks)."""
+    from tests.helpers import PASSWORD, Browser, one_hash_per_password
     from workflows.accounts import credentials
 
     with one_hash_per_password(), database.transaction() as db:
         credentials.set_password(db, username=username, password=PASSWORD, by="test")
-    client = app.test_client()
-    page = client.get("/sign-in").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    assert client.post("/sign-in", data={"username": username, "password": PASSWORD, "csrf_token": csrf}).status_code == 302
-    return client
+    return Browser(app, username)
 
 
 def test_each_change_is_delivered_signed_retried_until_acknowledged_once_and_completes_its_step(

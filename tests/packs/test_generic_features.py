@@ -340,7 +340,8 @@ def test_a_letter_after_not_told_is_allowed_once_a_new_decision_is_taken():
     # the loop back passes schedule_review a second time, which the one-waiting-review rule refuses;
     # the rule on letters after "not told" has nothing to say
     assert [str(f) for f in deployment.check(xml, "derby_assessment.bpmn", pack)] == [
-        "derby_assessment.bpmn: schedule_review: a path from here passes 'schedule_review', another schedule_review: "
+        "derby_assessment.bpmn: 'Six-monthly review scheduled (§6)' (schedule_review): a path from here passes "
+        "'schedule_review', another schedule_review: "
         "it could leave the marker with two waiting reviews; schedule the review once on every path"]
 
 

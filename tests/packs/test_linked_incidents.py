@@ -142,17 +142,17 @@ def test_the_deploy_check_refuses_a_diagram_that_could_leave_a_marker_with_two_w
     write_small_pack(tmp_path, incident=scheduling)
     for command in (("pack", "check"), ("pack", "deploy")):
         error = cli.fails(*command)
-        assert "small_incident.bpmn: now: schedule_review in the process for a linked incident, which runs while the " \
+        assert "small_incident.bpmn: 'Reviewed now' (now): schedule_review in the process for a linked incident, which runs while the " \
                "marker's review waits: it would leave the marker with two waiting reviews" in error, error
     twice = REVIEW.replace('<bpmn:sequenceFlow id="r7" sourceRef="letter" targetRef="end"/>',
                            '<bpmn:sequenceFlow id="r7" sourceRef="letter" targetRef="keep"/>')
     write_small_pack(tmp_path, review=twice)
     error = cli.fails("pack", "check")
-    assert "small_review.bpmn: next: a path from here passes 'next', another schedule_review: it could leave the " \
+    assert "small_review.bpmn: 'Next review' (next): a path from here passes 'next', another schedule_review: it could leave the " \
            "marker with two waiting reviews" in error, error
     unset = INCIDENT.replace('<camunda:property name="date_field" value="review_by"/>', '')
     write_small_pack(tmp_path, incident=unset)
-    assert "small_incident.bpmn: sooner: reschedule_review needs exactly one of the properties 'within'" in cli.fails(
+    assert "small_incident.bpmn: 'Review brought forward' (sooner): reschedule_review needs exactly one of the properties 'within'" in cli.fails(
         "pack", "check")
     write_small_pack(tmp_path)
     assert "no problems found" in cli("pack", "check")

@@ -27,9 +27,11 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
         "alert": alert,
         "cases": cases,
         "tasks": tasks,
-        "assessments": list(db.scalars(select(RiskAssessment).where(RiskAssessment.alert_id == alert.id))),
+        "assessments": list(db.scalars(select(RiskAssessment).where(RiskAssessment.alert_id == alert.id)
+                                           .order_by(RiskAssessment.id))),
         "letters": list(db.scalars(select(Letter).where(Letter.alert_id == alert.id).order_by(Letter.id))),
-        "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id))),
+        "non_disclosures": list(db.scalars(select(NonDisclosure).where(NonDisclosure.alert_id == alert.id)
+                                               .order_by(NonDisclosure.id))),
         "notes": list(db.scalars(select(Note).where(Note.alert_id == alert.id).order_by(Note.id))),
         # in chain order: ids can be changed without breaking a hash, the chain's sequence cannot
         "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id)
