@@ -37,23 +37,10 @@ def _progress(what):
 @in_transaction
 def import_markers(db, file, username, dry_run, good_rows_only, mapping_file):
     """Import the existing register from a CSV, one row a marker (docs/integration.md)."""
-    from pathlib import Path
-
-    from workflows import permissions
     from workflows.register import importing
 
     pack, actor = active_pack(), actor_named(db, username)
-    if not permissions.may_import_register(pack, actor):
-        fail(f"{username} may not import the register: it is for the roles [pack] import_by names "
-              f"(by default the {pack.roles[pack.administrator_role].name})")
-    path = Path(file)
-    if not path.is_file():
-        fail(f"there is no file {file}")
-    mapping = None
-    if mapping_file:
-        if not Path(mapping_file).is_file():
-            fail(f"there is no mapping file {mapping_file}")
-        mapping = importing.load_mapping(Path(mapping_file).read_bytes(), mapping_file)
+    path, mapping = _allowed_file(pack, actor, "import", file, mapping_file)
     parsed = importing.read_csv(path.read_bytes(), path.name, mapping)
     report = importing.check(db, pack, parsed, progress=_progress("checked"))
     for p in report.problems:
@@ -80,23 +67,10 @@ def import_markers(db, file, username, dry_run, good_rows_only, mapping_file):
 def reconcile_command(db, file, username, mapping_file):
     """Compare a housing system's export (customer reference, instruction) with the register:
     markers missing on either side or worded differently. Exit status 1 when they differ."""
-    from pathlib import Path
-
-    from workflows import permissions
-    from workflows.register import importing, reconcile
+    from workflows.register import reconcile
 
     pack, actor = active_pack(), actor_named(db, username)
-    if not permissions.may_import_register(pack, actor):
-        fail(f"{username} may not reconcile the register: it is for the roles [pack] import_by names "
-             f"(by default the {pack.roles[pack.administrator_role].name})")
-    path = Path(file)
-    if not path.is_file():
-        fail(f"there is no file {file}")
-    mapping = None
-    if mapping_file:
-        if not Path(mapping_file).is_file():
-            fail(f"there is no mapping file {mapping_file}")
-        mapping = importing.load_mapping(Path(mapping_file).read_bytes(), mapping_file)
+    path, mapping = _allowed_file(pack, actor, "reconcile", file, mapping_file)
     result = reconcile.reconcile(db, pack=pack, actor=username, content=path.read_bytes(), filename=path.name,
                                  mapping=mapping)
     for p in result.problems:
@@ -116,3 +90,24 @@ def reconcile_command(db, file, username, mapping_file):
     if result.differences or result.problems:
         db.commit()  # the audit event of the reconciliation is kept, though the command reports a difference
         sys.exit(1)
+
+
+def _allowed_file(pack, actor, doing: str, file: str, mapping_file: str | None):
+    """The register file (and its column mapping) for someone the pack lets import or reconcile."""
+    from pathlib import Path
+
+    from workflows import permissions
+    from workflows.register import importing
+
+    if not permissions.may_import_register(pack, actor):
+        fail(f"{actor.username} may not {doing} the register: it is for the roles [pack] import_by names "
+             f"(by default the {pack.roles[pack.administrator_role].name})")
+    path = Path(file)
+    if not path.is_file():
+        fail(f"there is no file {file}")
+    mapping = None
+    if mapping_file:
+        if not Path(mapping_file).is_file():
+            fail(f"there is no mapping file {mapping_file}")
+        mapping = importing.load_mapping(Path(mapping_file).read_bytes(), mapping_file)
+    return path, mapping
