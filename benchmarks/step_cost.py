@@ -37,7 +37,7 @@ from sqlalchemy import event, select  # noqa: E402
 RISK = {"risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Log", "likelihood": "medium",
         "impact": "high", "decision_reason": "Risk", "assessment_method": "Interview", "place_marker": "yes",
         "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs", "inform_tenant": "yes"}
-KEEP = {"staff_information": "No change", "risk_reduced": "no", "measures_proportionate": "yes",
+KEEP = {"support_in_place": "Tenancy sustainment officer visits", "staff_information": "No change", "risk_reduced": "no", "measures_proportionate": "yes",
         "review_outcome": "keep", "review_reason": "Risk unchanged", "inform_tenant": "yes"}
 START = clock.parse_moment("2026-01-05T09:00")
 

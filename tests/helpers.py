@@ -124,7 +124,7 @@ class DerbyWorld:
 RECORDED = "2026-03-04T10:00"  # when the ASB team puts a decided marker on the red triangle
 MARKER = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
           "inform_tenant": "yes", **RISK}
-KEEP = {"staff_information": "Two incidents reported by the repairs team", "risk_reduced": "no",
+KEEP = {"support_in_place": "Tenancy sustainment officer visits", "staff_information": "Two incidents reported by the repairs team", "risk_reduced": "no",
         "measures_proportionate": "yes", "review_outcome": "keep", "review_reason": "Risk unchanged",
         "inform_tenant": "yes"}
 

@@ -22,7 +22,7 @@ def test_criminal_offender_assessed_by_asb_manager_reviewed_kept_and_appealed(de
     task = derby.open_task("anna", alert_id, T0)
     assert task["role"] == "asb_manager" and task["due"] == "2026-03-12"
 
-    derby.complete("anna", task["task"], {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER},
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER},
                    now=DECIDED)
     # the decision protects staff at once: on the register, at check-before-visiting and on the visit list,
     # while the ASB team's step to put it on the red triangle waits (§4)
@@ -317,7 +317,7 @@ def test_partner_information_reviews_ask_the_complex_needs_managers_input_when_i
     # an offender's marker (no Complex Needs Manager sought) is reviewed without it
     other = derby.report("rpo", customer="C3", now=T0)
     task = derby.open_task("anna", other, T0)
-    derby.complete("anna", task["task"], {"offence_nature": "Burglary, 2024", "scheduled_offender": "no", **MARKER},
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Burglary, 2024", "scheduled_offender": "no", **MARKER},
                    now=DECIDED)
     record_on_red_triangle(derby, other)
     assert derby.fire_timers("2027-03-03T10:02") == 1
@@ -367,7 +367,7 @@ def test_a_scheduled_offender_goes_on_the_red_triangle_saying_only_to_contact_th
     "contact the relevant manager before visiting", whatever wording the form might have taken."""
     alert_id = derby.report("rpo", now=T0)
     task = derby.open_task("anna", alert_id, T0)
-    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Scheduled offence", "scheduled_offender": "yes",
                                           **RISK, "place_marker": "yes", "inform_tenant": "yes"}, now=DECIDED)
     step = derby.open_task("anna", alert_id, DECIDED)
     shown = cli("task", "show", step["task"], "--as", "anna", now=DECIDED)
@@ -382,9 +382,33 @@ def test_a_scheduled_offender_goes_on_the_red_triangle_saying_only_to_contact_th
     # wording or measures typed for a scheduled offender never reach staff, the letter or the red triangle
     other = derby.report("rpo", customer="C2", now=T0)
     task = derby.open_task("anna", other, T0)
-    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Scheduled offence", "scheduled_offender": "yes",
                                           **MARKER}, now=DECIDED)
     alert = derby.alert(other)
     assert alert["control_measures"] == ["Contact the relevant manager before visiting"]
     assert "Visit in pairs" not in alert["letters"][0]["body"]
     assert "Visit in pairs" not in cli("visit-list", "--as", "sam")
+
+
+def test_the_offence_date_and_every_review_answer_of_section_6_are_required(derby, cli):
+    """§5.1: the ASB Manager considers the nature of the offence and when it was committed; §6: a
+    review collates information from staff and the support put in place, and asks whether the risk
+    has reduced and the measures are still proportionate. Left blank, each is refused by name."""
+    alert_id = derby.report("rpo", now=T0)
+    task = derby.open_task("anna", alert_id, T0)
+    assessment = {"offence_date": "2025-01-01", "offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER}
+    refused = derby.refuse("anna", task["task"], {k: v for k, v in assessment.items() if k != "offence_date"},
+                           now=DECIDED)
+    assert "offence_date: Give the date for 'When the offence was committed'" in refused, refused
+    assert derby.alert(alert_id, now=DECIDED)["status"] == "under_assessment"  # nothing saved
+    derby.complete("anna", task["task"], assessment, now=DECIDED)
+    record_on_red_triangle(derby, alert_id)
+
+    review = review_becomes_due(derby, "anna", alert_id)
+    for field in ("staff_information", "support_in_place", "risk_reduced", "measures_proportionate"):
+        refused = derby.refuse("anna", review["task"], {k: v for k, v in KEEP.items() if k != field},
+                               now=REVIEW_DUE)
+        assert f"error: {field}: " in refused, (field, refused)
+    assert derby.alert(alert_id, now=REVIEW_DUE)["review_count"] == 0
+    derby.complete("anna", review["task"], KEEP, now=REVIEW_DUE)
+    assert derby.alert(alert_id)["review_count"] == 1

@@ -15,7 +15,7 @@ def running_reviews(derby, alert_id):
 def test_a_new_concern_about_a_marked_tenant_is_assessed_knowing_the_marker_and_brings_the_review_forward(derby, cli):
     alert_id = derby.report("rpo", now=T0)
     derby.complete("anna", derby.open_task("anna", alert_id, T0)["task"],
-                   {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER}, now=DECIDED)
+                   {"offence_date": "2025-01-01", "offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER}, now=DECIDED)
     record_on_red_triangle(derby, alert_id)
     assert derby.alert(alert_id)["next_review"] == "2026-09-03"  # six months from the decision (§6)
     out = cli("report", "--as", "sam", "--customer", "C1", "--category", "rpo", "--description",

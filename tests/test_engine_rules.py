@@ -68,7 +68,7 @@ def test_completing_a_task_that_is_not_yours_or_no_longer_ready(derby, cli):
 def test_scheduled_offender_cases_are_visible_only_to_the_secure_list(derby, cli):
     alert_id = derby.report("rpo", now=T0)
     task = derby.open_task("anna", alert_id, T0)
-    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Scheduled offence", "scheduled_offender": "yes",
                                           **MARKER, "inform_tenant": "no",
                                           "non_disclosure_reason": "Police advice"}, now=T0)
     # the ASB team does not see the secure database: the ASB Manager puts the red triangle note on,
@@ -112,7 +112,7 @@ def test_a_scheduled_offender_case_is_secured_even_when_no_marker_is_placed(derb
     """§5.1: the assessment names the offence; the secure list alone may read it, marker or not."""
     alert_id = derby.report("rpo", now=T0)
     task = derby.open_task("anna", alert_id, T0)
-    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence, 2019", "scheduled_offender": "yes",
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Scheduled offence, 2019", "scheduled_offender": "yes",
                                           "place_marker": "no", "decision_reason": "No current risk to staff",
                                           **{k: v for k, v in RISK.items() if k != "decision_reason"}}, now=T0)
     alert = derby.alert(alert_id, who="anna")

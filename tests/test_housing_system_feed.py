@@ -252,7 +252,7 @@ def test_a_restricted_record_sends_only_its_staff_instruction(derby_feed, cli, a
     derby = derby_feed
     alert_id = derby.report("rpo", now=T0)
     derby.complete("anna", derby.open_task("anna", alert_id, T0)["task"],
-                   {"offence_nature": "Scheduled offence under the Sexual Offences Act", "scheduled_offender": "yes",
+                   {"offence_date": "2025-01-01", "offence_nature": "Scheduled offence under the Sexual Offences Act", "scheduled_offender": "yes",
                     **RISK, "place_marker": "yes", "inform_tenant": "yes"}, now=DECIDED)
     [event] = _feed(cli, app)
     alert = event["person_alert"]

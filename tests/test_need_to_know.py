@@ -17,7 +17,7 @@ def secure_marker(derby, customer="C1", now=T0) -> int:
     """A scheduled offender's marker (§5.1), decided by anna and kept from the tenant."""
     alert_id = derby.report("rpo", customer=customer, now=now)
     task = derby.open_task("anna", alert_id, now)
-    derby.complete("anna", task["task"], {"offence_nature": "Scheduled offence", "scheduled_offender": "yes",
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Scheduled offence", "scheduled_offender": "yes",
                                           **MARKER, "inform_tenant": "no", "non_disclosure_reason": SECRET}, now=now)
     [keeper] = [t for t in derby.inbox("anna", now) if t["alert"] == alert_id and t["kind"] == "housing_system"]
     derby.complete("anna", keeper["task"], {"housing_system_reference": "RT-9"}, now=now)

@@ -58,7 +58,7 @@ def test_a_form_says_in_words_when_a_follow_up_is_needed_and_what_is_missing(der
 def _offender_marked(derby):
     alert_id = derby.report("rpo", customer="C1", now=T0)
     task = derby.open_task("anna", alert_id, T0)
-    derby.complete("anna", task["task"], {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER,
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER,
                                           "control_measures": "visit_in_pairs,phone_before_visiting"},
                    now=DECIDED)
     record_on_red_triangle(derby, alert_id, now=DECIDED)

@@ -28,7 +28,7 @@ class Seeded:
         cli("customers", "add", "C4", "--name", "Susan Green", "--address", "4 Low Road, Derby", "--postcode", "DE2 2BB")
         d = derby
         self.a1 = self._placed("rpo", "C1", "2026-03-02T09:00", "anna", "2026-03-04T10:00",
-                               {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER},
+                               {"offence_date": "2025-01-01", "offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER},
                                recorded="2026-03-04T11:00")
         self.a2 = self._placed("partner_info", "C2", "2026-03-02T09:00", "anna", "2026-03-04T10:00",
                                {"partner_source": "Derbyshire Police", "complex_needs_consulted": "no", **MARKER,
@@ -36,7 +36,7 @@ class Seeded:
                                 "non_disclosure_reason": "Telling her may put the informant at risk"},
                                recorded="2026-03-04T11:00")
         self.a3 = self._placed("rpo", "C4", "2026-01-05T09:00", "anna", "2026-01-06T10:00",
-                               {"offence_nature": "Scheduled offence", "scheduled_offender": "yes", **MARKER,
+                               {"offence_date": "2025-01-01", "offence_nature": "Scheduled offence", "scheduled_offender": "yes", **MARKER,
                                 "inform_tenant": "no", "non_disclosure_reason": "Police advice: MAPPA"},
                                recorded="2026-01-06T11:00", keeper="anna")
         self.a4 = self._placed("near_miss", "C3", "2025-11-10T09:00", "helen", "2025-11-12T10:00",

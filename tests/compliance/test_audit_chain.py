@@ -18,7 +18,7 @@ T0 = "2026-03-02T09:00"
 def some_history(derby):
     alert_id = derby.report("rpo", now=T0)
     task = derby.open_task("anna", alert_id, T0)
-    derby.complete("anna", task["task"], {"offence_nature": "Assault", "scheduled_offender": "no", **MARKER}, now=T0)
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Assault", "scheduled_offender": "no", **MARKER}, now=T0)
     record_on_red_triangle(derby, alert_id)
     derby.report("near_miss", customer="C2", now=T0)
     return alert_id

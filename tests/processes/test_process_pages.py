@@ -263,7 +263,7 @@ def test_a_diagram_written_by_camunda_modeler_is_uploaded_checked_deployed_and_r
     assert world.fire_timers("2026-08-01T10:01") == 1
     review = world.open_task("helen", alert_id, "2026-08-01T10:01")
     assert review["title"] == "Review the marker with information from staff"
-    world.complete("helen", review["task"], {"staff_information": "No incidents", "risk_reduced": "no",
+    world.complete("helen", review["task"], {"support_in_place": "Tenancy sustainment officer visits", "staff_information": "No incidents", "risk_reduced": "no",
                                              "review_outcome": "keep", "review_reason": "Risk unchanged",
                                              "inform_tenant": "yes"}, now="2026-08-02T09:00")
     alert = world.alert(alert_id)

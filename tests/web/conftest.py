@@ -85,7 +85,7 @@ def records(world, cli):
     world.complete("tina", world.open_task("tina", alert)["task"], {"housing_system_reference": "RT-1"})
     ralert = world.report("rpo", customer="C2")
     world.complete("anna", world.open_task("anna", ralert)["task"],
-                   {"offence_nature": "Scheduled", "scheduled_offender": "yes", **marker})
+                   {"offence_date": "2025-01-01", "offence_nature": "Scheduled", "scheduled_offender": "yes", **marker})
     cli("appeal", ralert, "--as", "anna", "--grounds", "Not a risk now")
     fresh = world.report("rpo", customer="C1")
     with transaction() as db:

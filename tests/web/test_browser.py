@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save the README's screenshots there
 
 OFFENDER = {
-    "offence_nature": "Assault occasioning actual bodily harm (2024)", "scheduled_offender": "no",
+    "offence_date": "2025-01-01", "offence_nature": "Assault occasioning actual bodily harm (2024)", "scheduled_offender": "no",
     "risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Police disclosure letter",
     "likelihood": "medium", "impact": "high", "place_marker": "yes", "decision_reason": "Recent violence",
     "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs,phone_before_visiting",

@@ -136,7 +136,7 @@ def test_the_report_form_offers_to_link_a_concern_to_the_marker_already_on_the_c
     from tests.helpers import MARKER
     alert_id = world.report("rpo", now="2026-03-02T09:00")
     world.complete("anna", world.open_task("anna", alert_id)["task"],
-                   {"offence_nature": "Assault", "scheduled_offender": "no", **MARKER})
+                   {"offence_date": "2025-01-01", "offence_nature": "Assault", "scheduled_offender": "no", **MARKER})
     sam = as_user("sam")
     concern = {"customer": "C1", "category": "rpo", "description": "He threatened the caretaker again"}
     response = sam.post("/report", concern, token_from="/report?customer=C1")

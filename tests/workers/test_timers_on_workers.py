@@ -12,7 +12,7 @@ from workflows.platform import config, db as database
 from workflows.platform.models import AuditEvent, Case, HumanTask
 from workflows.definitions.pack import active_pack
 
-KEEP = {"staff_information": "No incidents since", "risk_reduced": "no", "measures_proportionate": "yes",
+KEEP = {"support_in_place": "Tenancy sustainment officer visits", "staff_information": "No incidents since", "risk_reduced": "no", "measures_proportionate": "yes",
         "review_outcome": "keep", "review_reason": "Risk unchanged", "inform_tenant": "yes"}
 MARKER = {"place_marker": "yes", "marker_text": "Visit in pairs", "control_measures": "visit_in_pairs",
           "inform_tenant": "yes", **RISK}
@@ -78,7 +78,7 @@ def _place_marker(derby, customer, now_clock, moment):
     now_clock.set(moment)
     alert_id = derby.report("rpo", customer=customer)
     task = derby.open_task("anna", alert_id)
-    derby.complete("anna", task["task"], {"offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER})
+    derby.complete("anna", task["task"], {"offence_date": "2025-01-01", "offence_nature": "Assault, 2025", "scheduled_offender": "no", **MARKER})
     task = derby.open_task("tina", alert_id)
     derby.complete("tina", task["task"], {"housing_system_reference": "RT-1"})
     return alert_id
