@@ -170,7 +170,8 @@ def test_check_before_visiting_at_phone_width_by_keyboard(chromium, live_server)
     page.keyboard.type("correct horse battery")
     page.keyboard.press("Enter")
     page.wait_for_url("**/check")  # back where they were going
-    page.keyboard.type("High Street")  # the search box has the focus
+    expect(page.locator("#q")).to_be_focused()  # the search box has the focus (once the page has loaded)
+    page.keyboard.type("High Street")
     page.keyboard.press("Enter")
     expect(page.locator("article.check")).to_have_count(3)
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # nothing off the side
