@@ -107,7 +107,7 @@ def task_show(db, task_id, username, as_json):
                f"due {day(t.due_at)}")
     if marker:
         click.echo(f"  the marker this concern is linked to (alert {marker['alert']}): {marker['category']}, "
-                   f"level {marker['level'] or '-'}: {marker['marker_text']}"
+                   f"{marker['level_label'] or 'no level'}: {marker['marker_text']}"
                    + (f" ({wording.and_list(marker['control_measures'])})" if marker["control_measures"] else ""))
         click.echo(f"  last reviewed {day(marker['last_review_at'])}, next review {day(marker['next_review'])}")
         for i in marker["incidents"]:

@@ -35,7 +35,7 @@ def test_a_repeat_incident_brings_the_12_month_review_forward_and_one_review_wai
     # the assessor's step shows the marker it is linked to; its reporter may not decide on it
     task = world.open_task("mo", alert_id, LATER)
     shown = cli("task", "show", task["task"], "--as", "mo")
-    assert "the marker this concern is linked to" in shown and "A concern, level L2: Visit in pairs" in shown
+    assert "the marker this concern is linked to" in shown and "A concern, Level 2: Visit in pairs" in shown
     assert "last reviewed -, next review 3 March 2027" in shown
     assert "incident 1: 2 March 2026, first reported by sam: Threatened the gas engineer" in shown
     assert "incident 2: 1 June 2026, linked by meg: Shouted at the repairs team" in shown

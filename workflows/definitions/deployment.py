@@ -386,6 +386,7 @@ def versions(db: Session, *, pack: str) -> list[tuple[ProcessDefinition, int]]:
     return [(d, n) for d, n in rows]
 
 
+_labels: dict = {}  # (field id, newest versions) -> option labels (option_labels)
 _parsed: dict[tuple[int, str], tuple] = {}
 
 
@@ -401,20 +402,24 @@ def spec_for(definition: ProcessDefinition):
 def option_labels(db: Session, *, pack: str, field_id: str) -> dict[str, str]:
     """What the pack's diagrams call each option of a form field (an alert's `level` or
     `marker_code`: "Level 2: medium risk"), from the newest version of each process; a code no
-    form offers has no label, and is shown as it is."""
+    form offers has no label, and is shown as it is. Worked out once per set of newest versions
+    (asked at every change to a marker, every letter and some pages): one small query after that."""
     newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
               .where(ProcessDefinition.pack == pack).group_by(ProcessDefinition.process_id).subquery())
-    definitions = db.scalars(select(ProcessDefinition).join(
+    versions = tuple((row.id, row.content_hash) for row in db.execute(select(ProcessDefinition.id, ProcessDefinition.content_hash).join(
         newest, (ProcessDefinition.process_id == newest.c.process_id) & (ProcessDefinition.version == newest.c.v))
-        .where(ProcessDefinition.pack == pack).order_by(ProcessDefinition.process_id))
-    labels = {}
-    for definition in definitions:
-        spec, subprocesses = spec_for(definition)
-        for process in (spec, *subprocesses.values()):
-            for task_spec in process.task_specs.values():
-                form = getattr(task_spec, "form", None)
-                for field in (form.fields if form else []):
-                    if field.id == field_id and field.type == "enum":
-                        for option in field.options:
-                            labels.setdefault(option.id, option.name or option.id)
-    return labels
+        .where(ProcessDefinition.pack == pack).order_by(ProcessDefinition.process_id)))
+    key = (field_id, versions)
+    if key not in _labels:
+        labels = {}
+        for definition_id, _ in versions:
+            spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
+            for process in (spec, *subprocesses.values()):
+                for task_spec in process.task_specs.values():
+                    form = getattr(task_spec, "form", None)
+                    for field in (form.fields if form else []):
+                        if field.id == field_id and field.type == "enum":
+                            for option in field.options:
+                                labels.setdefault(option.id, option.name or option.id)
+        _labels[key] = labels
+    return dict(_labels[key])

@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.cases.assignment import Actor
+from workflows.definitions import deployment
 from workflows.definitions.pack import Pack
 from workflows.platform import clock
 from workflows.platform.models import Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, LinkedIncident
@@ -88,6 +89,8 @@ def marker_summary(db: Session, *, pack: Pack, alert: Alert) -> dict:
     return {
         "alert": alert.id, "category": category.label if category else alert.category,
         "level": alert.level, "marker_code": alert.marker_code, "marker_text": alert.marker_text,
+        # as the pack's forms call it ("Level 2: medium risk"), for the assessor to read
+        "level_label": deployment.option_labels(db, pack=pack.key, field_id="level").get(alert.level, alert.level),
         "control_measures": list(alert.control_measures or []), "details": markers.marker_details(pack, alert),
         "placed_at": alert.placed_at, "last_review_at": last_review_at(db, alert),
         "next_review": markers.next_review_date(alert), "incidents": incidents(db, alert),
@@ -97,4 +100,4 @@ def marker_summary(db: Session, *, pack: Pack, alert: Alert) -> dict:
 def _date(value):
     if value is None:
         return None
-    return value.isoformat() if not hasattr(value, "hour") else clock.as_utc(value).date().isoformat()
+    return value.isoformat() if not hasattr(value, "hour") else clock.local_day(value).isoformat()
