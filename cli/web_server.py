@@ -24,8 +24,6 @@ class _Server(BaseApplication):
 
 def serve_with_workers(host: str, port: int, workers: int, threads: int, background_minutes=None):
     """Serve until stopped, with the background work every `background_minutes` (None: none)."""
-    from webapp import _secret_key
-    _secret_key()  # made once here, before the workers start, so they all sign with one key
     sweeper = []
 
     def when_ready(_arbiter):

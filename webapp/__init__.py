@@ -21,20 +21,7 @@ def _secret_key() -> str:
     """SECRET_KEY, or one kept in instance/ so that a restart does not sign everyone out."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    path = config.PROJECT_ROOT / "instance" / "secret_key"
-    path.parent.mkdir(exist_ok=True)
-    if not path.exists():
-        # written whole, then linked into place: web server processes starting together get one key
-        draft = path.with_name(f".secret_key.{os.getpid()}")
-        draft.write_text(secrets.token_hex(32))
-        draft.chmod(0o600)
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
+    return config.instance_secret("secret_key", lambda: secrets.token_hex(32))
 
 
 def create_app(settings: dict | None = None) -> Flask:

@@ -56,12 +56,7 @@ def _keys() -> list[bytes]:
     if not text and os.environ.get("ALERTFLOW_MFA_KEY_FILE"):
         text = open(os.environ["ALERTFLOW_MFA_KEY_FILE"], encoding="utf-8").read().strip()
     if not text:
-        path = config.PROJECT_ROOT / "instance" / "mfa_key"
-        path.parent.mkdir(exist_ok=True)
-        if not path.exists():
-            path.write_text(Fernet.generate_key().decode())
-            path.chmod(0o600)
-        text = path.read_text().strip()
+        text = config.instance_secret("mfa_key", lambda: Fernet.generate_key().decode())
     return [key.strip().encode() for key in text.split(",") if key.strip()]
 
 

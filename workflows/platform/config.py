@@ -30,3 +30,22 @@ def pack_name() -> str:
 
 def packs_dir() -> Path:
     return Path(os.environ.get("ALERTFLOW_PACKS_DIR", PROJECT_ROOT / "bpmn"))
+
+
+def instance_secret(name: str, make) -> str:
+    """A secret kept in instance/<name> when no setting gives one, made by `make()` the first time.
+    Written whole, then linked into place, so processes starting together (the web server's
+    workers) all read the one that won."""
+    path = PROJECT_ROOT / "instance" / name
+    path.parent.mkdir(exist_ok=True)
+    if not path.exists():
+        draft = path.with_name(f".{name}.{os.getpid()}")
+        draft.write_text(make())
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
