@@ -13,6 +13,7 @@ literal `in` a field that takes several options, a field alone (answered/Yes), c
 import ast
 
 from workflows.definitions import expressions
+from workflows.platform import wording
 
 
 class _NotSimple(Exception):
@@ -86,13 +87,13 @@ def in_words(condition: dict | None, fields: dict) -> str | None:
         if values == [None]:
             return f"you left {_label(field)} unanswered"
         if field.type == "boolean" or all(isinstance(v, bool) for v in values):
-            return " or ".join(f"you answered {'Yes' if v else 'No'} to {_label(field)}" for v in values)
+            return " or ".join(f"you answered {wording.yes_no(v)} to {_label(field)}" for v in values)
         return f"you chose {' or '.join(_option(field, v) for v in values)} for {_label(field)}"
     values = condition["is_not"]
     if values == [None]:
         return f"you answered {_label(field)}"
     if field.type == "boolean" or all(isinstance(v, bool) for v in values):
-        return " and ".join(f"you did not answer {'Yes' if v else 'No'} to {_label(field)}" for v in values)
+        return " and ".join(f"you did not answer {wording.yes_no(v)} to {_label(field)}" for v in values)
     return f"you did not choose {' or '.join(_option(field, v) for v in values)} for {_label(field)}"
 
 
