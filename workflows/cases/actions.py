@@ -325,8 +325,8 @@ def reschedule_review(ctx: ActionContext):
             raise FormInvalid({field: f"'{raw}' is not a date (YYYY-MM-DD)"}) from None
         today = clock.now().date()
         if due.date() < today:
-            raise FormInvalid({field: f"the review cannot be moved to {_day(due)}, which is in the past: "
-                                      f"give today ({_day(clock.now())}) or a later date"})
+            raise FormInvalid({field: f"the review cannot be moved to {wording.day(due)}, which is in the past: "
+                                      f"give today ({wording.day(clock.now())}) or a later date"})
         if due <= clock.now():  # today: the timer is made due a moment ago, so the review opens now
             due = clock.now() - timedelta(seconds=1)
     moved = ctx.retime_review(due, later=ctx.props.get("move_later") == "true")
@@ -344,11 +344,6 @@ def start_review_now(ctx: ActionContext):
     moved = ctx.retime_review(clock.now() - timedelta(seconds=1))
     ctx.log("review_started_now" if moved["moved"] else "review_not_moved", review_case=moved["case"].id,
             from_due=moved["from"], why=None if moved["moved"] else "the review is under way")
-
-
-def _day(moment) -> str:
-    from workflows.register.letters import day
-    return day(moment)
 
 
 def _previous_due_date(ctx: ActionContext):

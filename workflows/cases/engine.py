@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, lazyload, object_session, undefer
 from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.compliance import audit
-from workflows.platform import clock, text
+from workflows.platform import clock, text, wording
 from workflows.definitions import deployment, spiff
 from workflows.cases import forms
 from workflows.register import appeals, housing_system, incidents, letters
@@ -89,7 +89,7 @@ def _report_linked_incident(db: Session, *, pack: Pack, actor: Actor, customer: 
         raise NotAllowed(f"alert {alert.id} is not a marker on {customer.name} ({customer.reference}), so this "
                          f"concern cannot be linked to it")
     if alert.status != AlertStatus.ACTIVE:
-        when = f" on {letters.day(alert.removed_at)}" if alert.removed_at else ""
+        when = f" on {wording.day(alert.removed_at)}" if alert.removed_at else ""
         state = f"was removed{when}" if alert.status == AlertStatus.REMOVED else f"is {alert.status.replace('_', ' ')}"
         raise NotAllowed(f"alert {alert.id} {state}: a concern can be linked only to an active marker; report it "
                          f"as a new concern (without linking it)")
@@ -136,12 +136,12 @@ def start_appeal(db: Session, *, pack: Pack, actor: Actor, alert_id: int, ground
     late = closed is not None  # and the pack hears late appeals: its late_appeals process decides whether to
     audit.record(db, actor=actor.username, action="appeal_lodged", alert_id=alert.id,
                  decision_no=alert.decision_no, grounds=grounds,
-                 **({"late": True, "window_closed_on": letters.day(closed)} if late else {}))
+                 **({"late": True, "window_closed_on": wording.day(closed)} if late else {}))
     case = _start_case(db, pack=pack, process_id=pack.late_appeals if late else pack.appeal_process, alert=alert,
                        kind="appeal", actor=actor.username, data={
                            "original_decider": alert.decided_by, "original_decider_role": alert.decided_role,
                            "appeal_grounds": grounds.strip(), "appealed_decision_no": alert.decision_no,
-                           "late_appeal": late, "appeal_window_closed": letters.day(closed) if late else ""})
+                           "late_appeal": late, "appeal_window_closed": wording.day(closed) if late else ""})
     db.flush()
     return case
 
@@ -211,7 +211,7 @@ def _refuse_second_review(db: Session, alert: Alert, besides: int | None) -> Non
     if waiting and besides is not None:
         _refuse_if_stale(db, besides)  # a race for the step that scheduled it: the other one won
     if waiting:
-        due = f", due {letters.day(waiting[0].next_timer_at)}" if waiting[0].next_timer_at else ", under way"
+        due = f", due {wording.day(waiting[0].next_timer_at)}" if waiting[0].next_timer_at else ", under way"
         raise StepFailed(f"alert {alert.id} already has a review waiting (case {waiting[0].id}{due}); a marker has "
                          f"one waiting review: move it with reschedule_review or start_review_now instead of "
                          f"scheduling another")

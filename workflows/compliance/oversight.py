@@ -12,7 +12,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.compliance import audit
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.register import feed, letters
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import WorkflowError
@@ -203,7 +203,7 @@ def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
         deadline = clock.duration_after(clock.as_utc(alert.decided_at), within, pack.calendar)
         if clock.is_past(deadline, now):
             rows.append({"alert": alert.id, "customer": alert.customer.reference, "case": case_id,
-                         "letter": f"letter issued {letters.day(issued)}, not yet delivered" if issued
+                         "letter": f"letter issued {wording.day(issued)}, not yet delivered" if issued
                          else "no letter issued, and no reason for not telling recorded",
                          "issued": _day(issued), "decided_by": alert.decided_by, "decided": _day(alert.decided_at),
                          "deadline": _day(deadline), "days_late": clock.days_late(deadline, now)})

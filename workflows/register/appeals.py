@@ -16,7 +16,7 @@ from workflows.definitions.pack import Pack
 from workflows.platform import clock, wording
 from workflows.platform.errors import NotAllowed
 from workflows.platform.models import Alert, Letter
-from workflows.register.letters import day, to_tenant
+from workflows.register.letters import to_tenant
 
 
 def telling_letter(db: Session, *, pack: Pack, alert: Alert) -> Letter | None:
@@ -49,10 +49,10 @@ def check_window(db: Session, *, pack: Pack, alert: Alert) -> None:
     if closes is None:
         return
     letter = telling_letter(db, pack=pack, alert=alert)
-    review = f" (next review due {day(alert.next_review_at)})" if alert.next_review_at else ""
+    review = f" (next review due {wording.day(alert.next_review_at)})" if alert.next_review_at else ""
     raise NotAllowed(
-        f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {day(closes)}: "
+        f"the time to appeal decision {alert.decision_no} on alert {alert.id} closed on {wording.day(closes)}: "
         f"an appeal must be lodged within {wording.duration(pack.appeal_within)} of receiving the letter "
         f"that told the tenant, and letter {letter.id} ('{letter.title}') was delivered on "
-        f"{day(letter.delivered_at)}; a late appeal cannot be lodged, but new information can be "
+        f"{wording.day(letter.delivered_at)}; a late appeal cannot be lodged, but new information can be "
         f"weighed at the marker's review{review}")

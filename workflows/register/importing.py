@@ -251,9 +251,9 @@ def check(db: Session, pack: Pack, parsed: Parsed, progress=None) -> Report:
         placed = _date(v, "date_placed", problem)
         review = _date(v, "next_review_date", problem)
         if placed and placed > today:
-            problem("date_placed", f"{_day(placed)} is in the future")
+            problem("date_placed", f"{wording.day(placed)} is in the future")
         if review and review <= today:
-            problem("next_review_date", f"{_day(review)} is not after today ({_day(today)}): a review that is "
+            problem("next_review_date", f"{wording.day(review)} is not after today ({wording.day(today)}): a review that is "
                                         f"already due cannot be imported as waiting; review it first, or give the "
                                         f"date it is now due")
         if v.get("address") and not v.get("postcode"):
@@ -270,7 +270,7 @@ def check(db: Session, pack: Pack, parsed: Parsed, progress=None) -> Report:
             v["key"] = key
             if key in held:
                 problem("date_placed", f"{v['customer_reference']} already has a "
-                                       f"{pack.categories[v['category']].label} marker placed on {_day(placed)} on the "
+                                       f"{pack.categories[v['category']].label} marker placed on {wording.day(placed)} on the "
                                        f"register (imported before?)")
             elif key in seen:
                 problem("date_placed", f"the same marker as row {seen[key]} (customer, category and date placed)")
@@ -420,10 +420,6 @@ def _held_keys(db: Session) -> set[tuple]:
 
 def _moment(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=timezone.utc)
-
-
-def _day(day: date) -> str:
-    return wording.day(day)
 
 
 def _short(value: str) -> str:

@@ -59,22 +59,12 @@ def delivery_problem(letter: Letter, moment: datetime) -> str | None:
     issued = clock.as_utc(letter.issued_at)
     what = f"letter {letter.id} ('{letter.title}')"
     if moment > clock.now():
-        return (f"{when(moment)} is in the future: the delivery of {what} can be recorded only once "
-                f"it has happened (it is now {when(clock.now())})")
+        return (f"{wording.moment(moment)} is in the future: the delivery of {what} can be recorded only once "
+                f"it has happened (it is now {wording.moment(clock.now())})")
     if moment < issued.replace(second=0, microsecond=0):  # people give minutes
-        return (f"{what} was issued on {when(issued)}, so it cannot have been delivered on {when(moment)}: "
+        return (f"{what} was issued on {wording.moment(issued)}, so it cannot have been delivered on {wording.moment(moment)}: "
                 f"give the date and time it reached the tenant")
     return None
-
-
-def day(moment: datetime) -> str:
-    """A date in words, as a letter or a refusal says it: 17 March 2027 (workflows/platform/wording)."""
-    return wording.day(moment)
-
-
-def when(moment: datetime) -> str:
-    """A moment in words: 17 March 2027 at 11:30 (UK time)."""
-    return wording.moment(moment)
 
 
 def pdf(letter: Letter, *, organisation: str) -> bytes:
