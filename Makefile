@@ -25,8 +25,10 @@ run: install
 	$(BIN)/alertflow demo
 	$(BIN)/alertflow serve
 
-## test: the whole suite on SQLite, then again on PostgreSQL
-test: test-sqlite test-postgres
+## test: the whole suite on SQLite and on PostgreSQL, the two halves side by side (one per core;
+## each half's output is printed whole when it ends)
+test: install
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install
 	TEST_POSTGRES_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest -q
