@@ -102,10 +102,15 @@ def end_old_sessions():
         return redirect(url_for("auth.set_up" if session[PENDING].get("enrol") else "auth.code"))
     signed_in_at = session.get("signed_in_at")
     if signed_in_at and time.time() - signed_in_at > SESSION_MAX_AGE.total_seconds():
+        from . import KEPT_AFTER_SESSION_ENDED
+        from .inbox import keep_answers_of_ended_session
+        kept = request.method == "POST" and keep_answers_of_ended_session(dict(session))
         logout_user()
         session.clear()
-        flash("Your session has ended: please sign in again.")
-        return redirect(url_for("auth.sign_in", next=request.full_path if request.method == "GET" else None))
+        flash(KEPT_AFTER_SESSION_ENDED if kept else "Your session has ended: please sign in again.")
+        next_path = (request.full_path if request.method == "GET"
+                     else url_for("inbox.task", task_id=request.view_args["task_id"]) if kept else None)
+        return redirect(url_for("auth.sign_in", next=next_path))
     return None
 
 

@@ -1,16 +1,19 @@
 """The inbox and the task page: claim, release, reassign, and complete a step with its form."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
+from sqlalchemy import select
 
 from workflows.tasks.task_view import task_view
 from workflows.register.story import alert_story
 from workflows.cases import engine
-from workflows.tasks import inbox as inboxes
+from workflows.tasks import drafts, inbox as inboxes
+from workflows.accounts import second_factor
+from workflows.cases.assignment import actor_of
 from workflows import permissions
 from workflows.platform import wording
 from workflows.platform.db import transaction
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
-from workflows.platform.models import TaskStatus
+from workflows.platform.models import TaskStatus, User
 
 from .auth import actor, pack
 
@@ -38,12 +41,16 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
                    f"nothing you entered was saved.")
     story = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id) if readable else None
     may_act = inboxes.is_open(task) and _may_act(task)
+    draft = drafts.load(db, pack=pack(), actor=actor(), task_id=task_id) if may_act and values is None else None
+    if draft:  # the answers typed before a closed tab or an ended session, not yet checked
+        values = draft.answers
     candidates = (inboxes.reassign_candidates(db, pack=pack(), task=task)
                   if inboxes.is_open(task) and permissions.may_reassign(pack(), actor(), task) else [])
     return render_template("task.html", title=task.title, view=view, task=task, story=story, may_act=may_act,
                            values=values or {}, errors=errors or {}, problem=problem, candidates=candidates,
                            overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack(),
-                           can_read_case=readable), status
+                           can_read_case=readable, draft=draft,
+                           session_seconds=int(current_app.permanent_session_lifetime.total_seconds())), status
 
 
 def _may_act(task) -> bool:
@@ -104,6 +111,50 @@ def complete(task_id):
         following = "; ".join(f"'{t.title}' is in the inbox of {t.assignee or roles[t.role].name}" for t in steps)
     flash(f"Done: '{title}'. " + (f"Next: {following}." if following else "No further step is waiting on this case."))
     return redirect(url_for("inbox.inbox"))
+
+
+@blueprint.route("/tasks/<int:task_id>/draft", methods=["POST"])
+@login_required
+def save_draft(task_id):
+    """The form's answers so far, sent by form.js as the person types (the CSRF token in a header)."""
+    with transaction() as db:
+        fields = task_view(db, pack=pack(), actor=actor(), task_id=task_id)["fields"]
+        draft = drafts.save(db, pack=pack(), actor=actor(), task_id=task_id,
+                            answers=_form_values(fields), field_ids={f.id for f in fields})
+    return jsonify(saved=f"Draft saved at {wording.time_of_day(draft.saved_at)}")
+
+
+@blueprint.route("/tasks/<int:task_id>/draft/discard", methods=["POST"])
+@login_required
+def discard_draft(task_id):
+    with transaction() as db:
+        drafts.discard_own(db, actor=actor(), task_id=task_id)
+    flash("Your draft is discarded: the form shows the step as it came.")
+    return redirect(url_for("inbox.task", task_id=task_id))
+
+
+def keep_answers_of_ended_session(ended: dict) -> bool:
+    """A step's form sent after its session ended (idle too long, or past the longest session):
+    nothing is completed, but the answers become the person's draft of the step, so that signing in
+    again brings them back. `ended` is the old session, still signed by this app: only a session
+    that was fully signed in (and not signed out, re-keyed or switched off since) keeps a draft."""
+    if request.endpoint != "inbox.complete" or not ended.get("_user_id"):
+        return False
+    task_id = request.view_args["task_id"]
+    try:
+        with transaction() as db:
+            user = db.scalar(select(User).where(User.id == int(ended["_user_id"])))
+            if user is None or not user.active or ended.get("generation") != user.session_generation:
+                return False
+            if second_factor.asks_for_code(pack(), user) and not ended.get("second_factor"):
+                return False
+            person = actor_of(db, pack(), user.username, user.role_keys)
+            fields = task_view(db, pack=pack(), actor=person, task_id=task_id)["fields"]
+            drafts.save(db, pack=pack(), actor=person, task_id=task_id, answers=_form_values(fields),
+                        field_ids={f.id for f in fields})
+    except (NotAllowed, NotFound, ValueError):
+        return False
+    return True
 
 
 @blueprint.route("/tasks/<int:task_id>/claim", methods=["POST"])

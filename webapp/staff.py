@@ -36,6 +36,8 @@ class ReportForm(FlaskForm):
 @requires(any_staff)
 def report():
     query = request.values.get("q", "").strip()
+    # the search is a button of the report's own form, so what was typed so far stays on the page
+    searching = request.method == "POST" and "find" in request.form
     form = ReportForm()
     form.category.choices = [("", "Choose...")] + [(c.key, c.label) for c in pack().categories.values()]
     with transaction() as db:
@@ -44,7 +46,7 @@ def report():
         if chosen and chosen not in {c.reference for c in found}:
             found += people.find_customers(db, text=chosen)[:1]
         form.customer.choices = [(c.reference, f"{c.name}, {c.address} ({c.reference})") for c in found]
-        if chosen and request.method == "GET":
+        if chosen and (request.method == "GET" or searching):
             form.customer.data = chosen
         customer = incidents.customer_named(db, chosen) if chosen else None
         offered = incidents.linkable_markers(db, pack=pack(), actor=actor(), customer=customer) if customer else []
@@ -55,7 +57,7 @@ def report():
     else:
         form.link_to.validators = [DataRequired("Choose whether to link this concern to the marker already on them"),
                                    AnyOf([c for c, _ in form.link_to.choices], message="Choose one of the answers offered")]
-    if form.validate_on_submit():
+    if not searching and form.validate_on_submit():
         link_to = int(form.link_to.data) if offered and form.link_to.data != "new" else None
         try:
             with transaction() as db:

@@ -51,6 +51,9 @@ POST_TABLE = """
 /tasks/{task}/release                    302 403 403 403 --- --- 403
 /tasks/{task}/reassign                   302 403 403 403 403 403 403
 /tasks/{task}/complete                   302 403 403 422 --- --- 403
+/tasks/{task}/draft                      302 403 403 --- --- --- 403
+/tasks/{rtask}/draft                     302 404 404 403 404 403 404
+/tasks/{task}/draft/discard              302 302 302 302 302 302 302
 /alerts/{alert}/appeal                   302 403 422 422 422 403 403
 /alerts/{ralert}/appeal                  302 404 404 422 404 422 404
 /letters/{letter}/delivery               302 403 422 422 422 403 403

@@ -20,6 +20,7 @@ from workflows.register import appeals, housing_system, incidents, letters
 from workflows import permissions
 from workflows.cases.actions import ACTIONS, ActionContext
 from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
+from workflows.tasks import drafts
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, LinkedIncident, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
@@ -286,6 +287,7 @@ def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values
     """Complete a human step with form values; the case runs on to its next wait."""
     case, human_task = _lock_for_task(db, pack, actor, task_id)
     check_may_act(pack, human_task, actor)
+    drafts.discard(db, [human_task.id])  # undone by the rollback if the step does not go through
     if human_task.kind == housing_system.KIND:  # not a step of the diagram: the workflow is not touched
         housing_system.complete(db, task=human_task, actor=actor.username, values=values)
         _touch(db, case)
@@ -426,6 +428,7 @@ def cancel_case(db: Session, *, case: Case, actor: str, reason: str) -> None:
     case.status, case.next_timer_at = CaseStatus.CANCELLED, None
     for task in _open_tasks(db, case.id):
         task.status = TaskStatus.CANCELLED
+        drafts.discard(db, [task.id])
     audit.record(db, actor=actor, action="case_cancelled", case_id=case.id, alert_id=case.alert_id,
                  reason=reason)
     _touch(db, case)
@@ -644,6 +647,7 @@ class _Step:
             for row in _open_tasks(self.db, self.case.id):
                 if row.task_uuid in withdrawn:
                     row.status = TaskStatus.CANCELLED
+                    drafts.discard(self.db, [row.id])
         for uuid in ready.keys() - self.ready_before:
             self._add_human_task(uuid, ready[uuid])
 

@@ -243,6 +243,16 @@ class HumanTask(Base):
         return {e.username: e.reason for e in self.exclusions}
 
 
+class TaskDraft(Base):
+    """A step's answers as someone types them, so a long assessment survives a closed tab or an
+    ended session. One per person and step; deleted when the step completes or is withdrawn."""
+    __tablename__ = "task_draft"
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    answers: Mapped[dict] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
 class HumanTaskExclusion(Base):
     """Someone who may not take, be given or see one step (nobody decides on their own incident).
     The primary key (task, username) is what the inbox's NOT EXISTS probes step by step (SQLite);
