@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, text
 
+from tests import accessibility
 from workflows.platform import clock, config
 from workflows.platform.db import engine_for
 
@@ -148,8 +149,24 @@ def chromium():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser
+        yield accessibility.audited(browser)  # axe-core checks every page a context loads
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def no_accessibility_violations():
+    """Whatever axe-core found on the pages this test loaded in Chromium fails the test."""
+    accessibility.FINDINGS.violations.clear()
+    yield
+    found = accessibility.FINDINGS.report()
+    accessibility.FINDINGS.violations.clear()
+    if found:
+        pytest.fail(f"axe-core found WCAG 2.2 AA violations:\n{found}", pytrace=False)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if accessibility.FINDINGS.checked:
+        terminalreporter.write_line(f"axe-core checked {accessibility.FINDINGS.checked} page loads in Chromium")
 
 
 def serve_app():

@@ -134,3 +134,18 @@ def test_a_draft_survives_closing_the_tab(chromium, live_server):
     finally:
         context.close()
 
+
+
+def test_the_task_and_case_pages_reflow_at_320_pixels(sign_in_page):
+    """WCAG 2.2 reflow (1.4.10): nothing scrolls sideways at 320 CSS pixels wide."""
+    out = Cli()("report", "--as", "sam", "--customer", "C2", "--category", "rpo", "--description", "Narrow")
+    alert_id = re.search(r"alert (\d+) reported", out).group(1)
+    page = sign_in_page("anna", width=320, height=640)
+    page.locator("#unclaimed tr", has_text=f"alert {alert_id}").get_by_role("link").click()
+    widths = {}
+    for name in ("task", "case"):
+        if name == "case":
+            page.get_by_role("link", name="Case page").click()
+            page.wait_for_selector("#diagram")
+        widths[name] = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert all(scroll <= client for scroll, client in widths.values()), widths

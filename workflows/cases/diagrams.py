@@ -18,21 +18,26 @@ def _never_run(task):  # viewing must never advance anything
 
 
 def marks(db: Session, *, case_id: int) -> dict:
-    """{"current": [element ids waiting now], "done": [element ids completed]} for one case."""
+    """{"current": [element ids waiting now], "done": [element ids completed]} for one case, and the
+    same as element names ("current_names", "done_names")."""
     state = db.scalar(select(Case.workflow_state).where(Case.id == case_id))
     case = db.get(Case, case_id)
     spec, subprocess_specs = deployment.spec_for(case.definition)
     workflow = spiff.load_state(state, spec, subprocess_specs, spiff.ScriptEngine(run_action=_never_run))
-    current, done = set(), set()
+    current, done, names = set(), set(), {}
     for task in workflow.get_tasks():
         bpmn_id = getattr(task.task_spec, "bpmn_id", None)
         if not bpmn_id:
             continue
+        names[bpmn_id] = getattr(task.task_spec, "bpmn_name", None) or bpmn_id
         if task.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED) and case.status == CaseStatus.RUNNING:
             current.add(bpmn_id)
         elif task.state == TaskState.COMPLETED:
             done.add(bpmn_id)
-    return {"current": sorted(current), "done": sorted(done - current)}
+    done -= current
+    # the ids mark the drawing; the names say it in words to someone who cannot see the drawing
+    return {"current": sorted(current), "done": sorted(done),
+            "current_names": sorted({names[i] for i in current}), "done_names": sorted({names[i] for i in done})}
 
 
 def case_xml(db: Session, *, pack: Pack, actor: Actor, case_id: int) -> str:
