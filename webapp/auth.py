@@ -172,7 +172,7 @@ def start_session(user_id: int, generation: int, passed_second_factor: bool = Fa
 # --- the second step: a code, or enrolment first -------------------------------------------------
 PENDING = "half_signed_in"  # {user, generation, at, enrol, next}: the password was right
 PENDING_MINUTES = 10  # to type the code (or set the app up) after the password
-HALF_SIGNED_IN = {"auth.code", "auth.set_up", "auth.sign_in", "auth.sign_out", "static"}
+HALF_SIGNED_IN = {"auth.code", "auth.set_up", "auth.sign_in", "auth.sign_out", "auth.accessibility", "static"}
 
 
 class CodeForm(FlaskForm):
@@ -263,6 +263,12 @@ def sign_out():
     session.clear()
     flash("You have signed out.")
     return redirect(url_for("auth.sign_in"))
+
+
+@blueprint.route("/accessibility")
+def accessibility():
+    """The accessibility statement: open to anyone, signed in or not."""
+    return render_template("accessibility.html", title="Accessibility statement")
 
 
 @blueprint.route("/")

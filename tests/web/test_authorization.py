@@ -19,6 +19,7 @@ WHO = ["out", "sam", "tina", "anna", "helen", "arthur", "ada"]
 GET_TABLE = """
 /                                        302 302 302 302 302 302 302
 /sign-in                                 200 200 200 200 200 200 200
+/accessibility                           200 200 200 200 200 200 200
 /sign-in/code                            302 302 302 302 302 302 302
 /sign-in/set-up                          302 302 302 302 302 302 302
 /inbox                                   302 200 200 200 200 200 200

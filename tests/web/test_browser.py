@@ -119,6 +119,9 @@ def test_a_derby_case_from_report_to_marker_to_appeal(sign_in_page):
     expect(tina.locator(".flash")).to_contain_text("The appeal is recorded")
     expect(tina.locator("#diagram")).to_have_attribute("data-drawn", "true")
     expect(tina.locator("#diagram .djs-element.current")).to_have_count(1)  # waiting at the hearing
+    drawn_at = tina.locator("#diagram .viewport").get_attribute("transform")
+    tina.get_by_role("button", name="Zoom in").click()  # zoom by keyboard or pointer, without a wheel
+    expect(tina.locator("#diagram .viewport")).not_to_have_attribute("transform", drawn_at)
     shot(tina, "case.png")
 
     assert "Hear the appeal" not in anna.goto("/inbox").text()  # not the one who decided

@@ -149,3 +149,15 @@ def test_the_task_and_case_pages_reflow_at_320_pixels(sign_in_page):
             page.wait_for_selector("#diagram")
         widths[name] = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert all(scroll <= client for scroll, client in widths.values()), widths
+
+
+def test_the_accessibility_statement_is_open_to_everyone_and_linked_from_every_page(chromium, live_server):
+    context = chromium.new_context(base_url=live_server)
+    try:
+        page = context.new_page()
+        page.goto("/sign-in")
+        page.get_by_role("link", name="Accessibility statement").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Accessibility statement")
+        expect(page.locator("main")).to_contain_text("WCAG) 2.2 at level AA")
+    finally:
+        context.close()

@@ -12,6 +12,19 @@
       JSON.parse(box.dataset.current).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, "current"); } });
       canvas.zoom("fit-viewport");
       box.setAttribute("data-drawn", "true");
+      zoomControls(canvas);
     })
     .catch(function (err) { box.textContent = "The diagram could not be drawn: " + err.message; });
+
+  // buttons for those who cannot pinch or scroll-zoom (WCAG 2.1.1: every function by keyboard)
+  function zoomControls(canvas) {
+    var controls = document.getElementById("diagram-zoom");
+    if (!controls) { return; }
+    controls.hidden = false;
+    controls.addEventListener("click", function (event) {
+      var how = event.target.dataset.zoom;
+      if (how === "fit") { canvas.zoom("fit-viewport"); }
+      else if (how) { canvas.zoom(canvas.zoom() * (how === "in" ? 1.25 : 0.8)); }
+    });
+  }
 })();
