@@ -104,6 +104,17 @@ def users_back(db, username):
     click.echo(f"{username} back")
 
 
+@users.command("new-step-emails")
+@click.argument("username")
+@click.argument("choice", type=click.Choice(["on", "off"]))
+@in_transaction
+def users_new_step_emails(db, username, choice):
+    """E-mail this person (or stop) whenever a step arrives in their inbox."""
+    user = people.set_announce_new_steps(db, username=username, on=choice == "on", by="cli")
+    click.echo(f"{username} is {'now' if user.announce_new_steps else 'not'} e-mailed when a step arrives"
+               + ("" if user.email or not user.announce_new_steps else " (but has no e-mail address yet)"))
+
+
 @users.command("list")
 @in_transaction
 def users_list(db):

@@ -44,7 +44,8 @@ def timers_reminders():
     """Send the reminders and escalations that have fallen due (e-mail over SMTP)."""
     from workflows.tasks import reminders
     sent = reminders.send_due(active_pack())
-    click.echo(f"{sent['reminders']} reminder(s), {sent['escalations']} escalation(s) sent")
+    click.echo(f"{sent['reminders']} reminder(s), {sent['escalations']} escalation(s), "
+               f"{sent['announcements']} new step announcement(s) sent")
 
 
 @main.group("clock")

@@ -265,6 +265,22 @@ def sign_out():
     return redirect(url_for("auth.sign_in"))
 
 
+@blueprint.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """A person's own settings: for now, whether a step arriving in their inbox is e-mailed to them."""
+    from workflows.accounts import people
+    with transaction() as db:
+        if request.method == "POST":
+            on = request.form.get("announce_new_steps") == "yes"
+            people.set_announce_new_steps(db, username=current_user.username, on=on, by=current_user.username)
+            flash("Saved: " + ("you are e-mailed when a step arrives in your inbox." if on
+                               else "you are not e-mailed when a step arrives."))
+            return redirect(url_for("auth.settings"))
+        user = people.get_user(db, username=current_user.username)
+        return render_template("settings.html", title="Your settings", on=user.announce_new_steps, email=user.email)
+
+
 @blueprint.route("/accessibility")
 def accessibility():
     """The accessibility statement: open to anyone, signed in or not."""

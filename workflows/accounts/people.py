@@ -78,6 +78,15 @@ def set_away(db: Session, *, username: str, away_from: date | None, away_until: 
     return user
 
 
+def set_announce_new_steps(db: Session, *, username: str, on: bool, by: str) -> User:
+    """Whether this person is e-mailed when a step arrives in their inbox (their own choice)."""
+    user = get_user(db, username=username)
+    if user.announce_new_steps != on:
+        user.announce_new_steps = on
+        audit.record(db, actor=by, action="new_step_emails_" + ("on" if on else "off"), username=username)
+    return user
+
+
 def end_sessions(user: User) -> None:
     """End every session the user has signed in (each carries the generation it began in)."""
     user.session_generation = (user.session_generation or 0) + 1

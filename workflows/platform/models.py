@@ -56,6 +56,8 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(200))
+    # their own choice: an e-mail when a step arrives in their inbox (workflows/tasks/reminders.py)
+    announce_new_steps: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_hash: Mapped[str | None] = mapped_column(String(300))
     # the identity provider's issuer and subject ("<iss> <sub>") of an account made by single
     # sign-on: it signs in only that way, and is found again by it whatever its username becomes
@@ -233,6 +235,7 @@ class HumanTask(Base):
     form_data: Mapped[dict | None] = mapped_column(JSON)
     reminded_at: Mapped[datetime | None] = mapped_column(Stamp)
     escalated_at: Mapped[datetime | None] = mapped_column(Stamp)
+    announced_at: Mapped[datetime | None] = mapped_column(Stamp)  # its arrival e-mailed, or nobody asked to be
     case: Mapped[Case] = relationship(lazy="joined", innerjoin=True)
     # read only when someone acts on this one step; inboxes filter on the table in SQL
     exclusions: Mapped[list["HumanTaskExclusion"]] = relationship(cascade="all, delete-orphan", lazy="select")

@@ -1,4 +1,5 @@
-"""Reminders before a step's due date, escalations after it, by e-mail.
+"""Reminders before a step's due date, escalations after it, and (for those who ask) a new step's
+arrival, by e-mail.
 
 Policy is in the pack ([notifications] in pack.toml: how long before the due date to remind,
 how long after it to escalate, which role manages which); due dates come from each user
@@ -7,26 +8,32 @@ NULL`) in its own transaction, so two workers running this at once send each mes
 and a failed send rolls back and is tried again on the next round.
 """
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
-from workflows.platform import clock, db as database, mail, wording
+from workflows.platform import clock, config, db as database, mail, wording
 from workflows import permissions
 from workflows.cases.assignment import roles_acting_for
-from workflows.platform.models import HumanTask, OPEN_TASK, User, UserRole
+from workflows.platform.models import HumanTask, HumanTaskExclusion, OPEN_TASK, User, UserRole
 from workflows.definitions.pack import Pack
 
 log = logging.getLogger(__name__)
 
 
+ANNOUNCE_WITHIN = timedelta(days=1)  # a step older than this when first seen is not announced (mail was off)
+
+
 def send_due(pack: Pack) -> dict:
-    """One round: every reminder and escalation that has fallen due, each in its own transaction."""
+    """One round: every reminder, escalation and new step's announcement due, each in its own transaction."""
     notes = pack.notifications
-    if not mail.configured() or notes.remind_before is None and not notes.managers:
-        return {"reminders": 0, "escalations": 0}
+    if not mail.configured():
+        return {"reminders": 0, "escalations": 0, "announcements": 0}
+    announced = announce_new(pack)
+    if notes.remind_before is None and not notes.managers:
+        return {"reminders": 0, "escalations": 0, "announcements": announced}
     now = clock.now()
     with database.transaction() as db:
         to_remind = _due(db, HumanTask.reminded_at, clock.duration_after(now, notes.remind_before, pack.calendar), before=True) \
@@ -34,7 +41,18 @@ def send_due(pack: Pack) -> dict:
         to_escalate = _due(db, HumanTask.escalated_at, clock.duration_before(now, notes.escalate_after, pack.calendar), before=False)
     reminded = sum(_one(pack, task_id, "reminder") for task_id in to_remind)
     escalated = sum(_one(pack, task_id, "escalation") for task_id in to_escalate)
-    return {"reminders": reminded, "escalations": escalated}
+    return {"reminders": reminded, "escalations": escalated, "announcements": announced}
+
+
+def announce_new(pack: Pack) -> int:
+    """E-mail each new step's arrival to those it waits on who asked for it (User.announce_new_steps)."""
+    now = clock.now()
+    with database.transaction() as db:
+        # steps closed before anyone was told, or older than a day when first seen, go unannounced
+        db.execute(update(HumanTask).where(HumanTask.announced_at.is_(None)).where(
+            HumanTask.status.not_in(OPEN_TASK) | (HumanTask.created_at < now - ANNOUNCE_WITHIN)).values(announced_at=now))
+        new = list(db.scalars(select(HumanTask.id).where(HumanTask.announced_at.is_(None)).order_by(HumanTask.id)))
+    return sum(_one(pack, task_id, "announcement") for task_id in new)
 
 
 def _due(db: Session, column, limit: datetime, before: bool) -> list[int]:
@@ -55,7 +73,8 @@ def _one(pack: Pack, task_id: int, kind: str) -> bool:
 
 def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
     """Claim, address and send one reminder or escalation; False if already sent or no longer open."""
-    column = HumanTask.reminded_at if kind == "reminder" else HumanTask.escalated_at
+    column = {"reminder": HumanTask.reminded_at, "escalation": HumanTask.escalated_at,
+              "announcement": HumanTask.announced_at}[kind]
     now = clock.now()
     claimed = db.execute(update(HumanTask).where(HumanTask.id == task_id, HumanTask.status.in_(OPEN_TASK),
                                                  column.is_(None)).values({column: now}))
@@ -63,17 +82,25 @@ def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
         return False
     task = db.get(HumanTask, task_id)
     restriction = task.case.alert.restriction
-    if kind == "reminder":
-        people = [task.assignee] if task.assignee else _members(db, pack, task.role)
-        manager_role = None
-    else:
+    manager_role = None
+    if kind == "escalation":
         manager_role = _manager_who_may_know(pack, task.role, restriction)
         people = _members(db, pack, manager_role) if manager_role else []
-    people = _who_may_know(db, pack, restriction, people)
+    else:
+        people = [task.assignee] if task.assignee else _members(db, pack, task.role)
+    # nobody hears of a step they may not take or see (the person an incident is about, say)
+    people = _who_may_know(db, pack, restriction, _not_excluded(db, task, people))
+    if kind == "announcement":
+        people = _asked_for_announcements(db, people)
     addresses = _addresses(db, people)
     if addresses:
         subject, body = _message(pack, task, kind)
         mail.send(to=addresses, subject=subject, body=body)
+    if kind == "announcement":
+        if addresses:
+            audit.record(db, actor="system", action="step_announced", case_id=task.case_id,
+                         alert_id=task.case.alert_id, task_id=task.id, to=sorted(people))
+        return bool(addresses)
     audit.record(db, actor="system", action=f"{kind}_sent" if addresses else f"{kind}_undeliverable",
                  case_id=task.case_id, alert_id=task.case.alert_id, task_id=task.id, due_at=task.due_at,
                  to=sorted(people), role=manager_role or task.role)
@@ -103,6 +130,18 @@ def _who_may_know(db: Session, pack: Pack, restriction: str | None, usernames: l
     return permissions.email_recipients(pack, restriction, {u: frozenset(r) for u, r in roles.items()})
 
 
+def _not_excluded(db: Session, task: HumanTask, usernames: list[str]) -> list[str]:
+    excluded = set(db.scalars(select(HumanTaskExclusion.username).where(HumanTaskExclusion.task_id == task.id)))
+    return [u for u in usernames if u not in excluded]
+
+
+def _asked_for_announcements(db: Session, usernames: list[str]) -> list[str]:
+    if not usernames:
+        return []
+    return list(db.scalars(select(User.username).where(User.username.in_(usernames),
+                                                       User.announce_new_steps.is_(True)).order_by(User.username)))
+
+
 def _members(db: Session, pack: Pack, role: str) -> list[str]:
     """Who is told about a role's step: its holders, and its deputies while they are all away."""
     roles = roles_acting_for(db, pack, role)
@@ -122,6 +161,12 @@ def _message(pack: Pack, task: HumanTask, kind: str) -> tuple[str, str]:
     due = wording.moment(task.due_at)  # "12 March 2026 at 10:00", UK time
     role = pack.roles[task.role].name if task.role in pack.roles else task.role
     who = f"assigned to {task.assignee}" if task.assignee else f"for the {role} role"
+    if kind == "announcement":
+        link = f"{config.base_url()}/tasks/{task.id}" if config.base_url() else "your inbox in Alertflow"
+        return (f"New step for you: '{task.title}' (task {task.id}), due on {due}",
+                f"Task {task.id}, '{task.title}' on alert {task.case.alert_id}, {who}, has arrived in your "
+                f"inbox. It is due on {due}.\n\nOpen it: {link}\n\nYou asked to be e-mailed when a step "
+                f"arrives; you can stop these under Your settings in Alertflow.\n")
     if kind == "reminder":
         return (f"Reminder: '{task.title}' (task {task.id}) is due on {due}",
                 f"Task {task.id}, '{task.title}' on alert {task.case.alert_id}, {who}, is due on {due}.\n\n"
