@@ -6,7 +6,7 @@ bad inputs (a recipient the pack does not have, an empty justification)."""
 import json
 import re
 
-from tests.helpers import PASSWORD, Browser, csrf_token
+from tests.helpers import Browser, csrf_token
 from tests.packs.small_pack import ASSESSMENT, INCIDENT, PACK_TOML, write_small_pack
 from tests.packs.world import DPO, PackWorld
 
