@@ -175,6 +175,14 @@ def test_a_withdrawn_marker_tells_everyone_told_of_it_and_the_subject_access_exp
         ("Out-of-hours service", "withdrawn"), ("Manager", "withdrawn")]
     assert record["circulation"][2]["justification"] == "Out of hours the managers are on call"
     assert "Visit in pairs" in record["circulation"][0]["wording"]
+    # the dossier and the subject access PDF print it too
+    from tests.compliance.test_subject_access_and_dossier import pdf_text
+    cli("export", "dossier", alert_id, "--as", DPO, "--output", str(tmp_path / "dossier.pdf"))
+    dossier = " ".join(pdf_text((tmp_path / "dossier.pdf").read_bytes()).split())
+    assert "Out-of-hours service: told of the marker" in dossier and "Out of hours the managers are on call" in dossier
+    assert "North housing team: told it was withdrawn" in dossier
+    cli("export", "subject-access", "C1", "--as", DPO, "--format", "pdf", "--output", str(tmp_path / "sar.pdf"))
+    assert "Circulation" in pdf_text((tmp_path / "sar.pdf").read_bytes())
 
 
 def test_the_task_page_refuses_an_extra_recipient_without_a_justification_beside_its_field(

@@ -202,7 +202,7 @@ def described(pack: Pack, row: Circulation) -> dict:
     recipient = pack.recipients.get(row.recipient)
     return {"id": row.id, "recipient": row.recipient, "recipient_name": row.recipient_name,
             "recipient_kind": recipient.kind if recipient else None, "email": row.email, "notice": row.notice,
-            "notice_in_words": NOTICE_WORDS.get(row.notice, row.notice), "step": row.element,
+            "notice_label": NOTICE_WORDS.get(row.notice, row.notice), "step": row.element,
             "case": row.case_id, "told_by": row.told_by, "told_at": clock.as_utc(row.told_at).isoformat(),
             "sent_at": clock.as_utc(row.sent_at).isoformat() if row.sent_at else None,
             "justification": row.justification, "subject": row.subject, "wording": row.wording}
