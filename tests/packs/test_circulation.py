@@ -4,6 +4,7 @@ action telling the default audience and, with a recorded justification only, any
 a real SMTP server, the circulation list on the story and in the subject access export, and the
 bad inputs (a recipient the pack does not have, an empty justification)."""
 import json
+import os
 import re
 
 from tests.helpers import Browser, csrf_token
@@ -245,3 +246,19 @@ def test_bad_recipients_are_refused_naming_the_element_the_setting_and_the_recip
         folder = write_small_pack(tmp_path / str(n), toml=TOML.replace(old, new), assessment=CIRCULATING_ASSESSMENT)
         monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path / str(n)))
         assert message in cli.fails("pack", "check", str(folder / "small_assessment.bpmn")), message
+
+
+def test_notices_the_smtp_server_did_not_take_at_the_step_go_with_the_next_background_round(
+        cli, monkeypatch, tmp_path, smtp):
+    world = circulating_world(cli, monkeypatch, tmp_path)
+    alert_id = world.report("concern", now=T0)
+    host = os.environ["ALERTFLOW_SMTP_HOST"]
+    monkeypatch.delenv("ALERTFLOW_SMTP_HOST")  # no SMTP set when the step commits: the list holds them unsent
+    world.complete("mo", world.open_task("mo", alert_id, T0)["task"], DECISION, now=DECIDED)
+    assert [r["sent_at"] for r in told(world, alert_id)] == [None, None] and smtp.messages == []
+    monkeypatch.setenv("ALERTFLOW_SMTP_HOST", host)
+    done = json.loads(cli("serve", "--once").strip().replace("'", '"'))
+    assert done["circulation_sent"] == 2
+    assert sorted(m["to"][0] for m in smtp.messages) == ["north-housing@small.example", "repairs-north@small.example"]
+    assert all(r["sent_at"] for r in told(world, alert_id))
+    assert json.loads(cli("serve", "--once").strip().replace("'", '"'))["circulation_sent"] == 0  # never twice
