@@ -88,7 +88,18 @@ WITHDRAWING_INCIDENT = (INCIDENT
                                  "<bpmn:outgoing>i_now</bpmn:outgoing><bpmn:outgoing>i_withdraw</bpmn:outgoing>")
                         .replace("<bpmn:incoming>i5</bpmn:incoming></bpmn:endEvent>",
                                  "<bpmn:incoming>i5</bpmn:incoming><bpmn:incoming>i7</bpmn:incoming></bpmn:endEvent>")
-                        .replace('<bpmn:sequenceFlow id="i1"', WITHDRAW_PATH + '<bpmn:sequenceFlow id="i1"'))
+                        .replace('<bpmn:sequenceFlow id="i1"', WITHDRAW_PATH + '<bpmn:sequenceFlow id="i1"')
+                        # a changed marker: everyone told of it is told the new instruction (notice by default)
+                        .replace('<bpmn:sequenceFlow id="i3" sourceRef="amend" targetRef="end"/>',
+                                 '<bpmn:sequenceFlow id="i3" sourceRef="amend" targetRef="tell_changed"/>'
+                                 '<bpmn:serviceTask id="tell_changed" name="Tell everyone told of it the change" '
+                                 'camunda:type="external" camunda:topic="notify_circulation"><bpmn:incoming>i3'
+                                 '</bpmn:incoming><bpmn:outgoing>i8</bpmn:outgoing></bpmn:serviceTask>'
+                                 '<bpmn:sequenceFlow id="i8" sourceRef="tell_changed" targetRef="end"/>')
+                        .replace("<bpmn:incoming>i3</bpmn:incoming><bpmn:incoming>i4</bpmn:incoming>",
+                                 "<bpmn:incoming>i8</bpmn:incoming><bpmn:incoming>i4</bpmn:incoming>")
+                        .replace("<bpmn:flowNodeRef>withdraw</bpmn:flowNodeRef>",
+                                 "<bpmn:flowNodeRef>tell_changed</bpmn:flowNodeRef><bpmn:flowNodeRef>withdraw</bpmn:flowNodeRef>"))
 
 DECISION = {"marker_text": "Visit in pairs", "level": "L2", "contact_rules": "letters_only"}
 
@@ -262,3 +273,19 @@ def test_notices_the_smtp_server_did_not_take_at_the_step_go_with_the_next_backg
     assert sorted(m["to"][0] for m in smtp.messages) == ["north-housing@small.example", "repairs-north@small.example"]
     assert all(r["sent_at"] for r in told(world, alert_id))
     assert json.loads(cli("serve", "--once").strip().replace("'", '"'))["circulation_sent"] == 0  # never twice
+
+
+def test_an_amended_marker_sends_its_new_instruction_to_everyone_told_of_it(cli, monkeypatch, tmp_path, smtp):
+    world = circulating_world(cli, monkeypatch, tmp_path)
+    alert_id = world.report("concern", now=T0)
+    world.complete("mo", world.open_task("mo", alert_id, T0)["task"], DECISION, now=DECIDED)
+    cli("report", "--as", "tess", "--customer", "C1", "--category", "concern", "--description",
+        "Threatened a neighbour with a knife", "--link-to", alert_id, now=LATER)
+    world.complete("meg", world.open_task("meg", alert_id, LATER)["task"],
+                   {"incident_outcome": "amend", "marker_text": "Do not visit: phone first", "level": "L3"}, now=LATER)
+    changed = smtp.messages[2:]
+    assert sorted(m["to"][0] for m in changed) == ["north-housing@small.example", "repairs-north@small.example"]
+    for message in changed:
+        assert message["subject"].endswith("changed") and "Do not visit: phone first" in message["body"]
+        assert "knife" not in message["body"]
+    assert [r["notice"] for r in told(world, alert_id)] == ["told", "told", "amended", "amended"]
