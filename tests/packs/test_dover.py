@@ -585,3 +585,25 @@ def test_an_urgent_alert_is_sent_to_the_housing_officers_and_contractors_only_on
         ("housing_officers", None), ("customer_services", None),
         ("contractors", "§12.2(e): the gas servicing contractor visits next week")]
     assert "contractor.alerts@dover.example.org" in [m["to"][0] for m in smtp.messages]
+
+
+def test_a_review_that_lowers_the_level_tells_everyone_told_and_one_that_keeps_it_as_it_was_tells_nobody(
+        dover, cli, smtp):
+    alert_id = dover.report("incident", customer="C2", now=T0)
+    record_incident(dover, alert_id)
+    assess(dover, alert_id, {**ASSESS, "severity": "L3", "future_risk": "L3", "level": "L3",
+                             "marker_text": "Level 3: visit in pairs"})
+    assert len(smtp.messages) == 2  # the housing officers and Customer Services
+    assert dover.fire_timers("2027-03-03T10:01") == 1
+    dover.complete("lena", dover.open_task("lena", alert_id, "2027-03-03T10:01")["task"], KEEP, now="2027-03-04T10:00")
+    assert len(smtp.messages) == 2  # kept as it was: what they were sent still stands
+    assert dover.fire_timers("2028-03-03T10:01") == 1
+    dover.complete("lena", dover.open_task("lena", alert_id, "2028-03-03T10:01")["task"],
+                   {**KEEP, "review_outcome": "lower", "level": "L2", "marker_text": "Level 2: contact only in writing",
+                    "risk_reduced": "yes", "measures_proportionate": "no", "control_measures": "writing_only",
+                    "review_reason": "Calmer"}, now="2028-03-04T10:00")
+    changed = smtp.messages[2:]
+    assert sorted(m["to"][0] for m in changed) == ["customer.services@dover.example.org",
+                                                   "housing.officers@dover.example.org"]
+    assert all("Level 2: contact only in writing" in m["body"] and "Calmer" not in m["body"] for m in changed)
+    assert [r["notice"] for r in dover.alert(alert_id, DPO)["circulation"]] == ["told", "told", "amended", "amended"]

@@ -492,8 +492,9 @@ def notify(ctx: ActionContext):
 def notify_circulation(ctx: ActionContext):
     """Tell everyone on the marker's circulation list that it changed (`notice` = amended: its new
     instruction), was withdrawn (withdrawn: e.g. identity not established) or removed (removed); by
-    default removed when the marker is off the register, amended otherwise. Never the reasons. The
-    notices go on the list too."""
+    default removed when the marker is off the register, amended otherwise. Never the reasons. A change
+    notice goes only to those whose last notice no longer says what staff must do (a review that kept
+    the marker as it was tells nobody). The notices go on the list too."""
     from workflows.register import circulation
 
     notice = ctx.props.get("notice")

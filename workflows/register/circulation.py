@@ -6,7 +6,9 @@
   ([circulation] default_audience, or its category's `audience`) needs a recorded justification:
   without one the step is refused beside the form's justification field and nothing is saved.
 - `tell_circulation` is what `notify_circulation` does when a marker is amended, withdrawn or
-  removed: a notice to everyone on its circulation list, recorded on the list too.
+  removed: a notice to everyone on its circulation list, recorded on the list too (a change notice
+  only to those whose last notice no longer says what staff must do: a review that kept the marker
+  as it was tells nobody).
 
 Each notice is a `circulation` row written in the step's own transaction: a step that rolls back
 tells nobody, and one that commits cannot lose its notices. The e-mails go over the product's SMTP
@@ -85,11 +87,15 @@ def tell_circulation(db: Session, *, pack: Pack, alert: Alert, case_id: int | No
     from workflows.platform.models import AlertStatus
     if notice is None:
         notice = REMOVED if alert.status in (AlertStatus.REMOVED, AlertStatus.NOT_PLACED) else AMENDED
-    earlier = {}
+    earlier, latest = {}, {}
     for row in db.scalars(select(Circulation).where(Circulation.alert_id == alert.id).order_by(Circulation.id)):
         earlier.setdefault(row.recipient, row)  # each recipient once, at the address they were first told at
+        latest[row.recipient] = row
     rows = []
+    instruction = "\n".join(_instruction_lines(pack, alert))
     for key, first in earlier.items():
+        if notice == AMENDED and latest[key].notice in (TOLD, AMENDED) and instruction in latest[key].wording:
+            continue  # what they were last sent still stands (a review that kept the marker as it was)
         recipient = pack.recipients.get(key) or Recipient(key, first.recipient_name, "team", first.email)
         rows.append(_row(pack, alert, case_id=case_id, element=element, actor=actor, recipient=recipient,
                          notice=notice, justification=None, first_told=first.told_at))
@@ -109,8 +115,7 @@ def _row(pack, alert, *, case_id, element, actor, recipient: Recipient, notice, 
 
 def _wording(pack: Pack, alert: Alert, recipient: Recipient, notice: str, first_told) -> tuple[str, str]:
     """The notice as the recipient reads it: the instruction to staff, never the reasons."""
-    from workflows.register.markers import instruction_to_staff, next_review_date
-    shown = instruction_to_staff(pack, alert)
+    from workflows.register.markers import next_review_date
     customer = alert.customer
     reference = f"A{alert.id:06d}"
     where = ", ".join(p for p in (customer.address, customer.postcode) if p)
@@ -126,10 +131,7 @@ def _wording(pack: Pack, alert: Alert, recipient: Recipient, notice: str, first_
         opening = (f"The warning marker on {who} has changed. From now on, staff must:" if notice == AMENDED
                    else f"{pack.name} tells you of a warning marker, so that anyone you send to {who} stays safe. "
                         f"Staff must:")
-        lines = [f"Dear {recipient.name},", "", opening, f"  {shown['instruction']}"]
-        if shown["control_measures"]:
-            lines.append(f"Control measures: {wording.and_list(shown['control_measures'])}.")
-        lines += shown["details"]
+        lines = [f"Dear {recipient.name},", "", opening, *_instruction_lines(pack, alert)]
         if alert.placed_at:
             lines.append(f"In place since {wording.day(alert.placed_at)}.")
         review = None if alert.restriction else next_review_date(alert)
@@ -139,6 +141,16 @@ def _wording(pack: Pack, alert: Alert, recipient: Recipient, notice: str, first_
                       "safely; we will tell you if it changes or is withdrawn."]
     lines += ["", f"Marker reference: {reference}"]
     return subject, "\n".join(lines) + "\n"
+
+
+def _instruction_lines(pack: Pack, alert: Alert) -> list[str]:
+    """What staff must do, as a notice says it (markers.instruction_to_staff: never the reasons)."""
+    from workflows.register.markers import instruction_to_staff
+    shown = instruction_to_staff(pack, alert)
+    lines = [f"  {shown['instruction']}"]
+    if shown["control_measures"]:
+        lines.append(f"Control measures: {wording.and_list(shown['control_measures'])}.")
+    return lines + shown["details"]
 
 
 def _add(db: Session, rows: list[Circulation]) -> list[Circulation]:
