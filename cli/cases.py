@@ -10,7 +10,7 @@ from workflows.platform import clock, wording
 from workflows.cases import engine
 from workflows.tasks import inbox as inboxes
 from workflows.register import markers
-from workflows.register import customer_requests, incidents, tenancy as tenancies
+from workflows.register import circulation, customer_requests, incidents, tenancy as tenancies
 from workflows.cases import timers as timer_sweep
 from workflows.platform.errors import FormInvalid, WorkflowError
 from workflows.definitions.pack import active_pack
@@ -375,6 +375,7 @@ def alerts_show(db, alert_id, username, as_json):
                             for n in story["non_disclosures"]],
         "events": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "case": e.case_id,
                     "detail": e.detail} for e in story["events"]],
+        "circulation": [circulation.described(pack, r) for r in story["circulation"]],
     }
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
@@ -388,6 +389,9 @@ def alerts_show(db, alert_id, username, as_json):
     for i in story["incidents"]:
         how = "linked" if i["linked"] else "first reported"
         click.echo(f"  incident {i['no']}: {day(i['reported_at'])}, {how} by {i['reported_by']}: {i['description']}")
+    for r in story["circulation"]:
+        click.echo(f"  {r.recipient_name} {circulation.NOTICE_WORDS.get(r.notice, r.notice)}: {wording.moment(r.told_at)}, "
+                   f"by {r.element}" + (f"; justified: {r.justification}" if r.justification else ""))
     for t in story["tasks"]:
         if t.status != "completed":
             continue

@@ -53,6 +53,8 @@ def create_app(settings: dict | None = None) -> Flask:
     app.add_template_filter(wording.moment, "moment")  # 1 June 2027 at 14:05 (UK time)
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
     app.add_template_filter(_next_review, "next_review")  # the one answer to "when is the next review"
+    from workflows.register.circulation import NOTICE_WORDS
+    app.jinja_env.globals["circulation_words"] = NOTICE_WORDS  # "told it was withdrawn", on a marker's list
     for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):
         app.register_blueprint(module.blueprint)
 

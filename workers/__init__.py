@@ -8,6 +8,8 @@ times live in the database, so a broker outage delays timers and loses none.
   alertflow.advance_case  advances one case under its row lock (workflows.cases.timers.advance_one);
                         a case that raises is set aside in error, never retried by Celery
   alertflow.reminders   (beat, same period) reminders before due dates, escalations after
+  alertflow.circulation (beat, same period) a marker's circulation notices not sent when their step
+                        committed (workflows.register.circulation.deliver_due)
   alertflow.feed        (beat, same period) the housing system feed's due events sent, each retried
                         with back-off until acknowledged (workflows.register.feed.deliver_due)
   alertflow.audit_checkpoint  (beat, same period) a signed audit checkpoint when one is due
@@ -43,6 +45,7 @@ app.conf.update(
         "reminders": {"task": "alertflow.reminders", "schedule": SWEEP_SECONDS},
         "audit_checkpoint": {"task": "alertflow.audit_checkpoint", "schedule": SWEEP_SECONDS},
         "feed": {"task": "alertflow.feed", "schedule": SWEEP_SECONDS},
+        "circulation": {"task": "alertflow.circulation", "schedule": SWEEP_SECONDS},
     },
 )
 
@@ -98,3 +101,8 @@ def audit_checkpoint() -> int:
 @app.task(name="alertflow.feed")
 def feed() -> int:
     return background.deliver_feed(active_pack())
+
+
+@app.task(name="alertflow.circulation")
+def circulation() -> int:
+    return background.send_circulation()

@@ -2,7 +2,7 @@
 that the main job runs when no Redis is configured."""
 from workflows.compliance import audit
 from workflows.platform import db as database
-from workflows.register import feed
+from workflows.register import circulation, feed
 from workflows.tasks import reminders
 from workflows.cases import timers
 from workflows.definitions.pack import Pack
@@ -10,8 +10,9 @@ from workflows.definitions.pack import Pack
 
 def tick(pack: Pack) -> dict:
     """One round of background work: fire due timers, send the reminders and escalations due,
-    sign an audit checkpoint if one is due, then send the housing system feed's due events."""
-    done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "audit_checkpoint": audit_checkpoint()}
+    sign an audit checkpoint if one is due, send circulation notices still unsent, then send the housing system feed's due events."""
+    done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "audit_checkpoint": audit_checkpoint(),
+            "circulation_sent": send_circulation()}
     # last: a feed set up wrongly (feed.FeedMisconfigured) stops only its own part of the round
     return {**done, "feed_delivered": deliver_feed(pack)}
 
@@ -25,3 +26,8 @@ def audit_checkpoint() -> int:
 def deliver_feed(pack: Pack) -> int:
     """The housing system feed's due events sent (workflows.register.feed.deliver_due)."""
     return feed.deliver_due(pack)
+
+
+def send_circulation() -> int:
+    """Notices to a marker's recipients not sent when their step committed (workflows.register.circulation)."""
+    return circulation.deliver_due()

@@ -549,3 +549,61 @@ def test_the_risk_assessment_weighs_the_customers_vulnerability_and_support_agai
     task = dover.open_task("mike", external, T0)
     assert "vulnerability_support" in dover.refuse("mike", task["task"], {
         k: v for k, v in EXTERNAL_ASSESS.items() if k != "vulnerability_support"}, now=DECIDED)
+
+
+def test_an_urgent_alert_is_sent_to_the_housing_officers_and_contractors_only_on_a_basis_and_its_withdrawal_to_all_told(
+        dover, cli, smtp):
+    """§12.2: beyond the housing officers and Customer Services, an alert goes to contractors or partner
+    agencies only on a recorded basis; when the assessment takes the urgent alert off, everyone told is told."""
+    urgent = {**INCIDENT, "credible_threat": "yes", "marker_text": "URGENT: do not visit"}
+    alert_id = dover.report("incident", customer="C2", now=T0)
+    record_incident(dover, alert_id, urgent)
+    assert sorted(m["to"][0] for m in smtp.messages) == ["customer.services@dover.example.org",
+                                                         "housing.officers@dover.example.org"]
+    assert all("URGENT: do not visit" in m["body"] and "hit me" not in m["body"] for m in smtp.messages)
+    on_system(dover, alert_id, RECORDED, "place an interim marker")
+    no_alert = {"discussed_with_officer": "yes", "vulnerability_support": "None known", "behaviour_contact": "letter",
+                "severity": "L1", "future_risk": "L1", "alert_needed": "no", "decision_reason": "A misheard remark",
+                "threat_credible": "no", "police_referred": "no"}
+    assess(dover, alert_id, no_alert)
+    withdrawals = smtp.messages[2:]
+    assert sorted(m["to"][0] for m in withdrawals) == ["customer.services@dover.example.org",
+                                                       "housing.officers@dover.example.org"]
+    assert all("has been withdrawn" in m["body"] and "misheard" not in m["body"] for m in withdrawals)
+    assert [r["notice"] for r in dover.alert(alert_id, DPO)["circulation"]] == ["told", "told", "withdrawn", "withdrawn"]
+
+    # an alert placed: contractors only with the basis for telling them
+    other = dover.report("incident", customer="C1", now=T0)
+    record_incident(dover, other)
+    task = dover.open_task("lena", other, DECIDED)["task"]
+    error = dover.refuse("lena", task, {**ASSESS, "circulate_to": "contractors"}, now=DECIDED)
+    assert "circulation_justification: give a justification" in error and "Contractors working in council homes" in error
+    dover.complete("lena", task, {**ASSESS, "circulate_to": "contractors", "circulation_justification":
+                                  "§12.2(e): the gas servicing contractor visits next week"}, now=DECIDED)
+    listed = dover.alert(other, DPO)["circulation"]
+    assert [(r["recipient"], r["justification"]) for r in listed] == [
+        ("housing_officers", None), ("customer_services", None),
+        ("contractors", "§12.2(e): the gas servicing contractor visits next week")]
+    assert "contractor.alerts@dover.example.org" in [m["to"][0] for m in smtp.messages]
+
+
+def test_a_review_that_lowers_the_level_tells_everyone_told_and_one_that_keeps_it_as_it_was_tells_nobody(
+        dover, cli, smtp):
+    alert_id = dover.report("incident", customer="C2", now=T0)
+    record_incident(dover, alert_id)
+    assess(dover, alert_id, {**ASSESS, "severity": "L3", "future_risk": "L3", "level": "L3",
+                             "marker_text": "Level 3: visit in pairs"})
+    assert len(smtp.messages) == 2  # the housing officers and Customer Services
+    assert dover.fire_timers("2027-03-03T10:01") == 1
+    dover.complete("lena", dover.open_task("lena", alert_id, "2027-03-03T10:01")["task"], KEEP, now="2027-03-04T10:00")
+    assert len(smtp.messages) == 2  # kept as it was: what they were sent still stands
+    assert dover.fire_timers("2028-03-03T10:01") == 1
+    dover.complete("lena", dover.open_task("lena", alert_id, "2028-03-03T10:01")["task"],
+                   {**KEEP, "review_outcome": "lower", "level": "L2", "marker_text": "Level 2: contact only in writing",
+                    "risk_reduced": "yes", "measures_proportionate": "no", "control_measures": "writing_only",
+                    "review_reason": "Calmer"}, now="2028-03-04T10:00")
+    changed = smtp.messages[2:]
+    assert sorted(m["to"][0] for m in changed) == ["customer.services@dover.example.org",
+                                                   "housing.officers@dover.example.org"]
+    assert all("Level 2: contact only in writing" in m["body"] and "Calmer" not in m["body"] for m in changed)
+    assert [r["notice"] for r in dover.alert(alert_id, DPO)["circulation"]] == ["told", "told", "amended", "amended"]

@@ -33,6 +33,12 @@ class ActionContext:
     cancel_other_cases: Callable  # (reason) -> None
     # (due, later=True) -> dict: move the marker's one waiting review case (engine.retime_review)
     retime_review: Callable = None
+    element_name: str | None = None  # what the diagram calls the step
+
+    @property
+    def element_named(self) -> str:
+        """The step as a process owner knows it: 'Tell the repairs team' (tell_repairs)."""
+        return wording.element(self.element_name, self.element) if self.element_name else self.element
 
     def need(self, name: str):
         value = self.data.get(name)
@@ -449,3 +455,52 @@ def read_register(ctx: ActionContext):
     facts = alert_data(ctx.alert, ctx.pack)
     ctx.data.update({name: facts[name] for name in ACTIONS["read_register"].writes})
     ctx.log("register_read", level=ctx.alert.level, tenant_told=facts["tenant_told"])
+
+
+@action("notify", optional=("recipients", "recipients_field", "justification_field", "justification"))
+def notify(ctx: ActionContext):
+    """Send the marker's instruction to staff (never its reasons) to recipients of the pack
+    ([recipients.<key>]): those the property `recipients` names (keys, comma-separated), those a form
+    answer names (`recipients_field`, an enum whose option ids are recipient keys), or, with neither,
+    the marker's default audience. Anyone beyond the default audience needs a justification: the
+    form answer `justification_field` (default `circulation_justification`) or the diagram's own
+    `justification`; without one the step is refused beside that field and nothing is saved. Each
+    recipient goes on the marker's circulation list (workflows/register/circulation.py)."""
+    from workflows.register import circulation
+
+    field = ctx.props.get("recipients_field")
+    keys = [k for k in (ctx.props.get("recipients") or "").split(",") if k.strip()]
+    if field:
+        answer = ctx.data.get(field)
+        keys += answer if isinstance(answer, list) else [answer] if answer not in (None, "") else []
+    if not ctx.props.get("recipients") and not field:
+        keys = list(ctx.pack.audience(ctx.alert.category))
+    chosen = circulation.choose(ctx.pack, ctx.alert, keys, field=field)
+    justification_field = ctx.props.get("justification_field") or "circulation_justification"
+    justification = ctx.data.get(justification_field)
+    if not (isinstance(justification, str) and justification.strip()):
+        justification = ctx.props.get("justification")
+    rows = circulation.tell(ctx.db, pack=ctx.pack, alert=ctx.alert, case_id=ctx.case_id,
+                            element=ctx.element_named, actor=ctx.actor, recipients=chosen,
+                            justification=justification, justification_field=justification_field)
+    ctx.log("marker_circulated", recipients=[r.recipient for r in rows],
+            beyond_default_audience=[r.recipient for r in rows if r.justification],
+            justification=next((r.justification for r in rows if r.justification), None))
+
+
+@action("notify_circulation", optional=("notice",))
+def notify_circulation(ctx: ActionContext):
+    """Tell everyone on the marker's circulation list that it changed (`notice` = amended: its new
+    instruction), was withdrawn (withdrawn: e.g. identity not established) or removed (removed); by
+    default removed when the marker is off the register, amended otherwise. Never the reasons. A change
+    notice goes only to those whose last notice no longer says what staff must do (a review that kept
+    the marker as it was tells nobody). The notices go on the list too."""
+    from workflows.register import circulation
+
+    notice = ctx.props.get("notice")
+    if notice is not None and notice not in circulation.CHANGES:
+        raise StepFailed(f"service task '{ctx.element}': notice must be one of {', '.join(circulation.CHANGES)}, "
+                         f"not '{notice}'")
+    rows = circulation.tell_circulation(ctx.db, pack=ctx.pack, alert=ctx.alert, case_id=ctx.case_id,
+                                        element=ctx.element_named, actor=ctx.actor, notice=notice)
+    ctx.log("circulation_told", notice=rows[0].notice if rows else notice, recipients=[r.recipient for r in rows])

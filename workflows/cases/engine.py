@@ -613,6 +613,7 @@ class _Step:
         action.run(ActionContext(
             db=self.db, pack=self.pack, case=self.case, alert=self.case.alert, actor=self.actor,
             data=task.data, props=dict(spec.extensions or {}), element=spec.bpmn_id,
+            element_name=getattr(spec, "bpmn_name", None),
             start_case=lambda process_id, kind, data, timers_from=None: _start_case(
                 self.db, pack=self.pack, process_id=process_id, alert=self.case.alert, kind=kind,
                 actor=self.actor, data=data, timers_from=timers_from, besides=self.case.id),

@@ -14,11 +14,12 @@ from workflows.platform import clock, wording
 from workflows.tasks import task_view
 from workflows import permissions
 from workflows.drawing import pdf
-from workflows.register import markers
+from workflows.register import circulation, markers
 from workflows.cases.assignment import Actor
 from workflows.permissions import may_export_subject_access, may_read_registers, require
 from workflows.platform.errors import NotFound
-from workflows.platform.models import (Alert, AuditEvent, Case, Customer, HumanTask, Letter, NonDisclosure, Note, RiskAssessment)
+from workflows.platform.models import (Alert, AuditEvent, Case, Circulation, Customer, HumanTask, Letter, NonDisclosure,
+                                       Note, RiskAssessment)
 from workflows.definitions.pack import Pack
 
 REGISTER_COLUMNS = ("alert", "customer", "name", "address", "postcode", "category_label", "restriction", "level",
@@ -100,6 +101,7 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
     letters = by_alert(Letter, Letter.id)
     non_disclosures = by_alert(NonDisclosure, NonDisclosure.id)
     events = by_alert(AuditEvent, AuditEvent.id)
+    circulation_rows = by_alert(Circulation, Circulation.id)
     notes = {i: [] for i in ids}
     loose_notes = []
     for note in db.scalars(select(Note).where(Note.customer_id == customer.id).order_by(Note.id)):
@@ -176,6 +178,9 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
                 "answers_in_words": _in_words(task_view.form_fields(t), t.form_data)},
                 covered),
             "letters": letter_rows(letters[alert.id], covered),
+            # who was told of the marker, with the wording they were sent (circulation.py)
+            "circulation": section("circulation", circulation_rows[alert.id], lambda r: circulation.described(pack, r),
+                                   covered),
             "events": section("events", events[alert.id], lambda e: {
                 "id": e.id, "at": _iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail,
                 "detail_in_words": _detail_in_words(pack, e.detail)}, covered),
@@ -230,7 +235,7 @@ def dossier(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
     events = story["events"]
     cases = {c.id: c for c in story["cases"]}
     audit.record(db, actor=actor.username, action="dossier_produced", alert_id=alert.id)
-    return {"story": story, "alert": alert, "cases": cases,
+    return {"story": story, "alert": alert, "cases": cases, "circulation_words": circulation.NOTICE_WORDS,
             "assessment_words": {ra.id: wording.answers(task_view.case_fields(cases[ra.case_id]), ra.content or {})
                                  for ra in story["assessments"] if ra.case_id in cases},
             "report": next((e for e in events if e.action == "concern_reported"), None),

@@ -154,6 +154,8 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
         _check_multi_instance(add, loop.getparent(), loop, known_names)
     for task in root.iterfind(".//bpmn:serviceTask", NS):
         _check_service_task(add, task, pack)
+        if task.get(f"{{{CAMUNDA}}}topic") == "notify":
+            _check_notify(add, task, pack, known_names, root)
     for task in root.iterfind(".//bpmn:userTask", NS):
         _check_user_task(add, task, pack, known_names)
     for process in root.iterfind("bpmn:process", NS):
@@ -263,8 +265,44 @@ def _check_service_task(add, task, pack):
                 clock.duration_after(clock.now(), props["within"])
             except ValueError as err:
                 add(task, f"reschedule_review within: {err}")
+    if name == "notify_circulation" and props.get("notice") and props["notice"] not in ("amended", "withdrawn", "removed"):
+        add(task, f"notify_circulation notice must be amended, withdrawn or removed, not '{props['notice']}'")
     if name == "record_letter_delivery" and props.get("method") and props["method"] not in pack.delivery_methods:
         add(task, f"unknown delivery method '{props['method']}' (the pack's: {', '.join(pack.delivery_methods)})")
+
+
+def _check_notify(add, task, pack, known_names, root):
+    """A notify step names recipients the pack has, and asks why when it may tell more than the
+    default audience (the engine refuses such a step without a justification in any case)."""
+    props = _properties(task)
+    known = ", ".join(sorted(pack.recipients)) or "none: add [recipients.<key>] to pack.toml"
+    named = [k.strip() for k in (props.get("recipients") or "").split(",") if k.strip()]
+    for key in named:
+        if key not in pack.recipients:
+            add(task, f"notify names recipient '{key}', which is not a recipient of the pack (its recipients: {known})")
+    field = props.get("recipients_field")
+    choices = set()
+    if field:
+        if field not in known_names:
+            add(task, f"notify recipients_field names '{field}', which no form field or case variable provides")
+        for form_field in root.iterfind(".//camunda:formField", NS):
+            if form_field.get("id") == field:
+                for option in form_field.iterfind("camunda:value", NS):
+                    choices.add(option.get("id"))
+                    if option.get("id") not in pack.recipients:
+                        add(task, f"notify recipients_field '{field}' offers '{option.get('id')}', which is not a "
+                                  f"recipient of the pack (its recipients: {known}); its option ids are recipient keys")
+    if not named and not field and not pack.default_audience and not any(
+            c.audience for c in pack.categories.values()):
+        add(task, "notify names no recipients and the pack has no [circulation] default_audience: name them "
+                  "(property recipients, or recipients_field) or set default_audience in pack.toml")
+    audience = set(pack.default_audience).union(*(c.audience or () for c in pack.categories.values()))
+    may_exceed = bool(set(named) - audience) or bool(choices - audience) or (field and not choices)
+    justification_field = props.get("justification_field") or "circulation_justification"
+    if may_exceed and not props.get("justification") and justification_field not in known_names:
+        add(task, f"notify may tell recipients beyond the default audience, who need a recorded justification, "
+                  f"but no form field '{justification_field}' comes before it: add one (or name yours with the "
+                  f"property justification_field)")
 
 
 def _check_user_task(add, task, pack, known_names):

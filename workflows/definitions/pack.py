@@ -33,6 +33,24 @@ class Category:
     key: str
     label: str
     description: str = ""
+    # who is told of a marker of this category without a justification ([categories.<key>] audience);
+    # None: the pack's [circulation] default_audience
+    audience: tuple[str, ...] | None = None
+
+
+RECIPIENT_KINDS = ("role", "team", "agency", "out_of_hours", "contractor")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """[recipients.<key>]: someone a `notify` step may tell of a marker (its instruction, never its
+    reasons): a role of the pack (its shared mailbox), a team, a partner agency, the out-of-hours
+    or contractor service, each with the address the notice goes to."""
+    key: str
+    name: str
+    kind: str
+    email: str
+    role: str | None = None  # kind "role": the pack's role this mailbox stands for
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,8 @@ class Registers:
         has letters; None only for a pack that issues none.
     withheld_when_not_told: what a decision not to tell the tenant keeps out of a subject access
         export (of that alert): any of marker, risk_assessments, notes, non_disclosures, tasks,
-        letters, notices (letters to others than the tenant, `to_tenant = false`), events. By
+        letters, notices (letters to others than the tenant, `to_tenant = false`), circulation (who was
+        told of the marker, with the wording: `notify`), events. By
         default everything but the letters the tenant already holds: the step answers, the
         notices and the audit events repeat the marker and the reason for not telling. It covers
         the alert while its latest decision not to tell stands: a letter to the tenant issued
@@ -124,7 +143,7 @@ class Registers:
     subject_access: frozenset[str] = frozenset()
     tell_tenant_within: str | None = None
     withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
-                                               "notices", "events")
+                                               "notices", "circulation", "events")
     retain_closed_for: str | None = None
 
     def __post_init__(self):
@@ -150,7 +169,7 @@ class Notifications:
 DELIVERY_METHODS = ("first class post", "recorded delivery", "hand delivered", "email",
                     "given in person at the office")
 SUBJECT_ACCESS_SECTIONS = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks", "letters", "notices",
-                           "events")
+                           "circulation", "events")
 
 
 @dataclass
@@ -204,6 +223,10 @@ class Pack:
     # [marker_fields]: form answers carried on the marker and shown to staff beside the instruction,
     # field id -> what staff read it as (e.g. contact_restrictions = "Contact restrictions")
     marker_fields: dict[str, str] = field(default_factory=dict)
+    # [recipients.<key>]: who a marker's instruction may be sent to (the `notify` action)
+    recipients: dict[str, Recipient] = field(default_factory=dict)
+    # [circulation] default_audience: who is told of a marker without a recorded justification
+    default_audience: tuple[str, ...] = ()
     # [sso] groups: a group of the landlord's identity provider (its id or name, as the groups
     # claim carries it) -> the roles its members hold here; roles follow groups at each sign-in
     sso_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -248,6 +271,11 @@ class Pack:
             known = ", ".join(sorted(self.categories))
             raise PackError(f"unknown category '{key}' (this pack has: {known})")
         return self.categories[key]
+
+    def audience(self, category: str | None) -> tuple[str, ...]:
+        """The recipients told of a marker of this category without a justification."""
+        found = self.categories.get(category or "")
+        return found.audience if found is not None and found.audience is not None else self.default_audience
 
     def require_role(self, key: str) -> Role:
         if key not in self.roles:
@@ -329,7 +357,8 @@ def _build(key, directory, raw, path) -> Pack:
         for qkey, q in raw.get("requests", {}).items():
             pack.requests[qkey] = Request(qkey, q["label"], q["process"])
         for ckey, c in _section(raw, "categories", path).items():
-            pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
+            pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""),
+                                             _audience(c, "audience", f"[categories.{ckey}] audience", path, None))
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
                 xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"),
@@ -341,6 +370,13 @@ def _build(key, directory, raw, path) -> Pack:
             pack.housing_system = _housing_system(raw["housing_system"], path)
         if "feed" in raw:
             pack.feed = _feed(raw["feed"], path)
+        pack.recipients = _recipients(raw.get("recipients", {}), path)
+        circulation = raw.get("circulation", {})
+        if not isinstance(circulation, dict) or set(circulation) - {"default_audience"}:
+            raise PackError(f"{path}: [circulation] has unknown settings "
+                            f"{sorted(set(circulation) - {'default_audience'}) if isinstance(circulation, dict) else circulation} "
+                            f"(known: default_audience, e.g. default_audience = [\"housing_team\", \"repairs\"])")
+        pack.default_audience = _audience(circulation, "default_audience", "[circulation] default_audience", path, ())
         pack.marker_fields = _marker_fields(raw.get("marker_fields", {}), path)
         if "sso" in raw:
             pack.sso_groups = _sso_groups(raw["sso"], path)
@@ -371,6 +407,55 @@ def _marker_fields(raw, path) -> dict[str, str]:
             raise PackError(f"{path}: [marker_fields] {name} must be a form field id with a label, "
                             f"e.g. contact_restrictions = \"Contact restrictions\"")
     return {name: label.strip() for name, label in raw.items()}
+
+
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _recipients(raw, path) -> dict[str, Recipient]:
+    """[recipients.<key>] name, kind (role, team, agency, out_of_hours, contractor), email; role for a role."""
+    example = '[recipients.repairs] name = "Repairs team", kind = "team", email = "repairs@example.org"'
+    if not isinstance(raw, dict):
+        raise PackError(f"{path}: [recipients] must hold one table per recipient, e.g. {example}")
+    found = {}
+    for key, r in raw.items():
+        where = f"{path}: [recipients.{key}]"
+        if not isinstance(r, dict):
+            raise PackError(f"{where} must be a table, e.g. {example}")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            raise PackError(f"{where}: a recipient's key is a plain name (letters, digits and _), e.g. repairs")
+        unknown = set(r) - {"name", "kind", "email", "role"}
+        if unknown:
+            raise PackError(f"{where} has unknown settings {sorted(unknown)} (known: name, kind, email, role)")
+        kind = r.get("kind")
+        if kind not in RECIPIENT_KINDS:
+            raise PackError(f"{where} kind must be one of {', '.join(RECIPIENT_KINDS)}, not {kind!r}")
+        email = r.get("email")
+        if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
+            raise PackError(f"{where} email must be the address its notices go to, e.g. email = \"repairs@example.org\", "
+                            f"not {email!r}")
+        role = r.get("role")
+        if (kind == "role") != bool(role):
+            raise PackError(f"{where}: " + ("a recipient of kind \"role\" names the pack's role it stands for, "
+                                             "e.g. role = \"asb_manager\"" if kind == "role"
+                                             else "only a recipient of kind \"role\" names a role"))
+        name = r.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise PackError(f"{where} name must be what people call it, e.g. name = \"Repairs team\"")
+        if name is None and kind != "role":
+            raise PackError(f"{where} needs a name, what people call it, e.g. name = \"Repairs team\"")
+        found[key] = Recipient(key, (name or "").strip(), kind, email.strip(), role)
+    return found
+
+
+def _audience(raw: dict, setting: str, where: str, path, default):
+    if setting not in raw:
+        return default
+    names = raw[setting]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise PackError(f"{path}: {where} must be a list of recipient keys ([recipients.<key>]), "
+                        f"e.g. {setting} = [\"housing_team\", \"repairs\"]")
+    return tuple(dict.fromkeys(names))
 
 
 def _mfa_required_for(meta: dict, path) -> frozenset[str]:
@@ -587,11 +672,31 @@ def _check_references(pack: Pack, path) -> None:
             raise PackError(f"{path}: [sso] groups: group '{group}' names unknown roles {sorted(unknown)} "
                             f"(this pack has: {', '.join(sorted(pack.roles))})")
     _check_housing_system(pack, path)
+    _check_recipients(pack, path)
     if pack.feed is not None:
         unknown = sorted(set(pack.feed.categories) - set(pack.categories))
         if unknown:
             raise PackError(f"{path}: [feed] categories names unknown categories {unknown} "
                             f"(this pack has: {', '.join(sorted(pack.categories))})")
+
+
+def _check_recipients(pack: Pack, path) -> None:
+    known = ", ".join(sorted(pack.recipients)) or "none: add [recipients.<key>] with name, kind and email"
+    for key, recipient in list(pack.recipients.items()):
+        if recipient.role is not None:
+            if recipient.role not in pack.roles:
+                raise PackError(f"{path}: [recipients.{key}] role names unknown role '{recipient.role}' "
+                                f"(this pack has: {', '.join(sorted(pack.roles))})")
+            if not recipient.name:  # a role's mailbox is called what the role is called
+                pack.recipients[key] = Recipient(key, pack.roles[recipient.role].name, recipient.kind,
+                                                 recipient.email, recipient.role)
+    audiences = [("[circulation] default_audience", pack.default_audience)] + [
+        (f"[categories.{c.key}] audience", c.audience) for c in pack.categories.values() if c.audience is not None]
+    for where, names in audiences:
+        unknown = [n for n in names if n not in pack.recipients]
+        if unknown:
+            raise PackError(f"{path}: {where} names {', '.join(repr(n) for n in unknown)}, which "
+                            f"{'is' if len(unknown) == 1 else 'are'} not a recipient of the pack (its recipients: {known})")
 
 
 def _check_housing_system(pack: Pack, path) -> None:

@@ -193,11 +193,16 @@ def dossier(d: dict, *, pack, produced_by: str) -> bytes:
     if not d["appeals"]:
         doc.para("No appeal.")
     doc.heading("7. Sharing with other agencies and notes")
+    for r in story.get("circulation", []):
+        doc.pairs({f"{r.recipient_name}: {d['circulation_words'].get(r.notice, r.notice)}":
+                   f"{_when(r.told_at)} by {r.told_by} at {r.element}"
+                   + (f"; justified: {r.justification}" if r.justification else "")
+                   + ("" if r.sent_at else " (not sent yet)"), "Sent": r.wording})
     for e in d["sharing"]:
         doc.pairs({e.action.replace("_", " "): f"{_when(e.at)} by {e.actor} {e.detail.get('template', '')}"})
     for n in story["notes"]:
         doc.pairs({f"Note ({n.notebook})": f"{_when(n.created_at)} by {n.author}: {n.text}"})
-    if not d["sharing"] and not story["notes"]:
+    if not d["sharing"] and not story["notes"] and not story.get("circulation"):
         doc.para("Nothing recorded as shared.")
     doc.heading("8. Every event")
     for e in story["events"]:
@@ -221,8 +226,8 @@ def subject_access(data: dict) -> bytes:
             doc.para(f"Marker: {a['marker']['reason']}")
         else:
             doc.pairs(_readable(a["marker"]))
-        for name in ("risk_assessments", "notes", "non_disclosures", "tasks", "letters", "events"):
-            rows = a[name]
+        for name in ("risk_assessments", "notes", "non_disclosures", "tasks", "letters", "circulation", "events"):
+            rows = a.get(name) or []
             if not rows:
                 continue
             doc.heading(name.replace("_", " ").capitalize(), "h3")

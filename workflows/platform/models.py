@@ -393,3 +393,29 @@ class FeedEvent(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(Stamp)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class Circulation(Base):
+    """A marker's circulation list (workflows/register/circulation.py): one row for each recipient
+    told of it, by which step, with what wording, and why when the recipient is beyond the pack's
+    default audience. Written in the step that told them (the outbox: a step that rolls back tells
+    nobody); the e-mail goes after the step commits, and `sent_at` says when it went."""
+    __tablename__ = "circulation"
+    __table_args__ = (Index("ix_circulation_unsent", "id",
+                            postgresql_where=text("sent_at IS NULL"), sqlite_where=text("sent_at IS NULL")),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_case.id"))
+    element: Mapped[str] = mapped_column(String(200))  # the diagram's step, by its name with its id
+    notice: Mapped[str] = mapped_column(String(20))  # told, amended, withdrawn, removed
+    recipient: Mapped[str] = mapped_column(String(80))  # the pack's [recipients.<key>]
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    wording: Mapped[str] = mapped_column(Text)  # the message as sent
+    justification: Mapped[str | None] = mapped_column(Text)  # beyond the default audience: why
+    told_by: Mapped[str] = mapped_column(String(80))
+    told_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(Stamp)

@@ -8,7 +8,7 @@ from workflows.cases.assignment import Actor
 from workflows.definitions import deployment
 from workflows.definitions.pack import Pack
 from workflows.tasks import task_view
-from workflows.register import incidents
+from workflows.register import circulation, incidents
 from workflows.platform.models import AuditEvent, Case, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
 
 
@@ -38,6 +38,8 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
                                   .order_by(AuditEvent.seq.is_(None), AuditEvent.seq, AuditEvent.id))),
         "non_disclosures_withheld": False,
         "incidents": incidents.incidents(db, alert),  # the concern first reported, then each one linked to it
+        # who was told of the marker, when, by which step, with what wording (and why, beyond the default)
+        "circulation": circulation.circulation_list(db, alert.id),
     }
     if not permissions.may_read_non_disclosures(pack, actor):
         _withhold_non_disclosures(db, story)
