@@ -2,13 +2,13 @@
 ended session)
 
 Revision ID: 0025
-Revises: 0018
+Revises: 0022
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0025"
-down_revision = "0018"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
