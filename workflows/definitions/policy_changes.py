@@ -255,6 +255,18 @@ def migrate(db: Session, *, pack: Pack, actor: Actor, process_id: str, to_versio
                                                           to_version=to_version, actor=actor.username))
 
 
+def impact(db: Session, *, pack: Pack, actor: Actor, checked: Checked, content: bytes) -> dict[str, list]:
+    """Before a deploy, for a process owner: each running case of each process the checked file
+    changes, whether it could move onto it and what would move for it (versions.impact). Cases are
+    named by number only, and only those on records the process owner may know exist. A file with
+    problems cannot be deployed, so has no impact to show."""
+    require_owner(pack, actor)
+    if not checked.ok:
+        return {}
+    return {process_id: _as_known_to(db, pack, actor, rows)
+            for process_id, rows in versions.impact(db, pack=pack, content=content, filename=checked.filename).items()}
+
+
 def _as_known_to(db: Session, pack: Pack, actor: Actor, moves: list) -> list:
     """The moves on records this person may know exist. Cases on restricted records are checked
     and moved the same way (a version is a technical matter), but never listed or counted to

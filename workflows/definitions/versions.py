@@ -130,3 +130,41 @@ def _check(case, target) -> Move:
     problem = engine.migration_problem(case, target)
     return Move(case.id, case.alert_id, case.definition.version, problem is None,
                 problem or "its waiting steps exist in the new version")
+
+
+@dataclass
+class Impact:
+    """What deploying a changed diagram would change for one running case, were it moved."""
+    case_id: int
+    alert_id: int
+    from_version: int
+    can_move: bool
+    reason: str  # why it cannot move ("" when it can)
+    changes: list[str]  # what moves for it, in words (empty: it would run on as it is)
+
+
+def impact(db: Session, *, pack: Pack, content: bytes | str, filename: str) -> dict[str, list[Impact]]:
+    """Before a deploy: for each process of the file already deployed and changed by it, each of
+    its running cases, whether it could move onto the new diagram and what would change for it
+    (a dry run of move_case, in memory: nothing is saved). The file is assumed checked."""
+    specs, subprocess_specs = spiff.parse_processes(spiff.safe_xml(content), filename)
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    result = {}
+    for process_id, new_spec in specs.items():
+        newest = deployment.latest(db, pack=pack.key, process_id=process_id)
+        if newest is None or not describe_changes(newest.bpmn_xml, text):
+            continue  # a new process has no cases; an unchanged one would not be deployed
+        target = f"the new version {newest.version + 1}"
+        rows = []
+        for case in _running(db, pack, process_id):
+            problem, changes = engine.move_preview(case, pack=pack, new_spec=new_spec,
+                                                   new_subprocess_specs=subprocess_specs, target=target)
+            rows.append(Impact(case.id, case.alert_id, case.definition.version, problem is None, problem or "", changes))
+        result[process_id] = rows
+    return result
+
+
+def _running(db, pack, process_id) -> list[Case]:
+    return list(db.scalars(select(Case).join(ProcessDefinition).where(
+        ProcessDefinition.pack == pack.key, ProcessDefinition.process_id == process_id,
+        Case.status == CaseStatus.RUNNING).order_by(Case.id)))

@@ -1,0 +1,63 @@
+"""Impact before deploy: `alertflow pack impact FILE` says, for each running case of each process
+the file changes, whether it could move to the new version and what would move for it (its next
+review on another day, its open step renamed, a field it lacks), in words, nothing deployed."""
+import re
+
+from tests.helpers import place_near_miss_marker
+from tests.processes.conftest import add_staff, edited, review_xml
+
+
+def write(tmp_path, content: bytes, name="derby_review.bpmn"):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+def test_pack_impact_lists_a_running_case_whose_next_review_moves_and_deploys_nothing(derby, cli, tmp_path):
+    add_staff()
+    alert = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
+    assert derby.alert(alert)["next_review_at"].startswith("2026-07-10")
+    file = write(tmp_path, edited(review_xml(), ">P6M<", ">P3M<"))
+
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-02-01T09:00")
+    assert "derby_review: version 2 would change 1 thing; 1 running case" in out
+    case = [c for c in derby.alert(alert)["cases"] if c["kind"] == "review"][0]
+    assert f"case {case['case']} (alert {alert}, version 1): can move: " \
+           f"its next review moves from 10 July 2026 to 10 April 2026" in out
+    # nothing was deployed or moved
+    assert "derby_review v2" not in cli("pack", "versions")
+    assert derby.alert(alert)["next_review_at"].startswith("2026-07-10")
+
+    # a period already over by now: said so, as the next sweep would fire it
+    out = cli("pack", "impact", write(tmp_path, edited(review_xml(), ">P6M<", ">P1M<")), "--as", "paula",
+              now="2026-03-01T09:00")
+    assert "moves from 10 July 2026 to 10 February 2026 (already past: it would fall due at the next timer sweep)" in out
+
+
+def test_pack_impact_names_an_open_step_renamed_a_field_it_lacks_and_a_case_that_cannot_move(derby, cli, tmp_path):
+    add_staff()
+    alert = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
+    derby.fire_timers("2026-07-10T09:01")  # the review falls due: a manager's step is open
+    # every reviewer's step renamed and asking for one more field
+    renamed = review_xml().replace(b'name="Review the marker"><bpmn:extensionElements><camunda:formData>',
+                                   b'name="Review the warning marker"><bpmn:extensionElements><camunda:formData>'
+                                   b'<camunda:formField id="police_view" label="The police view" type="string"/>')
+    out = cli("pack", "impact", write(tmp_path, renamed), "--as", "paula", now="2026-07-11T09:00")
+    assert "its open step 'Review the marker' is renamed 'Review the warning marker'" in out
+    assert "its open step 'Review the warning marker' now also asks for The police view" in out
+
+    # the open step gone from the new version: the case cannot move, and says which step
+    gone = review_xml()
+    for step in (b"review_asb", b"review_complex_needs", b"review_head_of_service"):
+        gone = gone.replace(b'"' + step + b'"', b'"' + step + b'_v2"').replace(b">" + step + b"<", b">" + step + b"_v2<")
+    out = cli("pack", "impact", write(tmp_path, gone), "--as", "paula", now="2026-07-11T09:00")
+    assert re.search(r"cannot move: its waiting step 'review_\w+' is not in the new version 2$", out, re.M), out
+
+
+def test_pack_impact_is_for_process_owners_and_refuses_a_file_with_problems(derby, cli, tmp_path):
+    add_staff()
+    file = write(tmp_path, edited(review_xml(), ">P6M<", ">P3M<"))
+    assert "not a process owner" in cli.fails("pack", "impact", file, "--as", "helen")
+    broken = write(tmp_path, edited(review_xml(), ">P6M<", ">six months<"))
+    error = cli.fails("pack", "impact", broken, "--as", "paula")
+    assert "cannot be deployed" in error and "due" in error
