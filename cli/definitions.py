@@ -78,10 +78,14 @@ def pack_check(files):
         the_pack = active_pack()
     except WorkflowError as err:  # pack.toml itself is wrong: say so, as deploy does
         fail(str(err))
-    findings = []
+    findings, warnings = [], []
     for path in files or [str(p) for p in the_pack.bpmn_files()]:  # the files, before they are deployed
         with open(path, "rb") as fh:
-            findings += deployment.check(fh.read(), path, the_pack)
+            content = fh.read()
+        findings += deployment.check(content, path, the_pack)
+        warnings += deployment.warnings(content, path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     for finding in dict.fromkeys(findings):  # a pack.toml finding comes with every file checked
         click.echo(f"error: {finding}", err=True)
     if findings:
@@ -152,6 +156,8 @@ def pack_impact(db, file, username):
     checked = policy_changes.check_file(db, pack=the_pack, content=content, filename=Path(file).name)
     for finding in checked.findings:
         click.echo(f"error: {finding}", err=True)
+    for warning in checked.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if not checked.ok:
         fail(f"{file} has problems, so it cannot be deployed; fix them first")
     impact = policy_changes.impact(db, pack=the_pack, actor=actor, checked=checked, content=content)
@@ -168,5 +174,5 @@ def pack_impact(db, file, username):
         for row in rows:
             verdict = "can move" if row.can_move else f"cannot move: {row.reason}"
             said = "; ".join(row.changes) if row.changes else "nothing changes for it"
-            click.echo(f"  case {row.case_id} (alert {row.alert_id}, version {row.from_version}): {verdict}"
+            click.echo(f"  case {row.case_id} of alert A{row.alert_id:06d} (on version {row.from_version}): {verdict}"
                        + (f": {said}" if row.can_move else ""))

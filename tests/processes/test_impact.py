@@ -22,7 +22,7 @@ def test_pack_impact_lists_a_running_case_whose_next_review_moves_and_deploys_no
     out = cli("pack", "impact", file, "--as", "paula", now="2026-02-01T09:00")
     assert "derby_review: version 2 would change 1 thing; 1 running case" in out
     case = [c for c in derby.alert(alert)["cases"] if c["kind"] == "review"][0]
-    assert f"case {case['case']} (alert {alert}, version 1): can move: " \
+    assert f"case {case['case']} of alert A{alert:06d} (on version 1): can move: " \
            f"its next review moves from 10 July 2026 to 10 April 2026" in out
     # nothing was deployed or moved
     assert "derby_review v2" not in cli("pack", "versions")
