@@ -4,7 +4,7 @@ review on another day, its open step renamed, a field it lacks), in words, nothi
 import re
 
 from tests.helpers import place_near_miss_marker
-from tests.processes.conftest import add_staff, edited, review_xml
+from tests.processes.conftest import DERBY_DIAGRAMS as DERBY, add_staff, edited, review_xml
 
 
 def write(tmp_path, content: bytes, name="derby_review.bpmn"):
@@ -61,3 +61,19 @@ def test_pack_impact_is_for_process_owners_and_refuses_a_file_with_problems(derb
     broken = write(tmp_path, edited(review_xml(), ">P6M<", ">six months<"))
     error = cli.fails("pack", "impact", broken, "--as", "paula")
     assert "cannot be deployed" in error and "due" in error
+
+
+def test_pack_impact_names_a_field_the_new_version_asks_for_at_a_step_the_case_has_passed(derby, cli, tmp_path):
+    add_staff()
+    # a complaints case: the Head of Service has appointed the Investigating Officer, who is at work
+    alert = derby.report("complaints", customer="C1", now="2026-01-10T09:00")
+    task = derby.open_task("helen", alert, "2026-01-10T09:00")
+    derby.complete("helen", task["task"], {"investigating_officer": "ivy", "complaint_summary": "Four complaints"},
+                   now="2026-01-10T09:00")
+    assessment = (DERBY / "derby_assessment.bpmn").read_bytes()
+    opening = '<bpmn:userTask id="appoint_officer" name="Appoint an Investigating Officer (§5.5)"><bpmn:extensionElements><camunda:formData>'
+    asked = edited(assessment, opening, opening + '<camunda:formField id="complaint_count" label="How many complaints" '
+                   'type="long"><camunda:validation><camunda:constraint name="required"/></camunda:validation></camunda:formField>')
+    out = cli("pack", "impact", write(tmp_path, asked, "derby_assessment.bpmn"), "--as", "paula", now="2026-01-11T09:00")
+    assert "it lacks How many complaints, which the new version 2 asks for at 'Appoint an Investigating Officer (§5.5)', " \
+           "a step it has passed" in out, out
