@@ -12,9 +12,10 @@ from tests.processes.test_modeler_browser import at
 SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save the docs' pictures there
 
 
-def shot(page, name):
+def shot(what, name):
+    """A page's viewport, or one part of it (a locator), for docs/processes.md."""
     if SCREENSHOTS:
-        page.screenshot(path=os.path.join(SCREENSHOTS, name), full_page=True)
+        what.screenshot(path=os.path.join(SCREENSHOTS, name))
 
 
 def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(browser_as, live):
@@ -38,7 +39,7 @@ def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(br
         expect(row).to_contain_text(f"A{alert:06d}")
         expect(row.locator(".verdict")).to_have_text("yes")
         expect(row.locator(".moves")).to_have_text("its next review moves from 10 July 2026 to 10 April 2026")
-        shot(paula, "impact.png")
+        shot(paula.locator("#check-result"), "impact.png")
         paula.get_by_role("button", name="Deploy as a new version").click()
         expect(paula.locator(".flash")).to_contain_text("Deployed derby_review version 2")
     # deploying moved nothing: the case keeps its six months until it is migrated
@@ -48,6 +49,7 @@ def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(br
 def test_a_new_process_is_created_in_the_modeler_with_the_pack_lanes_and_deployed(browser_as, live):
     paula = browser_as("paula")
     paula.goto("/processes")
+    shot(paula, "processes.png")
     paula.get_by_role("link", name="Create a new process").click()
     paula.get_by_label("Name of the process").fill("Derby Homes: information request")
     paula.get_by_label("Its identifier").fill("bad id")
