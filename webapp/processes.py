@@ -123,7 +123,7 @@ def new_process():
             try:
                 xml = policy_changes.blank_diagram(db, pack=pack(), actor=actor(), process_id=process_id, name=name)
             except NotAllowed:
-                raise
+                raise  # not a process owner: answered 403 like every refusal, not shown as a problem
             except WorkflowError as err:
                 return render_template("processes/new.html", title="Create a new process", problem=str(err),
                                        process_id=process_id, name=name), 422

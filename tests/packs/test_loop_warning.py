@@ -32,7 +32,7 @@ def test_a_loop_of_user_tasks_within_one_case_is_warned_of_but_deploys(cli, monk
 
 
 def test_the_small_pack_without_a_loop_has_no_warning(cli, monkeypatch, tmp_path):
-    folder = write_small_pack(tmp_path)
+    write_small_pack(tmp_path)
     monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
     monkeypatch.setenv("ALERTFLOW_PACK", "small")
     result = cli._run(["pack", "check"], None)

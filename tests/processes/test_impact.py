@@ -34,7 +34,7 @@ def test_pack_impact_lists_a_running_case_whose_next_review_moves_and_deploys_no
     assert "moves from 10 July 2026 to 10 February 2026 (already past: it would fall due at the next timer sweep)" in out
 
 
-def test_pack_impact_names_an_open_step_renamed_a_field_it_lacks_and_a_case_that_cannot_move(derby, cli, tmp_path):
+def test_pack_impact_names_an_open_step_renamed_asking_for_a_new_field_and_a_case_that_cannot_move(derby, cli, tmp_path):
     add_staff()
     alert = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
     derby.fire_timers("2026-07-10T09:01")  # the review falls due: a manager's step is open
@@ -43,6 +43,7 @@ def test_pack_impact_names_an_open_step_renamed_a_field_it_lacks_and_a_case_that
                                    b'name="Review the warning marker"><bpmn:extensionElements><camunda:formData>'
                                    b'<camunda:formField id="police_view" label="The police view" type="string"/>')
     out = cli("pack", "impact", write(tmp_path, renamed), "--as", "paula", now="2026-07-11T09:00")
+    assert f"of alert A{alert:06d} (on version 1): can move: " in out
     assert "its open step 'Review the marker' is renamed 'Review the warning marker'" in out
     assert "its open step 'Review the warning marker' now also asks for The police view" in out
 
