@@ -78,3 +78,28 @@ def test_pack_impact_names_a_field_the_new_version_asks_for_at_a_step_the_case_h
     out = cli("pack", "impact", write(tmp_path, asked, "derby_assessment.bpmn"), "--as", "paula", now="2026-01-11T09:00")
     assert "it lacks How many complaints, which the new version 2 asks for at 'Appoint an Investigating Officer (§5.5)', " \
            "a step it has passed" in out, out
+
+
+def test_the_upload_check_shows_the_impact_table_and_a_new_process_is_refused_in_words(signed_in, world):
+    from html import unescape
+    from tests.processes.conftest import text
+    alert = place_near_miss_marker(world, "C1", "2026-01-10T09:00")
+    paula = signed_in("paula")
+    page = paula.upload(edited(review_xml(), ">P6M<", ">P3M<"), "derby_review.bpmn")
+    assert page.status_code == 200
+    shown = text(page)
+    assert "What would change for the cases running now: 1 running case (1 could move to version 2)" in shown
+    assert f"A{alert:06d}" in shown and "its next review moves from 10 July 2026 to 10 April 2026" in shown
+
+    # a new process: refused in words for a name or identifier that will not do, nothing opened
+    for form, said in (({"name": "", "process_id": "x_request"}, "give the new process a name"),
+                       ({"name": "Requests", "process_id": "derby_review"}, "a process 'derby_review' is deployed already"),
+                       ({"name": "Requests", "process_id": "9 lives"}, "'9 lives' cannot be a process identifier")):
+        refused = paula.post("/processes/new", {**form, "action": "start"}, token_from="/processes/new")
+        assert refused.status_code == 422 and said in unescape(refused.get_data(as_text=True)), form
+    # a name with markup is text in the page and in the diagram, never markup
+    opened = paula.post("/processes/new", {"name": "<script>x</script> & requests", "process_id": "x_request",
+                                           "action": "start"}, token_from="/processes/new")
+    html = opened.get_data(as_text=True)
+    assert opened.status_code == 200 and "<script>x</script>" not in html
+    assert 'name="&lt;script&gt;x&lt;/script&gt; &amp; requests"' in unescape(html.split('id="diagram-xml"')[1])
