@@ -17,7 +17,8 @@ def test_pack_impact_lists_a_running_case_whose_next_review_moves_and_deploys_no
     add_staff()
     alert = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
     assert derby.alert(alert)["next_review_at"].startswith("2026-07-10")
-    file = write(tmp_path, edited(review_xml(), ">P6M<", ">P3M<"))
+    # as downloaded from the versions page, under the name the download gives it
+    file = write(tmp_path, edited(review_xml(), ">P6M<", ">P3M<"), "derby_review.v1.bpmn")
 
     out = cli("pack", "impact", file, "--as", "paula", now="2026-02-01T09:00")
     assert "derby_review: version 2 would change 1 thing; 1 running case" in out
