@@ -136,7 +136,8 @@ def pack_migrate(db, process_id, to_version, username, dry_run):
         moves = policy_changes.migrate(db, pack=the_pack, actor=actor, process_id=process_id, to_version=to_version)
     for m in moves:
         verdict = ("can move" if dry_run else "moved") if m.can_move else "cannot move"
-        click.echo(f"case {m.case_id} (alert {m.alert_id}, version {m.from_version}): {verdict}: {m.reason}")
+        said = f" ({'; '.join(m.changes)})" if dry_run and m.changes else ""
+        click.echo(f"case {m.case_id} (alert {m.alert_id}, version {m.from_version}): {verdict}: {m.reason}{said}")
     if not moves:
         click.echo("no running cases on other versions")
 

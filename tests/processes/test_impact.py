@@ -91,6 +91,10 @@ def test_the_upload_check_shows_the_impact_table_and_a_new_process_is_refused_in
     shown = text(page)
     assert "What would change for the cases running now: 1 running case (1 could move to version 2)" in shown
     assert f"A{alert:06d}" in shown and "its next review moves from 10 July 2026 to 10 April 2026" in shown
+    # deployed, the migration's dry run gives the same answer
+    assert paula.upload(edited(review_xml(), ">P6M<", ">P3M<"), "derby_review.bpmn", action="deploy").status_code == 302
+    plan = text(paula.get("/processes/derby_review/migrate"))
+    assert "can move its waiting steps exist in the new version its next review moves from 10 July 2026 to 10 April 2026" in plan
 
     # a new process: refused in words for a name or identifier that will not do, nothing opened
     for form, said in (({"name": "", "process_id": "x_request"}, "give the new process a name"),

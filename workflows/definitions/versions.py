@@ -1,6 +1,6 @@
 """Versions of a process: what changed between two of them, and moving waiting cases from an
 older version onto a newer one (a dry run first, then the move, audited per case)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, undefer
@@ -100,12 +100,21 @@ class Move:
     from_version: int
     can_move: bool
     reason: str
+    changes: list[str] = field(default_factory=list)  # what would move for it (the dry run says)
 
 
 def plan_migration(db: Session, *, pack: Pack, process_id: str, to_version: int | None = None) -> list[Move]:
-    """Dry run: which running cases on other versions can move to the target, and why not."""
+    """Dry run: which running cases on other versions can move to the target, why not, and what
+    would move for each (the same answer as `impact` gives before a deploy)."""
     target = version(db, pack=pack, process_id=process_id, number=to_version)
-    return [_check(case, target) for case in _cases_to_move(db, pack, process_id, target)]
+    spec, subprocess_specs = deployment.spec_for(target)
+    moves = []
+    for case in _cases_to_move(db, pack, process_id, target):
+        problem, changes = engine.move_preview(case, pack=pack, new_spec=spec, new_subprocess_specs=subprocess_specs,
+                                               target=f"version {target.version}")
+        moves.append(Move(case.id, case.alert_id, case.definition.version, problem is None,
+                          problem or "its waiting steps exist in the new version", changes))
+    return moves
 
 
 def migrate(db: Session, *, pack: Pack, process_id: str, actor: str, to_version: int | None = None) -> list[Move]:
