@@ -108,3 +108,20 @@ def test_the_upload_check_shows_the_impact_table_and_a_new_process_is_refused_in
     html = opened.get_data(as_text=True)
     assert opened.status_code == 200 and "<script>x</script>" not in html
     assert 'name="&lt;script&gt;x&lt;/script&gt; &amp; requests"' in unescape(html.split('id="diagram-xml"')[1])
+
+
+def test_a_diagram_that_loops_back_within_one_case_is_deployed_from_the_web_with_a_warning(signed_in, world):
+    from tests.processes.conftest import text
+    loop = edited(review_xml(), '<bpmn:outgoing>f_remove</bpmn:outgoing><bpmn:outgoing>f_keep</bpmn:outgoing></bpmn:exclusiveGateway>',
+                  '<bpmn:outgoing>f_remove</bpmn:outgoing><bpmn:outgoing>f_keep</bpmn:outgoing><bpmn:outgoing>f_again</bpmn:outgoing>'
+                  '</bpmn:exclusiveGateway><bpmn:sequenceFlow id="f_again" sourceRef="gw_outcome" targetRef="review_asb">'
+                  '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">review_outcome == \'amend\'</bpmn:conditionExpression>'
+                  '</bpmn:sequenceFlow>')
+    paula = signed_in("paula")
+    page = paula.upload(loop, "derby_review.bpmn")
+    shown = text(page)
+    assert page.status_code == 200 and "No problems found in derby_review.bpmn" in shown
+    assert "1 warning (deploying is allowed)" in shown
+    assert "'Review the marker' (review_asb): a path from here leads back to it within one case" in shown
+    assert 'class="findings warnings"' in page.get_data(as_text=True) and 'data-element="review_asb"' in page.get_data(as_text=True)
+    assert paula.upload(loop, "derby_review.bpmn", action="deploy").status_code == 302
