@@ -1,6 +1,6 @@
 """Versions of a process: what changed between two of them, and moving waiting cases from an
 older version onto a newer one (a dry run first, then the move, audited per case)."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field as dataclass_field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, undefer
@@ -100,7 +100,7 @@ class Move:
     from_version: int
     can_move: bool
     reason: str
-    changes: list[str] = field(default_factory=list)  # what would move for it (the dry run says)
+    changes: list[str] = dataclass_field(default_factory=list)  # what would move for it (the dry run says)
 
 
 def plan_migration(db: Session, *, pack: Pack, process_id: str, to_version: int | None = None) -> list[Move]:
