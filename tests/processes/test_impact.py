@@ -35,7 +35,7 @@ def test_pack_impact_lists_a_running_case_whose_next_review_moves_and_deploys_no
     assert "moves from 10 July 2026 to 10 February 2026 (already past: it would fall due at the next timer sweep)" in out
 
 
-def test_pack_impact_names_an_open_step_renamed_asking_for_a_new_field_and_a_case_that_cannot_move(derby, cli, tmp_path):
+def test_pack_impact_names_an_open_step_renamed_asking_for_a_new_field_moved_to_another_role_and_a_case_that_cannot_move(derby, cli, tmp_path):
     add_staff()
     alert = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
     derby.fire_timers("2026-07-10T09:01")  # the review falls due: a manager's step is open
@@ -47,6 +47,13 @@ def test_pack_impact_names_an_open_step_renamed_asking_for_a_new_field_and_a_cas
     assert f"of alert A{alert:06d} (on version 1): can move: " in out
     assert "its open step 'Review the marker' is renamed 'Review the warning marker'" in out
     assert "its open step 'Review the warning marker' now also asks for The police view" in out
+
+    # the Head of Service's step (the one open: §6's default reviewer) given to the ASB Manager
+    moved = edited(review_xml(), '<bpmn:flowNodeRef>review_head_of_service</bpmn:flowNodeRef>', '')
+    moved = edited(moved, '<bpmn:flowNodeRef>review_asb</bpmn:flowNodeRef>',
+                   '<bpmn:flowNodeRef>review_asb</bpmn:flowNodeRef><bpmn:flowNodeRef>review_head_of_service</bpmn:flowNodeRef>')
+    out = cli("pack", "impact", write(tmp_path, moved), "--as", "paula", now="2026-07-11T09:00")
+    assert "its open step 'Review the marker' moves from the Head of Service to the ASB Manager" in out, out
 
     # the open step gone from the new version: the case cannot move, and says which step
     gone = review_xml()
