@@ -78,10 +78,14 @@ def pack_check(files):
         the_pack = active_pack()
     except WorkflowError as err:  # pack.toml itself is wrong: say so, as deploy does
         fail(str(err))
-    findings = []
+    findings, warnings = [], []
     for path in files or [str(p) for p in the_pack.bpmn_files()]:  # the files, before they are deployed
         with open(path, "rb") as fh:
-            findings += deployment.check(fh.read(), path, the_pack)
+            content = fh.read()
+        findings += deployment.check(content, path, the_pack)
+        warnings += deployment.warnings(content, path)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     for finding in dict.fromkeys(findings):  # a pack.toml finding comes with every file checked
         click.echo(f"error: {finding}", err=True)
     if findings:
@@ -132,6 +136,44 @@ def pack_migrate(db, process_id, to_version, username, dry_run):
         moves = policy_changes.migrate(db, pack=the_pack, actor=actor, process_id=process_id, to_version=to_version)
     for m in moves:
         verdict = ("can move" if dry_run else "moved") if m.can_move else "cannot move"
-        click.echo(f"case {m.case_id} (alert {m.alert_id}, version {m.from_version}): {verdict}: {m.reason}")
+        said = f" ({'; '.join(m.changes)})" if dry_run and m.changes else ""
+        click.echo(f"case {m.case_id} (alert {m.alert_id}, version {m.from_version}): {verdict}: {m.reason}{said}")
     if not moves:
         click.echo("no running cases on other versions")
+
+
+@pack.command("impact")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--as", "username", required=True, help="A process owner.")
+@in_transaction
+def pack_impact(db, file, username):
+    """What deploying FILE would change for the cases running now: for each waiting case of each
+    process it changes, whether it could move to the new version, and what would move for it.
+    Nothing is deployed or moved."""
+    the_pack = active_pack()
+    actor = actor_named(db, username)
+    with open(file, "rb") as fh:
+        content = fh.read()
+    checked = policy_changes.check_file(db, pack=the_pack, content=content, filename=Path(file).name)
+    for finding in checked.findings:
+        click.echo(f"error: {finding}", err=True)
+    for warning in checked.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if not checked.ok:
+        fail(f"{file} has problems, so it cannot be deployed; fix them first")
+    impact = policy_changes.impact(db, pack=the_pack, actor=actor, checked=checked, content=content)
+    for process_id, (number, lines) in checked.changes.items():
+        if number is None:
+            click.echo(f"{process_id}: a new process; no case runs on it yet")
+            continue
+        if not lines:
+            click.echo(f"{process_id}: the same as version {number}; deploying would change nothing")
+            continue
+        rows = impact.get(process_id, [])
+        click.echo(f"{process_id}: version {number + 1} would change {len(lines)} thing"
+                   f"{'s' if len(lines) != 1 else ''}; {len(rows)} running case{'s' if len(rows) != 1 else ''}")
+        for row in rows:
+            verdict = "can move" if row.can_move else f"cannot move: {row.reason}"
+            said = "; ".join(row.changes) if row.changes else "nothing changes for it"
+            click.echo(f"  case {row.case_id} of alert A{row.alert_id:06d} (on version {row.from_version}): {verdict}"
+                       + (f": {said}" if row.can_move else ""))

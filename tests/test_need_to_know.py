@@ -99,6 +99,18 @@ def test_a_migration_dry_run_never_lists_a_restricted_case_to_the_process_owner(
     assert derby.alert(secure, who="hugo")["next_review_at"].startswith("2026-11-30")
 
 
+def test_the_impact_of_a_change_never_lists_a_restricted_case_to_the_process_owner(derby, cli, tmp_path):
+    from tests.processes.conftest import edited, review_xml
+    cli("users", "add", "paula", "--name", "Paula", "--role", "process_owner")
+    secure = secure_marker(derby, customer="C1")
+    ordinary = place_near_miss_marker(derby, "C2", T0)
+    changed = tmp_path / "derby_review.bpmn"
+    changed.write_bytes(edited(review_xml(), ">P6M<", ">P3M<"))
+    impact = cli("pack", "impact", changed, "--as", "paula", now="2026-09-01T09:00")
+    assert f"alert A{ordinary:06d}" in impact and f"A{secure:06d}" not in impact
+    assert "1 running case" in impact  # nor counted
+
+
 @pytest.mark.parametrize("lane", ["Compliance Officer", "Process Owner", "Administrator"])
 def test_the_deploy_check_refuses_a_case_step_for_an_oversight_role(cli, pack_dir, lane):
     edit(pack_dir / "derby_review.bpmn", 'name="Complex Needs Manager"', f'name="{lane}"')

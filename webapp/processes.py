@@ -11,6 +11,7 @@ from workflows.definitions import deployment, policy_changes, versions
 from workflows import permissions
 from workflows.platform.db import transaction
 from workflows.definitions.deployment import DefinitionRefused
+from workflows.platform.errors import NotAllowed, WorkflowError
 
 from .auth import actor, pack, requires
 
@@ -57,9 +58,22 @@ def download(process_id, number):
         "X-Content-Type-Options": "nosniff"})
 
 
-def _render_modeler(process_id, definition, xml, checked=None, status=200):
-    return render_template("processes/modeler.html", title=f"Edit {definition.name}", process_id=process_id,
-                           definition=definition, xml=xml, checked=checked), status
+def _render_modeler(process_id, definition, xml, checked=None, status=200, impact=None, new_name=None):
+    if definition is None:  # a new process, not yet deployed
+        title, action = f"New process: {new_name}", url_for("processes.new_process", process_id=process_id, name=new_name)
+    else:
+        title = f"Edit {definition.name}"
+        action = url_for("processes.modeler", process_id=process_id, version=definition.version)
+    return render_template("processes/modeler.html", title=title, process_id=process_id, new_name=new_name,
+                           definition=definition, xml=xml, checked=checked, impact=impact, action=action), status
+
+
+def _impact(db, checked, content):
+    """What the checked file would change for the cases running now, and which of their alerts
+    the process owner may open (the rest are named by number only)."""
+    impact = policy_changes.impact(db, pack=pack(), actor=actor(), checked=checked, content=content)
+    ids = {row.alert_id for rows in impact.values() for row in rows}
+    return {"rows": impact, "readable": permissions.readable_alert_ids(db, pack=pack(), actor=actor(), alert_ids=ids)}
 
 
 @blueprint.route("/<process_id>/edit", methods=["GET", "POST"])
@@ -84,7 +98,7 @@ def modeler(process_id):
                 return redirect(url_for("processes.process_list") + f"#process-{process_id}")
         checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
         status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
-        return _render_modeler(process_id, definition, xml, checked, status)
+        return _render_modeler(process_id, definition, xml, checked, status, _impact(db, checked, content))
 
 
 def _deployed_message(deployed, filename):
@@ -92,6 +106,41 @@ def _deployed_message(deployed, filename):
         return f"Nothing was deployed: every process in {filename} is already deployed unchanged."
     return "Deployed " + ", ".join(f"{d.process_id} version {d.version}" for d in deployed) + \
         ". New cases use it; running cases stay on their version until they are migrated."
+
+
+@blueprint.route("/new", methods=["GET", "POST"])
+@requires(owner)
+def new_process():
+    """A new process: its name and identifier, then a blank diagram with the pack's lanes in the
+    modeler; Check and Deploy come back here with the diagram as drawn."""
+    process_id = request.values.get("process_id", "").strip()
+    name = request.values.get("name", "").strip()
+    if request.method == "GET":
+        return render_template("processes/new.html", title="Create a new process", problem=None,
+                               process_id=process_id, name=name)
+    with transaction() as db:
+        if request.form.get("action") == "start":
+            try:
+                xml = policy_changes.blank_diagram(db, pack=pack(), actor=actor(), process_id=process_id, name=name)
+            except NotAllowed:
+                raise  # not a process owner: answered 403 like every refusal, not shown as a problem
+            except WorkflowError as err:
+                return render_template("processes/new.html", title="Create a new process", problem=str(err),
+                                       process_id=process_id, name=name), 422
+            return _render_modeler(process_id, None, xml, new_name=name)
+        xml = request.form.get("xml", "")
+        content, filename = xml.encode("utf-8"), f"{secure_filename(process_id) or 'process'}.bpmn"
+        if request.form.get("action") == "deploy":
+            try:
+                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+            except DefinitionRefused:
+                pass
+            else:
+                flash(_deployed_message(deployed, filename))
+                return redirect(url_for("processes.process_list") + f"#process-{process_id}")
+        checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
+        status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
+        return _render_modeler(process_id, None, xml, checked, status, _impact(db, checked, content), new_name=name)
 
 
 @blueprint.route("/upload", methods=["GET", "POST"])
@@ -121,7 +170,7 @@ def upload():
         checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
         status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
         return render_template("processes/upload.html", title="Upload a diagram", checked=checked,
-                               problem=None), status
+                               problem=None, impact=_impact(db, checked, content)), status
 
 
 @blueprint.route("/<process_id>/changes")

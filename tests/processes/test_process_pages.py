@@ -281,10 +281,12 @@ GET  /processes/derby_review/changes              302 403 403 403 403 403 200 20
 GET  /processes/derby_review/versions/1/download  302 403 403 403 403 403 200 200 200
 GET  /processes/derby_review/edit                 302 403 403 403 403 403 403 403 200
 GET  /processes/upload                            302 403 403 403 403 403 403 403 200
+GET  /processes/new                               302 403 403 403 403 403 403 403 200
 GET  /processes/derby_review/migrate              302 403 403 403 403 403 403 403 200
 GET  /processes/nothing/changes                   302 403 403 403 403 403 404 404 404
 POST /processes/derby_review/edit                 302 403 403 403 403 403 403 403 422
 POST /processes/upload                            302 403 403 403 403 403 403 403 422
+POST /processes/new                               302 403 403 403 403 403 403 403 422
 POST /processes/derby_review/migrate              302 403 403 403 403 403 403 403 200
 """
 

@@ -25,6 +25,27 @@ function fitBesidePalette(canvas) {
                    width: outer.width / scale, height: outer.height / scale });
 }
 
+// Each of the checker's findings that names an element of the diagram gets a button that
+// selects the element, brings it into view and opens it in the properties panel.
+function showFindings(modeler) {
+  var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry"), selection = modeler.get("selection");
+  document.querySelectorAll(".findings li[data-element]").forEach(function (item) {
+    var element = registry.get(item.dataset.element);
+    if (!element) { return; }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary show-element";
+    button.textContent = "Show in the diagram";
+    button.addEventListener("click", function () {
+      canvas.scrollToElement(element);
+      selection.select(element);
+      document.getElementById("modeler").focus();
+    });
+    item.appendChild(document.createTextNode(" "));
+    item.appendChild(button);
+  });
+}
+
 function start() {
   var box = document.getElementById("modeler");
   if (!box) { return; }
@@ -56,12 +77,22 @@ function start() {
         if (registry.get(id)) { canvas.addMarker(id, "finding"); }  // the checker's findings, on the diagram
       });
       fitBesidePalette(canvas);
+      showFindings(modeler);
+      // a diagram sent back by Check (or new) holds edits not yet deployed
+      unsaved = box.dataset.unsaved === "true";
+      modeler.on("commandStack.changed", function () { unsaved = true; });
       box.setAttribute("data-ready", "true");
     })
     .catch(function (err) {
       box.textContent = "The diagram could not be opened: " + err.message;
       box.setAttribute("data-ready", "error");
     });
+
+  // Leaving with edits not deployed asks first (the browser's own question).
+  var unsaved = false;
+  window.addEventListener("beforeunload", function (event) {
+    if (unsaved && !sending) { event.preventDefault(); event.returnValue = ""; }
+  });
 
   // Check or deploy: put the diagram as the modeler has it into the form, then send it.
   var sending = false;

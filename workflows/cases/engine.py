@@ -437,13 +437,110 @@ def cancel_case(db: Session, *, case: Case, actor: str, reason: str) -> None:
 def migration_problem(case: Case, definition) -> str | None:
     """Why a case cannot move to another version of its process, or None if it can."""
     new_spec, _ = deployment.spec_for(definition)
+    return _problem_moving(_restored(case), new_spec, f"version {definition.version}")
+
+
+def _restored(case: Case):
+    """The case's workflow as saved, in memory only (nothing is locked or written)."""
     spec, subprocess_specs = deployment.spec_for(case.definition)
-    workflow = spiff.load_state(case.workflow_state, spec, subprocess_specs, spiff.ScriptEngine())
+    return spiff.load_state(case.workflow_state, spec, subprocess_specs, spiff.ScriptEngine())
+
+
+def _problem_moving(workflow, new_spec, target: str) -> str | None:
     for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.COMPLETED):
         if task.task_spec.name not in new_spec.task_specs:
             what = "step" if task.state == TaskState.COMPLETED else "waiting step"
-            return f"its {what} '{task.task_spec.bpmn_id or task.task_spec.name}' is not in version {definition.version}"
+            return f"its {what} '{task.task_spec.bpmn_id or task.task_spec.name}' is not in {target}"
     return None
+
+
+def _onto(workflow, new_spec, new_subprocess_specs) -> None:
+    """Put a restored workflow onto another version's spec, keeping where it waits: what follows
+    each waiting step is predicted again from the new version, and a waiting duration timer keeps
+    the moment it started and takes the new version's duration. One home for moving a case and
+    for previewing the move (move_preview)."""
+    timer_starts = {t.id: t._get_internal_data("timer_started_at") for t in workflow.get_tasks(state=TaskState.WAITING)}
+    workflow.spec, workflow.subprocess_specs = new_spec, new_subprocess_specs
+    for task in workflow.get_tasks():
+        # predicted steps the new version lacks are dropped when their branch is re-predicted below
+        task.task_spec = new_spec.task_specs.get(task.task_spec.name, task.task_spec)
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        task.reset_branch(None)  # re-predict what follows from the new version
+        _retime(workflow, task, timer_starts.get(task.id))
+
+
+def _timer_due(task) -> datetime | None:
+    if not isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+        return None
+    value = task._get_internal_data("event_value")
+    try:
+        return clock.parse_moment(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_human(spec) -> bool:
+    return bool(getattr(spec, "manual", False))
+
+
+def _step_name(spec) -> str:
+    return spec.bpmn_name or spec.bpmn_id or spec.name
+
+
+def move_preview(case: Case, *, pack: Pack, new_spec, new_subprocess_specs, target: str) -> tuple[str | None, list[str]]:
+    """What moving a waiting case onto another version (deployed or not yet) would change for it,
+    worked out in memory with what move_case does, nothing saved: (why it cannot move or None, the
+    changes in words: a timer or its next review falling due on another day, its open step renamed,
+    moved to another role or asking for other fields, a field the new version asks for at a step
+    it has passed but which it lacks)."""
+    workflow = _restored(case)
+    problem = _problem_moving(workflow, new_spec, target)
+    if problem:
+        return problem, []
+    waiting = {t.id: (_timer_due(t), t.task_spec) for t in workflow.get_tasks(state=TaskState.WAITING)}
+    ready = {t.id: t.task_spec for t in workflow.get_tasks(state=TaskState.READY) if _is_human(t.task_spec)}
+    review_at = clock.as_utc(case.alert.next_review_at) if case.alert.next_review_at else None
+    _onto(workflow, new_spec, new_subprocess_specs)
+    lines = []
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        before, old_spec = waiting.get(task.id, (None, None))
+        after = _timer_due(task)
+        if before is None or after is None or clock.as_utc(before) == clock.as_utc(after):
+            continue
+        what = "its next review" if review_at and clock.as_utc(before) == review_at else \
+            f"its timer '{_step_name(old_spec)}'"
+        late = " (already past: it would fall due at the next timer sweep)" if clock.as_utc(after) <= clock.now() else ""
+        lines.append(f"{what} moves from {wording.day(before)} to {wording.day(after)}{late}")
+    data = {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        data.update(task.data)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        old_spec, spec = ready.get(task.id), task.task_spec
+        if old_spec is None or not _is_human(spec):
+            continue
+        if _step_name(old_spec) != _step_name(spec):
+            lines.append(f"its open step '{_step_name(old_spec)}' is renamed '{_step_name(spec)}'")
+        old_role, new_role = pack.role_for_lane(old_spec.lane), pack.role_for_lane(spec.lane)
+        if old_role != new_role and new_role is not None:
+            lines.append(f"its open step '{_step_name(spec)}' moves from the "
+                         f"{old_role.name if old_role else old_spec.lane} to the {new_role.name}")
+        old_fields = {f.id: f for f in forms.fields_of(old_spec)}
+        new_fields = {f.id: f for f in forms.fields_of(spec)}
+        added = [f.label for i, f in new_fields.items() if i not in old_fields]
+        gone = [f.label for i, f in old_fields.items() if i not in new_fields]
+        if added:
+            lines.append(f"its open step '{_step_name(spec)}' now also asks for {wording.and_list(added)}")
+        if gone:
+            lines.append(f"its open step '{_step_name(spec)}' no longer asks for {wording.and_list(gone)}")
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        spec = task.task_spec
+        if not _is_human(spec):
+            continue
+        lacking = [f.label for f in forms.fields_of(spec) if f.required and f.id not in data]
+        if lacking:
+            lines.append(f"it lacks {wording.and_list(lacking)}, which {target} asks for at "
+                         f"'{_step_name(spec)}', a step it has passed")
+    return None, list(dict.fromkeys(lines))
 
 
 def move_case(db: Session, *, pack: Pack, case_id: int, definition, actor: str) -> Case:
@@ -456,15 +553,8 @@ def move_case(db: Session, *, pack: Pack, case_id: int, definition, actor: str) 
         raise NotAllowed(f"case {case.id} cannot move: {problem}")
     step = _Step(db, pack, case, actor)
     workflow = step.restore()
-    timer_starts = {t.id: t._get_internal_data("timer_started_at") for t in workflow.get_tasks(state=TaskState.WAITING)}
     new_spec, new_subprocess_specs = deployment.spec_for(definition)
-    workflow.spec, workflow.subprocess_specs = new_spec, new_subprocess_specs
-    for task in workflow.get_tasks():
-        # predicted steps the new version lacks are dropped when their branch is re-predicted below
-        task.task_spec = new_spec.task_specs.get(task.task_spec.name, task.task_spec)
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        task.reset_branch(None)  # re-predict what follows from the new version
-        _retime(workflow, task, timer_starts.get(task.id))
+    _onto(workflow, new_spec, new_subprocess_specs)
     stale = [t.task_spec.name for t in workflow.get_tasks() if new_spec.task_specs.get(t.task_spec.name) is not t.task_spec]
     if stale:
         raise NotAllowed(f"case {case.id} cannot move: steps {', '.join(stale)} are not in version {definition.version}")

@@ -84,6 +84,19 @@ def check(content: bytes | str, filename: str, pack: Pack, db: Session | None = 
     return _named(findings, root)
 
 
+def warnings(content: bytes | str, filename: str) -> list[Finding]:
+    """What may be deployed but is best done otherwise (flow_checks.warnings_for), each naming
+    its element; none for a file that cannot be read (check says why)."""
+    try:
+        root = spiff.safe_xml(content)
+    except (spiff.XmlRefused, ValueError):
+        return []
+    found = []
+    for process in root.iterfind("bpmn:process", NS):
+        flow_checks.warnings_for(process, lambda element, message: found.append(Finding(filename, element, message)))
+    return _named(found, root)
+
+
 def _named(findings: list[Finding], root) -> list[Finding]:
     """Each finding with its element's name from the diagram; an unnamed part of a named element
     (a timer's definition inside 'Six months') takes the name of the element it belongs to."""

@@ -220,3 +220,25 @@ class _Graph:
                 return node
             todo.extend(following)
         return None
+
+
+def warnings_for(process, add) -> None:
+    """What deploys but is best done otherwise; `add(element_id, message)` records a warning.
+    A loop of user tasks inside one case (a flow back to a step already done) keeps one case
+    running for ever, its steps and history piling up and a migration harder each time round:
+    a repeating step is better a continuation, the case ending and starting the next one."""
+    graph = _Graph(process)
+    human = [n for n in graph.nodes if graph._tag(n) in ("userTask", "manualTask")]
+    on_loop = {n: graph.reachable(n, set()) for n in human}
+    reported = set()
+    for node in human:
+        if node not in on_loop[node] or node in reported:
+            continue
+        loop = [n for n in human if n in on_loop[node] and node in on_loop[n]]
+        reported.update(loop)
+        names = [graph.nodes[n].get("name") or n for n in loop]
+        add(node, "a path from here leads back to "
+                  + (f"it (with {', '.join(repr(n) for n in names[1:])}) " if len(names) > 1 else "it ")
+                  + "within one case, so a case of this process could run round and round for ever; "
+                    "use a review-style continuation instead: end the case and start the next one "
+                    "(schedule_review, as a review schedules the next review)")

@@ -39,6 +39,7 @@ class Checked:
     """What checking a file found: problems naming their element, and what it would change."""
     filename: str
     findings: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)  # deployable, but best done otherwise
     processes: list[str] = field(default_factory=list)
     # process id -> (newest deployed version or None if new, the changes from it spelled out)
     changes: dict[str, tuple[int | None, list[str]]] = field(default_factory=dict)
@@ -74,6 +75,7 @@ def check_file(db: Session, *, pack: Pack, content: bytes, filename: str) -> Che
     if result.findings:  # empty, too big or not text: read no further
         return result
     result.findings = _findings(content, filename, pack, db)
+    result.warnings = deployment.warnings(content, filename)
     try:
         root = spiff.safe_xml(content)
     except (spiff.XmlRefused, ValueError):
@@ -255,6 +257,18 @@ def migrate(db: Session, *, pack: Pack, actor: Actor, process_id: str, to_versio
                                                           to_version=to_version, actor=actor.username))
 
 
+def impact(db: Session, *, pack: Pack, actor: Actor, checked: Checked, content: bytes) -> dict[str, list]:
+    """Before a deploy, for a process owner: each running case of each process the checked file
+    changes, whether it could move onto it and what would move for it (versions.impact). Cases are
+    named by number only, and only those on records the process owner may know exist. A file with
+    problems cannot be deployed, so has no impact to show."""
+    require_owner(pack, actor)
+    if not checked.ok:
+        return {}
+    return {process_id: _as_known_to(db, pack, actor, rows)
+            for process_id, rows in versions.impact(db, pack=pack, content=content, filename=checked.filename).items()}
+
+
 def _as_known_to(db: Session, pack: Pack, actor: Actor, moves: list) -> list:
     """The moves on records this person may know exist. Cases on restricted records are checked
     and moved the same way (a version is a technical matter), but never listed or counted to
@@ -262,3 +276,50 @@ def _as_known_to(db: Session, pack: Pack, actor: Actor, moves: list) -> list:
     ids = {m.alert_id for m in moves}
     known = set(db.scalars(select(Alert.id).where(Alert.id.in_(ids), permissions.visible(pack, actor)))) if ids else set()
     return [m for m in moves if m.alert_id in known]
+
+
+PROCESS_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,59}")
+LANE_HEIGHT, POOL_WIDTH = 160, 1100
+
+
+def blank_diagram(db: Session, *, pack: Pack, actor: Actor, process_id: str, name: str) -> str:
+    """A new process for the web modeler: a pool with one lane per lane the pack's deployed
+    diagrams use (in the order they first appear) and a start event, laid out so the modeler
+    draws it. Refused, in words, for an identifier that is not one or is already deployed."""
+    from xml.sax.saxutils import quoteattr
+    require_owner(pack, actor)
+    process_id, name = (process_id or "").strip(), " ".join((name or "").split())
+    if not name:
+        raise WorkflowError("give the new process a name")
+    if not PROCESS_ID.fullmatch(process_id):
+        raise WorkflowError(f"'{process_id}' cannot be a process identifier: use letters, digits and _ "
+                            f"(up to 60), starting with a letter, e.g. {pack.key}_request")
+    if deployment.latest(db, pack=pack.key, process_id=process_id) is not None:
+        raise WorkflowError(f"a process '{process_id}' is deployed already: edit it from the processes page")
+    lanes = []
+    for definition in _newest_versions(db, pack):
+        root = spiff.safe_xml(definition.bpmn_xml)
+        for lane in root.iterfind(".//bpmn:lane", NS):
+            if lane.get("name") and lane.get("name") not in lanes:
+                lanes.append(lane.get("name"))
+    lanes = lanes or [role.name for role in pack.roles.values()][:1] or ["Lane"]
+    lane_xml = "".join(f'<bpmn:lane id="Lane_{i}" name={quoteattr(n)}>'
+                       f'{"<bpmn:flowNodeRef>start</bpmn:flowNodeRef>" if i == 0 else ""}</bpmn:lane>'
+                       for i, n in enumerate(lanes))
+    lane_shapes = "".join(f'<bpmndi:BPMNShape id="Lane_{i}_di" bpmnElement="Lane_{i}" isHorizontal="true">'
+                          f'<dc:Bounds x="190" y="{80 + i * LANE_HEIGHT}" width="{POOL_WIDTH - 30}" '
+                          f'height="{LANE_HEIGHT}"/></bpmndi:BPMNShape>' for i in range(len(lanes)))
+    return f'''<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="Definitions_{process_id}" targetNamespace="http://bpmn.io/schema/bpmn">
+<bpmn:collaboration id="Collaboration_1"><bpmn:participant id="Participant_1" name={quoteattr(name)} processRef="{process_id}"/></bpmn:collaboration>
+<bpmn:process id="{process_id}" name={quoteattr(name)} isExecutable="true">
+<bpmn:laneSet id="LaneSet_1">{lane_xml}</bpmn:laneSet>
+<bpmn:startEvent id="start" name="Started"/>
+</bpmn:process>
+<bpmndi:BPMNDiagram id="Diagram_1"><bpmndi:BPMNPlane id="Plane_1" bpmnElement="Collaboration_1">
+<bpmndi:BPMNShape id="Participant_1_di" bpmnElement="Participant_1" isHorizontal="true"><dc:Bounds x="160" y="80" width="{POOL_WIDTH}" height="{LANE_HEIGHT * len(lanes)}"/></bpmndi:BPMNShape>
+{lane_shapes}
+<bpmndi:BPMNShape id="start_di" bpmnElement="start"><dc:Bounds x="242" y="{80 + LANE_HEIGHT // 2 - 18}" width="36" height="36"/></bpmndi:BPMNShape>
+</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>
+'''

@@ -1,9 +1,9 @@
 """Versions of a process: what changed between two of them, and moving waiting cases from an
 older version onto a newer one (a dry run first, then the move, audited per case)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from workflows.definitions import deployment, spiff
 from workflows.cases import engine
@@ -100,12 +100,21 @@ class Move:
     from_version: int
     can_move: bool
     reason: str
+    changes: list[str] = dataclass_field(default_factory=list)  # what would move for it (the dry run says)
 
 
 def plan_migration(db: Session, *, pack: Pack, process_id: str, to_version: int | None = None) -> list[Move]:
-    """Dry run: which running cases on other versions can move to the target, and why not."""
+    """Dry run: which running cases on other versions can move to the target, why not, and what
+    would move for each (the same answer as `impact` gives before a deploy)."""
     target = version(db, pack=pack, process_id=process_id, number=to_version)
-    return [_check(case, target) for case in _cases_to_move(db, pack, process_id, target)]
+    spec, subprocess_specs = deployment.spec_for(target)
+    moves = []
+    for case in _cases_to_move(db, pack, process_id, target):
+        problem, changes = engine.move_preview(case, pack=pack, new_spec=spec, new_subprocess_specs=subprocess_specs,
+                                               target=f"version {target.version}")
+        moves.append(Move(case.id, case.alert_id, case.definition.version, problem is None,
+                          problem or "its waiting steps exist in the new version", changes))
+    return moves
 
 
 def migrate(db: Session, *, pack: Pack, process_id: str, actor: str, to_version: int | None = None) -> list[Move]:
@@ -130,3 +139,43 @@ def _check(case, target) -> Move:
     problem = engine.migration_problem(case, target)
     return Move(case.id, case.alert_id, case.definition.version, problem is None,
                 problem or "its waiting steps exist in the new version")
+
+
+@dataclass
+class Impact:
+    """What deploying a changed diagram would change for one running case, were it moved."""
+    case_id: int
+    alert_id: int
+    from_version: int
+    can_move: bool
+    reason: str  # why it cannot move ("" when it can)
+    changes: list[str]  # what moves for it, in words (empty: it would run on as it is)
+
+
+def impact(db: Session, *, pack: Pack, content: bytes | str, filename: str) -> dict[str, list[Impact]]:
+    """Before a deploy: for each process of the file already deployed and changed by it, each of
+    its running cases, whether it could move onto the new diagram and what would change for it
+    (a dry run of move_case, in memory: nothing is saved). The file is assumed checked."""
+    specs, subprocess_specs = spiff.parse_processes(spiff.safe_xml(content), filename)
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    result = {}
+    for process_id, new_spec in specs.items():
+        newest = deployment.latest(db, pack=pack.key, process_id=process_id)
+        if newest is None or not describe_changes(newest.bpmn_xml, text):
+            continue  # a new process has no cases; an unchanged one would not be deployed
+        target = f"the new version {newest.version + 1}"
+        rows = []
+        for case in _running(db, pack, process_id):
+            problem, changes = engine.move_preview(case, pack=pack, new_spec=new_spec,
+                                                   new_subprocess_specs=subprocess_specs, target=target)
+            rows.append(Impact(case.id, case.alert_id, case.definition.version, problem is None, problem or "", changes))
+        result[process_id] = rows
+    return result
+
+
+def _running(db, pack, process_id) -> list[Case]:
+    # each case's state, alert and version in a few queries, not three per case
+    return list(db.scalars(select(Case).join(ProcessDefinition).where(
+        ProcessDefinition.pack == pack.key, ProcessDefinition.process_id == process_id,
+        Case.status == CaseStatus.RUNNING).order_by(Case.id)
+        .options(undefer(Case.workflow_state), selectinload(Case.alert), selectinload(Case.definition))))

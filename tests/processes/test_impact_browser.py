@@ -1,0 +1,99 @@
+"""Real headless Chromium against the real app: a process owner changes Derby's review from six
+months to three in the web modeler, checks it and sees, before deploying, the running case whose
+next review would move (10 July 2026 to 10 April 2026); deploys it. Then creates a new process
+(a blank diagram with the pack's lanes), is warned before leaving it unsaved, clicks a check
+finding to select its element in the diagram, finishes it and deploys it."""
+import os
+
+from playwright.sync_api import expect
+
+from tests.processes.test_modeler_browser import at
+
+SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save the docs' pictures there
+
+
+def shot(what, name):
+    """A page's viewport, or one part of it (a locator), for docs/processes.md."""
+    if SCREENSHOTS:
+        what.screenshot(path=os.path.join(SCREENSHOTS, name))
+
+
+def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(browser_as, live):
+    from tests.helpers import place_near_miss_marker
+    _, derby = live
+    alert = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
+    paula = browser_as("paula")
+    with at("2026-02-01T12:00"):
+        paula.goto("/processes/derby_review/edit")
+        expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+        paula.locator('.djs-element[data-element-id="due"]').click()
+        paula.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header').click()
+        value = paula.locator("#bio-properties-panel-timerEventDefinitionValue")
+        value.fill("P3M")
+        value.press("Tab")
+        paula.get_by_role("button", name="Check").click()
+        table = paula.locator("#impact-derby_review")
+        expect(table.locator("caption")).to_contain_text("1 running case (1 could move to version 2)")
+        row = table.locator("tbody tr")
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(f"A{alert:06d}")
+        expect(row.locator(".verdict")).to_have_text("yes")
+        expect(row.locator(".moves")).to_have_text("its next review moves from 10 July 2026 to 10 April 2026")
+        shot(paula.locator("#check-result"), "impact.png")
+        paula.get_by_role("button", name="Deploy as a new version").click()
+        expect(paula.locator(".flash")).to_contain_text("Deployed derby_review version 2")
+    # deploying moved nothing: the case keeps its six months until it is migrated
+    assert derby.alert(alert)["next_review_at"].startswith("2026-07-10")
+
+
+def test_a_new_process_is_created_in_the_modeler_with_the_pack_lanes_and_deployed(browser_as, live):
+    paula = browser_as("paula")
+    paula.goto("/processes")
+    shot(paula, "processes.png")
+    paula.get_by_role("link", name="Create a new process").click()
+    paula.get_by_label("Name of the process").fill("Derby Homes: information request")
+    paula.get_by_label("Its identifier").fill("bad id")
+    paula.get_by_role("button", name="Open it in the modeler").click()
+    # the browser's own pattern check stops a bad identifier first; the server says so too
+    paula.evaluate("document.getElementById('process_id').removeAttribute('pattern')")
+    paula.get_by_role("button", name="Open it in the modeler").click()
+    expect(paula.locator("#new-problem")).to_contain_text("'bad id' cannot be a process identifier")
+    paula.get_by_label("Its identifier").fill("derby_information_request")
+    paula.get_by_role("button", name="Open it in the modeler").click()
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    lanes = paula.evaluate("alertflowModeler.get('elementRegistry').filter(e => e.type === 'bpmn:Lane')"
+                           ".map(e => e.businessObject.name)")
+    assert {"ASB Manager", "Head of Service", "ASB Team"} <= set(lanes)
+
+    # leaving with the new diagram not deployed asks first
+    asked = []
+    paula.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    paula.evaluate("location.href = '/processes'")
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    assert asked == ["beforeunload"]
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+
+    # draw (with the modeler's own tools) a choice with two ends and no default: Check names the gateway
+    paula.evaluate("""() => { const m = alertflowModeler, modeling = m.get('modeling');
+        const start = m.get('elementRegistry').get('start');
+        const gateway = modeling.appendShape(start, {type: 'bpmn:ExclusiveGateway'}, {x: 380, y: 140});
+        modeling.updateProperties(gateway, {id: 'choice', name: 'Which way?'});
+        modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 140});
+        modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 220}); }""")
+    paula.get_by_role("button", name="Check").click()
+    finding = paula.locator(".findings li[data-element='choice']")
+    expect(finding).to_contain_text("has no default flow")
+    shot(paula, "new-process.png")
+    finding.get_by_role("button", name="Show in the diagram").click()
+    assert paula.evaluate("alertflowModeler.get('selection').get().map(e => e.id)") == ["choice"]
+    expect(paula.locator("#properties")).to_contain_text("Which way?")
+
+    # give it its default flow and deploy
+    paula.evaluate("""() => { const m = alertflowModeler, gateway = m.get('elementRegistry').get('choice');
+        const modeling = m.get('modeling'), moddle = m.get('moddle');
+        modeling.updateProperties(gateway, {default: gateway.outgoing[0].businessObject});
+        modeling.updateProperties(gateway.outgoing[1], {conditionExpression:
+            moddle.create('bpmn:FormalExpression', {body: 'False'})}); }""")
+    paula.get_by_role("button", name="Deploy the new process").click()
+    expect(paula.locator(".flash")).to_contain_text("Deployed derby_information_request version 1")
+    expect(paula.locator("#version-derby_information_request-1 .deployed-by")).to_have_text("paula")
