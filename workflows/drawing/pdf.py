@@ -1,5 +1,5 @@
-"""Drawing documents as PDF with reportlab's platypus: a tenant's letter, a marker dossier, a
-subject access export. Only layout lives here; what goes into each (and what is withheld) is
+"""Drawing documents as PDF with reportlab's platypus: a marker dossier, a subject access export
+(a tenant's letter is drawn by workflows/drawing/letter.py, tagged and in every script). Only layout lives here; what goes into each (and what is withheld) is
 decided by the rules that call it (workflows/compliance/exports.py, workflows/register/letters.py).
 Every piece of recorded text is escaped, since platypus reads its paragraphs as markup."""
 import io
@@ -103,30 +103,6 @@ def _readable(row: dict) -> dict:
         name = key.removesuffix("_label").removesuffix("_name").replace("_", " ").capitalize()
         out[name] = value
     return out
-
-
-def letter(letter, *, organisation: str) -> bytes:
-    """The letter as an A4 PDF, with the organisation and reference at the top."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
-                            topMargin=20 * mm, bottomMargin=20 * mm, title=letter.title,
-                            author=organisation, subject=f"Letter {letter.id}")
-    styles = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=10.5, leading=14)
-    story = [Paragraph(escape(organisation), styles["Title"]), Paragraph(escape(letter.title), styles["Heading2"]),
-             Spacer(1, 4 * mm)]
-    # the templates are plain text: blank lines separate paragraphs, line breaks are kept
-    for block in letter.body.split("\n\n"):
-        if block.strip():
-            story.append(Paragraph(escape(block.strip("\n")).replace("\n", "<br/>"), body))
-            story.append(Spacer(1, 3 * mm))
-    doc.build(story)
-    return buffer.getvalue()
 
 
 def dossier(d: dict, *, pack, produced_by: str) -> bytes:

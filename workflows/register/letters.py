@@ -67,10 +67,127 @@ def delivery_problem(letter: Letter, moment: datetime) -> str | None:
     return None
 
 
-def pdf(letter: Letter, *, organisation: str) -> bytes:
-    """The letter as an A4 PDF (workflows/drawing/pdf.py draws it)."""
-    from workflows.drawing import pdf as drawing
-    return drawing.letter(letter, organisation=organisation)
+def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
+    """What a letter says around its body, as a UK letter lays it out: the landlord's letterhead
+    and return address ([letterhead] in pack.toml), the tenant's name and address with postcode,
+    the date in words, the references, the body (from the template, opening "Dear ..."), the named
+    officer who signs it with their role and contact details, and, when it tells of a decision the
+    tenant may appeal, how and by when (the window from register/appeals.py)."""
+    from workflows.platform.models import AuditEvent, HumanTask, User
+    alert = db.get(Alert, letter.alert_id)
+    customer = alert.customer
+    head = pack.letterhead
+    decision = None
+    if letter.decision_no is not None:
+        for event in db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id,
+                                                          AuditEvent.action == "decision")):
+            if (event.detail or {}).get("decision_no") == letter.decision_no:
+                decision = event.detail
+    # who signs: the decider of the decision it tells of, else whoever issued it, in the role of
+    # the step they completed in the letter's case
+    signer, role = letter.issued_by, None
+    if decision and decision.get("decided_by"):
+        signer, role = decision["decided_by"], decision.get("decided_role")
+    if role is None:
+        role = db.scalar(select(HumanTask.role).where(HumanTask.case_id == letter.case_id,
+                                                      HumanTask.completed_by == signer)
+                         .order_by(HumanTask.completed_at.desc()).limit(1))
+    user = db.scalar(select(User).where(User.username == signer))
+    to_the_tenant = letter.template not in pack.notices()
+    return {
+        "title": letter.title,
+        "language": head.language if head else "en-GB",
+        "from_name": head.name if head else pack.name,
+        "from_address": list(head.address) if head else [],
+        "telephone": head.telephone if head else "", "email": head.email if head else "",
+        "website": head.website if head else "",
+        # a notice to someone else (out-of-hours call handlers) says in its body who it is for
+        "to_name": customer.name if to_the_tenant else "",
+        "to_address": _address_lines(customer) if to_the_tenant else [],
+        "date": wording.day(letter.issued_at),
+        "our_reference": f"A{alert.id:06d}/{letter.id}",
+        "your_reference": customer.reference,
+        "paragraphs": paragraphs(letter.body),
+        "signer_name": user.full_name if user else signer,
+        "signer_role": wording.labelled(pack.roles, role) if role else "",
+        "signer_email": user.email if user and user.email else "",
+        "appeal": _appeal(db, pack=pack, letter=letter, decision=decision) if to_the_tenant else None,
+    }
+
+
+def _address_lines(customer) -> list[str]:
+    """The tenant's address as the lines of an envelope window, the postcode last on its own."""
+    lines = [line.strip() for line in customer.address.replace(",", "\n").splitlines() if line.strip()]
+    postcode = (customer.postcode or "").strip().upper()
+    if postcode and (not lines or lines[-1].upper() != postcode):
+        lines.append(postcode)
+    return lines
+
+
+def _appeal(db: Session, *, pack: Pack, letter: Letter, decision: dict | None) -> dict | None:
+    """How and by when the tenant may appeal the decision the letter tells of; None when it tells
+    of none, the pack has no appeal, or the decision took the marker off or was an appeal's final outcome."""
+    from workflows.platform.models import Case
+    from workflows.register import appeals
+    if decision is None or pack.appeal_process is None or decision.get("outcome") == "marker removed":
+        return None
+    case = db.get(Case, letter.case_id)
+    if case is not None and case.kind == "appeal" and pack.appeal_outcome_final:
+        return None
+    how = pack.letterhead.appeal_how if pack.letterhead and pack.letterhead.appeal_how else \
+        "Write to us or tell any member of our staff that you want to appeal, saying why."
+    when = None
+    if pack.appeal_within:
+        within = wording.duration(pack.appeal_within)
+        received = letter.delivered_at or letter.issued_at
+        closes = wording.day(appeals.closes_after(pack, received))
+        when = (f"You may appeal within {within} of receiving this letter: as it reached you on "
+                f"{wording.day(letter.delivered_at)}, by {closes}." if letter.delivered_at else
+                f"You may appeal within {within} of receiving this letter: if it reaches you on "
+                f"{wording.day(received)}, by {closes}.")
+    return {"how": how, "when": when}
+
+
+def paragraphs(body: str) -> list[dict]:
+    """A plain-text letter body as its parts, each {"heading": text or None, "lines": [...]}: blank
+    lines part them; a part's first line is its heading when short and not a sentence ("Why we have
+    done this"); a line indented in the template (a quotation) or ending in a colon stands alone;
+    the template's other line breaks, inside a sentence, are joined, so the PDF wraps the text once,
+    at its own width."""
+    out = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        raw_lines = [raw for raw in block.split("\n") if raw.strip()]
+        if not raw_lines:
+            continue
+        heading = None
+        if len(raw_lines) > 1 and _is_heading(raw_lines[0]):
+            heading = raw_lines.pop(0).strip()
+        lines, current = [], ""
+        for raw in raw_lines:
+            line = raw.strip()
+            if current and not raw.startswith((" ", "\t")) and not current.endswith((":", '"')) \
+                    and not _is_heading(current):
+                current = f"{current} {line}"
+                continue
+            if current:
+                lines.append(current)
+            current = line
+        lines.append(current)
+        out.append({"heading": heading, "lines": lines})
+    return out
+
+
+def _is_heading(line: str) -> bool:
+    """A line that heads what follows: short, not indented, not ending as a sentence or clause does."""
+    text = line.strip()
+    return (not line.startswith((" ", "\t")) and len(text) < 60
+            and not text.endswith((".", ",", ";", ":", '"', ")")))
+
+
+def pdf(db: Session, *, pack: Pack, letter: Letter) -> bytes:
+    """The letter as a tagged A4 PDF (workflows/drawing/letter.py lays it out)."""
+    from workflows.drawing import letter as drawing
+    return drawing.pdf(view(db, pack=pack, letter=letter))
 
 
 def parse_moment(text: str) -> datetime:
