@@ -151,7 +151,7 @@ def _appeal(db: Session, *, pack: Pack, letter: Letter, decision: dict | None) -
 def paragraphs(body: str) -> list[dict]:
     """A plain-text letter body as its parts, each {"heading": text or None, "lines": [...]}: blank
     lines part them; a part's first line is its heading when short and not a sentence ("Why we have
-    done this"); a line indented in the template (a quotation) or ending in a colon stands alone;
+    done this"); a line indented in the template (a quotation), ending in a colon, or the salutation stands alone;
     the template's other line breaks, inside a sentence, are joined, so the PDF wraps the text once,
     at its own width."""
     out = []
@@ -166,7 +166,7 @@ def paragraphs(body: str) -> list[dict]:
         for raw in raw_lines:
             line = raw.strip()
             if current and not raw.startswith((" ", "\t")) and not current.endswith((":", '"')) \
-                    and not _is_heading(current):
+                    and not _is_heading(current) and not current.startswith("Dear "):
                 current = f"{current} {line}"
                 continue
             if current:
