@@ -55,6 +55,13 @@ def html(view: dict) -> str:
     return _template().render(letter=view, fonts=", ".join(f'"{f}"' for f in FONTS))
 
 
+def body_html(view: dict) -> str:
+    """The letter's page body alone, for a preview inside a web page (escaped, as the PDF's)."""
+    from markupsafe import Markup
+    page = html(view)
+    return Markup(page[page.index("<body>") + len("<body>"):page.index("</body>")])
+
+
 def pdf(view: dict) -> bytes:
     """The letter as an A4 PDF/UA-1: tagged (headings, paragraphs, the address), with its
     language and title, every glyph from an installed Noto font."""

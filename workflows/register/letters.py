@@ -196,3 +196,73 @@ def parse_moment(text: str) -> datetime:
         return clock.as_utc(datetime.fromisoformat(wording.typed_in_uk((text or "").strip())))
     except ValueError:
         raise WorkflowError(f"'{text}' is not a date and time (YYYY-MM-DDTHH:MM)") from None
+
+
+def letters_after(task_spec) -> list[str]:
+    """The templates of the letters issued once this step is completed, before any other step
+    waits on a person: what its preview shows (every branch's letter, each named by its title)."""
+    from workflows.definitions.spiff import ActionTask
+    found, seen, todo = [], set(), list(task_spec.outputs)
+    while todo:
+        spec = todo.pop(0)
+        if spec.name in seen or type(spec).__name__ == "UserTask":
+            continue
+        seen.add(spec.name)
+        if isinstance(spec, ActionTask) and spec.action == "issue_letter":
+            key = (spec.extensions or {}).get("template")
+            if key and key not in found:
+                found.append(key)
+        todo.extend(spec.outputs)
+    return found
+
+
+def letters_after_task(task) -> list[str]:
+    """The templates of the letters a waiting step's completion would issue (none for a housing system step)."""
+    from workflows.definitions import deployment
+    spec, _ = deployment.spec_for(task.case.definition)
+    task_spec = spec.task_specs.get(task.bpmn_id)
+    return letters_after(task_spec) if task_spec is not None else []
+
+
+def preview(db: Session, *, pack: Pack, task, answers: dict) -> list[dict]:
+    """The letters completing this step would issue, drawn from the case's data and the answers
+    typed so far, before anything is saved; a field not yet answered reads "[not yet answered:
+    name]" so the officer sees what the tenant would read. The caller has checked that the person
+    may see the step and its alert's story (need to know)."""
+    from types import SimpleNamespace
+    from workflows.cases import actions
+    from workflows.definitions import deployment
+    spec, _ = deployment.spec_for(task.case.definition)
+    task_spec = spec.task_specs[task.bpmn_id]
+    data = _case_data(pack, task)
+    from workflows.cases import forms
+    typed = {k: v for k, v in answers.items() if v not in (None, "", [])}
+    labels = forms.option_labels(task_spec, typed)  # the engine's own labels for the chosen options
+    data.update(typed, **labels)
+    ctx = SimpleNamespace(db=db, pack=pack, alert=task.case.alert, data=data)
+    fields = actions.letter_fields(ctx)
+    out = []
+    for key in letters_after(task_spec):
+        template = pack.letters.get(key)
+        if template is None:
+            continue
+        blanks = {n: f"[not yet answered: {n.replace('_', ' ')}]" for n in template.body.get_identifiers()
+                  if fields.get(n) in (None, "")}
+        body = template.body.safe_substitute({**fields, **blanks})
+        draft = Letter(id=0, alert_id=task.case.alert_id, case_id=task.case_id, template=key, title=template.title,
+                       body=body, issued_by=ctx.data.get("last_decision_by") or "", issued_at=clock.now())
+        view_ = view(db, pack=pack, letter=draft)
+        view_["our_reference"] = f"A{task.case.alert_id:06d} (draft)"
+        out.append(view_)
+    return out
+
+
+def _case_data(pack: Pack, task) -> dict:
+    """The case's data where this step waits (read from its saved state; nothing is saved)."""
+    from uuid import UUID
+    from workflows.definitions import deployment, spiff
+    spec, subprocesses = deployment.spec_for(task.case.definition)
+    workflow = spiff.load_state(task.case.workflow_state, spec, subprocesses,
+                                spiff.ScriptEngine(run_action=lambda *a: None, calendar=pack.calendar))
+    waiting = workflow.get_task_from_id(UUID(task.task_uuid))
+    return dict(waiting.data) if waiting is not None else {}
