@@ -1,5 +1,6 @@
 """The tenant's letters: fetched for someone who may see the alert, rendered as PDF, and the
 record of how and when each was delivered (the appeal window runs from receipt)."""
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -166,7 +167,8 @@ def paragraphs(body: str) -> list[dict]:
         for raw in raw_lines:
             line = raw.strip()
             if current and not raw.startswith((" ", "\t")) and not current.endswith((":", '"')) \
-                    and not _is_heading(current) and not current.startswith("Dear "):
+                    and not _is_heading(current) and not current.startswith("Dear ") \
+                    and not LABELLED.match(line) and not LABELLED.match(current):
                 current = f"{current} {line}"
                 continue
             if current:
@@ -177,10 +179,15 @@ def paragraphs(body: str) -> list[dict]:
     return out
 
 
+# a line that gives a value under a label ("Address: 3 High Street", "Outcome: Upheld"): a line of its own
+LABELLED = re.compile(r"[A-Z][\w ,'()/-]{0,40}: \S")
+
+
 def _is_heading(line: str) -> bool:
-    """A line that heads what follows: short, not indented, not ending as a sentence or clause does."""
+    """A line that heads what follows: short, not indented, not ending as a sentence or clause
+    does, and not a labelled value."""
     text = line.strip()
-    return (not line.startswith((" ", "\t")) and len(text) < 60
+    return (not line.startswith((" ", "\t")) and len(text) < 60 and not LABELLED.match(text)
             and not text.endswith((".", ",", ";", ":", '"', ")")))
 
 
