@@ -88,7 +88,8 @@ def test_chief_executive_decides_only_when_the_housing_manager_is_absent(shal, c
     assert shal.open_task("cathy", alert_id, DECIDED)["role"] == "housing_manager"
     alert = decide(shal, alert_id, {**DECIDE, "basis": "concern"}, who="cathy")
     assert alert["decided_by"] == "cathy" and alert["decided_role"] == "chief_executive"
-    assert "Chief Executive, SHAL" in alert["letters"][0]["body"]
+    # the deputy signs in the role she acted in
+    assert "Cathy\nChief Executive, SHAL Housing" in cli("letter", "show", alert["letters"][0]["id"], "--as", "cathy")
 
     other = shal.report("concern", customer="C3", now="2026-03-14T09:00")
     assert not shal.tasks_for("cathy", other, "2026-03-14T09:00")  # back from leave

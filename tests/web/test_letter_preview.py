@@ -14,7 +14,8 @@ def test_the_task_page_previews_the_letter_from_the_answers_typed_and_saves_noth
     assert response.status_code == 200, response.get_data(as_text=True)[:2000]
     html = response.get_data(as_text=True)
     assert "Nothing has been saved" in html and "Dear John Smith," in html
-    assert "Real risk to staff" in html  # an answer typed, not yet saved
+    # the answers typed, not yet saved, read as the letter will read them once the marker is placed
+    assert "Real risk to staff" in html and "&#34;Visit in pairs&#34;" in html and "This means: Visit in pairs." in html
     assert "Derby Homes" in html and "839 London Road" in html and "DE24 8UZ" in html
     assert html.index("John Smith</bdi>") < html.index("Dear John Smith,")
     # nothing saved: the step still waits, and no letter was issued

@@ -248,6 +248,11 @@ def preview(db: Session, *, pack: Pack, task, answers: dict) -> list[dict]:
     data.update(typed, **labels)
     ctx = SimpleNamespace(db=db, pack=pack, alert=task.case.alert, data=data)
     fields = actions.letter_fields(ctx)
+    # the marker actions will put these answers on the register, whose values the letter then reads
+    for name in ("marker_text", "level", "marker_code", "control_measures"):
+        if name in typed:
+            chosen = labels.get(f"{name}_labels") or typed[name]
+            fields[name] = wording.and_list(chosen) if isinstance(chosen, list) else wording.value(chosen)
     out = []
     for key in letters_after(task_spec):
         template = pack.letters.get(key)
