@@ -230,8 +230,9 @@ def letter_show(db, letter_id, username, pdf_path):
     one = letters.get_letter(db, pack=pack, actor=actor_named(db, username), letter_id=letter_id)
     view = letters.view(db, pack=pack, letter=one)
     if pdf_path:
+        content = drawing.pdf(view)  # drawn first: a refusal (fonts missing) leaves no empty file
         with open(pdf_path, "wb") as out:
-            out.write(drawing.pdf(view))
+            out.write(content)
     click.echo(drawing.text(view), nl=False)
 
 

@@ -118,3 +118,24 @@ def test_the_letter_reads_as_a_uk_letter_with_the_officer_and_how_and_by_when_to
         now="2026-03-05T12:00")
     assert ("as it reached you on 5 March 2026, by 19 March 2026." in
             cli("letter", "show", letter_id, "--as", DPO, now="2026-03-06T09:00"))
+
+
+def test_without_the_fonts_a_letter_is_refused_naming_them_and_how_to_install_them(cli, monkeypatch, tmp_path):
+    """A machine without the Noto fonts (here: fontconfig told of no font folder at all, in a real
+    `alertflow` process) refuses to draw the letter rather than print a name as empty boxes."""
+    import os
+    import subprocess
+    import sys
+    world = _world(cli, monkeypatch, tmp_path)
+    letter_id = _letter_for(world, cli, "C2")
+    conf = tmp_path / "no-fonts.conf"
+    conf.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+                    f'<dir>{tmp_path / "none"}</dir><cachedir>{tmp_path / "cache"}</cachedir></fontconfig>')
+    run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "alertflow"), "letter", "show", str(letter_id),
+                          "--as", DPO, "--pdf", str(tmp_path / "x.pdf")],
+                         env={**os.environ, "FONTCONFIG_FILE": str(conf)}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert ("letters cannot be drawn: the fonts Noto Sans, Noto Sans Arabic, Noto Sans Bengali, Noto Sans Gurmukhi, "
+            "Noto Sans CJK SC are not installed, so names in other scripts would print as empty boxes; install "
+            "Debian's fonts-noto-core fonts-noto-cjk") in run.stderr + run.stdout
+    assert not (tmp_path / "x.pdf").exists()
