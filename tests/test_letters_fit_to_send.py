@@ -8,7 +8,7 @@ import re
 import pypdf
 from pypdf.generic import ContentStream
 
-from tests.packs.small_pack import APPEAL, PACK_TOML, write_small_pack
+from tests.packs.small_pack import APPEAL, LETTER, PACK_TOML, write_small_pack
 from tests.packs.world import DPO, PackWorld
 
 LETTERHEAD = """
@@ -30,7 +30,10 @@ DECISION = {"marker_text": "Visit in pairs", "level": "L2", "contact_rules": "le
 
 
 def _world(cli, monkeypatch, tmp_path):
-    write_small_pack(tmp_path, toml=TOML, extra={"small_appeal.bpmn": APPEAL})
+    folder = write_small_pack(tmp_path, toml=TOML, extra={"small_appeal.bpmn": APPEAL})
+    # a paragraph the template wraps mid-sentence, as the packs' templates do
+    (folder / "letters" / "told.txt").write_text(LETTER + "\nWe review every marker at least once a year, and we will\n"
+                                                 "write to you again when we do, to tell you whether it stays.\n")
     monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
     monkeypatch.setenv("ALERTFLOW_PACK", "small")
     return PackWorld(cli, {"sam": ["staff"], "mo": ["manager"]}, customers=NAMES)
@@ -103,8 +106,10 @@ def test_the_letter_reads_as_a_uk_letter_with_the_officer_and_how_and_by_when_to
     assert not re.search(r"\d{4}-\d\d-\d\d", sent)  # no ISO date anywhere
     assert "Our reference: A000001/1" in sent and "Your reference: C3" in sent
     # the template's line breaks are not kept as a second wrap: the paragraph wraps once, at the page's width
-    assert any(line.startswith("Staff will: Visit in pairs (level Level 2). How we will contact you: Letters only "
-                               "and By appointment. Next review by ") for line in lines), sent
+    assert ("We review every marker at least once a year, and we will write to you again when we do, to tell you "
+            "whether it stays.") in lines, sent
+    # ... while a labelled value keeps its own line
+    assert "How we will contact you: Letters only and By appointment." in lines
     # how and by when to appeal, from appeal_within (the window the engine applies)
     appeal = lines.index("How to appeal")
     assert lines[appeal + 1] == ("You may appeal within 14 days of receiving this letter: if it reaches you on "

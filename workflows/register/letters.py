@@ -152,7 +152,7 @@ def _appeal(db: Session, *, pack: Pack, letter: Letter, decision: dict | None) -
 def paragraphs(body: str) -> list[dict]:
     """A plain-text letter body as its parts, each {"heading": text or None, "lines": [...]}: blank
     lines part them; a part's first line is its heading when short and not a sentence ("Why we have
-    done this"); a line indented in the template (a quotation), ending in a colon, or the salutation stands alone;
+    done this"), and the next line does not carry on from it; a line indented in the template (a quotation), ending in a colon, or the salutation stands alone;
     the template's other line breaks, inside a sentence, are joined, so the PDF wraps the text once,
     at its own width."""
     out = []
@@ -161,19 +161,19 @@ def paragraphs(body: str) -> list[dict]:
         if not raw_lines:
             continue
         heading = None
-        if len(raw_lines) > 1 and _is_heading(raw_lines[0]):
+        if len(raw_lines) > 1 and _is_heading(raw_lines[0]) and not raw_lines[1].strip()[:1].islower():
             heading = raw_lines.pop(0).strip()
-        lines, current = [], ""
+        lines, current, quoted = [], "", False
         for raw in raw_lines:
-            line = raw.strip()
-            if current and not raw.startswith((" ", "\t")) and not current.endswith((":", '"')) \
-                    and not _is_heading(current) and not current.startswith("Dear ") \
+            line, indented = raw.strip(), raw.startswith((" ", "\t"))
+            if current and not indented and not quoted and not current.endswith((":", '"')) \
+                    and not current.startswith("Dear ") \
                     and not LABELLED.match(line) and not LABELLED.match(current):
                 current = f"{current} {line}"
                 continue
             if current:
                 lines.append(current)
-            current = line
+            current, quoted = line, indented
         lines.append(current)
         out.append({"heading": heading, "lines": lines})
     return out
@@ -187,7 +187,7 @@ def _is_heading(line: str) -> bool:
     """A line that heads what follows: short, not indented, not ending as a sentence or clause
     does, and not a labelled value."""
     text = line.strip()
-    return (not line.startswith((" ", "\t")) and len(text) < 60 and not LABELLED.match(text)
+    return (not line.startswith((" ", "\t")) and len(text) < 60 and not LABELLED.match(text) and "," not in text
             and not text.endswith((".", ",", ";", ":", '"', ")")))
 
 
