@@ -123,7 +123,7 @@ def letter_preview(task_id):
         task = view["task"]
         if not permissions.may_read_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id):
             abort(403)
-        drafts = letters.preview(db, pack=pack(), task=task,
+        drafts = letters.preview(db, pack=pack(), actor=actor(), task=task,
                                  answers=_as_typed_in_uk(view["fields"], _form_values(view["fields"])))
         if not drafts:
             abort(404)

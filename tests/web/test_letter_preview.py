@@ -18,6 +18,9 @@ def test_the_task_page_previews_the_letter_from_the_answers_typed_and_saves_noth
     assert "Real risk to staff" in html and "&#34;Visit in pairs&#34;" in html and "This means: Visit in pairs." in html
     assert "Derby Homes" in html and "839 London Road" in html and "DE24 8UZ" in html
     assert html.index("John Smith</bdi>") < html.index("Dear John Smith,")
+    # the decision's letter says how to appeal, and the manager completing the step signs it
+    assert "How to appeal" in html and "Anna" in html.split("Yours sincerely,")[1]
+    assert "ASB Manager, Derby Homes" in html.split("Yours sincerely,")[1]
     # nothing saved: the step still waits, and no letter was issued
     assert world.open_task("anna", alert_id)["task"] == task["task"]
     assert world.alert(alert_id)["letters"] == []

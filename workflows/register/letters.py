@@ -231,7 +231,7 @@ def letters_after_task(task) -> list[str]:
     return letters_after(task_spec) if task_spec is not None else []
 
 
-def preview(db: Session, *, pack: Pack, task, answers: dict) -> list[dict]:
+def preview(db: Session, *, pack: Pack, actor: Actor, task, answers: dict) -> list[dict]:
     """The letters completing this step would issue, drawn from the case's data and the answers
     typed so far, before anything is saved; a field not yet answered reads "[not yet answered:
     name]" so the officer sees what the tenant would read. The caller has checked that the person
@@ -241,6 +241,7 @@ def preview(db: Session, *, pack: Pack, task, answers: dict) -> list[dict]:
     from workflows.definitions import deployment
     spec, _ = deployment.spec_for(task.case.definition)
     task_spec = spec.task_specs[task.bpmn_id]
+    deciding = (task_spec.extensions or {}).get("decision") == "true"
     data = _case_data(pack, task)
     from workflows.cases import forms
     typed = {k: v for k, v in answers.items() if v not in (None, "", [])}
@@ -262,9 +263,13 @@ def preview(db: Session, *, pack: Pack, task, answers: dict) -> list[dict]:
                   if fields.get(n) in (None, "")}
         body = template.body.safe_substitute({**fields, **blanks})
         draft = Letter(id=0, alert_id=task.case.alert_id, case_id=task.case_id, template=key, title=template.title,
-                       body=body, issued_by=ctx.data.get("last_decision_by") or "", issued_at=clock.now())
+                       body=body, issued_by=actor.username, issued_at=clock.now())
         view_ = view(db, pack=pack, letter=draft)
         view_["our_reference"] = f"A{task.case.alert_id:06d} (draft)"
+        # the person completing the step signs, in its role; a deciding step's letter tells of a decision
+        view_["signer_role"] = view_["signer_role"] or wording.labelled(pack.roles, task.role)
+        if deciding and template.to_tenant:
+            view_["appeal"] = _appeal(db, pack=pack, letter=draft, decision={"outcome": None})
         out.append(view_)
     return out
 
