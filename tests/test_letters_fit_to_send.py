@@ -144,3 +144,20 @@ def test_without_the_fonts_a_letter_is_refused_naming_them_and_how_to_install_th
             "Noto Sans CJK SC are not installed, so names in other scripts would print as empty boxes; install "
             "Debian's fonts-noto-core fonts-noto-cjk") in run.stderr + run.stdout
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_the_dossier_and_subject_access_pdfs_print_latin_extended_vietnamese_and_cyrillic_names(cli, monkeypatch,
+                                                                                                 tmp_path):
+    """They share drawing/pdf.py (reportlab), set in Noto Sans where installed: no boxes for these names."""
+    world = _world(cli, monkeypatch, tmp_path)
+    for ref, name in (("C1", "Nguyễn Thị Minh Khai"), ("C3", "Łukasz Wiśniewski")):
+        alert_id = world.report("concern", customer=ref, now=T0)
+        cli("export", "dossier", alert_id, "--as", DPO, "--output", str(tmp_path / "d.pdf"))
+        cli("export", "subject-access", ref, "--as", DPO, "--format", "pdf", "--output", str(tmp_path / "s.pdf"))
+        for out in ("d.pdf", "s.pdf"):
+            reader = pypdf.PdfReader(tmp_path / out)
+            text = "".join("".join(page.extract_text() for page in reader.pages).split())
+            assert "".join(name.split()) in text, (out, name)
+            fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages
+                     for f in page["/Resources"]["/Font"].values()}
+            assert any(f.endswith("+NotoSans-Regular") for f in fonts), fonts  # (reportlab's page opens in Helvetica)
