@@ -161,3 +161,17 @@ def test_the_dossier_and_subject_access_pdfs_print_latin_extended_vietnamese_and
             fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages
                      for f in page["/Resources"]["/Font"].values()}
             assert any(f.endswith("+NotoSans-Regular") for f in fonts), fonts  # (reportlab's page opens in Helvetica)
+
+
+def test_the_pack_check_refuses_a_letterhead_it_cannot_print(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "small")
+    for bad, said in (('phone = "0100"', "[letterhead] has unknown settings ['phone'] (known: name, address, "
+                                         "telephone, email, website, appeal_how, language)"),
+                      ('address = "1 Test Quay, Testport"', "[letterhead] address must be a list of lines"),
+                      ('language = "English"', "[letterhead] language must be a language tag such as \"en-GB\"")):
+        write_small_pack(tmp_path, toml=TOML.replace('telephone = "0100 000 0000"', bad)
+                         if "address" not in bad else TOML.replace('address = ["1 Test Quay", "Testport", "TE1 1ST"]', bad))
+        assert said in cli.fails("pack", "check"), bad
+    write_small_pack(tmp_path, toml=TOML, extra={"small_appeal.bpmn": APPEAL})
+    assert "no problems found" in cli("pack", "check")
