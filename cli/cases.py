@@ -216,6 +216,26 @@ def letter():
     """The tenant's letters."""
 
 
+@letter.command("show")
+@click.argument("letter_id", type=int)
+@click.option("--as", "username", required=True, help="Someone who needs to know the letter's alert.")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, writable=True),
+              help="Also write the letter as the tenant gets it, a tagged PDF, to this file.")
+@in_transaction
+def letter_show(db, letter_id, username, pdf_path):
+    """A letter as it is sent: letterhead, address, date, reference, body, how to appeal, signature."""
+    from workflows.drawing import letter as drawing
+    from workflows.register import letters
+    pack = active_pack()
+    one = letters.get_letter(db, pack=pack, actor=actor_named(db, username), letter_id=letter_id)
+    view = letters.view(db, pack=pack, letter=one)
+    if pdf_path:
+        content = drawing.pdf(view)  # drawn first: a refusal (fonts missing) leaves no empty file
+        with open(pdf_path, "wb") as out:
+            out.write(content)
+    click.echo(drawing.text(view), nl=False)
+
+
 @letter.command("deliver")
 @click.argument("letter_id", type=int)
 @click.option("--as", "username", required=True, help="The member of staff recording the delivery.")

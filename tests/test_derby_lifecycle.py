@@ -43,7 +43,11 @@ def test_criminal_offender_assessed_by_asb_manager_reviewed_kept_and_appealed(de
     assert alert["next_review_at"].startswith("2026-09-03")
     assert [letter["template"] for letter in alert["letters"]] == ["marker_placed"]
     letter = alert["letters"][0]["body"]
-    assert "Visit in pairs" in letter and "3 September 2026" in letter and "appeal" in letter
+    assert "Visit in pairs" in letter and "3 September 2026" in letter
+    # the letter as sent says how to appeal (Derby sets no time limit) and is signed by the deciding manager
+    sent = cli("letter", "show", alert["letters"][0]["id"], "--as", "anna")
+    assert "How to appeal\nWrite to us at the address above" in sent and "within" not in sent.split("How to appeal")[1]
+    assert "Anna\nASB Manager, Derby Homes" in sent
     assert alert["assessments"][0]["content"]["offence_nature"] == "Assault, 2025"
     assert "MARKER: Visit in pairs" in cli("check", "John Smith", "--as", "sam")
 
@@ -113,7 +117,7 @@ def test_mental_health_assessed_by_complex_needs_manager_with_sustainment_notes(
     record_on_red_triangle(derby, alert_id)
     alert = derby.alert(alert_id)
     assert any(e["action"] == "note_added" and e["detail"]["notebook"] == "HM Sustainment" for e in alert["events"])
-    assert "right of appeal" in alert["letters"][0]["body"].lower()
+    assert "How to appeal" in cli("letter", "show", alert["letters"][0]["id"], "--as", "carl")
 
     review = review_becomes_due(derby, "carl", alert_id)
     assert not [t for t in derby.inbox("anna", REVIEW_DUE) if t["alert"] == alert_id]

@@ -67,9 +67,10 @@ def _offender_marked(derby):
 
 def test_a_letter_reads_the_review_date_and_its_own_date_in_words(derby, cli):
     alert_id = _offender_marked(derby)
-    letter = derby.alert(alert_id)["letters"][0]["body"]
-    assert "2 December 2026" in letter and "2026-12-02" not in letter  # the review date in words
-    assert "2 June 2026" in letter and "2026-06-02" not in letter  # the letter's date
+    letter = derby.alert(alert_id)["letters"][0]
+    assert "2 December 2026" in letter["body"] and "2026-12-02" not in letter["body"]  # the review date in words
+    sent = cli("letter", "show", letter["id"], "--as", "hugo")  # the letter as sent: its date at the top, in words
+    assert "Date: 2 June 2026" in sent and "2026-06-02" not in sent
 
 
 def test_the_appeal_outcome_letter_opens_with_the_outcomes_label(derby, cli):

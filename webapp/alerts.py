@@ -75,7 +75,7 @@ def appeal(alert_id):
 def letter_pdf(letter_id):
     with transaction() as db:
         letter = letters.get_letter(db, pack=pack(), actor=actor(), letter_id=letter_id)
-        content = letters.pdf(letter, organisation=pack().name)
+        content = letters.pdf(db, pack=pack(), letter=letter)
     return Response(content, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="letter-{letter_id}.pdf"'})
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from workflows.tasks.task_view import task_view
 from workflows.register.story import alert_story
+from workflows.register import housing_system
 from workflows.cases import engine
 from workflows.tasks import drafts, inbox as inboxes
 from workflows.accounts import second_factor
@@ -46,7 +47,11 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
         values = draft.answers
     candidates = (inboxes.reassign_candidates(db, pack=pack(), task=task)
                   if inboxes.is_open(task) and permissions.may_reassign(pack(), actor(), task) else [])
+    from workflows.register import letters
+    previewable = bool(readable and may_act and view["fields"] is not None and task.kind != housing_system.KIND
+                       and letters.letters_after_task(task))
     return render_template("task.html", title=task.title, view=view, task=task, story=story, may_act=may_act,
+                           previewable=previewable,
                            values=values or {}, errors=errors or {}, problem=problem, candidates=candidates,
                            overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack(),
                            can_read_case=readable, draft=draft,
@@ -155,6 +160,24 @@ def keep_answers_of_ended_session(ended: dict) -> bool:
     except (NotAllowed, NotFound, ValueError):
         return False
     return True
+@blueprint.route("/tasks/<int:task_id>/letter-preview", methods=["POST"])
+@login_required
+def letter_preview(task_id):
+    """The letters completing this step would issue, from the answers typed so far: nothing is
+    saved. Only for those who need to know the alert's story (the letter tells its reasons)."""
+    from workflows.drawing import letter as drawing
+    from workflows.register import letters
+    with transaction() as db:
+        view = task_view(db, pack=pack(), actor=actor(), task_id=task_id)
+        task = view["task"]
+        if not permissions.may_read_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id):
+            abort(403)
+        drafts = letters.preview(db, pack=pack(), actor=actor(), task=task,
+                                 answers=_as_typed_in_uk(view["fields"], _form_values(view["fields"])))
+        if not drafts:
+            abort(404)
+        return render_template("letter_preview.html", title=f"Preview: {drafts[0]['title']}", task=task,
+                               drafts=[drawing.body_html(d) for d in drafts])
 
 
 @blueprint.route("/tasks/<int:task_id>/claim", methods=["POST"])

@@ -62,10 +62,14 @@ def test_threat_of_violence_reported_to_police_contact_restricted_risk_alert_tol
     assert alert["assessments"][1]["content"]["mandate"] == "signed"
     letter = alert["letters"][0]
     assert letter["template"] == "restriction_decision"  # told in writing by the manager
-    for words in ("Written communication only", "Large print letters", "complaints procedure",
-                  "Letters to the housing officer, answered within 5 days",
-                  "Scottish Public Services Ombudsman", "4 March 2027", "Operational Manager"):
+    for words in ("Written communication only", "Large print letters",
+                  "Letters to the housing officer, answered within 5 days", "4 March 2027"):
         assert words in letter["body"]
+    # as sent: how to appeal (the pack's [letterhead] appeal_how) and the deciding manager's signature
+    sent = cli("letter", "show", letter["id"], "--as", DPO)
+    for words in ("How to appeal", "complaints procedure", "Scottish Public Services Ombudsman",
+                  "Oscar\nOperational Manager, Port of Leith Housing Association"):
+        assert words in sent, words
 
     # §4.2.5: reviewed by the OMT manager every year
     assert polha.fire_timers("2027-03-04T09:59") == 0

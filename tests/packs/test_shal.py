@@ -48,8 +48,10 @@ def test_any_staff_may_ask_the_housing_manager_decides_with_file_note_record_she
     letter = alert["letters"][0]  # §3.6.1-3.6.2: told at once (within the week), the five items
     assert letter["template"] == "vip_marker_added"
     for item in ("Threatened the gas engineer with a hammer", "Your records will show a VIP marker",
-                 '"Visit in pairs"', "Our repairs contractors", "By 3 February 2027", "Housing Manager, SHAL"):
+                 '"Visit in pairs"', "Our repairs contractors", "By 3 February 2027"):
         assert item in letter["body"]
+    # §3.6.2: the letter comes from the Housing Manager, who signs it by name
+    assert "Hannah\nHousing Manager, SHAL Housing" in cli("letter", "show", letter["id"], "--as", "hannah")
     # §3.3.4: the list for out-of-hours maintenance staff
     assert [(r["customer"], r["instruction"]) for r in cli.json("visit-list", "--as", "mo")] == [("C1", "Visit in pairs")]
 
@@ -86,7 +88,8 @@ def test_chief_executive_decides_only_when_the_housing_manager_is_absent(shal, c
     assert shal.open_task("cathy", alert_id, DECIDED)["role"] == "housing_manager"
     alert = decide(shal, alert_id, {**DECIDE, "basis": "concern"}, who="cathy")
     assert alert["decided_by"] == "cathy" and alert["decided_role"] == "chief_executive"
-    assert "Chief Executive, SHAL" in alert["letters"][0]["body"]
+    # the deputy signs in the role she acted in
+    assert "Cathy\nChief Executive, SHAL Housing" in cli("letter", "show", alert["letters"][0]["id"], "--as", "cathy")
 
     other = shal.report("concern", customer="C3", now="2026-03-14T09:00")
     assert not shal.tasks_for("cathy", other, "2026-03-14T09:00")  # back from leave
@@ -328,8 +331,9 @@ def test_a_tenant_first_told_at_a_review_gets_every_item_of_the_letter_with_the_
                  "Threatening staff with a weapon put the engineer in danger, so visits need two",  # why, how
                  "Your records will show a VIP marker", '"Visit in pairs"',  # (b), (c)
                  "Our repairs contractors and the police", "By 3 January 2028",  # (d), (e)
-                 "Further threats in the autumn", "Housing Manager, SHAL"):
+                 "Further threats in the autumn"):
         assert item in letter["body"]
+    assert "Housing Manager, SHAL Housing" in cli("letter", "show", letter["id"], "--as", "hannah")
     assert "puts the safety of our staff at risk" not in letter["body"]  # no boilerplate in place of reasons
 
 

@@ -56,6 +56,8 @@ POST_TABLE = """
 /tasks/{task}/draft                      302 403 403 --- --- --- 403
 /tasks/{rtask}/draft                     302 404 404 403 404 403 404
 /tasks/{task}/draft/discard              302 302 302 302 302 302 302
+/tasks/{task}/letter-preview             302 403 200 200 200 403 403
+/tasks/{rtask}/letter-preview            302 404 404 200 404 200 404
 /alerts/{alert}/appeal                   302 403 422 422 422 403 403
 /alerts/{ralert}/appeal                  302 404 404 422 404 422 404
 /letters/{letter}/delivery               302 403 422 422 422 403 403

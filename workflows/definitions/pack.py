@@ -114,6 +114,25 @@ class LetterTemplate:
 
 
 @dataclass(frozen=True)
+class Letterhead:
+    """[letterhead]: who the letters come from and how to reach them, printed at the top of every
+    letter (the name and return address) and under the signature (telephone, e-mail). `appeal_how`
+    says how a tenant appeals, printed on each letter that tells of a decision (the time to appeal
+    comes from [pack] appeal_within). `language` is the letters' language (a BCP 47 tag), which
+    the PDF declares for screen readers."""
+    name: str
+    address: tuple[str, ...] = ()
+    telephone: str = ""
+    email: str = ""
+    website: str = ""
+    appeal_how: str = ""
+    language: str = "en-GB"
+
+
+LETTERHEAD_SETTINGS = ("name", "address", "telephone", "email", "website", "appeal_how", "language")
+
+
+@dataclass(frozen=True)
 class Registers:
     """[registers]: who may read the compliance views, and what they hold back.
 
@@ -198,6 +217,7 @@ class Pack:
     categories: dict[str, Category] = field(default_factory=dict)
     restrictions: dict[str, Restriction] = field(default_factory=dict)
     letters: dict[str, LetterTemplate] = field(default_factory=dict)
+    letterhead: Letterhead | None = None  # [letterhead]: unset, letters are headed by the pack's name alone
     requests: dict[str, Request] = field(default_factory=dict)
     appeal_within: str | None = None  # e.g. "P14D": from receipt of the latest letter (or the decision)
     tenancy_end_removes_markers: bool = False  # the customer's markers come off when their tenancy ends
@@ -380,6 +400,7 @@ def _build(key, directory, raw, path) -> Pack:
         pack.marker_fields = _marker_fields(raw.get("marker_fields", {}), path)
         if "sso" in raw:
             pack.sso_groups = _sso_groups(raw["sso"], path)
+        pack.letterhead = _letterhead(raw.get("letterhead"), pack.name, path)
         for lkey, letter in raw.get("letters", {}).items():
             body = (directory / letter["file"]).read_text(encoding="utf-8")
             to_tenant = letter.get("to_tenant", True)
@@ -397,6 +418,33 @@ def _build(key, directory, raw, path) -> Pack:
         raise PackError(f"{path}: letter template {err.filename} does not exist") from None
     _check_references(pack, path)
     return pack
+
+
+def _letterhead(raw, pack_name: str, path) -> Letterhead | None:
+    """[letterhead]: every setting optional but each of its own type; an unknown one is refused."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise PackError(f"{path}: [letterhead] must be a table, e.g. [letterhead] address = [\"1 High Street\", ...]")
+    unknown = set(raw) - set(LETTERHEAD_SETTINGS)
+    if unknown:
+        raise PackError(f"{path}: [letterhead] has unknown settings {sorted(unknown)} "
+                        f"(known: {', '.join(LETTERHEAD_SETTINGS)})")
+    address = raw.get("address", [])
+    if not isinstance(address, list) or not all(isinstance(line, str) and line.strip() for line in address):
+        raise PackError(f"{path}: [letterhead] address must be a list of lines, "
+                        f"e.g. address = [\"839 London Road\", \"Derby\", \"DE24 8UZ\"]")
+    for name in ("name", "telephone", "email", "website", "appeal_how", "language"):
+        if not isinstance(raw.get(name, ""), str):
+            raise PackError(f"{path}: [letterhead] {name} must be text, not {raw[name]!r}")
+    language = raw.get("language", "en-GB").strip()
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
+        raise PackError(f"{path}: [letterhead] language must be a language tag such as \"en-GB\" or \"cy-GB\", "
+                        f"not {language!r}")
+    return Letterhead(name=(raw.get("name") or pack_name).strip(), address=tuple(a.strip() for a in address),
+                      telephone=raw.get("telephone", "").strip(), email=raw.get("email", "").strip(),
+                      website=raw.get("website", "").strip(), appeal_how=raw.get("appeal_how", "").strip(),
+                      language=language)
 
 
 def _marker_fields(raw, path) -> dict[str, str]:

@@ -1,11 +1,43 @@
-"""Drawing documents as PDF with reportlab's platypus: a tenant's letter, a marker dossier, a
-subject access export. Only layout lives here; what goes into each (and what is withheld) is
+"""Drawing documents as PDF with reportlab's platypus: a marker dossier, a subject access export
+(a tenant's letter is drawn by workflows/drawing/letter.py, tagged and in every script). Only layout lives here; what goes into each (and what is withheld) is
 decided by the rules that call it (workflows/compliance/exports.py, workflows/register/letters.py).
 Every piece of recorded text is escaped, since platypus reads its paragraphs as markup."""
+import functools
 import io
+import subprocess
 from xml.sax.saxutils import escape
 
 from workflows.platform import clock, wording
+
+
+@functools.lru_cache(maxsize=1)
+def _fonts() -> tuple[str, str]:
+    """(regular, bold): Noto Sans where fontconfig has it, so names in Latin Extended, Vietnamese,
+    Greek and Cyrillic print as written (reportlab's Helvetica has none of them); else Helvetica.
+    (A tenant's letter, which must also shape Arabic and carry tags, is drawn by drawing/letter.py.)"""
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    files = {}
+    for face, pattern in (("regular", "Noto Sans:regular"), ("bold", "Noto Sans:bold"),
+                          ("italic", "Noto Sans:italic"), ("bolditalic", "Noto Sans:bold:italic")):
+        try:
+            found = subprocess.run(["fc-match", "-f", "%{family}|%{file}", pattern], capture_output=True,
+                                   text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return "Helvetica", "Helvetica-Bold"
+        family, _, path = found.partition("|")
+        if family.split(",")[0] != "Noto Sans" or not path.endswith(".ttf"):
+            return "Helvetica", "Helvetica-Bold"
+        files[face] = path
+    names = {face: f"NotoSans-{face}" for face in files}
+    for face, path in files.items():
+        pdfmetrics.registerFont(TTFont(names[face], path))
+    addMapping("NotoSans-regular", 0, 0, names["regular"])
+    addMapping("NotoSans-regular", 1, 0, names["bold"])
+    addMapping("NotoSans-regular", 0, 1, names["italic"])
+    addMapping("NotoSans-regular", 1, 1, names["bolditalic"])
+    return names["regular"], names["bold"]
 
 
 class Document:
@@ -14,11 +46,16 @@ class Document:
     def __init__(self, title: str, author: str):
         from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
         styles = getSampleStyleSheet()
+        regular, bold = _fonts()
+        self.font = regular
         self.title, self.author = title, author
-        self.styles = {"title": styles["Title"], "h2": styles["Heading2"], "h3": styles["Heading3"],
-                       "body": ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12.5),
-                       "small": ParagraphStyle("small", parent=styles["BodyText"], fontSize=8.5, leading=11,
-                                               leftIndent=10)}
+        self.styles = {"title": ParagraphStyle("title", parent=styles["Title"], fontName=bold),
+                       "h2": ParagraphStyle("h2", parent=styles["Heading2"], fontName=bold),
+                       "h3": ParagraphStyle("h3", parent=styles["Heading3"], fontName=bold),
+                       "body": ParagraphStyle("body", parent=styles["BodyText"], fontName=regular,
+                                              fontSize=9.5, leading=12.5),
+                       "small": ParagraphStyle("small", parent=styles["BodyText"], fontName=regular,
+                                               fontSize=8.5, leading=11, leftIndent=10)}
         self.story = []
 
     def para(self, text, style="body"):
@@ -55,7 +92,7 @@ class Document:
 
         def footer(canvas, doc_):
             canvas.saveState()
-            canvas.setFont("Helvetica", 7.5)
+            canvas.setFont(self.font, 7.5)
             canvas.drawString(18 * mm, 9 * mm, f"{self.title} · page {doc_.page} · OFFICIAL-SENSITIVE")
             canvas.restoreState()
 
@@ -103,30 +140,6 @@ def _readable(row: dict) -> dict:
         name = key.removesuffix("_label").removesuffix("_name").replace("_", " ").capitalize()
         out[name] = value
     return out
-
-
-def letter(letter, *, organisation: str) -> bytes:
-    """The letter as an A4 PDF, with the organisation and reference at the top."""
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-    from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=22 * mm, rightMargin=22 * mm,
-                            topMargin=20 * mm, bottomMargin=20 * mm, title=letter.title,
-                            author=organisation, subject=f"Letter {letter.id}")
-    styles = getSampleStyleSheet()
-    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=10.5, leading=14)
-    story = [Paragraph(escape(organisation), styles["Title"]), Paragraph(escape(letter.title), styles["Heading2"]),
-             Spacer(1, 4 * mm)]
-    # the templates are plain text: blank lines separate paragraphs, line breaks are kept
-    for block in letter.body.split("\n\n"):
-        if block.strip():
-            story.append(Paragraph(escape(block.strip("\n")).replace("\n", "<br/>"), body))
-            story.append(Spacer(1, 3 * mm))
-    doc.build(story)
-    return buffer.getvalue()
 
 
 def dossier(d: dict, *, pack, produced_by: str) -> bytes:

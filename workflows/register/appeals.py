@@ -31,9 +31,17 @@ def window_closes(db: Session, *, pack: Pack, alert: Alert) -> datetime | None:
     """When the time to appeal the alert's latest decision ends; None while it has not started
     (or the pack sets no limit)."""
     letter = telling_letter(db, pack=pack, alert=alert)
-    if not pack.appeal_within or letter is None or letter.delivered_at is None:
+    if letter is None or letter.delivered_at is None:
         return None
-    return clock.duration_after(clock.as_utc(letter.delivered_at), pack.appeal_within, pack.calendar)
+    return closes_after(pack, letter.delivered_at)
+
+
+def closes_after(pack: Pack, received_at: datetime) -> datetime | None:
+    """When the time to appeal ends for a letter received at this moment (None: no limit set);
+    the letter itself says this date, so what it tells the tenant is what the engine applies."""
+    if not pack.appeal_within:
+        return None
+    return clock.duration_after(clock.as_utc(received_at), pack.appeal_within, pack.calendar)
 
 
 def closed_on(db: Session, *, pack: Pack, alert: Alert) -> datetime | None:

@@ -1,5 +1,6 @@
 """The tenant's letters: fetched for someone who may see the alert, rendered as PDF, and the
 record of how and when each was delivered (the appeal window runs from receipt)."""
+import re
 from datetime import datetime
 
 from sqlalchemy import select
@@ -67,10 +68,133 @@ def delivery_problem(letter: Letter, moment: datetime) -> str | None:
     return None
 
 
-def pdf(letter: Letter, *, organisation: str) -> bytes:
-    """The letter as an A4 PDF (workflows/drawing/pdf.py draws it)."""
-    from workflows.drawing import pdf as drawing
-    return drawing.letter(letter, organisation=organisation)
+def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
+    """What a letter says around its body, as a UK letter lays it out: the landlord's letterhead
+    and return address ([letterhead] in pack.toml), the tenant's name and address with postcode,
+    the date in words, the references, the body (from the template, opening "Dear ..."), the named
+    officer who signs it with their role and contact details, and, when it tells of a decision the
+    tenant may appeal, how and by when (the window from register/appeals.py)."""
+    from workflows.platform.models import AuditEvent, HumanTask, User
+    alert = db.get(Alert, letter.alert_id)
+    customer = alert.customer
+    head = pack.letterhead
+    decision = None
+    if letter.decision_no is not None:
+        for event in db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id,
+                                                          AuditEvent.action == "decision")):
+            if (event.detail or {}).get("decision_no") == letter.decision_no:
+                decision = event.detail
+    # who signs: the decider of the decision it tells of, else whoever issued it, in the role of
+    # the step they completed in the letter's case
+    signer, role = letter.issued_by, None
+    if decision and decision.get("decided_by"):
+        signer, role = decision["decided_by"], decision.get("decided_role")
+    if role is None:
+        role = db.scalar(select(HumanTask.role).where(HumanTask.case_id == letter.case_id,
+                                                      HumanTask.completed_by == signer)
+                         .order_by(HumanTask.completed_at.desc()).limit(1))
+    user = db.scalar(select(User).where(User.username == signer))
+    to_the_tenant = letter.template not in pack.notices()
+    return {
+        "title": letter.title,
+        "language": head.language if head else "en-GB",
+        "from_name": head.name if head else pack.name,
+        "from_address": list(head.address) if head else [],
+        "telephone": head.telephone if head else "", "email": head.email if head else "",
+        "website": head.website if head else "",
+        # a notice to someone else (out-of-hours call handlers) says in its body who it is for
+        "to_name": customer.name if to_the_tenant else "",
+        "to_address": _address_lines(customer) if to_the_tenant else [],
+        "date": wording.day(letter.issued_at),
+        "our_reference": f"A{alert.id:06d}/{letter.id}",
+        "your_reference": customer.reference,
+        "paragraphs": paragraphs(letter.body),
+        "signer_name": user.full_name if user else signer,
+        "signer_role": wording.labelled(pack.roles, role) if role else "",
+        "signer_email": user.email if user and user.email else "",
+        "appeal": _appeal(db, pack=pack, letter=letter, decision=decision) if to_the_tenant else None,
+    }
+
+
+def _address_lines(customer) -> list[str]:
+    """The tenant's address as the lines of an envelope window, the postcode last on its own."""
+    lines = [line.strip() for line in customer.address.replace(",", "\n").splitlines() if line.strip()]
+    postcode = (customer.postcode or "").strip().upper()
+    if postcode and (not lines or lines[-1].upper() != postcode):
+        lines.append(postcode)
+    return lines
+
+
+def _appeal(db: Session, *, pack: Pack, letter: Letter, decision: dict | None) -> dict | None:
+    """How and by when the tenant may appeal the decision the letter tells of; None when it tells
+    of none, the pack has no appeal, or the decision took the marker off or was an appeal's final outcome."""
+    from workflows.platform.models import Case
+    from workflows.register import appeals
+    if decision is None or pack.appeal_process is None or decision.get("outcome") == "marker removed":
+        return None
+    case = db.get(Case, letter.case_id)
+    if case is not None and case.kind == "appeal" and pack.appeal_outcome_final:
+        return None
+    how = pack.letterhead.appeal_how if pack.letterhead and pack.letterhead.appeal_how else \
+        "Write to us or tell any member of our staff that you want to appeal, saying why."
+    when = None
+    if pack.appeal_within:
+        within = wording.duration(pack.appeal_within)
+        received = letter.delivered_at or letter.issued_at
+        closes = wording.day(appeals.closes_after(pack, received))
+        when = (f"You may appeal within {within} of receiving this letter: as it reached you on "
+                f"{wording.day(letter.delivered_at)}, by {closes}." if letter.delivered_at else
+                f"You may appeal within {within} of receiving this letter: if it reaches you on "
+                f"{wording.day(received)}, by {closes}.")
+    return {"how": how, "when": when}
+
+
+def paragraphs(body: str) -> list[dict]:
+    """A plain-text letter body as its parts, each {"heading": text or None, "lines": [...]}: blank
+    lines part them; a part's first line is its heading when short and not a sentence ("Why we have
+    done this"), and the next line does not carry on from it; a line indented in the template (a quotation), ending in a colon, or the salutation stands alone;
+    the template's other line breaks, inside a sentence, are joined, so the PDF wraps the text once,
+    at its own width."""
+    out = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        raw_lines = [raw for raw in block.split("\n") if raw.strip()]
+        if not raw_lines:
+            continue
+        heading = None
+        if len(raw_lines) > 1 and _is_heading(raw_lines[0]) and not raw_lines[1].strip()[:1].islower():
+            heading = raw_lines.pop(0).strip()
+        lines, current, quoted = [], "", False
+        for raw in raw_lines:
+            line, indented = raw.strip(), raw.startswith((" ", "\t"))
+            if current and not indented and not quoted and not current.endswith((":", '"')) \
+                    and not current.startswith("Dear ") \
+                    and not LABELLED.match(line) and not LABELLED.match(current):
+                current = f"{current} {line}"
+                continue
+            if current:
+                lines.append(current)
+            current, quoted = line, indented
+        lines.append(current)
+        out.append({"heading": heading, "lines": lines})
+    return out
+
+
+# a line that gives a value under a label ("Address: 3 High Street", "Outcome: Upheld"): a line of its own
+LABELLED = re.compile(r"[A-Z][\w ,'()/-]{0,40}: \S")
+
+
+def _is_heading(line: str) -> bool:
+    """A line that heads what follows: short, not indented, not ending as a sentence or clause
+    does, and not a labelled value."""
+    text = line.strip()
+    return (not line.startswith((" ", "\t")) and len(text) < 60 and not LABELLED.match(text) and "," not in text
+            and not text.endswith((".", ",", ";", ":", '"', ")")))
+
+
+def pdf(db: Session, *, pack: Pack, letter: Letter) -> bytes:
+    """The letter as a tagged A4 PDF (workflows/drawing/letter.py lays it out)."""
+    from workflows.drawing import letter as drawing
+    return drawing.pdf(view(db, pack=pack, letter=letter))
 
 
 def parse_moment(text: str) -> datetime:
@@ -79,3 +203,83 @@ def parse_moment(text: str) -> datetime:
         return clock.as_utc(datetime.fromisoformat(wording.typed_in_uk((text or "").strip())))
     except ValueError:
         raise WorkflowError(f"'{text}' is not a date and time (YYYY-MM-DDTHH:MM)") from None
+
+
+def letters_after(task_spec) -> list[str]:
+    """The templates of the letters issued once this step is completed, before any other step
+    waits on a person: what its preview shows (every branch's letter, each named by its title)."""
+    from workflows.definitions.spiff import ActionTask
+    found, seen, todo = [], set(), list(task_spec.outputs)
+    while todo:
+        spec = todo.pop(0)
+        if spec.name in seen or type(spec).__name__ == "UserTask":
+            continue
+        seen.add(spec.name)
+        if isinstance(spec, ActionTask) and spec.action == "issue_letter":
+            key = (spec.extensions or {}).get("template")
+            if key and key not in found:
+                found.append(key)
+        todo.extend(spec.outputs)
+    return found
+
+
+def letters_after_task(task) -> list[str]:
+    """The templates of the letters a waiting step's completion would issue (none for a housing system step)."""
+    from workflows.definitions import deployment
+    spec, _ = deployment.spec_for(task.case.definition)
+    task_spec = spec.task_specs.get(task.bpmn_id)
+    return letters_after(task_spec) if task_spec is not None else []
+
+
+def preview(db: Session, *, pack: Pack, actor: Actor, task, answers: dict) -> list[dict]:
+    """The letters completing this step would issue, drawn from the case's data and the answers
+    typed so far, before anything is saved; a field not yet answered reads "[not yet answered:
+    name]" so the officer sees what the tenant would read. The caller has checked that the person
+    may see the step and its alert's story (need to know)."""
+    from types import SimpleNamespace
+    from workflows.cases import actions
+    from workflows.definitions import deployment
+    spec, _ = deployment.spec_for(task.case.definition)
+    task_spec = spec.task_specs[task.bpmn_id]
+    deciding = (task_spec.extensions or {}).get("decision") == "true"
+    data = _case_data(pack, task)
+    from workflows.cases import forms
+    typed = {k: v for k, v in answers.items() if v not in (None, "", [])}
+    labels = forms.option_labels(task_spec, typed)  # the engine's own labels for the chosen options
+    data.update(typed, **labels)
+    ctx = SimpleNamespace(db=db, pack=pack, alert=task.case.alert, data=data)
+    fields = actions.letter_fields(ctx)
+    # the marker actions will put these answers on the register, whose values the letter then reads
+    for name in ("marker_text", "level", "marker_code", "control_measures"):
+        if name in typed:
+            chosen = labels.get(f"{name}_labels") or typed[name]
+            fields[name] = wording.and_list(chosen) if isinstance(chosen, list) else wording.value(chosen)
+    out = []
+    for key in letters_after(task_spec):
+        template = pack.letters.get(key)
+        if template is None:
+            continue
+        blanks = {n: f"[not yet answered: {n.replace('_', ' ')}]" for n in template.body.get_identifiers()
+                  if fields.get(n) in (None, "")}
+        body = template.body.safe_substitute({**fields, **blanks})
+        draft = Letter(id=0, alert_id=task.case.alert_id, case_id=task.case_id, template=key, title=template.title,
+                       body=body, issued_by=actor.username, issued_at=clock.now())
+        view_ = view(db, pack=pack, letter=draft)
+        view_["our_reference"] = f"A{task.case.alert_id:06d} (draft)"
+        # the person completing the step signs, in its role; a deciding step's letter tells of a decision
+        view_["signer_role"] = view_["signer_role"] or wording.labelled(pack.roles, task.role)
+        if deciding and template.to_tenant:
+            view_["appeal"] = _appeal(db, pack=pack, letter=draft, decision={"outcome": None})
+        out.append(view_)
+    return out
+
+
+def _case_data(pack: Pack, task) -> dict:
+    """The case's data where this step waits (read from its saved state; nothing is saved)."""
+    from uuid import UUID
+    from workflows.definitions import deployment, spiff
+    spec, subprocesses = deployment.spec_for(task.case.definition)
+    workflow = spiff.load_state(task.case.workflow_state, spec, subprocesses,
+                                spiff.ScriptEngine(run_action=lambda *a: None, calendar=pack.calendar))
+    waiting = workflow.get_task_from_id(UUID(task.task_uuid))
+    return dict(waiting.data) if waiting is not None else {}
