@@ -344,7 +344,7 @@ def alerts_show(db, alert_id, username, as_json):
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
         "about_customer": a.about_customer.reference if a.about_customer_id else None,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
-        "marker_details": markers.marker_details(active_pack(), a),
+        "marker_details": markers.marker_details(active_pack(), a, readers=True),  # the story: need to know
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
         "placed_on": iso_day(a.placed_at),  # the organisation's day (Europe/London)

@@ -117,7 +117,7 @@ def _duplicate_ids(root, filename) -> list[Finding]:
 def _lint_xml(root, filename, pack) -> list[Finding]:
     findings = []
     known_names = set(pack.start_variables) | set(ENGINE_VARIABLES) | set(pack.review_carries) \
-        | set(INCIDENT_VARIABLES)
+        | set(INCIDENT_VARIABLES) | pack.marker_field_names()
     for field in root.iterfind(".//camunda:formField", NS):
         known_names.add(field.get("id"))
         if field.get("type") == "enum":
@@ -154,6 +154,8 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
         _check_multi_instance(add, loop.getparent(), loop, known_names)
     for task in root.iterfind(".//bpmn:serviceTask", NS):
         _check_service_task(add, task, pack)
+        if task.get(f"{{{CAMUNDA}}}topic") == "set_marker_fields":
+            _check_marker_field_mapping(add, task, pack, known_names)
     for task in root.iterfind(".//bpmn:userTask", NS):
         _check_user_task(add, task, pack, known_names)
     for process in root.iterfind("bpmn:process", NS):
@@ -232,6 +234,21 @@ def _check_multi_instance(add, task, loop, known_names):
     collection = loop.get(f"{{{CAMUNDA}}}collection")
     if collection is not None and collection not in known_names:
         add(task, f"camunda:collection names '{collection}', which no form field or case variable provides")
+
+
+def _check_marker_field_mapping(add, task, pack, known_names):
+    """set_marker_fields: each property names a marker field pack.toml declares and gives an expression
+    over the case data for its value."""
+    props = _properties(task)
+    declared = ", ".join(pack.marker_fields) or "none"
+    if not props:
+        add(task, f"set_marker_fields sets no marker field: give each as a property, the marker field's name "
+                  f"and an expression for its value (e.g. expires_on = expiry_date); [marker_fields]: {declared}")
+    for name, expression in props.items():
+        if name not in pack.marker_fields:
+            add(task, f"sets marker field '{name}', which pack.toml does not declare ([marker_fields]: {declared})")
+        else:
+            _check_expression(add, task, (expression or "").strip(), known_names, f"marker field '{name}'")
 
 
 def _check_service_task(add, task, pack):
