@@ -307,6 +307,15 @@ def _check_user_task(add, task, pack, known_names):
         kind = field.get("type")
         if kind not in forms.TYPES:
             add(task, f"form field '{field.get('id')}' has type '{kind}' (allowed: {', '.join(forms.TYPES)})")
+        bounds = {p.get("id"): p.get("value") for p in field.iterfind(".//camunda:property", NS) if p.get("id") in ("min", "max")}
+        if kind == "date":
+            bounds.update({c.get("name"): c.get("config") for c in field.iterfind(".//camunda:constraint", NS)
+                           if c.get("name") in ("min", "max")})
+        for which, text in bounds.items():
+            problem = forms.bound_problem(text or "", known_names) if kind == "date" else \
+                f"a {which} property bounds a date field; '{field.get('id')}' is a {kind} (use the {which} constraint)"
+            if problem:
+                add(task, f"form field '{field.get('id')}' {which}: {problem}")
         for prop in field.iterfind(".//camunda:property", NS):
             if prop.get("id") in ("requiredWhen", "validWhen"):
                 _check_expression(add, task, prop.get("value") or "", known_names,
