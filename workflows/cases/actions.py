@@ -289,7 +289,9 @@ def letter_fields(ctx: ActionContext) -> dict:
     for k, v in ctx.data.items():
         if isinstance(v, (str, int, float, list)):
             labels = ctx.data.get(f"{k}_labels")
-            fields[k] = wording.value(labels if isinstance(labels, list) and labels else v)
+            typed = ctx.pack.marker_fields.get(k)  # a marker field's date reads as a day in words
+            fields[k] = wording.value(labels if isinstance(labels, list) and labels else v,
+                                      field_type=typed.type if typed else None)
             if fields[k] == "—":
                 fields[k] = ""
     fields.update({
