@@ -58,8 +58,11 @@ ASSESSMENT = (small_pack.CALENDAR_ASSESSMENT
               .replace('<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>',
                        '<bpmn:incoming>f3b</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>'))
 
-# the review waits as long as the marker's own review_period says (P6M or P12M)
-REVIEW = small_pack.REVIEW.replace(">P1Y<", ">review_period<")
+# the review waits as long as the marker's own review_period says (P6M or P12M), and is due at the
+# latest on the day the marker expires (dueIn naming a marker field)
+REVIEW = small_pack.REVIEW.replace(">P1Y<", ">review_period<").replace(
+    '<camunda:property name="decision" value="true"/></camunda:properties>',
+    '<camunda:property name="decision" value="true"/><camunda:property name="dueIn" value="expires_on"/></camunda:properties>', 1)
 
 
 def _renamed(text: str) -> str:

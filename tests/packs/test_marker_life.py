@@ -44,6 +44,7 @@ def test_a_marker_field_set_at_assessment_is_read_by_the_reviews_timer_and_lette
     assert world.fire_timers("2027-06-15T09:59") == 0
     assert world.fire_timers("2027-06-15T10:01") == 1
     review = world.open_task("mo", alert_id, "2027-06-15T10:01")
+    assert review["due"] == "2028-12-01"  # dueIn names the marker field: due by the day the marker expires
     world.complete("mo", review["task"], {"review_reason": "Still needed", "contact_rules": "letters_only"},
                    now="2027-06-15T10:00")
     assert "We review the marker every Six months; it ends on 1 December 2028" in letters(world, alert_id)[-1]

@@ -191,8 +191,8 @@ def _bound_day(text: str, data: dict, labels: dict) -> tuple[date, str] | None:
 
 def _date_out_of_bounds(field, value: str, data: dict, labels: dict) -> str | None:
     given = date.fromisoformat(value)
-    for which, text in date_bounds(field).items():
-        found = _bound_day(text, data, labels)
+    for which, written in date_bounds(field).items():
+        found = _bound_day(written, data, labels)
         if found is None:
             continue
         bound, source = found

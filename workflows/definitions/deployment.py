@@ -19,6 +19,7 @@ from workflows.definitions import expressions, flow_checks, name_checks, spiff
 from workflows.cases import forms
 from workflows import permissions
 from workflows.cases.actions import ACTIONS
+from workflows.cases.assignment import DUE_NAME
 from workflows.platform.models import Case, CaseStatus, ProcessDefinition
 from workflows.definitions.pack import Pack
 
@@ -286,7 +287,11 @@ def _check_service_task(add, task, pack):
 
 def _check_user_task(add, task, pack, known_names):
     props = _properties(task)
-    if props.get("dueIn"):
+    if props.get("dueIn") and DUE_NAME.fullmatch(props["dueIn"]):  # a case-data name: a marker field, say
+        if props["dueIn"] not in known_names:
+            add(task, f"dueIn names '{props['dueIn']}', which no form field or case variable provides "
+                      f"(or write a duration, e.g. P14D)")
+    elif props.get("dueIn"):
         try:
             clock.duration_after(clock.now(), props["dueIn"], pack.calendar)
         except ValueError as err:
