@@ -117,7 +117,9 @@ def _apply_marker_fields(ctx: ActionContext):
         if data.get(name) not in (None, ""):
             setattr(alert, name, data[name])
     # [marker_fields] a form of this case answered under their own names go on the marker
-    given = {name: data[name] for name in ctx.pack.marker_fields if data.get(name) not in (None, "", [])}
+    held, answered = data.get("marker_fields_at_start") or {}, data.get("form_answers") or {}
+    given = {name: data[name] for name in ctx.pack.marker_fields if data.get(name) not in (None, "", [])
+             and (name in answered or name not in held or data[name] != held[name])}
     _put_marker_fields(ctx, given, {name: data.get(f"{name}_labels") for name in given})
     if not alert.marker_text:
         raise StepFailed(f"service task '{ctx.element}' places a marker, but no marker wording was recorded")
@@ -521,5 +523,6 @@ def read_register(ctx: ActionContext):
     from workflows.cases.engine import alert_data  # the facts every case starts with
     facts = alert_data(ctx.alert, ctx.pack)
     ctx.data.update({name: facts[name] for name in ACTIONS["read_register"].writes})
-    ctx.data.update({name: facts[name] for name in ctx.pack.marker_field_names()})  # and the marker fields
+    ctx.data.update({name: facts[name] for name in (*ctx.pack.marker_field_names(), "marker_fields_at_start")
+                     if name in facts})  # and the marker fields
     ctx.log("register_read", level=ctx.alert.level, tenant_told=facts["tenant_told"])

@@ -277,7 +277,9 @@ def marker_field_values(alert: Alert, pack: Pack | None) -> dict:
     if pack is None:
         return {}
     values, details = alert.marker_values or {}, alert.marker_details or {}
-    known = {}
+    # as the case found them: a marker action puts back only what this case changed or answered,
+    # never a value carried from a year ago over one another case has set since
+    known = {"marker_fields_at_start": {n: values.get(n) for n in pack.marker_fields}} if pack.marker_fields else {}
     for name, spec in pack.marker_fields.items():
         known[name] = values.get(name)
         if spec.type in (None, "enum"):
