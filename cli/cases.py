@@ -383,6 +383,8 @@ def alerts_show(db, alert_id, username, as_json):
                f"{a.status.replace('_', ' ')}")
     click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
     click.echo(f"  marker: {a.marker_text or '-'}  measures: {wording.and_list(a.control_measures or []) or '-'}")
+    for detail in data["marker_details"]:  # the pack's [marker_fields], the readers-only ones too
+        click.echo(f"    {detail}")
     click.echo(f"  decided by {a.decided_by or '-'} ({data['decided_role_name'] or '-'})  "
                f"placed {day(a.placed_at)}  next review {day(markers.next_review_date(a))}")
     for i in story["incidents"]:

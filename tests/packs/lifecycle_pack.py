@@ -69,12 +69,12 @@ def _renamed(text: str) -> str:
     return text.replace("small_", "life_")
 
 
-def write_lifecycle_pack(root: Path, assessment: str = ASSESSMENT, toml: str = TOML) -> Path:
+def write_lifecycle_pack(root: Path, assessment: str = ASSESSMENT, toml: str = TOML, review: str = REVIEW) -> Path:
     folder = root / "life"
     (folder / "letters").mkdir(parents=True, exist_ok=True)
     (folder / "pack.toml").write_text(_renamed(toml))
     (folder / "letters" / "told.txt").write_text(LETTER)
-    for name, diagram in {"life_assessment.bpmn": assessment, "life_review.bpmn": REVIEW,
+    for name, diagram in {"life_assessment.bpmn": assessment, "life_review.bpmn": review,
                           "life_incident.bpmn": small_pack.INCIDENT, "life_appeal.bpmn": small_pack.APPEAL,
                           "life_late_appeal.bpmn": small_pack.LATE_APPEAL}.items():
         (folder / name).write_text(_renamed(diagram))

@@ -2,7 +2,7 @@
 (tests/packs/lifecycle_pack.py), deployed and run through the command line with a moved clock."""
 import json
 
-from tests.packs.lifecycle_pack import ASSESSMENT, TOML, lifecycle_world, write_lifecycle_pack
+from tests.packs.lifecycle_pack import ASSESSMENT, REVIEW, TOML, lifecycle_world, write_lifecycle_pack
 from tests.packs.world import DPO
 
 USERS = {"sam": ["staff"], "tess": ["staff"], "meg": ["staff"], "mo": ["manager"], "dee": ["director"]}
@@ -40,6 +40,7 @@ def test_a_marker_field_set_at_assessment_is_read_by_the_reviews_timer_and_lette
         "How to contact them: Letters only", "Reviewed every: Six months"]
     assert world.alert(alert_id, DPO)["marker_details"] == [
         "How to contact them: Letters only", "Reviewed every: Six months", "Marker expires on: 1 December 2028"]
+    assert "    Marker expires on: 1 December 2028" in cli("alerts", "show", alert_id, "--as", DPO)
     # the review case starts with the fields; its letter reads them too
     assert world.fire_timers("2027-06-15T09:59") == 0
     assert world.fire_timers("2027-06-15T10:01") == 1
@@ -126,3 +127,7 @@ def test_the_lint_refuses_an_unknown_marker_field_naming_the_element_and_the_fie
     write_lifecycle_pack(tmp_path / "bad_type", toml=TOML.replace('type = "date"', 'type = "when"'))
     assert "[marker_fields.expires_on] type 'when' is not one of string, long, boolean, date, enum" \
         in cli.fails("pack", "check")
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path / "bad_due"))
+    write_lifecycle_pack(tmp_path / "bad_due", review=REVIEW.replace('value="expires_on"', 'value="expires_soon"'))
+    assert "life_review.bpmn: 'Review the marker' (review): dueIn names 'expires_soon', which no form field or case " \
+           "variable provides" in cli.fails("pack", "check")
