@@ -65,6 +65,25 @@ REVIEW = small_pack.REVIEW.replace(">P1Y<", ">review_period<").replace(
     '<camunda:property name="decision" value="true"/><camunda:property name="dueIn" value="expires_on"/></camunda:properties>', 1)
 
 
+# a linked incident that changes the marker may also move its end (set_marker_fields after amend_marker)
+NEW_EXPIRY = ('<camunda:formField id="new_expiry" label="Marker now ends by" type="date"><camunda:properties>'
+              '<camunda:property id="min" value="today"/></camunda:properties></camunda:formField>')
+INCIDENT = (small_pack.INCIDENT
+            .replace('</camunda:formData><camunda:properties><camunda:property name="decision"',
+                     NEW_EXPIRY + '</camunda:formData><camunda:properties><camunda:property name="decision"', 1)
+            .replace('<bpmn:flowNodeRef>amend</bpmn:flowNodeRef>',
+                     '<bpmn:flowNodeRef>amend</bpmn:flowNodeRef><bpmn:flowNodeRef>new_end</bpmn:flowNodeRef>')
+            .replace('<bpmn:incoming>i_amend</bpmn:incoming><bpmn:outgoing>i3</bpmn:outgoing>',
+                     '<bpmn:incoming>i_amend</bpmn:incoming><bpmn:outgoing>i3a</bpmn:outgoing>')
+            .replace('<bpmn:sequenceFlow id="i3" sourceRef="amend" targetRef="end"/>',
+                     '<bpmn:sequenceFlow id="i3a" sourceRef="amend" targetRef="new_end"/>'
+                     '<bpmn:serviceTask id="new_end" name="Move the marker\'s end" camunda:type="external" '
+                     'camunda:topic="set_marker_fields"><bpmn:extensionElements><camunda:properties>'
+                     '<camunda:property name="expires_on" value="new_expiry or expires_on"/></camunda:properties>'
+                     '</bpmn:extensionElements><bpmn:incoming>i3a</bpmn:incoming><bpmn:outgoing>i3</bpmn:outgoing>'
+                     '</bpmn:serviceTask><bpmn:sequenceFlow id="i3" sourceRef="new_end" targetRef="end"/>'))
+
+
 def _renamed(text: str) -> str:
     return text.replace("small_", "life_")
 
@@ -75,7 +94,7 @@ def write_lifecycle_pack(root: Path, assessment: str = ASSESSMENT, toml: str = T
     (folder / "pack.toml").write_text(_renamed(toml))
     (folder / "letters" / "told.txt").write_text(LETTER)
     for name, diagram in {"life_assessment.bpmn": assessment, "life_review.bpmn": review,
-                          "life_incident.bpmn": small_pack.INCIDENT, "life_appeal.bpmn": small_pack.APPEAL,
+                          "life_incident.bpmn": INCIDENT, "life_appeal.bpmn": small_pack.APPEAL,
                           "life_late_appeal.bpmn": small_pack.LATE_APPEAL}.items():
         (folder / name).write_text(_renamed(diagram))
     return folder

@@ -131,3 +131,23 @@ def test_the_lint_refuses_an_unknown_marker_field_naming_the_element_and_the_fie
     write_lifecycle_pack(tmp_path / "bad_due", review=REVIEW.replace('value="expires_on"', 'value="expires_soon"'))
     assert "life_review.bpmn: 'Review the marker' (review): dueIn names 'expires_soon', which no form field or case " \
            "variable provides" in cli.fails("pack", "check")
+
+
+def test_a_linked_incident_moves_a_marker_field_and_the_review_under_way_keeps_the_new_value(
+        cli, monkeypatch, tmp_path):
+    world = lifecycle_world(cli, monkeypatch, tmp_path, USERS)
+    alert_id = placed_and_told(world, period="P6M")
+    assert world.fire_timers("2027-06-15T10:01") == 1  # the review is under way: it read the register
+    later = "2027-06-16T09:00"
+    cli("report", "--as", "meg", "--customer", "C1", "--category", "concern", "--description", "Threatened again",
+        "--link-to", alert_id, now=later)
+    [incident] = [t for t in world.tasks_for("mo", alert_id, later) if t["title"] == "Assess the linked incident"]
+    world.complete("mo", incident["task"], {"incident_outcome": "amend", "marker_text": "Visit in pairs",
+                                            "level": "L2", "new_expiry": "2029-06-01"}, now=later)
+    assert "Marker expires on: 1 June 2029" in world.alert(alert_id, DPO)["marker_details"]
+    [review] = [t for t in world.tasks_for("mo", alert_id, later) if t["title"] == "Review the marker"]
+    world.complete("mo", review["task"], {"review_reason": "Still needed", "contact_rules": "letters_only"},
+                   now="2027-06-17T10:00")
+    # the review started with the old end, but puts back only what it answered: the incident's stands
+    assert "Marker expires on: 1 June 2029" in world.alert(alert_id, DPO)["marker_details"]
+    assert "it ends on 1 June 2029 at the latest" in letters(world, alert_id)[-1]

@@ -121,6 +121,11 @@ def _apply_marker_fields(ctx: ActionContext):
     given = {name: data[name] for name in ctx.pack.marker_fields if data.get(name) not in (None, "", [])
              and (name in answered or name not in held or data[name] != held[name])}
     _put_marker_fields(ctx, given, {name: data.get(f"{name}_labels") for name in given})
+    for name in set(ctx.pack.marker_fields) - set(given):  # the rest as the marker holds them now, for later steps
+        if name in (alert.marker_values or {}):
+            data[name] = alert.marker_values[name]
+            if (alert.marker_details or {}).get(name):
+                data[f"{name}_labels"] = alert.marker_details[name]
     if not alert.marker_text:
         raise StepFailed(f"service task '{ctx.element}' places a marker, but no marker wording was recorded")
 
