@@ -364,7 +364,7 @@ def alerts_show(db, alert_id, username, as_json):
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
         "about_customer": a.about_customer.reference if a.about_customer_id else None,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
-        "marker_details": markers.marker_details(active_pack(), a),
+        "marker_details": markers.marker_details(active_pack(), a, readers=True),  # the story: need to know
         "marker_code": a.marker_code, "level": a.level, "removed_reason": a.removed_reason,
         "placed_at": a.placed_at.isoformat() if a.placed_at else None,
         "placed_on": iso_day(a.placed_at),  # the organisation's day (Europe/London)
@@ -404,6 +404,8 @@ def alerts_show(db, alert_id, username, as_json):
                f"{a.status.replace('_', ' ')}")
     click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
     click.echo(f"  marker: {a.marker_text or '-'}  measures: {wording.and_list(a.control_measures or []) or '-'}")
+    for detail in data["marker_details"]:  # the pack's [marker_fields], the readers-only ones too
+        click.echo(f"    {detail}")
     click.echo(f"  decided by {a.decided_by or '-'} ({data['decided_role_name'] or '-'})  "
                f"placed {day(a.placed_at)}  next review {day(markers.next_review_date(a))}")
     for i in story["incidents"]:

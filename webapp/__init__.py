@@ -125,9 +125,11 @@ def _ended_session(app) -> dict | None:
 
 
 def _marker_details(alert) -> list[str]:
+    """On an alert's story (shown only to those permissions.may_read_story admits): the readers-only
+    marker fields too."""
     from workflows.definitions.pack import active_pack
     from workflows.register.markers import marker_details
-    return marker_details(active_pack(), alert)
+    return marker_details(active_pack(), alert, readers=True)
 
 
 def _next_review(alert) -> str:

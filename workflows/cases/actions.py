@@ -6,7 +6,7 @@ before it filled in, changes the register, and records an audit event. None of t
 category or a pack: that is the diagram's business.
 """
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Callable
 
 from sqlalchemy.orm import Session
@@ -122,15 +122,93 @@ def _apply_marker_fields(ctx: ActionContext):
     for name in REGISTER_CODES:
         if data.get(name) not in (None, ""):
             setattr(alert, name, data[name])
-    details = dict(alert.marker_details or {})
-    for name in ctx.pack.marker_fields:  # [marker_fields]: shown to staff beside the instruction
-        if data.get(name) not in (None, "", []):
-            chosen = data.get(f"{name}_labels") or data[name]
-            details[name] = [str(v) for v in (chosen if isinstance(chosen, list) else [chosen])]
-    if details != (alert.marker_details or {}):
-        alert.marker_details = details
+    # [marker_fields] a form of this case answered under their own names go on the marker
+    held, answered = data.get("marker_fields_at_start") or {}, data.get("form_answers") or {}
+    given = {name: data[name] for name in ctx.pack.marker_fields if data.get(name) not in (None, "", [])
+             and (name in answered or name not in held or data[name] != held[name])}
+    _put_marker_fields(ctx, given, {name: data.get(f"{name}_labels") for name in given})
+    for name in set(ctx.pack.marker_fields) - set(given):  # the rest as the marker holds them now, for later steps
+        if name in (alert.marker_values or {}):
+            data[name] = alert.marker_values[name]
+            if (alert.marker_details or {}).get(name):
+                data[f"{name}_labels"] = alert.marker_details[name]
     if not alert.marker_text:
         raise StepFailed(f"service task '{ctx.element}' places a marker, but no marker wording was recorded")
+
+
+def _put_marker_fields(ctx: ActionContext, given: dict, labels: dict) -> list[str]:
+    """Put values of the pack's [marker_fields] on the marker, each as its type says (a date as ISO
+    text, a whole number, Yes/No), an enum's option labels beside it for staff to read; every later
+    case of the marker starts with them (engine.alert_data). Returns the names that changed."""
+    alert, data = ctx.alert, ctx.data
+    values, details = dict(alert.marker_values or {}), dict(alert.marker_details or {})
+    for name, value in given.items():
+        spec = ctx.pack.marker_fields[name]
+        value = _typed_marker_value(ctx, spec, value)
+        values[name] = value
+        chosen = labels.get(name)
+        if value in (None, "", []):
+            details.pop(name, None)
+        elif isinstance(chosen, list) and chosen:
+            details[name] = [str(v) for v in chosen]
+            data[f"{name}_labels"] = chosen
+        elif spec.type in (None, "enum", "string"):
+            details[name] = [str(v) for v in (value if isinstance(value, list) else [value])]
+        else:
+            details.pop(name, None)  # a date, a number or Yes/No is read from its value, in words
+        data[name] = value  # later steps of this case read the marker's value
+    changed = [n for n in given if (alert.marker_values or {}).get(n) != values.get(n)]
+    if values != (alert.marker_values or {}):
+        alert.marker_values = values
+    if details != (alert.marker_details or {}):
+        alert.marker_details = details
+    return changed
+
+
+def _typed_marker_value(ctx: ActionContext, spec, value):
+    """A marker field's value as its type in pack.toml says, or the step stops naming the field."""
+    if value in (None, "", []) or spec.type in (None, "enum"):
+        return value
+    problem = f"service task '{ctx.element}': marker field '{spec.name}' ({spec.label}) is a {spec.type}"
+    if spec.type == "date":
+        try:
+            return date.fromisoformat(str(value).strip()[:10]).isoformat()
+        except ValueError:
+            raise StepFailed(f"{problem}, but was given {value!r}, which is not a date") from None
+    if spec.type == "long":
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or not str(value).strip().lstrip("-").isdigit():
+            raise StepFailed(f"{problem}, but was given {value!r}, which is not a whole number")
+        return int(str(value).strip())
+    if spec.type == "boolean":
+        if not isinstance(value, bool):
+            raise StepFailed(f"{problem} (Yes or No), but was given {value!r}")
+        return value
+    return str(value)
+
+
+@action("set_marker_fields")
+def set_marker_fields(ctx: ActionContext):
+    """Set the pack's [marker_fields] on the marker, through a mapping in the diagram: each property
+    names a marker field and gives an expression over the case data for its value (a form field's
+    name, `date_after(placed_on, 'P12M')`, ...). Every later case of the marker starts with them."""
+    from workflows.definitions import expressions
+    from workflows.register import markers  # the register imports the cases: not at the top
+    unknown = [name for name in ctx.props if name not in ctx.pack.marker_fields]
+    if unknown:
+        raise StepFailed(f"service task '{ctx.element}' sets marker field(s) {', '.join(unknown)}, which the "
+                         f"{ctx.pack.name} pack does not declare in [marker_fields]")
+    given, labels = {}, {}
+    for name, expression in ctx.props.items():
+        try:
+            given[name] = expressions.evaluate(expression, ctx.data)
+        except expressions.ExpressionError as err:
+            raise StepFailed(f"service task '{ctx.element}': marker field '{name}' = '{expression}': {err}") from None
+        labels[name] = ctx.data.get(f"{expression.strip()}_labels")  # an enum answer: staff read its labels
+    shown_before = markers.marker_details(ctx.pack, ctx.alert)
+    changed = _put_marker_fields(ctx, given, labels)
+    ctx.log("marker_fields_set", fields={n: ctx.data.get(n) for n in changed})
+    if ctx.alert.status == AlertStatus.ACTIVE and markers.marker_details(ctx.pack, ctx.alert) != shown_before:
+        ctx.marker_changed("amend")  # what staff read of the marker changed: the housing system too
 
 
 @action("place_marker")
@@ -224,7 +302,9 @@ def letter_fields(ctx: ActionContext) -> dict:
     for k, v in ctx.data.items():
         if isinstance(v, (str, int, float, list)):
             labels = ctx.data.get(f"{k}_labels")
-            fields[k] = wording.value(labels if isinstance(labels, list) and labels else v)
+            typed = ctx.pack.marker_fields.get(k)  # a marker field's date reads as a day in words
+            fields[k] = wording.value(labels if isinstance(labels, list) and labels else v,
+                                      field_type=typed.type if typed else None)
             if fields[k] == "—":
                 fields[k] = ""
     fields.update({
@@ -454,6 +534,8 @@ def read_register(ctx: ActionContext):
     from workflows.cases.engine import alert_data  # the facts every case starts with
     facts = alert_data(ctx.alert, ctx.pack)
     ctx.data.update({name: facts[name] for name in ACTIONS["read_register"].writes})
+    ctx.data.update({name: facts[name] for name in (*ctx.pack.marker_field_names(), "marker_fields_at_start")
+                     if name in facts})  # and the marker fields
     ctx.log("register_read", level=ctx.alert.level, tenant_told=facts["tenant_told"])
 
 

@@ -14,9 +14,12 @@ A task's lane names a role of the pack. Extension properties on the task refine 
                                 (`staff_involved`) may not take it
 People a task excludes never see it, cannot claim, complete or be given it; if only they hold
 its role (deputies acting for it count), it climbs the `escalates_to` ladder.
-  dueIn         = <ISO 8601>    the task is due that long after it becomes ready
+  dueIn         = <ISO 8601>    the task is due that long after it becomes ready; or a case-data name
+                                (a marker field) holding a duration or a date
 """
+import re
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -103,8 +106,29 @@ def route(pack: Pack, task_spec, data: dict, ready_at) -> Routing:
                              f"{pack.name} pack (to require only a different person, use mustDiffer)")
         outrank_rank = pack.roles[decided].rank
         role = _climb(pack, role, outrank_rank, task_spec)
-    due_at = clock.duration_after(ready_at, ext["dueIn"], pack.calendar) if ext.get("dueIn") else None
+    due_at = due_date(pack, task_spec, ext.get("dueIn"), data, ready_at)
     return Routing(role.key, assignee, outrank_user, outrank_rank, due_at, excluded_people(ext, data))
+
+
+DUE_NAME = re.compile(r"(?![pP]\d)[a-z_][A-Za-z0-9_]*")  # dueIn naming a case-data value, not a duration (P14D)
+
+
+def due_date(pack: Pack, task_spec, due_in: str | None, data: dict, ready_at):
+    """When a step is due: `dueIn` a duration after it is ready (P14D, P5WD), or naming a case-data
+    value (a marker field, say) holding a duration or a date (due all that day)."""
+    if not due_in:
+        return None
+    if not DUE_NAME.fullmatch(due_in):
+        return clock.duration_after(ready_at, due_in, pack.calendar)
+    value = data.get(due_in)
+    if value in (None, ""):
+        return None  # nothing set: the step has no due date
+    try:
+        return clock.start_of_day(date.fromisoformat(str(value)[:10])) if str(value)[:1].isdigit() \
+            else clock.duration_after(ready_at, str(value), pack.calendar)
+    except ValueError as err:
+        raise StepFailed(f"user task '{task_spec.bpmn_id}': dueIn names '{due_in}', which holds {value!r}: "
+                         f"neither a date nor a duration ({err})") from None
 
 
 def excluded_people(ext: dict, data: dict) -> dict[str, str]:

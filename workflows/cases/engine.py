@@ -268,7 +268,24 @@ def alert_data(alert: Alert, pack: Pack | None = None) -> dict:
         # as the register holds them when the case starts, for a form to compare its answers with
         "current_level": alert.level, "current_marker_code": alert.marker_code,
         "tenant_told": _tenant_told(alert, pack),
+        **marker_field_values(alert, pack),
     }
+
+
+def marker_field_values(alert: Alert, pack: Pack | None) -> dict:
+    """The pack's [marker_fields] as the marker holds them (None where not set, so a condition may
+    ask), an enum's option labels as `<name>_labels`: every case of the marker starts with them."""
+    if pack is None:
+        return {}
+    values, details = alert.marker_values or {}, alert.marker_details or {}
+    # as the case found them: a marker action puts back only what this case changed or answered,
+    # never a value carried from a year ago over one another case has set since
+    known = {"marker_fields_at_start": {n: values.get(n) for n in pack.marker_fields}} if pack.marker_fields else {}
+    for name, spec in pack.marker_fields.items():
+        known[name] = values.get(name)
+        if spec.type in (None, "enum"):
+            known[f"{name}_labels"] = details.get(name)
+    return known
 
 
 def _tenant_told(alert: Alert, pack: Pack | None) -> bool:

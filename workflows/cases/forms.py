@@ -8,8 +8,12 @@ maxlength, min, max. Our field properties (also ordinary Camunda properties):
                                and not one the step it assigns (its assigneeField) excludes
   validWhen     = <expression> an answer given must make the expression hold with the other answers,
                                e.g. "level < current_level" for a lowered level; else it is refused
-                               with invalidMessage (the reason in the user's words)
+                               with invalidMessage (the reason in the user's words): a cross-field rule
+  min, max      (a date field; a property or a constraint) the earliest and latest date it takes:
+                a date (2026-01-01), today, another date field or case-data date (placed_on), each
+                with an optional calendar duration after or before it ("today + P36M", "placed_on - P1D")
 """
+import re
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -17,7 +21,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.platform import clock, text
+from workflows.platform import clock, text, wording
 from workflows.definitions import expressions
 from workflows.cases import conditions
 from workflows.cases.assignment import excluded_people, exclusion_rule
@@ -25,7 +29,7 @@ from workflows.platform.errors import FormInvalid
 from workflows.platform.models import User, UserRole
 
 TYPES = ("string", "long", "boolean", "date", "datetime", "enum")
-PROPERTIES = ("multiple", "requiredWhen", "userWithRole", "validWhen", "invalidMessage")
+PROPERTIES = ("multiple", "requiredWhen", "userWithRole", "validWhen", "invalidMessage", "min", "max")
 _TRUE, _FALSE = {"true", "yes", "y", "1", "on"}, {"false", "no", "n", "0", "off", ""}
 
 
@@ -104,6 +108,11 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
             continue
         if _is_required(field, merged):
             errors[field.id] = required_message(field, because=words.get(field.id))
+    for field in fields.values():  # a date outside its bounds (min, max) is refused, saying the bound
+        if field.type == "date" and field.id not in errors and not _blank(values.get(field.id)):
+            problem = _date_out_of_bounds(field, values[field.id], merged, {f.id: f.label or f.id for f in fields.values()})
+            if problem:
+                errors[field.id] = problem
     for field in fields.values():  # validWhen: an answer that contradicts the others is refused
         condition = field.get_property("validWhen")
         if not condition or field.id in errors or _blank(values.get(field.id)):
@@ -118,6 +127,82 @@ def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:
     if errors:
         raise FormInvalid(errors)
     return values
+
+
+# a date field's bound: a date, today or a date-valued name, and a calendar duration after or before it
+_BOUND = re.compile(r"^\s*(?P<base>today|\d{4}-\d{2}-\d{2}|[A-Za-z_][A-Za-z0-9_]*)\s*"
+                    r"(?:(?P<sign>[+-])\s*(?P<duration>P[0-9A-Za-z]+))?\s*$")
+
+
+def date_bounds(field) -> dict[str, str]:
+    """A date field's `min` and `max`, written as a property or as a constraint."""
+    bounds = {}
+    for which in ("min", "max"):
+        text = field.get_property(which) or field.get_validation(which)
+        if text:
+            bounds[which] = str(text)
+    return bounds
+
+
+def bound_problem(text: str, known_names) -> str | None:
+    """Why a date field's bound cannot be worked out (the deploy check asks), or None if it can."""
+    found = _BOUND.match(text or "")
+    if not found:
+        return (f"'{text}' is not a date bound: write a date (2026-01-01), today, or a date field, each with an "
+                f"optional duration after or before it (today + P36M, placed_on - P1D)")
+    base, duration = found["base"], found["duration"]
+    if base != "today" and not base[0].isdigit() and base not in known_names:
+        return f"'{text}' reads {base}, which no form field or case variable provides"
+    if base[0].isdigit():
+        try:
+            date.fromisoformat(base)
+        except ValueError:
+            return f"'{text}': {base} is not a date (YYYY-MM-DD)"
+    if duration:
+        if clock.working_days(duration) is not None:
+            return f"'{text}': a date bound counts calendar time, not working days ({duration})"
+        try:
+            clock.duration_after(clock.now(), duration)
+        except ValueError as err:
+            return f"'{text}': {err}"
+    return None
+
+
+def _bound_day(text: str, data: dict, labels: dict) -> tuple[date, str] | None:
+    """The day a bound names, and how to say where it comes from; None if it rests on a blank answer."""
+    found = _BOUND.match(text)
+    base, sign, duration = found["base"], found["sign"], found["duration"]
+    if base == "today":
+        day, source = clock.local_day(clock.now()), "today"
+    elif base[0].isdigit():
+        day, source = date.fromisoformat(base), None
+    else:
+        value = data.get(base)
+        if _blank(value):
+            return None
+        day = date.fromisoformat(str(value)[:10])
+        source = f"'{labels[base]}'" if base in labels else base.replace("_", " ")
+    if duration:  # the one date arithmetic expressions use (date_after, date_before)
+        moved = expressions.FUNCTIONS["date_after" if sign == "+" else "date_before"](day, duration)
+        source = f"{wording.duration(duration)} {'after' if sign == '+' else 'before'} {source}" if source else None
+        day = date.fromisoformat(moved)
+    return day, source
+
+
+def _date_out_of_bounds(field, value: str, data: dict, labels: dict) -> str | None:
+    given = date.fromisoformat(value)
+    for which, written in date_bounds(field).items():
+        found = _bound_day(written, data, labels)
+        if found is None:
+            continue
+        bound, source = found
+        if (which == "min" and given < bound) or (which == "max" and given > bound):
+            said = "today" if source == "today" else wording.day(bound)
+            why = f" ({source})" if source and source != "today" else (f" ({wording.day(bound)})" if source else "")
+            return (f"{field.label or field.id}: {wording.day(given)} is too "
+                    f"{'early' if which == 'min' else 'late'}: give {said}{why} or "
+                    f"{'a later' if which == 'min' else 'an earlier'} date")
+    return None
 
 
 def option_labels(task_spec, values: dict) -> dict:

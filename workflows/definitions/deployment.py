@@ -19,6 +19,7 @@ from workflows.definitions import expressions, flow_checks, name_checks, spiff
 from workflows.cases import forms
 from workflows import permissions
 from workflows.cases.actions import ACTIONS
+from workflows.cases.assignment import DUE_NAME
 from workflows.platform.models import Case, CaseStatus, ProcessDefinition
 from workflows.definitions.pack import Pack
 
@@ -28,7 +29,7 @@ NS = {"bpmn": BPMN, "camunda": CAMUNDA}
 BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
 TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision", "nominee")
 # names the engine itself writes into case data as a case runs
-ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers",
+ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers", "marker_fields_at_start",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
                     # an appeal case also knows whether it was lodged late, and when the window closed
                     "late_appeal", "appeal_window_closed",
@@ -130,7 +131,7 @@ def _duplicate_ids(root, filename) -> list[Finding]:
 def _lint_xml(root, filename, pack) -> list[Finding]:
     findings = []
     known_names = set(pack.start_variables) | set(ENGINE_VARIABLES) | set(pack.review_carries) \
-        | set(INCIDENT_VARIABLES)
+        | set(INCIDENT_VARIABLES) | pack.marker_field_names()
     for field in root.iterfind(".//camunda:formField", NS):
         known_names.add(field.get("id"))
         if field.get("type") == "enum":
@@ -169,6 +170,8 @@ def _lint_xml(root, filename, pack) -> list[Finding]:
         _check_service_task(add, task, pack)
         if task.get(f"{{{CAMUNDA}}}topic") == "notify":
             _check_notify(add, task, pack, known_names, root)
+        if task.get(f"{{{CAMUNDA}}}topic") == "set_marker_fields":
+            _check_marker_field_mapping(add, task, pack, known_names)
     for task in root.iterfind(".//bpmn:userTask", NS):
         _check_user_task(add, task, pack, known_names)
     for process in root.iterfind("bpmn:process", NS):
@@ -249,6 +252,21 @@ def _check_multi_instance(add, task, loop, known_names):
         add(task, f"camunda:collection names '{collection}', which no form field or case variable provides")
 
 
+def _check_marker_field_mapping(add, task, pack, known_names):
+    """set_marker_fields: each property names a marker field pack.toml declares and gives an expression
+    over the case data for its value."""
+    props = _properties(task)
+    declared = ", ".join(pack.marker_fields) or "none"
+    if not props:
+        add(task, f"set_marker_fields sets no marker field: give each as a property, the marker field's name "
+                  f"and an expression for its value (e.g. expires_on = expiry_date); [marker_fields]: {declared}")
+    for name, expression in props.items():
+        if name not in pack.marker_fields:
+            add(task, f"sets marker field '{name}', which pack.toml does not declare ([marker_fields]: {declared})")
+        else:
+            _check_expression(add, task, (expression or "").strip(), known_names, f"marker field '{name}'")
+
+
 def _check_service_task(add, task, pack):
     name = task.get(f"{{{CAMUNDA}}}topic")
     if not name:
@@ -320,7 +338,11 @@ def _check_notify(add, task, pack, known_names, root):
 
 def _check_user_task(add, task, pack, known_names):
     props = _properties(task)
-    if props.get("dueIn"):
+    if props.get("dueIn") and DUE_NAME.fullmatch(props["dueIn"]):  # a case-data name: a marker field, say
+        if props["dueIn"] not in known_names:
+            add(task, f"dueIn names '{props['dueIn']}', which no form field or case variable provides "
+                      f"(or write a duration, e.g. P14D)")
+    elif props.get("dueIn"):
         try:
             clock.duration_after(clock.now(), props["dueIn"], pack.calendar)
         except ValueError as err:
@@ -341,6 +363,15 @@ def _check_user_task(add, task, pack, known_names):
         kind = field.get("type")
         if kind not in forms.TYPES:
             add(task, f"form field '{field.get('id')}' has type '{kind}' (allowed: {', '.join(forms.TYPES)})")
+        bounds = {p.get("id"): p.get("value") for p in field.iterfind(".//camunda:property", NS) if p.get("id") in ("min", "max")}
+        if kind == "date":
+            bounds.update({c.get("name"): c.get("config") for c in field.iterfind(".//camunda:constraint", NS)
+                           if c.get("name") in ("min", "max")})
+        for which, text in bounds.items():
+            problem = forms.bound_problem(text or "", known_names) if kind == "date" else \
+                f"a {which} property bounds a date field; '{field.get('id')}' is a {kind} (use the {which} constraint)"
+            if problem:
+                add(task, f"form field '{field.get('id')}' {which}: {problem}")
         for prop in field.iterfind(".//camunda:property", NS):
             if prop.get("id") in ("requiredWhen", "validWhen"):
                 _check_expression(add, task, prop.get("value") or "", known_names,

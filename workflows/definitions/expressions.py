@@ -12,13 +12,39 @@ bytes), no repeating of text or lists with `*` and no `**`, and the length of ev
 """
 import ast
 import operator
+from datetime import date, datetime, time, timezone
 
+from workflows.platform import clock
 from workflows.platform.errors import WorkflowError
 
+def _day(value) -> date:
+    if isinstance(value, datetime):
+        return clock.local_day(value)
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip()[:10])
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date") from None
+
+
+def _shifted(value, duration: str, sign: int) -> str:
+    """A date (ISO text, as forms and marker fields hold them) moved by a calendar duration."""
+    if clock.working_days(str(duration)) is not None:
+        raise ValueError(f"'{duration}' counts working days, which an expression cannot: use a timer or dueIn")
+    start = datetime.combine(_day(value), time(12), tzinfo=timezone.utc)  # noon: a day, whatever the clocks do
+    moved = clock.duration_after(start, str(duration)) if sign > 0 else clock.duration_before(start, str(duration))
+    return moved.date().isoformat()
+
+
+# dates are ISO text ('2027-01-06'), so they compare in order; the date functions give ISO text too
 FUNCTIONS = {
     "len": len, "min": min, "max": max, "abs": abs, "int": int, "float": float,
     "str": str, "bool": bool, "any": any, "all": all, "sorted": sorted,
     "lower": lambda s: str(s).lower(), "upper": lambda s: str(s).upper(),
+    "today": lambda: clock.local_day(clock.now()).isoformat(),  # the organisation's day (Europe/London)
+    "date_after": lambda day, duration: _shifted(day, duration, 1),  # date_after(placed_on, 'P36M')
+    "date_before": lambda day, duration: _shifted(day, duration, -1),
 }
 
 _BINARY = {

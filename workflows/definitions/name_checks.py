@@ -173,7 +173,8 @@ def start_facts(pack: Pack, process_id: str) -> set[str]:
     review (what the case before carried, `review_carries`); the assessment, its description."""
     from workflows.definitions.deployment import ENGINE_VARIABLES  # deployment imports this module
     by_kind = set(APPEAL_STARTS) | set(REQUEST_STARTS)
-    facts = set(pack.start_variables) | (set(ENGINE_VARIABLES) - by_kind - set(AFTER_DECISION) - set(AFTER_FORM))
+    facts = set(pack.start_variables) | (set(ENGINE_VARIABLES) - by_kind - set(AFTER_DECISION) - set(AFTER_FORM)) \
+        | pack.marker_field_names()  # [marker_fields]: every case of a marker starts with them
     if process_id == pack.appeal_process:
         return facts | set(APPEAL_STARTS)
     if process_id in {r.process for r in pack.requests.values()}:

@@ -28,6 +28,22 @@ class Role:
     deputises_for: tuple[str, ...] = ()  # roles whose steps this role may also take (in their absence)
 
 
+MARKER_FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
+MARKER_FIELD_VISIBILITY = ("staff", "readers")
+
+
+@dataclass(frozen=True)
+class MarkerField:
+    """A field of the pack's own carried on the marker across its cases ([marker_fields]): set by a
+    step (set_marker_fields, or a marker action finding an answer of its name), every later case of
+    the marker starts with it. `visible_to`: "staff" (beside the instruction to staff) or "readers"
+    (only those who may read the alert's story, permissions.may_read_story)."""
+    name: str
+    label: str
+    type: str | None = None  # None: what the form answering it says (the short form `name = "Label"`)
+    visible_to: str = "staff"
+
+
 @dataclass(frozen=True)
 class Category:
     key: str
@@ -240,9 +256,9 @@ class Pack:
     # refused (its first step: a named role decides, with reasons, whether to hear it)
     late_appeals: str | None = None
     feed: Feed | None = None  # [feed]: register changes sent to the housing system as events
-    # [marker_fields]: form answers carried on the marker and shown to staff beside the instruction,
-    # field id -> what staff read it as (e.g. contact_restrictions = "Contact restrictions")
-    marker_fields: dict[str, str] = field(default_factory=dict)
+    # [marker_fields]: fields of the pack's own carried on the marker across its cases (name ->
+    # MarkerField: its label, type and who may see it), e.g. contact_restrictions = "Contact restrictions"
+    marker_fields: dict[str, MarkerField] = field(default_factory=dict)
     # [recipients.<key>]: who a marker's instruction may be sent to (the `notify` action)
     recipients: dict[str, Recipient] = field(default_factory=dict)
     # [circulation] default_audience: who is told of a marker without a recorded justification
@@ -257,6 +273,11 @@ class Pack:
         "decided_by", "decided_role", "review_no", "about_customer_ref",
         "current_level", "current_marker_code", "tenant_told",
     )
+
+    def marker_field_names(self) -> set[str]:
+        """The case-data names every case of a marker starts with from its [marker_fields] (an enum's
+        `<name>_labels` too): a diagram and a letter may read them."""
+        return set(self.marker_fields) | {f"{n}_labels" for n, f in self.marker_fields.items() if f.type in (None, "enum")}
 
     def bpmn_files(self) -> list[Path]:
         return sorted(self.directory.glob("*.bpmn"))
@@ -447,14 +468,40 @@ def _letterhead(raw, pack_name: str, path) -> Letterhead | None:
                       language=language)
 
 
-def _marker_fields(raw, path) -> dict[str, str]:
+def _marker_fields(raw, path) -> dict[str, MarkerField]:
+    """[marker_fields]: `name = "Label"` (shown to staff, typed by the form answering it), or a table
+    `[marker_fields.name]` with label, type (string, long, boolean, date, enum) and visible_to
+    ("staff": beside the instruction to staff; "readers": only to those who may read the story)."""
+    example = ('e.g. contact_restrictions = "Contact restrictions", or [marker_fields.expires_on] '
+               'label = "Marker expires on", type = "date", visible_to = "readers"')
     if not isinstance(raw, dict):
-        raise PackError(f"{path}: [marker_fields] must map a form field to what staff read it as")
-    for name, label in raw.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or not isinstance(label, str) or not label.strip():
-            raise PackError(f"{path}: [marker_fields] {name} must be a form field id with a label, "
-                            f"e.g. contact_restrictions = \"Contact restrictions\"")
-    return {name: label.strip() for name, label in raw.items()}
+        raise PackError(f"{path}: [marker_fields] must map a field name to what staff read it as ({example})")
+    fields = {}
+    for name, spec in raw.items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise PackError(f"{path}: [marker_fields] '{name}' is not a plain name (letters, digits and _), {example}")
+        if isinstance(spec, str):
+            spec = {"label": spec}
+        if not isinstance(spec, dict):
+            raise PackError(f"{path}: [marker_fields] {name} must be a label or a table, {example}")
+        unknown = set(spec) - {"label", "type", "visible_to"}
+        if unknown:
+            raise PackError(f"{path}: [marker_fields.{name}] has unknown setting(s) {', '.join(sorted(unknown))} "
+                            f"(settings: label, type, visible_to)")
+        label = spec.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise PackError(f"{path}: [marker_fields.{name}] needs a label: what people read it as, {example}")
+        kind = spec.get("type")
+        if kind is not None and kind not in MARKER_FIELD_TYPES:
+            raise PackError(f"{path}: [marker_fields.{name}] type '{kind}' is not one of {', '.join(MARKER_FIELD_TYPES)}")
+        visible_to = spec.get("visible_to", "staff")
+        if visible_to not in MARKER_FIELD_VISIBILITY:
+            raise PackError(f"{path}: [marker_fields.{name}] visible_to '{visible_to}' must be \"staff\" (shown "
+                            f"beside the instruction to staff) or \"readers\" (only to those who may read the story)")
+        if name in Pack.start_variables or name.endswith("_labels"):
+            raise PackError(f"{path}: [marker_fields] '{name}' is a name every case already has; choose another")
+        fields[name] = MarkerField(name, label.strip(), kind, visible_to)
+    return fields
 
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -147,6 +147,9 @@ class Alert(Base):
     control_measures: Mapped[list | None] = mapped_column(JSON)
     # the pack's [marker_fields] as last decided: field id -> the chosen options' labels
     marker_details: Mapped[dict | None] = mapped_column(JSON)
+    # the pack's [marker_fields] as set, field name -> its value (ISO text for a date): what every
+    # later case of the marker starts with (engine.alert_data)
+    marker_values: Mapped[dict | None] = mapped_column(JSON)
     reported_by: Mapped[str] = mapped_column(String(80))
     # the member of staff the incident happened to, if not the reporter: neither decides on it
     staff_involved: Mapped[str | None] = mapped_column(String(80))

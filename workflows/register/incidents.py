@@ -91,7 +91,7 @@ def marker_summary(db: Session, *, pack: Pack, alert: Alert) -> dict:
         "level": alert.level, "marker_code": alert.marker_code, "marker_text": alert.marker_text,
         # as the pack's forms call it ("Level 2: medium risk"), for the assessor to read
         "level_label": deployment.option_labels(db, pack=pack.key, field_id="level").get(alert.level, alert.level),
-        "control_measures": list(alert.control_measures or []), "details": markers.marker_details(pack, alert),
+        "control_measures": list(alert.control_measures or []), "details": markers.marker_details(pack, alert, readers=True),
         "placed_at": alert.placed_at, "last_review_at": last_review_at(db, alert),
         "next_review": markers.next_review_date(alert), "incidents": incidents(db, alert),
     }

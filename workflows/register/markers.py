@@ -10,7 +10,7 @@ from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.compliance import audit
 from workflows.definitions.pack import Pack
-from workflows.platform import clock
+from workflows.platform import clock, wording
 from workflows.platform.models import Alert, AlertStatus, Customer
 
 
@@ -44,10 +44,20 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
     }
 
 
-def marker_details(pack: Pack, alert: Alert) -> list[str]:
-    """The pack's [marker_fields] on this marker, each as staff read it: "Contact restrictions: a; b"."""
-    held = alert.marker_details or {}
-    return [f"{label}: {'; '.join(held[name])}" for name, label in pack.marker_fields.items() if held.get(name)]
+def marker_details(pack: Pack, alert: Alert, *, readers: bool = False) -> list[str]:
+    """The pack's [marker_fields] on this marker, each by its label as people read it ("Contact
+    restrictions: a; b", "Marker expires on: 1 June 2029"): those `visible_to = "staff"`, and with
+    `readers` (a story, read only by those permissions.may_read_story admits) the readers-only ones too."""
+    held, values = alert.marker_details or {}, alert.marker_values or {}
+    shown = []
+    for name, spec in pack.marker_fields.items():
+        if spec.visible_to != "staff" and not readers:
+            continue
+        if held.get(name):  # an enum's options, by their labels
+            shown.append(f"{spec.label}: {'; '.join(held[name])}")
+        elif values.get(name) not in (None, "", []):
+            shown.append(f"{spec.label}: {wording.value(values[name], field_type=spec.type)}")
+    return shown
 
 
 def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "active") -> list[Alert]:
