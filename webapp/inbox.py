@@ -1,5 +1,5 @@
 """The inbox and the task page: claim, release, reassign, and complete a step with its form."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from workflows.tasks.task_view import task_view
@@ -7,6 +7,7 @@ from workflows.register.story import alert_story
 from workflows.cases import engine
 from workflows.tasks import inbox as inboxes
 from workflows import permissions
+from workflows.definitions import deployment
 from workflows.platform import wording
 from workflows.platform.db import transaction
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
@@ -20,10 +21,27 @@ blueprint = Blueprint("inbox", __name__)
 @blueprint.route("/inbox")
 @login_required
 def inbox():
+    problem = None
+    try:
+        filters = inboxes.Filters.read(pack(), request.args)
+    except WorkflowError as err:  # a hand-edited link: say what is wrong, show the unfiltered inbox
+        problem, filters = str(err), inboxes.Filters()
     with transaction() as db:
-        box = inboxes.sections(db, pack=pack(), actor=actor())
-        return render_template("inbox.html", title="Inbox", box=box, overdue=inboxes.is_overdue,
-                               roles=pack().roles, counts=(box.mine_count, box.unclaimed_count, box.overdue_count))
+        box = inboxes.sections(db, pack=pack(), actor=actor(), filters=filters)
+        levels = deployment.option_labels(db, pack=pack().key, field_id="level")
+        return render_template("inbox.html", title="Inbox", box=box, overdue=inboxes.is_overdue, problem=problem,
+                               roles=pack().roles, categories=pack().categories, levels=levels,
+                               whose_choices=inboxes.WHOSE, sort_choices=inboxes.SORTS, f=filters,
+                               counts=(box.mine_count, box.unclaimed_count, box.overdue_count)), 422 if problem else 200
+
+
+@blueprint.route("/inbox/counts.json")
+@login_required
+def counts():
+    """The header's counts, for the page to refresh without a reload."""
+    with transaction() as db:
+        mine, unclaimed, late = inboxes.header_counts(db, pack=pack(), actor=actor())
+    return jsonify({"mine": mine, "unclaimed": unclaimed, "overdue": late})
 
 
 def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=200):

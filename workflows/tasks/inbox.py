@@ -3,11 +3,13 @@ steps, each sorted by due date, with the counts for the page header; and who a s
 handed to (who may read a case's story is workflows/permissions.py). Restricted records are
 filtered in the query, never after."""
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows.platform import clock
+from workflows.platform import clock, paging, wording
+from workflows.platform.errors import WorkflowError
 from workflows.cases.assignment import Actor, roles_acting_for
 from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
@@ -19,13 +21,63 @@ def not_excluded(username: str):
     return ~exists().where(HumanTaskExclusion.task_id == HumanTask.id, HumanTaskExclusion.username == username)
 
 
+WHOSE = {"all": "Everything waiting for me", "mine": "Assigned to me", "roles": "My roles, unclaimed"}
+SORTS = {"due": "Due date, soonest first", "age": "Age, oldest first"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a person narrows their inbox to, the same from the page's form and the command line."""
+    whose: str = "all"  # all | mine | roles
+    overdue: bool = False
+    due_this_week: bool = False
+    category: str = ""  # a category key of the pack
+    customer: str = ""  # a customer's reference
+    search: str = ""  # words in the step's title, or the customer's name or reference
+    sort: str = "due"
+    page: int = 1
+    per_page: int = paging.PER_PAGE
+
+    @classmethod
+    def read(cls, pack: Pack, values) -> "Filters":
+        """From a mapping of text (request.args, the CLI's options); a value that makes no sense is
+        refused by name, in words (WorkflowError), rather than quietly ignored."""
+        def text(key):
+            return str(values.get(key) or "").strip()
+
+        def flag(key):
+            return text(key).lower() in ("1", "yes", "true", "on")
+
+        whose, sort, category = text("whose") or "all", text("sort") or "due", text("category")
+        if whose not in WHOSE:
+            raise WorkflowError(f"show must be one of {wording.and_list(WHOSE, conjunction='or')}, not '{whose}'")
+        if sort not in SORTS:
+            raise WorkflowError(f"sort by must be one of {wording.and_list(SORTS, conjunction='or')}, not '{sort}'")
+        if category and category not in pack.categories:
+            known = wording.and_list([f"{c.key} ({c.label})" for c in pack.categories.values()], conjunction="or")
+            raise WorkflowError(f"there is no kind of concern '{category}' in this policy; choose {known}")
+        per_page = paging.page_number(text("per_page") or paging.PER_PAGE, what="number of rows a page")
+        return cls(whose=whose, overdue=flag("overdue"), due_this_week=flag("due_this_week"), category=category,
+                   customer=text("customer"), search=text("q")[:200], sort=sort,
+                   page=paging.page_number(text("page")), per_page=min(per_page, paging.MOST_PER_PAGE))
+
+    def as_args(self, **changes) -> dict:
+        """The filters as a page's query string (only what differs from the default), for links."""
+        chosen = {"whose": self.whose, "overdue": self.overdue, "due_this_week": self.due_this_week,
+                  "category": self.category, "customer": self.customer, "q": self.search, "sort": self.sort,
+                  "page": self.page, "per_page": self.per_page, **changes}
+        default = {"whose": "all", "sort": "due", "page": 1, "per_page": paging.PER_PAGE}
+        return {k: ("1" if v is True else v) for k, v in chosen.items() if v and default.get(k) != v}
+
+
 @dataclass
 class Inbox:
-    mine: list  # rows: id, title, kind, role, assignee, status, due_at, alert_id, customer_name, customer_ref
-    unclaimed: list
+    mine: paging.Page | None  # rows: id, title, kind, role, assignee, status, due_at, created_at, alert_id,
+    unclaimed: paging.Page | None  # category, level, customer_name, customer_ref
     mine_count: int
     unclaimed_count: int
     overdue_count: int
+    filters: Filters
 
 
 def _mine(actor: Actor):
@@ -48,21 +100,57 @@ def _query(pack, actor, condition):
 def _rows(pack, actor, condition):
     """Just what an inbox line shows, as plain rows: no ORM objects to build for a long list."""
     return (select(HumanTask.id, HumanTask.title, HumanTask.kind, HumanTask.role, HumanTask.assignee, HumanTask.status,
-                   HumanTask.due_at, Case.alert_id, Customer.name.label("customer_name"),
-                   Customer.reference.label("customer_ref"))
+                   HumanTask.due_at, HumanTask.created_at, Case.alert_id, Alert.category, Alert.level,
+                   Customer.name.label("customer_name"), Customer.reference.label("customer_ref"))
             .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
             .join(Customer, Alert.customer_id == Customer.id)
             .where(condition, visible(pack, actor)))
 
 
-def sections(db: Session, *, pack: Pack, actor: Actor, limit: int = 50) -> Inbox:
-    """Assigned to me, and my roles' unclaimed steps: due first (undated last), with counts."""
+def _narrowed(filters: Filters):
+    """SQL conditions for the filters (beside whose steps they are)."""
+    conditions = []
+    today = clock.overdue_before()
+    if filters.overdue:
+        conditions.append(and_(HumanTask.due_at.is_not(None), HumanTask.due_at < today))
+    if filters.due_this_week:
+        # from today to the end of Sunday, on the organisation's calendar
+        day = clock.local_day(clock.now())
+        conditions.append(and_(HumanTask.due_at >= today,
+                               HumanTask.due_at < clock.start_of_day(day + timedelta(days=7 - day.weekday()))))
+    if filters.category:
+        conditions.append(Alert.category == filters.category)
+    if filters.customer:
+        conditions.append(func.lower(Customer.reference) == filters.customer.lower())
+    if filters.search:
+        like = f"%{filters.search}%"
+        conditions.append(or_(HumanTask.title.ilike(like), Customer.name.ilike(like), Customer.reference.ilike(like)))
+    return conditions
+
+
+def _order(filters: Filters):
     # NULLS LAST is PostgreSQL's own order for an ascending index, so it can read the
     # (status, role, due_at) index in order and stop at the limit
-    order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
-    mine = list(db.execute(_rows(pack, actor, _mine(actor)).order_by(*order).limit(limit)))
-    unclaimed = list(db.execute(_rows(pack, actor, _unclaimed(pack, actor)).order_by(*order).limit(limit)))
-    return Inbox(mine, unclaimed, *header_counts(db, pack=pack, actor=actor))
+    if filters.sort == "age":
+        return (HumanTask.created_at.asc(), HumanTask.id)
+    return (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+
+
+def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: str) -> paging.Page:
+    """One section ("mine" or "roles") of the inbox, narrowed, sorted and paged in SQL, with its total."""
+    condition = _mine(actor) if whose == "mine" else _unclaimed(pack, actor)
+    query = _rows(pack, actor, condition).where(*_narrowed(filters)).order_by(*_order(filters))
+    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page)
+
+
+def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None = None) -> Inbox:
+    """Assigned to me, and my roles' unclaimed steps, as the filters choose: each a page, with the
+    header's counts (which ignore the filters: they say what is waiting in all)."""
+    filters = filters or Filters()
+    mine = page_of(db, pack=pack, actor=actor, filters=filters, whose="mine") if filters.whose in ("all", "mine") else None
+    unclaimed = (page_of(db, pack=pack, actor=actor, filters=filters, whose="roles")
+                 if filters.whose in ("all", "roles") else None)
+    return Inbox(mine, unclaimed, *header_counts(db, pack=pack, actor=actor), filters=filters)
 
 
 def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, int]:
