@@ -25,6 +25,8 @@ GET_TABLE = """
 /inbox?whose=roles&sort=age&overdue=1    302 200 200 200 200 200 200
 /inbox?sort=sideways                     302 422 422 422 422 422 422
 /inbox/counts.json                       302 200 200 200 200 200 200
+/inbox/team                              302 403 200 200 200 200 403
+/inbox/team?category=none                302 403 422 422 422 422 403
 /check?q=Smith                           302 200 200 200 200 200 200
 /report                                  302 200 200 200 200 200 200
 /report?q=Jones                          302 200 200 200 200 200 200
@@ -55,6 +57,7 @@ POST_TABLE = """
 /tasks/{task}/claim                      302 403 403 --- --- --- 403
 /tasks/{task}/release                    302 403 403 403 --- --- 403
 /tasks/{task}/reassign                   302 403 403 403 403 403 403
+/inbox/team/bulk                         302 403 422 422 422 422 403
 /tasks/{task}/complete                   302 403 403 422 --- --- 403
 /alerts/{alert}/appeal                   302 403 422 422 422 403 403
 /alerts/{ralert}/appeal                  302 404 404 422 404 422 404

@@ -13,7 +13,7 @@ from workflows.platform.errors import WorkflowError
 from workflows.cases.assignment import Actor, roles_acting_for
 from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import restrictions_admitting, visible
+from workflows.permissions import managed_roles, restrictions_admitting, visible
 
 
 def not_excluded(username: str):
@@ -175,6 +175,32 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
                                or_(_mine(actor), _unclaimed(pack, actor)))).one()
     mine, unclaimed, late = (a - b - c for a, b, c in zip(everything, excluded, hidden))
     return mine, unclaimed, late
+
+
+def team_page(db: Session, *, pack: Pack, actor: Actor, filters: Filters) -> paging.Page:
+    """For a role's manager: the open steps, claimed or not, of the roles ranked below them
+    (permissions.managed_roles), narrowed, sorted and paged like the inbox; need to know applies."""
+    roles = managed_roles(pack, actor)
+    condition = and_(HumanTask.status.in_(OPEN_TASK), HumanTask.role.in_(roles))
+    query = _rows(pack, actor, condition).where(*_narrowed(filters)).order_by(*_order(filters))
+    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page)
+
+
+def team_members(db: Session, *, pack: Pack, actor: Actor) -> list[User]:
+    """Active people holding a role this manager manages: whom the team view offers to hand steps to."""
+    roles = managed_roles(pack, actor)
+    return list(db.scalars(select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
+                           .distinct().order_by(User.username)))
+
+
+def landing_page(db: Session, *, pack: Pack, actor: Actor) -> str:
+    """Where someone starts after signing in (a key of pack.LANDING_PAGES): their inbox when a step
+    waits there for them, else the page the pack's [roles.X] lands_on names for the first of their
+    roles (in the pack's order) that names one, else the inbox."""
+    mine, unclaimed, _ = header_counts(db, pack=pack, actor=actor)
+    if mine or unclaimed:
+        return "inbox"
+    return next((role.lands_on for key, role in pack.roles.items() if key in actor.roles and role.lands_on), "inbox")
 
 
 def is_overdue(task) -> bool:
