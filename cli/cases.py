@@ -15,7 +15,7 @@ from workflows.cases import timers as timer_sweep
 from workflows.platform.errors import FormInvalid, WorkflowError
 from workflows.definitions.pack import active_pack
 
-from cli.app import actor_named, day, in_transaction, iso_day, main
+from cli.app import actor_named, day, fail, in_transaction, iso_day, main
 
 
 @main.command()
@@ -74,7 +74,7 @@ def inbox(db, username, as_json, **chosen):
     try:
         filters = inboxes.Filters.read(pack, {k: ("1" if v is True else v) for k, v in chosen.items()})
     except WorkflowError as err:
-        raise click.UsageError(str(err)) from None
+        fail(str(err))
     box = inboxes.sections(db, pack=pack, actor=actor_named(db, username), filters=filters)
     pages = [(caption, page) for caption, page in (("assigned to you", box.mine), ("your roles, unclaimed", box.unclaimed))
              if page is not None]
