@@ -20,7 +20,7 @@ blueprint = Blueprint("inbox", __name__)
 
 @blueprint.route("/inbox")
 @login_required
-def inbox():
+def inbox(save_errors=None, save_values=None, status=200):
     problem = None
     try:
         filters = inboxes.Filters.read(pack(), request.args)
@@ -32,8 +32,38 @@ def inbox():
         return render_template("inbox.html", title="Inbox", box=box, overdue=inboxes.is_overdue, problem=problem,
                                roles=pack().roles, categories=pack().categories, levels=levels,
                                whose_choices=inboxes.WHOSE, sort_choices=inboxes.SORTS, f=filters,
-                               may_manage_team=_may_manage_team(),
-                               counts=(box.mine_count, box.unclaimed_count, box.overdue_count)), 422 if problem else 200
+                               may_manage_team=_may_manage_team(), saved=inboxes.saved_filters(db, actor=actor()),
+                               my_roles=[r for k, r in pack().roles.items() if k in actor().roles],
+                               save_errors=save_errors or {}, save_values=save_values or {},
+                               counts=(box.mine_count, box.unclaimed_count, box.overdue_count)), 422 if problem else status
+
+
+@blueprint.route("/inbox/filters", methods=["POST"])
+@login_required
+def save_filter():
+    """Keep the inbox's current filters (its query string) under a name, for me or one of my roles."""
+    try:
+        filters = inboxes.Filters.read(pack(), request.args)
+        with transaction() as db:
+            saved = inboxes.save_filter(db, pack=pack(), actor=actor(), name=request.form.get("name", ""),
+                                        role=request.form.get("role") or None, filters=filters)
+            shared = f"shared with the {pack().roles[saved.role].name} role" if saved.role else "for you alone"
+            flash(f"Filters saved as '{saved.name}', {shared}.")
+            args = saved.args
+    except FormInvalid as err:
+        return inbox(save_errors=err.errors, save_values=request.form, status=422)
+    except WorkflowError as err:
+        return inbox(save_errors={"name": str(err)}, save_values=request.form, status=422)
+    return redirect(url_for("inbox.inbox", **args))
+
+
+@blueprint.route("/inbox/filters/<int:filter_id>/delete", methods=["POST"])
+@login_required
+def delete_filter(filter_id):
+    with transaction() as db:
+        gone = inboxes.delete_saved_filter(db, actor=actor(), filter_id=filter_id)
+        flash(f"Saved filter '{gone.name}' deleted.")
+    return redirect(url_for("inbox.inbox"))
 
 
 def _may_manage_team() -> bool:

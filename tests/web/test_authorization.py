@@ -58,6 +58,8 @@ POST_TABLE = """
 /tasks/{task}/release                    302 403 403 403 --- --- 403
 /tasks/{task}/reassign                   302 403 403 403 403 403 403
 /inbox/team/bulk                         302 403 422 422 422 422 403
+/inbox/filters                           302 422 422 422 422 422 422
+/inbox/filters/999999/delete             302 404 404 404 404 404 404
 /tasks/{task}/complete                   302 403 403 422 --- --- 403
 /alerts/{alert}/appeal                   302 403 422 422 422 403 403
 /alerts/{ralert}/appeal                  302 404 404 422 404 422 404

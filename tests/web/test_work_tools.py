@@ -153,3 +153,31 @@ def test_a_manager_reassigns_and_claims_in_bulk_each_step_checked_on_its_own(wor
     nothing = helen.post("/inbox/team/bulk", {"action": "reassign", "assignee": "alex"}, token_from="/inbox/team")
     assert nothing.status_code == 422 and "tick the box beside each one" in text(nothing)
     assert as_user("sam").get("/inbox/team").status_code == 403  # staff manage nobody
+
+
+def test_saved_filters_are_kept_for_me_or_shared_with_my_role(world, as_user):
+    alert = world.report("rpo", customer="C1")
+    copy_steps(alert, "asb_manager", 12)
+    anna, alex, helen = as_user("anna"), as_user("alex"), as_user("helen")
+    query = "/inbox?whose=roles&overdue=1&sort=age"
+    refused = anna.post(f"/inbox/filters?{query.split('?')[1]}", {"name": " "}, token_from=query)
+    assert refused.status_code == 422 and "Give the saved filter a name" in text(refused)
+    shared = anna.post(f"/inbox/filters?{query.split('?')[1]}", {"name": "Late ones, oldest first",
+                                                                 "role": "asb_manager"}, token_from=query)
+    assert shared.status_code == 302 and "overdue=1" in shared.headers["Location"]
+    anna.post("/inbox/filters?q=Paging", {"name": "Mine only"}, token_from="/inbox?q=Paging")
+    assert "shared with the ASB Manager role" in text(anna.get("/inbox"))
+    seen_by_alex = text(alex.get("/inbox"))  # another ASB manager: the shared one, not Anna's own
+    assert "Late ones, oldest first" in seen_by_alex and "Mine only" not in seen_by_alex
+    link = re.search(r'<a href="(/inbox\?[^"]+)">Late ones, oldest first', seen_by_alex).group(1).replace("&amp;", "&")
+    assert "1–10 of 10" in text(alex.get(link))
+    assert "Late ones" not in text(helen.get("/inbox"))  # not her role
+    not_hers = anna.post("/inbox/filters", {"name": "Theirs", "role": "head_of_service"}, token_from=query,
+                         query_string={"overdue": "1"})
+    assert not_hers.status_code == 422 and "one of your own roles" in text(not_hers)
+    from workflows.platform.models import SavedFilter
+    with transaction() as db:
+        shared_id = db.scalar(select(SavedFilter.id).where(SavedFilter.name == "Late ones, oldest first"))
+    assert alex.post(f"/inbox/filters/{shared_id}/delete").status_code == 404  # only who saved it deletes it
+    assert anna.post(f"/inbox/filters/{shared_id}/delete").status_code == 302
+    assert "Late ones" not in text(alex.get("/inbox"))

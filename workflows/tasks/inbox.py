@@ -9,9 +9,10 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.platform import clock, paging, wording
-from workflows.platform.errors import WorkflowError
+from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
 from workflows.cases.assignment import Actor, roles_acting_for
-from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, SavedFilter,
+                                       TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 from workflows.permissions import managed_roles, restrictions_admitting, visible
 
@@ -191,6 +192,43 @@ def team_members(db: Session, *, pack: Pack, actor: Actor) -> list[User]:
     roles = managed_roles(pack, actor)
     return list(db.scalars(select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
                            .distinct().order_by(User.username)))
+
+
+def saved_filters(db: Session, *, actor: Actor) -> list[SavedFilter]:
+    """The person's own saved filters and those shared with a role they hold, by name."""
+    return list(db.scalars(select(SavedFilter).where(or_(
+        and_(SavedFilter.role.is_(None), SavedFilter.owner == actor.username),
+        SavedFilter.role.in_(actor.roles))).order_by(SavedFilter.name, SavedFilter.id)))
+
+
+def save_filter(db: Session, *, pack: Pack, actor: Actor, name: str, role: str | None, filters: Filters) -> SavedFilter:
+    """Keep the filters (not the page) under a name, for the person alone or shared with one of their
+    roles; saving again under the same name and sharing replaces it."""
+    name, role = (name or "").strip(), (role or None)
+    if not name:
+        raise FormInvalid({"name": "Give the saved filter a name, such as \"Overdue, partner information\""})
+    if len(name) > 80:
+        raise FormInvalid({"name": "Keep the name under 80 characters"})
+    if role is not None and role not in actor.roles:
+        raise FormInvalid({"role": "Share it with one of your own roles, or keep it to yourself"})
+    args = filters.as_args(page=None)
+    if not args:
+        raise FormInvalid({"name": "Choose some filters first: with none, the saved filter would be the whole inbox"})
+    same = db.scalar(select(SavedFilter).where(SavedFilter.name == name, SavedFilter.owner == actor.username,
+                                               SavedFilter.role.is_(None) if role is None else SavedFilter.role == role))
+    saved = same or SavedFilter(name=name, owner=actor.username, role=role)
+    saved.args, saved.saved_at = args, clock.now()
+    db.add(saved)
+    return saved
+
+
+def delete_saved_filter(db: Session, *, actor: Actor, filter_id: int) -> SavedFilter:
+    """Whoever saved a filter may delete it (a shared one too, for everyone)."""
+    saved = db.get(SavedFilter, filter_id)
+    if saved is None or saved.owner != actor.username:
+        raise NotFound(f"you have no saved filter {filter_id}")
+    db.delete(saved)
+    return saved
 
 
 def landing_page(db: Session, *, pack: Pack, actor: Actor) -> str:
