@@ -233,12 +233,15 @@ def delete_saved_filter(db: Session, *, actor: Actor, filter_id: int) -> SavedFi
 
 def landing_page(db: Session, *, pack: Pack, actor: Actor) -> str:
     """Where someone starts after signing in (a key of pack.LANDING_PAGES): their inbox when a step
-    waits there for them, else the page the pack's [roles.X] lands_on names for the first of their
-    roles (in the pack's order) that names one, else the inbox."""
+    waits there for them, else the page [roles.X] lands_on names for the most senior of their roles
+    (the first in the pack's order among equals), the inbox where it names none: an ASB manager who
+    is also staff works from the inbox, not from check before visiting."""
     mine, unclaimed, _ = header_counts(db, pack=pack, actor=actor)
-    if mine or unclaimed:
+    held = [role for key, role in pack.roles.items() if key in actor.roles]
+    if mine or unclaimed or not held:
         return "inbox"
-    return next((role.lands_on for key, role in pack.roles.items() if key in actor.roles and role.lands_on), "inbox")
+    senior = max(held, key=lambda role: role.rank)  # max keeps the first of equals
+    return senior.lands_on or "inbox"
 
 
 def is_overdue(task) -> bool:
