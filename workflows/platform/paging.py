@@ -58,12 +58,13 @@ def page_number(text, *, what: str = "page") -> int:
     return number
 
 
-def fetch(db: Session, query, *, number: int = 1, per_page: int = PER_PAGE, count_query=None) -> Page:
+def fetch(db: Session, query, *, number: int = 1, per_page: int = PER_PAGE, total: int | None = None) -> Page:
     """The `number`th page of `query` (already ordered, with a unique last key so pages do not
-    overlap) and the total of `count_query` (by default the same query's rows counted)."""
+    overlap) and its total: `total` where the caller already knows it (the inbox's header counts
+    an unfiltered list more cheaply), else the same query's rows counted."""
     per_page = max(1, min(per_page, MOST_PER_PAGE))
-    counted = count_query if count_query is not None else query.order_by(None)
-    total = db.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    if total is None:
+        total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     last_page = max(1, -(-total // per_page))
     number = min(max(1, number), last_page)
     rows = list(db.execute(query.limit(per_page).offset((number - 1) * per_page)))

@@ -137,21 +137,27 @@ def _order(filters: Filters):
     return (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
 
 
-def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: str) -> paging.Page:
-    """One section ("mine" or "roles") of the inbox, narrowed, sorted and paged in SQL, with its total."""
+def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: str,
+            total: int | None = None) -> paging.Page:
+    """One section ("mine" or "roles") of the inbox, narrowed, sorted and paged in SQL, with its total
+    (`total`: the header's count of the section, given when nothing narrows it)."""
     condition = _mine(actor) if whose == "mine" else _unclaimed(pack, actor)
-    query = _rows(pack, actor, condition).where(*_narrowed(filters)).order_by(*_order(filters))
-    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page)
+    narrowed = _narrowed(filters)
+    query = _rows(pack, actor, condition).where(*narrowed).order_by(*_order(filters))
+    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page,
+                        total=None if narrowed else total)
 
 
 def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None = None) -> Inbox:
     """Assigned to me, and my roles' unclaimed steps, as the filters choose: each a page, with the
     header's counts (which ignore the filters: they say what is waiting in all)."""
     filters = filters or Filters()
-    mine = page_of(db, pack=pack, actor=actor, filters=filters, whose="mine") if filters.whose in ("all", "mine") else None
-    unclaimed = (page_of(db, pack=pack, actor=actor, filters=filters, whose="roles")
+    counts = header_counts(db, pack=pack, actor=actor)  # the totals too, when no filter narrows a list
+    mine = (page_of(db, pack=pack, actor=actor, filters=filters, whose="mine", total=counts[0])
+            if filters.whose in ("all", "mine") else None)
+    unclaimed = (page_of(db, pack=pack, actor=actor, filters=filters, whose="roles", total=counts[1])
                  if filters.whose in ("all", "roles") else None)
-    return Inbox(mine, unclaimed, *header_counts(db, pack=pack, actor=actor), filters=filters)
+    return Inbox(mine, unclaimed, *counts, filters=filters)
 
 
 def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, int]:
