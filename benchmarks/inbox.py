@@ -181,12 +181,16 @@ def report(name, times):
 
 
 def main():
+    global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
                         help="a PostgreSQL database to connect to while creating and dropping alertflow_bench")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the alertflow_bench database afterwards")
+    parser.add_argument("--database", default="alertflow_bench",
+                        help="the name of the database to create (another name when benchmarks run side by side)")
     args = parser.parse_args()
+    DB_NAME = args.database
     url = create_database(args.server)
     try:
         seed(url)
