@@ -78,6 +78,8 @@ def test_counts_and_rows_never_reveal_restricted_records(records, as_user):
     assert f'data-range="unclaimed">{f"1–{shown} of {shown}" if shown else "none"}<' in before
     assert 'data-range="unclaimed">none<' in text(helen.get("/inbox?whose=roles&q=Secret"))
     assert helen.get("/inbox/counts.json").get_json()["unclaimed"] == shown
+    team = text(helen.get("/inbox/team"))  # its total from the task indexes, less what she may not see
+    assert "Secret step" not in team and f"1–{len(task_ids(team))} of {len(task_ids(team))}" in team
     assert "Secret step" not in text(helen.get("/inbox/team?q=Secret")) and "none" in text(helen.get("/inbox/team?q=Secret"))
     register = text(helen.get("/alerts?status=all"))
     assert f'data-alert="{records["ralert"]}"' not in register

@@ -144,8 +144,18 @@ def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: s
     condition = _mine(actor) if whose == "mine" else _unclaimed(pack, actor)
     narrowed = _narrowed(filters)
     query = _rows(pack, actor, condition).where(*narrowed).order_by(*_order(filters))
-    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page,
-                        total=None if narrowed else total)
+    if narrowed:
+        total = _count(db, pack, actor, condition, filters)
+    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page, total=total)
+
+
+def _count(db, pack, actor, condition, filters) -> int:
+    """The rows a narrowed list holds, joining the customer only when a filter reads it."""
+    query = (select(func.count()).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+             .join(Alert, Case.alert_id == Alert.id))
+    if filters.customer or filters.search:
+        query = query.join(Customer, Alert.customer_id == Customer.id)
+    return db.scalar(query.where(condition, visible(pack, actor), *_narrowed(filters))) or 0
 
 
 def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None = None) -> Inbox:
@@ -189,8 +199,17 @@ def team_page(db: Session, *, pack: Pack, actor: Actor, filters: Filters) -> pag
     (permissions.managed_roles), narrowed, sorted and paged like the inbox; need to know applies."""
     roles = managed_roles(pack, actor)
     condition = and_(HumanTask.status.in_(OPEN_TASK), HumanTask.role.in_(roles))
-    query = _rows(pack, actor, condition).where(*_narrowed(filters)).order_by(*_order(filters))
-    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page)
+    narrowed = _narrowed(filters)
+    query = _rows(pack, actor, condition).where(*narrowed).order_by(*_order(filters))
+    if narrowed:
+        total = _count(db, pack, actor, condition, filters)
+    else:  # from the task indexes, less the few on restricted records they may not see (as header_counts)
+        total = db.scalar(select(func.count()).select_from(HumanTask).where(condition)) - db.scalar(
+            select(func.count()).select_from(Alert).join(Case, Case.alert_id == Alert.id)
+            .join(HumanTask, HumanTask.case_id == Case.id)
+            .where(Alert.restriction.is_not(None), Alert.restriction.not_in(restrictions_admitting(pack, actor)),
+                   condition))
+    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page, total=total)
 
 
 def team_members(db: Session, *, pack: Pack, actor: Actor) -> list[User]:
