@@ -2,7 +2,8 @@
 
 Creates its own database (alertflow_bench), seeds 100,000 alerts, 1,000,000 completed and
 20,000 open human tasks (some on restricted records, some claimed, a share overdue), then
-requests the pages in-process through the real Flask app (sign-in, role checks, queries,
+requests the pages in-process through the real Flask app (the inbox also with its filters,
+search, sorting and a deep page; the team view; the register list paged and filtered) (sign-in, role checks, queries,
 templates: everything but the network) and prints the median and p95. Drops the database at
 the end unless --keep.
 
@@ -180,12 +181,16 @@ def report(name, times):
 
 
 def main():
+    global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
                         help="a PostgreSQL database to connect to while creating and dropping alertflow_bench")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help="keep the alertflow_bench database afterwards")
+    parser.add_argument("--database", default="alertflow_bench",
+                        help="the name of the database to create (another name when benchmarks run side by side)")
     args = parser.parse_args()
+    DB_NAME = args.database
     url = create_database(args.server)
     try:
         seed(url)
@@ -194,6 +199,16 @@ def main():
         manager, head, staff = (signed_in_client(app, u) for u in ("asb.manager.0", "head.of.service.0", "staff.0"))
         report("inbox, ASB manager (6,000 open for the role)", timed(manager, ["/inbox"], args.requests))
         report("inbox, Head of Service (4,000 open for the role)", timed(head, ["/inbox"], args.requests))
+        report("inbox with filters, ASB manager (overdue, category + age, search, page 20)",
+               timed(manager, ["/inbox?whose=roles&overdue=1", "/inbox?category=rpo&sort=age", "/inbox?q=Smith",
+                               "/inbox?whose=roles&page=20", "/inbox?due_this_week=1"], args.requests))
+        report("inbox with filters, Head of Service", timed(head, ["/inbox?whose=roles&overdue=1", "/inbox?q=Smith",
+                                                                  "/inbox?whose=roles&page=20"], args.requests))
+        report("team view, Head of Service (steps of the roles below)",
+               timed(head, ["/inbox/team", "/inbox/team?overdue=1", "/inbox/team?page=40"], args.requests))
+        report("register /alerts, Head of Service (page 1, search, newest p10, review before)",
+               timed(head, ["/alerts", "/alerts?q=Smith", "/alerts?status=all&sort=newest&page=10",
+                            "/alerts?review_before=2027-01-01&category=rpo"], args.requests))
         report("check before visiting (name, surname, ref, postcode, street)",
                timed(staff, ["/check?q=Mary+Mellor", "/check?q=Patel", "/check?q=B4242", "/check?q=DE23+5",
                              "/check?q=Sinfin+Lane"], args.requests))

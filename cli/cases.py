@@ -15,7 +15,7 @@ from workflows.cases import timers as timer_sweep
 from workflows.platform.errors import FormInvalid, WorkflowError
 from workflows.definitions.pack import active_pack
 
-from cli.app import actor_named, day, in_transaction, iso_day, main
+from cli.app import actor_named, day, fail, in_transaction, iso_day, main
 
 
 @main.command()
@@ -55,26 +55,52 @@ def report(db, username, customer_ref, category, description, staff_involved, li
 @main.command()
 @click.option("--as", "username", required=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--show", "whose", type=click.Choice(list(inboxes.WHOSE)), default="all",
+              help="all: assigned to you and your roles' unclaimed steps; mine; roles.")
+@click.option("--overdue", is_flag=True, help="Only steps past their due day.")
+@click.option("--due-this-week", "due_this_week", is_flag=True, help="Only steps due from today to Sunday.")
+@click.option("--category", default="", help="Only alerts of this kind of concern (its key in the pack).")
+@click.option("--customer", default="", help="Only this customer's steps (their reference).")
+@click.option("--search", "q", default="", help="Words in the step's title or the customer's name or reference.")
+@click.option("--sort", type=click.Choice(list(inboxes.SORTS)), default="due",
+              help="due: soonest first (undated last); age: oldest first.")
+@click.option("--page", default=1, type=int, help="Which page of each list (from 1).")
+@click.option("--per-page", "per_page", default=50, type=int, help="Rows on a page (at most 500).")
 @in_transaction
-def inbox(db, username, as_json):
-    """Your open steps: assigned to you, or waiting for one of your roles."""
-    box = inboxes.sections(db, pack=active_pack(), actor=actor_named(db, username), limit=200)
+def inbox(db, username, as_json, **chosen):
+    """Your open steps: assigned to you, or waiting for one of your roles; filtered, sorted and paged
+    as on the web page."""
+    pack = active_pack()
+    try:
+        filters = inboxes.Filters.read(pack, {k: ("1" if v is True else v) for k, v in chosen.items()})
+    except WorkflowError as err:
+        fail(str(err))
+    box = inboxes.sections(db, pack=pack, actor=actor_named(db, username), filters=filters)
+    pages = [(caption, page) for caption, page in (("assigned to you", box.mine), ("your roles, unclaimed", box.unclaimed))
+             if page is not None]
+    tasks = [t for _, page in pages for t in page.rows]
     rows = [{"task": t.id, "title": t.title, "kind": t.kind, "role": t.role, "assignee": t.assignee, "status": t.status,
-             "alert": t.alert_id, "customer": t.customer_ref, "due": iso_day(t.due_at), "overdue": inboxes.is_overdue(t)}
-            for t in box.mine + box.unclaimed]
+             "alert": t.alert_id, "customer": t.customer_ref, "category": t.category, "level": t.level,
+             "due": iso_day(t.due_at), "overdue": inboxes.is_overdue(t)}
+            for t in tasks]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    roles = active_pack().roles
-    t_due = {t.id: t.due_at for t in box.mine + box.unclaimed}
-    for r in rows:
-        flag = " OVERDUE" if r["overdue"] else ""
-        role = roles[r["role"]].name if r["role"] in roles else r["role"]
-        state = f"claimed by {r['assignee']}" if r["status"] == "claimed" else "waiting to be claimed"
-        click.echo(f"task {r['task']:>5}  due {day(t_due[r['task']])}{flag}  {r['title']}  [{role}]  "
-                   f"alert {r['alert']} customer {r['customer']}  {state}")
+    roles, categories = pack.roles, pack.categories
+    by_id = {t.id: t for t in tasks}
+    for caption, page in pages:
+        click.echo(f"{caption}: {page.summary}" + (f" (page {page.number} of {page.pages})" if page.pages > 1 else ""))
+        for t in page.rows:
+            r = next(r for r in rows if r["task"] == t.id)
+            flag = " OVERDUE" if r["overdue"] else ""
+            role = wording.labelled(roles, t.role)
+            state = f"claimed by {t.assignee}" if t.status == "claimed" else "waiting to be claimed"
+            when = f"due {day(by_id[t.id].due_at)} ({wording.due(t.due_at)})" if t.due_at else "no due date"
+            click.echo(f"task {t.id:>5}  {when}{flag}  {t.title}  [{role}]  "
+                       f"{wording.labelled(categories, t.category)}  "
+                       f"alert {t.alert_id} customer {t.customer_ref}  {state}")
     if not rows:
-        click.echo("nothing waiting for you")
+        click.echo("nothing waiting for you matches these filters" if filters.as_args() else "nothing waiting for you")
 
 
 @main.group()
@@ -455,6 +481,10 @@ def check(db, text, username):
                        f"{_marker_line(m)}")
     if not results:
         click.echo(f"no customer matches '{text}'")
+    elif len(results) >= markers.CHECK_SHOWS:
+        total = markers.customers_matching(db, text=text)
+        if total > len(results):
+            click.echo(f"showing {len(results)} of {total}, narrow your search")
 
 
 def print_open_steps(db, username, alert_id):

@@ -51,6 +51,7 @@ def create_app(settings: dict | None = None) -> Flask:
     app.add_template_filter(wording.duration, "duration")  # P14D reads "14 days"
     app.add_template_filter(wording.day, "day")  # 1 June 2027 (UK date)
     app.add_template_filter(wording.moment, "moment")  # 1 June 2027 at 14:05 (UK time)
+    app.add_template_filter(wording.due, "due")  # "due in 2 days", "3 days overdue"
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
     app.add_template_filter(_next_review, "next_review")  # the one answer to "when is the next review"
     from workflows.register.circulation import NOTICE_WORDS

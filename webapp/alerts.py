@@ -7,6 +7,7 @@ from flask_login import login_required
 from workflows.register.story import alert_story
 from workflows.register import letters, markers
 from workflows.cases import diagrams, engine
+from workflows.definitions import deployment
 from workflows import permissions
 from workflows.platform.db import transaction
 from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
@@ -20,10 +21,17 @@ blueprint = Blueprint("alerts", __name__)
 @blueprint.route("/alerts")
 @login_required
 def alert_list():
-    status = request.args.get("status", "active")
+    problem = None
+    try:
+        filters = markers.RegisterFilters.read(pack(), request.args)
+    except WorkflowError as err:  # a hand-edited link: say what is wrong, show the register unfiltered
+        problem, filters = str(err), markers.RegisterFilters()
     with transaction() as db:
-        rows = markers.alerts(db, pack=pack(), actor=actor(), status=None if status == "all" else status)
-        return render_template("alerts.html", title="Register", alerts=rows, status=status, pack=pack())
+        page = markers.register_page(db, pack=pack(), actor=actor(), filters=filters)
+        levels = deployment.option_labels(db, pack=pack().key, field_id="level")
+        return render_template("alerts.html", title="Register", page=page, f=filters, pack=pack(), levels=levels,
+                               statuses=markers.STATUSES, sorts=markers.REGISTER_SORTS, problem=problem,
+                               review_overdue=markers.review_overdue), 422 if problem else 200
 
 
 def _render_case(db, alert_id, *, errors=None, problem=None, status=200):

@@ -73,6 +73,19 @@ def pack() -> Pack:
     return active_pack()
 
 
+# the pages a role may start on ([roles.X] lands_on in pack.toml), by their endpoints
+LANDING_ENDPOINTS = {"inbox": "inbox.inbox", "check": "staff.check", "report": "staff.report",
+                     "register": "alerts.alert_list", "compliance": "compliance.dashboard",
+                     "processes": "processes.process_list", "users": "admin.users"}
+
+
+def landing_url() -> str:
+    """Where the signed-in person starts: where their work is (workflows/tasks/inbox.landing_page)."""
+    from workflows.tasks.inbox import landing_page
+    with transaction() as db:
+        return url_for(LANDING_ENDPOINTS[landing_page(db, pack=pack(), actor=actor())])
+
+
 def requires(check):
     """Sign-in required, and check(pack, actor) must hold, else 403."""
     def decorate(view):
@@ -151,7 +164,7 @@ def sign_in():
             return redirect(url_for("auth.set_up" if enrol else "auth.code"))
         if user_id is not None:
             start_session(user_id, generation)
-            return redirect(same_site_path(request.args.get("next")) or url_for("inbox.inbox"))
+            return redirect(same_site_path(request.args.get("next")) or landing_url())
         problem = result.message
     status = 401 if problem else 200
     return render_template("sign_in.html", form=form, problem=problem, title="Sign in",
@@ -198,7 +211,7 @@ def _start_again():
 
 def _signed_in(user_id, generation, next_path):
     start_session(user_id, generation, passed_second_factor=True)
-    return redirect(same_site_path(next_path) or url_for("inbox.inbox"))
+    return redirect(same_site_path(next_path) or landing_url())
 
 
 @blueprint.route("/sign-in/code", methods=["GET", "POST"])
@@ -238,7 +251,7 @@ def set_up():
             problem, codes = second_factor.confirm(db, user=user, code=form.code.data, address=request.remote_addr)
             user_id, generation = user.id, user.session_generation
     if form.is_submitted() and problem is None and not form.errors:
-        next_path = same_site_path(session[PENDING].get("next")) or url_for("inbox.inbox")
+        next_path = same_site_path(session[PENDING].get("next")) or url_for("auth.home")
         start_session(user_id, generation, passed_second_factor=True)
         return render_template("sign_in_recovery_codes.html", codes=codes, next=next_path,
                                title="Your recovery codes")
@@ -289,4 +302,4 @@ def accessibility():
 
 @blueprint.route("/")
 def home():
-    return redirect(url_for("inbox.inbox") if current_user.is_authenticated else url_for("auth.sign_in"))
+    return redirect(landing_url() if current_user.is_authenticated else url_for("auth.sign_in"))

@@ -11,6 +11,7 @@ from workflows.tasks import drafts, inbox as inboxes
 from workflows.accounts import second_factor
 from workflows.cases.assignment import actor_of
 from workflows import permissions
+from workflows.definitions import deployment
 from workflows.platform import wording
 from workflows.platform.db import transaction
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
@@ -23,11 +24,129 @@ blueprint = Blueprint("inbox", __name__)
 
 @blueprint.route("/inbox")
 @login_required
-def inbox():
+def inbox(save_errors=None, save_values=None, status=200):
+    problem = None
+    try:
+        filters = inboxes.Filters.read(pack(), request.args)
+    except WorkflowError as err:  # a hand-edited link: say what is wrong, show the unfiltered inbox
+        problem, filters = str(err), inboxes.Filters()
     with transaction() as db:
-        box = inboxes.sections(db, pack=pack(), actor=actor())
-        return render_template("inbox.html", title="Inbox", box=box, overdue=inboxes.is_overdue,
-                               roles=pack().roles, counts=(box.mine_count, box.unclaimed_count, box.overdue_count))
+        box = inboxes.sections(db, pack=pack(), actor=actor(), filters=filters)
+        levels = deployment.option_labels(db, pack=pack().key, field_id="level")
+        return render_template("inbox.html", title="Inbox", box=box, overdue=inboxes.is_overdue, problem=problem,
+                               roles=pack().roles, categories=pack().categories, levels=levels,
+                               whose_choices=inboxes.WHOSE, sort_choices=inboxes.SORTS, f=filters,
+                               may_manage_team=_may_manage_team(), saved=inboxes.saved_filters(db, actor=actor()),
+                               my_roles=[r for k, r in pack().roles.items() if k in actor().roles],
+                               save_errors=save_errors or {}, save_values=save_values or {},
+                               counts=(box.mine_count, box.unclaimed_count, box.overdue_count)), 422 if problem else status
+
+
+@blueprint.route("/inbox/filters", methods=["POST"])
+@login_required
+def save_filter():
+    """Keep the inbox's current filters (its query string) under a name, for me or one of my roles."""
+    try:
+        filters = inboxes.Filters.read(pack(), request.args)
+        with transaction() as db:
+            saved = inboxes.save_filter(db, pack=pack(), actor=actor(), name=request.form.get("name", ""),
+                                        role=request.form.get("role") or None, filters=filters)
+            shared = f"shared with the {pack().roles[saved.role].name} role" if saved.role else "for you alone"
+            flash(f"Filters saved as '{saved.name}', {shared}.")
+            args = saved.args
+    except FormInvalid as err:
+        return inbox(save_errors=err.errors, save_values=request.form, status=422)
+    except WorkflowError as err:
+        return inbox(save_errors={"name": str(err)}, save_values=request.form, status=422)
+    return redirect(url_for("inbox.inbox", **args))
+
+
+@blueprint.route("/inbox/filters/<int:filter_id>/delete", methods=["POST"])
+@login_required
+def delete_filter(filter_id):
+    with transaction() as db:
+        gone = inboxes.delete_saved_filter(db, actor=actor(), filter_id=filter_id)
+        flash(f"Saved filter '{gone.name}' deleted.")
+    return redirect(url_for("inbox.inbox"))
+
+
+def _may_manage_team() -> bool:
+    return bool(permissions.managed_roles(pack(), actor()))
+
+
+@blueprint.route("/inbox/team")
+@login_required
+def team():
+    """For a role's manager: every open step of the roles below them, to hand out or take in bulk."""
+    if not _may_manage_team():
+        abort(403)
+    return _render_team()
+
+
+def _render_team(problem=None, status=200):
+    try:
+        filters = inboxes.Filters.read(pack(), request.args)
+    except WorkflowError as err:
+        problem, status, filters = str(err), 422, inboxes.Filters()
+    with transaction() as db:
+        page = inboxes.team_page(db, pack=pack(), actor=actor(), filters=filters)
+        members = inboxes.team_members(db, pack=pack(), actor=actor())
+        levels = deployment.option_labels(db, pack=pack().key, field_id="level")
+        managed = [r for k, r in pack().roles.items() if k in permissions.managed_roles(pack(), actor())]
+        return render_template("team.html", title="Team view", page=page, f=filters, members=members,
+                               managed=managed, roles=pack().roles, categories=pack().categories, levels=levels,
+                               sort_choices=inboxes.SORTS, overdue=inboxes.is_overdue,
+                               problem=problem), status
+
+
+@blueprint.route("/inbox/team/bulk", methods=["POST"])
+@login_required
+def team_bulk():
+    """Claim or reassign the chosen steps, each one on its own through the same engine path as a single
+    claim or reassign (so separation of duties and seniority are checked step by step): those refused
+    are named with the reason, the others done."""
+    if not _may_manage_team():
+        abort(403)
+    action, to = request.form.get("action", ""), request.form.get("assignee", "").strip()
+    ids = []
+    for raw in request.form.getlist("task"):
+        try:
+            ids.append(int(raw))
+        except ValueError:
+            pass
+    if action not in ("claim", "reassign"):
+        return _render_team("Choose whether to claim the chosen steps or reassign them.", 422)
+    if not ids:
+        return _render_team("Choose at least one step: tick the box beside each one.", 422)
+    if action == "reassign" and not to:
+        return _render_team("Choose whom to reassign the chosen steps to.", 422)
+    done, refused = [], []
+    for task_id in ids:
+        try:
+            with transaction() as db:  # one step, one transaction: a refusal leaves the others done
+                if action == "claim":
+                    t = engine.claim_task(db, pack=pack(), actor=actor(), task_id=task_id)
+                else:
+                    t = engine.reassign_task(db, pack=pack(), actor=actor(), task_id=task_id, to_username=to)
+                done.append(f"'{t.title}' (task {t.id})")
+        except (Conflict, NotAllowed, NotFound, WorkflowError) as err:
+            refused.append(f"task {task_id}: {err}")
+    what = "claimed by you" if action == "claim" else f"reassigned to {to}"
+    if done:
+        shown = done[:10] + ([f"{len(done) - 10} more"] if len(done) > 10 else [])
+        flash(f"{len(done)} step{'' if len(done) == 1 else 's'} {what}: {wording.and_list(shown)}.")
+    for reason in refused:
+        flash(f"Not done, {reason}.")
+    return redirect(url_for("inbox.team", **request.args))
+
+
+@blueprint.route("/inbox/counts.json")
+@login_required
+def counts():
+    """The header's counts, for the page to refresh without a reload."""
+    with transaction() as db:
+        mine, unclaimed, late = inboxes.header_counts(db, pack=pack(), actor=actor())
+    return jsonify({"mine": mine, "unclaimed": unclaimed, "overdue": late})
 
 
 def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=200):

@@ -187,7 +187,8 @@ def callback():
     if user_id is None:
         return _refused(result.message, 403)
     start_session(user_id, generation)
-    return redirect(same_site_path(next_path) or url_for("inbox.inbox"))
+    from .auth import landing_url  # auth imports this module
+    return redirect(same_site_path(next_path) or landing_url())
 
 
 CLAIMS_IN_WORDS = {

@@ -85,8 +85,10 @@ def report():
 @requires(any_staff)
 def check():
     query = request.args.get("q", "").strip()
-    results = []
+    results, total = [], 0
     with transaction() as db:
         if query:
             results = markers.check_before_visit(db, pack=pack(), actor=actor(), text=query)
-        return render_template("check.html", title="Check before visiting", query=query, results=results)
+            total = markers.customers_matching(db, text=query) if len(results) >= markers.CHECK_SHOWS else len(results)
+        return render_template("check.html", title="Check before visiting", query=query, results=results,
+                               total=total)

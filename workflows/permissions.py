@@ -145,6 +145,12 @@ def may_reassign(pack: Pack, actor: Actor, task) -> bool:
     return is_administrator(pack, actor) or (role is not None and actor.rank > role.rank)
 
 
+def managed_roles(pack: Pack, actor: Actor) -> frozenset[str]:
+    """The roles on the management ladder ranked below this actor: the team whose steps they may
+    see together, hand out and take (engine.reassign_task and claim_task still decide each step)."""
+    return frozenset(key for key, role in pack.roles.items() if 0 < role.rank < actor.rank)
+
+
 def oversight_roles(pack: Pack) -> frozenset[str]:
     """Roles that watch or run the system rather than work cases: the administrator, the process
     owner, and the compliance roles off the management ladder that the pack names in [registers].

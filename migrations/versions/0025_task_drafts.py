@@ -2,13 +2,13 @@
 ended session)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0025"
-down_revision = "0022"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

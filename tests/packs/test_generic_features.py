@@ -395,3 +395,26 @@ def test_without_markers_on_lead_tenant_a_report_flags_the_household_member_name
     path.write_text(path.read_text().replace("markers_on_lead_tenant = true", 'markers_on_lead_tenant = "yes"'))
     with pytest.raises(PackError, match=r"\[pack\] markers_on_lead_tenant must be true or false, not 'yes'"):
         load_pack("karbon", tmp_path)
+
+
+def test_a_role_lands_where_its_pack_says_unless_a_step_waits_and_a_page_it_does_not_know_is_refused(
+        cli, monkeypatch, tmp_path, app):
+    from tests.helpers import Browser
+    from tests.packs.small_pack import PACK_TOML, write_small_pack
+    from tests.packs.world import PackWorld
+    from tests.web.conftest import set_passwords
+    toml = (PACK_TOML.replace('[roles.staff]\nname = "Staff"\n', '[roles.staff]\nname = "Staff"\nlands_on = "register"\n')
+            .replace('[roles.manager]\nname = "Manager"\n', '[roles.manager]\nname = "Manager"\nlands_on = "check"\n'))
+    bad = tmp_path / "bad"
+    write_small_pack(bad, toml=toml.replace('lands_on = "register"', 'lands_on = "the canteen"'))
+    with pytest.raises(PackError, match="lands_on = 'the canteen' is not a page; choose inbox, check"):
+        load_pack("small", bad)
+    write_small_pack(tmp_path, toml=toml)
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "small")
+    PackWorld(cli, {"sue": ["staff"], "mo": ["manager"]})
+    set_passwords(["sue", "mo"])
+    assert Browser(app).sign_in("sue").headers["Location"] == "/alerts"  # the pack's lands_on for staff
+    assert Browser(app).sign_in("mo").headers["Location"] == "/check"  # nothing waits for him yet
+    cli("report", "--as", "sue", "--customer", "C1", "--category", "concern", "--description", "x")
+    assert Browser(app).sign_in("mo").headers["Location"] == "/inbox"  # a step waits for the manager

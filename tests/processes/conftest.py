@@ -69,7 +69,7 @@ def browser_as(chromium, live):
         page = context.new_page()
         page.set_default_timeout(15_000)
         sign_in_with_chromium(page, username)
-        page.wait_for_url("**/inbox")
+        page.wait_for_url(lambda url: "/sign-in" not in url)  # where their role lands (lands_on)
         return page
 
     yield open_as

@@ -24,6 +24,11 @@ GET_TABLE = """
 /sign-in/code                            302 302 302 302 302 302 302
 /sign-in/set-up                          302 302 302 302 302 302 302
 /inbox                                   302 200 200 200 200 200 200
+/inbox?whose=roles&sort=age&overdue=1    302 200 200 200 200 200 200
+/inbox?sort=sideways                     302 422 422 422 422 422 422
+/inbox/counts.json                       302 200 200 200 200 200 200
+/inbox/team                              302 403 200 200 200 200 403
+/inbox/team?category=none                302 403 422 422 422 422 403
 /check?q=Smith                           302 200 200 200 200 200 200
 /report                                  302 200 200 200 200 200 200
 /report?q=Jones                          302 200 200 200 200 200 200
@@ -32,6 +37,8 @@ GET_TABLE = """
 /tasks/999999                            302 404 404 404 404 404 404
 /alerts                                  302 200 200 200 200 200 200
 /alerts?status=all                       302 200 200 200 200 200 200
+/alerts?status=all&category=rpo&sort=newest 302 200 200 200 200 200 200
+/alerts?review_before=soon               302 422 422 422 422 422 422
 /alerts/{alert}                          302 403 200 200 200 403 403
 /alerts/{ralert}                         302 404 404 200 404 200 404
 /alerts/999999                           302 404 404 404 404 404 404
@@ -52,6 +59,9 @@ POST_TABLE = """
 /tasks/{task}/claim                      302 403 403 --- --- --- 403
 /tasks/{task}/release                    302 403 403 403 --- --- 403
 /tasks/{task}/reassign                   302 403 403 403 403 403 403
+/inbox/team/bulk                         302 403 422 422 422 422 403
+/inbox/filters                           302 422 422 422 422 422 422
+/inbox/filters/999999/delete             302 404 404 404 404 404 404
 /tasks/{task}/complete                   302 403 403 422 --- --- 403
 /tasks/{task}/draft                      302 403 403 --- --- --- 403
 /tasks/{rtask}/draft                     302 404 404 403 404 403 404

@@ -68,7 +68,7 @@ def test_after_set_up_every_sign_in_asks_for_a_code_which_works_once(world, app)
     with transaction() as db:  # the enrolment's code is spent: make way for a fresh one in this step
         db.get(User, db.scalar(select(User.id).where(User.username == "ada"))).mfa_last_step -= 1
     signed_in = send_code(first, code)
-    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/inbox"
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/admin/users"  # where ada's role lands
     assert first.get("/admin/users").status_code == 200
     # the same code, seen over her shoulder, does not sign anyone else in
     thief = Browser(app)
@@ -121,9 +121,9 @@ def test_wrong_codes_are_held_off_like_wrong_passwords(world, app):
 
 
 def test_roles_the_pack_does_not_mark_sign_in_with_a_password_alone(world, app):
-    for username in ("anna", "sam", "hugo"):
+    for username, lands in (("anna", "/inbox"), ("sam", "/check"), ("hugo", "/inbox")):
         response = Browser(app).password_step(username)
-        assert response.status_code == 302 and response.headers["Location"] == "/inbox", username
+        assert response.status_code == 302 and response.headers["Location"] == lands, username
     assert not events("mfa_passed") and not events("mfa_enrolled")
 
 
@@ -161,7 +161,7 @@ def test_the_pack_says_which_roles_need_it_and_the_check_refuses_an_unknown_role
     cli("users", "add", "anna", "--name", "Anna", "--role", "asb_manager", "--password", PASSWORD)
     cli("users", "add", "ada", "--name", "Ada", "--role", "admin", "--password", PASSWORD)
     assert Browser(app).password_step("anna").headers["Location"] == "/sign-in/set-up"
-    assert Browser(app).password_step("ada").headers["Location"] == "/inbox"  # the pack unmarked the administrator
+    assert Browser(app).password_step("ada").headers["Location"] == "/admin/users"  # the pack unmarked the administrator
 
 
 def test_a_half_signed_in_session_lapses_if_the_account_changes_meanwhile(world, app, cli):
@@ -181,7 +181,7 @@ def test_a_new_key_takes_over_the_secrets_and_nobody_sets_their_app_up_again(wor
     monkeypatch.setenv("ALERTFLOW_MFA_KEY", f"{new},{old}")
     assert "1 two-step sign-in secrets re-encrypted" in cli("users", "rekey-mfa")
     monkeypatch.setenv("ALERTFLOW_MFA_KEY", new)  # the old key dropped
-    assert Browser(app).sign_in("ada").headers["Location"] == "/inbox"
+    assert Browser(app).sign_in("ada").headers["Location"] == "/admin/users"
     monkeypatch.setenv("ALERTFLOW_MFA_KEY", old)  # a server with the wrong key says so, no server error
     ada = Browser(app)
     ada.password_step("ada")

@@ -26,6 +26,11 @@ class Role:
     rank: int  # seniority; 0 means the role is not on the management ladder
     escalates_to: str | None = None  # who hears a must-outrank step this role cannot
     deputises_for: tuple[str, ...] = ()  # roles whose steps this role may also take (in their absence)
+    lands_on: str | None = None  # the page its holders start on when no step waits for them (LANDING_PAGES)
+
+
+# the pages a role may start on after sign-in ([roles.X] lands_on), by what people call them
+LANDING_PAGES = ("inbox", "check", "report", "register", "compliance", "processes", "users")
 
 
 MARKER_FIELD_TYPES = ("string", "long", "boolean", "date", "enum")
@@ -393,8 +398,12 @@ def _build(key, directory, raw, path) -> Pack:
             review_carries=_review_carries(meta, path),
         )
         for rkey, r in _section(raw, "roles", path).items():
+            lands_on = r.get("lands_on")
+            if lands_on is not None and lands_on not in LANDING_PAGES:
+                raise PackError(f"{path}: [roles.{rkey}] lands_on = '{lands_on}' is not a page; choose "
+                                f"{', '.join(LANDING_PAGES[:-1])} or {LANDING_PAGES[-1]}, e.g. lands_on = \"check\"")
             pack.roles[rkey] = Role(rkey, r["name"], int(r.get("rank", 0)), r.get("escalates_to"),
-                                    tuple(r.get("deputises_for", ())))
+                                    tuple(r.get("deputises_for", ())), lands_on)
         for qkey, q in raw.get("requests", {}).items():
             pack.requests[qkey] = Request(qkey, q["label"], q["process"])
         for ckey, c in _section(raw, "categories", path).items():

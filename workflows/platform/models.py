@@ -271,6 +271,18 @@ class HumanTaskExclusion(Base):
     reason: Mapped[str] = mapped_column(String(160))
 
 
+class SavedFilter(Base):
+    """Inbox filters kept under a name: the saver's own (no role), or shared with everyone holding
+    `role` (a team's "overdue partner information", say). `args` is the inbox's query arguments."""
+    __tablename__ = "saved_filter"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    owner: Mapped[str] = mapped_column(String(80), index=True)
+    role: Mapped[str | None] = mapped_column(String(80), index=True)
+    args: Mapped[dict] = mapped_column(JSON)
+    saved_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+
+
 class RiskAssessment(Base):
     """A copy of an assessment or review form, kept by the team the pack names (Derby §4)."""
     __tablename__ = "risk_assessment"

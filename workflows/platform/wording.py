@@ -83,6 +83,28 @@ def and_list(items, *, conjunction: str = "and") -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
+def due(due_at: datetime | None, *, moment: datetime | None = None, blank: str = "no due date") -> str:
+    """How far off a due date is, in the organisation's days: "due today", "due tomorrow",
+    "due in 2 days", "1 day overdue", "3 days overdue" (a thing due on a day is due all of it)."""
+    if due_at is None:
+        return blank
+    late = clock.days_late(due_at, moment)
+    if late == 0:
+        return "due today"
+    if late == -1:
+        return "due tomorrow"
+    if late < 0:
+        return f"due in {-late} days"
+    return f"{late} day{'' if late == 1 else 's'} overdue"
+
+
+def page_range(first: int, last: int, total: int) -> str:
+    """Where a page sits in a list: "1–50 of 312" ("none" when the list is empty)."""
+    if total == 0 or first == 0:
+        return "none"
+    return f"{first:,}–{last:,} of {total:,}"
+
+
 def yes_no(value) -> str:
     return "Yes" if value else "No"
 

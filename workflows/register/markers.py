@@ -2,15 +2,17 @@
 actor needs to know it, the check before a visit and the visit list. Restricted records are
 filtered in the query, so they never reach a list or a count."""
 from dataclasses import dataclass, field
+from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.compliance import audit
 from workflows.definitions.pack import Pack
-from workflows.platform import clock, wording
+from workflows.platform import clock, paging, wording
+from workflows.platform.errors import WorkflowError
 from workflows.platform.models import Alert, AlertStatus, Customer
 
 
@@ -68,6 +70,82 @@ def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "activ
     return list(db.scalars(query))
 
 
+STATUSES = {"active": "Active", "under_assessment": "Under assessment", "removed": "Removed",
+            "not_placed": "Not placed", "all": "All"}
+REGISTER_SORTS = {"review": "Next review, soonest first", "newest": "Newest reported first",
+                  "oldest": "Oldest reported first", "customer": "Customer's name"}
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    """How a person narrows the register list (the web page's form)."""
+    status: str = "active"
+    category: str = ""
+    review_before: date | None = None  # the next review falls due before this day
+    search: str = ""  # the customer's name or reference, or the marker's words
+    sort: str = "review"
+    page: int = 1
+
+    @classmethod
+    def read(cls, pack: Pack, values) -> "RegisterFilters":
+        """From a mapping of text; a value that makes no sense is refused by name (WorkflowError)."""
+        def text(key):
+            return str(values.get(key) or "").strip()
+
+        status, sort, category, before = text("status") or "active", text("sort") or "review", text("category"), None
+        if status not in STATUSES:
+            raise WorkflowError(f"show must be one of {wording.and_list(STATUSES, conjunction='or')}, not '{status}'")
+        if sort not in REGISTER_SORTS:
+            raise WorkflowError(f"sort by must be one of {wording.and_list(REGISTER_SORTS, conjunction='or')}, "
+                                f"not '{sort}'")
+        if category and category not in pack.categories:
+            known = wording.and_list([f"{c.key} ({c.label})" for c in pack.categories.values()], conjunction="or")
+            raise WorkflowError(f"there is no kind of concern '{category}' in this policy; choose {known}")
+        if text("review_before"):
+            try:
+                before = date.fromisoformat(text("review_before"))
+            except ValueError:
+                raise WorkflowError(f"give the review date as a date (for example 2027-06-01), "
+                                    f"not '{text('review_before')}'") from None
+        return cls(status=status, category=category, review_before=before, search=text("q")[:200], sort=sort,
+                   page=paging.page_number(text("page")))
+
+    def as_args(self, **changes) -> dict:
+        chosen = {"status": self.status, "category": self.category, "q": self.search, "sort": self.sort,
+                  "review_before": self.review_before.isoformat() if self.review_before else "",
+                  "page": self.page, **changes}
+        default = {"status": "active", "sort": "review", "page": 1}
+        return {k: v for k, v in chosen.items() if v and default.get(k) != v}
+
+
+def register_page(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilters) -> paging.Page:
+    """One page of the register as this actor needs to know it (need to know applies to every row
+    and to the total), narrowed, sorted and counted in SQL."""
+    query = (select(Alert.id, Alert.status, Alert.category, Alert.level, Alert.next_review_at, Alert.reported_at,
+                    Alert.marker_text, Customer.name.label("customer_name"), Customer.reference.label("customer_ref"))
+             .join(Customer, Alert.customer_id == Customer.id)
+             .where(permissions.story_readable(pack, actor)))
+    if filters.status != "all":
+        query = query.where(Alert.status == filters.status)
+    if filters.category:
+        query = query.where(Alert.category == filters.category)
+    if filters.review_before:
+        query = query.where(Alert.next_review_at < clock.start_of_day(filters.review_before))
+    if filters.search:
+        like = f"%{filters.search}%"
+        query = query.where(or_(Customer.name.ilike(like), Customer.reference.ilike(like), Alert.marker_text.ilike(like)))
+    order = {"review": (Alert.next_review_at.asc().nulls_last(), Alert.id),
+             "newest": (Alert.reported_at.desc(), Alert.id.desc()),
+             "oldest": (Alert.reported_at.asc(), Alert.id),
+             "customer": (Customer.name, Alert.id)}[filters.sort]
+    return paging.fetch(db, query.order_by(*order), number=filters.page)
+
+
+def review_overdue(alert) -> bool:
+    """An active marker whose review day has passed (an alert, or a register row)."""
+    return alert.status == AlertStatus.ACTIVE and alert.next_review_at is not None and clock.is_past(alert.next_review_at)
+
+
 @dataclass
 class VisitCheck:
     customer: Customer
@@ -87,16 +165,29 @@ def shown_by_customer(db: Session, pack: Pack, customer_ids) -> dict[int, list[d
     return shown
 
 
+CHECK_SHOWS = 20  # a phone screen's worth: more says "narrow your search"
+
+
+def _customer_matches(text: str):
+    like = f"%{text.strip()}%"
+    return or_(Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
+               Customer.postcode.ilike(like))
+
+
+def customers_matching(db: Session, *, text: str) -> int:
+    """How many customers a check before visiting matches (it shows the first CHECK_SHOWS); customers
+    are not restricted records, so the count tells nothing a role may not know."""
+    return db.scalar(select(func.count()).select_from(Customer).where(_customer_matches(text))) or 0
+
+
 def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> list[VisitCheck]:
     """Any staff: does this customer carry an active marker, and what must staff do?
 
     Shows the instruction to staff only, never the reasons; a restricted marker shows the
     pack's instruction for it (e.g. "contact the relevant manager") to everyone. A member of a
     household also gets the markers on its lead tenant's record, named as the lead tenant's."""
-    like = f"%{text.strip()}%"
-    customers = db.scalars(select(Customer).where(or_(
-        Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
-        Customer.postcode.ilike(like))).order_by(Customer.name).limit(20))
+    customers = db.scalars(select(Customer).where(_customer_matches(text)).order_by(Customer.name, Customer.id)
+                           .limit(CHECK_SHOWS))
     customers = list(customers)
     lead_ids = {c.household_of_id for c in customers if c.household_of_id is not None}
     leads = {c.id: c for c in db.scalars(select(Customer).where(Customer.id.in_(lead_ids)))} if lead_ids else {}

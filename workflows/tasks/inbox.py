@@ -3,15 +3,18 @@ steps, each sorted by due date, with the counts for the page header; and who a s
 handed to (who may read a case's story is workflows/permissions.py). Restricted records are
 filtered in the query, never after."""
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from workflows.platform import clock
+from workflows.platform import clock, paging, wording
+from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
 from workflows.cases.assignment import Actor, roles_acting_for
-from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, SavedFilter,
+                                       TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import restrictions_admitting, visible
+from workflows.permissions import managed_roles, restrictions_admitting, visible
 
 
 def not_excluded(username: str):
@@ -19,13 +22,63 @@ def not_excluded(username: str):
     return ~exists().where(HumanTaskExclusion.task_id == HumanTask.id, HumanTaskExclusion.username == username)
 
 
+WHOSE = {"all": "Everything waiting for me", "mine": "Assigned to me", "roles": "My roles, unclaimed"}
+SORTS = {"due": "Due date, soonest first", "age": "Age, oldest first"}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a person narrows their inbox to, the same from the page's form and the command line."""
+    whose: str = "all"  # all | mine | roles
+    overdue: bool = False
+    due_this_week: bool = False
+    category: str = ""  # a category key of the pack
+    customer: str = ""  # a customer's reference
+    search: str = ""  # words in the step's title, or the customer's name or reference
+    sort: str = "due"
+    page: int = 1
+    per_page: int = paging.PER_PAGE
+
+    @classmethod
+    def read(cls, pack: Pack, values) -> "Filters":
+        """From a mapping of text (request.args, the CLI's options); a value that makes no sense is
+        refused by name, in words (WorkflowError), rather than quietly ignored."""
+        def text(key):
+            return str(values.get(key) or "").strip()
+
+        def flag(key):
+            return text(key).lower() in ("1", "yes", "true", "on")
+
+        whose, sort, category = text("whose") or "all", text("sort") or "due", text("category")
+        if whose not in WHOSE:
+            raise WorkflowError(f"show must be one of {wording.and_list(WHOSE, conjunction='or')}, not '{whose}'")
+        if sort not in SORTS:
+            raise WorkflowError(f"sort by must be one of {wording.and_list(SORTS, conjunction='or')}, not '{sort}'")
+        if category and category not in pack.categories:
+            known = wording.and_list([f"{c.key} ({c.label})" for c in pack.categories.values()], conjunction="or")
+            raise WorkflowError(f"there is no kind of concern '{category}' in this policy; choose {known}")
+        per_page = paging.page_number(text("per_page") or paging.PER_PAGE, what="number of rows a page")
+        return cls(whose=whose, overdue=flag("overdue"), due_this_week=flag("due_this_week"), category=category,
+                   customer=text("customer"), search=text("q")[:200], sort=sort,
+                   page=paging.page_number(text("page")), per_page=min(per_page, paging.MOST_PER_PAGE))
+
+    def as_args(self, **changes) -> dict:
+        """The filters as a page's query string (only what differs from the default), for links."""
+        chosen = {"whose": self.whose, "overdue": self.overdue, "due_this_week": self.due_this_week,
+                  "category": self.category, "customer": self.customer, "q": self.search, "sort": self.sort,
+                  "page": self.page, "per_page": self.per_page, **changes}
+        default = {"whose": "all", "sort": "due", "page": 1, "per_page": paging.PER_PAGE}
+        return {k: ("1" if v is True else v) for k, v in chosen.items() if v and default.get(k) != v}
+
+
 @dataclass
 class Inbox:
-    mine: list  # rows: id, title, kind, role, assignee, status, due_at, alert_id, customer_name, customer_ref
-    unclaimed: list
+    mine: paging.Page | None  # rows: id, title, kind, role, assignee, status, due_at, created_at, alert_id,
+    unclaimed: paging.Page | None  # category, level, customer_name, customer_ref
     mine_count: int
     unclaimed_count: int
     overdue_count: int
+    filters: Filters
 
 
 def _mine(actor: Actor):
@@ -48,21 +101,73 @@ def _query(pack, actor, condition):
 def _rows(pack, actor, condition):
     """Just what an inbox line shows, as plain rows: no ORM objects to build for a long list."""
     return (select(HumanTask.id, HumanTask.title, HumanTask.kind, HumanTask.role, HumanTask.assignee, HumanTask.status,
-                   HumanTask.due_at, Case.alert_id, Customer.name.label("customer_name"),
-                   Customer.reference.label("customer_ref"))
+                   HumanTask.due_at, HumanTask.created_at, Case.alert_id, Alert.category, Alert.level,
+                   Customer.name.label("customer_name"), Customer.reference.label("customer_ref"))
             .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
             .join(Customer, Alert.customer_id == Customer.id)
             .where(condition, visible(pack, actor)))
 
 
-def sections(db: Session, *, pack: Pack, actor: Actor, limit: int = 50) -> Inbox:
-    """Assigned to me, and my roles' unclaimed steps: due first (undated last), with counts."""
+def _narrowed(filters: Filters):
+    """SQL conditions for the filters (beside whose steps they are)."""
+    conditions = []
+    today = clock.overdue_before()
+    if filters.overdue:
+        conditions.append(and_(HumanTask.due_at.is_not(None), HumanTask.due_at < today))
+    if filters.due_this_week:
+        # from today to the end of Sunday, on the organisation's calendar
+        day = clock.local_day(clock.now())
+        conditions.append(and_(HumanTask.due_at >= today,
+                               HumanTask.due_at < clock.start_of_day(day + timedelta(days=7 - day.weekday()))))
+    if filters.category:
+        conditions.append(Alert.category == filters.category)
+    if filters.customer:
+        conditions.append(func.lower(Customer.reference) == filters.customer.lower())
+    if filters.search:
+        like = f"%{filters.search}%"
+        conditions.append(or_(HumanTask.title.ilike(like), Customer.name.ilike(like), Customer.reference.ilike(like)))
+    return conditions
+
+
+def _order(filters: Filters):
     # NULLS LAST is PostgreSQL's own order for an ascending index, so it can read the
     # (status, role, due_at) index in order and stop at the limit
-    order = (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
-    mine = list(db.execute(_rows(pack, actor, _mine(actor)).order_by(*order).limit(limit)))
-    unclaimed = list(db.execute(_rows(pack, actor, _unclaimed(pack, actor)).order_by(*order).limit(limit)))
-    return Inbox(mine, unclaimed, *header_counts(db, pack=pack, actor=actor))
+    if filters.sort == "age":
+        return (HumanTask.created_at.asc(), HumanTask.id)
+    return (HumanTask.due_at.asc().nulls_last(), HumanTask.id)
+
+
+def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: str,
+            total: int | None = None) -> paging.Page:
+    """One section ("mine" or "roles") of the inbox, narrowed, sorted and paged in SQL, with its total
+    (`total`: the header's count of the section, given when nothing narrows it)."""
+    condition = _mine(actor) if whose == "mine" else _unclaimed(pack, actor)
+    narrowed = _narrowed(filters)
+    query = _rows(pack, actor, condition).where(*narrowed).order_by(*_order(filters))
+    if narrowed:
+        total = _count(db, pack, actor, condition, filters)
+    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page, total=total)
+
+
+def _count(db, pack, actor, condition, filters) -> int:
+    """The rows a narrowed list holds, joining the customer only when a filter reads it."""
+    query = (select(func.count()).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+             .join(Alert, Case.alert_id == Alert.id))
+    if filters.customer or filters.search:
+        query = query.join(Customer, Alert.customer_id == Customer.id)
+    return db.scalar(query.where(condition, visible(pack, actor), *_narrowed(filters))) or 0
+
+
+def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None = None) -> Inbox:
+    """Assigned to me, and my roles' unclaimed steps, as the filters choose: each a page, with the
+    header's counts (which ignore the filters: they say what is waiting in all)."""
+    filters = filters or Filters()
+    counts = header_counts(db, pack=pack, actor=actor)  # the totals too, when no filter narrows a list
+    mine = (page_of(db, pack=pack, actor=actor, filters=filters, whose="mine", total=counts[0])
+            if filters.whose in ("all", "mine") else None)
+    unclaimed = (page_of(db, pack=pack, actor=actor, filters=filters, whose="roles", total=counts[1])
+                 if filters.whose in ("all", "roles") else None)
+    return Inbox(mine, unclaimed, *counts, filters=filters)
 
 
 def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, int]:
@@ -87,6 +192,81 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
                                or_(_mine(actor), _unclaimed(pack, actor)))).one()
     mine, unclaimed, late = (a - b - c for a, b, c in zip(everything, excluded, hidden))
     return mine, unclaimed, late
+
+
+def team_page(db: Session, *, pack: Pack, actor: Actor, filters: Filters) -> paging.Page:
+    """For a role's manager: the open steps, claimed or not, of the roles ranked below them
+    (permissions.managed_roles), narrowed, sorted and paged like the inbox; need to know applies."""
+    roles = managed_roles(pack, actor)
+    condition = and_(HumanTask.status.in_(OPEN_TASK), HumanTask.role.in_(roles))
+    narrowed = _narrowed(filters)
+    query = _rows(pack, actor, condition).where(*narrowed).order_by(*_order(filters))
+    if narrowed:
+        total = _count(db, pack, actor, condition, filters)
+    else:  # from the task indexes, less the few on restricted records they may not see (as header_counts)
+        total = db.scalar(select(func.count()).select_from(HumanTask).where(condition)) - db.scalar(
+            select(func.count()).select_from(Alert).join(Case, Case.alert_id == Alert.id)
+            .join(HumanTask, HumanTask.case_id == Case.id)
+            .where(Alert.restriction.is_not(None), Alert.restriction.not_in(restrictions_admitting(pack, actor)),
+                   condition))
+    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page, total=total)
+
+
+def team_members(db: Session, *, pack: Pack, actor: Actor) -> list[User]:
+    """Active people holding a role this manager manages: whom the team view offers to hand steps to."""
+    roles = managed_roles(pack, actor)
+    return list(db.scalars(select(User).join(UserRole).where(User.active.is_(True), UserRole.role.in_(roles))
+                           .distinct().order_by(User.username)))
+
+
+def saved_filters(db: Session, *, actor: Actor) -> list[SavedFilter]:
+    """The person's own saved filters and those shared with a role they hold, by name."""
+    return list(db.scalars(select(SavedFilter).where(or_(
+        and_(SavedFilter.role.is_(None), SavedFilter.owner == actor.username),
+        SavedFilter.role.in_(actor.roles))).order_by(SavedFilter.name, SavedFilter.id)))
+
+
+def save_filter(db: Session, *, pack: Pack, actor: Actor, name: str, role: str | None, filters: Filters) -> SavedFilter:
+    """Keep the filters (not the page) under a name, for the person alone or shared with one of their
+    roles; saving again under the same name and sharing replaces it."""
+    name, role = (name or "").strip(), (role or None)
+    if not name:
+        raise FormInvalid({"name": "Give the saved filter a name, such as \"Overdue, partner information\""})
+    if len(name) > 80:
+        raise FormInvalid({"name": "Keep the name under 80 characters"})
+    if role is not None and role not in actor.roles:
+        raise FormInvalid({"role": "Share it with one of your own roles, or keep it to yourself"})
+    args = filters.as_args(page=None)
+    if not args:
+        raise FormInvalid({"name": "Choose some filters first: with none, the saved filter would be the whole inbox"})
+    same = db.scalar(select(SavedFilter).where(SavedFilter.name == name, SavedFilter.owner == actor.username,
+                                               SavedFilter.role.is_(None) if role is None else SavedFilter.role == role))
+    saved = same or SavedFilter(name=name, owner=actor.username, role=role)
+    saved.args, saved.saved_at = args, clock.now()
+    db.add(saved)
+    return saved
+
+
+def delete_saved_filter(db: Session, *, actor: Actor, filter_id: int) -> SavedFilter:
+    """Whoever saved a filter may delete it (a shared one too, for everyone)."""
+    saved = db.get(SavedFilter, filter_id)
+    if saved is None or saved.owner != actor.username:
+        raise NotFound(f"you have no saved filter {filter_id}")
+    db.delete(saved)
+    return saved
+
+
+def landing_page(db: Session, *, pack: Pack, actor: Actor) -> str:
+    """Where someone starts after signing in (a key of pack.LANDING_PAGES): their inbox when a step
+    waits there for them, else the page [roles.X] lands_on names for the most senior of their roles
+    (the first in the pack's order among equals), the inbox where it names none: an ASB manager who
+    is also staff works from the inbox, not from check before visiting."""
+    mine, unclaimed, _ = header_counts(db, pack=pack, actor=actor)
+    held = [role for key, role in pack.roles.items() if key in actor.roles]
+    if mine or unclaimed or not held:
+        return "inbox"
+    senior = max(held, key=lambda role: role.rank)  # max keeps the first of equals
+    return senior.lands_on or "inbox"
 
 
 def is_overdue(task) -> bool:

@@ -1,0 +1,185 @@
+"""The inbox and the register as work tools, through the web page and the command line: filters,
+search, sorting, paging with its total worked out in SQL, relative due dates; need to know on every
+row and every count; where each role lands; the team view's bulk claim and reassign."""
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.web.work_tools_world import copy_steps
+from workflows.platform import clock
+from workflows.platform.db import transaction
+from workflows.platform.models import HumanTask, HumanTaskExclusion
+
+
+def text(response):
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def task_ids(html):
+    return [int(i) for i in re.findall(r'data-task="(\d+)"', html)]
+
+
+def test_a_page_of_50_of_300_steps_with_the_right_total_sorted_filtered_and_searched(world, as_user, cli):
+    alert = world.report("rpo", customer="C1")  # a real step for the ASB managers on a real case
+    copied = copy_steps(alert, "asb_manager", 300)  # due from 10 days ago to 289 days ahead
+    anna = as_user("anna")
+    first = text(anna.get("/inbox?whose=roles"))
+    assert "1–50 of 301" in first and "Page 1 of 7" in first
+    with transaction() as db:  # soonest due first, the real step among the copies by its own due date
+        expected = list(db.scalars(select(HumanTask.id).where(HumanTask.role == "asb_manager")
+                                   .order_by(HumanTask.due_at, HumanTask.id)))
+    assert task_ids(first) == expected[:50] and copied[0] == expected[0]
+    assert task_ids(text(anna.get("/inbox?whose=roles&page=2"))) == expected[50:100]
+    assert "10 days overdue" in first and "due today" in first and "due tomorrow" in first and "due in 2 days" in first
+    assert "RPO or criminal offender" in first  # the category by its label, never its key
+    last = text(anna.get("/inbox?whose=roles&page=7"))
+    assert "301–301 of 301" in last and len(task_ids(last)) == 1
+    # a page past the end shows the last one, not an empty page
+    assert "301–301 of 301" in text(anna.get("/inbox?whose=roles&page=99"))
+    assert "1–10 of 10" in text(anna.get("/inbox?whose=roles&overdue=1"))
+    week = text(anna.get("/inbox?whose=roles&due_this_week=1"))
+    assert set(task_ids(week)) <= set(copied[10:17]) and copied[10] in task_ids(week)  # today to Sunday
+    oldest = task_ids(text(anna.get("/inbox?whose=roles&sort=age")))
+    assert oldest[0] == copied[-1] and oldest[:3] == [copied[-1], copied[-2], copied[-3]]  # created longest ago
+    assert "1–1 of 1" in text(anna.get("/inbox?whose=roles&q=Paging step 123"))
+    assert "1–50 of 301" in text(anna.get("/inbox?whose=roles&customer=c1"))
+    assert "none" in text(anna.get("/inbox?whose=roles&customer=C2"))
+    assert "1–50 of 301" in text(anna.get("/inbox?whose=roles&category=rpo"))
+    assert "Nothing waiting for your roles matches" in text(anna.get("/inbox?whose=roles&category=near_miss"))
+    refused = anna.get("/inbox?category=burglary")
+    assert refused.status_code == 422 and "there is no kind of concern &#39;burglary&#39;" in text(refused)
+    assert anna.get("/inbox/counts.json").get_json() == {"mine": 0, "unclaimed": 301, "overdue": 10}
+
+
+def test_the_command_line_inbox_has_the_same_filters_and_pages(world, cli):
+    alert = world.report("rpo", customer="C1")
+    copied = copy_steps(alert, "asb_manager", 120)
+    out = cli("inbox", "--as", "anna", "--show", "roles", "--page", "3")
+    assert "your roles, unclaimed: 101–121 of 121 (page 3 of 3)" in out
+    assert out.count("\ntask ") + out.startswith("task ") == 21
+    overdue = cli.json("inbox", "--as", "anna", "--overdue")
+    assert [t["task"] for t in overdue] == copied[:10] and all(t["overdue"] for t in overdue)
+    assert [t["task"] for t in cli.json("inbox", "--as", "anna", "--sort", "age", "--per-page", "2")] == copied[-1:-3:-1]
+    assert "10 days overdue" in cli("inbox", "--as", "anna", "--search", "Paging step 000")
+    assert "nothing waiting for you matches these filters" in cli("inbox", "--as", "anna", "--category", "near_miss")
+    assert "there is no kind of concern 'burglary'" in cli.fails("inbox", "--as", "anna", "--category", "burglary")
+
+
+def test_counts_and_rows_never_reveal_restricted_records(records, as_user):
+    # 40 more steps for the Heads of Service on the scheduled offender's restricted record: Helen
+    # (a Head of Service) may not know that record exists, Arthur's role may
+    copy_steps(records["ralert"], "head_of_service", 40, title="Secret step")
+    copy_steps(records["ralert"], "area_housing_manager", 3, title="Secret step")
+    helen = as_user("helen")
+    before = text(helen.get("/inbox?whose=roles"))
+    shown = len(task_ids(before))
+    assert "Secret step" not in before and shown < 40
+    assert f'data-range="unclaimed">{f"1–{shown} of {shown}" if shown else "none"}<' in before
+    assert 'data-range="unclaimed">none<' in text(helen.get("/inbox?whose=roles&q=Secret"))
+    assert helen.get("/inbox/counts.json").get_json()["unclaimed"] == shown
+    team = text(helen.get("/inbox/team"))  # its total from the task indexes, less what she may not see
+    assert "Secret step" not in team and f"1–{len(task_ids(team))} of {len(task_ids(team))}" in team
+    assert "Secret step" not in text(helen.get("/inbox/team?q=Secret")) and "none" in text(helen.get("/inbox/team?q=Secret"))
+    register = text(helen.get("/alerts?status=all"))
+    assert f'data-alert="{records["ralert"]}"' not in register
+    arthur = as_user("arthur")
+    assert "1–3 of 3" in text(arthur.get("/inbox?whose=roles&q=Secret"))
+    assert arthur.get("/inbox/counts.json").get_json()["unclaimed"] >= 3
+
+
+def test_the_register_is_searched_filtered_sorted_and_paged_with_overdue_reviews_flagged(records, as_user, cli):
+    hugo = as_user("hugo")  # reads every story ([registers] case_readers) and may see scheduled offenders
+    everything = text(hugo.get("/alerts?status=all"))
+    total = int(re.search(r"1–\d+ of (\d+)", everything).group(1))
+    assert total == 3 and f'data-alert="{records["ralert"]}"' in everything
+    active = text(hugo.get("/alerts"))
+    assert "1–2 of 2" in active
+    assert "1–1 of 1" in text(hugo.get("/alerts?status=all&category=near_miss"))
+    assert f'data-alert="{records["alert"]}"' in text(hugo.get("/alerts?q=C3"))
+    assert "none" in text(hugo.get("/alerts?review_before=2000-01-01"))
+    newest = re.findall(r'data-alert="(\d+)"', text(hugo.get("/alerts?status=all&sort=newest")))
+    assert newest == sorted(newest, key=int, reverse=True)
+    assert "Review overdue" not in active
+    clock.set_now(clock.now() + timedelta(days=400))  # past every marker's review day
+    try:
+        assert text(hugo.get("/alerts")).count("Review overdue") == 2
+    finally:
+        clock.set_now(None)
+    refused = hugo.get("/alerts?review_before=soon")
+    assert refused.status_code == 422 and "give the review date as a date" in text(refused)
+
+
+def test_check_before_visiting_says_how_many_more_match(world, as_user, cli):
+    from workflows.accounts import people
+    with transaction() as db:
+        for i in range(37):
+            people.add_customer(db, reference=f"MANY{i:02}", name=f"Manyfold Tenant {i:02}", address="1 Long Row")
+    sam = as_user("sam")
+    page = text(sam.get("/check?q=Manyfold"))
+    assert page.count('class="check ') == 20 and "Showing 20 of 37, narrow your search" in page
+    assert "Showing" not in text(sam.get("/check?q=Manyfold Tenant 1"))  # 10 matches: all shown
+    assert "showing 20 of 37, narrow your search" in cli("check", "Manyfold", "--as", "sam")
+
+
+def test_each_role_lands_where_its_work_is(world, as_user, app):
+    from tests.helpers import Browser
+    assert Browser(app).sign_in("sam").headers["Location"] == "/check"  # staff: lands_on = "check"
+    assert Browser(app).sign_in("ada").headers["Location"] == "/admin/users"  # the administrator
+    assert Browser(app).sign_in("anna").headers["Location"] == "/inbox"  # no lands_on: the inbox
+    world.report("rpo", customer="C1", who="anna")
+    signed_in = Browser(app)
+    signed_in.sign_in("anna")
+    assert signed_in.get("/").headers["Location"] == "/inbox"
+
+
+def test_a_manager_reassigns_and_claims_in_bulk_each_step_checked_on_its_own(world, as_user):
+    alert = world.report("rpo", customer="C1")
+    steps = copy_steps(alert, "asb_manager", 4)
+    with transaction() as db:  # alex may not be given the second one (say, the incident happened to him)
+        db.add(HumanTaskExclusion(task_id=steps[1], username="alex", reason="the incident happened to them"))
+    helen = as_user("helen")  # Head of Service: manages the ASB managers
+    assert "Team view" in text(helen.get("/inbox"))
+    done = helen.post("/inbox/team/bulk", {"action": "reassign", "assignee": "alex", "task": steps[:3]},
+                      token_from="/inbox/team", follow_redirects=True)
+    page = text(done)
+    assert "2 steps reassigned to alex" in page
+    assert f"Not done, task {steps[1]}: " in page
+    with transaction() as db:
+        assignees = dict(db.execute(select(HumanTask.id, HumanTask.assignee).where(HumanTask.id.in_(steps))).all())
+    assert assignees == {steps[0]: "alex", steps[1]: None, steps[2]: "alex", steps[3]: None}
+    # Helen does not hold the ASB manager role: each claim is refused, by name, and nothing changes
+    claimed = text(helen.post("/inbox/team/bulk", {"action": "claim", "task": [steps[3]]},
+                              token_from="/inbox/team", follow_redirects=True))
+    assert f"Not done, task {steps[3]}: " in claimed
+    nothing = helen.post("/inbox/team/bulk", {"action": "reassign", "assignee": "alex"}, token_from="/inbox/team")
+    assert nothing.status_code == 422 and "tick the box beside each one" in text(nothing)
+    assert as_user("sam").get("/inbox/team").status_code == 403  # staff manage nobody
+
+
+def test_saved_filters_are_kept_for_me_or_shared_with_my_role(world, as_user):
+    alert = world.report("rpo", customer="C1")
+    copy_steps(alert, "asb_manager", 12)
+    anna, alex, helen = as_user("anna"), as_user("alex"), as_user("helen")
+    query = "/inbox?whose=roles&overdue=1&sort=age"
+    refused = anna.post(f"/inbox/filters?{query.split('?')[1]}", {"name": " "}, token_from=query)
+    assert refused.status_code == 422 and "Give the saved filter a name" in text(refused)
+    shared = anna.post(f"/inbox/filters?{query.split('?')[1]}", {"name": "Late ones, oldest first",
+                                                                 "role": "asb_manager"}, token_from=query)
+    assert shared.status_code == 302 and "overdue=1" in shared.headers["Location"]
+    anna.post("/inbox/filters?q=Paging", {"name": "Mine only"}, token_from="/inbox?q=Paging")
+    assert "shared with the ASB Manager role" in text(anna.get("/inbox"))
+    seen_by_alex = text(alex.get("/inbox"))  # another ASB manager: the shared one, not Anna's own
+    assert "Late ones, oldest first" in seen_by_alex and "Mine only" not in seen_by_alex
+    link = re.search(r'<a href="(/inbox\?[^"]+)">Late ones, oldest first', seen_by_alex).group(1).replace("&amp;", "&")
+    assert "1–10 of 10" in text(alex.get(link))
+    assert "Late ones" not in text(helen.get("/inbox"))  # not her role
+    not_hers = anna.post("/inbox/filters", {"name": "Theirs", "role": "head_of_service"}, token_from=query,
+                         query_string={"overdue": "1"})
+    assert not_hers.status_code == 422 and "one of your own roles" in text(not_hers)
+    from workflows.platform.models import SavedFilter
+    with transaction() as db:
+        shared_id = db.scalar(select(SavedFilter.id).where(SavedFilter.name == "Late ones, oldest first"))
+    assert alex.post(f"/inbox/filters/{shared_id}/delete").status_code == 404  # only who saved it deletes it
+    assert anna.post(f"/inbox/filters/{shared_id}/delete").status_code == 302
+    assert "Late ones" not in text(alex.get("/inbox"))
