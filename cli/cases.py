@@ -243,11 +243,34 @@ def tenancy():
 @tenancy.command("end")
 @click.argument("customer_ref")
 @click.option("--as", "username", required=True)
+@click.option("--on", "on", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="The day it ended (YYYY-MM-DD; today if not given).")
 @in_transaction
-def tenancy_end(db, customer_ref, username):
+def tenancy_end(db, customer_ref, username, on):
     """Record that a customer no longer has a tenancy or licence (their markers go, if the pack says so)."""
-    removed = tenancies.end_tenancy(db, pack=active_pack(), actor=actor_named(db, username), customer_ref=customer_ref)
+    removed = tenancies.end_tenancy(db, pack=active_pack(), actor=actor_named(db, username), customer_ref=customer_ref,
+                                    ended_at=clock.start_of_day(on.date()) if on else None)
     click.echo(f"tenancy of {customer_ref} ended; {len(removed)} marker(s) removed")
+
+
+@tenancy.command("start")
+@click.argument("customer_ref")
+@click.option("--as", "username", required=True)
+@click.option("--address", default="", help="The new address, its lines separated by commas or newlines.")
+@click.option("--postcode", default="")
+@click.option("--uprn", default=None, help="The property's Unique Property Reference Number, where known.")
+@click.option("--property", "property_ref", default=None, help="A property on record, by its reference.")
+@click.option("--tenancy-ref", "tenancy_ref", default=None)
+@click.option("--starts", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="The first day of the new tenancy (YYYY-MM-DD; today if not given).")
+@in_transaction
+def tenancy_start(db, customer_ref, username, address, postcode, uprn, property_ref, tenancy_ref, starts):
+    """A customer moves: their tenancy now ends the day the new one starts, and their markers follow them."""
+    started = tenancies.move_in(db, actor=actor_named(db, username), customer=customer_ref, address=address,
+                                postcode=postcode, uprn=uprn, property_ref=property_ref, tenancy_ref=tenancy_ref,
+                                starts=starts.date() if starts else None)
+    click.echo(f"{customer_ref} lives at {started.property.address}, {started.property.postcode} "
+               f"(property {started.property.reference}) from {wording.day(started.started_at)}")
 
 
 @main.command("visit-list")

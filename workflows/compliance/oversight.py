@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from workflows.compliance import audit
 from workflows.platform import clock, wording
 from workflows.register import feed, letters
+from workflows.register import tenancy as tenancies
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Letter, NonDisclosure, OPEN_TASK)
@@ -67,9 +68,7 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
     if f.placed_by:
         query = query.where(or_(Alert.placed_by == f.placed_by, Alert.decided_by == f.placed_by))
     if f.customer:
-        like = f"%{f.customer.strip()}%"
-        query = query.where(or_(Customer.reference.ilike(like), Customer.name.ilike(like),
-                                Customer.address.ilike(like), Customer.postcode.ilike(like)))
+        query = query.where(tenancies.customers_matching(f.customer))
     if f.review_before:
         query = query.where(Alert.next_review_at < f.review_before)
     rows = []
@@ -332,8 +331,7 @@ def markers_for(db: Session, *, pack: Pack, actor: Actor, customer_ref: str | No
     if (customer_ref or "").strip():
         query = query.where(Customer.reference == customer_ref.strip())
     if (address or "").strip():
-        like = f"%{address.strip()}%"
-        query = query.where(or_(Customer.address.ilike(like), Customer.postcode.ilike(like)))
+        query = query.where(Customer.id.in_(tenancies.living_at(tenancies.properties_matching(address))))
     customers = list(db.scalars(query))
     active = shown_by_customer(db, pack, [c.id for c in customers])
     audit.record(db, actor=actor.username, action="markers_looked_up", customer=customer_ref, address=address,

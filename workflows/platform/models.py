@@ -96,17 +96,65 @@ class UserRole(Base):
     user: Mapped[User] = relationship(back_populates="roles")
 
 
+class Property(Base):
+    """A home (or other place staff visit): the address is its lines, one a line; the postcode is
+    what staff search by; the UPRN (Unique Property Reference Number) where known."""
+    __tablename__ = "property"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str] = mapped_column(String(12), index=True)
+    uprn: Mapped[str | None] = mapped_column(String(12), unique=True)
+
+
+class Tenancy(Base):
+    """A customer living at a property from `started_at` (None: before the register's records
+    began) until `ended_at` (None: still living there). The one home for "who lives where on a
+    day" (workflows/register/tenancy.py)."""
+    __tablename__ = "tenancy"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(40), index=True)  # the housing system's tenancy reference
+    started_at: Mapped[datetime | None] = mapped_column(Stamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+    property: Mapped[Property] = relationship(lazy="joined", innerjoin=True)
+
+
 class Customer(Base):
     __tablename__ = "customer"
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    address: Mapped[str] = mapped_column(String(300), default="")
-    postcode: Mapped[str] = mapped_column(String(12), default="", index=True)
-    tenancy_ref: Mapped[str | None] = mapped_column(String(40), index=True)
-    tenancy_ended_at: Mapped[datetime | None] = mapped_column(Stamp)
     # a member of the household of this lead tenant (None: a lead tenant, or nobody's household)
     household_of_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    # where they have lived, oldest first: read through `tenancy` (the current or latest one)
+    tenancies: Mapped[list[Tenancy]] = relationship(
+        lazy="selectin", order_by=lambda: (Tenancy.started_at.is_not(None), Tenancy.started_at, Tenancy.id))
+
+    @property
+    def tenancy(self) -> Tenancy | None:
+        """Their tenancy now, else the latest one that has started (None: no address on record)."""
+        moment = clock.now()
+        started = [t for t in self.tenancies if t.started_at is None or clock.as_utc(t.started_at) <= moment]
+        current = [t for t in started if t.ended_at is None or clock.as_utc(t.ended_at) > moment]
+        return (current or started or [None])[-1]
+
+    @property
+    def address(self) -> str:
+        return self.tenancy.property.address if self.tenancy else ""
+
+    @property
+    def postcode(self) -> str:
+        return self.tenancy.property.postcode if self.tenancy else ""
+
+    @property
+    def tenancy_ref(self) -> str | None:
+        return self.tenancy.reference if self.tenancy else None
+
+    @property
+    def tenancy_ended_at(self) -> datetime | None:
+        return self.tenancy.ended_at if self.tenancy else None
 
 
 class ProcessDefinition(Base):

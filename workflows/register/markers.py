@@ -3,7 +3,7 @@ actor needs to know it, the check before a visit and the visit list. Restricted 
 filtered in the query, so they never reach a list or a count."""
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows import permissions
@@ -12,6 +12,7 @@ from workflows.compliance import audit
 from workflows.definitions.pack import Pack
 from workflows.platform import clock
 from workflows.platform.models import Alert, AlertStatus, Customer
+from workflows.register import tenancy as tenancies
 
 
 def _iso(day):
@@ -83,10 +84,8 @@ def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> l
     Shows the instruction to staff only, never the reasons; a restricted marker shows the
     pack's instruction for it (e.g. "contact the relevant manager") to everyone. A member of a
     household also gets the markers on its lead tenant's record, named as the lead tenant's."""
-    like = f"%{text.strip()}%"
-    customers = db.scalars(select(Customer).where(or_(
-        Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
-        Customer.postcode.ilike(like))).order_by(Customer.name).limit(20))
+    customers = db.scalars(select(Customer).where(tenancies.customers_matching(text))
+                           .order_by(Customer.name).limit(20))
     customers = list(customers)
     lead_ids = {c.household_of_id for c in customers if c.household_of_id is not None}
     leads = {c.id: c for c in db.scalars(select(Customer).where(Customer.id.in_(lead_ids)))} if lead_ids else {}
