@@ -256,6 +256,46 @@ def report_concern(db):
                            "linkable_markers": [m["alert"] for m in offered]}, 201)
 
 
+TENANCY_FIELDS = {"customer": text.CUSTOMER_REFERENCE, "address": text.ADDRESS, "postcode": text.POSTCODE,
+                  "uprn": 12, "property": text.CUSTOMER_REFERENCE, "tenancy_ref": text.CUSTOMER_REFERENCE,
+                  "starts": 10}
+
+
+@blueprint.post("/tenancies")
+@with_token("tenancies:write")
+def start_tenancy(db):
+    """A customer's move: a new tenancy from a day, ending the one they have that day."""
+    from datetime import date
+    from workflows.register import tenancy as tenancies
+
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise BadInput("body", "send a JSON object: {\"customer\": ..., \"address\": ..., \"postcode\": ...}")
+    unknown = sorted(set(body) - set(TENANCY_FIELDS))
+    if unknown:
+        raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
+    values = {k: _text(body.get(k), k, required=k == "customer", max_length=n) for k, n in TENANCY_FIELDS.items()}
+    starts = None
+    if values["starts"]:
+        try:
+            starts = date.fromisoformat(values["starts"])
+        except ValueError:
+            raise BadInput("starts", f"starts: '{values['starts']}' is not a day (YYYY-MM-DD)") from None
+    try:
+        started = tenancies.move_in(db, actor=g.api_actor, customer=values["customer"], address=values["address"] or "",
+                                    postcode=values["postcode"] or "", uprn=values["uprn"],
+                                    property_ref=values["property"], tenancy_ref=values["tenancy_ref"], starts=starts)
+    except NotFound as err:
+        raise BadInput("customer", str(err), 404) from None
+    except FormInvalid as err:
+        field, message = next(iter(err.errors.items()))
+        raise BadInput({"start": "starts"}.get(field, field), message) from None
+    place = started.property
+    return _json_response({"customer": values["customer"], "property": place.reference, "address": place.address,
+                           "postcode": place.postcode, "uprn": place.uprn,
+                           "starts": clock.local_day(started.started_at).isoformat()}, 201)
+
+
 @blueprint.get("/out-of-hours")
 @with_token("out_of_hours:read")
 def out_of_hours(db):
@@ -388,6 +428,29 @@ def openapi_document(server: str = "") -> dict:
                     "400": _err("A missing or bad field (named in `field`)"),
                     "404": _err("No customer (or no alert to link to) with that reference"),
                     "409": _err("A conflicting change, or a link to a marker that is not active; try again"),
+                    "413": _err("A request body larger than the API takes"),
+                    **common}}},
+            "/api/v1/tenancies": {"post": {
+                "operationId": "startTenancy",
+                "summary": "A customer moves: a new tenancy from a day, ending the one they have on that day",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["customer"], "additionalProperties": False, "properties": {
+                        "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE},
+                        "address": {"type": "string", "maxLength": text.ADDRESS},
+                        "postcode": {"type": "string", "maxLength": text.POSTCODE},
+                        "uprn": {"type": "string", "maxLength": 12},
+                        "property": {"type": "string", "maxLength": text.CUSTOMER_REFERENCE,
+                                     "description": "A property on record, instead of an address"},
+                        "tenancy_ref": {"type": "string", "maxLength": text.CUSTOMER_REFERENCE},
+                        "starts": {"type": "string", "format": "date", "description": "Today if absent"}}}}}},
+                "responses": {"201": {"description": "The new tenancy", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["customer", "property", "starts"], "properties": {
+                        "customer": {"type": "string"}, "property": {"type": "string"},
+                        "address": {"type": "string"}, "postcode": {"type": "string"},
+                        "uprn": {"type": ["string", "null"]}, "starts": {"type": "string"}}}}}},
+                    "400": _err("A missing or bad field (named in `field`): no postcode, a start before the "
+                                "last tenancy ended"),
+                    "404": _err("No customer with that reference"),
                     "413": _err("A request body larger than the API takes"),
                     **common}}},
             "/api/v1/out-of-hours": {"get": {

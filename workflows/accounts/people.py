@@ -125,7 +125,8 @@ def add_customer(db: Session, *, reference: str, name: str, address: str = "", p
     db.flush()
     if address or postcode or property_ref:  # where they live: a property and a tenancy there
         tenancies.move_in(db, actor=by, customer=customer, address=address, postcode=postcode, uprn=uprn,
-                          property_ref=property_ref, tenancy_ref=tenancy_ref, starts=starts)
+                          property_ref=property_ref, tenancy_ref=tenancy_ref, starts=starts,
+                          since_unknown=True)
     audit.record(db, actor=by, action="customer_added", reference=reference,
                  **({"household_of": lead.reference} if lead else {}))
     return customer

@@ -100,10 +100,11 @@ def home(db: Session, *, address: str, postcode: str, uprn: str | None = None,
 
 def move_in(db: Session, *, actor: Actor | str, customer: Customer | str, address: str = "", postcode: str = "",
             uprn: str | None = None, property_ref: str | None = None, tenancy_ref: str | None = None,
-            starts: date | None = None) -> Tenancy:
+            starts: date | None = None, since_unknown: bool = False) -> Tenancy:
     """Start a customer's tenancy at a property on a day (today if none given), ending the one
     they have on that day. Refused, naming the field, if the day is before their last tenancy
-    ended or started."""
+    ended or started. since_unknown: a customer first recorded where they already live (their
+    first tenancy, started on a day the register does not know)."""
     by = actor if isinstance(actor, str) else actor.username
     if isinstance(customer, str):
         customer = _customer(db, customer)
@@ -128,13 +129,14 @@ def move_in(db: Session, *, actor: Actor | str, customer: Customer | str, addres
         previous.ended_at = moment
         audit.record(db, actor=by, action="tenancy_ended", customer=customer.reference,
                      property=previous.property.reference, ended_at=moment, moved=True)
-    tenancy = Tenancy(customer_id=customer.id, property_id=place.id, reference=tenancy_ref, started_at=moment)
+    tenancy = Tenancy(customer_id=customer.id, property_id=place.id, reference=tenancy_ref,
+                      started_at=None if since_unknown and previous is None and starts is None else moment)
     tenancy.property = place
     db.add(tenancy)
     customer.tenancies.append(tenancy)
     db.flush()
     audit.record(db, actor=by, action="tenancy_started", customer=customer.reference,
-                 property=place.reference, started_at=moment)
+                 property=place.reference, started_at=tenancy.started_at)
     return tenancy
 
 
