@@ -53,6 +53,12 @@ def test_customer_addresses_move_into_properties_and_tenancies_with_nothing_lost
             conn.execute(text("INSERT INTO customer (reference, name, address, postcode, tenancy_ref, "
                               "tenancy_ended_at, household_of_id) VALUES (:r, :n, :a, :p, :t, :e, :h)"),
                          dict(r=ref, n=name, a=address, p=postcode, t=tenancy_ref, e=ended, h=lead))
+        # a marker with a note on it: the rows that refer to the alert and customer tables survive
+        conn.execute(text("INSERT INTO alert (customer_id, category, status, reported_by, reported_at, decision_no, "
+                          "review_count, marker_text) VALUES (1, 'rpo', 'active', 'sam', :at, 1, 0, 'Visit in pairs')"),
+                     dict(at=ENDED))
+        conn.execute(text("INSERT INTO note (customer_id, alert_id, notebook, text, author, created_at) "
+                          "VALUES (1, 1, 'notes', 'Seen', 'sam', :at)"), dict(at=ENDED))
     _alembic(url_at_0018, monkeypatch, "upgrade", "head")
     with engine.connect() as conn:
         homes = conn.execute(text(
@@ -63,6 +69,8 @@ def test_customer_addresses_move_into_properties_and_tenancies_with_nothing_lost
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'customer'"))} \
             if conn.dialect.name == "postgresql" else {row[1] for row in conn.execute(text("PRAGMA table_info(customer)"))}
         properties = conn.execute(text("SELECT count(*) FROM property")).scalar()
+        marker = conn.execute(text("SELECT a.customer_id, a.marker_text, n.text FROM alert a JOIN note n ON n.alert_id = a.id")).one()
+    assert tuple(marker) == (1, "Visit in pairs", "Seen")
     by_ref = {row[0]: row[1:] for row in homes}
     assert set(by_ref) == {"C1", "C2", "C3", "C5"}  # Ann Lee had no address: she has no tenancy
     assert by_ref["C1"][:4] == ("P1", "1 High Street\nDerby", "DE1 1AA", None)

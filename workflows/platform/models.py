@@ -106,6 +106,11 @@ class Property(Base):
     postcode: Mapped[str] = mapped_column(String(12), index=True)
     uprn: Mapped[str | None] = mapped_column(String(12), unique=True)
 
+    @property
+    def name(self) -> str:
+        """How a marker on the property names it: its address's first line."""
+        return self.address.split("\n")[0].split(",")[0] if self.address else self.reference
+
 
 class Tenancy(Base):
     """A customer living at a property from `started_at` (None: before the register's records
@@ -177,12 +182,14 @@ class ProcessDefinition(Base):
 
 
 class Alert(Base):
-    """A customer's warning marker, from the first report to its removal, across all its cases."""
+    """A warning marker on a customer, or on a property (a hazard at an address: the pack's category
+    says which, `on = "property"`), from the first report to its removal, across all its cases."""
     __tablename__ = "alert"
     __table_args__ = (Index("ix_alert_restricted", "restriction", postgresql_where=text("restriction IS NOT NULL"),
                             sqlite_where=text("restriction IS NOT NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
     # under_assessment -> active -> removed, or under_assessment -> not_placed
     status: Mapped[str] = mapped_column(String(20), default=AlertStatus.UNDER_ASSESSMENT, index=True)
@@ -211,8 +218,17 @@ class Alert(Base):
     # the household member the report was about, where the pack puts markers on the lead tenant
     # (`markers_on_lead_tenant`): linked to the alert, their own record not flagged
     about_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
-    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True, foreign_keys=[customer_id])
+    customer: Mapped[Customer | None] = relationship(lazy="joined", foreign_keys=[customer_id])
     about_customer: Mapped[Customer | None] = relationship(lazy="select", foreign_keys=[about_customer_id])
+
+    @property
+    def subject(self) -> "Customer | Property":
+        """Who or what the marker is on: the customer, or the property (each has a name, reference,
+        address and postcode for the pages, lists and letters that name it)."""
+        return self.customer if self.customer_id is not None else self.property
+
+    # defined after `subject`, whose decorator is the builtin this name would hide
+    property: Mapped[Property | None] = relationship(lazy="joined")
 
 
 class LinkedIncident(Base):
