@@ -26,8 +26,8 @@ REGISTER_COLUMNS = ("alert", "customer", "name", "address", "postcode", "categor
                     "next_review")
 NON_DISCLOSURE_COLUMNS = ("id", "alert", "customer", "name", "category", "alert_status", "stage", "reason",
                           "consulted", "decided_by", "decided_at")
-OUT_OF_HOURS_COLUMNS = ("customer", "name", "address", "postcode", "code", "instruction", "control_measures",
-                        "details")
+OUT_OF_HOURS_COLUMNS = ("property", "address", "postcode", "applies_to", "customer", "name", "code", "instruction",
+                        "control_measures", "details")
 
 
 def out_of_hours(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:

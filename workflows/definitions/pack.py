@@ -33,6 +33,11 @@ class Category:
     key: str
     label: str
     description: str = ""
+    # what a marker of this category is on: "person" (a customer; it follows them when they move)
+    # or "property" (a hazard at an address, shown for whoever lives there)
+    on: str = "person"
+    # the process that assesses a concern of this category (None: the pack's assessment_process)
+    assessment_process: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,7 @@ class Pack:
         "restriction", "marker_text", "control_measures", "level", "marker_code",
         "decided_by", "decided_role", "review_no", "about_customer_ref",
         "current_level", "current_marker_code", "tenant_told",
+        "on_property",  # a marker on a property (a hazard at an address), not on a person
     )
 
     def bpmn_files(self) -> list[Path]:
@@ -242,6 +248,24 @@ class Pack:
 
     def rank_of(self, role_keys) -> int:
         return max((self.roles[r].rank for r in role_keys if r in self.roles), default=0)
+
+    @property
+    def assessment_processes(self) -> frozenset[str]:
+        """Every process that assesses a new concern: the pack's, and those its categories name."""
+        return frozenset({self.assessment_process} | {c.assessment_process for c in self.categories.values()
+                                                       if c.assessment_process})
+
+    @property
+    def property_processes(self) -> frozenset[str]:
+        """The assessment processes that assess markers on properties only (`on = "property"`)."""
+        by_process = {}
+        for c in self.categories.values():
+            by_process.setdefault(c.assessment_process or self.assessment_process, set()).add(c.on)
+        return frozenset(p for p, subjects in by_process.items() if subjects == {"property"})
+
+    def assessment_process_for(self, category: str) -> str:
+        """The process that assesses a concern of this category."""
+        return self.require_category(category).assessment_process or self.assessment_process
 
     def require_category(self, key: str) -> Category:
         if key not in self.categories:
@@ -329,7 +353,7 @@ def _build(key, directory, raw, path) -> Pack:
         for qkey, q in raw.get("requests", {}).items():
             pack.requests[qkey] = Request(qkey, q["label"], q["process"])
         for ckey, c in _section(raw, "categories", path).items():
-            pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""))
+            pack.categories[ckey] = _category(ckey, c, path)
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
                 xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"),
@@ -495,6 +519,22 @@ def _restriction_measures(x: dict, key: str, path) -> tuple[str, ...]:
         raise PackError(f"{path}: [restrictions.{key}] control_measures must be a list of measures as staff "
                         f"read them, e.g. control_measures = [\"Contact the relevant manager before visiting\"]")
     return tuple(m.strip() for m in measures)
+
+
+SUBJECTS = ("person", "property")
+
+
+def _category(key: str, c: dict, path) -> Category:
+    """[categories.<key>]: label, description; `on` ("person" or "property"); assessment_process."""
+    on = c.get("on", "person")
+    if on not in SUBJECTS:
+        raise PackError(f"{path}: [categories.{key}] on must be \"person\" (a marker on a customer) or "
+                        f"\"property\" (a marker on an address, for whoever lives there), not {on!r}")
+    process = c.get("assessment_process")
+    if process is not None and (not isinstance(process, str) or not process.strip()):
+        raise PackError(f"{path}: [categories.{key}] assessment_process must name a process of the pack (its id "
+                        f"in the .bpmn file), e.g. assessment_process = \"hazard_assessment\", not {process!r}")
+    return Category(key, c["label"], c.get("description", ""), on, process)
 
 
 def _process_name(meta: dict, name: str, path) -> str | None:

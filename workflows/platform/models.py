@@ -146,6 +146,14 @@ class Customer(Base):
         return (current or started or [None])[-1]
 
     @property
+    def home(self) -> Property | None:
+        """The property they live in now (None: none on record, or their last tenancy has ended)."""
+        tenancy = self.tenancy
+        if tenancy is None or (tenancy.ended_at is not None and clock.as_utc(tenancy.ended_at) <= clock.now()):
+            return None
+        return tenancy.property
+
+    @property
     def address(self) -> str:
         return self.tenancy.property.address if self.tenancy else ""
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from workflows.platform import clock
 from workflows.cases.assignment import Actor, roles_acting_for
-from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property, TaskStatus,
+                                       User, UserRole)
 from workflows.definitions.pack import Pack
 from workflows.permissions import restrictions_admitting, visible
 
@@ -48,10 +49,12 @@ def _query(pack, actor, condition):
 def _rows(pack, actor, condition):
     """Just what an inbox line shows, as plain rows: no ORM objects to build for a long list."""
     return (select(HumanTask.id, HumanTask.title, HumanTask.kind, HumanTask.role, HumanTask.assignee, HumanTask.status,
-                   HumanTask.due_at, Case.alert_id, Customer.name.label("customer_name"),
-                   Customer.reference.label("customer_ref"))
+                   HumanTask.due_at, Case.alert_id,
+                   # the marker's subject: a customer, or a property (by its address)
+                   func.coalesce(Customer.name, Property.address).label("customer_name"),
+                   func.coalesce(Customer.reference, Property.reference).label("customer_ref"))
             .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
-            .join(Customer, Alert.customer_id == Customer.id)
+            .outerjoin(Customer, Alert.customer_id == Customer.id).outerjoin(Property, Alert.property_id == Property.id)
             .where(condition, visible(pack, actor)))
 
 
