@@ -54,7 +54,8 @@ def check_process(process, pack: Pack, add) -> None:
             add(task.get("id"), f"a path from here reaches '{end}' leaving the marker in place with no "
                                 f"review ahead of it (schedule_review)")
     _check_outcome_recorded_at_the_decision(process, graph, add)
-    _check_review_outcomes_told(process, graph, add)
+    if not on_places_only:
+        _check_review_outcomes_told(process, graph, add)
     _check_no_letter_after_not_told(process, graph, pack, add)
     _check_one_waiting_review(process, graph, pack, add)
     if process.get("id") == pack.late_appeals and not graph.actions(("record_late_appeal_decision",)):

@@ -87,11 +87,12 @@ def _check_requests(pack, processes, add) -> None:
 
 def _check_category_processes(pack, processes, add) -> None:
     for category in pack.categories.values():
-        if category.assessment_process and category.assessment_process not in processes:
-            add(f"[categories.{category.key}]",
-                f"category '{category.label}' ({category.key}) is assessed by the process "
-                f"'{category.assessment_process}', which is neither in the pack's diagrams nor deployed "
-                f"(the pack's processes: {_listed(processes)})", str(pack.directory / "pack.toml"))
+        for named, what in ((category.assessment_process, "assessed"), (category.review_process, "reviewed")):
+            if named and named not in processes:
+                add(f"[categories.{category.key}]",
+                    f"category '{category.label}' ({category.key}) is {what} by the process '{named}', which is "
+                    f"neither in the pack's diagrams nor deployed (the pack's processes: {_listed(processes)})",
+                    str(pack.directory / "pack.toml"))
 
 
 def _check_scheduled_process(task, processes, add) -> None:

@@ -36,8 +36,10 @@ class Category:
     # what a marker of this category is on: "person" (a customer; it follows them when they move)
     # or "property" (a hazard at an address, shown for whoever lives there)
     on: str = "person"
-    # the process that assesses a concern of this category (None: the pack's assessment_process)
+    # the process that assesses a concern of this category (None: the pack's assessment_process),
+    # and the review process it schedules, where it is its own (for the lint: see property_processes)
     assessment_process: str | None = None
+    review_process: str | None = None
 
 
 @dataclass(frozen=True)
@@ -257,10 +259,13 @@ class Pack:
 
     @property
     def property_processes(self) -> frozenset[str]:
-        """The assessment processes that assess markers on properties only (`on = "property"`)."""
+        """The processes (assessments, and reviews named by a category) that run markers on properties
+        only (`on = "property"`): they have no tenant to tell."""
         by_process = {}
         for c in self.categories.values():
             by_process.setdefault(c.assessment_process or self.assessment_process, set()).add(c.on)
+            if c.review_process:
+                by_process.setdefault(c.review_process, set()).add(c.on)
         return frozenset(p for p, subjects in by_process.items() if subjects == {"property"})
 
     def assessment_process_for(self, category: str) -> str:
@@ -530,11 +535,13 @@ def _category(key: str, c: dict, path) -> Category:
     if on not in SUBJECTS:
         raise PackError(f"{path}: [categories.{key}] on must be \"person\" (a marker on a customer) or "
                         f"\"property\" (a marker on an address, for whoever lives there), not {on!r}")
-    process = c.get("assessment_process")
-    if process is not None and (not isinstance(process, str) or not process.strip()):
-        raise PackError(f"{path}: [categories.{key}] assessment_process must name a process of the pack (its id "
-                        f"in the .bpmn file), e.g. assessment_process = \"hazard_assessment\", not {process!r}")
-    return Category(key, c["label"], c.get("description", ""), on, process)
+    processes = {}
+    for setting in ("assessment_process", "review_process"):
+        process = processes[setting] = c.get(setting)
+        if process is not None and (not isinstance(process, str) or not process.strip()):
+            raise PackError(f"{path}: [categories.{key}] {setting} must name a process of the pack (its id in "
+                            f"the .bpmn file), e.g. {setting} = \"hazard_{setting.split('_')[0]}\", not {process!r}")
+    return Category(key, c["label"], c.get("description", ""), on, **processes)
 
 
 def _process_name(meta: dict, name: str, path) -> str | None:
