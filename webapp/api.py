@@ -325,7 +325,9 @@ def feed_event_schema() -> dict:
                 "changed_fields": strings,
                 "person_alert": {"type": "object", "required": ["alert_reference", "person_reference", "status"],
                                  "properties": {
-                    "alert_reference": {"type": "string"}, "person_reference": {"type": "string"},
+                    "alert_reference": {"type": "string"}, "person_reference": text_or_null,
+                    "property_reference": {"type": "string", "description": "A marker on a property (a hazard "
+                                           "at the address): the property; person_reference is null"},
                     "status": {"type": "string", "enum": ["active", "interim", "ended"]},
                     "alert_type": text_or_null, "alert_type_code": text_or_null, "alert_level": text_or_null,
                     "alert_level_code": text_or_null, "marker_code": text_or_null,
@@ -458,8 +460,11 @@ def openapi_document(server: str = "") -> dict:
                 "responses": {"200": {"description": "The out-of-hours list (no reasons)", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["markers"], "properties": {
                         "markers": {"type": "array", "items": {"type": "object", "properties": {
-                            "customer": {"type": "string"}, "name": {"type": "string"},
+                            "property": {"type": ["string", "null"], "description": "Where it applies now"},
                             "address": {"type": "string"}, "postcode": {"type": "string"},
+                            "applies_to": {"type": "string", "description": "The person it is about, or "
+                                           "everyone living there (a marker on the property)"},
+                            "customer": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]},
                             "code": {"type": ["string", "null"]}, "instruction": {"type": ["string", "null"]},
                             "control_measures": {"type": "array", "items": {"type": "string"}},
                             "details": {"type": "array", "items": {"type": "string"}}}}}}}}}},

@@ -54,6 +54,25 @@ def property_of(cli, customer):
         return db.scalar(select(Customer).where(Customer.reference == customer)).home.reference
 
 
+def test_the_out_of_hours_list_gives_per_property_the_person_and_property_markers_that_apply(
+        cli, monkeypatch, tmp_path, app):
+    from tests.compliance.api_helpers import bearer, token
+    from tests.helpers import settings
+    world = hazard_world(cli, monkeypatch, tmp_path)
+    home = property_of(cli, "C1")
+    place_hazard(world, home)
+    alert_id = world.report("concern", customer="C1", now="2026-03-02T10:00", description="Shouted at the officer")
+    task = world.open_task("mo", alert_id, "2026-03-02T10:00")
+    cli("task", "complete", task["task"], "--as", "mo", now="2026-03-02T10:00",
+        *settings({"marker_text": "Visit in pairs", "level": "L2", "contact_rules": "letters_only"}))
+    rows = app.test_client().get("/api/v1/out-of-hours", headers=bearer(token(cli, "ooh", "out_of_hours:read"))
+                                 ).get_json()["markers"]
+    assert [(r["property"], r["address"], r["applies_to"], r["instruction"]) for r in rows] == [
+        (home, "1 High Street", "everyone living there", "Dog at the address: phone first"),
+        (home, "1 High Street", "John Smith (C1)", "Visit in pairs")]
+    assert "surveyor" not in str(rows) and "Shouted" not in str(rows)
+
+
 def test_a_hazard_on_a_property_shows_for_two_successive_occupiers(cli, monkeypatch, tmp_path):
     world = hazard_world(cli, monkeypatch, tmp_path)
     home = property_of(cli, "C1")  # John Smith lives at 1 High Street

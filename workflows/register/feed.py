@@ -150,7 +150,10 @@ def _person_alert(pack: Pack, alert: Alert, change: str, before: dict | None) ->
     ended = change == "remove"
     interim = change == "interim_on" or (change == "amend" and (before or {}).get("status") == "interim")
     return {
-        "alert_reference": f"A{alert.id:06d}", "person_reference": alert.subject.reference,
+        "alert_reference": f"A{alert.id:06d}",
+        # a marker on a person is keyed by the person; one on a property (a hazard there) by the property
+        "person_reference": alert.customer.reference if alert.customer_id is not None else None,
+        **({"property_reference": alert.property.reference} if alert.property_id is not None else {}),
         "status": "ended" if ended else "interim" if interim else "active",
         "alert_type": category.label if category else None,
         "alert_type_code": pack.feed.categories.get(shown["category"] or ""),
