@@ -48,3 +48,5 @@ def test_a_hazard_at_a_derby_address_shows_on_the_web_for_two_successive_occupie
     assert "Marker at their address:</strong> <bdi>Needles in the garden" in peter and "1 High Street" in peter
     assert "John Smith" not in page
     assert "Needles" not in sam.get("/check?q=John+Smith").get_data(as_text=True)
+    story = as_user("arthur").get(f"/alerts/{alert_id}").get_data(as_text=True)
+    assert "<dt>Property</dt>" in story and "for whoever lives or visits there" in story and "<dt>Customer</dt>" not in story
