@@ -82,3 +82,16 @@ def test_a_housing_system_records_a_move_through_the_api(derby, app):
     assert again.status_code == 400 and again.json["field"] == "starts"
     assert client.post("/api/v1/tenancies", json={"customer": "C3", "address": "4 Mill Lane"},
                        headers=bearer(token(derby.cli, "ooh", "out_of_hours:read"))).status_code == 403
+
+
+def test_the_subject_access_export_gives_where_they_have_lived(derby):
+    import json
+    cli = derby.cli
+    cli("users", "add", "cora", "--name", "Cora", "--role", "compliance_officer")
+    cli("tenancy", "start", "C1", "--as", "sam", "--address", "7 Park Lane, Derby", "--postcode", "DE3 3CC",
+        "--uprn", "100030000007", "--starts", "2026-04-01", now="2026-03-10T09:00")
+    data = json.loads(cli("export", "subject-access", "C1", "--as", "cora", "--format", "json", now="2026-04-02T09:00"))
+    lived = [(t["address"], t["postcode"], t["uprn"], t["started_at"], t["ended_at"]) for t in data["subject"]["tenancies"]]
+    assert lived == [("1 High Street, Derby", "DE1 1AA", None, None, "2026-03-31T23:00:00+00:00"),
+                     ("7 Park Lane, Derby", "DE3 3CC", "100030000007", "2026-03-31T23:00:00+00:00", None)]
+    assert data["subject"]["address"] == "7 Park Lane, Derby"
