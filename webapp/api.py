@@ -224,10 +224,12 @@ def report_concern(db):
     body = _json_body()
     if not isinstance(body, dict):
         raise BadInput("body", "send a JSON object: {\"customer\": ..., \"category\": ..., \"description\": ...}")
-    unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved", "link_to"})
+    unknown = sorted(set(body) - {"customer", "property", "category", "description", "staff_involved", "link_to"})
     if unknown:
         raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
-    customer = _text(body.get("customer"), "customer", required=True, max_length=text.CUSTOMER_REFERENCE)
+    # a hazard at an address names the property (a category the pack puts on properties), not a customer
+    place = _text(body.get("property"), "property", required=False, max_length=text.CUSTOMER_REFERENCE)
+    customer = _text(body.get("customer"), "customer", required=not place, max_length=text.CUSTOMER_REFERENCE)
     category = _text(body.get("category"), "category", required=True, max_length=text.CATEGORY)
     description = _text(body.get("description"), "description", required=True)
     staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=text.USERNAME)
@@ -237,13 +239,16 @@ def report_concern(db):
     pack = active_pack()
     if category not in pack.categories:
         raise BadInput("category", f"unknown category '{category}' (this pack has: {', '.join(sorted(pack.categories))})")
-    holder = incidents.customer_named(db, customer) if link_to is None else None
+    holder = incidents.customer_named(db, customer) if link_to is None and customer else None
     offered = incidents.linkable_markers(db, pack=pack, actor=g.api_actor, customer=holder) if holder else []
     try:
         case = engine.report_concern(db, pack=pack, actor=g.api_actor, customer_ref=customer, category=category,
-                                     description=description, staff_involved=staff_involved, link_to=link_to)
+                                     description=description, staff_involved=staff_involved, link_to=link_to,
+                                     property_ref=place)
     except NotFound as err:
-        raise BadInput("link_to" if link_to is not None and "alert" in str(err) else "customer", str(err), 404) from None
+        field = ("link_to" if link_to is not None and "alert" in str(err) else
+                 "property" if "property" in str(err) else "customer")
+        raise BadInput(field, str(err), 404) from None
     except FormInvalid as err:
         field, message = next(iter(err.errors.items()))
         raise BadInput(field, message) from None
@@ -363,9 +368,13 @@ def openapi_document(server: str = "") -> dict:
                     "customer": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
                     "postcode": {"type": "string"},
                     "markers": {"type": "array", "items": {"$ref": "#/components/schemas/Marker"}}}},
-                "Concern": {"type": "object", "required": ["customer", "category", "description"],
+                "Concern": {"type": "object", "required": ["category", "description"],
                             "additionalProperties": False, "properties": {
-                                "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE},
+                                "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE,
+                                             "description": "The customer (required unless `property` is given)"},
+                                "property": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE,
+                                             "description": "The property, for a category the pack puts on "
+                                                            "properties (a hazard at the address)"},
                                 "category": {"type": "string", "enum": sorted(pack.categories)},
                                 "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
                                 "staff_involved": {"type": "string", "maxLength": text.USERNAME, "description":

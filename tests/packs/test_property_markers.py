@@ -130,3 +130,28 @@ def test_pack_check_refuses_a_bad_subject_and_a_missing_process(cli, monkeypatch
     error = cli.fails("pack", "check")
     assert "category 'A hazard at the address' (hazard) is assessed by the process 'small_hazard', which is neither " \
            "in the pack's diagrams nor deployed" in error
+
+
+def test_the_api_reports_a_hazard_against_a_property_and_refuses_it_against_a_customer(cli, monkeypatch, tmp_path, app):
+    from tests.compliance.api_helpers import bearer, token
+    hazard_world(cli, monkeypatch, tmp_path)
+    home = property_of(cli, "C1")
+    headers, client = bearer(token(cli, "hms", "concerns:write")), app.test_client()
+    refused = client.post("/api/v1/concerns", json={"customer": "C1", "category": "hazard", "description": "Dog"},
+                          headers=headers)
+    assert refused.status_code == 400 and refused.json["field"] == "customer"
+    assert "is a marker on a property, not on a person" in refused.json["error"]
+    refused = client.post("/api/v1/concerns", json={"property": home, "category": "concern", "description": "x"},
+                          headers=headers)
+    assert refused.status_code == 400 and refused.json["field"] == "property"
+    missing = client.post("/api/v1/concerns", json={"property": "P99", "category": "hazard", "description": "Dog"},
+                          headers=headers)
+    assert missing.status_code == 404 and missing.json["field"] == "property"
+    with transaction() as db:
+        assert db.scalar(select(func.count()).select_from(Alert)) == 0
+    done = client.post("/api/v1/concerns", json={"property": home, "category": "hazard", "description": "Dog"},
+                       headers=headers)
+    assert done.status_code == 201, done.json
+    with transaction() as db:
+        alert = db.get(Alert, done.json["alert"])
+        assert alert.property.reference == home and alert.customer_id is None
