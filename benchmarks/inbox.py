@@ -1,6 +1,7 @@
 """Server time of the inbox and check-before-visiting pages on a large PostgreSQL register.
 
-Creates its own database (alertflow_bench), seeds 100,000 alerts, 1,000,000 completed and
+Creates its own database (alertflow_bench), seeds 100,000 properties (60,000 customers living in
+them, 10,000 with an earlier tenancy elsewhere), 100,000 alerts, 1,000,000 completed and
 20,000 open human tasks (some on restricted records, some claimed, a share overdue), then
 requests the pages in-process through the real Flask app (the inbox also with its filters,
 search, sorting and a deep page; the team view; the register list paged and filtered) (sign-in, role checks, queries,
@@ -24,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DB_NAME = "alertflow_bench"
 PASSWORD = "bench password"
-ALERTS, COMPLETED, OPEN, CUSTOMERS = 100_000, 1_000_000, 20_000, 60_000
+ALERTS, COMPLETED, OPEN, CUSTOMERS, PROPERTIES, MOVED = 100_000, 1_000_000, 20_000, 60_000, 100_000, 10_000
 # who the open steps wait for (per cent) and how many users hold each role
 OPEN_ROLES = {"asb_manager": 30, "complex_needs_manager": 20, "head_of_service": 20, "asb_team": 20,
               "head_of_housing_management": 5, "investigating_officer": 5}
 USERS_PER_ROLE = 10
 
 SEED = f"""
-INSERT INTO customer (id, reference, name, address, postcode)
+INSERT INTO customer (id, reference, name)
 SELECT i, 'B' || i,
        (ARRAY['John','Mary','Peter','Susan','Gary','Lisa','Dean','Karen','Paul','Sharon','Mark','Jean',
               'David','Helen','Ian','Julie','Kevin','Anne','Neil','Sarah'])[1 + i % 20] || ' ' ||
@@ -39,11 +40,25 @@ SELECT i, 'B' || i,
               'Walker','Wright','Robinson','Thompson','White','Hughes','Edwards','Green','Hall','Wood',
               'Harris','Lewis','Martin','Jackson','Clarke','Clark','Turner','Hill','Scott','Cooper',
               'Morris','Ward','Moore','King','Watson','Baker','Harrison','Morgan','Patel','Young',
-              'Allen','Mitchell','James','Anderson','Phillips','Lee','Bell','Parker','Davis','Mellor'])[1 + (i / 20) % 50],
-       (i % 200 + 1) || ' ' || (ARRAY['Normanton Road','Osmaston Park Road','Stockbrook Street','Mansfield Road',
-              'Sinfin Lane','Austin Square','Chester Green Road','Shaftesbury Crescent'])[1 + i % 8] || ', Derby',
-       'DE' || (1 + i % 24) || ' ' || (i % 9) || chr(65 + i % 26) || chr(65 + (i / 26) % 26)
+              'Allen','Mitchell','James','Anderson','Phillips','Lee','Bell','Parker','Davis','Mellor'])[1 + (i / 20) % 50]
 FROM generate_series(1, {CUSTOMERS}) AS i;
+
+INSERT INTO property (id, reference, address, postcode, uprn)
+SELECT i, 'P' || i, (i % 200 + 1) || ' ' || (ARRAY['Normanton Road','Osmaston Park Road','Stockbrook Street','Mansfield Road',
+              'Sinfin Lane','Austin Square','Chester Green Road','Shaftesbury Crescent'])[1 + i % 8] || ', Derby',
+       'DE' || (1 + i % 24) || ' ' || (i % 9) || chr(65 + i % 26) || chr(65 + (i / 26) % 26),
+       (100000000000 + i)::text
+FROM generate_series(1, {PROPERTIES}) AS i;
+
+-- customer i lives at property i (since before records began); the first MOVED moved there a
+-- year ago from a property no one lives in now
+INSERT INTO tenancy (customer_id, property_id, reference, started_at, ended_at)
+SELECT i, i, 'T' || i, CASE WHEN i <= {MOVED} THEN now() - interval '365 days' END, NULL
+FROM generate_series(1, {CUSTOMERS}) AS i;
+INSERT INTO tenancy (customer_id, property_id, reference, started_at, ended_at)
+SELECT i, {CUSTOMERS} + i, 'T0' || i, now() - interval '3000 days', now() - interval '365 days'
+FROM generate_series(1, {MOVED}) AS i;
+
 
 INSERT INTO alert (id, customer_id, category, status, restriction, marker_text, control_measures,
                    reported_by, reported_at, decided_by, decided_role, decided_at, decision_no,
@@ -73,6 +88,11 @@ SELECT 1 + i % {ALERTS}, md5('done' || i)::uuid::text, 'review', 'Review the mar
        now() - (i % 900) * interval '1 day', 'asb.manager.' || (i % {USERS_PER_ROLE}), '{{"review_outcome": "keep"}}'::json
 FROM generate_series(1, {COMPLETED}) AS i;
 """
+
+
+def postcode(i: int) -> str:
+    """Property i's postcode, as SEED makes it."""
+    return f"DE{1 + i % 24} {i % 9}{chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}"
 
 
 def open_tasks_sql():
@@ -141,14 +161,16 @@ def seed(url):
         for statement in ([s for s in SEED.split(";\n") if s.strip()] + [open_tasks_sql()]
                           + EXCLUSIONS_SQL.strip().split(";\n")):
             conn.execute(statement.replace("DEFINITION_ID", str(int(review))))
-        for table in ("customer", "alert", "workflow_case", "human_task"):
+        for table in ("customer", "property", "tenancy", "alert", "workflow_case", "human_task"):
             conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         conn.execute("VACUUM ANALYZE")
         counts = {t: conn.execute(q).fetchone()[0] for t, q in {
             "alerts": "SELECT count(*) FROM alert",
             "completed tasks": "SELECT count(*) FROM human_task WHERE status = 'completed'",
             "open tasks": "SELECT count(*) FROM human_task WHERE status IN ('ready', 'claimed')",
-            "customers": "SELECT count(*) FROM customer"}.items()}
+            "customers": "SELECT count(*) FROM customer",
+            "properties": "SELECT count(*) FROM property",
+            "tenancies": "SELECT count(*) FROM tenancy"}.items()}
     print(f"seeded in {time.perf_counter() - started:.0f} s: " + ", ".join(f"{v:,} {k}" for k, v in counts.items()))
 
 
@@ -212,6 +234,9 @@ def main():
         report("check before visiting (name, surname, ref, postcode, street)",
                timed(staff, ["/check?q=Mary+Mellor", "/check?q=Patel", "/check?q=B4242", "/check?q=DE23+5",
                              "/check?q=Sinfin+Lane"], args.requests))
+        report(f"check before visiting by postcode ({PROPERTIES:,} properties)",
+               timed(staff, [f"/check?q={postcode(i).replace(' ', '+')}" for i in (7, 4242, 30_001, 65_000, 99_999)],
+                     args.requests))
     finally:
         if not args.keep:
             drop_database(args.server)

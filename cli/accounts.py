@@ -134,12 +134,16 @@ def customers():
 @click.option("--name", required=True)
 @click.option("--address", default="")
 @click.option("--postcode", default="")
+@click.option("--uprn", default=None, help="The property's Unique Property Reference Number, where known.")
+@click.option("--property", "property_ref", default=None, help="A property on record, by its reference.")
+@click.option("--tenancy-ref", "tenancy_ref", default=None)
 @click.option("--household-of", "household_of", default=None,
               help="The lead tenant (reference) whose household this person belongs to.")
 @in_transaction
-def customers_add(db, reference, name, address, postcode, household_of):
-    """Add a customer."""
+def customers_add(db, reference, name, address, postcode, uprn, property_ref, tenancy_ref, household_of):
+    """Add a customer, and their tenancy from today where an address (or property) is given."""
     customer = people.add_customer(db, reference=reference, name=name, address=address, postcode=postcode,
+                                   uprn=uprn, property_ref=property_ref, tenancy_ref=tenancy_ref,
                                    household_of=household_of)
     click.echo(f"added customer {customer.reference}" + (f", of {household_of}'s household" if household_of else ""))
 

@@ -20,7 +20,9 @@ from cli.app import actor_named, day, fail, in_transaction, iso_day, main
 
 @main.command()
 @click.option("--as", "username", required=True)
-@click.option("--customer", "customer_ref", required=True, help="The customer's reference.")
+@click.option("--customer", "customer_ref", default=None, help="The customer's reference.")
+@click.option("--property", "property_ref", default=None,
+              help="The property's reference, for a category the pack puts on properties (a hazard at an address).")
 @click.option("--category", required=True)
 @click.option("--description", required=True, help="What happened, or why there is a concern.")
 @click.option("--staff-involved", "staff_involved", default=None,
@@ -29,13 +31,14 @@ from cli.app import actor_named, day, fail, in_transaction, iso_day, main
               help="Link the concern to the active marker already on the customer (its alert number) "
                    "instead of opening a second alert.")
 @in_transaction
-def report(db, username, customer_ref, category, description, staff_involved, link_to):
-    """Report a concern about a customer (any staff); this starts a case."""
+def report(db, username, customer_ref, property_ref, category, description, staff_involved, link_to):
+    """Report a concern about a customer, or a hazard at a property (any staff); this starts a case."""
     pack, actor = active_pack(), actor_named(db, username)
-    customer = incidents.customer_named(db, customer_ref) if link_to is None else None
+    customer = incidents.customer_named(db, customer_ref) if link_to is None and customer_ref else None
     offered = incidents.linkable_markers(db, pack=pack, actor=actor, customer=customer) if customer else []
     case = engine.report_concern(db, pack=pack, actor=actor, customer_ref=customer_ref, category=category,
-                                 description=description, staff_involved=staff_involved, link_to=link_to)
+                                 description=description, staff_involved=staff_involved, link_to=link_to,
+                                 property_ref=property_ref)
     if link_to is not None:
         click.echo(f"concern linked to the marker on alert {case.alert_id} (incident "
                    f"{len(incidents.linked(db, case.alert_id)) + 1} of this marker); case {case.id} started")
@@ -47,7 +50,7 @@ def report(db, username, customer_ref, category, description, staff_involved, li
                    f"({m['instruction']}); a concern about them can be linked to it: report with --link-to {m['alert']}")
     alert = case.alert
     if alert.about_customer_id is not None:
-        click.echo(f"the marker goes on the lead tenant {alert.customer.name} ({alert.customer.reference}); "
+        click.echo(f"the marker goes on the lead tenant {alert.subject.name} ({alert.subject.reference}); "
                    f"{alert.about_customer.reference}'s own record is linked to it, not flagged")
     print_open_steps(db, username, case.alert_id)
 
@@ -289,11 +292,34 @@ def tenancy():
 @tenancy.command("end")
 @click.argument("customer_ref")
 @click.option("--as", "username", required=True)
+@click.option("--on", "on", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="The day it ended (YYYY-MM-DD; today if not given).")
 @in_transaction
-def tenancy_end(db, customer_ref, username):
+def tenancy_end(db, customer_ref, username, on):
     """Record that a customer no longer has a tenancy or licence (their markers go, if the pack says so)."""
-    removed = tenancies.end_tenancy(db, pack=active_pack(), actor=actor_named(db, username), customer_ref=customer_ref)
+    removed = tenancies.end_tenancy(db, pack=active_pack(), actor=actor_named(db, username), customer_ref=customer_ref,
+                                    ended_at=clock.start_of_day(on.date()) if on else None)
     click.echo(f"tenancy of {customer_ref} ended; {len(removed)} marker(s) removed")
+
+
+@tenancy.command("start")
+@click.argument("customer_ref")
+@click.option("--as", "username", required=True)
+@click.option("--address", default="", help="The new address, its lines separated by commas or newlines.")
+@click.option("--postcode", default="")
+@click.option("--uprn", default=None, help="The property's Unique Property Reference Number, where known.")
+@click.option("--property", "property_ref", default=None, help="A property on record, by its reference.")
+@click.option("--tenancy-ref", "tenancy_ref", default=None)
+@click.option("--starts", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="The first day of the new tenancy (YYYY-MM-DD; today if not given).")
+@in_transaction
+def tenancy_start(db, customer_ref, username, address, postcode, uprn, property_ref, tenancy_ref, starts):
+    """A customer moves: their tenancy now ends the day the new one starts, and their markers follow them."""
+    started = tenancies.move_in(db, actor=actor_named(db, username), customer=customer_ref, address=address,
+                                postcode=postcode, uprn=uprn, property_ref=property_ref, tenancy_ref=tenancy_ref,
+                                starts=starts.date() if starts else None)
+    click.echo(f"{customer_ref} lives at {started.property.address}, {started.property.postcode} "
+               f"(property {started.property.reference}) from {wording.day(started.started_at)}")
 
 
 @main.command("visit-list")
@@ -306,13 +332,17 @@ def visit_list(db, username, as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    for r in rows:
+    place = object()
+    for r in rows:  # by property: each address once, then what applies there and to whom
+        if r["property"] != place:
+            place = r["property"]
+            click.echo(f"{r['address']} {r['postcode']} (property {place})" if place else "no address on record")
         code = f"[{r['code']}] " if r["code"] else ""
-        click.echo(f"{r['customer']:10} {r['name']}, {r['address']} {r['postcode']}: {code}{r['instruction']}")
+        click.echo(f"  {r['applies_to']}: {code}{r['instruction']}")
         for detail in r.get("details") or []:
             click.echo(f"    {detail}")
     if not rows:
-        click.echo("no customer has a marker")
+        click.echo("no customer or property has a marker")
 
 
 @main.group()
@@ -362,14 +392,14 @@ def alerts_list(db, username, status, as_json):
                            status=None if status == "all" else status)
     if as_json:
         click.echo(json.dumps([{"alert": a.id, "status": a.status, "category": a.category,
-                                "customer": a.customer.reference, "marker_text": a.marker_text,
+                                "customer": a.subject.reference, "marker_text": a.marker_text,
                                 "marker_code": a.marker_code, "level": a.level,
                                 "placed_at": a.placed_at.isoformat() if a.placed_at else None,
                                 "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None}
                                for a in rows], indent=2))
         return
     for a in rows:
-        click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.customer.reference:10} "
+        click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.subject.reference:10} "
                    f"next review {_iso(markers.next_review_date(a)) or '-'}  {a.marker_text or ''}")
     if not rows:
         click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
@@ -386,7 +416,7 @@ def alerts_show(db, alert_id, username, as_json):
     story = alert_story(db, pack=pack, actor=actor_named(db, username), alert_id=alert_id)
     a = story["alert"]
     data = {
-        "alert": a.id, "customer": a.customer.reference, "category": a.category, "status": a.status,
+        "alert": a.id, "customer": a.subject.reference, "category": a.category, "status": a.status,
         "reported_by": a.reported_by, "staff_involved": a.staff_involved,
         "about_customer": a.about_customer.reference if a.about_customer_id else None,
         "restriction": a.restriction, "marker_text": a.marker_text, "control_measures": a.control_measures,
@@ -426,7 +456,7 @@ def alerts_show(db, alert_id, username, as_json):
     if as_json:
         click.echo(json.dumps(data, indent=2, default=str))
         return
-    click.echo(f"alert {a.id}: {a.customer.name} ({a.customer.reference})  {data['category_label']}  "
+    click.echo(f"alert {a.id}: {a.subject.name} ({a.subject.reference})  {data['category_label']}  "
                f"{a.status.replace('_', ' ')}")
     click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
     click.echo(f"  marker: {a.marker_text or '-'}  measures: {wording.and_list(a.control_measures or []) or '-'}")
@@ -470,7 +500,11 @@ def check(db, text, username):
     """Before a visit: does this customer (name, reference, address) carry a marker?"""
     results = markers.check_before_visit(db, pack=active_pack(), actor=actor_named(db, username), text=text)
     for r in results:
-        c = r.customer
+        c, place = r.customer, r.place
+        if c is None:  # a property with a marker, no one found living there
+            for m in r.place_markers:
+                click.echo(f"{place.reference}  {place.address} {place.postcode}: {_marker_line(m)} (at this address)")
+            continue
         if not r.markers:
             click.echo(f"{c.reference}  {c.name}, {c.address}: no marker" + (" of their own" if r.lead_tenant else ""))
         for m in r.markers:
@@ -479,8 +513,11 @@ def check(db, text, username):
             lead = r.lead_tenant
             click.echo(f"{c.reference}  {c.name}, of the household of the lead tenant {lead.name} ({lead.reference}): "
                        f"{_marker_line(m)}")
+        for m in r.place_markers:
+            click.echo(f"{c.reference}  {c.name}, at {place.address} {place.postcode} (property {place.reference}): "
+                       f"{_marker_line(m)} (at this address)")
     if not results:
-        click.echo(f"no customer matches '{text}'")
+        click.echo(f"no customer matches '{text}', nor any property with a marker")
     elif len(results) >= markers.CHECK_SHOWS:
         total = markers.customers_matching(db, text=text)
         if total > len(results):

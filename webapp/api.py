@@ -224,10 +224,12 @@ def report_concern(db):
     body = _json_body()
     if not isinstance(body, dict):
         raise BadInput("body", "send a JSON object: {\"customer\": ..., \"category\": ..., \"description\": ...}")
-    unknown = sorted(set(body) - {"customer", "category", "description", "staff_involved", "link_to"})
+    unknown = sorted(set(body) - {"customer", "property", "category", "description", "staff_involved", "link_to"})
     if unknown:
         raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
-    customer = _text(body.get("customer"), "customer", required=True, max_length=text.CUSTOMER_REFERENCE)
+    # a hazard at an address names the property (a category the pack puts on properties), not a customer
+    place = _text(body.get("property"), "property", required=False, max_length=text.CUSTOMER_REFERENCE)
+    customer = _text(body.get("customer"), "customer", required=not place, max_length=text.CUSTOMER_REFERENCE)
     category = _text(body.get("category"), "category", required=True, max_length=text.CATEGORY)
     description = _text(body.get("description"), "description", required=True)
     staff_involved = _text(body.get("staff_involved"), "staff_involved", required=False, max_length=text.USERNAME)
@@ -237,13 +239,16 @@ def report_concern(db):
     pack = active_pack()
     if category not in pack.categories:
         raise BadInput("category", f"unknown category '{category}' (this pack has: {', '.join(sorted(pack.categories))})")
-    holder = incidents.customer_named(db, customer) if link_to is None else None
+    holder = incidents.customer_named(db, customer) if link_to is None and customer else None
     offered = incidents.linkable_markers(db, pack=pack, actor=g.api_actor, customer=holder) if holder else []
     try:
         case = engine.report_concern(db, pack=pack, actor=g.api_actor, customer_ref=customer, category=category,
-                                     description=description, staff_involved=staff_involved, link_to=link_to)
+                                     description=description, staff_involved=staff_involved, link_to=link_to,
+                                     property_ref=place)
     except NotFound as err:
-        raise BadInput("link_to" if link_to is not None and "alert" in str(err) else "customer", str(err), 404) from None
+        field = ("link_to" if link_to is not None and "alert" in str(err) else
+                 "property" if "property" in str(err) else "customer")
+        raise BadInput(field, str(err), 404) from None
     except FormInvalid as err:
         field, message = next(iter(err.errors.items()))
         raise BadInput(field, message) from None
@@ -254,6 +259,46 @@ def report_concern(db):
     # a marker already on the customer: the answer offers it, to link the next concern to
     return _json_response({"alert": case.alert_id, "case": case.id, "status": "under_assessment",
                            "linkable_markers": [m["alert"] for m in offered]}, 201)
+
+
+TENANCY_FIELDS = {"customer": text.CUSTOMER_REFERENCE, "address": text.ADDRESS, "postcode": text.POSTCODE,
+                  "uprn": 12, "property": text.CUSTOMER_REFERENCE, "tenancy_ref": text.CUSTOMER_REFERENCE,
+                  "starts": 10}
+
+
+@blueprint.post("/tenancies")
+@with_token("tenancies:write")
+def start_tenancy(db):
+    """A customer's move: a new tenancy from a day, ending the one they have that day."""
+    from datetime import date
+    from workflows.register import tenancy as tenancies
+
+    body = _json_body()
+    if not isinstance(body, dict):
+        raise BadInput("body", "send a JSON object: {\"customer\": ..., \"address\": ..., \"postcode\": ...}")
+    unknown = sorted(set(body) - set(TENANCY_FIELDS))
+    if unknown:
+        raise BadInput(unknown[0], f"unknown field '{unknown[0]}'")
+    values = {k: _text(body.get(k), k, required=k == "customer", max_length=n) for k, n in TENANCY_FIELDS.items()}
+    starts = None
+    if values["starts"]:
+        try:
+            starts = date.fromisoformat(values["starts"])
+        except ValueError:
+            raise BadInput("starts", f"starts: '{values['starts']}' is not a day (YYYY-MM-DD)") from None
+    try:
+        started = tenancies.move_in(db, actor=g.api_actor, customer=values["customer"], address=values["address"] or "",
+                                    postcode=values["postcode"] or "", uprn=values["uprn"],
+                                    property_ref=values["property"], tenancy_ref=values["tenancy_ref"], starts=starts)
+    except NotFound as err:
+        raise BadInput("customer", str(err), 404) from None
+    except FormInvalid as err:
+        field, message = next(iter(err.errors.items()))
+        raise BadInput({"start": "starts"}.get(field, field), message) from None
+    place = started.property
+    return _json_response({"customer": values["customer"], "property": place.reference, "address": place.address,
+                           "postcode": place.postcode, "uprn": place.uprn,
+                           "starts": clock.local_day(started.started_at).isoformat()}, 201)
 
 
 @blueprint.get("/out-of-hours")
@@ -285,7 +330,9 @@ def feed_event_schema() -> dict:
                 "changed_fields": strings,
                 "person_alert": {"type": "object", "required": ["alert_reference", "person_reference", "status"],
                                  "properties": {
-                    "alert_reference": {"type": "string"}, "person_reference": {"type": "string"},
+                    "alert_reference": {"type": "string"}, "person_reference": text_or_null,
+                    "property_reference": {"type": "string", "description": "A marker on a property (a hazard "
+                                           "at the address): the property; person_reference is null"},
                     "status": {"type": "string", "enum": ["active", "interim", "ended"]},
                     "alert_type": text_or_null, "alert_type_code": text_or_null, "alert_level": text_or_null,
                     "alert_level_code": text_or_null, "marker_code": text_or_null,
@@ -321,9 +368,13 @@ def openapi_document(server: str = "") -> dict:
                     "customer": {"type": "string"}, "name": {"type": "string"}, "address": {"type": "string"},
                     "postcode": {"type": "string"},
                     "markers": {"type": "array", "items": {"$ref": "#/components/schemas/Marker"}}}},
-                "Concern": {"type": "object", "required": ["customer", "category", "description"],
+                "Concern": {"type": "object", "required": ["category", "description"],
                             "additionalProperties": False, "properties": {
-                                "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE},
+                                "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE,
+                                             "description": "The customer (required unless `property` is given)"},
+                                "property": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE,
+                                             "description": "The property, for a category the pack puts on "
+                                                            "properties (a hazard at the address)"},
                                 "category": {"type": "string", "enum": sorted(pack.categories)},
                                 "description": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
                                 "staff_involved": {"type": "string", "maxLength": text.USERNAME, "description":
@@ -390,13 +441,39 @@ def openapi_document(server: str = "") -> dict:
                     "409": _err("A conflicting change, or a link to a marker that is not active; try again"),
                     "413": _err("A request body larger than the API takes"),
                     **common}}},
+            "/api/v1/tenancies": {"post": {
+                "operationId": "startTenancy",
+                "summary": "A customer moves: a new tenancy from a day, ending the one they have on that day",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["customer"], "additionalProperties": False, "properties": {
+                        "customer": {"type": "string", "minLength": 1, "maxLength": text.CUSTOMER_REFERENCE},
+                        "address": {"type": "string", "maxLength": text.ADDRESS},
+                        "postcode": {"type": "string", "maxLength": text.POSTCODE},
+                        "uprn": {"type": "string", "maxLength": 12},
+                        "property": {"type": "string", "maxLength": text.CUSTOMER_REFERENCE,
+                                     "description": "A property on record, instead of an address"},
+                        "tenancy_ref": {"type": "string", "maxLength": text.CUSTOMER_REFERENCE},
+                        "starts": {"type": "string", "format": "date", "description": "Today if absent"}}}}}},
+                "responses": {"201": {"description": "The new tenancy", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["customer", "property", "starts"], "properties": {
+                        "customer": {"type": "string"}, "property": {"type": "string"},
+                        "address": {"type": "string"}, "postcode": {"type": "string"},
+                        "uprn": {"type": ["string", "null"]}, "starts": {"type": "string"}}}}}},
+                    "400": _err("A missing or bad field (named in `field`): no postcode, a start before the "
+                                "last tenancy ended"),
+                    "404": _err("No customer with that reference"),
+                    "413": _err("A request body larger than the API takes"),
+                    **common}}},
             "/api/v1/out-of-hours": {"get": {
                 "operationId": "outOfHoursList", "summary": "Addresses and instructions of every active marker",
                 "responses": {"200": {"description": "The out-of-hours list (no reasons)", "content": {
                     "application/json": {"schema": {"type": "object", "required": ["markers"], "properties": {
                         "markers": {"type": "array", "items": {"type": "object", "properties": {
-                            "customer": {"type": "string"}, "name": {"type": "string"},
+                            "property": {"type": ["string", "null"], "description": "Where it applies now"},
                             "address": {"type": "string"}, "postcode": {"type": "string"},
+                            "applies_to": {"type": "string", "description": "The person it is about, or "
+                                           "everyone living there (a marker on the property)"},
+                            "customer": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]},
                             "code": {"type": ["string", "null"]}, "instruction": {"type": ["string", "null"]},
                             "control_measures": {"type": "array", "items": {"type": "string"}},
                             "details": {"type": "array", "items": {"type": "string"}}}}}}}}}},

@@ -2,16 +2,18 @@
 before visiting a customer (the instruction to staff, never the reasons)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from workflows.cases import engine
 from workflows.tasks import inbox as inboxes
 from workflows.accounts import people
 from workflows.register import incidents, markers
-from workflows.platform import text
+from workflows.register import tenancy as tenancies
+from workflows.platform import clock, text
 from workflows.platform.db import transaction
-from workflows.platform.errors import FormInvalid, WorkflowError
+from workflows.platform import wording
+from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
 
 from .auth import actor, any_staff, pack, requires
 
@@ -92,3 +94,62 @@ def check():
             total = markers.customers_matching(db, text=query) if len(results) >= markers.CHECK_SHOWS else len(results)
         return render_template("check.html", title="Check before visiting", query=query, results=results,
                                total=total)
+
+
+class TenancyForm(FlaskForm):
+    """A move: the new home and the day the tenancy there starts (the one they have ends that day);
+    or the end of their tenancy with no new one."""
+    address = TextAreaField("New address (its lines)", validators=[Optional(), Length(max=text.ADDRESS)])
+    postcode = StringField("Postcode", validators=[Optional(), Length(max=text.POSTCODE)])
+    uprn = StringField("UPRN, where known (optional)", validators=[Optional(), Length(max=tenancies.UPRN)])
+    property = StringField("Or a property on record, by its reference (optional)",
+                           validators=[Optional(), Length(max=text.CUSTOMER_REFERENCE)])
+    tenancy_ref = StringField("Tenancy reference (optional)", validators=[Optional(), Length(max=text.CUSTOMER_REFERENCE)])
+    start = DateField("First day of the new tenancy", validators=[Optional()],
+                      format="%Y-%m-%d")
+    end = DateField("Last tenancy ended on (when ending it with no new one)", validators=[Optional()], format="%Y-%m-%d")
+    move = SubmitField("Start the new tenancy")
+    finish = SubmitField("End the tenancy, with no new one")
+
+
+@blueprint.route("/customers/<customer_ref>/tenancy", methods=["GET", "POST"])
+@requires(any_staff)
+def tenancy(customer_ref):
+    form = TenancyForm()
+    if form.validate_on_submit():
+        try:
+            with transaction() as db:
+                if form.finish.data:
+                    ended = form.end.data
+                    removed = tenancies.end_tenancy(db, pack=pack(), actor=actor(), customer_ref=customer_ref,
+                                                    ended_at=clock.start_of_day(ended) if ended else None)
+                    flash(f"The tenancy of {customer_ref} is recorded as ended"
+                          + (f"; {len(removed)} marker(s) came off the register." if removed else "."))
+                else:
+                    started = tenancies.move_in(db, actor=actor(), customer=customer_ref, address=form.address.data,
+                                                postcode=form.postcode.data, uprn=form.uprn.data,
+                                                property_ref=form.property.data, tenancy_ref=form.tenancy_ref.data,
+                                                starts=form.start.data)
+                    flash(f"{customer_ref} lives at {started.property.address}, {started.property.postcode} from "
+                          f"{wording.day(started.started_at)}; their markers are found there from that day.")
+            return redirect(url_for("staff.tenancy", customer_ref=customer_ref))
+        except FormInvalid as err:
+            for name, message in err.errors.items():
+                field = getattr(form, name, None)
+                field = field if field is not None and hasattr(field, "errors") else form.address
+                field.errors = list(field.errors) + [message]
+        except NotFound:
+            raise
+        except WorkflowError as err:
+            form.end.errors = list(form.end.errors) + [str(err)]
+    with transaction() as db:
+        customer = incidents.customer_named(db, customer_ref)
+        if customer is None:
+            raise NotFound(f"there is no customer with reference '{customer_ref}'")
+        history = [{"address": t.property.address, "postcode": t.property.postcode, "reference": t.property.reference,
+                    "started": wording.day(t.started_at, blank="before records began"),
+                    "ended": wording.day(t.ended_at, blank="")} for t in reversed(customer.tenancies)]
+        name = customer.name
+    status = 422 if form.errors else 200
+    return render_template("tenancy.html", title=f"Where {name} lives", form=form, name=name,
+                           customer_ref=customer_ref, history=history), status

@@ -1,13 +1,13 @@
 """A marker's circulation list: who was told, when, by which step, with what wording and why
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021b
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021b"
 branch_labels = None
 depends_on = None
 

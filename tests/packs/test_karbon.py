@@ -51,7 +51,8 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     assert "VIP" in notice and "Visit in pairs; never alone" in notice and "Credible threat" not in notice
     assert "Threats to a repairs operative" in letter and "3 September 2026" in letter
     ooh = cli.json("visit-list", "--as", "otto")
-    assert ooh == [{"customer": "C1", "name": "John Smith", "address": "1 High Street", "postcode": "AB1 1AA",
+    assert ooh == [{"property": "P1", "address": "1 High Street", "postcode": "AB1 1AA", "applies_to": "John Smith (C1)",
+                    "customer": "C1", "name": "John Smith",
                     "code": "VIP", "instruction": "Visit in pairs; never alone", "control_measures": [], "details": [],
                     "next_review": "2026-09-03"}]
 
@@ -250,3 +251,27 @@ def test_a_delivered_out_of_hours_notice_does_not_count_as_telling_the_customer(
     cli("letter", "deliver", letter["id"], "--as", "mia", "--method", "first class post", "--at", "2026-03-04T09:00",
         now="2026-03-20T10:00")
     assert json.loads(cli("dashboard", "--as", "dpo", now="2026-03-20T10:00"))["not_told"] == []
+
+
+def test_dangerous_animals_are_a_marker_on_the_property_told_to_the_occupier(karbon, cli):
+    """§3.4 "keeping of dangerous animals": a hazard at the address (on = "property"), so whoever lives
+    there is shown it and the letter the assessment sends goes to the occupier, not to a person."""
+    from sqlalchemy import select
+    from workflows.platform.db import transaction
+    from workflows.platform.models import Customer
+    with transaction() as db:
+        home = db.scalar(select(Customer).where(Customer.reference == "C1")).home.reference
+    assert "is a marker on a property, not on a person" in cli.fails(
+        "report", "--as", "sam", "--customer", "C1", "--category", "dangerous_animals", "--description", "Dog")
+    out = cli("report", "--as", "sam", "--property", home, "--category", "dangerous_animals",
+              "--description", "Two loose dogs at the gate", now=T0)
+    alert_id = int(out.split()[1])
+    alert = decide(karbon, alert_id, {**ADD, "marker_code": "PBV", "marker_text": "Dogs: phone before visiting",
+                                      "incident_nature": "Dogs loose at the gate"})
+    assert alert["status"] == "active"
+    letter = next(lt["body"] for lt in alert["letters"] if lt["template"] == "caution_alert_added")
+    assert letter.startswith("Dear Occupier,") and "1 High Street" in letter and "Property" not in letter.split("\n")[0]
+    shown = cli("check", "John Smith", "--as", "sam", now=DECIDED)
+    assert f"at 1 High Street AB1 1AA (property {home}): MARKER [PBV]: Dogs: phone before visiting" in shown
+    ooh = cli.json("visit-list", "--as", "otto", now=DECIDED)
+    assert [(r["property"], r["applies_to"], r["code"]) for r in ooh] == [(home, "everyone living there", "PBV")]

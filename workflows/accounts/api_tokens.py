@@ -28,6 +28,7 @@ SCOPES = {
     "markers:read": "look up the markers of a customer or an address; list marker changes",
     "concerns:write": "report a concern about a customer",
     "out_of_hours:read": "the out-of-hours list: addresses and instructions of active markers",
+    "tenancies:write": "record a customer's move: a new tenancy, ending the one they have",
 }
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,60}$")
 

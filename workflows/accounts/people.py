@@ -1,7 +1,7 @@
 """Users with their roles, and customers (tenants)."""
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
@@ -9,6 +9,7 @@ from workflows.platform import clock, text
 from workflows.platform.errors import NotFound, WorkflowError
 from workflows.platform.models import Customer, User, UserRole
 from workflows.definitions.pack import Pack
+from workflows.register import tenancy as tenancies
 
 
 def add_user(db: Session, *, pack: Pack, username: str, full_name: str, roles: list[str],
@@ -107,15 +108,12 @@ def list_users(db: Session) -> list[User]:
 
 def add_customer(db: Session, *, reference: str, name: str, address: str = "", postcode: str = "",
                  tenancy_ref: str | None = None, household_of: str | None = None,
+                 uprn: str | None = None, property_ref: str | None = None, starts: date | None = None,
                  by: str = "system") -> Customer:
     """Record a customer (tenant) the register may hold markers about; household_of names the
     lead tenant (by reference) whose household this person belongs to."""
     reference = text.clean_text(reference, field="reference", max_length=text.CUSTOMER_REFERENCE)
     name = text.clean_text(name, field="name", max_length=text.CUSTOMER_NAME)
-    address = text.clean_text(address, field="address", max_length=text.ADDRESS)
-    postcode = text.clean_text(postcode, field="postcode", max_length=text.POSTCODE)
-    tenancy_ref = text.clean_text(tenancy_ref, field="tenancy_ref", max_length=text.CUSTOMER_REFERENCE,
-                                  label="tenancy reference") or None
     if not reference or not name:
         raise WorkflowError("a customer needs a reference and a name")
     if db.scalar(select(Customer.id).where(Customer.reference == reference)):
@@ -131,19 +129,19 @@ def add_customer(db: Session, *, reference: str, name: str, address: str = "", p
         if lead.household_of_id is not None:
             raise WorkflowError(f"{household_of} is a member of another lead tenant's household, not a lead "
                                 f"tenant: name the lead tenant of the household")
-    customer = Customer(reference=reference, name=name, address=address,
-                        postcode=postcode.upper(), tenancy_ref=tenancy_ref,
-                        household_of_id=lead.id if lead else None)
+    customer = Customer(reference=reference, name=name, household_of_id=lead.id if lead else None)
     db.add(customer)
     db.flush()
+    if address or postcode or property_ref:  # where they live: a property and a tenancy there
+        tenancies.move_in(db, actor=by, customer=customer, address=address, postcode=postcode, uprn=uprn,
+                          property_ref=property_ref, tenancy_ref=tenancy_ref, starts=starts,
+                          since_unknown=True)
     audit.record(db, actor=by, action="customer_added", reference=reference,
                  **({"household_of": lead.reference} if lead else {}))
     return customer
 
 
 def find_customers(db: Session, *, text: str, limit: int = 20) -> list[Customer]:
-    """Customers whose name, reference, address or postcode contains the text."""
-    like = f"%{text.strip()}%"
-    return list(db.scalars(select(Customer).where(or_(
-        Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
-        Customer.postcode.ilike(like))).order_by(Customer.name).limit(limit)))
+    """Customers whose name or reference contains the text, or whose home's address or postcode does."""
+    return list(db.scalars(select(Customer).where(tenancies.customers_matching(text))
+                           .order_by(Customer.name).limit(limit)))

@@ -291,9 +291,13 @@ def _fill(template, key: str, fields: dict, element: str) -> str:
     return template.body.safe_substitute(fields)  # every field is there; a lone "$" stays as written
 
 
+# who a letter about a marker on a property is addressed to: whoever lives there ("Dear Occupier")
+OCCUPIER = "Occupier"
+
+
 def letter_fields(ctx: ActionContext) -> dict:
     """What a letter template may say: $customer_name, $marker_text, $review_date, ..."""
-    alert, customer = ctx.alert, ctx.alert.customer
+    alert, customer = ctx.alert, ctx.alert.subject
     role = ctx.pack.roles.get(alert.decided_role or "")
     measures = alert.control_measures or []
     # a letter says what the tenant reads: an option's label, Yes/No, several options joined in
@@ -308,7 +312,7 @@ def letter_fields(ctx: ActionContext) -> dict:
             if fields[k] == "—":
                 fields[k] = ""
     fields.update({
-        "customer_name": customer.name, "customer_address": customer.address,
+        "customer_name": customer.name if alert.customer_id else OCCUPIER, "customer_address": customer.address,
         "customer_reference": customer.reference, "pack_name": ctx.pack.name,
         "category": ctx.pack.categories[alert.category].label,
         "marker_text": alert.marker_text or "", "control_measures": wording.and_list(measures),

@@ -22,7 +22,7 @@ from workflows.cases.actions import ACTIONS, ActionContext
 from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
 from workflows.tasks import drafts
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
-from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, LinkedIncident, OPEN_TASK, TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, LinkedIncident, OPEN_TASK, Property, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 
 SYSTEM = "system"
@@ -37,21 +37,36 @@ def actor_for(db: Session, pack: Pack, username: str) -> Actor:
     return actor_of(db, pack, rows[0].username, (row.role for row in rows if row.role))
 
 
-def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, category: str,
-                   description: str, staff_involved: str | None = None, link_to: int | None = None) -> Case:
+def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str | None = None, category: str,
+                   description: str, staff_involved: str | None = None, link_to: int | None = None,
+                   property_ref: str | None = None) -> Case:
     """A member of staff reports a concern: a new alert, and its assessment case. The member of
     staff involved (if named), like the reporter, never decides on it.
 
     link_to: the id of an active marker already on the customer; the concern is recorded as one of
-    that marker's incidents and assessed by the pack's incident process, not as a second alert."""
+    that marker's incidents and assessed by the pack's incident process, not as a second alert.
+    property_ref: the property, for a category the pack puts on properties (`on = "property"`)."""
     customer_ref = text.clean_text(customer_ref, field="customer", max_length=text.CUSTOMER_REFERENCE)
     category = text.clean_text(category, field="category", max_length=text.CATEGORY)
     description = text.clean_text(description, field="description", max_length=text.LONG_TEXT)
     staff_involved = text.clean_text(staff_involved, field="staff_involved", max_length=text.USERNAME,
                                      label="the member of staff involved")
-    pack.require_category(category)
+    kind = pack.require_category(category)
+    property_ref = text.clean_text(property_ref, field="property", max_length=text.CUSTOMER_REFERENCE,
+                                   label="property reference")
+    if kind.on == "property" and customer_ref:
+        raise FormInvalid({"customer": f"{kind.label} is a marker on a property, not on a person: name the "
+                                       f"property (its reference), not customer {customer_ref}"})
+    if kind.on != "property" and property_ref:
+        raise FormInvalid({"property": f"{kind.label} is a marker on a person, not on a property: name the "
+                                       f"customer, not property {property_ref}"})
     if not description:
         raise WorkflowError("describe what happened: the description is empty")
+    if kind.on == "property":
+        return _report_about_property(db, pack=pack, actor=actor, property_ref=property_ref, category=category,
+                                      description=description, staff_involved=staff_involved, link_to=link_to)
+    if not customer_ref:
+        raise FormInvalid({"customer": "name the customer the concern is about (their reference)"})
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
@@ -76,7 +91,35 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str, 
                  category=category, customer=customer.reference, description=description,
                  **({"staff_involved": staff_involved} if staff_involved else {}),
                  **({"about_customer": about.reference} if about else {}))
-    return start_case(db, pack=pack, process_id=pack.assessment_process, alert=alert,
+    return start_case(db, pack=pack, process_id=pack.assessment_process_for(category), alert=alert,
+                      kind="assessment", actor=actor.username, data={"description": description.strip()})
+
+
+def _report_about_property(db: Session, *, pack: Pack, actor: Actor, property_ref: str, category: str,
+                           description: str, staff_involved: str | None, link_to: int | None) -> Case:
+    """A concern about a place (a dangerous animal, needles, structural danger): a new alert on the
+    property, assessed by the category's process; whoever lives there is shown it."""
+    if not property_ref:
+        raise FormInvalid({"property": f"name the property the {pack.categories[category].label.lower()} is at "
+                                       f"(its reference, shown by check before visiting)"})
+    if link_to is not None:
+        raise FormInvalid({"link_to": "a concern about a property is reported as a new concern, not linked"})
+    place = db.scalar(select(Property).where(Property.reference == property_ref))
+    if place is None:
+        raise NotFound(f"there is no property with reference '{property_ref}'")
+    staff_involved = (staff_involved or "").strip() or None
+    if staff_involved and db.scalar(select(User.id).where(User.username == staff_involved,
+                                                          User.active.is_(True))) is None:
+        raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
+                                             f"of staff involved by their username"})
+    alert = Alert(property_id=place.id, category=category, status=AlertStatus.UNDER_ASSESSMENT,
+                  reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now())
+    db.add(alert)
+    db.flush()
+    audit.record(db, actor=actor.username, action="concern_reported", alert_id=alert.id, category=category,
+                 property=place.reference, description=description,
+                 **({"staff_involved": staff_involved} if staff_involved else {}))
+    return start_case(db, pack=pack, process_id=pack.assessment_process_for(category), alert=alert,
                       kind="assessment", actor=actor.username, data={"description": description.strip()})
 
 
@@ -258,8 +301,8 @@ def retime_review(db: Session, *, pack: Pack, alert: Alert, due: datetime, actor
 def alert_data(alert: Alert, pack: Pack | None = None) -> dict:
     """What every case of an alert starts knowing about it."""
     return {
-        "alert_id": alert.id, "category": alert.category, "customer_ref": alert.customer.reference,
-        "customer_name": alert.customer.name, "restriction": alert.restriction,
+        "alert_id": alert.id, "category": alert.category, "customer_ref": alert.subject.reference,
+        "customer_name": alert.subject.name, "on_property": alert.property_id is not None, "restriction": alert.restriction,
         "marker_text": alert.marker_text, "control_measures": alert.control_measures,
         "level": alert.level, "marker_code": alert.marker_code, "decided_by": alert.decided_by,
         "decided_role": alert.decided_role, "review_no": alert.review_count or 0,

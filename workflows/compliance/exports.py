@@ -27,8 +27,8 @@ REGISTER_COLUMNS = ("alert", "customer", "name", "address", "postcode", "categor
                     "next_review")
 NON_DISCLOSURE_COLUMNS = ("id", "alert", "customer", "name", "category", "alert_status", "stage", "reason",
                           "consulted", "decided_by", "decided_at")
-OUT_OF_HOURS_COLUMNS = ("customer", "name", "address", "postcode", "code", "instruction", "control_measures",
-                        "details")
+OUT_OF_HOURS_COLUMNS = ("property", "address", "postcode", "applies_to", "customer", "name", "code", "instruction",
+                        "control_measures", "details")
 
 
 def out_of_hours(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
@@ -197,7 +197,12 @@ def subject_access(db: Session, *, pack: Pack, actor: Actor, customer_ref: str) 
         "restricted_records": left_out,
         "subject": {"reference": customer.reference, "name": customer.name, "address": customer.address,
                     "postcode": customer.postcode, "tenancy_ref": customer.tenancy_ref,
-                    "tenancy_ended_at": _iso(customer.tenancy_ended_at)},
+                    "tenancy_ended_at": _iso(customer.tenancy_ended_at),
+                    # where they have lived, as the register holds it (oldest first)
+                    "tenancies": [{"property": t.property.reference, "address": t.property.address,
+                                   "postcode": t.property.postcode, "uprn": t.property.uprn,
+                                   "reference": t.reference, "started_at": _iso(t.started_at),
+                                   "ended_at": _iso(t.ended_at)} for t in customer.tenancies]},
         "produced_at": clock.now().isoformat(), "produced_by": actor.username, "organisation": pack.name,
         "alerts": out_alerts,
         "notes": [{"id": n.id, "notebook": n.notebook, "text": n.text, "author": n.author,

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, aliased
 from workflows.compliance import audit
 from workflows.platform import clock, wording
 from workflows.register import feed, letters
+from workflows.register import tenancy as tenancies
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import WorkflowError
-from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Letter, NonDisclosure, OPEN_TASK)
+from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Property, Letter, NonDisclosure, OPEN_TASK)
 from workflows.definitions.pack import Pack
 from workflows.permissions import may_read_non_disclosures, may_read_registers, require, visible
 from workflows.register.markers import instruction_to_staff, next_review_date, shown_by_customer
@@ -58,8 +59,10 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
     f = filters or RegisterFilter()
     if f.category:
         pack.require_category(f.category)
-    query = (select(Alert).join(Customer, Alert.customer_id == Customer.id)
-             .where(Alert.status == AlertStatus.ACTIVE, visible(pack, actor)).order_by(Customer.name, Alert.id))
+    query = (select(Alert).outerjoin(Customer, Alert.customer_id == Customer.id)
+             .outerjoin(Property, Alert.property_id == Property.id)
+             .where(Alert.status == AlertStatus.ACTIVE, visible(pack, actor))
+             .order_by(func.coalesce(Customer.name, Property.address), Alert.id))
     if f.category:
         query = query.where(Alert.category == f.category)
     if f.level:
@@ -67,9 +70,8 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
     if f.placed_by:
         query = query.where(or_(Alert.placed_by == f.placed_by, Alert.decided_by == f.placed_by))
     if f.customer:
-        like = f"%{f.customer.strip()}%"
-        query = query.where(or_(Customer.reference.ilike(like), Customer.name.ilike(like),
-                                Customer.address.ilike(like), Customer.postcode.ilike(like)))
+        query = query.where(or_(tenancies.customers_matching(f.customer),
+                                Alert.property_id.in_(tenancies.properties_matching(f.customer))))
     if f.review_before:
         query = query.where(Alert.next_review_at < f.review_before)
     rows = []
@@ -77,8 +79,8 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
         category = pack.categories.get(alert.category)
         rule = pack.restrictions.get(alert.restriction or "")
         rows.append({
-            "alert": alert.id, "customer": alert.customer.reference, "name": alert.customer.name,
-            "address": alert.customer.address, "postcode": alert.customer.postcode,
+            "alert": alert.id, "customer": alert.subject.reference, "name": alert.subject.name,
+            "address": alert.subject.address, "postcode": alert.subject.postcode,
             "category": alert.category, "category_label": category.label if category else alert.category,
             "restriction": rule.label if rule else None, "level": alert.level, "code": alert.marker_code,
             "instruction": alert.marker_text, "control_measures": list(alert.control_measures or []),
@@ -100,7 +102,7 @@ def non_disclosure_register(db: Session, *, pack: Pack, actor: Actor, purpose: s
              .join(Case, NonDisclosure.case_id == Case.id)
              .where(visible(pack, actor)).order_by(NonDisclosure.decided_at, NonDisclosure.id))
     rows = [{
-        "id": nd.id, "alert": alert.id, "customer": alert.customer.reference, "name": alert.customer.name,
+        "id": nd.id, "alert": alert.id, "customer": alert.subject.reference, "name": alert.subject.name,
         "category": alert.category, "alert_status": alert.status, "stage": kind, "reason": nd.reason,
         "consulted": nd.consulted, "decided_by": nd.decided_by, "decided_at": _iso(nd.decided_at),
     } for nd, alert, kind in db.execute(query)]
@@ -134,7 +136,7 @@ def overdue_steps(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
         role = pack.roles.get(task.role)
         rows.append({"task": task.id, "title": task.title, "role": task.role,
                      "role_name": role.name if role else task.role, "assignee": task.assignee,
-                     "alert": alert.id, "customer": alert.customer.reference, "stage": case.kind,
+                     "alert": alert.id, "customer": alert.subject.reference, "stage": case.kind,
                      "due": _day(task.due_at), "days_overdue": days, "age": age_band(days)})
     return rows
 
@@ -158,7 +160,7 @@ def reviews(db: Session, *, pack: Pack, actor: Actor, within_days: int = 30) -> 
     out = {"overdue": [], "due_soon": []}
     for alert in db.scalars(query):
         late = clock.days_late(alert.next_review_at)
-        row = {"alert": alert.id, "customer": alert.customer.reference, "category": alert.category,
+        row = {"alert": alert.id, "customer": alert.subject.reference, "category": alert.category,
                "due": _day(alert.next_review_at), "days": abs(late)}
         out["overdue" if late > 0 else "due_soon"].append(row)
     return out
@@ -170,7 +172,7 @@ def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor) -> list[dict
                                             HumanTask.kind == "step", HumanTask.status.in_(OPEN_TASK),
                                             HumanTask.due_at < clock.overdue_before()
                                             ).order_by(HumanTask.due_at)
-    return [{"alert": alert.id, "customer": alert.customer.reference, "case": case.id, "task": task.id,
+    return [{"alert": alert.id, "customer": alert.subject.reference, "case": case.id, "task": task.id,
              "title": task.title, "role": task.role, "assignee": task.assignee, "due": _day(task.due_at),
              "days_overdue": clock.days_late(task.due_at),
              "lodged": _day(case.created_at)} for task, case, alert in db.execute(query)]
@@ -202,7 +204,7 @@ def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     for alert, case_id, issued in db.execute(query):
         deadline = clock.duration_after(clock.as_utc(alert.decided_at), within, pack.calendar)
         if clock.is_past(deadline, now):
-            rows.append({"alert": alert.id, "customer": alert.customer.reference, "case": case_id,
+            rows.append({"alert": alert.id, "customer": alert.subject.reference, "case": case_id,
                          "letter": f"letter issued {wording.day(issued)}, not yet delivered" if issued
                          else "no letter issued, and no reason for not telling recorded",
                          "issued": _day(issued), "decided_by": alert.decided_by, "decided": _day(alert.decided_at),
@@ -215,7 +217,7 @@ def interim_without_assessment(db: Session, *, pack: Pack, actor: Actor) -> list
     now = clock.now()
     query = (select(Alert).where(Alert.status == AlertStatus.ACTIVE, Alert.decision_no == 0, visible(pack, actor))
              .order_by(Alert.placed_at, Alert.id))
-    return [{"alert": a.id, "customer": a.customer.reference, "category": a.category,
+    return [{"alert": a.id, "customer": a.subject.reference, "category": a.category,
              "placed_by": a.placed_by, "placed": _day(a.placed_at),
              "days": clock.days_late(a.placed_at, now) if a.placed_at else None} for a in db.scalars(query)]
 
@@ -269,7 +271,7 @@ def past_retention(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
         until = clock.duration_after(closed, period, pack.calendar)
         if until >= now:
             break  # ordered by closing: the rest are younger
-        rows.append({"alert": alert.id, "customer": alert.customer.reference, "status": alert.status,
+        rows.append({"alert": alert.id, "customer": alert.subject.reference, "status": alert.status,
                      "closed": _day(closed), "keep_until": _day(until), "days_past": (now - until).days})
     return rows
 
@@ -332,8 +334,7 @@ def markers_for(db: Session, *, pack: Pack, actor: Actor, customer_ref: str | No
     if (customer_ref or "").strip():
         query = query.where(Customer.reference == customer_ref.strip())
     if (address or "").strip():
-        like = f"%{address.strip()}%"
-        query = query.where(or_(Customer.address.ilike(like), Customer.postcode.ilike(like)))
+        query = query.where(Customer.id.in_(tenancies.living_at(tenancies.properties_matching(address))))
     customers = list(db.scalars(query))
     active = shown_by_customer(db, pack, [c.id for c in customers])
     audit.record(db, actor=actor.username, action="markers_looked_up", customer=customer_ref, address=address,
@@ -364,7 +365,7 @@ def marker_changes(db: Session, *, pack: Pack, actor: Actor, since: datetime, li
         if change is None:
             continue
         changes.append({"at": _iso(event_.at), "change": change, "alert": alert.id,
-                        "customer": alert.customer.reference, "status": alert.status,
+                        "customer": alert.subject.reference, "status": alert.status,
                         "marker": instruction_to_staff(pack, alert) if alert.status == AlertStatus.ACTIVE else None})
     until = _iso(rows[limit - 1][0].at) if more else clock.now().isoformat()
     audit.record(db, actor=actor.username, action="marker_changes_listed", since=since.isoformat(),

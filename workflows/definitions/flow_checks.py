@@ -39,10 +39,13 @@ def check_process(process, pack: Pack, add) -> None:
         if len(outgoing) > 1 and not gateway.get("default"):
             add(gateway.get("id"), f"exclusive gateway with {len(outgoing)} outgoing flows has no default flow: "
                                    f"a case matching no condition would stop here")
+    # a process that assesses only markers on properties has no tenant to tell (a letter, if its
+    # diagram sends one, goes to the occupier)
+    on_places_only = process.get("id") in pack.property_processes
     for task in process.iterfind("bpmn:serviceTask", NS):
         if task.get(f"{{{CAMUNDA}}}topic") not in MARKER_STAYS:
             continue
-        end = graph.path_avoiding(task.get("id"), graph.actions(TELLS))
+        end = None if on_places_only else graph.path_avoiding(task.get("id"), graph.actions(TELLS))
         if end:
             add(task.get("id"), f"a path from here reaches '{end}' without telling the tenant or recording "
                                 f"why not ({' / '.join(TELLS)})")
@@ -51,7 +54,8 @@ def check_process(process, pack: Pack, add) -> None:
             add(task.get("id"), f"a path from here reaches '{end}' leaving the marker in place with no "
                                 f"review ahead of it (schedule_review)")
     _check_outcome_recorded_at_the_decision(process, graph, add)
-    _check_review_outcomes_told(process, graph, add)
+    if not on_places_only:
+        _check_review_outcomes_told(process, graph, add)
     _check_no_letter_after_not_told(process, graph, pack, add)
     _check_one_waiting_review(process, graph, pack, add)
     if process.get("id") == pack.late_appeals and not graph.actions(("record_late_appeal_decision",)):
@@ -136,7 +140,7 @@ def _check_one_waiting_review(process, graph, pack, add) -> None:
     beside = {pack.incident_process: "a linked incident", pack.appeal_process: "an appeal"}.get(process_id)
     for task in sorted(schedules):
         schedules_itself = _properties(graph.nodes[task]).get("process") == process_id
-        if process_id != pack.assessment_process and not schedules_itself:
+        if process_id not in pack.assessment_processes and not schedules_itself:
             what = f"the process for {beside}" if beside else f"'{process_id}'"
             add(task, f"schedule_review in {what}, which runs while the marker's review waits: it would leave "
                       f"the marker with two waiting reviews; move the waiting one with reschedule_review or "

@@ -47,6 +47,7 @@ def check(root, filename: str, pack: Pack, add, db=None) -> None:
     (`file` for one about another file, pack.toml); `db`, when given, adds the processes deployed."""
     processes = pack_processes(pack, root, db)
     _check_requests(pack, processes, add)
+    _check_category_processes(pack, processes, add)
     for process in root.iterfind("bpmn:process", NS):
         graph = _Flow(process, pack)
         for task in process.iterfind("bpmn:serviceTask", NS):
@@ -82,6 +83,16 @@ def _check_requests(pack, processes, add) -> None:
                 f"request '{request.label}' ({request.key}) starts the process '{request.process}', which is "
                 f"neither in the pack's diagrams nor deployed (the pack's processes: {_listed(processes)})",
                 str(pack.directory / "pack.toml"))
+
+
+def _check_category_processes(pack, processes, add) -> None:
+    for category in pack.categories.values():
+        for named, what in ((category.assessment_process, "assessed"), (category.review_process, "reviewed")):
+            if named and named not in processes:
+                add(f"[categories.{category.key}]",
+                    f"category '{category.label}' ({category.key}) is {what} by the process '{named}', which is "
+                    f"neither in the pack's diagrams nor deployed (the pack's processes: {_listed(processes)})",
+                    str(pack.directory / "pack.toml"))
 
 
 def _check_scheduled_process(task, processes, add) -> None:
@@ -179,7 +190,7 @@ def start_facts(pack: Pack, process_id: str) -> set[str]:
         return facts | set(APPEAL_STARTS)
     if process_id in {r.process for r in pack.requests.values()}:
         return facts | set(REQUEST_STARTS)
-    if process_id != pack.assessment_process:  # a review, started by schedule_review
+    if process_id not in pack.assessment_processes:  # a review, started by schedule_review
         return facts | set(pack.review_carries)
     return facts
 

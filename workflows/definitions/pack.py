@@ -57,6 +57,13 @@ class Category:
     # who is told of a marker of this category without a justification ([categories.<key>] audience);
     # None: the pack's [circulation] default_audience
     audience: tuple[str, ...] | None = None
+    # what a marker of this category is on: "person" (a customer; it follows them when they move)
+    # or "property" (a hazard at an address, shown for whoever lives there)
+    on: str = "person"
+    # the process that assesses a concern of this category (None: the pack's assessment_process),
+    # and the review process it schedules, where it is its own (for the lint: see property_processes)
+    assessment_process: str | None = None
+    review_process: str | None = None
 
 
 RECIPIENT_KINDS = ("role", "team", "agency", "out_of_hours", "contractor")
@@ -277,6 +284,7 @@ class Pack:
         "restriction", "marker_text", "control_measures", "level", "marker_code",
         "decided_by", "decided_role", "review_no", "about_customer_ref",
         "current_level", "current_marker_code", "tenant_told",
+        "on_property",  # a marker on a property (a hazard at an address), not on a person
     )
 
     def marker_field_names(self) -> set[str]:
@@ -311,6 +319,27 @@ class Pack:
 
     def rank_of(self, role_keys) -> int:
         return max((self.roles[r].rank for r in role_keys if r in self.roles), default=0)
+
+    @property
+    def assessment_processes(self) -> frozenset[str]:
+        """Every process that assesses a new concern: the pack's, and those its categories name."""
+        return frozenset({self.assessment_process} | {c.assessment_process for c in self.categories.values()
+                                                       if c.assessment_process})
+
+    @property
+    def property_processes(self) -> frozenset[str]:
+        """The processes (assessments, and reviews named by a category) that run markers on properties
+        only (`on = "property"`): they have no tenant to tell."""
+        by_process = {}
+        for c in self.categories.values():
+            by_process.setdefault(c.assessment_process or self.assessment_process, set()).add(c.on)
+            if c.review_process:
+                by_process.setdefault(c.review_process, set()).add(c.on)
+        return frozenset(p for p, subjects in by_process.items() if subjects == {"property"})
+
+    def assessment_process_for(self, category: str) -> str:
+        """The process that assesses a concern of this category."""
+        return self.require_category(category).assessment_process or self.assessment_process
 
     def require_category(self, key: str) -> Category:
         if key not in self.categories:
@@ -407,8 +436,7 @@ def _build(key, directory, raw, path) -> Pack:
         for qkey, q in raw.get("requests", {}).items():
             pack.requests[qkey] = Request(qkey, q["label"], q["process"])
         for ckey, c in _section(raw, "categories", path).items():
-            pack.categories[ckey] = Category(ckey, c["label"], c.get("description", ""),
-                                             _audience(c, "audience", f"[categories.{ckey}] audience", path, None))
+            pack.categories[ckey] = _category(ckey, c, path)
         for xkey, x in raw.get("restrictions", {}).items():
             pack.restrictions[xkey] = Restriction(
                 xkey, x["label"], frozenset(x["visible_to"]), x["staff_instruction"], x.get("housing_system_role"),
@@ -684,6 +712,25 @@ def _restriction_measures(x: dict, key: str, path) -> tuple[str, ...]:
         raise PackError(f"{path}: [restrictions.{key}] control_measures must be a list of measures as staff "
                         f"read them, e.g. control_measures = [\"Contact the relevant manager before visiting\"]")
     return tuple(m.strip() for m in measures)
+
+
+SUBJECTS = ("person", "property")
+
+
+def _category(key: str, c: dict, path) -> Category:
+    """[categories.<key>]: label, description; `on` ("person" or "property"); assessment_process."""
+    on = c.get("on", "person")
+    if on not in SUBJECTS:
+        raise PackError(f"{path}: [categories.{key}] on must be \"person\" (a marker on a customer) or "
+                        f"\"property\" (a marker on an address, for whoever lives there), not {on!r}")
+    processes = {}
+    for setting in ("assessment_process", "review_process"):
+        process = processes[setting] = c.get(setting)
+        if process is not None and (not isinstance(process, str) or not process.strip()):
+            raise PackError(f"{path}: [categories.{key}] {setting} must name a process of the pack (its id in "
+                            f"the .bpmn file), e.g. {setting} = \"hazard_{setting.split('_')[0]}\", not {process!r}")
+    return Category(key, c["label"], c.get("description", ""), on=on,
+                    audience=_audience(c, "audience", f"[categories.{key}] audience", path, None), **processes)
 
 
 def _process_name(meta: dict, name: str, path) -> str | None:

@@ -150,7 +150,7 @@ def dossier(d: dict, *, pack, produced_by: str) -> bytes:
     category = pack.categories.get(alert.category)
     doc = Document(f"Marker dossier A{alert.id:06d}", pack.name)
     doc.heading(f"{pack.name}: marker dossier A{alert.id:06d}", "title")
-    doc.pairs({"Customer": f"{alert.customer.name} ({alert.customer.reference}), {alert.customer.address}",
+    doc.pairs({"Customer": f"{alert.subject.name} ({alert.subject.reference}), {alert.subject.address}",
                "Category": category.label if category else alert.category,
                "Restricted": pack.restrictions[alert.restriction].label if alert.restriction in pack.restrictions else None,
                "Status": alert.status.replace("_", " "), "Marker": alert.marker_text,

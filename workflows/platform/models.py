@@ -98,17 +98,78 @@ class UserRole(Base):
     user: Mapped[User] = relationship(back_populates="roles")
 
 
+class Property(Base):
+    """A home (or other place staff visit): the address is its lines, one a line; the postcode is
+    what staff search by; the UPRN (Unique Property Reference Number) where known."""
+    __tablename__ = "property"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str] = mapped_column(String(12), index=True)
+    uprn: Mapped[str | None] = mapped_column(String(12), unique=True)
+
+    @property
+    def name(self) -> str:
+        """How a marker on the property names it: its address's first line."""
+        return self.address.split("\n")[0].split(",")[0] if self.address else self.reference
+
+
+class Tenancy(Base):
+    """A customer living at a property from `started_at` (None: before the register's records
+    began) until `ended_at` (None: still living there). The one home for "who lives where on a
+    day" (workflows/register/tenancy.py)."""
+    __tablename__ = "tenancy"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    reference: Mapped[str | None] = mapped_column(String(40), index=True)  # the housing system's tenancy reference
+    started_at: Mapped[datetime | None] = mapped_column(Stamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Stamp)
+    property: Mapped[Property] = relationship(lazy="joined", innerjoin=True)
+
+
 class Customer(Base):
     __tablename__ = "customer"
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
-    address: Mapped[str] = mapped_column(String(300), default="")
-    postcode: Mapped[str] = mapped_column(String(12), default="", index=True)
-    tenancy_ref: Mapped[str | None] = mapped_column(String(40), index=True)
-    tenancy_ended_at: Mapped[datetime | None] = mapped_column(Stamp)
     # a member of the household of this lead tenant (None: a lead tenant, or nobody's household)
     household_of_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    # where they have lived, oldest first: read through `tenancy` (the current or latest one)
+    tenancies: Mapped[list[Tenancy]] = relationship(
+        lazy="selectin", order_by=lambda: (Tenancy.started_at.is_not(None), Tenancy.started_at, Tenancy.id))
+
+    @property
+    def tenancy(self) -> Tenancy | None:
+        """Their tenancy now, else the latest one that has started (None: no address on record)."""
+        moment = clock.now()
+        started = [t for t in self.tenancies if t.started_at is None or clock.as_utc(t.started_at) <= moment]
+        current = [t for t in started if t.ended_at is None or clock.as_utc(t.ended_at) > moment]
+        return (current or started or [None])[-1]
+
+    @property
+    def home(self) -> Property | None:
+        """The property they live in now (None: none on record, or their last tenancy has ended)."""
+        tenancy = self.tenancy
+        if tenancy is None or (tenancy.ended_at is not None and clock.as_utc(tenancy.ended_at) <= clock.now()):
+            return None
+        return tenancy.property
+
+    @property
+    def address(self) -> str:
+        return self.tenancy.property.address if self.tenancy else ""
+
+    @property
+    def postcode(self) -> str:
+        return self.tenancy.property.postcode if self.tenancy else ""
+
+    @property
+    def tenancy_ref(self) -> str | None:
+        return self.tenancy.reference if self.tenancy else None
+
+    @property
+    def tenancy_ended_at(self) -> datetime | None:
+        return self.tenancy.ended_at if self.tenancy else None
 
 
 class ProcessDefinition(Base):
@@ -131,12 +192,14 @@ class ProcessDefinition(Base):
 
 
 class Alert(Base):
-    """A customer's warning marker, from the first report to its removal, across all its cases."""
+    """A warning marker on a customer, or on a property (a hazard at an address: the pack's category
+    says which, `on = "property"`), from the first report to its removal, across all its cases."""
     __tablename__ = "alert"
     __table_args__ = (Index("ix_alert_restricted", "restriction", postgresql_where=text("restriction IS NOT NULL"),
                             sqlite_where=text("restriction IS NOT NULL")),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
     category: Mapped[str] = mapped_column(String(40), index=True)
     # under_assessment -> active -> removed, or under_assessment -> not_placed
     status: Mapped[str] = mapped_column(String(20), default=AlertStatus.UNDER_ASSESSMENT, index=True)
@@ -168,8 +231,17 @@ class Alert(Base):
     # the household member the report was about, where the pack puts markers on the lead tenant
     # (`markers_on_lead_tenant`): linked to the alert, their own record not flagged
     about_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
-    customer: Mapped[Customer] = relationship(lazy="joined", innerjoin=True, foreign_keys=[customer_id])
+    customer: Mapped[Customer | None] = relationship(lazy="joined", foreign_keys=[customer_id])
     about_customer: Mapped[Customer | None] = relationship(lazy="select", foreign_keys=[about_customer_id])
+
+    @property
+    def subject(self) -> "Customer | Property":
+        """Who or what the marker is on: the customer, or the property (each has a name, reference,
+        address and postcode for the pages, lists and letters that name it)."""
+        return self.customer if self.customer_id is not None else self.property
+
+    # defined after `subject`, whose decorator is the builtin this name would hide
+    property: Mapped[Property | None] = relationship(lazy="joined")
 
 
 class LinkedIncident(Base):

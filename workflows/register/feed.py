@@ -150,7 +150,10 @@ def _person_alert(pack: Pack, alert: Alert, change: str, before: dict | None) ->
     ended = change == "remove"
     interim = change == "interim_on" or (change == "amend" and (before or {}).get("status") == "interim")
     return {
-        "alert_reference": f"A{alert.id:06d}", "person_reference": alert.customer.reference,
+        "alert_reference": f"A{alert.id:06d}",
+        # a marker on a person is keyed by the person; one on a property (a hazard there) by the property
+        "person_reference": alert.customer.reference if alert.customer_id is not None else None,
+        **({"property_reference": alert.property.reference} if alert.property_id is not None else {}),
         "status": "ended" if ended else "interim" if interim else "active",
         "alert_type": category.label if category else None,
         "alert_type_code": pack.feed.categories.get(shown["category"] or ""),
@@ -276,7 +279,7 @@ def failing(db: Session, *, pack: Pack, visible) -> list[dict]:
     rows = db.execute(select(FeedEvent, Alert).join(Alert, FeedEvent.alert_id == Alert.id)
                       .where(FeedEvent.delivered_at.is_(None), FeedEvent.attempts >= pack.feed.failing_after, visible)
                       .order_by(FeedEvent.id))
-    return [{"event": e.id, "alert": a.id, "customer": a.customer.reference, "change": e.change.replace("_", " "),
+    return [{"event": e.id, "alert": a.id, "customer": a.subject.reference, "change": e.change.replace("_", " "),
              "attempts": e.attempts, "since": _words(e.created_at), "last_attempt": _words(e.last_attempt_at),
              "next_attempt": _words(e.next_attempt_at), "last_error": e.last_error}
             for e, a in rows]

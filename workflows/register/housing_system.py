@@ -81,7 +81,7 @@ def _code_labels(db: Session, pack: Pack) -> dict:
 def instructions(pack: Pack, alert: Alert, change: str, *, labels: dict | None = None) -> str:
     """What to enter: the customer, the change, and the marker as staff must now read it. A
     restricted record gives its instruction to staff only, never the reasons or measures."""
-    customer = alert.customer
+    customer = alert.subject
     who = f"{customer.name} ({customer.reference})"
     if change == "remove":
         return f"Remove the marker from {who}'s record: it is no longer in force."

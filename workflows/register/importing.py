@@ -33,7 +33,8 @@ from workflows.definitions import deployment
 from workflows.definitions.pack import Pack
 from workflows.platform import clock, text, wording
 from workflows.platform.errors import FormInvalid, NotAllowed, WorkflowError
-from workflows.platform.models import Alert, AlertStatus, Customer, NonDisclosure, Note
+from workflows.platform.models import Alert, AlertStatus, Customer, NonDisclosure, Note, Tenancy
+from workflows.register import tenancy as tenancies
 
 # our column -> (what people call it, required)
 COLUMNS = {
@@ -258,6 +259,8 @@ def check(db: Session, pack: Pack, parsed: Parsed, progress=None) -> Report:
                                         f"date it is now due")
         if v.get("address") and not v.get("postcode"):
             problem("postcode" if "postcode" in cells else "address", "the address has no postcode")
+        if v.get("postcode") and not v.get("address"):
+            problem("address", "the postcode has no address")
         told = v.get("tenant_told", "").casefold()
         if told and told not in YES + NO:
             problem("tenant_told", f"'{v['tenant_told']}' is neither yes nor no")
@@ -300,10 +303,11 @@ def import_rows(db: Session, *, pack: Pack, actor, report: Report, good_rows_onl
     if definition is None:
         raise ImportRefused(f"the review process '{review_process}' is not deployed (run: alertflow pack deploy)")
     customers = {c.reference: c for c in db.scalars(select(Customer))}
+    homes = {}  # (address, postcode) -> the property found or made for it
     good = report.good
     for first in range(0, len(good), BATCH):
         batch = good[first:first + BATCH]
-        alerts = [_alert(db, customers, row, actor, report.filename) for row in batch]
+        alerts = [_alert(db, customers, homes, row, actor, report.filename) for row in batch]
         db.flush()  # the batch's customers and alerts, inserted together
         reviews = []
         for row, alert in zip(batch, alerts):
@@ -331,14 +335,18 @@ def import_rows(db: Session, *, pack: Pack, actor, report: Report, good_rows_onl
     return len(good)
 
 
-def _alert(db: Session, customers: dict, row: Row, actor, filename: str) -> Alert:
+def _alert(db: Session, customers: dict, homes: dict, row: Row, actor, filename: str) -> Alert:
     v = row.values
     customer = customers.get(v["customer_reference"])
     if customer is None:
-        customer = Customer(reference=v["customer_reference"], name=v["customer_name"],
-                            address=v.get("address", ""), postcode=v.get("postcode", "").upper())
+        customer = Customer(reference=v["customer_reference"], name=v["customer_name"])
         db.add(customer)
         customers[customer.reference] = customer
+        if v.get("address"):  # living there since before the register's records began
+            key = (v["address"].strip(), v["postcode"].strip().upper())
+            if key not in homes:
+                homes[key] = tenancies.home(db, address=key[0], postcode=key[1])
+            customer.tenancies.append(Tenancy(property=homes[key]))
         audit.record(db, actor=actor.username, action="customer_added", reference=customer.reference,
                      source=filename, row=row.number)
     placed = _moment(v["date_placed"])

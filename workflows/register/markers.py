@@ -13,7 +13,8 @@ from workflows.compliance import audit
 from workflows.definitions.pack import Pack
 from workflows.platform import clock, paging, wording
 from workflows.platform.errors import WorkflowError
-from workflows.platform.models import Alert, AlertStatus, Customer
+from workflows.platform.models import Alert, AlertStatus, Customer, Property
+from workflows.register import tenancy as tenancies
 
 
 def _iso(day):
@@ -121,9 +122,13 @@ class RegisterFilters:
 def register_page(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilters) -> paging.Page:
     """One page of the register as this actor needs to know it (need to know applies to every row
     and to the total), narrowed, sorted and counted in SQL."""
+    # the marker's subject: a customer, or a property (by its address)
+    name = func.coalesce(Customer.name, Property.address)
+    reference = func.coalesce(Customer.reference, Property.reference)
     query = (select(Alert.id, Alert.status, Alert.category, Alert.level, Alert.next_review_at, Alert.reported_at,
-                    Alert.marker_text, Customer.name.label("customer_name"), Customer.reference.label("customer_ref"))
-             .join(Customer, Alert.customer_id == Customer.id)
+                    Alert.marker_text, name.label("customer_name"), reference.label("customer_ref"))
+             .outerjoin(Customer, Alert.customer_id == Customer.id)
+             .outerjoin(Property, Alert.property_id == Property.id)
              .where(permissions.story_readable(pack, actor)))
     if filters.status != "all":
         query = query.where(Alert.status == filters.status)
@@ -133,11 +138,11 @@ def register_page(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFil
         query = query.where(Alert.next_review_at < clock.start_of_day(filters.review_before))
     if filters.search:
         like = f"%{filters.search}%"
-        query = query.where(or_(Customer.name.ilike(like), Customer.reference.ilike(like), Alert.marker_text.ilike(like)))
+        query = query.where(or_(name.ilike(like), reference.ilike(like), Alert.marker_text.ilike(like)))
     order = {"review": (Alert.next_review_at.asc().nulls_last(), Alert.id),
              "newest": (Alert.reported_at.desc(), Alert.id.desc()),
              "oldest": (Alert.reported_at.asc(), Alert.id),
-             "customer": (Customer.name, Alert.id)}[filters.sort]
+             "customer": (name, Alert.id)}[filters.sort]
     return paging.fetch(db, query.order_by(*order), number=filters.page)
 
 
@@ -148,11 +153,14 @@ def review_overdue(alert) -> bool:
 
 @dataclass
 class VisitCheck:
-    customer: Customer
+    customer: Customer | None  # None: a property with a marker, no one found living there
     markers: list[dict]
     # a member of a household: its lead tenant, and the markers on the lead tenant's record
     lead_tenant: Customer | None = None
     lead_tenant_markers: list[dict] = field(default_factory=list)
+    # where they live now (or the property found), and the markers on it: for whoever lives there
+    place: Property | None = None
+    place_markers: list[dict] = field(default_factory=list)
 
 
 def shown_by_customer(db: Session, pack: Pack, customer_ids) -> dict[int, list[dict]]:
@@ -168,51 +176,74 @@ def shown_by_customer(db: Session, pack: Pack, customer_ids) -> dict[int, list[d
 CHECK_SHOWS = 20  # a phone screen's worth: more says "narrow your search"
 
 
-def _customer_matches(text: str):
-    like = f"%{text.strip()}%"
-    return or_(Customer.name.ilike(like), Customer.reference.ilike(like), Customer.address.ilike(like),
-               Customer.postcode.ilike(like))
-
-
 def customers_matching(db: Session, *, text: str) -> int:
     """How many customers a check before visiting matches (it shows the first CHECK_SHOWS); customers
     are not restricted records, so the count tells nothing a role may not know."""
-    return db.scalar(select(func.count()).select_from(Customer).where(_customer_matches(text))) or 0
+    return db.scalar(select(func.count()).select_from(Customer).where(tenancies.customers_matching(text))) or 0
+
+
+def shown_by_property(db: Session, pack: Pack, property_ids) -> dict[int, list[dict]]:
+    """What staff are shown of the active markers on each of these properties, in one query."""
+    shown = {}
+    if property_ids:
+        for alert in db.scalars(select(Alert).where(Alert.property_id.in_(list(property_ids)),
+                                                    Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
+            shown.setdefault(alert.property_id, []).append(instruction_to_staff(pack, alert))
+    return shown
 
 
 def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> list[VisitCheck]:
-    """Any staff: does this customer carry an active marker, and what must staff do?
+    """Any staff: does this customer, or the place they live, carry an active marker, and what must
+    staff do?
 
     Shows the instruction to staff only, never the reasons; a restricted marker shows the
     pack's instruction for it (e.g. "contact the relevant manager") to everyone. A member of a
-    household also gets the markers on its lead tenant's record, named as the lead tenant's."""
-    customers = db.scalars(select(Customer).where(_customer_matches(text)).order_by(Customer.name, Customer.id)
-                           .limit(CHECK_SHOWS))
-    customers = list(customers)
+    household also gets the markers on its lead tenant's record, named as the lead tenant's. A
+    marker on a property shows for everyone living there now, and for the property itself when
+    its address, postcode or reference is asked for."""
+    customers = list(db.scalars(select(Customer).where(tenancies.customers_matching(text))
+                                .order_by(Customer.name, Customer.id).limit(CHECK_SHOWS)))
     lead_ids = {c.household_of_id for c in customers if c.household_of_id is not None}
     leads = {c.id: c for c in db.scalars(select(Customer).where(Customer.id.in_(lead_ids)))} if lead_ids else {}
     shown = shown_by_customer(db, pack, [c.id for c in customers] + list(leads))  # their lead tenants' too
+    homes = {c.id: c.home for c in customers}
+    # properties asked for that carry a marker, whether or not anyone found lives there
+    marked = list(db.scalars(select(Property).where(Property.id.in_(tenancies.properties_matching(text)),
+                                                    Property.id.in_(select(Alert.property_id).where(
+                                                        Alert.status == AlertStatus.ACTIVE)))
+                             .order_by(Property.postcode, Property.address).limit(20)))
+    at = shown_by_property(db, pack, {p.id for p in homes.values() if p} | {p.id for p in marked})
     results = []
     for customer in customers:
-        lead = leads.get(customer.household_of_id)
-        results.append(VisitCheck(customer, shown.get(customer.id, []), lead, shown.get(lead.id, []) if lead else []))
+        lead, home = leads.get(customer.household_of_id), homes[customer.id]
+        results.append(VisitCheck(customer, shown.get(customer.id, []), lead, shown.get(lead.id, []) if lead else [],
+                                  home, at.get(home.id, []) if home else []))
+    lived_in = {p.id for p in homes.values() if p}
+    results += [VisitCheck(None, [], place=p, place_markers=at.get(p.id, [])) for p in marked if p.id not in lived_in]
     return results
 
 
 def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
-    """Every customer with an active marker and what staff must do: the list handed to
-    out-of-hours call handlers and maintenance staff who cannot see the housing system.
-    Instructions only, never reasons; a restricted marker shows the pack's instruction for it."""
-    rows = db.execute(select(Alert, Customer).join(Customer, Alert.customer_id == Customer.id)
-                      .where(Alert.status == AlertStatus.ACTIVE).order_by(Customer.name, Alert.id))
+    """Every property where an active marker applies, and what staff must do there: the list handed
+    to out-of-hours call handlers and contractors who cannot see the housing system. A person's
+    marker applies where they live now; a property's to everyone living there. Instructions
+    only, never reasons; a restricted marker shows the pack's instruction for it."""
     result = []
-    for alert, customer in rows:
+    for alert in db.scalars(select(Alert).where(Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
         shown = instruction_to_staff(pack, alert)
+        person = alert.customer
+        place = person.home if person is not None else alert.property
         result.append({
-            "customer": customer.reference, "name": customer.name, "address": customer.address,
-            "postcode": customer.postcode, "code": shown["code"], "instruction": shown["instruction"],
+            "property": place.reference if place else None, "address": place.address if place else "",
+            "postcode": place.postcode if place else "",
+            "applies_to": f"{person.name} ({person.reference})" if person else "everyone living there",
+            "customer": person.reference if person else None, "name": person.name if person else None,
+            "code": shown["code"], "instruction": shown["instruction"],
             "control_measures": shown["control_measures"], "details": shown["details"],
             "next_review": shown["next_review"],
         })
+    # by property: what applies at one address together (no fixed address last)
+    result.sort(key=lambda r: (r["property"] is None, r["postcode"], r["address"], r["customer"] is not None,
+                               r["name"] or ""))
     audit.record(db, actor=actor.username, action="visit_list_produced", markers=len(result))
     return result

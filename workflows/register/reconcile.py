@@ -63,7 +63,7 @@ def reconcile(db: Session, *, pack: Pack, actor: str, content: bytes, filename: 
     ours: dict[str, list[str]] = {}
     markers = 0
     for alert in db.scalars(select(Alert).where(Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
-        ours.setdefault(alert.customer.reference, []).append(instruction_to_staff(pack, alert)["instruction"] or "")
+        ours.setdefault(alert.subject.reference, []).append(instruction_to_staff(pack, alert)["instruction"] or "")
         markers += 1
     result = Reconciliation(filename, len(parsed.rows), markers, 0, problems=problems)
     for customer in sorted(set(ours) | set(theirs)):

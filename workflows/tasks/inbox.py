@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from workflows.platform import clock, paging, wording
 from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
 from workflows.cases.assignment import Actor, roles_acting_for
-from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, SavedFilter,
-                                       TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property,
+                                       SavedFilter, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 from workflows.permissions import managed_roles, restrictions_admitting, visible
 
@@ -102,9 +102,11 @@ def _rows(pack, actor, condition):
     """Just what an inbox line shows, as plain rows: no ORM objects to build for a long list."""
     return (select(HumanTask.id, HumanTask.title, HumanTask.kind, HumanTask.role, HumanTask.assignee, HumanTask.status,
                    HumanTask.due_at, HumanTask.created_at, Case.alert_id, Alert.category, Alert.level,
-                   Customer.name.label("customer_name"), Customer.reference.label("customer_ref"))
+                   # the marker's subject: a customer, or a property (by its address)
+                   func.coalesce(Customer.name, Property.address).label("customer_name"),
+                   func.coalesce(Customer.reference, Property.reference).label("customer_ref"))
             .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
-            .join(Customer, Alert.customer_id == Customer.id)
+            .outerjoin(Customer, Alert.customer_id == Customer.id).outerjoin(Property, Alert.property_id == Property.id)
             .where(condition, visible(pack, actor)))
 
 
