@@ -269,8 +269,10 @@ def test_dangerous_animals_are_a_marker_on_the_property_told_to_the_occupier(kar
     alert = decide(karbon, alert_id, {**ADD, "marker_code": "PBV", "marker_text": "Dogs: phone before visiting",
                                       "incident_nature": "Dogs loose at the gate"})
     assert alert["status"] == "active"
-    letter = next(lt["body"] for lt in alert["letters"] if lt["template"] == "caution_alert_added")
-    assert letter.startswith("Dear Occupier,") and "1 High Street" in letter and "Property" not in letter.split("\n")[0]
+    letter = next(lt for lt in alert["letters"] if lt["template"] == "caution_alert_added")
+    assert letter["body"].startswith("Dear Occupier,") and "Property" not in letter["body"].split("\n")[0]
+    sent = cli("letter", "show", str(letter["id"]), "--as", "mia", now=DECIDED)  # as laid out for the envelope
+    assert "The Occupier\n1 High Street" in sent and sent.index("1 High Street") < sent.index("Dear Occupier")
     shown = cli("check", "John Smith", "--as", "sam", now=DECIDED)
     assert f"at 1 High Street AB1 1AA (property {home}): MARKER [PBV]: Dogs: phone before visiting" in shown
     ooh = cli.json("visit-list", "--as", "otto", now=DECIDED)

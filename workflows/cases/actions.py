@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.platform import clock, wording
-from workflows.register import housing_system
+from workflows.register import housing_system, letters
 from workflows.platform.errors import StepFailed
 from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure, Note, RiskAssessment
 from workflows.definitions.pack import Pack
@@ -292,7 +292,7 @@ def _fill(template, key: str, fields: dict, element: str) -> str:
 
 
 # who a letter about a marker on a property is addressed to: whoever lives there ("Dear Occupier")
-OCCUPIER = "Occupier"
+OCCUPIER = letters.OCCUPIER
 
 
 def letter_fields(ctx: ActionContext) -> dict:

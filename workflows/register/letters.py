@@ -76,7 +76,7 @@ def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
     tenant may appeal, how and by when (the window from register/appeals.py)."""
     from workflows.platform.models import AuditEvent, HumanTask, User
     alert = db.get(Alert, letter.alert_id)
-    customer = alert.customer
+    customer = alert.subject  # the tenant, or the property a marker on a place is on
     head = pack.letterhead
     decision = None
     if letter.decision_no is not None:
@@ -103,7 +103,7 @@ def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
         "telephone": head.telephone if head else "", "email": head.email if head else "",
         "website": head.website if head else "",
         # a notice to someone else (out-of-hours call handlers) says in its body who it is for
-        "to_name": customer.name if to_the_tenant else "",
+        "to_name": (customer.name if alert.customer_id else f"The {OCCUPIER}") if to_the_tenant else "",
         "to_address": _address_lines(customer) if to_the_tenant else [],
         "date": wording.day(letter.issued_at),
         "our_reference": f"A{alert.id:06d}/{letter.id}",
@@ -114,6 +114,9 @@ def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
         "signer_email": user.email if user and user.email else "",
         "appeal": _appeal(db, pack=pack, letter=letter, decision=decision) if to_the_tenant else None,
     }
+
+
+OCCUPIER = "Occupier"  # whom a letter about a marker on a property is to: whoever lives there
 
 
 def _address_lines(customer) -> list[str]:
