@@ -21,6 +21,7 @@ GET_TABLE = """
 /sign-in                                 200 200 200 200 200 200 200
 /accessibility                           200 200 200 200 200 200 200
 /settings                                302 200 200 200 200 200 200
+/customers/C1/tenancy                    302 200 200 200 200 200 200
 /sign-in/code                            302 302 302 302 302 302 302
 /sign-in/set-up                          302 302 302 302 302 302 302
 /inbox                                   302 200 200 200 200 200 200
@@ -79,6 +80,7 @@ POST_TABLE = """
 /sign-in/code                            302 302 302 302 302 302 302
 /sign-in/set-up                          302 302 302 302 302 302 302
 /settings                                302 302 302 302 302 302 302
+/customers/C1/tenancy                    302 422 422 422 422 422 422
 /sign-out                                302 302 302 302 302 302 302
 """
 

@@ -114,7 +114,7 @@ def test_check_before_visiting_says_how_many_more_match(world, as_user, cli):
     from workflows.accounts import people
     with transaction() as db:
         for i in range(37):
-            people.add_customer(db, reference=f"MANY{i:02}", name=f"Manyfold Tenant {i:02}", address="1 Long Row")
+            people.add_customer(db, reference=f"MANY{i:02}", name=f"Manyfold Tenant {i:02}", address="1 Long Row", postcode="DE1 1AA")
     sam = as_user("sam")
     page = text(sam.get("/check?q=Manyfold"))
     assert page.count('class="check ') == 20 and "Showing 20 of 37, narrow your search" in page
