@@ -248,10 +248,10 @@ class Browser:
     def post(self, url, data=None, token_from="/inbox", **kw):
         return self.client.post(url, data={**(data or {}), "csrf_token": self.token(token_from)}, **kw)
 
-    def upload(self, content: bytes, filename="diagram.bpmn", action="check"):
+    def upload(self, content: bytes, filename="diagram.bpmn", action="check", note="A change tested"):
         from io import BytesIO
-        return self.post("/processes/upload", {"diagram": (BytesIO(content), filename), "action": action},
-                         content_type="multipart/form-data")
+        return self.post("/processes/upload", {"diagram": (BytesIO(content), filename), "action": action,
+                                               "change_note": note}, content_type="multipart/form-data")
 
 
 def sign_in_with_chromium(page, username, password=PASSWORD):

@@ -25,7 +25,7 @@ def test_pack_deploy_keeps_a_review_period_changed_on_the_web_unless_a_process_o
     # a process owner changes the review to every 3 months in the web modeler
     paula = signed_in("paula")
     three_months = edited(review_xml(), ">P6M<", ">P3M<")
-    assert paula.post("/processes/derby_review/edit", {"xml": three_months.decode(), "action": "deploy"}).status_code == 302
+    assert paula.post("/processes/derby_review/edit", {"xml": three_months.decode(), "action": "deploy", "change_note": "Reviews every three months"}).status_code == 302
     page = text(paula.get("/processes"))
     assert "derby_review.bpmn not in the pack's files (alertflow pack export writes it there)" in page
 

@@ -93,6 +93,15 @@ class LetterTemplate:
     # False: written to someone other than the tenant (a notice to out-of-hours call handlers, say):
     # it never tells the tenant, and a subject access export withholds it with "notices"
     to_tenant: bool = True
+    file: str = ""  # as pack.toml names it (letters/told.txt), for findings that give a line of it
+
+    def line_of(self, field_name: str) -> int | None:
+        """The first line of the template reading $field_name (or ${field_name})."""
+        wanted = re.compile(rf"\$(?:{re.escape(field_name)}(?![A-Za-z0-9_])|\{{{re.escape(field_name)}\}})")
+        for number, line in enumerate(self.body.template.splitlines(), 1):
+            if wanted.search(line.replace("$$", "")):
+                return number
+        return None
 
 
 @dataclass(frozen=True)
@@ -492,7 +501,7 @@ def _build(key, directory, raw, path, letters_text: dict | None = None) -> Pack:
             if unknown:
                 raise PackError(f"{path}: [letters.{lkey}] has unknown settings {sorted(unknown)} "
                                 f"(known: title, file, to_tenant)")
-            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], template, to_tenant)
+            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], template, to_tenant, letter["file"])
     except KeyError as err:
         raise PackError(f"{path}: missing setting {err}") from None
     _check_references(pack, path)
