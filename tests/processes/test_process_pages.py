@@ -283,9 +283,14 @@ GET  /processes/derby_review/edit                 302 403 403 403 403 403 403 40
 GET  /processes/upload                            302 403 403 403 403 403 403 403 200
 GET  /processes/derby_review/migrate              302 403 403 403 403 403 403 403 200
 GET  /processes/nothing/changes                   302 403 403 403 403 403 404 404 404
+GET  /processes/settings                          302 403 403 403 403 403 200 200 200
+GET  /processes/settings/versions/1               302 403 403 403 403 403 200 200 200
+GET  /processes/settings/versions/9               302 403 403 403 403 403 404 404 404
+GET  /processes/settings/edit                     302 403 403 403 403 403 403 403 200
 POST /processes/derby_review/edit                 302 403 403 403 403 403 403 403 422
 POST /processes/upload                            302 403 403 403 403 403 403 403 422
 POST /processes/derby_review/migrate              302 403 403 403 403 403 403 403 200
+POST /processes/settings/edit                     302 403 403 403 403 403 403 403 422
 """
 
 
@@ -312,3 +317,4 @@ def test_every_process_route_answers_each_role_as_the_table_says(app, world):
     assert not wrong, "\n".join(wrong)
     # and nothing was deployed or moved by any of it
     assert version_rows(text(clients["paula"].get("/processes")), "derby_review") == [("1", "system")]
+    assert "v2" not in text(clients["paula"].get("/processes/settings"))
