@@ -14,15 +14,18 @@ import difflib
 import tomllib
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.platform.models import PackSettingsVersion
-from workflows.definitions.pack import Pack, PackError, PackSource, pack_from_source
+from workflows.definitions.pack import Pack, PackSource, pack_from_source
 
+# asked at every request, command and task: a plain statement built once (an ORM select built each
+# time cost more than the query; benchmarks/pack_settings.py)
+_NEWEST = text("SELECT id, content_hash FROM pack_settings_version WHERE pack = :pack ORDER BY version DESC LIMIT 1")
 _built: dict[tuple, Pack] = {}  # (pack, version id, content hash, pack folder) -> the Pack built from it
 
 
@@ -63,9 +66,7 @@ def newest_pack(key: str, packs_dir: Path) -> Pack | None:
         return None  # never make an empty database file just to find nothing in it
     try:
         with database.get_engine().connect() as conn:
-            row = conn.execute(select(PackSettingsVersion.id, PackSettingsVersion.content_hash)
-                               .where(PackSettingsVersion.pack == key)
-                               .order_by(PackSettingsVersion.version.desc()).limit(1)).first()
+            row = conn.execute(_NEWEST, {"pack": key}).first()
             if row is None:
                 return None
             cached = _built.get((key, row.id, row.content_hash, str(packs_dir / key)))
