@@ -424,11 +424,10 @@ def _unknown(found, known, where: str, path) -> None:
     for name in found:
         if name not in known:
             near = difflib.get_close_matches(name, known, n=1)
+            if not where:  # a section: [notification] for [notifications]
+                hint = f"did you mean [{near[0]}]? " if near else ""
+                raise PackError(f"{path}: [{name}] is not a section of pack.toml: {hint}(known: {', '.join(known)})")
             hint = f"did you mean {near[0]}? " if near else ""
-            if not where:
-                raise PackError(f"{path}: [{name}] is not a section of pack.toml: {hint}"
-                                f"(known: {', '.join(known)})".replace("did you mean ", "did you mean ["
-                                                                       ).replace("? (", "]? ("))
             raise PackError(f"{path}: {where} {name} is not a setting: {hint}(known: {', '.join(known)})")
 
 
