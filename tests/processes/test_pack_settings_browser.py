@@ -32,12 +32,11 @@ def test_a_letter_and_a_review_setting_edited_on_the_web_checked_deployed_and_us
         toml = paula.get_by_label("pack.toml", exact=True)
         expect(toml).to_have_value(re.compile(r"^# Derby Homes"))
         toml.fill(toml.input_value().replace("[pack]\n", "[pack]\nreview_from_due_date = false\n", 1))
-        if SCREENSHOTS:
-            paula.screenshot(path=os.path.join(SCREENSHOTS, "pack-settings.png"), full_page=False)
-
         paula.get_by_role("button", name="Check").click()
         result = paula.locator("#check-result")
         expect(result).to_contain_text("No problems found")
+        if SCREENSHOTS:
+            paula.screenshot(path=os.path.join(SCREENSHOTS, "pack-settings.png"), full_page=False)
         expect(result.locator("ul.changes li")).to_have_text([
             "added [pack] review_from_due_date = false",
             "changed letter template letters/marker_placed.txt:",
