@@ -149,3 +149,20 @@ def test_settings_deployed_on_the_web_run_at_once_and_pack_deploy_and_export_res
     assert "Back to counting from the due date" in text(paula.get("/processes/settings"))
     assert re.search(r"v3 newest", text(paula.get("/processes/settings")))
     assert config.pack_name() == "derby"
+
+
+def test_a_diagram_deployed_on_the_web_needs_a_change_note_shown_in_the_versions_list(pack_dir, signed_in, cli):
+    from tests.processes.conftest import edited, review_xml
+    paula = signed_in("paula")
+    three_months = edited(review_xml(), ">P6M<", ">P3M<").decode()
+    refused = paula.post("/processes/derby_review/edit", {"xml": three_months, "action": "deploy", "change_note": ""})
+    assert refused.status_code == 422 and "Write a change note" in text(refused)
+    assert "derby_review v2" not in cli("pack", "versions")
+    assert paula.post("/processes/derby_review/edit", {"xml": three_months, "action": "deploy",
+                                                       "change_note": "Board decision: reviews every three months"}
+                      ).status_code == 302
+    assert "Board decision: reviews every three months" in text(paula.get("/processes"))
+    assert 'derby_review v2 ' in cli("pack", "versions") and \
+        '"Board decision: reviews every three months"' in cli("pack", "versions")
+    [event] = [e for e in audit_events("process_deployed") if e["version"] == 2]
+    assert event["change_note"] == "Board decision: reviews every three months"

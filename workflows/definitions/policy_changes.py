@@ -120,6 +120,7 @@ class CheckedSettings:
     findings: list[Finding] = field(default_factory=list)
     newest: int | None = None  # the newest deployed settings version, None if none is
     changes: list[str] = field(default_factory=list)
+    letter_files: set[str] = field(default_factory=set)  # the templates pack.toml names
 
     @property
     def ok(self) -> bool:
@@ -147,10 +148,12 @@ def check_settings(db: Session, *, pack: Pack, source: PackSource) -> CheckedSet
     except PackError as err:
         result.findings.append(_settings_finding(err))
         return result
+    result.letter_files = {letter.file for letter in new_pack.letters.values()}
     for definition in _newest_versions(db, pack):
         result.findings += deployment.check(definition.bpmn_xml, definition.filename, new_pack, db)
     result.findings = list(dict.fromkeys(result.findings))
-    result.changes = pack_versions.describe_changes(pack_versions.source_of(current) if current else None, source)
+    kept = PackSource(source.pack_toml, {n: b for n, b in source.letters.items() if n in result.letter_files})
+    result.changes = pack_versions.describe_changes(pack_versions.source_of(current) if current else None, kept)
     return result
 
 
@@ -163,6 +166,9 @@ def deploy_settings(db: Session, *, pack: Pack, actor: Actor, source: PackSource
     checked = check_settings(db, pack=pack, source=source)
     if checked.findings:
         raise DefinitionRefused(checked.findings)
+    # a template pack.toml no longer names is not kept in the new version (the older ones hold it)
+    source = PackSource(source.pack_toml, {name: body for name, body in source.letters.items()
+                                           if name in checked.letter_files})
     return pack_versions.deploy(db, pack_key=pack.key, source=source, deployed_by=actor.username, change_note=note)
 
 
