@@ -72,8 +72,10 @@ def newest_pack(key: str, packs_dir: Path) -> Pack | None:
             cached = _built.get((key, row.id, row.content_hash, str(packs_dir / key)))
             if cached is not None:
                 return cached
-    except SQLAlchemyError:
-        return None  # not migrated yet (or no database): the pack's folder is all there is
+    except SQLAlchemyError as err:
+        if "pack_settings_version" in str(err):  # not migrated to 0019 yet: the pack's folder is all there is
+            return None
+        raise  # a database that cannot be reached: never run on the files' settings instead of the deployed
     with database.transaction() as db:
         return built(db.get(PackSettingsVersion, row.id), packs_dir / key)
 
