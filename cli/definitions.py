@@ -5,9 +5,10 @@ from pathlib import Path
 import click
 
 from workflows.definitions import deployment, policy_changes, versions
+from workflows.definitions import pack_versions as settings_versions
 from workflows.platform import wording
 from workflows.platform.errors import WorkflowError
-from workflows.definitions.pack import active_pack
+from workflows.definitions.pack import active_pack, load_pack
 
 from cli.app import actor_named, fail, in_transaction, main
 
@@ -22,10 +23,12 @@ def pack():
               help="A process owner (not needed for the first deploy into an empty database).")
 @click.option("--force", is_flag=True,
               help="Replace a newer version the pack's files do not hold (a web change); audited.")
+@click.option("--note", "change_note", default=None,
+              help="Why (shown in the versions list); default: \"from the pack's files\".")
 @in_transaction
-def pack_deploy(db, username, force):
-    """Deploy the pack's diagrams where they differ from the newest deployed version, showing what
-    changes. The first deploy into an empty database installs the whole pack."""
+def pack_deploy(db, username, force, change_note):
+    """Deploy the pack's diagrams, pack.toml and letters where they differ from the newest deployed
+    version, showing what changes. The first deploy into an empty database installs the whole pack."""
     the_pack = active_pack()
     if username is None and not deployment.is_installed(db, pack=the_pack.key):
         for d in deployment.install_pack(db, pack=the_pack, installed_by="system"):
@@ -36,7 +39,14 @@ def pack_deploy(db, username, force):
     if username is None:
         fail(f"the {the_pack.name} pack is deployed already: only a process owner may deploy changes; "
              f"name one with --as USER")
-    result = policy_changes.deploy_pack_files(db, pack=the_pack, actor=actor_named(db, username), force=force)
+    result = policy_changes.deploy_pack_files(db, pack=the_pack, actor=actor_named(db, username), force=force,
+                                              change_note=change_note)
+    if result.settings is not None:
+        replaced = f" (replacing version {result.settings_replaced.version}, deployed by " \
+                   f"{result.settings_replaced.deployed_by})" if result.settings_replaced else ""
+        click.echo(f"deployed pack.toml and letters version {result.settings.version}{replaced}")
+        for line in result.settings_changes:
+            click.echo(f"  {line}")
     deployed = {d.process_id: d for d in result.deployed}
     for change in result.changes:
         d = deployed[change.process_id]
@@ -45,7 +55,7 @@ def pack_deploy(db, username, force):
         click.echo(f"deployed {d.process_id} version {d.version} from {change.filename}{replaced}")
         for line in change.lines:
             click.echo(f"  {line}")
-    if not result.changes:
+    if not result.changes and result.settings is None:
         click.echo(f"{the_pack.name}: every process is already deployed (the pack's files hold the newest versions)")
     for d in result.not_in_files:
         click.echo(f"note: {d.process_id} version {d.version} is deployed but has no diagram in the pack's files; "
@@ -57,8 +67,8 @@ def pack_deploy(db, username, force):
 @click.option("--as", "username", required=True, help="A process owner.")
 @in_transaction
 def pack_export(db, directory, username):
-    """Write the deployed pack to DIRECTORY: the newest version of each diagram, and pack.toml and
-    the letters as they are in the pack's folder, to keep in version control or deploy from."""
+    """Write the deployed pack to DIRECTORY: the newest version of each diagram, pack.toml and the
+    letters, and demo.toml from the pack's folder, to keep in version control or deploy from."""
     the_pack = active_pack()
     exported = policy_changes.export_pack(db, pack=the_pack, actor=actor_named(db, username), directory=directory)
     for path in exported.written:
@@ -73,9 +83,10 @@ def pack_export(db, directory, username):
 @pack.command("check")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 def pack_check(files):
-    """Check BPMN files against the active pack without deploying them."""
+    """Check the pack's folder (pack.toml, the letters, the diagrams), or the BPMN files named,
+    without deploying them."""
     try:
-        the_pack = active_pack()
+        the_pack = load_pack()  # read afresh: the folder as it is now
     except WorkflowError as err:  # pack.toml itself is wrong: say so, as deploy does
         fail(str(err))
     findings, warnings = [], []
@@ -96,10 +107,14 @@ def pack_check(files):
 @pack.command("versions")
 @in_transaction
 def pack_versions(db):
-    """Every deployed version, who deployed it, and how many cases run on it."""
+    """Every deployed version, who deployed it, why, and how many cases run on it."""
     for d, running in deployment.versions(db, pack=active_pack().key):
+        note = f"  \"{d.change_note}\"" if d.change_note else ""
         click.echo(f"{d.process_id} v{d.version}  deployed {wording.moment(d.deployed_at)} by {d.deployed_by}  "
-                   f"running cases: {running}")
+                   f"running cases: {running}{note}")
+    for s in reversed(settings_versions.all_versions(db, pack=active_pack().key)):
+        click.echo(f"pack.toml and letters v{s.version}  deployed {wording.moment(s.deployed_at)} by {s.deployed_by}  "
+                   f"\"{s.change_note}\"")
 
 
 @pack.command("diff")

@@ -1,5 +1,6 @@
 """`alertflow serve --workers N`: gunicorn, one process per worker, so the web app uses every
-core. Each worker builds its own app after the fork (no database connection crosses a fork).
+core. Each worker builds its own app after the fork, and drops any pooled database connection it
+inherited (the master reads the deployed pack's name), so no connection crosses a fork.
 The background work, when this job does it, runs once, in a process of its own
 (`alertflow serve --background-only`), not in every worker."""
 import subprocess
@@ -37,7 +38,14 @@ def serve_with_workers(host: str, port: int, workers: int, threads: int, backgro
             process.terminate()
             process.wait(10)
 
+    def post_fork(_arbiter, _worker):
+        # the master asked the database for the deployed pack before forking: a worker must never
+        # use a pooled connection it inherited (its socket is the master's), so it opens its own
+        from workflows.platform import db
+        db.get_engine().dispose(close=False)
+
     _Server({
+        "post_fork": post_fork,
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,

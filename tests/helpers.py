@@ -248,10 +248,10 @@ class Browser:
     def post(self, url, data=None, token_from="/inbox", **kw):
         return self.client.post(url, data={**(data or {}), "csrf_token": self.token(token_from)}, **kw)
 
-    def upload(self, content: bytes, filename="diagram.bpmn", action="check"):
+    def upload(self, content: bytes, filename="diagram.bpmn", action="check", note="A change tested"):
         from io import BytesIO
-        return self.post("/processes/upload", {"diagram": (BytesIO(content), filename), "action": action},
-                         content_type="multipart/form-data")
+        return self.post("/processes/upload", {"diagram": (BytesIO(content), filename), "action": action,
+                                               "change_note": note}, content_type="multipart/form-data")
 
 
 def sign_in_with_chromium(page, username, password=PASSWORD):
@@ -270,3 +270,17 @@ def sign_in_with_chromium(page, username, password=PASSWORD):
     elif "/sign-in/code" in page.url:
         page.get_by_label("Code").fill(current_code(username))
         page.get_by_role("button", name="Sign in").click()
+
+
+def settings_edited_by_hand():
+    """The pack folder's pack.toml and letters put in the database as its newest settings version
+    without the check, as someone editing the database by hand would: for tests of what the engine
+    still refuses at run time (a letter reading a field the case lacks)."""
+    from workflows.definitions import pack_versions
+    from workflows.definitions.pack import read_pack_files
+    from workflows.platform.db import transaction
+    from workflows.platform import config
+    _, source = read_pack_files()
+    with transaction() as db:
+        pack_versions.deploy(db, pack_key=config.pack_name(), source=source, deployed_by="test",
+                             change_note="edited by hand, unchecked")

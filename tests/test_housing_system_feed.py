@@ -13,7 +13,7 @@ from tests.compliance.api_helpers import bearer, token
 from tests.feed_receiver import SECRET, Receiver
 from tests.feed_world import DECIDED, DECISION, REASON, T0, feed_world, place, with_feed
 from tests.packs.world import DPO
-from workflows.definitions.pack import cached_pack
+from tests.helpers import settings_edited_by_hand
 from workflows.platform import db as database
 from workflows.platform.models import FeedEvent
 
@@ -114,7 +114,7 @@ def test_a_change_rolled_back_by_a_step_failing_midway_leaves_no_event(cli, monk
     monkeypatch.setenv("ALERTFLOW_FEED_SECRET", SECRET)
     world = feed_world(cli, monkeypatch, tmp_path)
     with_feed(tmp_path, letter="Dear $customer_name, $no_such_field\n")  # the letter after place_marker fails
-    cached_pack.cache_clear()
+    settings_edited_by_hand()  # the check would refuse it: put in the database by hand
     with Receiver(failures=0) as receiver:
         monkeypatch.setenv("ALERTFLOW_FEED_URL", receiver.url)
         out = cli("report", "--as", "sam", "--customer", "C1", "--category", "concern", "--description", "x", now=T0)
@@ -125,7 +125,7 @@ def test_a_change_rolled_back_by_a_step_failing_midway_leaves_no_event(cli, monk
         background_round(cli)
         assert receiver.attempts == []
         with_feed(tmp_path)  # the letter mended, the same step goes through: one event
-        cached_pack.cache_clear()
+        settings_edited_by_hand()
         world.complete("mo", task, DECISION, now=DECIDED)
         assert [e.change for e in events()] == ["placed"]
         assert background_round(cli)["feed_delivered"] == 1 and len(receiver.accepted) == 1

@@ -7,7 +7,7 @@ from functools import wraps
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -70,7 +70,10 @@ def actor() -> Actor:
 
 
 def pack() -> Pack:
-    return active_pack()
+    """The deployed pack, asked once per request (a deploy reaches the next request)."""
+    if "pack" not in g:
+        g.pack = active_pack()
+    return g.pack
 
 
 # the pages a role may start on ([roles.X] lands_on in pack.toml), by their endpoints

@@ -7,11 +7,13 @@ import re
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
-from workflows.definitions import deployment, policy_changes, versions
+from workflows.definitions import deployment, pack_versions, policy_changes, versions
 from workflows import permissions
 from workflows.platform.db import transaction
 from workflows.definitions.deployment import DefinitionRefused
-from workflows.platform.errors import NotAllowed, WorkflowError
+from workflows.platform.errors import NotAllowed, NotFound, WorkflowError
+from workflows.definitions.pack import PackSource, read_pack_files
+from workflows.definitions.policy_changes import ChangeNoteMissing
 
 from .auth import actor, pack, requires
 
@@ -58,14 +60,16 @@ def download(process_id, number):
         "X-Content-Type-Options": "nosniff"})
 
 
-def _render_modeler(process_id, definition, xml, checked=None, status=200, impact=None, new_name=None):
+def _render_modeler(process_id, definition, xml, checked=None, status=200, impact=None, new_name=None,
+                    problem=None):
     if definition is None:  # a new process, not yet deployed
         title, action = f"New process: {new_name}", url_for("processes.new_process", process_id=process_id, name=new_name)
     else:
         title = f"Edit {definition.name}"
         action = url_for("processes.modeler", process_id=process_id, version=definition.version)
     return render_template("processes/modeler.html", title=title, process_id=process_id, new_name=new_name,
-                           definition=definition, xml=xml, checked=checked, impact=impact, action=action), status
+                           definition=definition, xml=xml, checked=checked, impact=impact, action=action,
+                           note_problem=problem, change_note=request.form.get("change_note", "")), status
 
 
 def _impact(db, checked, content):
@@ -88,17 +92,23 @@ def modeler(process_id):
         xml = request.form.get("xml", "")
         content = xml.encode("utf-8")
         filename = definition.filename  # the file this process lives in, as the pack names it
+        problem = None
         if request.form.get("action") == "deploy":
             try:
-                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename,
+                                                 change_note=policy_changes.require_change_note(
+                                                     request.form.get("change_note")))
             except DefinitionRefused:
                 pass  # shown below, with the checker's findings and the diagram as edited
+            except ChangeNoteMissing as err:
+                problem = str(err)
             else:
                 flash(_deployed_message(deployed, filename))
                 return redirect(url_for("processes.process_list") + f"#process-{process_id}")
         checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
         status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
-        return _render_modeler(process_id, definition, xml, checked, status, _impact(db, checked, content))
+        return _render_modeler(process_id, definition, xml, checked, status, _impact(db, checked, content),
+                               problem=problem)
 
 
 def _deployed_message(deployed, filename):
@@ -130,17 +140,23 @@ def new_process():
             return _render_modeler(process_id, None, xml, new_name=name)
         xml = request.form.get("xml", "")
         content, filename = xml.encode("utf-8"), f"{secure_filename(process_id) or 'process'}.bpmn"
+        problem = None
         if request.form.get("action") == "deploy":
             try:
-                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename,
+                                                 change_note=policy_changes.require_change_note(
+                                                     request.form.get("change_note")))
             except DefinitionRefused:
                 pass
+            except ChangeNoteMissing as err:
+                problem = str(err)
             else:
                 flash(_deployed_message(deployed, filename))
                 return redirect(url_for("processes.process_list") + f"#process-{process_id}")
         checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
         status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
-        return _render_modeler(process_id, None, xml, checked, status, _impact(db, checked, content), new_name=name)
+        return _render_modeler(process_id, None, xml, checked, status, _impact(db, checked, content), new_name=name,
+                               problem=problem)
 
 
 @blueprint.route("/upload", methods=["GET", "POST"])
@@ -158,19 +174,25 @@ def upload():
         return render_template("processes/upload.html", title="Upload a diagram", checked=None,
                                problem=f"{filename} is not a .bpmn file."), 422
     content = sent.read(policy_changes.MAX_BYTES + 1)
+    problem = None
     with transaction() as db:
         if request.form.get("action") == "deploy":
             try:
-                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename)
+                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename,
+                                                 change_note=policy_changes.require_change_note(
+                                                     request.form.get("change_note")))
             except DefinitionRefused:
                 pass
+            except ChangeNoteMissing as err:
+                problem = str(err)
             else:
                 flash(_deployed_message(deployed, filename))
                 return redirect(url_for("processes.process_list"))
         checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
         status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
         return render_template("processes/upload.html", title="Upload a diagram", checked=checked,
-                               problem=None, impact=_impact(db, checked, content)), status
+                               problem=None, impact=_impact(db, checked, content), note_problem=problem,
+                               change_note=request.form.get("change_note", "")), status
 
 
 @blueprint.route("/<process_id>/changes")
@@ -209,3 +231,73 @@ def migrate(process_id):
         return render_template("processes/migrate.html", title=f"Migrate cases of {target.name}",
                                process_id=process_id, target=target, moves=moves, numbers=numbers, readable=readable,
                                done=request.method == "POST")
+
+
+def _newest_source(db) -> PackSource:
+    """The settings as deployed (or, before any is, as the pack's folder holds them)."""
+    newest = pack_versions.newest(db, pack=pack().key)
+    return pack_versions.source_of(newest) if newest else read_pack_files(pack().key, pack().directory.parent)[1]
+
+
+@blueprint.route("/settings")
+@requires(viewer)
+def settings():
+    """pack.toml and the letter templates: every deployed version, who deployed it, when and why."""
+    with transaction() as db:
+        rows = pack_versions.all_versions(db, pack=pack().key)
+        return render_template("processes/settings.html", title="pack.toml and letters", rows=rows,
+                               may_change=owner(pack(), actor()))
+
+
+@blueprint.route("/settings/versions/<int:number>")
+@requires(viewer)
+def settings_version(number):
+    """One version as it was deployed, and what changed from the one before."""
+    with transaction() as db:
+        shown = pack_versions.version(db, pack=pack().key, number=number)
+        if shown is None:
+            raise NotFound(f"pack.toml and letters have no version {number}")
+        before = pack_versions.version(db, pack=pack().key, number=number - 1)
+        lines = pack_versions.describe_changes(pack_versions.source_of(before) if before else None,
+                                               pack_versions.source_of(shown))
+        return render_template("processes/settings_version.html", title=f"pack.toml and letters v{number}",
+                               shown=shown, lines=lines)
+
+
+@blueprint.route("/settings/edit", methods=["GET", "POST"])
+@requires(owner)
+def settings_edit():
+    """Edit pack.toml and the letter templates; Check shows the findings (each naming the line or
+    the element) and what would change; Deploy checks again and needs a change note."""
+    with transaction() as db:
+        if request.method == "GET":
+            return _render_settings(_newest_source(db))
+        letters = {key[len("letter:"):]: value.replace("\r\n", "\n") for key, value in request.form.items()
+                   if key.startswith("letter:")}
+        new_name = (request.form.get("new_letter_file") or "").strip()
+        if new_name:
+            letters[new_name] = (request.form.get("new_letter_text") or "").replace("\r\n", "\n")
+        source = PackSource((request.form.get("pack_toml") or "").replace("\r\n", "\n"), letters)
+        problem = None
+        if request.form.get("action") == "deploy":
+            try:
+                deployed = policy_changes.deploy_settings(db, pack=pack(), actor=actor(), source=source,
+                                                          change_note=request.form.get("change_note"))
+            except DefinitionRefused:
+                pass  # shown below with the checker's findings, the edit kept
+            except ChangeNoteMissing as err:
+                problem = str(err)
+            else:
+                flash(f"Deployed pack.toml and letters version {deployed.version}: the web, the command line "
+                      f"and the workers use it from now on." if deployed else
+                      "Nothing was deployed: pack.toml and the letters are the same as the newest version.")
+                return redirect(url_for("processes.settings"))
+        checked = policy_changes.check_settings(db, pack=pack(), source=source)
+        status = 200 if checked.ok and not problem and request.form.get("action") != "deploy" else 422
+        return _render_settings(source, checked, problem, status)
+
+
+def _render_settings(source, checked=None, problem=None, status=200):
+    return render_template("processes/settings_edit.html", title="Edit pack.toml and letters", source=source,
+                           checked=checked, note_problem=problem,
+                           change_note=request.form.get("change_note", "")), status

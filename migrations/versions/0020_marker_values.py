@@ -2,13 +2,13 @@
 the labels staff read (marker_details)
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

@@ -66,9 +66,12 @@ def test_the_review_period_changed_in_the_web_modeler_checked_deployed_and_cases
         # the modeler saved the whole file back, and the only change is the edit
         expect(result.locator("ul.changes li")).to_have_text(["changed 'due' timer: timeDuration P6M -> timeDuration P3M"])
         expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+        paula.get_by_label(re.compile("Change note")).fill("Reviews every three months (board decision)")
         paula.get_by_role("button", name="Deploy as a new version").click()
         expect(paula.locator(".flash")).to_contain_text("Deployed derby_review version 2")
         expect(paula.locator("#version-derby_review-2 .deployed-by")).to_have_text("paula")
+        expect(paula.locator("#version-derby_review-2 .change-note")).to_have_text(
+            "Reviews every three months (board decision)")
         expect(paula.locator("#version-derby_review-1 .running")).to_have_text("1")
 
     # what the modeler saved is the file it opened, element for element, apart from the edit

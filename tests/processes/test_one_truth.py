@@ -25,7 +25,7 @@ def test_pack_deploy_keeps_a_review_period_changed_on_the_web_unless_a_process_o
     # a process owner changes the review to every 3 months in the web modeler
     paula = signed_in("paula")
     three_months = edited(review_xml(), ">P6M<", ">P3M<")
-    assert paula.post("/processes/derby_review/edit", {"xml": three_months.decode(), "action": "deploy"}).status_code == 302
+    assert paula.post("/processes/derby_review/edit", {"xml": three_months.decode(), "action": "deploy", "change_note": "Reviews every three months"}).status_code == 302
     page = text(paula.get("/processes"))
     assert "derby_review.bpmn not in the pack's files (alertflow pack export writes it there)" in page
 
@@ -143,20 +143,16 @@ def test_a_process_deployed_only_on_the_web_runs_and_its_lane_role_reads_its_cas
                        "--description", "Shouted").split("alert ")[1].split()[0])
     other = int(cli("report", "--as", "sam", "--customer", "C2", "--category", "concern",
                     "--description", "Shouted").split("alert ")[1].split()[0])
-    # pack.toml is read when the app starts (the check refuses a request naming a process that is
-    # in no diagram, so the process owner adds it once the process is coming): the server restarted
-    (folder / "pack.toml").write_text(PACK_TOML + COMPLAINTS + COMPLAINT_REQUEST)
-    from workflows.definitions.pack import cached_pack
-    cached_pack.cache_clear()
-    # a request naming a process nobody deployed yet is refused, saying so
-    assert "process 'small_complaint' is not deployed" in cli.fails(
-        "request", alert_id, "--as", "sam", "--kind", "complaint", "--details", "The marker is wrong")
-
     # the process owner uploads the new process on the web: it is on no disk of the server
     owen = Browser(app, "owen")
     assert owen.upload(COMPLAINT.encode(), "small_complaint.bpmn", action="deploy").status_code == 302
     assert not list(tmp_path.rglob("small_complaint*"))
     assert "small_complaint" in text(owen.get("/processes"))
+    # then deploys pack.toml with the request that starts it (the check refuses a request naming a
+    # process neither in the diagrams nor deployed); the running app reads it with no restart
+    (folder / "pack.toml").write_text(PACK_TOML + COMPLAINTS + COMPLAINT_REQUEST)
+    out = cli("pack", "deploy", "--as", "owen", "--note", "Complaints about a marker start their own case")
+    assert "deployed pack.toml and letters version 2" in out and "added [requests.complaint] process" in out
 
     # the same running app (no restart) runs it, and the lane's role reads the case it works
     cli("request", alert_id, "--as", "sam", "--kind", "complaint", "--details", "The marker is wrong")

@@ -47,10 +47,10 @@ def test_only_process_owners_may_edit_deploy_or_migrate(signed_in, world):
         assert paula.get(url).status_code == 200, url
     three_months = edited(review_xml(), ">P6M<", ">P3M<")
     assert cora.upload(three_months, "derby_review.bpmn", action="deploy").status_code == 403
-    assert cora.post("/processes/derby_review/edit", {"xml": three_months.decode(), "action": "deploy"}).status_code == 403
+    assert cora.post("/processes/derby_review/edit", {"xml": three_months.decode(), "action": "deploy", "change_note": "Reviews every three months"}).status_code == 403
     assert cora.post("/processes/derby_review/migrate").status_code == 403
     # a form without its CSRF token is refused, even from the process owner
-    refused = paula.client.post("/processes/derby_review/edit", data={"xml": three_months.decode(), "action": "deploy"})
+    refused = paula.client.post("/processes/derby_review/edit", data={"xml": three_months.decode(), "action": "deploy", "change_note": "Reviews every three months"})
     assert refused.status_code == 400
     assert version_rows(text(paula.get("/processes")), "derby_review.bpmn") == [("1", "system")]
 
@@ -164,7 +164,7 @@ def test_the_modeler_page_refuses_a_diagram_with_a_problem_keeping_the_edit_and_
     page = paula.get("/processes/derby_review/edit")
     assert page.status_code == 200 and "processes/modeler.js" in page.get_data(as_text=True)
     broken = edited(review_xml(), ">P6M<", ">six months<").decode()
-    refused = paula.post("/processes/derby_review/edit", {"xml": broken, "action": "deploy"})
+    refused = paula.post("/processes/derby_review/edit", {"xml": broken, "action": "deploy", "change_note": "Reviews every three months"})
     assert refused.status_code == 422
     assert "'Six months' (due_def): timeDuration: 'six months'" in text(refused) or "due_def" in text(refused)
     assert "&gt;six months&lt;" in refused.get_data(as_text=True)  # the edit is still there to fix
@@ -175,7 +175,7 @@ def test_the_modeler_page_refuses_a_diagram_with_a_problem_keeping_the_edit_and_
     fixed = edited(review_xml(), ">P6M<", ">P3M<").decode()
     checked = paula.post("/processes/derby_review/edit", {"xml": fixed, "action": "check"})
     assert checked.status_code == 200 and "No problems found in derby_review.bpmn" in text(checked)
-    deployed = paula.post("/processes/derby_review/edit", {"xml": fixed, "action": "deploy"})
+    deployed = paula.post("/processes/derby_review/edit", {"xml": fixed, "action": "deploy", "change_note": "Reviews every three months"})
     assert deployed.status_code == 302
     assert version_rows(text(paula.get("/processes")), "derby_review") == [("2", "paula"), ("1", "system")]
 
@@ -284,10 +284,15 @@ GET  /processes/upload                            302 403 403 403 403 403 403 40
 GET  /processes/new                               302 403 403 403 403 403 403 403 200
 GET  /processes/derby_review/migrate              302 403 403 403 403 403 403 403 200
 GET  /processes/nothing/changes                   302 403 403 403 403 403 404 404 404
+GET  /processes/settings                          302 403 403 403 403 403 200 200 200
+GET  /processes/settings/versions/1               302 403 403 403 403 403 200 200 200
+GET  /processes/settings/versions/9               302 403 403 403 403 403 404 404 404
+GET  /processes/settings/edit                     302 403 403 403 403 403 403 403 200
 POST /processes/derby_review/edit                 302 403 403 403 403 403 403 403 422
 POST /processes/upload                            302 403 403 403 403 403 403 403 422
 POST /processes/new                               302 403 403 403 403 403 403 403 422
 POST /processes/derby_review/migrate              302 403 403 403 403 403 403 403 200
+POST /processes/settings/edit                     302 403 403 403 403 403 403 403 422
 """
 
 
@@ -314,3 +319,4 @@ def test_every_process_route_answers_each_role_as_the_table_says(app, world):
     assert not wrong, "\n".join(wrong)
     # and nothing was deployed or moved by any of it
     assert version_rows(text(clients["paula"].get("/processes")), "derby_review") == [("1", "system")]
+    assert "v2" not in text(clients["paula"].get("/processes/settings"))

@@ -50,10 +50,10 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
 def letter_needing_a_field(pack_dir, world):
     """Derby's first letter edited, after its diagrams were deployed (the check would refuse them
     now), to say $incident_number, which no Derby case records."""
-    from workflows.definitions.pack import cached_pack
+    from tests.helpers import settings_edited_by_hand
     letter = pack_dir / "letters" / "marker_placed.txt"
     letter.write_text(letter.read_text() + "\nIncident number: $incident_number\n")
-    cached_pack.cache_clear()  # as a restart would: the running product reads the edited template
+    settings_edited_by_hand()  # the check would refuse it: put in the database by hand
 
 
 def test_a_step_that_fails_inside_the_engine_shows_its_message_on_the_task_page(world, letter_needing_a_field,

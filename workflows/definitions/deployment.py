@@ -21,7 +21,7 @@ from workflows import permissions
 from workflows.cases.actions import ACTIONS
 from workflows.cases.assignment import DUE_NAME
 from workflows.platform.models import Case, CaseStatus, ProcessDefinition
-from workflows.definitions.pack import Pack
+from workflows.definitions.pack import Pack, read_pack_files
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
@@ -386,7 +386,7 @@ def _properties(element) -> dict:
 
 
 def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deployed_by: str,
-                from_pack_files: bool = False) -> list[ProcessDefinition]:
+                from_pack_files: bool = False, change_note: str | None = None) -> list[ProcessDefinition]:
     """Check a BPMN file and deploy each process in it whose content changed, as a new version.
     `from_pack_files`: the file is the pack's own (`pack deploy`), not a web upload or save."""
     findings = check(content, filename, pack, db)
@@ -403,11 +403,12 @@ def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deplo
             pack=pack.key, process_id=process_id, version=(current.version + 1 if current else 1),
             name=spec.description or process_id, filename=filename,
             bpmn_xml=content.decode("utf-8"), content_hash=digest, deployed_by=deployed_by,
-            deployed_at=clock.now(), in_pack_files=from_pack_files)
+            deployed_at=clock.now(), in_pack_files=from_pack_files,
+            change_note=change_note or ("from the pack's files" if from_pack_files else None))
         db.add(definition)
         db.flush()
         audit.record(db, actor=deployed_by, action="process_deployed", process_id=process_id,
-                     version=definition.version, filename=filename,
+                     version=definition.version, filename=filename, change_note=definition.change_note,
                      source="the pack's files" if from_pack_files else "the web")
         deployed.append(definition)
     return deployed
@@ -437,6 +438,11 @@ def install_pack(db: Session, *, pack: Pack, installed_by: str) -> list[ProcessD
     test's fixture): every diagram from the pack's files, checked first. From then on the database
     is the truth, changed by process owners (policy_changes.deploy_pack_files, the web); a second
     install changes nothing."""
+    from workflows.definitions import pack_versions  # pack.toml and the letters, versioned beside the diagrams
+    if pack_versions.newest(db, pack=pack.key) is None:  # also a database from before settings had versions
+        _, source = read_pack_files(pack.key, pack.directory.parent)
+        pack_versions.deploy(db, pack_key=pack.key, source=source, deployed_by=installed_by,
+                             change_note="installed from the pack's files", from_pack_files=True)
     if is_installed(db, pack=pack.key):
         return []
     files = pack_files(pack)

@@ -107,10 +107,13 @@ def _check_template(graph, task, pack, add) -> None:
     if key not in pack.letters:
         return  # the lint names an unknown template already
     known = graph.known_before(task.get("id")) | set(LETTER_REGISTER_FIELDS)
-    for field in sorted(set(pack.letters[key].body.get_identifiers()) - known):
+    letter = pack.letters[key]
+    for field in sorted(set(letter.body.get_identifiers()) - known):
+        line = letter.line_of(field)
+        where = f" ({letter.file} line {line})" if letter.file and line else ""
         add(task.get("id"), f"{task.get(f'{{{CAMUNDA}}}topic')}: template '{key}' "
-                            f"({pack.letters[key].title}) reads ${field}, {graph.missing(task.get('id'), field)}. "
-                            f"The fields it may read here: {_listed(known)}")
+                            f"({letter.title}) reads ${field}, {graph.missing(task.get('id'), field)}. "
+                            f"The fields it may read here: {_listed(known)}{where}")
 
 
 def _check_people_fields(graph, task, add) -> None:

@@ -139,6 +139,15 @@ class LetterTemplate:
     # False: written to someone other than the tenant (a notice to out-of-hours call handlers, say):
     # it never tells the tenant, and a subject access export withholds it with "notices"
     to_tenant: bool = True
+    file: str = ""  # as pack.toml names it (letters/told.txt), for findings that give a line of it
+
+    def line_of(self, field_name: str) -> int | None:
+        """The first line of the template reading $field_name (or ${field_name})."""
+        wanted = re.compile(rf"\$(?:{re.escape(field_name)}(?![A-Za-z0-9_])|\{{{re.escape(field_name)}\}})")
+        for number, line in enumerate(self.body.template.splitlines(), 1):
+            if wanted.search(line.replace("$$", "")):
+                return number
+        return None
 
 
 @dataclass(frozen=True)
@@ -373,18 +382,108 @@ class Pack:
         return rule is not None and bool(rule.visible_to & set(role_keys))
 
 
-def load_pack(key: str | None = None, packs_dir: Path | None = None) -> Pack:
-    """Read and check a pack.toml."""
+@dataclass(frozen=True)
+class PackSource:
+    """What a pack's settings are written in: pack.toml's text and each letter template's text, by the
+    file name pack.toml gives it. The pack's folder holds one (the first install, `pack check`,
+    `pack deploy`); each deployed settings version in the database holds another."""
+    pack_toml: str
+    letters: dict  # "letters/told.txt" -> the template's text
+
+    @property
+    def content_hash(self) -> str:
+        import hashlib
+        import json
+        return hashlib.sha256(json.dumps([self.pack_toml, self.letters], sort_keys=True).encode()).hexdigest()
+
+
+def read_pack_files(key: str | None = None, packs_dir: Path | None = None) -> tuple[Path, PackSource]:
+    """The pack's folder and its settings as written there (pack.toml, and the letters it names)."""
     key = key or config.pack_name()
     directory = (packs_dir or config.packs_dir()) / key
     path = directory / "pack.toml"
     if not path.exists():
         raise PackError(f"no policy pack '{key}': {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    raw = _parse(text, str(path))
+    letters = {}
+    for lkey, letter in (raw.get("letters") or {}).items():
+        name = letter.get("file") if isinstance(letter, dict) else None
+        if isinstance(name, str) and name not in letters:
+            try:
+                letters[name] = (directory / name).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                pass  # _build names the missing template, with its line in pack.toml
+    return directory, PackSource(text, letters)
+
+
+def load_pack(key: str | None = None, packs_dir: Path | None = None) -> Pack:
+    """Read and check a pack.toml and its letters from the pack's folder."""
+    key = key or config.pack_name()
+    directory, source = read_pack_files(key, packs_dir)
+    return pack_from_source(key, directory, source, str(directory / "pack.toml"))
+
+
+def pack_from_source(key: str, directory: Path, source: PackSource, label: str = "pack.toml") -> Pack:
+    """Build and check a pack from its settings' text. A refusal names `label` with the line and the
+    setting: "pack.toml: line 7: [pack] reveiw_carries is not a setting ..."."""
+    raw = _parse(source.pack_toml, label)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return _build(key, directory, raw, label, source.letters)
+    except PackError as err:
+        raise PackError(_with_line(str(err), label, source.pack_toml)) from None
+
+
+def _parse(text: str, label: str) -> dict:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise PackError(f"{path}: {err}") from None
-    return _build(key, directory, raw, path)
+        message = str(err)
+        found = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+        if found:
+            message = f"{label}: line {found.group(1)}: {message[:found.start()]} (column {found.group(2)})"
+        else:
+            message = f"{label}: {message}"
+        raise PackError(message) from None
+
+
+def _with_line(message: str, label: str, text: str) -> str:
+    """The message with the line of pack.toml it is about, found from the [section] and setting it
+    names ("[registers] readers", "role 'x' escalates_to", "[letters.told]")."""
+    if not message.startswith(f"{label}: "):
+        return message
+    rest = message[len(label) + 2:]
+    section = key = None
+    found = re.match(r"\[([A-Za-z0-9_.\"-]+)\]\s*([A-Za-z_][A-Za-z0-9_]*)?", rest)
+    if found:
+        section, key = found.group(1).replace('"', ""), found.group(2)
+    else:
+        found = re.match(r"(role|restriction) '([^']+)' ([A-Za-z_]+)", rest)
+        if found:
+            section = ("roles." if found.group(1) == "role" else "restrictions.") + found.group(2)
+            key = found.group(3)
+    line = _line_of(text, section, key) if section else None
+    return f"{label}: line {line}: {rest}" if line else message
+
+
+def _line_of(text: str, section: str, key: str | None = None) -> int | None:
+    """The line of `key = ...` in the table [section] (or of the table's header, or of a
+    `section.key` / `key` under a parent table); None if it cannot be found."""
+    current, header, parent_line = None, None, None
+    parent, _, child = section.rpartition(".")
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.split("#", 1)[0].strip()
+        table = re.fullmatch(r"\[\s*([^\[\]]+?)\s*\]", stripped)
+        if table:
+            current = re.sub(r'[\s"]', "", table.group(1))
+            if current == section or (header is None and current.startswith(section + ".")):
+                header = number
+            continue
+        if key and current == section and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+        if parent and current == parent and re.match(rf"{re.escape(child)}\s*=", stripped):
+            parent_line = number  # an inline table: [notifications] managers = { ... }
+    return header or parent_line
 
 
 @lru_cache(maxsize=8)
@@ -392,8 +491,17 @@ def cached_pack(key: str, packs_dir: str) -> Pack:
     return load_pack(key, Path(packs_dir))
 
 
-def active_pack() -> Pack:
+def files_pack() -> Pack:
+    """The active pack as its folder holds it (for `pack check`, and before anything is deployed)."""
     return cached_pack(config.pack_name(), str(config.packs_dir()))
+
+
+def active_pack() -> Pack:
+    """The active pack as deployed: its newest settings version in the database (read once per
+    version, so a deploy on the web reaches every process without a restart); the pack's folder
+    only while no version is deployed (a new database, `pack check` with no database)."""
+    from workflows.definitions import pack_versions  # the database's side of the pack's settings
+    return pack_versions.newest_pack(config.pack_name(), config.packs_dir()) or files_pack()
 
 
 def _flag(meta: dict, name: str, default: bool, path) -> bool:
@@ -403,8 +511,37 @@ def _flag(meta: dict, name: str, default: bool, path) -> bool:
     return value
 
 
-def _build(key, directory, raw, path) -> Pack:
+# the settings of [pack] (an unknown one is refused: a misspelt setting would silently take its default)
+PACK_SETTINGS = ("name", "assessment_process", "appeal_process", "appeal_outcome_final", "incident_process",
+                 "administrator_role", "process_owner_role", "compliance_role", "import_by", "mfa_required_for",
+                 "appeal_within", "late_appeals", "tenancy_end_removes_markers", "markers_on_lead_tenant",
+                 "review_from_due_date", "letter_delivery_methods", "review_carries")
+SECTIONS = ("pack", "roles", "categories", "restrictions", "requests", "registers", "notifications",
+            "housing_system", "feed", "marker_fields", "sso", "calendar", "letters")
+ROLE_SETTINGS = ("name", "rank", "escalates_to", "deputises_for")
+
+
+def _unknown(found, known, where: str, path) -> None:
+    """Refuse a setting the pack does not have, naming the nearest one it does."""
+    import difflib
+    for name in found:
+        if name not in known:
+            near = difflib.get_close_matches(name, known, n=1)
+            if not where:  # a section: [notification] for [notifications]
+                hint = f"did you mean [{near[0]}]? " if near else ""
+                raise PackError(f"{path}: [{name}] is not a section of pack.toml: {hint}(known: {', '.join(known)})")
+            hint = f"did you mean {near[0]}? " if near else ""
+            raise PackError(f"{path}: {where} {name} is not a setting: {hint}(known: {', '.join(known)})")
+
+
+def _build(key, directory, raw, path, letters_text: dict | None = None) -> Pack:
     meta = _section(raw, "pack", path)
+    _unknown(raw, SECTIONS, "", path)
+    if isinstance(meta, dict):
+        _unknown(meta, PACK_SETTINGS, "[pack]", path)
+    for rkey, r in (raw.get("roles") or {}).items():
+        if isinstance(r, dict):
+            _unknown(r, ROLE_SETTINGS, f"[roles.{rkey}]", path)
     try:
         pack = Pack(
             key=key, name=meta["name"], directory=directory,
@@ -460,7 +597,16 @@ def _build(key, directory, raw, path) -> Pack:
             pack.sso_groups = _sso_groups(raw["sso"], path)
         pack.letterhead = _letterhead(raw.get("letterhead"), pack.name, path)
         for lkey, letter in raw.get("letters", {}).items():
-            body = (directory / letter["file"]).read_text(encoding="utf-8")
+            if not isinstance(letter["file"], str) or ".." in letter["file"] \
+                    or not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./-]*\.txt", letter["file"]):
+                raise PackError(f"{path}: [letters.{lkey}] file must name a .txt file in the pack's folder, "
+                                f"e.g. file = \"letters/{lkey}.txt\", not {letter['file']!r}")
+            if letters_text is None or letter["file"] not in letters_text:
+                raise PackError(f"{path}: [letters.{lkey}] file: the letter template {letter['file']} does not exist")
+            body = letters_text[letter["file"]]
+            template = string.Template(body)
+            if not template.is_valid():
+                raise PackError(f"{path}: [letters.{lkey}] file: {_template_problem(letter['file'], body)}")
             to_tenant = letter.get("to_tenant", True)
             if not isinstance(to_tenant, bool):
                 raise PackError(f"{path}: [letters.{lkey}] to_tenant must be true or false (false: the letter goes "
@@ -469,13 +615,21 @@ def _build(key, directory, raw, path) -> Pack:
             if unknown:
                 raise PackError(f"{path}: [letters.{lkey}] has unknown settings {sorted(unknown)} "
                                 f"(known: title, file, to_tenant)")
-            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], string.Template(body), to_tenant)
+            pack.letters[lkey] = LetterTemplate(lkey, letter["title"], template, to_tenant, letter["file"])
     except KeyError as err:
         raise PackError(f"{path}: missing setting {err}") from None
-    except FileNotFoundError as err:
-        raise PackError(f"{path}: letter template {err.filename} does not exist") from None
     _check_references(pack, path)
     return pack
+
+
+def _template_problem(name: str, body: str) -> str:
+    """Where a letter template's $ is neither $field, ${field} nor $$ (a pound sign is fine)."""
+    for number, line in enumerate(body.splitlines(), 1):
+        bad = re.search(r"\$(?!\$|[A-Za-z_]|\{[A-Za-z_][A-Za-z0-9_]*\})", line.replace("$$", ""))
+        if bad:
+            return (f"{name}: line {number}: '{line.strip()}' has a $ that names no field: write $field, "
+                    f"${{field}}, or $$ for a dollar sign")
+    return f"{name}: a $ names no field: write $field, ${{field}}, or $$ for a dollar sign"
 
 
 def _letterhead(raw, pack_name: str, path) -> Letterhead | None:
@@ -787,6 +941,15 @@ def _check_references(pack: Pack, path) -> None:
     for role in pack.roles.values():
         if role.escalates_to and role.escalates_to not in pack.roles:
             raise PackError(f"{path}: role '{role.key}' escalates_to unknown role '{role.escalates_to}'")
+    for role in pack.roles.values():  # a ladder must end: a must-outrank step climbing it would go round
+        seen, climbing = [role.key], pack.roles[role.escalates_to] if role.escalates_to else None
+        while climbing is not None:
+            if climbing.key in seen:
+                loop = " -> ".join(seen[seen.index(climbing.key):] + [climbing.key])
+                raise PackError(f"{path}: role '{role.key}' escalates_to makes a loop of seniority ({loop}): "
+                                f"each role must escalate to a more senior one, and the top role to none")
+            seen.append(climbing.key)
+            climbing = pack.roles[climbing.escalates_to] if climbing.escalates_to else None
     for role in pack.roles.values():
         unknown = set(role.deputises_for) - set(pack.roles)
         if unknown:
@@ -813,6 +976,15 @@ def _check_references(pack: Pack, path) -> None:
         for role in (managed, manager):
             if role not in pack.roles:
                 raise PackError(f"{path}: [notifications.managers] names unknown role '{role}'")
+    for managed in notes.managers:  # an overdue step's escalation climbs managers: it must reach a top
+        seen, manager = [managed], notes.managers.get(managed)
+        while manager is not None:
+            if manager in seen:
+                loop = " -> ".join(seen[seen.index(manager):] + [manager])
+                raise PackError(f"{path}: [notifications.managers] {managed} makes a loop of managers ({loop}): "
+                                f"the most senior manager must manage no one above them")
+            seen.append(manager)
+            manager = notes.managers.get(manager)
     for rule in pack.restrictions.values():
         unknown = rule.visible_to - set(pack.roles)
         if unknown:

@@ -14,15 +14,15 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.definitions import deployment, spiff, versions
+from workflows.definitions import deployment, pack_versions, spiff, versions
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.definitions.deployment import DefinitionRefused, Finding
 from workflows.compliance import audit
 from workflows.platform import clock
 from workflows.platform.errors import NotAllowed, WorkflowError
-from workflows.platform.models import Alert, ProcessDefinition
-from workflows.definitions.pack import Pack
+from workflows.platform.models import Alert, PackSettingsVersion, ProcessDefinition
+from workflows.definitions.pack import Pack, PackError, PackSource, load_pack, pack_from_source, read_pack_files
 
 MAX_BYTES = 5_000_000  # the largest pack diagram is ~60 kB
 NS = {"bpmn": deployment.BPMN}
@@ -90,14 +90,88 @@ def check_file(db: Session, *, pack: Pack, content: bytes, filename: str) -> Che
     return result
 
 
-def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: str) -> list[ProcessDefinition]:
+def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: str,
+           change_note: str | None = None) -> list[ProcessDefinition]:
     """Check a file and deploy each changed process in it as a new version (audited by
-    definitions.deploy_file); raises DefinitionRefused with the findings, deploying nothing."""
+    definitions.deploy_file); raises DefinitionRefused with the findings, deploying nothing.
+    The web asks for a change note (shown in the versions list); `change_note=None` is allowed to
+    callers that say why elsewhere."""
     require_owner(pack, actor)
     findings = _findings(content, filename, pack, db)
     if findings:
         raise DefinitionRefused(findings)
-    return deployment.deploy_file(db, pack=pack, content=content, filename=filename, deployed_by=actor.username)
+    return deployment.deploy_file(db, pack=pack, content=content, filename=filename, deployed_by=actor.username,
+                                  change_note=change_note)
+
+
+class ChangeNoteMissing(WorkflowError, ValueError):
+    """A deploy from the web without saying why; nothing was deployed."""
+
+
+def require_change_note(note: str | None) -> str:
+    note = " ".join((note or "").split())
+    if not note:
+        raise ChangeNoteMissing("Write a change note: say what you changed and why (it is shown in the "
+                                "versions list and kept in the audit log). Nothing was deployed.")
+    return note[:2000]
+
+
+@dataclass
+class CheckedSettings:
+    """What checking an edit of pack.toml and the letters found, and what it would change."""
+    findings: list[Finding] = field(default_factory=list)
+    newest: int | None = None  # the newest deployed settings version, None if none is
+    changes: list[str] = field(default_factory=list)
+    letter_files: set[str] = field(default_factory=set)  # the templates pack.toml names
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def _settings_finding(err: PackError) -> Finding:
+    """'pack.toml: line 7: [pack] x ...' as a finding: the file, the line, the message."""
+    label, _, rest = str(err).partition(": ")
+    where, found, message = rest.partition(": ")
+    if found and where.startswith("line "):
+        return Finding(label, where, message)
+    return Finding(label, "(settings)", rest or str(err))
+
+
+def check_settings(db: Session, *, pack: Pack, source: PackSource) -> CheckedSettings:
+    """Check pack.toml and the letter templates as edited: the settings themselves (a syntax error,
+    an unknown setting, a role named but not defined, a loop of seniority, a $ naming no field), then
+    the newest deployed diagrams against them (a letter reading a field no path to its step sets, a
+    lane whose role is gone). Every finding names the file and the line or the element."""
+    current = pack_versions.newest(db, pack=pack.key)
+    result = CheckedSettings(newest=current.version if current else None)
+    try:
+        new_pack = pack_from_source(pack.key, pack.directory, source)
+    except PackError as err:
+        result.findings.append(_settings_finding(err))
+        return result
+    result.letter_files = {letter.file for letter in new_pack.letters.values()}
+    for definition in _newest_versions(db, pack):
+        result.findings += deployment.check(definition.bpmn_xml, definition.filename, new_pack, db)
+    result.findings = list(dict.fromkeys(result.findings))
+    kept = PackSource(source.pack_toml, {n: b for n, b in source.letters.items() if n in result.letter_files})
+    result.changes = pack_versions.describe_changes(pack_versions.source_of(current) if current else None, kept)
+    return result
+
+
+def deploy_settings(db: Session, *, pack: Pack, actor: Actor, source: PackSource,
+                    change_note: str) -> PackSettingsVersion | None:
+    """Deploy pack.toml and the letters as a new settings version, as a process owner with a change
+    note, if nothing is wrong (DefinitionRefused otherwise, nothing deployed). None: unchanged."""
+    require_owner(pack, actor)
+    note = require_change_note(change_note)
+    checked = check_settings(db, pack=pack, source=source)
+    if checked.findings:
+        raise DefinitionRefused(checked.findings)
+    # a template pack.toml no longer names is not kept in the new version (the older ones hold it)
+    source = PackSource(source.pack_toml, {name: body for name, body in source.letters.items()
+                                           if name in checked.letter_files})
+    return pack_versions.deploy(db, pack_key=pack.key, source=source, deployed_by=actor.username, change_note=note)
 
 
 @dataclass
@@ -123,30 +197,49 @@ class PackDeploy:
     changes: list[FileChange]
     deployed: list[ProcessDefinition]
     not_in_files: list[ProcessDefinition]  # deployed (e.g. from the web) with no diagram in the files
+    settings: PackSettingsVersion | None = None  # pack.toml and the letters, if they differed
+    settings_changes: list[str] = field(default_factory=list)
+    settings_replaced: PackSettingsVersion | None = None  # a newest settings version the files did not hold
 
 
-def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = False) -> PackDeploy:
-    """Deploy the pack folder's diagrams where they differ from the newest deployed version, as a
-    process owner. A newest version the files do not hold (deployed on the web, not exported since)
-    is not replaced unless `force`; forcing is audited per version replaced."""
+def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = False,
+                      change_note: str | None = None) -> PackDeploy:
+    """Deploy the pack folder's diagrams, pack.toml and letters where they differ from the newest
+    deployed versions, as a process owner. A newest version the files do not hold (deployed on the
+    web, not exported since) is not replaced unless `force`; forcing is audited per version replaced."""
     require_owner(pack, actor)
-    files = deployment.pack_files(pack)
-    deployment.check_files(files, pack, db)
+    note = " ".join((change_note or "").split()) or "from the pack's files"
+    files_pack = load_pack(pack.key, pack.directory.parent)  # the settings the files' diagrams go with
+    _, source = read_pack_files(pack.key, pack.directory.parent)
+    files = deployment.pack_files(files_pack)
+    deployment.check_files(files, files_pack, db)
     changes = _file_changes(db, pack, files)
     undone = [c for c in changes if c.undoes_newer]
-    if undone and not force:
-        raise WouldUndoNewerVersion(_undo_refusal(pack, undone, actor))
+    settings_now = pack_versions.newest(db, pack=pack.key)
+    settings_differ = settings_now is None or settings_now.content_hash != source.content_hash
+    settings_undone = settings_now if settings_differ and settings_now is not None \
+        and not settings_now.in_pack_files else None
+    settings_lines = pack_versions.describe_changes(pack_versions.source_of(settings_now) if settings_now else None,
+                                                    source) if settings_differ else []
+    if (undone or settings_undone) and not force:
+        raise WouldUndoNewerVersion(_undo_refusal(pack, undone, actor, settings_undone, settings_lines))
     for change in undone:
         audit.record(db, actor=actor.username, action="process_deploy_forced", process_id=change.process_id,
                      replaced_version=change.newest.version, replaced_deployed_by=change.newest.deployed_by,
                      filename=change.filename, changes=change.lines)
+    if settings_undone:
+        audit.record(db, actor=actor.username, action="pack_settings_deploy_forced", pack=pack.key,
+                     replaced_version=settings_undone.version, replaced_deployed_by=settings_undone.deployed_by,
+                     changes=settings_lines)
+    settings = pack_versions.deploy(db, pack_key=pack.key, source=source, deployed_by=actor.username,
+                                    change_note=note, from_pack_files=True) if settings_differ else None
     changed_files = {c.filename for c in changes}
     deployed = [d for name, content in files if name in changed_files
-                for d in deployment.deploy_file(db, pack=pack, content=content, filename=name,
-                                                deployed_by=actor.username, from_pack_files=True)]
+                for d in deployment.deploy_file(db, pack=files_pack, content=content, filename=name,
+                                                deployed_by=actor.username, from_pack_files=True, change_note=note)]
     in_files = {p for name, content in files for p in _process_ids(content)}
     not_in_files = [d for d in _newest_versions(db, pack) if d.process_id not in in_files]
-    return PackDeploy(changes, deployed, not_in_files)
+    return PackDeploy(changes, deployed, not_in_files, settings, settings_lines, settings_undone)
 
 
 def _file_changes(db, pack, files) -> list[FileChange]:
@@ -166,13 +259,19 @@ def _process_ids(content: bytes) -> list[str]:
     return [p.get("id") for p in spiff.safe_xml(content).iterfind("bpmn:process", NS) if p.get("id")]
 
 
-def _undo_refusal(pack, undone, actor) -> str:
+def _undo_refusal(pack, undone, actor, settings_undone=None, settings_lines=()) -> str:
     parts = []
     for c in undone:
         by = "you" if c.newest.deployed_by == actor.username else c.newest.deployed_by
         parts.append(f"{c.process_id} version {c.newest.version} was deployed by {by} on "
                      f"{_in_words(c.newest.deployed_at)} and is not in the pack's files; deploying "
                      f"{c.filename} would undo it:\n" + "\n".join(f"  {line}" for line in c.lines or ["(only the layout or formatting)"]))
+    if settings_undone is not None:
+        by = "you" if settings_undone.deployed_by == actor.username else settings_undone.deployed_by
+        parts.append(f"pack.toml and letters version {settings_undone.version} was deployed by {by} on "
+                     f"{_in_words(settings_undone.deployed_at)} (\"{settings_undone.change_note}\") and is not in "
+                     f"the pack's files; deploying pack.toml and the letters would undo it:\n"
+                     + "\n".join(f"  {line}" for line in settings_lines or ["(only the formatting)"]))
     return ("\n".join(parts) + "\nNothing was deployed. To keep what is deployed, write it to the pack's files: "
             f"alertflow pack export DIR --as {actor.username}; to replace it with the files: "
             f"alertflow pack deploy --as {actor.username} --force (audited)")
@@ -197,23 +296,38 @@ class Exported:
 
 def export_pack(db: Session, *, pack: Pack, actor: Actor, directory: Path) -> Exported:
     """Write the deployed pack to a folder, as a process owner: the newest version of each process
-    (byte for byte as deployed), and pack.toml, letters and demo.toml as they are in the pack's
-    folder. The versions written count as held in the files from then on (see FileChange)."""
+    (byte for byte as deployed), the newest pack.toml and letters, and demo.toml (and anything else
+    not versioned) as it is in the pack's folder. The versions written count as held in the files
+    from then on (see FileChange)."""
     require_owner(pack, actor)
     newest = _newest_versions(db, pack)
+    settings = pack_versions.newest(db, pack=pack.key)
     by_name: dict[str, str] = {}
     for definition in newest:
         name = _file_name(definition)
         if by_name.get(name, definition.bpmn_xml) != definition.bpmn_xml:
             name = f"{definition.process_id}.bpmn"  # two processes last deployed from different files of one name
         by_name[name] = definition.bpmn_xml
+    settings_files = {}
+    if settings is not None:
+        settings_files = {"pack.toml": settings.pack_toml, **(settings.letters or {})}
     try:
         directory.mkdir(parents=True, exist_ok=True)
         if directory.resolve() != pack.directory.resolve():
-            shutil.copytree(pack.directory, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.bpmn"))
+            versioned = set(settings_files)
+            shutil.copytree(pack.directory, directory, dirs_exist_ok=True, ignore=lambda folder, names: [
+                n for n in names if n.endswith(".bpmn")
+                or (Path(folder) / n).relative_to(pack.directory).as_posix() in versioned])
         others = [path for path in sorted(directory.glob("*.bpmn")) if path.name not in by_name]
         stale = [path for path in others if set(_file_process_ids(path)) & {d.process_id for d in newest}]
         written = []
+        for name, text in sorted(settings_files.items()):
+            target = (directory / name).resolve()
+            if directory.resolve() not in target.parents:
+                raise WorkflowError(f"pack.toml names a letter template outside the pack's folder: {name}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+            written.append(directory / name)
         for name, xml in sorted(by_name.items()):
             (directory / name).write_bytes(xml.encode("utf-8"))
             written.append(directory / name)
@@ -223,8 +337,11 @@ def export_pack(db: Session, *, pack: Pack, actor: Actor, directory: Path) -> Ex
         raise WorkflowError(f"cannot write the pack to {directory}: {err.strerror or err}") from None
     for definition in newest:
         definition.in_pack_files = True
+    if settings is not None:
+        settings.in_pack_files = True
     audit.record(db, actor=actor.username, action="pack_exported", pack=pack.key, directory=str(directory),
-                 versions={d.process_id: d.version for d in newest})
+                 versions={d.process_id: d.version for d in newest},
+                 settings_version=settings.version if settings else None)
     return Exported(written, stale, [path for path in others if path not in stale])
 
 

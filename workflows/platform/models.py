@@ -189,6 +189,26 @@ class ProcessDefinition(Base):
     # the pack's files hold this version: deployed from them (`pack deploy`) or exported to them
     # (`pack export`); a newest version they do not hold (a web change) is not replaced without --force
     in_pack_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # why the process owner deployed it, shown in the versions list (None: deployed before notes)
+    change_note: Mapped[str | None] = mapped_column(Text)
+
+
+class PackSettingsVersion(Base):
+    """One deployed version of a pack's pack.toml and its letter templates (what is not a diagram).
+    The newest is what the web, the command line and the workers run, read once per version."""
+    __tablename__ = "pack_settings_version"
+    __table_args__ = (UniqueConstraint("pack", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    pack_toml: Mapped[str] = mapped_column(Text)
+    letters: Mapped[dict] = mapped_column(JSON)  # the template's file as pack.toml names it -> its text
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    deployed_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
+    change_note: Mapped[str] = mapped_column(Text)
+    # as ProcessDefinition.in_pack_files: the pack's files hold it (deployed from them, or exported)
+    in_pack_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Alert(Base):
