@@ -3,6 +3,7 @@ months to three in the web modeler, checks it and sees, before deploying, the ru
 next review would move (10 July 2026 to 10 April 2026); deploys it. Then creates a new process
 (a blank diagram with the pack's lanes), is warned before leaving it unsaved, clicks a check
 finding to select its element in the diagram, finishes it and deploys it."""
+import re
 import os
 
 from playwright.sync_api import expect
@@ -40,6 +41,7 @@ def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(br
         expect(row.locator(".verdict")).to_have_text("yes")
         expect(row.locator(".moves")).to_have_text("its next review moves from 10 July 2026 to 10 April 2026")
         shot(paula.locator("#check-result"), "impact.png")
+        paula.get_by_label(re.compile("Change note")).fill("Reviews every three months (board decision)")
         paula.get_by_role("button", name="Deploy as a new version").click()
         expect(paula.locator(".flash")).to_contain_text("Deployed derby_review version 2")
     # deploying moved nothing: the case keeps its six months until it is migrated
@@ -94,6 +96,7 @@ def test_a_new_process_is_created_in_the_modeler_with_the_pack_lanes_and_deploye
         modeling.updateProperties(gateway, {default: gateway.outgoing[0].businessObject});
         modeling.updateProperties(gateway.outgoing[1], {conditionExpression:
             moddle.create('bpmn:FormalExpression', {body: 'False'})}); }""")
+    paula.get_by_label(re.compile("Change note")).fill("Information requests get their own process")
     paula.get_by_role("button", name="Deploy the new process").click()
     expect(paula.locator(".flash")).to_contain_text("Deployed derby_information_request version 1")
     expect(paula.locator("#version-derby_information_request-1 .deployed-by")).to_have_text("paula")

@@ -137,8 +137,8 @@ def test_a_process_deployed_only_on_the_web_runs_and_its_lane_role_reads_its_cas
         for username in people:
             credentials.set_password(db, username=username, password=PASSWORD, by="test")
 
-    cli("customers", "add", "C1", "--name", "John Smith", "--address", "1 High Street")
-    cli("customers", "add", "C2", "--name", "Mary Jones", "--address", "2 High Street")
+    cli("customers", "add", "C1", "--name", "John Smith", "--address", "1 High Street", "--postcode", "DE1 1AA")
+    cli("customers", "add", "C2", "--name", "Mary Jones", "--address", "2 High Street", "--postcode", "DE1 1AA")
     alert_id = int(cli("report", "--as", "sam", "--customer", "C1", "--category", "concern",
                        "--description", "Shouted").split("alert ")[1].split()[0])
     other = int(cli("report", "--as", "sam", "--customer", "C2", "--category", "concern",

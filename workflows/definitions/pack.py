@@ -517,8 +517,9 @@ PACK_SETTINGS = ("name", "assessment_process", "appeal_process", "appeal_outcome
                  "appeal_within", "late_appeals", "tenancy_end_removes_markers", "markers_on_lead_tenant",
                  "review_from_due_date", "letter_delivery_methods", "review_carries")
 SECTIONS = ("pack", "roles", "categories", "restrictions", "requests", "registers", "notifications",
-            "housing_system", "feed", "marker_fields", "sso", "calendar", "letters")
-ROLE_SETTINGS = ("name", "rank", "escalates_to", "deputises_for")
+            "housing_system", "feed", "marker_fields", "sso", "calendar", "letters", "letterhead", "recipients",
+            "circulation")
+ROLE_SETTINGS = ("name", "rank", "escalates_to", "deputises_for", "lands_on")
 
 
 def _unknown(found, known, where: str, path) -> None:
