@@ -23,6 +23,7 @@ from workflows.register.markers import instruction_to_staff, next_review_date, s
 
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
 PAGE_SIZE = 50  # rows to a page on the compliance pages
+EXPORT_BATCH = 500  # rows a streamed export reads at a time
 
 
 def _require_reader(pack, actor):
@@ -171,15 +172,14 @@ def register_export(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
     return f
 
 
-def register_rows(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilter, batch: int = 500):
+def register_rows(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilter, batch: int | None = None):
     """The register's rows one by one, fetched `batch` at a time (a streamed export holds one
     batch in memory, whatever the register's size); record the export first (register_export)."""
     _require_reader(pack, actor)
-    query = _register_query(pack, actor, filters).execution_options(yield_per=batch)
-    for partition in db.scalars(query).partitions():
+    query = _register_query(pack, actor, filters).execution_options(yield_per=batch or EXPORT_BATCH)
+    for partition in db.scalars(query).partitions():  # the session holds loaded rows weakly: each batch goes
         for alert in partition:
             yield _register_row(pack, alert)
-        db.expunge_all()  # let the batch go
 
 
 def non_disclosure_register(db: Session, *, pack: Pack, actor: Actor, purpose: str = "viewed") -> list[dict]:
