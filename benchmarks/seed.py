@@ -34,6 +34,7 @@ PASSWORD = "bench password"
 USERS_PER_ROLE = 10
 BATCH = 5000
 YEARS = 10
+HISTORY_EVERY_YEARS = 3  # one completed review case copied in for each such period of a marker's age
 RESTRICTED_SHARE = 0.02
 OPEN_WORK_DAYS = 120  # a copy of a case still open was reported within this many days
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -89,6 +90,10 @@ def _play_templates(pack):
 
     open_step = (select(HumanTask).join(Case).join(Alert)
                  .where(HumanTask.kind == "step", HumanTask.status.in_(OPEN_TASK), Alert.restriction.is_(None)))
+    for _ in range(3):  # the housing system kept in step with the markers decided
+        step(select(HumanTask).join(Case).join(Alert).where(HumanTask.kind == "housing_system",
+                                                             HumanTask.status.in_(OPEN_TASK), Alert.restriction.is_(None)),
+             {"housing_system_reference": "RT-1"})
     kept = step(open_step.where(Case.kind == "review"), keep)  # a review kept: a completed review case
     step(open_step.where(Case.kind == "appeal"), {"appeal_outcome": "remove", "appeal_reasons": "Now stable"})
     if kept:  # ... and an appeal against that review, still to be heard
@@ -158,6 +163,14 @@ def _capture(db, pack):
 
 # --- the copies -------------------------------------------------------------------------------
 
+class RawJSON(str):
+    """JSON already written (a template's state with its ids replaced): stored as it is."""
+
+
+def _json_serializer(value) -> str:
+    return str(value) if isinstance(value, RawJSON) else json.dumps(value)
+
+
 class Ids:
     """The next id of each table, counted here so every row goes in with its id (no round trip)."""
 
@@ -182,6 +195,7 @@ class Copier:
         self.by_kind = by_kind
         self.restrictions = list(pack.restrictions.values())
         self.uuid_counter = 0
+        self.split_states = {}
         self.out = {name: [] for name in ("customer", "alert", "workflow_case", "human_task", "human_task_exclusion",
                                           "letter", "non_disclosure", "risk_assessment", "note", "audit_event")}
 
@@ -253,10 +267,10 @@ class Copier:
                 self._shift(row, delta)
                 self.out[table].append(row)
         events = [self._event(e, alert_id, case_ids, delta) for e in t["events"]]
-        # an older marker was reviewed each year it has been on: a completed review case for each
+        # an older marker has been reviewed: a completed review case for every three years it has been on
         if alert["status"] in ("active", "removed") and self.history:
-            for year in range(int(days // 365)):
-                events += self._history(alert_id, delta - timedelta(days=365 * (year + 1)))
+            for period in range(int(days // (365 * HISTORY_EVERY_YEARS))):
+                events += self._history(alert_id, delta - timedelta(days=365 * HISTORY_EVERY_YEARS * (period + 1)))
         for e in sorted(events, key=lambda e: e["at"]):
             e["id"] = self.ids.take("audit_event")
             self.out["audit_event"].append(e)
@@ -268,8 +282,20 @@ class Copier:
         return moment
 
     def _state(self, state, alert_id, uuids):
-        text = UUID.sub(lambda m: uuids.setdefault(m.group(0), self._uuid()), json.dumps(state))
-        return json.loads(ALERT_ID.sub(lambda m: f"{m.group(1)}{alert_id}", text))
+        """The template's state as JSON text with fresh task ids and this alert's id: split once
+        per template at the ids, then joined per copy (no JSON parsed or written per copy)."""
+        key = id(state)
+        parts = self.split_states.get(key)
+        if parts is None:
+            text = ALERT_ID.sub(lambda m: f"{m.group(1)}\x00", json.dumps(state))
+            parts = self.split_states[key] = (state, re.split(f"({UUID.pattern}|\x00)", text))
+        out = []
+        for i, part in enumerate(parts[1]):
+            if i % 2 == 0:
+                out.append(part)
+            else:
+                out.append(str(alert_id) if part == "\x00" else uuids.setdefault(part, self._uuid()))
+        return RawJSON("".join(out))
 
     def _case(self, case, new_id, alert_id, delta, uuids):
         row = dict(case, id=new_id, alert_id=alert_id, workflow_state=self._state(case["workflow_state"], alert_id, uuids))
@@ -306,7 +332,7 @@ class Copier:
         return [self._event(e, alert_id, {h["case"]["id"]: case_id}, delta) for e in h["events"]]
 
 
-def _flush(db, copier, tables, head):
+def _flush(engine, copier, tables, head):
     from sqlalchemy import insert, update
     from workflows.platform.models import AuditChainHead
     events = copier.out["audit_event"]
@@ -317,13 +343,14 @@ def _flush(db, copier, tables, head):
         e["seq"], e["prev_hash"] = seq, prev
         e["hash"] = prev = audit.event_hash(seq=seq, prev_hash=prev, at=e["at"], actor=e["actor"], action=e["action"],
                                             case_id=e["case_id"], alert_id=e["alert_id"], detail=e["detail"])
-    for name in ("customer", "alert", "workflow_case", "human_task", "human_task_exclusion", "letter",
-                 "non_disclosure", "risk_assessment", "note", "audit_event"):
-        rows = copier.out[name]
-        if rows:
-            db.execute(insert(tables[name]), rows)
-            rows.clear()
-    db.execute(update(AuditChainHead.__table__).where(AuditChainHead.__table__.c.id == 1).values(seq=seq, hash=prev))
+    with engine.begin() as db:
+        for name in ("customer", "alert", "workflow_case", "human_task", "human_task_exclusion", "letter",
+                     "non_disclosure", "risk_assessment", "note", "audit_event"):
+            rows = copier.out[name]
+            if rows:
+                db.execute(insert(tables[name]), rows)
+                rows.clear()
+        db.execute(update(AuditChainHead.__table__).where(AuditChainHead.__table__.c.id == 1).values(seq=seq, hash=prev))
     return seq, prev
 
 
@@ -363,6 +390,8 @@ def seed(url: str, alerts: int, *, pack_key: str = "derby", rng_seed: int = 20, 
         ids = Ids(db, [tables[n] for n in ("customer", "alert", "workflow_case", "human_task", "letter",
                                            "non_disclosure", "risk_assessment", "note", "audit_event")])
     copier = Copier(pack, templates, history, ids, clock.now(), rng)
+    from sqlalchemy import create_engine
+    bulk = create_engine(config.database_url(), json_serializer=_json_serializer)  # the models' tables, JSON as written
     customers = []
     made = len(templates)
     copying = time.perf_counter()
@@ -373,8 +402,7 @@ def seed(url: str, alerts: int, *, pack_key: str = "derby", rng_seed: int = 20, 
             if not customers or rng.random() < 0.6:
                 customers.append(copier.customer(made + i))
             copier.copy(customers[-1] if rng.random() < 0.7 else rng.choice(customers))
-        with transaction() as db:
-            head = _flush(db, copier, tables, head)
+        head = _flush(bulk, copier, tables, head)
         made += n
         if not quiet and made % 20000 < BATCH // 5:
             print(f"  {made:,} alerts ({time.perf_counter() - copying:.0f} s)")
