@@ -66,8 +66,10 @@ def streamed_csv(client, url):
     return seconds, size, lines - 1, peak
 
 
-def measure(url, alerts, requests):
-    seed(url, alerts)
+def measure(url, alerts, requests, seeded=False):
+    if not seeded:
+        seed(url, alerts)
+    os.environ["DATABASE_URL"] = url
     from webapp import create_app
     app = create_app({"TESTING": False})
     client = signed_in_client(app, WHO)
@@ -87,20 +89,23 @@ def main():
     parser.add_argument("--server", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
                         help="a PostgreSQL server to create the benchmark's database on")
     parser.add_argument("--sqlite", metavar="DIR", help="seed SQLite files in DIR instead of PostgreSQL")
-    parser.add_argument("--keep", action="store_true", help="keep the last database")
+    parser.add_argument("--keep", action="store_true", help="keep the database (of the last size)")
+    parser.add_argument("--database", help="measure this database, seeded already by seed.py (--alerts: its size)")
     args = parser.parse_args()
     results = {}
     for n in args.alerts:
-        if args.sqlite:
+        if args.database:
+            url = args.database
+        elif args.sqlite:
             path = Path(args.sqlite) / f"compliance-{n}.db"
             path.unlink(missing_ok=True)
             url = f"sqlite:///{path}"
         else:
             url = new_postgres_database(args.server, DB_NAME)
         try:
-            results[n] = measure(url, n, args.requests)
+            results[n] = measure(url, n, args.requests, seeded=bool(args.database))
         finally:
-            if not args.sqlite and not args.keep:
+            if not args.sqlite and not args.keep and not args.database:
                 from workflows.platform.db import engine_for
                 engine_for(url).dispose()
                 drop_postgres_database(args.server, DB_NAME)

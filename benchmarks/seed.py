@@ -36,6 +36,7 @@ BATCH = 5000
 YEARS = 10
 HISTORY_EVERY_YEARS = 3  # one completed review case copied in for each such period of a marker's age
 RESTRICTED_SHARE = 0.02
+TOLD_SHARE = 0.97  # of the letters telling of a decision, those recorded as delivered
 OPEN_WORK_DAYS = 120  # a copy of a case still open was reported within this many days
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ALERT_ID = re.compile(r'("alert_id": )\d+')
@@ -265,6 +266,8 @@ class Copier:
                 if "customer_id" in row:
                     row["customer_id"] = customer_id
                 self._shift(row, delta)
+                if table == "letter":
+                    self._delivered(alert, row)
                 self.out[table].append(row)
         events = [self._event(e, alert_id, case_ids, delta) for e in t["events"]]
         # an older marker has been reviewed: a completed review case for every three years it has been on
@@ -275,6 +278,15 @@ class Copier:
             e["id"] = self.ids.take("audit_event")
             self.out["audit_event"].append(e)
         return alert_id
+
+    def _delivered(self, alert, letter):
+        """Most letters that told the tenant of the latest decision were delivered (the demo records
+        none): as the delivery step would, the tenant is then told."""
+        if (letter["delivered_at"] is None and letter["case_id"] == alert.get("decision_case_id")
+                and letter["template"] not in self.pack.notices() and self.rng.random() < TOLD_SHARE):
+            letter["delivered_at"] = letter["issued_at"] + timedelta(days=2)
+            letter["delivery_method"] = self.pack.delivery_methods[0]
+            alert["tenant_told"] = "letter"
 
     def _within_year(self, moment):
         while moment < self.now - timedelta(days=30):

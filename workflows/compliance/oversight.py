@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.platform import clock, wording
@@ -98,25 +98,29 @@ def _register_conditions(pack, actor, f: RegisterFilter) -> list:
     return conditions
 
 
+REGISTER_FIELDS = (Alert.id, Alert.category, Alert.restriction, Alert.level, Alert.marker_code, Alert.marker_text,
+                   Alert.control_measures, Alert.placed_by, Alert.placed_at, Alert.decided_by, Alert.decided_role,
+                   Alert.next_review_at, Customer.reference, Customer.name, Customer.address, Customer.postcode)
+
+
 def _register_query(pack, actor, f: RegisterFilter):
-    """The register by customer name. The customer comes from the query's own join (contains_eager),
-    not from a second join of the relationship's lazy="joined"."""
-    return (select(Alert).join(Alert.customer).options(contains_eager(Alert.customer))
+    """The register by customer name, as the columns a row shows: the alert and its customer joined
+    once (the models' lazy="joined" relationship would join the customer again), no object built."""
+    return (select(*REGISTER_FIELDS).select_from(Alert).join(Customer, Alert.customer_id == Customer.id)
             .where(*_register_conditions(pack, actor, f)).order_by(Customer.name, Alert.id))
 
 
-def _register_row(pack: Pack, alert: Alert) -> dict:
-    category = pack.categories.get(alert.category)
-    rule = pack.restrictions.get(alert.restriction or "")
+def _register_row(pack: Pack, r) -> dict:
+    category = pack.categories.get(r.category)
+    rule = pack.restrictions.get(r.restriction or "")
     return {
-        "alert": alert.id, "customer": alert.customer.reference, "name": alert.customer.name,
-        "address": alert.customer.address, "postcode": alert.customer.postcode,
-        "category": alert.category, "category_label": category.label if category else alert.category,
-        "restriction": rule.label if rule else None, "level": alert.level, "code": alert.marker_code,
-        "instruction": alert.marker_text, "control_measures": list(alert.control_measures or []),
-        "placed_by": alert.placed_by, "placed_at": _iso(alert.placed_at),
-        "decided_by": alert.decided_by, "decided_role": alert.decided_role,
-        "next_review": _iso_day(next_review_date(alert)),
+        "alert": r.id, "customer": r.reference, "name": r.name, "address": r.address, "postcode": r.postcode,
+        "category": r.category, "category_label": category.label if category else r.category,
+        "restriction": rule.label if rule else None, "level": r.level, "code": r.marker_code,
+        "instruction": r.marker_text, "control_measures": list(r.control_measures or []),
+        "placed_by": r.placed_by, "placed_at": _iso(r.placed_at),
+        "decided_by": r.decided_by, "decided_role": r.decided_role,
+        "next_review": _iso_day(next_review_date(r)),
     }
 
 
@@ -144,7 +148,7 @@ def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
     """Active markers the actor may see: category, level, instruction, who placed it and when, next review."""
     _require_reader(pack, actor)
     f = _register_filters(pack, filters)
-    rows = [_register_row(pack, alert) for alert in db.scalars(_register_query(pack, actor, f))]
+    rows = [_register_row(pack, r) for r in db.execute(_register_query(pack, actor, f))]
     _audit_register(db, actor, purpose, f, markers=len(rows), restricted=[r["alert"] for r in rows if r["restriction"]])
     return rows
 
@@ -156,7 +160,7 @@ def register_page(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFil
     f = _register_filters(pack, filters)
     count = select(func.count(Alert.id)).join(Alert.customer).where(*_register_conditions(pack, actor, f))
     page = _page(db, _register_query(pack, actor, f), count, start=start, size=size,
-                 row=lambda r: _register_row(pack, r[0]))
+                 row=lambda r: _register_row(pack, r))
     _audit_register(db, actor, "viewed", f, markers=len(page.rows),
                     restricted=[r["alert"] for r in page.rows if r["restriction"]], of=page.total, start=page.start)
     return page
@@ -177,9 +181,9 @@ def register_rows(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFil
     batch in memory, whatever the register's size); record the export first (register_export)."""
     _require_reader(pack, actor)
     query = _register_query(pack, actor, filters).execution_options(yield_per=batch or EXPORT_BATCH)
-    for partition in db.scalars(query).partitions():  # the session holds loaded rows weakly: each batch goes
-        for alert in partition:
-            yield _register_row(pack, alert)
+    for partition in db.execute(query).partitions():
+        for r in partition:
+            yield _register_row(pack, r)
 
 
 def non_disclosure_register(db: Session, *, pack: Pack, actor: Actor, purpose: str = "viewed") -> list[dict]:
@@ -378,27 +382,25 @@ def interim_without_assessment(db: Session, *, pack: Pack, actor: Actor, start: 
 
 
 def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> list[dict]:
-    """Open and overdue human steps at the end of each of the last `weeks` weeks (the last is now)."""
+    """Open and overdue human steps at the end of each of the last `weeks` weeks (the last is now),
+    counted in one SQL statement: a step is open at a moment from its creation until it is
+    completed (or its case closed), and overdue then as the dashboard counts it (its due day past)."""
     now = clock.now()
     ends = [now - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
     start = ends[0]
+    still_open = HumanTask.status.in_(OPEN_TASK)
     closed_at = func.coalesce(HumanTask.completed_at, Case.updated_at)
-    query = (select(HumanTask.created_at, HumanTask.due_at, HumanTask.status, HumanTask.completed_at,
-                    Case.updated_at)
-             .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
-             .where(visible(pack, actor), HumanTask.created_at <= now,
-                    or_(HumanTask.status.in_(OPEN_TASK), closed_at >= start)))
-    spans = []
-    for created, due, status, completed, case_updated in db.execute(query):
-        closed = None if status in OPEN_TASK else (completed or case_updated)
-        spans.append((clock.as_utc(created), clock.as_utc(due) if due else None,
-                      clock.as_utc(closed) if closed else None))
-    out = []
+    columns = []
     for end in ends:
-        open_ = [s for s in spans if s[0] <= end and (s[2] is None or s[2] > end)]
-        out.append({"week_ending": _day(end), "open": len(open_),  # overdue as the dashboard counts it
-                    "overdue": sum(1 for s in open_ if s[1] is not None and clock.is_past(s[1], end))})
-    return out
+        open_then = and_(HumanTask.created_at <= end, or_(still_open, closed_at > end))
+        late_then = and_(open_then, HumanTask.due_at.is_not(None), HumanTask.due_at < clock.overdue_before(end))
+        columns += [func.count(case((open_then, 1))), func.count(case((late_then, 1)))]
+    query = (select(*columns).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+             .join(Alert, Case.alert_id == Alert.id)
+             .where(visible(pack, actor), HumanTask.created_at <= now, or_(still_open, closed_at >= start)))
+    counts = db.execute(query).one()
+    return [{"week_ending": _day(end), "open": counts[2 * i], "overdue": counts[2 * i + 1]}
+            for i, end in enumerate(ends)]
 
 
 def markers_by_category_and_level(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
