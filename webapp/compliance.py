@@ -142,8 +142,14 @@ def _register_csv(filters) -> Response:
 
     def lines():
         with transaction() as db:
-            yield from tables.csv_lines(oversight.register_rows(db, pack=pack_, actor=actor_, filters=filters),
-                                        exports.REGISTER_COLUMNS)
+            chunk = []  # sent a batch of lines at a time, not a write per line
+            for line in tables.csv_lines(oversight.register_rows(db, pack=pack_, actor=actor_, filters=filters),
+                                         exports.REGISTER_COLUMNS):
+                chunk.append(line)
+                if len(chunk) >= oversight.EXPORT_BATCH:
+                    yield "".join(chunk)
+                    chunk.clear()
+            yield "".join(chunk)
     return _download(lines(), "text/csv", f"active-markers-{_stamp()}.csv")
 
 
