@@ -222,6 +222,9 @@ class HumanTask(Base):
         Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
         Index("ix_human_task_open_case", "case_id", postgresql_where=text("status IN ('ready', 'claimed')"),
               sqlite_where=text("status IN ('ready', 'claimed')")),
+        # the overdue dashboard pages open steps by due date: walked in order, it stops at a page
+        Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("status IN ('ready', 'claimed')"),
+              sqlite_where=text("status IN ('ready', 'claimed')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
