@@ -62,11 +62,20 @@ def _stamp() -> str:
     return clock.now().strftime("%Y%m%d-%H%M")
 
 
+def _start(name: str) -> int:
+    """The offset of the page asked for (?<name>=100), from 0."""
+    try:
+        return max(0, int(request.args.get(name, 0)))
+    except ValueError:
+        return 0
+
+
 @blueprint.route("/compliance")
 @requires(reader)
 def dashboard():
     with transaction() as db:
-        board = oversight.dashboard(db, pack=pack(), actor=actor())
+        board = oversight.dashboard(db, pack=pack(), actor=actor(), size=oversight.PAGE_SIZE,
+                                    starts={name: _start(name) for name in oversight.TABLES})
         readable = _readable(db, board.overdue, board.reviews_overdue, board.reviews_due_soon, board.appeals_late,
                              board.not_told, board.interim, board.past_retention, board.feed_failing)
         # a level by what the pack's forms call it ("Level 2: medium risk")
@@ -110,19 +119,38 @@ def register(fmt=None):
     if errors:
         if fmt:
             return _json({"errors": errors}), 400
-        return render_template("compliance/register.html", title="Register of active markers", rows=[],
-                               filters=filters, errors=errors, pack=pack(), readable=set()), 400
-    with transaction() as db:
-        rows = oversight.active_register(db, pack=pack(), actor=actor(), filters=filters,
-                                          purpose="exported" if fmt else "viewed")
-        readable = _readable(db, rows)
+        return render_template("compliance/register.html", title="Register of active markers",
+                               page=oversight.Page([], 0), filters=filters, errors=errors, pack=pack(),
+                               readable=set()), 400
     if fmt == "csv":
-        return _download(tables.to_csv(rows, exports.REGISTER_COLUMNS), "text/csv",
-                         f"active-markers-{_stamp()}.csv")
-    if fmt == "json":
-        return _json(rows)
-    return render_template("compliance/register.html", title="Register of active markers", rows=rows,
+        return _register_csv(filters)
+    with transaction() as db:
+        if fmt == "json":
+            return _json(oversight.active_register(db, pack=pack(), actor=actor(), filters=filters, purpose="exported"))
+        page = oversight.register_page(db, pack=pack(), actor=actor(), filters=filters, start=_start("start"))
+        readable = _readable(db, page.rows)
+    return render_template("compliance/register.html", title="Register of active markers", page=page,
                            filters=filters, errors={}, pack=pack(), readable=readable)
+
+
+def _register_csv(filters) -> Response:
+    """The whole register as CSV, streamed: the export is audited first, then the rows are read
+    and sent a batch at a time, so memory stays flat however many markers there are."""
+    pack_, actor_ = pack(), actor()
+    with transaction() as db:
+        oversight.register_export(db, pack=pack_, actor=actor_, filters=filters)
+
+    def lines():
+        with transaction() as db:
+            chunk = []  # sent a batch of lines at a time, not a write per line
+            for line in tables.csv_lines(oversight.register_rows(db, pack=pack_, actor=actor_, filters=filters),
+                                         exports.REGISTER_COLUMNS):
+                chunk.append(line)
+                if len(chunk) >= oversight.EXPORT_BATCH:
+                    yield "".join(chunk)
+                    chunk.clear()
+            yield "".join(chunk)
+    return _download(lines(), "text/csv", f"active-markers-{_stamp()}.csv")
 
 
 @blueprint.route("/compliance/non-disclosures")

@@ -1,13 +1,13 @@
 """Saved inbox filters: a person's own, or shared with everyone holding one of their roles
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

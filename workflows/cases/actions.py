@@ -96,6 +96,7 @@ def _record_decision(ctx: ActionContext, outcome: str, reason: str | None = None
     alert.decided_at = clock.now()
     alert.decision_no = (alert.decision_no or 0) + 1
     ctx.data["decision_no"] = alert.decision_no  # a letter this case issues next tells of this decision
+    letters.note_decision(ctx.db, pack=ctx.pack, alert=alert, case_id=ctx.case_id)
     ctx.log("decision", outcome=outcome, decided_by=alert.decided_by,
             decided_role=alert.decided_role, decision_no=alert.decision_no, reason=reason)
 
@@ -338,6 +339,7 @@ def record_non_disclosure(ctx: ActionContext):
     ctx.db.add(NonDisclosure(alert_id=ctx.alert.id, case_id=ctx.case_id, reason=str(reason),
                              consulted=consulted, decided_by=ctx.data.get("last_decision_by") or ctx.actor,
                              decided_at=clock.now()))
+    letters.note_told(ctx.db, pack=ctx.pack, alert=ctx.alert)
     ctx.log("non_disclosure_recorded", consulted=consulted)
 
 
@@ -493,6 +495,7 @@ def record_letter_delivery(ctx: ActionContext):
     if problem:
         raise FormInvalid({field: problem})
     letter.delivery_method, letter.delivered_at = ctx.prop("method"), moment
+    letters.note_told(ctx.db, pack=ctx.pack, alert=ctx.alert)
     ctx.log("letter_delivered", template=letter.template, method=letter.delivery_method,
             delivered_at=moment.isoformat())
 

@@ -8,7 +8,7 @@ the query (`register.visible`), so they never reach a row, a count or a chart.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from workflows.compliance import audit
@@ -17,12 +17,15 @@ from workflows.register import feed, letters
 from workflows.register import tenancy as tenancies
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import WorkflowError
-from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Property, Letter, NonDisclosure, OPEN_TASK)
+from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Property, Letter,
+                                       NonDisclosure, OPEN_TASK, Tenancy)
 from workflows.definitions.pack import Pack
 from workflows.permissions import may_read_non_disclosures, may_read_registers, require, visible
 from workflows.register.markers import instruction_to_staff, next_review_date, shown_by_customer
 
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
+PAGE_SIZE = 50  # rows to a page on the compliance pages
+EXPORT_BATCH = 500  # rows a streamed export reads at a time
 
 
 def _require_reader(pack, actor):
@@ -52,46 +55,151 @@ class RegisterFilter:
     review_before: datetime | None = None
 
 
+@dataclass
+class Page:
+    """One page of a list, with the whole list's count: "1-50 of 4,210"."""
+    rows: list[dict]
+    total: int
+    start: int = 0  # the offset of the first row
+    size: int | None = None  # rows to a page (None: the whole list)
+
+    @property
+    def next_start(self) -> int | None:
+        end = self.start + len(self.rows)
+        return end if end < self.total else None
+
+    @property
+    def previous_start(self) -> int | None:
+        return max(0, self.start - (self.size or 0)) if self.start > 0 else None
+
+
+def _page(db, query, count, *, start: int, size: int | None, row, total: int | None = None) -> Page:
+    """The rows of `query` from `start` (at most `size`), made by `row`, and how many there are in
+    all (`count`, a query of the same rows' number, unless the caller counted them: `total`)."""
+    total = db.scalar(count) if total is None else total
+    if size is not None:
+        query = query.offset(max(0, start)).limit(size)
+    return Page([row(r) for r in db.execute(query)], total, max(0, start) if size is not None else 0, size)
+
+
+def _register_conditions(pack, actor, f: RegisterFilter) -> list:
+    """The active markers matching the filters that this actor may see (with the customer joined)."""
+    conditions = [Alert.status == AlertStatus.ACTIVE, visible(pack, actor)]
+    if f.category:
+        conditions.append(Alert.category == f.category)
+    if f.level:
+        conditions.append(Alert.level == f.level)
+    if f.placed_by:
+        conditions.append(or_(Alert.placed_by == f.placed_by, Alert.decided_by == f.placed_by))
+    if f.customer:  # a customer by name, reference or where they live now, or a property with a marker
+        conditions.append(or_(tenancies.customers_matching(f.customer),
+                              Alert.property_id.in_(tenancies.properties_matching(f.customer))))
+    if f.review_before:
+        conditions.append(Alert.next_review_at < f.review_before)
+    return conditions
+
+
+# a marker's subject: its customer (living now at Home), or the property it is on
+Home = aliased(Property)
+SUBJECT_REFERENCE = func.coalesce(Customer.reference, Property.reference).label("reference")
+SUBJECT_NAME = func.coalesce(Customer.name, Property.address).label("name")
+REGISTER_FIELDS = (Alert.id, Alert.category, Alert.restriction, Alert.level, Alert.marker_code, Alert.marker_text,
+                   Alert.control_measures, Alert.placed_by, Alert.placed_at, Alert.decided_by, Alert.decided_role,
+                   Alert.next_review_at, SUBJECT_REFERENCE, SUBJECT_NAME,
+                   func.coalesce(Home.address, Property.address).label("address"),
+                   func.coalesce(Home.postcode, Property.postcode).label("postcode"))
+
+
+def _with_subject(query):
+    """The alert's customer or property joined once (the models' lazy="joined" relationships would
+    join them again)."""
+    return (query.outerjoin(Customer, Alert.customer_id == Customer.id)
+            .outerjoin(Property, Alert.property_id == Property.id))
+
+
+def _register_query(pack, actor, f: RegisterFilter):
+    """The register by customer name, as the columns a row shows, with the customer's home now; no
+    object built."""
+    living = (select(Tenancy.customer_id, Tenancy.property_id).where(tenancies.current()).subquery())
+    query = _with_subject(select(*REGISTER_FIELDS).select_from(Alert))
+    return (query.outerjoin(living, living.c.customer_id == Customer.id).outerjoin(Home, Home.id == living.c.property_id)
+            .where(*_register_conditions(pack, actor, f)).order_by(SUBJECT_NAME, Alert.id))
+
+
+def _register_row(pack: Pack, r) -> dict:
+    category = pack.categories.get(r.category)
+    rule = pack.restrictions.get(r.restriction or "")
+    return {
+        "alert": r.id, "customer": r.reference, "name": r.name, "address": r.address, "postcode": r.postcode,
+        "category": r.category, "category_label": category.label if category else r.category,
+        "restriction": rule.label if rule else None, "level": r.level, "code": r.marker_code,
+        "instruction": r.marker_text, "control_measures": list(r.control_measures or []),
+        "placed_by": r.placed_by, "placed_at": _iso(r.placed_at),
+        "decided_by": r.decided_by, "decided_role": r.decided_role,
+        "next_review": _iso_day(next_review_date(r)),
+    }
+
+
+def _register_filters(pack, f: RegisterFilter | None) -> RegisterFilter:
+    f = f or RegisterFilter()
+    if f.category:
+        pack.require_category(f.category)
+    return f
+
+
+def _restricted_in(db, pack, actor, f: RegisterFilter) -> list[int]:
+    """The restricted alerts among the register's rows, read from the restricted-alert index (few rows)."""
+    return list(db.scalars(select(Alert.id).join(Alert.customer)
+                           .where(Alert.restriction.is_not(None), *_register_conditions(pack, actor, f))
+                           .order_by(Alert.id)))
+
+
+def _audit_register(db, actor, purpose, f, *, markers: int, restricted: list[int], **more):
+    audit.record(db, actor=actor.username, action=f"register_{purpose}", markers=markers,
+                 restricted_alerts=restricted, filters={k: v for k, v in f.__dict__.items() if v}, **more)
+
+
 def active_register(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilter | None = None,
                     purpose: str = "viewed") -> list[dict]:
     """Active markers the actor may see: category, level, instruction, who placed it and when, next review."""
     _require_reader(pack, actor)
-    f = filters or RegisterFilter()
-    if f.category:
-        pack.require_category(f.category)
-    query = (select(Alert).outerjoin(Customer, Alert.customer_id == Customer.id)
-             .outerjoin(Property, Alert.property_id == Property.id)
-             .where(Alert.status == AlertStatus.ACTIVE, visible(pack, actor))
-             .order_by(func.coalesce(Customer.name, Property.address), Alert.id))
-    if f.category:
-        query = query.where(Alert.category == f.category)
-    if f.level:
-        query = query.where(Alert.level == f.level)
-    if f.placed_by:
-        query = query.where(or_(Alert.placed_by == f.placed_by, Alert.decided_by == f.placed_by))
-    if f.customer:
-        query = query.where(or_(tenancies.customers_matching(f.customer),
-                                Alert.property_id.in_(tenancies.properties_matching(f.customer))))
-    if f.review_before:
-        query = query.where(Alert.next_review_at < f.review_before)
-    rows = []
-    for alert in db.scalars(query):
-        category = pack.categories.get(alert.category)
-        rule = pack.restrictions.get(alert.restriction or "")
-        rows.append({
-            "alert": alert.id, "customer": alert.subject.reference, "name": alert.subject.name,
-            "address": alert.subject.address, "postcode": alert.subject.postcode,
-            "category": alert.category, "category_label": category.label if category else alert.category,
-            "restriction": rule.label if rule else None, "level": alert.level, "code": alert.marker_code,
-            "instruction": alert.marker_text, "control_measures": list(alert.control_measures or []),
-            "placed_by": alert.placed_by, "placed_at": _iso(alert.placed_at),
-            "decided_by": alert.decided_by, "decided_role": alert.decided_role,
-            "next_review": _iso_day(next_review_date(alert)),
-        })
-    restricted = [r["alert"] for r in rows if r["restriction"]]
-    audit.record(db, actor=actor.username, action=f"register_{purpose}", markers=len(rows),
-                 restricted_alerts=restricted, filters={k: v for k, v in f.__dict__.items() if v})
+    f = _register_filters(pack, filters)
+    rows = [_register_row(pack, r) for r in db.execute(_register_query(pack, actor, f))]
+    _audit_register(db, actor, purpose, f, markers=len(rows), restricted=[r["alert"] for r in rows if r["restriction"]])
     return rows
+
+
+def register_page(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilter | None = None,
+                  start: int = 0, size: int = PAGE_SIZE) -> Page:
+    """One page of the register (as active_register has it), with how many markers match in all."""
+    _require_reader(pack, actor)
+    f = _register_filters(pack, filters)
+    count = select(func.count(Alert.id)).join(Alert.customer).where(*_register_conditions(pack, actor, f))
+    page = _page(db, _register_query(pack, actor, f), count, start=start, size=size,
+                 row=lambda r: _register_row(pack, r))
+    _audit_register(db, actor, "viewed", f, markers=len(page.rows),
+                    restricted=[r["alert"] for r in page.rows if r["restriction"]], of=page.total, start=page.start)
+    return page
+
+
+def register_export(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilter | None = None) -> RegisterFilter:
+    """Record the export of the whole register (how many markers, which restricted ones: from the
+    index, without reading the rows); the rows are then read by `register_rows`."""
+    _require_reader(pack, actor)
+    f = _register_filters(pack, filters)
+    total = db.scalar(select(func.count(Alert.id)).join(Alert.customer).where(*_register_conditions(pack, actor, f)))
+    _audit_register(db, actor, "exported", f, markers=total, restricted=_restricted_in(db, pack, actor, f))
+    return f
+
+
+def register_rows(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFilter, batch: int | None = None):
+    """The register's rows one by one, fetched `batch` at a time (a streamed export holds one
+    batch in memory, whatever the register's size); record the export first (register_export)."""
+    _require_reader(pack, actor)
+    query = _register_query(pack, actor, filters).execution_options(yield_per=batch or EXPORT_BATCH)
+    for partition in db.execute(query).partitions():
+        for r in partition:
+            yield _register_row(pack, r)
 
 
 def non_disclosure_register(db: Session, *, pack: Pack, actor: Actor, purpose: str = "viewed") -> list[dict]:
@@ -113,9 +221,19 @@ def non_disclosure_register(db: Session, *, pack: Pack, actor: Actor, purpose: s
 
 # --- the overdue dashboard ----------------------------------------------------------------
 
-def _tasks_query(pack, actor):
-    return (select(HumanTask, Case, Alert).join(Case, HumanTask.case_id == Case.id)
-            .join(Alert, Case.alert_id == Alert.id).where(visible(pack, actor)))
+def _tasks_query(pack, actor, *columns):
+    """Human steps with their case, alert and customer, as columns: each table joined once (the
+    models' lazy="joined" relationships would join them again)."""
+    return _with_subject(select(HumanTask.id, HumanTask.title, HumanTask.role, HumanTask.assignee, HumanTask.due_at,
+                                Case.id.label("case_id"), Case.kind, Case.created_at.label("case_created_at"),
+                                Alert.id.label("alert_id"), SUBJECT_REFERENCE, *columns)
+                         .select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+                         .join(Alert, Case.alert_id == Alert.id)).where(visible(pack, actor))
+
+
+def _count_tasks(pack, actor, *conditions):
+    return (select(func.count(HumanTask.id)).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+            .join(Alert, Case.alert_id == Alert.id).where(visible(pack, actor), *conditions))
 
 
 def age_band(days: int) -> str:
@@ -125,20 +243,26 @@ def age_band(days: int) -> str:
     return AGE_BANDS[-1][0]
 
 
-def overdue_steps(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
-    """Every open human step past its due day, most overdue first (a step due today is not overdue)."""
-    query = _tasks_query(pack, actor).where(HumanTask.status.in_(OPEN_TASK), HumanTask.due_at.is_not(None),
-                                            HumanTask.due_at < clock.overdue_before()
-                                            ).order_by(HumanTask.due_at, HumanTask.id)
-    rows = []
-    for task, case, alert in db.execute(query):
-        days = clock.days_late(task.due_at)
-        role = pack.roles.get(task.role)
-        rows.append({"task": task.id, "title": task.title, "role": task.role,
-                     "role_name": role.name if role else task.role, "assignee": task.assignee,
-                     "alert": alert.id, "customer": alert.subject.reference, "stage": case.kind,
-                     "due": _day(task.due_at), "days_overdue": days, "age": age_band(days)})
-    return rows
+def _overdue_conditions():
+    return (HumanTask.status.in_(OPEN_TASK), HumanTask.due_at.is_not(None), HumanTask.due_at < clock.overdue_before())
+
+
+def overdue_steps(db: Session, *, pack: Pack, actor: Actor, start: int = 0, size: int | None = None,
+                  total: int | None = None) -> Page:
+    """Open human steps past their due day, most overdue first (a step due today is not overdue)."""
+    query = _tasks_query(pack, actor).where(*_overdue_conditions()).order_by(HumanTask.due_at, HumanTask.id)
+
+    def row(t):
+        days = clock.days_late(t.due_at)
+        return {"task": t.id, "title": t.title, "role": t.role, "role_name": wording.labelled(pack.roles, t.role),
+                "assignee": t.assignee, "alert": t.alert_id, "customer": t.reference, "stage": t.kind,
+                "due": _day(t.due_at), "days_overdue": days, "age": age_band(days)}
+    return _page(db, query, _count_tasks(pack, actor, *_overdue_conditions()), start=start, size=size, row=row,
+                 total=total)
+
+
+def _ranked(counts: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def count_by(rows: list[dict], key) -> dict[str, int]:
@@ -146,104 +270,158 @@ def count_by(rows: list[dict], key) -> dict[str, int]:
     for row in rows:
         k = key(row)
         out[k] = out.get(k, 0) + 1
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+    return _ranked(out)
+
+
+def overdue_counts(db: Session, *, pack: Pack, actor: Actor) -> dict:
+    """The overdue steps counted by role (its name), by person and by how long overdue, and in
+    all: one grouped SQL statement (a few dozen groups), summed here."""
+    base = _count_tasks(pack, actor, *_overdue_conditions())
+    # a band's days late, as moments: due on or after the start of (today - limit) is at most `limit` days late
+    today = clock.local_day(clock.now())
+    band = case(*[(HumanTask.due_at >= clock.start_of_day(today - timedelta(days=limit)), label)
+                  for label, limit in AGE_BANDS if limit is not None], else_=AGE_BANDS[-1][0])
+    by_role: dict[str, int] = {}
+    by_person: dict[str, int] = {}
+    by_age = {label: 0 for label, _ in AGE_BANDS}
+    total = 0
+    for role, who, age, n in db.execute(base.with_only_columns(HumanTask.role, HumanTask.assignee, band,
+                                                                func.count(HumanTask.id))
+                                        .group_by(HumanTask.role, HumanTask.assignee, band)):
+        name, who = wording.labelled(pack.roles, role), who or "(not yet claimed)"
+        by_role[name] = by_role.get(name, 0) + n
+        by_person[who] = by_person.get(who, 0) + n
+        by_age[age] += n
+        total += n
+    return {"by_role": _ranked(by_role), "by_person": _ranked(by_person), "by_age": by_age, "total": total}
+
+
+def _review_conditions(pack, actor, overdue: bool, within_days: int):
+    today = clock.local_day(clock.now())
+    soon = clock.start_of_day(today + timedelta(days=within_days + 1))
+    due_now = clock.overdue_before()  # due before today: overdue (days_late > 0)
+    window = Alert.next_review_at < due_now if overdue else and_(Alert.next_review_at >= due_now,
+                                                                     Alert.next_review_at < soon)
+    return (Alert.status == AlertStatus.ACTIVE, Alert.next_review_at.is_not(None), window, visible(pack, actor))
+
+
+def _alert_columns(*more):
+    return _with_subject(select(Alert.id, Alert.category, SUBJECT_REFERENCE, *more).select_from(Alert))
+
+
+def reviews_page(db: Session, *, pack: Pack, actor: Actor, overdue: bool, within_days: int = 30,
+                 start: int = 0, size: int | None = None) -> Page:
+    """Active markers whose review is overdue (its day has passed), or else due today or in the
+    next `within_days` days; `days` counts whole days between the review's day and today."""
+    conditions = _review_conditions(pack, actor, overdue, within_days)
+    query = _alert_columns(Alert.next_review_at).where(*conditions).order_by(Alert.next_review_at, Alert.id)
+    return _page(db, query, select(func.count(Alert.id)).where(*conditions), start=start, size=size,
+                 row=lambda a: {"alert": a.id, "customer": a.reference, "category": a.category,
+                                "due": _day(a.next_review_at), "days": abs(clock.days_late(a.next_review_at))})
 
 
 def reviews(db: Session, *, pack: Pack, actor: Actor, within_days: int = 30) -> dict[str, list[dict]]:
-    """Active markers whose review is overdue (its day has passed), and those due today or in the
-    next `within_days` days; `days` counts whole days between the review's day and today."""
-    today = clock.local_day(clock.now())
-    query = (select(Alert).where(Alert.status == AlertStatus.ACTIVE, Alert.next_review_at.is_not(None),
-                                 Alert.next_review_at < clock.start_of_day(today + timedelta(days=within_days + 1)),
-                                 visible(pack, actor))
-             .order_by(Alert.next_review_at, Alert.id))
-    out = {"overdue": [], "due_soon": []}
-    for alert in db.scalars(query):
-        late = clock.days_late(alert.next_review_at)
-        row = {"alert": alert.id, "customer": alert.subject.reference, "category": alert.category,
-               "due": _day(alert.next_review_at), "days": abs(late)}
-        out["overdue" if late > 0 else "due_soon"].append(row)
-    return out
+    """Both lists of reviews_page, whole."""
+    return {name: reviews_page(db, pack=pack, actor=actor, overdue=overdue, within_days=within_days).rows
+            for name, overdue in (("overdue", True), ("due_soon", False))}
 
 
-def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+def _late_appeal_conditions():
+    return (Case.kind == "appeal", Case.status == CaseStatus.RUNNING, HumanTask.kind == "step",
+            HumanTask.status.in_(OPEN_TASK), HumanTask.due_at < clock.overdue_before())
+
+
+def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor, start: int = 0, size: int | None = None) -> Page:
     """Appeals still open after the day their hearing was due."""
-    query = _tasks_query(pack, actor).where(Case.kind == "appeal", Case.status == CaseStatus.RUNNING,
-                                            HumanTask.kind == "step", HumanTask.status.in_(OPEN_TASK),
-                                            HumanTask.due_at < clock.overdue_before()
-                                            ).order_by(HumanTask.due_at)
-    return [{"alert": alert.id, "customer": alert.subject.reference, "case": case.id, "task": task.id,
-             "title": task.title, "role": task.role, "assignee": task.assignee, "due": _day(task.due_at),
-             "days_overdue": clock.days_late(task.due_at),
-             "lodged": _day(case.created_at)} for task, case, alert in db.execute(query)]
+    query = _tasks_query(pack, actor).where(*_late_appeal_conditions()).order_by(HumanTask.due_at, HumanTask.id)
+    return _page(db, query, _count_tasks(pack, actor, *_late_appeal_conditions()), start=start, size=size,
+                 row=lambda t: {"alert": t.alert_id, "customer": t.reference, "case": t.case_id, "task": t.id,
+                                "title": t.title, "role": t.role, "assignee": t.assignee, "due": _day(t.due_at),
+                                "days_overdue": clock.days_late(t.due_at), "lodged": _day(t.case_created_at)})
 
 
-def tenants_not_told(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+def _last_start_before(late, now) -> datetime:
+    """The latest moment at or before now for which `late(moment)` holds, for a test that holds
+    for every earlier moment once it holds (a deadline counted from the moment has passed):
+    whatever started at or before it is late. Found by halving (to the microsecond), so such a
+    list can be counted and paged in SQL on a plain date column."""
+    hi = now
+    if late(hi):
+        return hi
+    step = timedelta(days=1)
+    lo = now - step
+    while not late(lo):
+        hi, step = lo, step * 2
+        lo = now - step
+    while hi - lo > timedelta(microseconds=1):
+        mid = lo + (hi - lo) / 2
+        lo, hi = (mid, hi) if late(mid) else (lo, mid)
+    return lo
+
+
+def tenants_not_told(db: Session, *, pack: Pack, actor: Actor, start: int = 0, size: int | None = None) -> Page:
     """Active markers whose latest decision is older than the pack's `tell_tenant_within` while
     the tenant has not been told: the deciding case has no letter recorded as delivered, and no
     reason for not telling recorded. A letter issued but not delivered has not told anyone: the
-    deadline runs until its delivery is recorded (for a posted letter, its posting)."""
+    deadline runs until its delivery is recorded (for a posted letter, its posting). Read from the
+    alert's projections (`decision_case_id`, `tenant_told`, kept by the engine), not the audit log."""
     within = pack.registers.tell_tenant_within
     if not within:
-        return []
-    latest = (select(AuditEvent.alert_id, func.max(AuditEvent.id).label("event_id"))
-              .where(AuditEvent.action == "decision").group_by(AuditEvent.alert_id).subquery())
-    decision = aliased(AuditEvent)
-    to_tenant = letters.to_tenant(pack)
-    letter_sent = exists().where(Letter.alert_id == Alert.id, Letter.case_id == decision.case_id,
-                                 Letter.delivered_at.is_not(None), to_tenant)
+        return Page([], 0)
+    now = clock.now()
+    deadline = lambda decided: clock.duration_after(clock.as_utc(decided), within, pack.calendar)  # noqa: E731
+    conditions = (Alert.status == AlertStatus.ACTIVE, Alert.tenant_told.is_(None), Alert.decision_case_id.is_not(None),
+                  Alert.decided_at.is_not(None), Alert.decided_at <= _last_start_before(lambda t: clock.is_past(deadline(t), now), now),
+                  visible(pack, actor))
     first_issued = (select(func.min(Letter.issued_at)).where(Letter.alert_id == Alert.id,
-                                                             Letter.case_id == decision.case_id, to_tenant)
-                    .correlate(Alert, decision).scalar_subquery())
-    reason_kept = exists().where(NonDisclosure.alert_id == Alert.id, NonDisclosure.case_id == decision.case_id)
-    query = (select(Alert, decision.case_id, first_issued).join(latest, latest.c.alert_id == Alert.id)
-             .join(decision, decision.id == latest.c.event_id)
-             .where(Alert.status == AlertStatus.ACTIVE, Alert.decided_at.is_not(None), ~letter_sent, ~reason_kept,
-                    visible(pack, actor)).order_by(Alert.decided_at, Alert.id))
-    now, rows = clock.now(), []
-    for alert, case_id, issued in db.execute(query):
-        deadline = clock.duration_after(clock.as_utc(alert.decided_at), within, pack.calendar)
-        if clock.is_past(deadline, now):
-            rows.append({"alert": alert.id, "customer": alert.subject.reference, "case": case_id,
-                         "letter": f"letter issued {wording.day(issued)}, not yet delivered" if issued
-                         else "no letter issued, and no reason for not telling recorded",
-                         "issued": _day(issued), "decided_by": alert.decided_by, "decided": _day(alert.decided_at),
-                         "deadline": _day(deadline), "days_late": clock.days_late(deadline, now)})
-    return rows
+                                                             Letter.case_id == Alert.decision_case_id,
+                                                             letters.to_tenant(pack))
+                    .correlate(Alert).scalar_subquery())
+    query = (_alert_columns(Alert.decision_case_id, Alert.decided_by, Alert.decided_at, first_issued.label("issued"))
+             .where(*conditions).order_by(Alert.decided_at, Alert.id))
+
+    def row(a):
+        due = deadline(a.decided_at)
+        return {"alert": a.id, "customer": a.reference, "case": a.decision_case_id,
+                "letter": f"letter issued {wording.day(a.issued)}, not yet delivered" if a.issued
+                else "no letter issued, and no reason for not telling recorded",
+                "issued": _day(a.issued), "decided_by": a.decided_by, "decided": _day(a.decided_at),
+                "deadline": _day(due), "days_late": clock.days_late(due, now)}
+    return _page(db, query, select(func.count(Alert.id)).where(*conditions), start=start, size=size, row=row)
 
 
-def interim_without_assessment(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+def interim_without_assessment(db: Session, *, pack: Pack, actor: Actor, start: int = 0,
+                               size: int | None = None) -> Page:
     """Urgent interim markers (shown to staff at once) whose full assessment has not yet decided."""
     now = clock.now()
-    query = (select(Alert).where(Alert.status == AlertStatus.ACTIVE, Alert.decision_no == 0, visible(pack, actor))
-             .order_by(Alert.placed_at, Alert.id))
-    return [{"alert": a.id, "customer": a.subject.reference, "category": a.category,
-             "placed_by": a.placed_by, "placed": _day(a.placed_at),
-             "days": clock.days_late(a.placed_at, now) if a.placed_at else None} for a in db.scalars(query)]
+    conditions = (Alert.status == AlertStatus.ACTIVE, Alert.decision_no == 0, visible(pack, actor))
+    query = _alert_columns(Alert.placed_by, Alert.placed_at).where(*conditions).order_by(Alert.placed_at, Alert.id)
+    return _page(db, query, select(func.count(Alert.id)).where(*conditions), start=start, size=size,
+                 row=lambda a: {"alert": a.id, "customer": a.reference, "category": a.category,
+                                "placed_by": a.placed_by, "placed": _day(a.placed_at),
+                                "days": clock.days_late(a.placed_at, now) if a.placed_at else None})
 
 
 def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> list[dict]:
-    """Open and overdue human steps at the end of each of the last `weeks` weeks (the last is now)."""
+    """Open and overdue human steps at the end of each of the last `weeks` weeks (the last is now),
+    counted in one SQL statement: a step is open at a moment from its creation until it is
+    completed (or its case closed), and overdue then as the dashboard counts it (its due day past)."""
     now = clock.now()
     ends = [now - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
     start = ends[0]
+    still_open = HumanTask.status.in_(OPEN_TASK)
     closed_at = func.coalesce(HumanTask.completed_at, Case.updated_at)
-    query = (select(HumanTask.created_at, HumanTask.due_at, HumanTask.status, HumanTask.completed_at,
-                    Case.updated_at)
-             .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
-             .where(visible(pack, actor), HumanTask.created_at <= now,
-                    or_(HumanTask.status.in_(OPEN_TASK), closed_at >= start)))
-    spans = []
-    for created, due, status, completed, case_updated in db.execute(query):
-        closed = None if status in OPEN_TASK else (completed or case_updated)
-        spans.append((clock.as_utc(created), clock.as_utc(due) if due else None,
-                      clock.as_utc(closed) if closed else None))
-    out = []
+    columns = []
     for end in ends:
-        open_ = [s for s in spans if s[0] <= end and (s[2] is None or s[2] > end)]
-        out.append({"week_ending": _day(end), "open": len(open_),  # overdue as the dashboard counts it
-                    "overdue": sum(1 for s in open_ if s[1] is not None and clock.is_past(s[1], end))})
-    return out
+        open_then = and_(HumanTask.created_at <= end, or_(still_open, closed_at > end))
+        late_then = and_(open_then, HumanTask.due_at.is_not(None), HumanTask.due_at < clock.overdue_before(end))
+        columns += [func.count(case((open_then, 1))), func.count(case((late_then, 1)))]
+    query = (select(*columns).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+             .join(Alert, Case.alert_id == Alert.id)
+             .where(visible(pack, actor), HumanTask.created_at <= now, or_(still_open, closed_at >= start)))
+    counts = db.execute(query).one()
+    return [{"week_ending": _day(end), "open": counts[2 * i], "overdue": counts[2 * i + 1]}
+            for i, end in enumerate(ends)]
 
 
 def markers_by_category_and_level(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
@@ -255,25 +433,29 @@ def markers_by_category_and_level(db: Session, *, pack: Pack, actor: Actor) -> l
              "level": level or "no level", "count": n} for c, level, n in db.execute(query)]
 
 
-def past_retention(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
+def past_retention(db: Session, *, pack: Pack, actor: Actor, start: int = 0, size: int | None = None) -> Page:
     """Closed records (marker removed, or no marker placed) kept longer than the pack's
     `retain_closed_for` since they closed: for compliance staff to act on. Nothing is deleted here."""
     period = pack.registers.retain_closed_for
     if not period:
-        return []
+        return Page([], 0)
+    now = clock.now()
+    until = lambda closed: clock.duration_after(clock.as_utc(closed), period, pack.calendar)  # noqa: E731
+    last = _last_start_before(lambda closed: until(closed) < now, now)  # kept past its time
     closed_at = func.coalesce(Alert.removed_at, Alert.decided_at, Alert.reported_at)
-    query = (select(Alert, closed_at)
-             .where(Alert.status.in_((AlertStatus.REMOVED, AlertStatus.NOT_PLACED)), visible(pack, actor))
-             .order_by(closed_at, Alert.id))
-    now, rows = clock.now(), []
-    for alert, closed in db.execute(query):
-        closed = clock.as_utc(closed)
-        until = clock.duration_after(closed, period, pack.calendar)
-        if until >= now:
-            break  # ordered by closing: the rest are younger
-        rows.append({"alert": alert.id, "customer": alert.subject.reference, "status": alert.status,
-                     "closed": _day(closed), "keep_until": _day(until), "days_past": (now - until).days})
-    return rows
+    conditions = (Alert.status.in_((AlertStatus.REMOVED, AlertStatus.NOT_PLACED)), visible(pack, actor),
+                  closed_at <= last)
+    query = _alert_columns(Alert.status, closed_at.label("closed")).where(*conditions).order_by(closed_at, Alert.id)
+
+    def row(a):
+        closed = clock.as_utc(a.closed)
+        keep = until(closed)
+        return {"alert": a.id, "customer": a.reference, "status": a.status,
+                "closed": _day(closed), "keep_until": _day(keep), "days_past": (now - keep).days}
+    return _page(db, query, select(func.count(Alert.id)).where(*conditions), start=start, size=size, row=row)
+
+
+TABLES = ("overdue", "reviews_overdue", "reviews_due_soon", "appeals_late", "not_told", "interim", "past_retention")
 
 
 @dataclass
@@ -295,31 +477,41 @@ class Dashboard:
     # housing system feed events still undelivered after [feed] failing_after attempts
     feed_failing: list[dict] = field(default_factory=list)
     feed_name: str | None = None
+    # each table's whole count and the offset of the page shown (a table is paged on the web page)
+    totals: dict[str, int] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)
+    page_size: int | None = None
     generated_at: str = field(default_factory=lambda: clock.now().isoformat())
 
 
-def dashboard(db: Session, *, pack: Pack, actor: Actor) -> Dashboard:
-    """Everything on the overdue dashboard, as this actor may see it."""
+def dashboard(db: Session, *, pack: Pack, actor: Actor, size: int | None = None,
+              starts: dict[str, int] | None = None) -> Dashboard:
+    """Everything on the overdue dashboard, as this actor may see it: each table whole, or with a
+    page `size`, the page of each from its offset in `starts` (table name -> offset), with its count."""
     _require_reader(pack, actor)
-    overdue = overdue_steps(db, pack=pack, actor=actor)
-    due = reviews(db, pack=pack, actor=actor)
-    bands = {label: 0 for label, _ in AGE_BANDS}
-    bands.update(count_by(overdue, lambda r: r["age"]))
+    starts = starts or {}
+    paged = lambda fn, name, **kw: fn(db, pack=pack, actor=actor, start=starts.get(name, 0), size=size, **kw)  # noqa: E731
+    counts = overdue_counts(db, pack=pack, actor=actor)
+    pages = {
+        "overdue": paged(overdue_steps, "overdue", total=counts.pop("total")),
+        "reviews_overdue": paged(reviews_page, "reviews_overdue", overdue=True),
+        "reviews_due_soon": paged(reviews_page, "reviews_due_soon", overdue=False),
+        "appeals_late": paged(appeals_past_deadline, "appeals_late"),
+        "not_told": paged(tenants_not_told, "not_told"),
+        "interim": paged(interim_without_assessment, "interim"),
+        "past_retention": paged(past_retention, "past_retention"),
+    }
     return Dashboard(
-        overdue=overdue, by_role=count_by(overdue, lambda r: r["role_name"]),
-        by_person=count_by(overdue, lambda r: r["assignee"] or "(not yet claimed)"),
-        by_age={label: bands[label] for label, _ in AGE_BANDS},
-        reviews_overdue=due["overdue"], reviews_due_soon=due["due_soon"],
-        appeals_late=appeals_past_deadline(db, pack=pack, actor=actor),
-        not_told=tenants_not_told(db, pack=pack, actor=actor),
-        interim=interim_without_assessment(db, pack=pack, actor=actor),
+        **{name: page.rows for name, page in pages.items()},
+        **counts,
         weeks=weekly_steps(db, pack=pack, actor=actor),
         markers=markers_by_category_and_level(db, pack=pack, actor=actor),
         tell_tenant_within=pack.registers.tell_tenant_within,
-        past_retention=past_retention(db, pack=pack, actor=actor),
         retain_closed_for=pack.registers.retain_closed_for,
         feed_failing=feed.failing(db, pack=pack, visible=visible(pack, actor)),
         feed_name=pack.feed.name if pack.feed else None,
+        totals={name: page.total for name, page in pages.items()},
+        starts={name: page.start for name, page in pages.items()}, page_size=size,
     )
 
 

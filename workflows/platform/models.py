@@ -211,12 +211,17 @@ class PackSettingsVersion(Base):
     in_pack_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
+NOT_TOLD = text("tenant_told IS NULL AND status = 'active'")
+
+
 class Alert(Base):
     """A warning marker on a customer, or on a property (a hazard at an address: the pack's category
     says which, `on = "property"`), from the first report to its removal, across all its cases."""
     __tablename__ = "alert"
     __table_args__ = (Index("ix_alert_restricted", "restriction", postgresql_where=text("restriction IS NOT NULL"),
-                            sqlite_where=text("restriction IS NOT NULL")),)
+                            sqlite_where=text("restriction IS NOT NULL")),
+                      # "tenants not told": the few decided, active markers whose tenant is not yet told
+                      Index("ix_alert_not_told", "decided_at", postgresql_where=NOT_TOLD, sqlite_where=NOT_TOLD))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
@@ -242,6 +247,13 @@ class Alert(Base):
     decided_at: Mapped[datetime | None] = mapped_column(Stamp)
     decision_no: Mapped[int] = mapped_column(Integer, default=0)
     appealed_decision_no: Mapped[int | None] = mapped_column(Integer)
+    # projections the engine keeps in the step's own transaction (workflows/register/letters.py,
+    # `note_decision` and `note_told`), so the dashboard need not search the audit log: the case
+    # that recorded the latest decision, and whether the tenant has been told of it ("letter": a
+    # letter to the tenant from that case was delivered; "reason": a reason for not telling was
+    # recorded in it; None: neither yet)
+    decision_case_id: Mapped[int | None] = mapped_column(Integer)
+    tenant_told: Mapped[str | None] = mapped_column(String(20))
     placed_by: Mapped[str | None] = mapped_column(String(80))
     placed_at: Mapped[datetime | None] = mapped_column(Stamp)
     review_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -306,6 +318,9 @@ class HumanTask(Base):
         Index("ix_human_task_open_role", "status", "role", "due_at"),
         Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
         Index("ix_human_task_open_case", "case_id", postgresql_where=text("status IN ('ready', 'claimed')"),
+              sqlite_where=text("status IN ('ready', 'claimed')")),
+        # the overdue dashboard pages open steps by due date: walked in order, it stops at a page
+        Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("status IN ('ready', 'claimed')"),
               sqlite_where=text("status IN ('ready', 'claimed')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

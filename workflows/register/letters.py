@@ -3,7 +3,7 @@ record of how and when each was delivered (the appeal window runs from receipt).
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
@@ -11,7 +11,7 @@ from workflows.platform import clock, wording
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound, WorkflowError
-from workflows.platform.models import Alert, Letter
+from workflows.platform.models import Alert, Letter, NonDisclosure
 from workflows.definitions.pack import Pack
 
 
@@ -20,6 +20,35 @@ def to_tenant(pack: Pack):
     """SQL condition: a letter to the tenant, not a notice to someone else (`to_tenant = false`),
     which tells the tenant nothing."""
     return Letter.template.not_in(pack.notices())
+
+# --- whether the tenant has been told of the latest decision (the alert's projection) -------
+
+def note_decision(db: Session, *, pack: Pack, alert: Alert, case_id: int) -> None:
+    """A case recorded a decision on this alert: it is now the one the tenant must be told of."""
+    alert.decision_case_id = case_id
+    note_told(db, pack=pack, alert=alert)
+
+
+def note_told(db: Session, *, pack: Pack, alert: Alert) -> None:
+    """Bring the alert's `tenant_told` up to date, in the caller's transaction: called by every
+    step that decides, delivers a letter or records a reason for not telling. The tenant is told
+    of the latest decision once a letter to the tenant from the deciding case is delivered, or a
+    reason for not telling is recorded in it; the "tenants not told" list reads only this."""
+    case_id = alert.decision_case_id
+    if case_id is None:
+        return
+    db.flush()  # the letter or reason this step just wrote
+    if db.scalar(select(exists().where(Letter.alert_id == alert.id, Letter.case_id == case_id,
+                                       Letter.delivered_at.is_not(None), to_tenant(pack)))):
+        alert.tenant_told = TOLD_BY_LETTER
+    elif db.scalar(select(exists().where(NonDisclosure.alert_id == alert.id, NonDisclosure.case_id == case_id))):
+        alert.tenant_told = NOT_TOLD_WITH_REASON
+    else:
+        alert.tenant_told = None
+
+
+TOLD_BY_LETTER, NOT_TOLD_WITH_REASON = "letter", "reason"
+
 
 def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Letter:
     """One letter, for someone who needs to know its alert's story; viewing a restricted one is audited."""
@@ -47,6 +76,7 @@ def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, me
         from workflows.platform.errors import FormInvalid
         raise FormInvalid(errors)
     letter.delivery_method, letter.delivered_at = method, moment
+    note_told(db, pack=pack, alert=db.get(Alert, letter.alert_id))
     audit.record(db, actor=actor.username, action="letter_delivered", alert_id=letter.alert_id,
                  case_id=letter.case_id, letter_id=letter.id, template=letter.template, method=method,
                  delivered_at=moment.isoformat())
