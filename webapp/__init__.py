@@ -4,9 +4,8 @@ import os
 import secrets
 from datetime import timedelta
 
-from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from itsdangerous import BadSignature
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from workflows.platform import config, wording
@@ -29,8 +28,10 @@ def create_app(settings: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=_secret_key(),
-        # idle expiry: the signed cookie carries its age and Flask refuses it once too old
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=float(os.environ.get("ALERTFLOW_SESSION_MINUTES", "30"))),
+        # idle expiry, checked on the server (webapp/auth.py end_old_sessions) rather than by letting the
+        # browser drop the cookie: a form sent after it can then still keep its answers for after signing in
+        SESSION_IDLE=timedelta(minutes=float(os.environ.get("ALERTFLOW_SESSION_MINUTES", "30"))),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=float(os.environ.get("ALERTFLOW_SESSION_MAX_HOURS", "12"))),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
@@ -94,11 +95,6 @@ def create_app(settings: dict | None = None) -> Flask:
 
     @app.errorhandler(CSRFError)
     def csrf_error(err):
-        from .inbox import keep_answers_of_ended_session
-        ended = _ended_session(app)
-        if ended is not None and keep_answers_of_ended_session(ended):
-            flash(KEPT_AFTER_SESSION_ENDED)
-            return redirect(url_for("auth.sign_in", next=url_for("inbox.task", task_id=request.view_args["task_id"])))
         return render_template("error.html", title="Form expired",
                                message="The form had expired or was not sent from this site. "
                                        "Go back, reload the page and try again."), 400
@@ -108,21 +104,6 @@ def create_app(settings: dict | None = None) -> Flask:
 
 KEPT_AFTER_SESSION_ENDED = ("Your session had ended, so the step was not completed. Your answers are kept: "
                             "sign in again and they are back on the form.")
-
-
-def _ended_session(app) -> dict | None:
-    """The session a request's cookie held if that session has ended only by age: still signed by
-    this app and from this browser (Flask-Login's strong protection), but too old to load."""
-    from flask_login.utils import _create_identifier
-    cookie = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
-    serializer = app.session_interface.get_signing_serializer(app)
-    if session.get("_user_id") or not cookie or serializer is None:
-        return None  # a live session whose form failed the check is a forgery, not an ended session
-    try:
-        ended = serializer.loads(cookie)  # without max_age: the signature is checked, the age is not
-    except BadSignature:
-        return None
-    return ended if ended.get("_id") == _create_identifier() else None
 
 
 def _marker_details(alert) -> list[str]:

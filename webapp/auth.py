@@ -7,7 +7,7 @@ from functools import wraps
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -31,10 +31,12 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
 login_manager.login_message = "Please sign in to see that page."
 login_manager.session_protection = "strong"
-# However busy, a signed-in session ends this long after sign-in (the idle limit is
-# PERMANENT_SESSION_LIFETIME): a shared office computer does not stay signed in for days.
-# Both count real time, not the business clock that --now and the tests move.
+# A session ends after SESSION_IDLE (app config, ALERTFLOW_SESSION_MINUTES) without use, and however
+# busy SESSION_MAX_AGE after sign-in: a shared office computer does not stay signed in for days. Both
+# count real time, not the business clock that --now and the tests move.
 SESSION_MAX_AGE = timedelta(hours=float(os.environ.get("ALERTFLOW_SESSION_MAX_HOURS", "12")))
+# asked for by the page itself, not by the person: they do not keep an idle session alive
+NOT_ACTIVITY = {"inbox.counts", "static"}
 
 
 @dataclass
@@ -111,13 +113,17 @@ def any_staff(pack_, actor_) -> bool:
 
 @blueprint.before_app_request
 def end_old_sessions():
-    """Sign out a session older than SESSION_MAX_AGE, however recently it was used; send someone
+    """Sign out a session unused for SESSION_IDLE, or older than SESSION_MAX_AGE however recently it
+    was used (a step's form sent then keeps its answers as a draft for after signing in); send someone
     half way through signing in (password right, code still to come) to the code or enrolment
     page, whatever they ask for: nothing else is theirs yet."""
     if PENDING in session and request.endpoint not in HALF_SIGNED_IN:
         return redirect(url_for("auth.set_up" if session[PENDING].get("enrol") else "auth.code"))
-    signed_in_at = session.get("signed_in_at")
-    if signed_in_at and time.time() - signed_in_at > SESSION_MAX_AGE.total_seconds():
+    signed_in_at, now = session.get("signed_in_at"), time.time()
+    if not signed_in_at:
+        return None
+    idle = now - session.get("seen_at", signed_in_at) > current_app.config["SESSION_IDLE"].total_seconds()
+    if idle or now - signed_in_at > SESSION_MAX_AGE.total_seconds():
         from . import KEPT_AFTER_SESSION_ENDED
         from .inbox import keep_answers_of_ended_session
         kept = request.method == "POST" and keep_answers_of_ended_session(dict(session))
@@ -127,6 +133,8 @@ def end_old_sessions():
         next_path = (request.full_path if request.method == "GET"
                      else url_for("inbox.task", task_id=request.view_args["task_id"]) if kept else None)
         return redirect(url_for("auth.sign_in", next=next_path))
+    if request.endpoint not in NOT_ACTIVITY:
+        session["seen_at"] = now
     return None
 
 

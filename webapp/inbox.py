@@ -174,7 +174,7 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
                            values=values or {}, errors=errors or {}, problem=problem, candidates=candidates,
                            overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack(),
                            can_read_case=readable, draft=draft,
-                           session_seconds=int(current_app.permanent_session_lifetime.total_seconds())), status
+                           session_seconds=int(current_app.config["SESSION_IDLE"].total_seconds())), status
 
 
 def _may_act(task) -> bool:
@@ -260,9 +260,10 @@ def discard_draft(task_id):
 def keep_answers_of_ended_session(ended: dict) -> bool:
     """A step's form sent after its session ended (idle too long, or past the longest session):
     nothing is completed, but the answers become the person's draft of the step, so that signing in
-    again brings them back. `ended` is the old session, still signed by this app: only a session
-    that was fully signed in (and not signed out, re-keyed or switched off since) keeps a draft."""
-    if request.endpoint != "inbox.complete" or not ended.get("_user_id"):
+    again brings them back. `ended` is the session that ended: only one that was fully signed in
+    (and not signed out, re-keyed or switched off since), from this browser, keeps a draft."""
+    from flask_login.utils import _create_identifier
+    if request.endpoint != "inbox.complete" or not ended.get("_user_id") or ended.get("_id") != _create_identifier():
         return False
     task_id = request.view_args["task_id"]
     try:

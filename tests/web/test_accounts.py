@@ -67,7 +67,7 @@ def test_many_failures_from_one_address_slow_that_address_whichever_names_it_tri
 
 
 def test_sessions_expire(world, app):
-    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(seconds=1)
+    app.config["SESSION_IDLE"] = timedelta(seconds=1)
     browser = Browser(app, "anna")
     assert browser.get("/inbox").status_code == 200
     time.sleep(2.2)
