@@ -142,12 +142,15 @@ def test_a_linked_incident_moves_a_marker_field_and_the_review_under_way_keeps_t
     cli("report", "--as", "meg", "--customer", "C1", "--category", "concern", "--description", "Threatened again",
         "--link-to", alert_id, now=later)
     [incident] = [t for t in world.tasks_for("mo", alert_id, later) if t["title"] == "Assess the linked incident"]
-    world.complete("mo", incident["task"], {"incident_outcome": "amend", "marker_text": "Visit in pairs",
+    world.complete("mo", incident["task"], {"incident_outcome": "amend", "marker_text": "Visit in pairs, never after dark",
                                             "level": "L2", "new_expiry": "2029-06-01"}, now=later)
     assert "Marker expires on: 1 June 2029" in world.alert(alert_id, DPO)["marker_details"]
     [review] = [t for t in world.tasks_for("mo", alert_id, later) if t["title"] == "Review the marker"]
     world.complete("mo", review["task"], {"review_reason": "Still needed", "contact_rules": "letters_only"},
                    now="2027-06-17T10:00")
-    # the review started with the old end, but puts back only what it answered: the incident's stands
-    assert "Marker expires on: 1 June 2029" in world.alert(alert_id, DPO)["marker_details"]
+    # the review started with the old end, wording and level, but puts back only what it answered:
+    # the incident's stand
+    after = world.alert(alert_id, DPO)
+    assert "Marker expires on: 1 June 2029" in after["marker_details"]
+    assert after["marker_text"] == "Visit in pairs, never after dark"
     assert "it ends on 1 June 2029 at the latest" in letters(world, alert_id)[-1]

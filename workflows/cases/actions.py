@@ -112,19 +112,25 @@ def _marker(alert: Alert) -> tuple:
 
 def _apply_marker_fields(ctx: ActionContext):
     alert, data = ctx.alert, ctx.data
+    answered, start = data.get("form_answers") or {}, data.get("marker_at_start")
+
+    def this_case(name):
+        """Answered or changed in this case: a review under way never puts back the wording it read
+        over what a linked incident has amended meanwhile."""
+        return start is None or name in answered or data.get(name) != start.get(name)
     rule = ctx.pack.restrictions.get(alert.restriction or "")
     if rule is not None:  # a restricted marker says only whom to contact, and carries the pack's measures
         alert.marker_text = rule.staff_instruction
         alert.control_measures = list(rule.control_measures)
-    elif data.get("marker_text"):
+    elif data.get("marker_text") and this_case("marker_text"):
         alert.marker_text = data["marker_text"]
-    if rule is None and data.get("control_measures"):  # staff read the measures as the form's labels
-        alert.control_measures = data.get("control_measures_labels") or data["control_measures"]
+    if rule is None and data.get("control_measures") and this_case("control_measures"):
+        alert.control_measures = data.get("control_measures_labels") or data["control_measures"]  # as staff read them
     for name in REGISTER_CODES:
-        if data.get(name) not in (None, ""):
+        if data.get(name) not in (None, "") and this_case(name):
             setattr(alert, name, data[name])
     # [marker_fields] a form of this case answered under their own names go on the marker
-    held, answered = data.get("marker_fields_at_start") or {}, data.get("form_answers") or {}
+    held = data.get("marker_fields_at_start") or {}
     given = {name: data[name] for name in ctx.pack.marker_fields if data.get(name) not in (None, "", [])
              and (name in answered or name not in held or data[name] != held[name])}
     _put_marker_fields(ctx, given, {name: data.get(f"{name}_labels") for name in given})
@@ -533,7 +539,7 @@ def _review_date(alert) -> str:
 
 
 @action("read_register", writes=("current_level", "current_marker_code", "tenant_told", "marker_text",
-                                   "control_measures", "level", "marker_code"))
+                                   "control_measures", "level", "marker_code", "marker_at_start"))
 def read_register(ctx: ActionContext):
     """Bring what the case knows of the alert up to date from the register: a review case starts
     when the previous one ends and waits a year for its timer, meanwhile an appeal may have changed

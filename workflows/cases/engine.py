@@ -310,6 +310,9 @@ def alert_data(alert: Alert, pack: Pack | None = None) -> dict:
         "about_customer_ref": alert.about_customer.reference if alert.about_customer_id else None,
         # as the register holds them when the case starts, for a form to compare its answers with
         "current_level": alert.level, "current_marker_code": alert.marker_code,
+        # so that a marker action puts back only what its own case changed (actions._apply_marker_fields)
+        "marker_at_start": {"marker_text": alert.marker_text, "control_measures": alert.control_measures,
+                            "level": alert.level, "marker_code": alert.marker_code},
         "tenant_told": _tenant_told(alert, pack),
         **marker_field_values(alert, pack),
     }

@@ -30,6 +30,7 @@ BPMN_IDS = (f"{{{BPMN}}}", "{http://www.omg.org/spec/BPMN/20100524/DI}")
 TASK_PROPERTIES = ("assigneeField", "mustOutrank", "mustDiffer", "dueIn", "decision", "nominee")
 # names the engine itself writes into case data as a case runs
 ENGINE_VARIABLES = ("last_decision_by", "last_decision_role", "last_decision_at", "form_answers", "marker_fields_at_start",
+                    "marker_at_start",
                     "original_decider", "original_decider_role", "appeal_grounds", "appealed_decision_no",
                     # an appeal case also knows whether it was lodged late, and when the window closed
                     "late_appeal", "appeal_window_closed",
