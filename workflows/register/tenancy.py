@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.platform import clock, text, wording
-from workflows.cases import engine
-from workflows.register import housing_system
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
 from workflows.platform.models import Alert, AlertStatus, Case, CaseStatus, Customer, Property, Tenancy
@@ -160,6 +158,9 @@ def end_tenancy(db: Session, *, pack: Pack, actor: Actor, customer_ref: str,
                  property=tenancy.property.reference, ended_at=ended_at)
     if not pack.tenancy_end_removes_markers:
         return []
+    # here only: who lives where is read by markers (check before visiting), which these import
+    from workflows.cases import engine
+    from workflows.register import housing_system
     removed = list(db.scalars(select(Alert).where(
         Alert.customer_id == customer.id, Alert.status.in_((AlertStatus.ACTIVE, AlertStatus.UNDER_ASSESSMENT)))))
     reason = "the customer no longer has a tenancy or licence"
