@@ -92,23 +92,33 @@ def modeler(process_id):
         xml = request.form.get("xml", "")
         content = xml.encode("utf-8")
         filename = definition.filename  # the file this process lives in, as the pack names it
-        problem = None
-        if request.form.get("action") == "deploy":
-            try:
-                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename,
-                                                 change_note=policy_changes.require_change_note(
-                                                     request.form.get("change_note")))
-            except DefinitionRefused:
-                pass  # shown below, with the checker's findings and the diagram as edited
-            except ChangeNoteMissing as err:
-                problem = str(err)
-            else:
-                flash(_deployed_message(deployed, filename))
-                return redirect(url_for("processes.process_list") + f"#process-{process_id}")
-        checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
-        status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
+        deployed, checked, status, problem = _deploy_or_check(db, content, filename)
+        if deployed is not None:
+            return redirect(url_for("processes.process_list") + f"#process-{process_id}")
         return _render_modeler(process_id, definition, xml, checked, status, _impact(db, checked, content),
                                problem=problem)
+
+
+def _deploy_or_check(db, content: bytes, filename: str):
+    """Deploy the file when the form asks to (with its change note), else check it. Returns (what was
+    deployed, or None; the check to show; the page's status; the change note's problem). A refused
+    deploy comes back as its check: the findings beside the diagram as edited, nothing deployed."""
+    problem = None
+    if request.form.get("action") == "deploy":
+        try:
+            deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename,
+                                             change_note=policy_changes.require_change_note(
+                                                 request.form.get("change_note")))
+        except DefinitionRefused:
+            pass
+        except ChangeNoteMissing as err:
+            problem = str(err)
+        else:
+            flash(_deployed_message(deployed, filename))
+            return deployed, None, 302, None
+    checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
+    status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
+    return None, checked, status, problem
 
 
 def _deployed_message(deployed, filename):
@@ -140,21 +150,9 @@ def new_process():
             return _render_modeler(process_id, None, xml, new_name=name)
         xml = request.form.get("xml", "")
         content, filename = xml.encode("utf-8"), f"{secure_filename(process_id) or 'process'}.bpmn"
-        problem = None
-        if request.form.get("action") == "deploy":
-            try:
-                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename,
-                                                 change_note=policy_changes.require_change_note(
-                                                     request.form.get("change_note")))
-            except DefinitionRefused:
-                pass
-            except ChangeNoteMissing as err:
-                problem = str(err)
-            else:
-                flash(_deployed_message(deployed, filename))
-                return redirect(url_for("processes.process_list") + f"#process-{process_id}")
-        checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
-        status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
+        deployed, checked, status, problem = _deploy_or_check(db, content, filename)
+        if deployed is not None:
+            return redirect(url_for("processes.process_list") + f"#process-{process_id}")
         return _render_modeler(process_id, None, xml, checked, status, _impact(db, checked, content), new_name=name,
                                problem=problem)
 
@@ -174,22 +172,10 @@ def upload():
         return render_template("processes/upload.html", title="Upload a diagram", checked=None,
                                problem=f"{filename} is not a .bpmn file."), 422
     content = sent.read(policy_changes.MAX_BYTES + 1)
-    problem = None
     with transaction() as db:
-        if request.form.get("action") == "deploy":
-            try:
-                deployed = policy_changes.deploy(db, pack=pack(), actor=actor(), content=content, filename=filename,
-                                                 change_note=policy_changes.require_change_note(
-                                                     request.form.get("change_note")))
-            except DefinitionRefused:
-                pass
-            except ChangeNoteMissing as err:
-                problem = str(err)
-            else:
-                flash(_deployed_message(deployed, filename))
-                return redirect(url_for("processes.process_list"))
-        checked = policy_changes.check_file(db, pack=pack(), content=content, filename=filename)
-        status = 200 if checked.ok and request.form.get("action") != "deploy" else 422
+        deployed, checked, status, problem = _deploy_or_check(db, content, filename)
+        if deployed is not None:
+            return redirect(url_for("processes.process_list"))
         return render_template("processes/upload.html", title="Upload a diagram", checked=checked,
                                problem=None, impact=_impact(db, checked, content), note_problem=problem,
                                change_note=request.form.get("change_note", "")), status
