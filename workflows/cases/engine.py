@@ -70,11 +70,7 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str |
     customer = db.scalar(select(Customer).where(Customer.reference == customer_ref))
     if customer is None:
         raise NotFound(f"there is no customer with reference '{customer_ref}'")
-    staff_involved = (staff_involved or "").strip() or None
-    if staff_involved and db.scalar(select(User.id).where(User.username == staff_involved,
-                                                          User.active.is_(True))) is None:
-        raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
-                                             f"of staff involved by their username"})
+    staff_involved = _staff_involved(db, staff_involved)
     if link_to is not None:
         return _report_linked_incident(db, pack=pack, actor=actor, customer=customer, alert_id=link_to,
                                        category=category, description=description, staff_involved=staff_involved)
@@ -95,6 +91,15 @@ def report_concern(db: Session, *, pack: Pack, actor: Actor, customer_ref: str |
                       kind="assessment", actor=actor.username, data={"description": description.strip()})
 
 
+def _staff_involved(db: Session, username: str | None) -> str | None:
+    """The member of staff a concern names as involved (they never decide it): an active user, or none."""
+    username = (username or "").strip() or None
+    if username and db.scalar(select(User.id).where(User.username == username, User.active.is_(True))) is None:
+        raise FormInvalid({"staff_involved": f"there is no active user '{username}': name the member "
+                                             f"of staff involved by their username"})
+    return username
+
+
 def _report_about_property(db: Session, *, pack: Pack, actor: Actor, property_ref: str, category: str,
                            description: str, staff_involved: str | None, link_to: int | None) -> Case:
     """A concern about a place (a dangerous animal, needles, structural danger): a new alert on the
@@ -107,11 +112,7 @@ def _report_about_property(db: Session, *, pack: Pack, actor: Actor, property_re
     place = db.scalar(select(Property).where(Property.reference == property_ref))
     if place is None:
         raise NotFound(f"there is no property with reference '{property_ref}'")
-    staff_involved = (staff_involved or "").strip() or None
-    if staff_involved and db.scalar(select(User.id).where(User.username == staff_involved,
-                                                          User.active.is_(True))) is None:
-        raise FormInvalid({"staff_involved": f"there is no active user '{staff_involved}': name the member "
-                                             f"of staff involved by their username"})
+    staff_involved = _staff_involved(db, staff_involved)
     alert = Alert(property_id=place.id, category=category, status=AlertStatus.UNDER_ASSESSMENT,
                   reported_by=actor.username, staff_involved=staff_involved, reported_at=clock.now())
     db.add(alert)
