@@ -102,10 +102,6 @@ def create_app(settings: dict | None = None) -> Flask:
     return app
 
 
-KEPT_AFTER_SESSION_ENDED = ("Your session had ended, so the step was not completed. Your answers are kept: "
-                            "sign in again and they are back on the form.")
-
-
 def _marker_details(alert) -> list[str]:
     """On an alert's story (shown only to those permissions.may_read_story admits): the readers-only
     marker fields too."""

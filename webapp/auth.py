@@ -35,6 +35,8 @@ login_manager.session_protection = "strong"
 # busy SESSION_MAX_AGE after sign-in: a shared office computer does not stay signed in for days. Both
 # count real time, not the business clock that --now and the tests move.
 SESSION_MAX_AGE = timedelta(hours=float(os.environ.get("ALERTFLOW_SESSION_MAX_HOURS", "12")))
+KEPT_AFTER_SESSION_ENDED = ("Your session had ended, so the step was not completed. Your answers are kept: "
+                            "sign in again and they are back on the form.")
 # asked for by the page itself, not by the person: they do not keep an idle session alive
 NOT_ACTIVITY = {"inbox.counts", "static"}
 
@@ -124,7 +126,6 @@ def end_old_sessions():
         return None
     idle = now - session.get("seen_at", signed_in_at) > current_app.config["SESSION_IDLE"].total_seconds()
     if idle or now - signed_in_at > SESSION_MAX_AGE.total_seconds():
-        from . import KEPT_AFTER_SESSION_ENDED
         from .inbox import keep_answers_of_ended_session
         kept = request.method == "POST" and keep_answers_of_ended_session(dict(session))
         logout_user()

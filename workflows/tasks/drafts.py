@@ -5,7 +5,7 @@ It goes when the step completes or is withdrawn (engine.py calls discard)."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from workflows.cases.assignment import Actor, open_for
@@ -80,6 +80,3 @@ def discard(db: Session, task_ids) -> None:
 def discard_own(db: Session, *, actor: Actor, task_id: int) -> None:
     db.execute(delete(TaskDraft).where(TaskDraft.task_id == task_id, TaskDraft.username == actor.username))
 
-
-def drafts_of(db: Session, username: str) -> list[TaskDraft]:
-    return list(db.scalars(select(TaskDraft).where(TaskDraft.username == username)))
