@@ -159,7 +159,7 @@ def _addresses(db: Session, usernames: list[str]) -> list[str]:
 def _message(pack: Pack, task: HumanTask, kind: str) -> tuple[str, str]:
     """What the e-mail says: the step, its number and due date; never the reasons or the customer."""
     due = wording.moment(task.due_at)  # "12 March 2026 at 10:00", UK time
-    role = pack.roles[task.role].name if task.role in pack.roles else task.role
+    role = wording.labelled(pack.roles, task.role)
     who = f"assigned to {task.assignee}" if task.assignee else f"for the {role} role"
     if kind == "announcement":
         link = f"{config.base_url()}/tasks/{task.id}" if config.base_url() else "your inbox in Alertflow"
