@@ -16,7 +16,7 @@ from workflows.platform.models import AuditEvent, MfaRecoveryCode, User
 
 def events(action):
     with transaction() as db:
-        return [e.detail | {"actor": e.actor} for e in db.scalars(select(AuditEvent).where(AuditEvent.action == action))]
+        return [e.detail | {"actor": e.actor} for e in db.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))]
 
 
 def secret_on(page: str) -> str:

@@ -4,6 +4,7 @@ her next sign-in takes a code from the key, as her authenticator app would give 
 import time
 
 import pyotp
+from playwright.sync_api import expect
 
 from tests.helpers import PASSWORD
 
@@ -27,7 +28,7 @@ def test_an_administrator_sets_up_two_step_sign_in_then_signs_in_with_a_code(chr
         page.wait_for_url("**/sign-in/set-up")
         page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
         page.get_by_role("button", name="Confirm and sign in").click()
-        assert page.locator("#recovery-codes li").count() == 10
+        expect(page.locator("#recovery-codes li")).to_have_count(10)  # once the next page has loaded
         page.get_by_role("link", name="I have kept them: continue").click()
         page.wait_for_url("**/admin/users")  # where the administrator lands
         page.get_by_role("button", name="Sign out ada").click()

@@ -184,7 +184,8 @@ def test_crafted_answers_and_marker_text_render_inert_and_cannot_reverse(as_user
 def test_reading_a_restricted_cases_diagram_is_audited(as_user, records):  # noqa: F811
     def views():
         with transaction() as db:
-            return db.scalars(select(AuditEvent).where(AuditEvent.action == "restricted_record_viewed")).all()
+            return db.scalars(select(AuditEvent).where(AuditEvent.action == "restricted_record_viewed")
+                               .order_by(AuditEvent.id)).all()
     before = len(views())
     assert as_user("arthur").get(f"/cases/{records['rcase']}/diagram.xml").status_code == 200
     assert as_user("anna").get(f"/cases/{records['case']}/diagram.xml").status_code == 200  # not restricted
