@@ -125,6 +125,22 @@ def test_the_letter_reads_as_a_uk_letter_with_the_officer_and_how_and_by_when_to
             cli("letter", "show", letter_id, "--as", DPO, now="2026-03-06T09:00"))
 
 
+def test_a_copy_printed_after_the_tenant_moves_is_the_letter_that_was_sent(cli, monkeypatch, tmp_path):
+    world = _world(cli, monkeypatch, tmp_path)
+    letter_id = _letter_for(world, cli, "C3")
+    cli("tenancy", "start", "C3", "--as", "sam", "--address", "7 Park Lane, Testport", "--postcode", "te9 9zz",
+        "--starts", "2026-04-01", now="2026-03-20T09:00")
+    copy = cli("letter", "show", letter_id, "--as", DPO, now="2026-04-02T09:00").splitlines()
+    to = copy.index("Łukasz Wiśniewski")
+    assert copy[to + 1:to + 3] == ["3 High Street", "AB1 1AA"] and "7 Park Lane" not in copy
+    # the next letter goes to where they live now
+    later = world.report("concern", customer="C3", now="2026-04-02T09:00")
+    world.complete("mo", world.open_task("mo", later, "2026-04-02T09:00")["task"], DECISION, now="2026-04-02T10:00")
+    new = cli("letter", "show", world.alert(later, DPO)["letters"][-1]["id"], "--as", DPO,
+              now="2026-04-02T11:00").splitlines()
+    assert new[new.index("Łukasz Wiśniewski") + 1:][:3] == ["7 Park Lane", "Testport", "TE9 9ZZ"]
+
+
 def test_without_the_fonts_a_letter_is_refused_naming_them_and_how_to_install_them(cli, monkeypatch, tmp_path):
     """A machine without the Noto fonts (here: fontconfig told of no font folder at all, in a real
     `alertflow` process) refuses to draw the letter rather than print a name as empty boxes."""

@@ -283,7 +283,8 @@ def issue_letter(ctx: ActionContext):
     told = ctx.data.get("decision_no")
     letter = Letter(alert_id=ctx.alert.id, case_id=ctx.case_id, template=key, title=template.title,
                     body=body, issued_by=ctx.actor, issued_at=clock.now(),
-                    decision_no=told if isinstance(told, int) else None)
+                    decision_no=told if isinstance(told, int) else None,
+                    addressed_to=letters.envelope_for(ctx.pack, ctx.alert, key))
     ctx.db.add(letter)
     ctx.log("letter_issued", template=key, decision_no=letter.decision_no)
 

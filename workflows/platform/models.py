@@ -416,6 +416,9 @@ class Letter(Base):
     decision_no: Mapped[int | None] = mapped_column(Integer)
     delivery_method: Mapped[str | None] = mapped_column(String(40))
     delivered_at: Mapped[datetime | None] = mapped_column(Stamp)
+    # whom it went to, as the envelope read when it was issued: the name, then the address lines
+    # (empty for a notice to someone else; None for letters issued before this was kept)
+    addressed_to: Mapped[list | None] = mapped_column(JSON)
 
 
 class NonDisclosure(Base):

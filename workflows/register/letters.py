@@ -125,6 +125,7 @@ def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
                          .order_by(HumanTask.completed_at.desc()).limit(1))
     user = db.scalar(select(User).where(User.username == signer))
     to_the_tenant = letter.template not in pack.notices()
+    envelope = letter.addressed_to if letter.addressed_to is not None else envelope_for(pack, alert, letter.template)
     return {
         "title": letter.title,
         "language": head.language if head else "en-GB",
@@ -133,8 +134,8 @@ def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
         "telephone": head.telephone if head else "", "email": head.email if head else "",
         "website": head.website if head else "",
         # a notice to someone else (out-of-hours call handlers) says in its body who it is for
-        "to_name": (customer.name if alert.customer_id else f"The {OCCUPIER}") if to_the_tenant else "",
-        "to_address": _address_lines(customer) if to_the_tenant else [],
+        "to_name": envelope[0] if envelope else "",
+        "to_address": envelope[1:],
         "date": wording.day(letter.issued_at),
         "our_reference": f"A{alert.id:06d}/{letter.id}",
         "your_reference": customer.reference,
@@ -147,6 +148,16 @@ def view(db: Session, *, pack: Pack, letter: Letter) -> dict:
 
 
 OCCUPIER = "Occupier"  # whom a letter about a marker on a property is to: whoever lives there
+
+
+def envelope_for(pack: Pack, alert: Alert, template: str) -> list[str]:
+    """Whom a letter from this template goes to today: the tenant's name (or the occupier's, for a
+    marker on a property) then their address lines; nothing for a notice to someone else, whose
+    body says who it is for. Kept on the letter when it is issued, so a copy is what was sent."""
+    if template in pack.notices():
+        return []
+    subject = alert.subject
+    return [subject.name if alert.customer_id else f"The {OCCUPIER}", *_address_lines(subject)]
 
 
 def _address_lines(customer) -> list[str]:
