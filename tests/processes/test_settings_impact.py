@@ -121,3 +121,18 @@ def test_the_settings_check_on_the_web_shows_the_impact_table(pack_dir, signed_i
            "1 February 2027" in shown
     # a process owner may not read the case's story: the alert is named by its number, not linked
     assert f'href="/alerts/{alert}' not in page.get_data(as_text=True)
+
+
+def test_pack_impact_of_a_time_to_appeal_lists_each_decision_told_whose_window_is_open(pack_dir, world, cli):
+    alert = place_near_miss_marker(world, "C1", "2026-01-10T09:00")
+    [letter] = world.alert(alert)["letters"]
+    cli("letter", "deliver", letter["id"], "--as", "tina", "--method", "first class post", "--at", "2026-01-12T10:00",
+        now="2026-01-12T10:00")
+    file = _write(pack_dir, "appeal_outcome_final = true", 'appeal_outcome_final = true\nappeal_within = "P28D"')
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-01-20T09:00")
+    assert f"alert A{alert:06d}" in out and "the time to appeal decision 1 would close on 9 February 2026 " \
+                                            "(the letter delivered on 12 January 2026 gave no date)" in out, out
+    # deployed, the engine applies it: the window closes on the day the table gave
+    cli("pack", "deploy", "--as", "paula", "--note", "28 days to appeal", now="2026-01-20T09:00")
+    refused = cli.fails("appeal", alert, "--as", "sam", "--grounds", "I disagree", now="2026-02-10T09:00")
+    assert "closed on 9 February 2026" in refused, refused

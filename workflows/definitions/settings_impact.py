@@ -129,12 +129,12 @@ def _moves(before: datetime | None, after: datetime | None, none: str = "none") 
 
 
 def _late_reviews_under_way(db: Session, old: Pack, new: Pack) -> list[tuple[Case, datetime]]:
-    """Review cases at work (a step open, no timer waiting) past their marker's review date, when
-    review_from_due_date changes: the day the next review counts from depends on it."""
+    """Review cases running past their marker's review date (under way, or about to open at the next
+    timer sweep), when review_from_due_date changes: the day the next review counts from depends on it."""
     if old.review_from_due_date == new.review_from_due_date:
         return []
     found = db.execute(select(Case, Alert.next_review_at).join(Alert, Case.alert_id == Alert.id).where(
-        Case.kind == "review", Case.status == CaseStatus.RUNNING, Case.next_timer_at.is_(None),
+        Case.kind == "review", Case.status == CaseStatus.RUNNING,
         Alert.next_review_at.is_not(None), Alert.next_review_at < clock.now()).order_by(Case.id))
     return [(case, clock.as_utc(due)) for case, due in found]
 
@@ -193,8 +193,8 @@ def _appeal_windows(db: Session, old: Pack, new: Pack) -> list[tuple[Alert, str]
         before, after = appeals.closes_after(old, letter.delivered_at), appeals.closes_after(new, letter.delivered_at)
         if before == after or not any(m is None or not clock.is_past(m) for m in (before, after)):
             continue  # the same, or closed under both
-        said = f"(the letter delivered on {wording.day(letter.delivered_at)} said " \
-               f"{wording.day(before) if before else 'no time limit'})"
+        said = f"(the letter delivered on {wording.day(letter.delivered_at)} " + \
+            (f"said by {wording.day(before)})" if before else "gave no date)")
         if after is None:
             line = f"the time to appeal decision {alert.decision_no} no longer closes on {wording.day(before)}: " \
                    f"these settings set no limit {said}"
