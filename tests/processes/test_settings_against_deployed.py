@@ -42,7 +42,7 @@ def test_pack_deploy_refuses_a_pack_toml_removing_a_role_a_lane_deployed_from_th
     refused = cli.fails("pack", "deploy", "--as", "paula", "--note", "No support team")
     assert f"error: {DEPLOYED}: 'Tenancy Support' (Lane_support): lane 'Tenancy Support' names no role of the " \
            f"Derby Homes pack (the new pack.toml removes [roles.tenancy_support])" in refused, refused
-    assert refused.rstrip().endswith("nothing was deployed")
+    assert refused.rstrip().endswith("refused: nothing changed")
     assert "pack.toml and letters v3" not in cli("pack", "versions")  # nothing deployed
 
 
