@@ -182,9 +182,11 @@ def _appeal_windows(db: Session, old: Pack, new: Pack) -> list[tuple[Alert, str]
     when appeal_within changes: the engine applies the new one when an appeal is lodged."""
     if old.appeal_within == new.appeal_within:
         return []
-    told = db.scalars(select(Alert).join(Letter, Letter.alert_id == Alert.id).where(
-        Letter.decision_no == Alert.decision_no, Letter.delivered_at.is_not(None),
-        Alert.status.in_((AlertStatus.ACTIVE, AlertStatus.REMOVED))).distinct().order_by(Alert.id))
+    delivered = select(Letter.alert_id).join(Alert, Letter.alert_id == Alert.id).where(
+        Letter.decision_no == Alert.decision_no, Letter.delivered_at.is_not(None))
+    # each alert once (by id: PostgreSQL compares no JSON column for a DISTINCT over the alert's)
+    told = db.scalars(select(Alert).where(Alert.id.in_(delivered), Alert.status.in_(
+        (AlertStatus.ACTIVE, AlertStatus.REMOVED))).order_by(Alert.id))
     found = []
     for alert in told:
         letter = appeals.telling_letter(db, pack=old, alert=alert)
