@@ -56,10 +56,11 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
             refuse(target, f"its open step '{task.title}' waits for the {old.roles[task.role].name}, a role "
                            f"these settings remove: no one could take it")
         target.changes += _reminders(task, old, new)
+    periods: dict[int, str | None] = {}  # definition id -> the period its review schedules (read once)
     for case, due in _late_reviews_under_way(db, old, new):
-        line = _next_review(db, case, due, old, new)
-        if line:
-            row(case.alert_id, case).changes.append(line)
+        if case.definition_id not in periods:
+            periods[case.definition_id] = _review_period(db, case, old)
+        row(case.alert_id, case).changes.append(_next_review(due, periods[case.definition_id], old, new))
     for alert, line in _appeal_windows(db, old, new):
         running = _running_cases(db, alert.id, cases) or [None]
         for case in running:
@@ -139,11 +140,10 @@ def _late_reviews_under_way(db: Session, old: Pack, new: Pack) -> list[tuple[Cas
     return [(case, clock.as_utc(due)) for case, due in found]
 
 
-def _next_review(db: Session, case: Case, due: datetime, old: Pack, new: Pack) -> str | None:
+def _next_review(due: datetime, period: str | None, old: Pack, new: Pack) -> str:
     """'its next review, once this late review is done, moves from 10 January 2027 to 1 February
     2027 (were it done today)': schedule_review counts the next period from the late review's due
     date when review_from_due_date is true, from the day it is done otherwise (actions.py)."""
-    period = _review_period(db, case, old)
     today = clock.now()
 
     def next_from(pack):
