@@ -84,19 +84,25 @@ def test_pack_impact_names_a_step_waiting_for_a_role_removed_and_a_marker_of_a_c
     file = _write(pack_dir, 'role = "red_triangle_team"\ndue_within', 'role = "asb_team"\ndue_within')
     out = cli("pack", "impact", file, "--as", "paula", now="2026-01-11T09:00")
     assert f"of alert A{alert:06d}" in out and \
-        f"cannot go on: its open step '{step['title']}' waits for the Red Triangle Team, a role these settings remove: " \
-        f"no one could take it" in out, out
+        f"cannot go on: its open step '{step['title']}' waits for the Red Triangle Team, a role these settings remove, " \
+        f"and no one holds it: no one could take it" in out, out
+    # someone who holds it keeps it: they could still take the step
+    cli("users", "add", "rita", "--name", "Rita", "--role", "red_triangle_team")
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-01-11T09:00")
+    assert f"can go on: its open step '{step['title']}' waits for the Red Triangle Team, a role these settings " \
+           f"remove: only the 1 person who holds it now could take it, and no one else could be given it" in out, out
+    cli("pack", "deploy", "--as", "paula", "--note", "No red triangle team", now="2026-01-11T09:00")
+    world.complete("rita", step["task"], {"housing_system_reference": "RT-9"}, now="2026-01-11T09:00")
+    assert [t["status"] for t in world.alert(alert)["tasks"] if t["task"] == step["task"]] == ["completed"]
 
     # a category no diagram names, but a live marker carries
-    _write(pack_dir, 'role = "asb_team"\ndue_within', 'role = "red_triangle_team"\ndue_within')
-    _write(pack_dir, '[roles.investigating_officer]', RED_TRIANGLE + '[roles.investigating_officer]')
     toml = (pack_dir / "pack.toml").read_text()
     start = toml.index("[categories.near_miss]")
     file = _write(pack_dir, toml[start:toml.index("[categories.hazard]")], "")
     out = cli("pack", "impact", file, "--as", "paula", now="2026-01-11T09:00")
     assert f"alert A{alert:06d}" in out and "cannot go on: its marker is of the category 'Near miss' (near_miss), " \
                                               "which these settings remove" in out, out
-    assert "pack.toml and letters v3" not in cli("pack", "versions")
+    assert "pack.toml and letters v4" not in cli("pack", "versions")
 
 
 def test_pack_impact_refuses_a_pack_toml_with_problems(pack_dir, world, cli):

@@ -10,7 +10,8 @@ says what the engine would then do:
   schedule the next one from its due date, or from the day it is done;
 - [pack] appeal_within is read whenever an appeal is lodged: the time to appeal a decision already
   told to the tenant follows the new setting (the letter they hold said the old date: it is shown);
-- a role removed leaves the open steps waiting for it with no one who may take them;
+- a role removed can be given to no one: the open steps waiting for it can be taken only by those
+  who hold it still (a person keeps the roles they held), by no one if no one does;
 - a category removed leaves the live markers of it with a category the pack no longer has (a
   letter or page naming it would stop).
 What a case has already worked out stays: a review already scheduled keeps its date (its timer was
@@ -18,14 +19,14 @@ set when the period started), a step keeps its due date, a letter issued keeps i
 import re
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.definitions import deployment, spiff
 from workflows.definitions.pack import Pack
 from workflows.definitions.versions import Impact
 from workflows.platform import clock, wording
-from workflows.platform.models import OPEN_TASK, Alert, AlertStatus, Case, CaseStatus, HumanTask, Letter
+from workflows.platform.models import OPEN_TASK, Alert, AlertStatus, Case, CaseStatus, HumanTask, Letter, User, UserRole
 from workflows.register import appeals
 
 NS = {"bpmn": deployment.BPMN, "camunda": "http://camunda.org/schema/1.0/bpmn"}
@@ -49,12 +50,21 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
         target.can_move = False
         target.reason = "; ".join(r for r in (target.reason, reason) if r)
 
+    holders: dict[str, int] = {}  # a role removed -> how many active people still hold it
     for task in _open_steps(db):
         cases[task.case_id] = task.case
         target = row(task.case.alert_id, task.case)
         if task.role not in new.roles and task.role in old.roles:
-            refuse(target, f"its open step '{task.title}' waits for the {old.roles[task.role].name}, a role "
-                           f"these settings remove: no one could take it")
+            if task.role not in holders:
+                holders[task.role] = _holders(db, task.role)
+            gone = f"its open step '{task.title}' waits for the {old.roles[task.role].name}, a role these settings remove"
+            if holders[task.role]:  # a person keeps the roles they held (the engine reads them as held)
+                count = holders[task.role]
+                target.changes.append(f"{gone}: only the {count} {'person' if count == 1 else 'people'} who "
+                                      f"hold{'s' if count == 1 else ''} it now could take it, and no one else "
+                                      f"could be given it")
+            else:
+                refuse(target, f"{gone}, and no one holds it: no one could take it")
         target.changes += _reminders(task, old, new)
     periods: dict[int, str | None] = {}  # definition id -> the period its review schedules (read once)
     for case, due in _late_reviews_under_way(db, old, new):
@@ -83,6 +93,11 @@ def _open_steps(db: Session) -> list[HumanTask]:
     """Every open step, a housing system step too (its case may have finished: the step is the
     register's, given when the case changed the marker)."""
     return list(db.scalars(select(HumanTask).where(HumanTask.status.in_(OPEN_TASK)).order_by(HumanTask.id)))
+
+
+def _holders(db: Session, role: str) -> int:
+    return db.scalar(select(func.count()).select_from(UserRole).join(User, User.id == UserRole.user_id)
+                     .where(UserRole.role == role, User.active.is_(True)))
 
 
 def _running_cases(db: Session, alert_id: int, known: dict[int, Case]) -> list[Case]:
