@@ -142,3 +142,19 @@ def test_pack_impact_of_a_time_to_appeal_lists_each_decision_told_whose_window_i
     cli("pack", "deploy", "--as", "paula", "--note", "28 days to appeal", now="2026-01-20T09:00")
     refused = cli.fails("appeal", alert, "--as", "sam", "--grounds", "I disagree", now="2026-02-10T09:00")
     assert "closed on 9 February 2026" in refused, refused
+
+
+def test_a_category_removed_that_a_late_reviews_marker_carries_stops_its_letter_as_the_table_said(pack_dir, world, cli):
+    alert, review = _late_review(world)
+    toml = (pack_dir / "pack.toml").read_text()
+    start = toml.index("[categories.near_miss]")
+    file = _write(pack_dir, toml[start:toml.index("[categories.hazard]")], "")
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-07-11T09:00")
+    assert f"case {review['case']} of alert A{alert:06d} (derby_review version 1): cannot go on: its marker is of the " \
+           f"category 'Near miss' (near_miss), which these settings remove: a step issuing a letter, which names the " \
+           f"category, would be refused" in out, out
+    # deployed all the same (the table advises; no diagram names the category): the review's letter is refused
+    cli("pack", "deploy", "--as", "paula", "--note", "No near misses", now="2026-07-11T09:00")
+    refused = world.refuse("helen", review["task"], KEEP, now="2026-07-11T10:00")
+    assert "unknown category 'near_miss' (this pack has: complaints, hazard, mental_health, partner_info, rpo)" in refused
+    assert world.open_task("helen", alert, "2026-07-11T10:00")["task"] == review["task"]  # nothing half-done

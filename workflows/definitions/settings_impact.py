@@ -12,8 +12,8 @@ says what the engine would then do:
   told to the tenant follows the new setting (the letter they hold said the old date: it is shown);
 - a role removed can be given to no one: the open steps waiting for it can be taken only by those
   who hold it still (a person keeps the roles they held), by no one if no one does;
-- a category removed leaves the live markers of it with a category the pack no longer has (a
-  letter or page naming it would stop).
+- a category removed leaves the live markers of it with a category the pack no longer has: a step
+  issuing a letter (which names the category) is refused.
 What a case has already worked out stays: a review already scheduled keeps its date (its timer was
 set when the period started), a step keeps its due date, a letter issued keeps its text."""
 import re
@@ -82,7 +82,8 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
             category = old.categories[alert.category]
             for case in _running_cases(db, alert.id, cases) or [None]:
                 refuse(row(alert.id, case), f"its marker is of the category '{category.label}' ({category.key}), "
-                                            f"which these settings remove: a letter or page naming it would stop")
+                                            f"which these settings remove: a step issuing a letter, which names the category, "
+                                            f"would be refused")
     kept = [r for r in rows.values() if r.changes or not r.can_move]
     for r in kept:
         r.changes = list(dict.fromkeys(r.changes))
