@@ -51,7 +51,9 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
         target.reason = "; ".join(r for r in (target.reason, reason) if r)
 
     holders: dict[str, int] = {}  # a role removed -> how many active people still hold it
-    for task in _open_steps(db):
+    reminders_change = (old.notifications.remind_before, old.notifications.escalate_after) != \
+        (new.notifications.remind_before, new.notifications.escalate_after)
+    for task in _open_steps(db) if reminders_change or old.roles.keys() - new.roles.keys() else []:
         cases[task.case_id] = task.case
         target = row(task.case.alert_id, task.case)
         if task.role not in new.roles and task.role in old.roles:
@@ -67,7 +69,7 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
                 refuse(target, f"{gone}, and no one holds it: no one could take it")
         target.changes += _reminders(task, old, new)
     periods: dict[int, str | None] = {}  # definition id -> the period its review schedules (read once)
-    for case, due in _late_reviews_under_way(db, old, new):
+    for case, due in _late_reviews(db, old, new):
         if case.definition_id not in periods:
             periods[case.definition_id] = _review_period(db, case, old)
         row(case.alert_id, case).changes.append(_next_review(due, periods[case.definition_id], old, new))
@@ -145,7 +147,7 @@ def _moves(before: datetime | None, after: datetime | None, none: str = "none") 
     return f"moves from {said(before)} to {said(after)}{late}"
 
 
-def _late_reviews_under_way(db: Session, old: Pack, new: Pack) -> list[tuple[Case, datetime]]:
+def _late_reviews(db: Session, old: Pack, new: Pack) -> list[tuple[Case, datetime]]:
     """Review cases running past their marker's review date (under way, or about to open at the next
     timer sweep), when review_from_due_date changes: the day the next review counts from depends on it."""
     if old.review_from_due_date == new.review_from_due_date:
