@@ -158,3 +158,20 @@ def test_a_category_removed_that_a_late_reviews_marker_carries_stops_its_letter_
     refused = world.refuse("helen", review["task"], KEEP, now="2026-07-11T10:00")
     assert "unknown category 'near_miss' (this pack has: complaints, hazard, mental_health, partner_info, rpo)" in refused
     assert world.open_task("helen", alert, "2026-07-11T10:00")["task"] == review["task"]  # nothing half-done
+
+
+def test_pack_impact_of_the_time_to_tell_a_tenant_moves_the_day_a_marker_not_yet_told_falls_late(pack_dir, world, cli, signed_in):
+    alert = place_near_miss_marker(world, "C1", "2026-01-10T09:00")  # its letter issued, not yet delivered
+    file = _write(pack_dir, 'tell_tenant_within = "P14D"', 'tell_tenant_within = "P7D"')
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-01-12T09:00")
+    assert f"alert A{alert:06d}" in out and "the tenant is to be told of decision 1 (made 10 January 2026): by " \
+                                            "24 January 2026 moves to by 17 January 2026" in out, out
+    # deployed, the compliance dashboard counts it late from the day the table gave
+    cli("pack", "deploy", "--as", "paula", "--note", "A week to tell", now="2026-01-12T09:00")
+    cora = signed_in("cora")
+
+    def not_told(moment):
+        with clock.frozen_at(clock.parse_moment(moment)):
+            return [row["alert"] for row in cora.get("/compliance/dashboard.json").get_json()["not_told"]]
+    assert not_told("2026-01-17T09:00") == []
+    assert not_told("2026-01-18T09:00") == [alert]

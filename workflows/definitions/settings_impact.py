@@ -10,6 +10,8 @@ says what the engine would then do:
   schedule the next one from its due date, or from the day it is done;
 - [pack] appeal_within is read whenever an appeal is lodged: the time to appeal a decision already
   told to the tenant follows the new setting (the letter they hold said the old date: it is shown);
+- [registers] tell_tenant_within is read by the compliance dashboard: a marker whose tenant has not
+  yet been told of its decision falls late on the new day;
 - a role removed can be given to no one: the open steps waiting for it can be taken only by those
   who hold it still (a person keeps the roles they held), by no one if no one does;
 - a category removed leaves the live markers of it with a category the pack no longer has: a step
@@ -76,6 +78,9 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
     for alert, line in _appeal_windows(db, old, new):
         running = _running_cases(db, alert.id, cases) or [None]
         for case in running:
+            row(alert.id, case).changes.append(line)
+    for alert, line in _telling_deadlines(db, old, new):
+        for case in _running_cases(db, alert.id, cases) or [None]:
             row(alert.id, case).changes.append(line)
     gone = sorted(set(old.categories) - set(new.categories))
     if gone:
@@ -225,4 +230,29 @@ def _appeal_windows(db: Session, old: Pack, new: Pack) -> list[tuple[Alert, str]
             line = f"the time to appeal decision {alert.decision_no} moves from {wording.day(before)} to " \
                    f"{wording.day(after)}{past} {said}"
         found.append((alert, line))
+    return found
+
+
+def _telling_deadlines(db: Session, old: Pack, new: Pack) -> list[tuple[Alert, str]]:
+    """Each live marker whose tenant has not yet been told of its latest decision, when
+    [registers] tell_tenant_within changes: the compliance dashboard reads the new time
+    (oversight.tenants_not_told), so the day the telling falls late moves."""
+    was, now = old.registers.tell_tenant_within, new.registers.tell_tenant_within
+    if was == now:
+        return []
+    found = []
+    for alert in db.scalars(select(Alert).where(
+            Alert.status == AlertStatus.ACTIVE, Alert.tenant_told.is_(None), Alert.decision_case_id.is_not(None),
+            Alert.decided_at.is_not(None)).order_by(Alert.id)):
+        decided = clock.as_utc(alert.decided_at)
+        before = clock.duration_after(decided, was, old.calendar) if was else None
+        after = clock.duration_after(decided, now, new.calendar) if now else None
+        what = f"the tenant is to be told of decision {alert.decision_no} (made {wording.day(decided)})"
+        if after is None:
+            found.append((alert, f"{what} by {wording.day(before)}: these settings set no time, so it is never late"))
+        elif before is None:
+            found.append((alert, f"{what} by {wording.day(after)}, a time these settings set"))
+        elif before != after:
+            late = " (already past: the compliance dashboard would list it as late)" if clock.is_past(after) else ""
+            found.append((alert, f"{what}: by {wording.day(before)} moves to by {wording.day(after)}{late}"))
     return found
