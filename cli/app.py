@@ -31,6 +31,7 @@ def in_transaction(func):
         except deployment.DefinitionRefused as err:
             for finding in err.findings:
                 click.echo(f"error: {finding}", err=True)
+            click.echo("refused: nothing changed", err=True)  # a refusal is whole: say so, as the web does
             sys.exit(1)
         except WorkflowError as err:
             fail(str(err))

@@ -8,7 +8,7 @@ from workflows.definitions import deployment, policy_changes, versions
 from workflows.definitions import pack_versions as settings_versions
 from workflows.platform import wording
 from workflows.platform.errors import WorkflowError
-from workflows.definitions.pack import active_pack, load_pack
+from workflows.definitions.pack import active_pack, load_pack, read_settings_file
 
 from cli.app import actor_named, fail, in_transaction, main
 
@@ -162,11 +162,15 @@ def pack_migrate(db, process_id, to_version, username, dry_run):
 @click.option("--as", "username", required=True, help="A process owner.")
 @in_transaction
 def pack_impact(db, file, username):
-    """What deploying FILE would change for the cases running now: for each waiting case of each
-    process it changes, whether it could move to the new version, and what would move for it.
+    """What deploying FILE (a diagram, or a pack.toml) would change for the cases running now: for
+    each waiting case of each process a diagram changes, whether it could move to the new version
+    and what would move for it; for a pack.toml (with the letters beside it, or else the deployed
+    ones), each running case something changes for, whether it could go on and what changes.
     Nothing is deployed or moved."""
     the_pack = active_pack()
     actor = actor_named(db, username)
+    if file.endswith(".toml"):
+        return _settings_impact(db, the_pack, actor, Path(file))
     with open(file, "rb") as fh:
         content = fh.read()
     checked = policy_changes.check_file(db, pack=the_pack, content=content, filename=Path(file).name)
@@ -192,3 +196,32 @@ def pack_impact(db, file, username):
             said = "; ".join(row.changes) if row.changes else "nothing changes for it"
             click.echo(f"  case {row.case_id} of alert A{row.alert_id:06d} (on version {row.from_version}): {verdict}"
                        + (f": {said}" if row.can_move else ""))
+
+
+def _settings_impact(db, the_pack, actor, path: Path):
+    """`pack impact pack.toml`: the settings checked as deploying them would check them, then each
+    case they would change something for (policy_changes.impact_of_settings)."""
+    newest = settings_versions.newest(db, pack=the_pack.key)
+    deployed_letters = settings_versions.source_of(newest).letters if newest else {}
+    source = read_settings_file(path, deployed_letters)
+    checked = policy_changes.check_settings(db, pack=the_pack, source=source)
+    for finding in checked.findings:
+        click.echo(f"error: {finding}", err=True)
+    if not checked.ok:
+        fail(f"{path} has problems, so it cannot be deployed; fix them first")
+    if checked.newest is not None and not checked.changes:
+        click.echo(f"pack.toml and letters: the same as version {checked.newest}; deploying would change nothing")
+        return
+    rows = policy_changes.impact_of_settings(db, pack=the_pack, actor=actor, checked=checked)
+    number = (checked.newest or 0) + 1
+    click.echo(f"pack.toml and letters: version {number} would change {len(checked.changes)} thing"
+               f"{'s' if len(checked.changes) != 1 else ''}; {len(rows)} running case{'s' if len(rows) != 1 else ''} "
+               f"or marker{'s' if len(rows) != 1 else ''} something changes for (deploying reaches them all at once)")
+    for line in checked.changes:
+        click.echo(f"  {line}")
+    for row in rows:
+        where = f"case {row.case_id} of alert A{row.alert_id:06d} ({row.process_id} version {row.from_version})" \
+            if row.case_id else f"alert A{row.alert_id:06d} (no case running)"
+        verdict = "can go on" if row.can_move else f"cannot go on: {row.reason}"
+        said = "; ".join(row.changes)
+        click.echo(f"  {where}: {verdict}" + (f": {said}" if said else ""))

@@ -280,10 +280,13 @@ def settings_edit():
                 return redirect(url_for("processes.settings"))
         checked = policy_changes.check_settings(db, pack=pack(), source=source)
         status = 200 if checked.ok and not problem and request.form.get("action") != "deploy" else 422
-        return _render_settings(source, checked, problem, status)
+        rows = policy_changes.impact_of_settings(db, pack=pack(), actor=actor(), checked=checked)
+        impact = {"rows": rows, "readable": permissions.readable_alert_ids(
+            db, pack=pack(), actor=actor(), alert_ids={row.alert_id for row in rows})}
+        return _render_settings(source, checked, problem, status, impact)
 
 
-def _render_settings(source, checked=None, problem=None, status=200):
+def _render_settings(source, checked=None, problem=None, status=200, impact=None):
     return render_template("processes/settings_edit.html", title="Edit pack.toml and letters", source=source,
-                           checked=checked, note_problem=problem,
+                           checked=checked, note_problem=problem, impact=impact,
                            change_note=request.form.get("change_note", "")), status

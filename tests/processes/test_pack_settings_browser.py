@@ -1,8 +1,10 @@
 """Real headless Chromium against the real app under waitress: a process owner edits Derby's letter
 telling a tenant of a new marker and a review setting of pack.toml (`review_from_due_date`) on the
-web, checks them, deploys them with a change note (shown in the versions list), and a new case uses
-both at once, with no restart: its letter carries the new line, and its late review's successor
-counts from the day it was held. A case already waiting keeps the review date it was given."""
+web, checks them, sees in the impact table the running case whose late review's successor would
+fall due on another day, deploys them with a change note (shown in the versions list), and a new
+case uses both at once, with no restart: its letter carries the new line, and its late review's
+successor counts from the day it was held. The case in the table gets the date the table gave; a
+case already waiting keeps the review date it was given."""
 import os
 import re
 
@@ -11,12 +13,17 @@ from playwright.sync_api import expect
 from tests.helpers import KEEP, place_near_miss_marker
 from tests.processes.test_modeler_browser import at
 
-SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save docs/pack-settings.png there
+SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save docs/pack-settings.png and settings-impact.png there
 PHONE_LINE = "Questions? Call the ASB team on 01332 888777."
 
 
 def test_a_letter_and_a_review_setting_edited_on_the_web_checked_deployed_and_used_by_a_new_case(browser_as, live):
     _, derby = live
+    # a review due on 1 January 2026, under way and late on the day the settings are changed
+    late = place_near_miss_marker(derby, "C3", "2025-07-01T09:00")
+    assert derby.fire_timers("2026-01-01T09:01") == 1
+    late_review = derby.open_task("helen", late, "2026-01-01T09:01")
+    late_case = next(t["case"] for t in derby.alert(late)["tasks"] if t["task"] == late_review["task"])
     waiting = place_near_miss_marker(derby, "C1", "2026-01-10T09:00")
     assert PHONE_LINE not in derby.alert(waiting)["letters"][0]["body"]
 
@@ -41,6 +48,17 @@ def test_a_letter_and_a_review_setting_edited_on_the_web_checked_deployed_and_us
             "added [pack] review_from_due_date = false",
             "changed letter template letters/marker_placed.txt:",
             f"+{PHONE_LINE}"])
+        # what would change for the cases running now: the late review's successor, counted from today
+        table = result.locator("#impact-settings")
+        expect(table.locator("caption")).to_contain_text("1 case or marker something changes for (0 could not go on)")
+        row = table.locator(f"#impact-case-{late_case}")
+        expect(row).to_contain_text(f"A{late:06d}")
+        expect(row.locator(".verdict")).to_have_text("yes")
+        expect(row.locator(".moves")).to_have_text(
+            "its next review, once this late review (due 1 January 2026) is done, moves from 1 July 2026 to "
+            "10 July 2026 (were it done today, 10 January 2026)")
+        if SCREENSHOTS:
+            table.screenshot(path=os.path.join(SCREENSHOTS, "settings-impact.png"))
         # the edit came back as typed: deploy it with a change note
         expect(paula.get_by_label("Letter template letters/marker_placed.txt")).to_have_value(re.compile(re.escape(PHONE_LINE)))
         paula.get_by_label(re.compile("Change note")).fill("Reviews count from the day held; our number in the letter")
@@ -50,6 +68,9 @@ def test_a_letter_and_a_review_setting_edited_on_the_web_checked_deployed_and_us
             "Reviews count from the day held; our number in the letter")
         expect(paula.locator("#settings-version-2 .deployed-by")).to_have_text("paula")
 
+    # the late review done that day: its successor falls due on the day the table gave
+    derby.complete("helen", late_review["task"], KEEP, now="2026-01-10T12:00")
+    assert derby.alert(late)["next_review_at"].startswith("2026-07-10")
     # a new case uses both, in the same running server and command line
     new = place_near_miss_marker(derby, "C2", "2026-01-10T09:00")
     assert PHONE_LINE in derby.alert(new)["letters"][0]["body"]

@@ -322,7 +322,7 @@ def letter_fields(ctx: ActionContext) -> dict:
     fields.update({
         "customer_name": customer.name if alert.customer_id else OCCUPIER, "customer_address": customer.address,
         "customer_reference": customer.reference, "pack_name": ctx.pack.name,
-        "category": ctx.pack.categories[alert.category].label,
+        "category": ctx.pack.require_category(alert.category).label,  # a category since removed: said, not a KeyError
         "marker_text": alert.marker_text or "", "control_measures": wording.and_list(measures),
         "decided_by_role": role.name if role else "", "today": wording.day(clock.now()),
         "review_date": _review_date(alert),

@@ -8,7 +8,9 @@
     path before the step;
   - no form field takes the name of a register fact (`review_date`, `alert_id`, ...): the register's
     value would win in a letter, or the answer would overwrite what the case knows of its alert;
-  - durations (timers, dueIn, pack.toml's) are ISO 8601 (P6M, P14D), not only what SpiffWorkflow reads.
+  - durations (timers, dueIn, pack.toml's) are ISO 8601 (P6M, P14D), not only what SpiffWorkflow reads;
+  - a condition comparing `category` with a name (`category == 'rpo'`, `category in [...]`) names
+    a category of pack.toml: a category renamed or removed would send its cases down the default path.
 Every message names the element (its name, then its id) and lists the names that are valid there.
 """
 import ast
@@ -58,6 +60,7 @@ def check(root, filename: str, pack: Pack, add, db=None) -> None:
         for task in process.iterfind("bpmn:userTask", NS):
             _check_people_fields(graph, task, add)
         _check_shadowing(process, pack, add)
+        _check_category_conditions(process, pack, add)
     _check_durations(root, pack, add)
 
 
@@ -208,6 +211,37 @@ def protected_names(pack: Pack) -> dict[str, str]:
     names.update({n: "which the engine sets as the case starts or runs" for n in
                   (*pack.start_variables, *ENGINE_VARIABLES, "decision_no") if n not in names})
     return {n: why for n, why in names.items() if n not in ANSWERABLE}
+
+
+def _check_category_conditions(process, pack, add) -> None:
+    for flow in process.iterfind("bpmn:sequenceFlow", NS):
+        condition = flow.find("bpmn:conditionExpression", NS)
+        unknown = [name for name in categories_named((condition.text or "") if condition is not None else "")
+                   if name not in pack.categories]
+        for name in dict.fromkeys(unknown):
+            add(flow.get("id"), f"the condition names the category '{name}', which pack.toml does not define "
+                      f"(its categories: {_listed(pack.categories)})")
+
+
+def categories_named(expression: str) -> list[str]:
+    """The names a condition compares `category` with: `category == 'rpo'`, `'rpo' != category`,
+    `category in ['rpo', 'partner_info']`. Anything else (or an expression that does not parse,
+    which the expression check reports) names none."""
+    try:
+        tree = ast.parse(expression.strip(), mode="eval")
+    except SyntaxError:
+        return []
+    names = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare):
+            continue
+        sides = [node.left, *node.comparators]
+        if not any(isinstance(side, ast.Name) and side.id == "category" for side in sides):
+            continue
+        for side in sides:
+            values = side.elts if isinstance(side, (ast.List, ast.Tuple, ast.Set)) else [side]
+            names += [v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+    return names
 
 
 def _listed(names) -> str:

@@ -404,6 +404,12 @@ def read_pack_files(key: str | None = None, packs_dir: Path | None = None) -> tu
     path = directory / "pack.toml"
     if not path.exists():
         raise PackError(f"no policy pack '{key}': {path} does not exist")
+    return directory, read_settings_file(path)
+
+
+def read_settings_file(path: Path, letters_elsewhere: dict | None = None) -> PackSource:
+    """A pack.toml and the letters it names, read from the folder it is in; a letter not there is
+    taken from `letters_elsewhere` (the deployed ones, for a pack.toml checked on its own)."""
     text = path.read_text(encoding="utf-8")
     raw = _parse(text, str(path))
     letters = {}
@@ -411,10 +417,12 @@ def read_pack_files(key: str | None = None, packs_dir: Path | None = None) -> tu
         name = letter.get("file") if isinstance(letter, dict) else None
         if isinstance(name, str) and name not in letters:
             try:
-                letters[name] = (directory / name).read_text(encoding="utf-8")
+                letters[name] = (path.parent / name).read_text(encoding="utf-8")
             except FileNotFoundError:
-                pass  # _build names the missing template, with its line in pack.toml
-    return directory, PackSource(text, letters)
+                if name in (letters_elsewhere or {}):
+                    letters[name] = letters_elsewhere[name]
+                # otherwise _build names the missing template, with its line in pack.toml
+    return PackSource(text, letters)
 
 
 def load_pack(key: str | None = None, packs_dir: Path | None = None) -> Pack:

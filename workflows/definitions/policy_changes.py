@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from workflows.definitions import deployment, pack_versions, spiff, versions
+from workflows.definitions import deployment, pack_versions, settings_impact, spiff, versions
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.definitions.deployment import DefinitionRefused, Finding
@@ -123,6 +123,7 @@ class CheckedSettings:
     newest: int | None = None  # the newest deployed settings version, None if none is
     changes: list[str] = field(default_factory=list)
     letter_files: set[str] = field(default_factory=set)  # the templates pack.toml names
+    new_pack: Pack | None = None  # the settings as checked, when they could be read
 
     @property
     def ok(self) -> bool:
@@ -151,12 +152,59 @@ def check_settings(db: Session, *, pack: Pack, source: PackSource) -> CheckedSet
         result.findings.append(_settings_finding(err))
         return result
     result.letter_files = {letter.file for letter in new_pack.letters.values()}
-    for definition in _newest_versions(db, pack):
-        result.findings += deployment.check(definition.bpmn_xml, definition.filename, new_pack, db)
-    result.findings = list(dict.fromkeys(result.findings))
+    result.new_pack = new_pack
+    result.findings = _deployed_diagrams_against(db, pack, new_pack)
     kept = PackSource(source.pack_toml, {n: b for n, b in source.letters.items() if n in result.letter_files})
     result.changes = pack_versions.describe_changes(pack_versions.source_of(current) if current else None, kept)
     return result
+
+
+def _deployed_diagrams_against(db: Session, pack: Pack, new_pack: Pack, *, skip: set[str] = frozenset()) -> list[Finding]:
+    """The newest deployed version of every process (those deployed from the web included, whose
+    diagram is in no file) checked against settings about to be deployed: a lane whose role they
+    remove, a letter template or category a diagram names that they no longer have. Each finding
+    names the diagram and its element. `skip`: processes about to be replaced by a file checked
+    on its own."""
+    removed = _removed_settings(pack, new_pack)
+    findings = []
+    for definition in _newest_versions(db, pack):
+        if definition.process_id not in skip:
+            findings += [_deployed(f, definition, removed) for f in
+                         deployment.check(definition.bpmn_xml, definition.filename, new_pack, db)]
+    return list(dict.fromkeys(findings))
+
+
+def _removed_settings(old: Pack, new: Pack) -> dict[str, tuple[str, ...]]:
+    """The roles, letters and categories the new settings no longer define, as pack.toml names them
+    ([roles.asb_team]), with the words a lint finding about each would hold."""
+    removed = {}
+    for key in old.roles.keys() - new.roles.keys():
+        removed[f"[roles.{key}]"] = (f"lane '{old.roles[key].name}'", f"lane '{key}'", f"role '{key}'")
+    for key in old.letters.keys() - new.letters.keys():
+        removed[f"[letters.{key}]"] = (f"template '{key}'",)
+    for key in old.categories.keys() - new.categories.keys():
+        removed[f"[categories.{key}]"] = (f"category '{key}'",)
+    return removed
+
+
+def _deployed(finding: Finding, definition: ProcessDefinition, removed: dict) -> Finding:
+    """A finding in a deployed diagram, saying which deployed version it is in and, where the new
+    settings removed what it names, which setting that was."""
+    named = [setting for setting, words in removed.items() if any(w in finding.message for w in words)]
+    message = finding.message + (f" (the new pack.toml removes {', '.join(named)})" if named else "")
+    return Finding(f"{finding.filename} ({definition.process_id} version {definition.version}, deployed)",
+                   finding.element, message, finding.name)
+
+
+def impact_of_settings(db: Session, *, pack: Pack, actor: Actor, checked: CheckedSettings) -> list:
+    """Before a settings deploy, for a process owner: each running case the checked pack.toml would
+    change something for, whether it could go on and what would change (settings_impact.impact),
+    named by number only and only on records the process owner may know exist. Settings with
+    problems cannot be deployed, so have no impact to show."""
+    require_owner(pack, actor)
+    if not checked.ok or checked.new_pack is None or not checked.changes:
+        return []
+    return _as_known_to(db, pack, actor, settings_impact.impact(db, old=pack, new=checked.new_pack))
 
 
 def deploy_settings(db: Session, *, pack: Pack, actor: Actor, source: PackSource,
@@ -213,10 +261,16 @@ def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = Fa
     _, source = read_pack_files(pack.key, pack.directory.parent)
     files = deployment.pack_files(files_pack)
     deployment.check_files(files, files_pack, db)
+    in_files = {p for name, content in files for p in _process_ids(content)}
+    settings_differ = not _same_settings(db, pack, source)
+    if settings_differ:
+        # the processes deployed from the web (no diagram in the files) must work under the files' settings too
+        findings = _deployed_diagrams_against(db, pack, files_pack, skip=in_files)
+        if findings:
+            raise DefinitionRefused(findings)
     changes = _file_changes(db, pack, files)
     undone = [c for c in changes if c.undoes_newer]
     settings_now = pack_versions.newest(db, pack=pack.key)
-    settings_differ = settings_now is None or settings_now.content_hash != source.content_hash
     settings_undone = settings_now if settings_differ and settings_now is not None \
         and not settings_now.in_pack_files else None
     settings_lines = pack_versions.describe_changes(pack_versions.source_of(settings_now) if settings_now else None,
@@ -237,9 +291,13 @@ def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = Fa
     deployed = [d for name, content in files if name in changed_files
                 for d in deployment.deploy_file(db, pack=files_pack, content=content, filename=name,
                                                 deployed_by=actor.username, from_pack_files=True, change_note=note)]
-    in_files = {p for name, content in files for p in _process_ids(content)}
     not_in_files = [d for d in _newest_versions(db, pack) if d.process_id not in in_files]
     return PackDeploy(changes, deployed, not_in_files, settings, settings_lines, settings_undone)
+
+
+def _same_settings(db: Session, pack: Pack, source: PackSource) -> bool:
+    settings_now = pack_versions.newest(db, pack=pack.key)
+    return settings_now is not None and settings_now.content_hash == source.content_hash
 
 
 def _file_changes(db, pack, files) -> list[FileChange]:

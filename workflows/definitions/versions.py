@@ -143,13 +143,15 @@ def _check(case, target) -> Move:
 
 @dataclass
 class Impact:
-    """What deploying a changed diagram would change for one running case, were it moved."""
-    case_id: int
+    """What deploying a changed diagram would change for one running case, were it moved; or what a
+    new pack.toml version would change for it (settings_impact: there it goes on, or cannot)."""
+    case_id: int | None  # None: a marker with no case running (a pack.toml change can reach it)
     alert_id: int
-    from_version: int
+    from_version: int | None
     can_move: bool
     reason: str  # why it cannot move ("" when it can)
     changes: list[str]  # what moves for it, in words (empty: it would run on as it is)
+    process_id: str | None = None  # the case's process (a pack.toml change reaches every process)
 
 
 def impact(db: Session, *, pack: Pack, content: bytes | str, filename: str) -> dict[str, list[Impact]]:
