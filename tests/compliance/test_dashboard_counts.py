@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.compliance.conftest import EXTRA_USERS, NOW
+from tests.compliance.test_compliance_at_scale import many_markers
 from tests.helpers import MARKER, USERS, record_on_red_triangle
 from workflows.cases import engine
 from workflows.definitions.pack import load_pack
@@ -97,3 +98,14 @@ def test_the_register_counts_a_marker_on_a_property_as_it_lists_it(seeded, derby
         assert "Needles: wear gloves" in html
         csv = web(who).get("/compliance/register.csv").get_data(as_text=True).splitlines()[1:]
         assert len(csv) == markers and any(line.startswith(f"{hazard},") for line in csv)
+    # with more than a page: the pages, one after another, are the register in its order (by name,
+    # the hazard by its address), whatever kind of subject
+    many_markers(derby)
+    clock.set_now(clock.parse_moment(NOW))
+    hugo = web("hugo")
+    whole = [r["alert"] for r in json.loads(hugo.get("/compliance/register.json").get_data(as_text=True))]
+    paged = []
+    for start in (0, 50, 100):
+        html = hugo.get(f"/compliance/register?start={start}").get_data(as_text=True)
+        paged += [int(n) for n in re.findall(r'<td data-label="Case">(?:<a href="[^"]*">)?A(\d+)', html)]
+    assert len(whole) == 125 and paged == whole and whole[0] == hazard

@@ -8,7 +8,7 @@ the query (`register.visible`), so they never reach a row, a count or a chart.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from workflows.compliance import audit
@@ -154,6 +154,23 @@ def _restricted_in(db, pack, actor, f: RegisterFilter) -> list[int]:
                            .order_by(Alert.id)))
 
 
+def _register_page_ids(pack, actor, f: RegisterFilter, start: int, size: int):
+    """The ids of one page of the register, in its order (by name: the customer's, or for a marker
+    on a property its address). Each kind of subject is read in that order from the index on
+    customers' names (or properties' addresses) and stops at the page's end, instead of every
+    active marker being joined and sorted to show fifty."""
+    conditions = _register_conditions(pack, actor, f)
+    # (an inner join: the planner walks the customers by name only through one)
+    on_customers = (select(Alert.id, Customer.name.label("name")).select_from(Alert)
+                    .join(Customer, Alert.customer_id == Customer.id).where(*conditions))
+    on_properties = (select(Alert.id, Property.address.label("name")).select_from(Alert)
+                     .join(Property, Alert.property_id == Property.id).outerjoin(Customer, Alert.customer_id == Customer.id)
+                     .where(Alert.customer_id.is_(None), *conditions))
+    both = union_all(*[select(q.order_by(q.selected_columns.name, Alert.id).limit(start + size).subquery())
+                       for q in (on_customers, on_properties)]).subquery()
+    return select(both.c.id).order_by(both.c.name, both.c.id).offset(start).limit(size)
+
+
 def _register_count(pack, actor, f: RegisterFilter):
     """How many markers the register lists: its rows' own joins (a marker on a property has no
     customer, and an inner join to the customer left it out of the count)."""
@@ -180,8 +197,10 @@ def register_page(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFil
     """One page of the register (as active_register has it), with how many markers match in all."""
     _require_reader(pack, actor)
     f = _register_filters(pack, filters)
-    page = _page(db, _register_query(pack, actor, f), _register_count(pack, actor, f), start=start, size=size,
-                 row=lambda r: _register_row(pack, r))
+    start = max(0, start)
+    ids = list(db.scalars(_register_page_ids(pack, actor, f, start, size)))
+    rows = db.execute(_register_query(pack, actor, f).where(Alert.id.in_(ids))) if ids else []
+    page = Page([_register_row(pack, r) for r in rows], db.scalar(_register_count(pack, actor, f)), start, size)
     _audit_register(db, actor, "viewed", f, markers=len(page.rows),
                     restricted=[r["alert"] for r in page.rows if r["restriction"]], of=page.total, start=page.start)
     return page
