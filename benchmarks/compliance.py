@@ -9,6 +9,7 @@ not see the restricted records). Prints p50/p95 and the HTML's size for the page
 its time, size and the peak memory Python allocated while streaming it (tracemalloc).
 
     python benchmarks/compliance.py [--alerts 10000 100000] [--requests 40] [--sqlite DIR]
+    python benchmarks/compliance.py --alerts 10000 100000 --database URL_10000 URL_100000   # seeded already
 """
 import argparse
 import os
@@ -90,12 +91,17 @@ def main():
                         help="a PostgreSQL server to create the benchmark's database on")
     parser.add_argument("--sqlite", metavar="DIR", help="seed SQLite files in DIR instead of PostgreSQL")
     parser.add_argument("--keep", action="store_true", help="keep the database (of the last size)")
-    parser.add_argument("--database", help="measure this database, seeded already by seed.py (--alerts: its size)")
+    parser.add_argument("--database", nargs="+", metavar="URL",
+                        help="measure these databases, seeded already by seed.py, one for each size in --alerts "
+                             "(so one run can measure code before and after a change on the same data)")
     args = parser.parse_args()
+    if args.database and len(args.database) != len(args.alerts):
+        parser.error(f"--database: give one database for each of the {len(args.alerts)} sizes in --alerts")
+    databases = dict(zip(args.alerts, args.database or []))
     results = {}
     for n in args.alerts:
         if args.database:
-            url = args.database
+            url = databases[n]
         elif args.sqlite:
             path = Path(args.sqlite) / f"compliance-{n}.db"
             path.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ the roles the pack names as readers ([registers] case_readers). Everyone else se
 instruction to staff only. A decision not to tell the tenant, and its reason, is for the roles
 the pack names for the non-disclosure register, even among the readers of the story.
 """
-from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy import and_, exists, false, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
@@ -28,6 +28,14 @@ def restrictions_admitting(pack: Pack, actor: Actor) -> list[str]:
 def visible(pack: Pack, actor: Actor):
     """SQL condition: alerts this actor may know exist (lists, counts, the instruction to staff)."""
     return or_(Alert.restriction.is_(None), Alert.restriction.in_(restrictions_admitting(pack, actor)))
+
+
+def hidden(pack: Pack, actor: Actor):
+    """SQL condition: the restricted alerts this actor may not know exist (exactly the alerts
+    `visible` leaves out), written so that the restricted-alert index finds them: a count over
+    every row less the same count over these is the count of what the actor may see, without
+    joining every row to its alert."""
+    return and_(Alert.restriction.is_not(None), not_(visible(pack, actor)))
 
 
 def known_alert(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> Alert:

@@ -8,7 +8,7 @@ the query (`register.visible`), so they never reach a row, a count or a chart.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from workflows.compliance import audit
@@ -20,7 +20,7 @@ from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, HumanTask, Property, Letter,
                                        NonDisclosure, OPEN_TASK, Tenancy)
 from workflows.definitions.pack import Pack
-from workflows.permissions import may_read_non_disclosures, may_read_registers, require, visible
+from workflows.permissions import hidden, may_read_non_disclosures, may_read_registers, require, visible
 from workflows.register.markers import instruction_to_staff, next_review_date, shown_by_customer
 
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))
@@ -84,7 +84,12 @@ def _page(db, query, count, *, start: int, size: int | None, row, total: int | N
 
 def _register_conditions(pack, actor, f: RegisterFilter) -> list:
     """The active markers matching the filters that this actor may see (with the customer joined)."""
-    conditions = [Alert.status == AlertStatus.ACTIVE, visible(pack, actor)]
+    return [visible(pack, actor), *_register_filtered(f)]
+
+
+def _register_filtered(f: RegisterFilter) -> list:
+    """The active markers matching the filters, whoever is asking (with the customer joined)."""
+    conditions = [Alert.status == AlertStatus.ACTIVE]
     if f.category:
         conditions.append(Alert.category == f.category)
     if f.level:
@@ -149,9 +154,38 @@ def _register_filters(pack, f: RegisterFilter | None) -> RegisterFilter:
 
 def _restricted_in(db, pack, actor, f: RegisterFilter) -> list[int]:
     """The restricted alerts among the register's rows, read from the restricted-alert index (few rows)."""
-    return list(db.scalars(select(Alert.id).join(Alert.customer)
+    return list(db.scalars(_with_subject(select(Alert.id).select_from(Alert))
                            .where(Alert.restriction.is_not(None), *_register_conditions(pack, actor, f))
                            .order_by(Alert.id)))
+
+
+def _register_page_ids(pack, actor, f: RegisterFilter, start: int, size: int):
+    """The ids of one page of the register, in its order (by name: the customer's, or for a marker
+    on a property its address). Each kind of subject is read in that order from the index on
+    customers' names (or properties' addresses) and stops at the page's end, instead of every
+    active marker being joined and sorted to show fifty."""
+    conditions = _register_conditions(pack, actor, f)
+    # (an inner join: the planner walks the customers by name only through one)
+    on_customers = (select(Alert.id, Customer.name.label("name")).select_from(Alert)
+                    .join(Customer, Alert.customer_id == Customer.id).where(*conditions))
+    on_properties = (select(Alert.id, Property.address.label("name")).select_from(Alert)
+                     .join(Property, Alert.property_id == Property.id).outerjoin(Customer, Alert.customer_id == Customer.id)
+                     .where(Alert.customer_id.is_(None), *conditions))
+    both = union_all(*[select(q.order_by(q.selected_columns.name, Alert.id).limit(start + size).subquery())
+                       for q in (on_customers, on_properties)]).subquery()
+    return select(both.c.id).order_by(both.c.name, both.c.id).offset(start).limit(size)
+
+
+def _register_count(db, pack, actor, f: RegisterFilter) -> int:
+    """How many markers the register lists: those matching the filters less those among them
+    hidden from the actor (through the restricted-alert index), so that the larger count needs
+    only the status index, not every active marker read for its restriction. With the rows' own
+    joins: a marker on a property has no customer (an inner join to the customer left it out)."""
+    # count(*) on the alert alone, unless a filter names the customer: the status index alone
+    # answers it then (PostgreSQL drops unused outer joins, but reads the table once they are there)
+    count = select(func.count()).select_from(Alert)
+    count = (_with_subject(count) if f.customer else count).where(*_register_filtered(f))
+    return db.scalar(count) - db.scalar(count.where(hidden(pack, actor)))
 
 
 def _audit_register(db, actor, purpose, f, *, markers: int, restricted: list[int], **more):
@@ -174,9 +208,10 @@ def register_page(db: Session, *, pack: Pack, actor: Actor, filters: RegisterFil
     """One page of the register (as active_register has it), with how many markers match in all."""
     _require_reader(pack, actor)
     f = _register_filters(pack, filters)
-    count = select(func.count(Alert.id)).join(Alert.customer).where(*_register_conditions(pack, actor, f))
-    page = _page(db, _register_query(pack, actor, f), count, start=start, size=size,
-                 row=lambda r: _register_row(pack, r))
+    start = max(0, start)
+    ids = list(db.scalars(_register_page_ids(pack, actor, f, start, size)))
+    rows = db.execute(_register_query(pack, actor, f).where(Alert.id.in_(ids))) if ids else []
+    page = Page([_register_row(pack, r) for r in rows], _register_count(db, pack, actor, f), start, size)
     _audit_register(db, actor, "viewed", f, markers=len(page.rows),
                     restricted=[r["alert"] for r in page.rows if r["restriction"]], of=page.total, start=page.start)
     return page
@@ -187,7 +222,7 @@ def register_export(db: Session, *, pack: Pack, actor: Actor, filters: RegisterF
     index, without reading the rows); the rows are then read by `register_rows`."""
     _require_reader(pack, actor)
     f = _register_filters(pack, filters)
-    total = db.scalar(select(func.count(Alert.id)).join(Alert.customer).where(*_register_conditions(pack, actor, f)))
+    total = _register_count(db, pack, actor, f)
     _audit_register(db, actor, "exported", f, markers=total, restricted=_restricted_in(db, pack, actor, f))
     return f
 
@@ -273,21 +308,41 @@ def count_by(rows: list[dict], key) -> dict[str, int]:
     return _ranked(out)
 
 
+def _hidden_steps(pack, actor):
+    """SQL condition: the human steps on alerts this actor may not know exist (few, found through
+    the restricted-alert index)."""
+    return HumanTask.case_id.in_(select(Case.id).join(Alert, Case.alert_id == Alert.id).where(hidden(pack, actor)))
+
+
+def _counts_seen(db, every, of_hidden, keys: int = 0) -> dict[tuple, list[int]]:
+    """A count of human steps as an actor may see them, by its first `keys` columns (the rest are
+    counts): `every`, the count over every step, which needs no join to the alert (every step has
+    one case and every case one alert), less `of_hidden`, the same count over the steps hidden from
+    the actor (_hidden_steps). Joining each of tens of thousands of steps to its alert only to drop
+    the 2% that are restricted cost most of the dashboard."""
+    counts = {tuple(r[:keys]): list(r[keys:]) for r in db.execute(every)}
+    for r in db.execute(of_hidden):
+        counts[tuple(r[:keys])] = [n - m for n, m in zip(counts[tuple(r[:keys])], r[keys:])]
+    return counts
+
+
 def overdue_counts(db: Session, *, pack: Pack, actor: Actor) -> dict:
     """The overdue steps counted by role (its name), by person and by how long overdue, and in
-    all: one grouped SQL statement (a few dozen groups), summed here."""
-    base = _count_tasks(pack, actor, *_overdue_conditions())
+    all: one grouped SQL statement (a few dozen groups) and its share hidden from the actor, summed here."""
     # a band's days late, as moments: due on or after the start of (today - limit) is at most `limit` days late
     today = clock.local_day(clock.now())
     band = case(*[(HumanTask.due_at >= clock.start_of_day(today - timedelta(days=limit)), label)
                   for label, limit in AGE_BANDS if limit is not None], else_=AGE_BANDS[-1][0])
+    query = (select(HumanTask.role, HumanTask.assignee, band, func.count(HumanTask.id)).where(*_overdue_conditions())
+             .group_by(HumanTask.role, HumanTask.assignee, band))
+    hidden_steps = query.where(_hidden_steps(pack, actor))
     by_role: dict[str, int] = {}
     by_person: dict[str, int] = {}
     by_age = {label: 0 for label, _ in AGE_BANDS}
     total = 0
-    for role, who, age, n in db.execute(base.with_only_columns(HumanTask.role, HumanTask.assignee, band,
-                                                                func.count(HumanTask.id))
-                                        .group_by(HumanTask.role, HumanTask.assignee, band)):
+    for (role, who, age), (n,) in _counts_seen(db, query, hidden_steps, keys=3).items():
+        if not n:
+            continue
         name, who = wording.labelled(pack.roles, role), who or "(not yet claimed)"
         by_role[name] = by_role.get(name, 0) + n
         by_person[who] = by_person.get(who, 0) + n
@@ -402,26 +457,53 @@ def interim_without_assessment(db: Session, *, pack: Pack, actor: Actor, start: 
                                 "days": clock.days_late(a.placed_at, now) if a.placed_at else None})
 
 
+def _first_end(moment, ends, test):
+    """SQL: the index of the first of `ends` for which `test(moment, end)` holds (len(ends) if none)."""
+    return case(*[(test(moment, end), i) for i, end in enumerate(ends)], else_=len(ends))
+
+
 def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> list[dict]:
-    """Open and overdue human steps at the end of each of the last `weeks` weeks (the last is now),
-    counted in one SQL statement: a step is open at a moment from its creation until it is
-    completed (or its case closed), and overdue then as the dashboard counts it (its due day past)."""
+    """Open and overdue human steps at the end of each of the last `weeks` weeks (the last is now):
+    a step is open at a moment from its creation until it is completed (or its case closed), and
+    overdue then as the dashboard counts it (its due day past).
+
+    Each step of these weeks is put in SQL in the week it was created, the week it closed and the
+    week it fell overdue (a few hundred groups, counted as the actor may see them); a step is open
+    at the ends from its creation's to before its closing's, and overdue from the later of its
+    creation's and its due day's. Counting 24 conditions on every step of ten years, each joined to
+    its case and alert, cost more than the rest of the dashboard. (Reading a cancelled step's case
+    in a subquery instead of the union made PostgreSQL cost the statement so high that it compiled
+    it (JIT) at each request: 4 s.)"""
     now = clock.now()
     ends = [now - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
-    start = ends[0]
     still_open = HumanTask.status.in_(OPEN_TASK)
-    closed_at = func.coalesce(HumanTask.completed_at, Case.updated_at)
-    columns = []
-    for end in ends:
-        open_then = and_(HumanTask.created_at <= end, or_(still_open, closed_at > end))
-        late_then = and_(open_then, HumanTask.due_at.is_not(None), HumanTask.due_at < clock.overdue_before(end))
-        columns += [func.count(case((open_then, 1))), func.count(case((late_then, 1)))]
-    query = (select(*columns).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
-             .join(Alert, Case.alert_id == Alert.id)
-             .where(visible(pack, actor), HumanTask.created_at <= now, or_(still_open, closed_at >= start)))
-    counts = db.execute(query).one()
-    return [{"week_ending": _day(end), "open": counts[2 * i], "overdue": counts[2 * i + 1]}
-            for i, end in enumerate(ends)]
+
+    def counted(*among):
+        # the steps open at some moment of these weeks: open now, or closed since the first end
+        # (the index of closed steps by completed_at finds them among ten years of steps): completed,
+        # or ended with their case (cancelled: no completed_at; closed when the case last changed)
+        recent = (select(HumanTask.case_id, HumanTask.created_at, HumanTask.due_at,
+                         case((still_open, None), else_=HumanTask.completed_at).label("closed_at"))
+                  .where(or_(still_open, and_(~still_open, HumanTask.completed_at >= ends[0])), *among))
+        cancelled = (select(HumanTask.case_id, HumanTask.created_at, HumanTask.due_at, Case.updated_at)
+                     .join(Case, HumanTask.case_id == Case.id)
+                     .where(~still_open, HumanTask.completed_at.is_(None), Case.updated_at >= ends[0], *among))
+        steps = recent.union_all(cancelled).subquery()
+        created = _first_end(steps.c.created_at, ends, lambda at, end: at <= end)
+        closed = case((steps.c.closed_at.is_(None), weeks),
+                      else_=_first_end(steps.c.closed_at, ends, lambda at, end: at <= end))
+        late = case((steps.c.due_at.is_(None), weeks),
+                    else_=_first_end(steps.c.due_at, ends, lambda at, end: at < clock.overdue_before(end)))
+        return (select(created, closed, late, func.count()).select_from(steps).where(steps.c.created_at <= now)
+                .group_by(created, closed, late))
+    groups = _counts_seen(db, counted(), counted(_hidden_steps(pack, actor)), keys=3)
+    opened, overdue = [0] * weeks, [0] * weeks
+    for (first, last, due), (n,) in groups.items():
+        for i in range(first, last):
+            opened[i] += n
+        for i in range(max(first, due), last):
+            overdue[i] += n
+    return [{"week_ending": _day(end), "open": opened[i], "overdue": overdue[i]} for i, end in enumerate(ends)]
 
 
 def markers_by_category_and_level(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:

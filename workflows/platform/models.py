@@ -212,6 +212,7 @@ class PackSettingsVersion(Base):
 
 
 NOT_TOLD = text("tenant_told IS NULL AND status = 'active'")
+INTERIM = text("status = 'active' AND decision_no = 0")
 
 
 class Alert(Base):
@@ -221,7 +222,9 @@ class Alert(Base):
     __table_args__ = (Index("ix_alert_restricted", "restriction", postgresql_where=text("restriction IS NOT NULL"),
                             sqlite_where=text("restriction IS NOT NULL")),
                       # "tenants not told": the few decided, active markers whose tenant is not yet told
-                      Index("ix_alert_not_told", "decided_at", postgresql_where=NOT_TOLD, sqlite_where=NOT_TOLD))
+                      Index("ix_alert_not_told", "decided_at", postgresql_where=NOT_TOLD, sqlite_where=NOT_TOLD),
+                      # "interim alerts awaiting assessment": the few active markers with no decision yet
+                      Index("ix_alert_interim", "placed_at", "id", postgresql_where=INTERIM, sqlite_where=INTERIM))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
@@ -293,6 +296,9 @@ class LinkedIncident(Base):
 class Case(Base):
     """One process instance: an assessment, one review period, or an appeal."""
     __tablename__ = "workflow_case"
+    # "appeals past deadline" starts from the running appeals
+    __table_args__ = (Index("ix_workflow_case_running_kind", "kind", postgresql_where=text("status = 'running'"),
+                            sqlite_where=text("status = 'running'")),)
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -322,6 +328,9 @@ class HumanTask(Base):
         # the overdue dashboard pages open steps by due date: walked in order, it stops at a page
         Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("status IN ('ready', 'claimed')"),
               sqlite_where=text("status IN ('ready', 'claimed')")),
+        # the dashboard's weeks: the steps closed since a moment (a cancelled one has no completed_at)
+        Index("ix_human_task_closed", "completed_at", postgresql_where=text("status NOT IN ('ready', 'claimed')"),
+              sqlite_where=text("status NOT IN ('ready', 'claimed')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
