@@ -20,10 +20,11 @@ from workflows.definitions.pack import Pack
 def to_tenant(pack: Pack):
     """SQL condition: a letter to the tenant, not a notice to someone else (`to_tenant = false`),
     which tells the tenant nothing."""
-    return _not_a_notice(pack.notices())
+    return not_a_notice(pack.notices())
 
 
-def _not_a_notice(notices: tuple[str, ...]):
+def not_a_notice(notices: tuple[str, ...]):
+    """to_tenant, for a pack's notices (to build a statement once per set of them)."""
     return Letter.template.not_in(notices)
 
 # --- whether the tenant has been told of the latest decision (the alert's projection) -------
@@ -53,7 +54,7 @@ def _told_query(notices: tuple[str, ...]):
     for not telling: one statement, built once per pack's notices (building costs more than running)."""
     alert_id, case_id = bindparam("alert_id"), bindparam("case_id")
     return select(exists().where(Letter.alert_id == alert_id, Letter.case_id == case_id,
-                                 Letter.delivered_at.is_not(None), _not_a_notice(notices)),
+                                 Letter.delivered_at.is_not(None), not_a_notice(notices)),
                   exists().where(NonDisclosure.alert_id == alert_id, NonDisclosure.case_id == case_id))
 
 
