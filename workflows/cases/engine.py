@@ -225,6 +225,9 @@ def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind:
     if kind == "review":
         _refuse_second_review(db, alert, besides)
     spec, subprocess_specs = deployment.spec_for(definition)
+    # read before the case joins the session: its query's autoflush would insert the case still empty,
+    # and the step would then write it a second time with its state
+    known = alert_data(alert, pack)
     case = Case(alert=alert, definition=definition, kind=kind, status=CaseStatus.RUNNING, workflow_state={},
                 started_by=actor, created_at=clock.now(), updated_at=clock.now())
     db.add(case)
@@ -232,7 +235,7 @@ def _start_case(db: Session, *, pack: Pack, process_id: str, alert: Alert, kind:
     step.timers_from, step.timers_due_at = timers_from, timers_due_at
     workflow = spiff.new_workflow(spec, subprocess_specs, step.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
-        task.data.update(alert_data(alert, pack), **data)
+        task.data.update(known, **data)
     step.advance(workflow)
     audit.record(db, actor=actor, action="case_started", case=case, alert_id=alert.id,
                  process_id=process_id, version=definition.version, kind=kind)
