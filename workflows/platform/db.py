@@ -27,8 +27,8 @@ def engine_for(url: str):
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
-        return engine
-    engine = create_engine(url)
+    else:
+        engine = create_engine(url)
     _ping_when_idle(engine)
     return engine
 
@@ -42,7 +42,8 @@ def _ping_when_idle(engine) -> None:
     connection handed back moments ago (the next request, the next step) costs no extra round trip.
     A connection that dies within those seconds fails its statement instead; the transaction rolls
     back (nothing half-saved) and SQLAlchemy renews the pool for the next one. SQLAlchemy's own
-    recipe for pessimistic disconnect handling: DisconnectionError makes the pool try a fresh one."""
+    recipe for pessimistic disconnect handling: DisconnectionError makes the pool try a fresh one.
+    SQLite's connections are checked the same way (in-process, the check costs no round trip)."""
     @event.listens_for(engine, "checkin")
     def _rested_from(_dbapi_connection, record):
         record.info["checked_in"] = time.monotonic()
