@@ -7,6 +7,13 @@ from workflows.platform import db as database
 from workflows.platform.models import User
 
 
+def _one_connection():
+    """The pool emptied, so the tests' steps share one connection (the pool hands out the oldest first)."""
+    engine = database.get_engine()
+    engine.dispose()
+    return engine
+
+
 def _pooled(db):
     """The driver's connection under the session's, and what the pool keeps beside it."""
     fairy = db.connection().connection
@@ -14,6 +21,7 @@ def _pooled(db):
 
 
 def test_a_connection_that_went_away_while_it_rested_is_replaced_before_a_step_uses_it(database_url):
+    _one_connection()
     with database.transaction() as db:
         driver, info = _pooled(db)
     driver.close()  # gone while it rests in the pool
@@ -24,7 +32,7 @@ def test_a_connection_that_went_away_while_it_rested_is_replaced_before_a_step_u
 
 
 def test_a_connection_handed_back_moments_ago_is_used_without_a_ping(database_url, monkeypatch):
-    engine = database.get_engine()
+    engine = _one_connection()
     pings = []
     real = engine.dialect.do_ping
     monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(conn) or real(conn))
