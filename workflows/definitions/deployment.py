@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, replace
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, event as orm_events, func, select
 from sqlalchemy.orm import Session
 
 from workflows.platform.errors import WorkflowError
@@ -487,6 +487,12 @@ def newest_versions(db: Session, *, pack: str) -> dict[str, tuple[int, str]]:
         found = {row.process_id: (row.id, row.content_hash) for row in db.execute(_NEWEST_QUERY, {"pack": pack})}
     memo[pack] = (db.get_transaction(), found)
     return found
+
+
+@orm_events.listens_for(Session, "after_soft_rollback")
+def _forget_newest(session, _rolled_back):
+    """A rolled-back savepoint may have deployed a version newest_versions has read: read again."""
+    session.info.pop(_NEWEST, None)
 
 
 def versions(db: Session, *, pack: str) -> list[tuple[ProcessDefinition, int]]:
