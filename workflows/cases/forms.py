@@ -15,6 +15,7 @@ maxlength, min, max. Our field properties (also ordinary Camunda properties):
 """
 import re
 import json
+from functools import lru_cache
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -53,6 +54,13 @@ class Field:
 
 def fields_of(task_spec) -> list[Field]:
     """The fields of a user task, in diagram order."""
+    return list(_fields_of(task_spec))
+
+
+@lru_cache(maxsize=2048)
+def _fields_of(task_spec) -> tuple[Field, ...]:
+    """Worked out once per task of a parsed diagram (its specs are cached, never changed): every step's
+    validation asks, and parsing each field's requiredWhen is most of the work."""
     form = getattr(task_spec, "form", None)
     result = []
     for f in (form.fields if form else []):
@@ -70,7 +78,7 @@ def fields_of(task_spec) -> list[Field]:
         if condition is not None:
             result[i] = replace(f, required_when_words=conditions.in_words(condition, by_id),
                                 show_when=json.dumps(condition))
-    return result
+    return tuple(result)
 
 
 def validate(db: Session, task_spec, submitted: dict, data: dict) -> dict:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, replace
 
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, event as orm_events, func, select
 from sqlalchemy.orm import Session
 
 from workflows.platform.errors import WorkflowError
@@ -408,6 +408,7 @@ def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deplo
             change_note=change_note or ("from the pack's files" if from_pack_files else None))
         db.add(definition)
         db.flush()
+        db.info.pop(_NEWEST, None)  # this transaction now has a newer version
         audit.record(db, actor=deployed_by, action="process_deployed", process_id=process_id,
                      version=definition.version, filename=filename, change_note=definition.change_note,
                      source="the pack's files" if from_pack_files else "the web")
@@ -456,12 +457,42 @@ def install_pack(db: Session, *, pack: Pack, installed_by: str) -> list[ProcessD
 
 def latest(db: Session, *, pack: str, process_id: str) -> ProcessDefinition | None:
     """The newest deployed version of a process."""
-    with db.no_autoflush:  # a step's pending changes cannot alter which version is newest
-        newest = db.scalar(select(ProcessDefinition.id)
-                           .where(ProcessDefinition.pack == pack, ProcessDefinition.process_id == process_id)
-                           .order_by(ProcessDefinition.version.desc()).limit(1))
+    newest = newest_versions(db, pack=pack).get(process_id)
     # usually already in the session: the version the step's own case runs
-    return db.get(ProcessDefinition, newest) if newest is not None else None
+    return db.get(ProcessDefinition, newest[0]) if newest is not None else None
+
+
+_NEWEST = "newest_versions"  # session.info: pack -> (the transaction that read them, what it read)
+_NEWEST_QUERY = None
+
+
+def newest_versions(db: Session, *, pack: str) -> dict[str, tuple[int, str]]:
+    """process id -> (id, content hash) of the newest version of each of a pack's processes. Read
+    once per transaction: a step asks for it to start its next case and again for each letter's
+    labels, and only a deployment, in this transaction (which forgets it) or in another one (seen
+    by the next transaction), adds a version."""
+    global _NEWEST_QUERY
+    memo = db.info.setdefault(_NEWEST, {})
+    held = memo.get(pack)
+    if held is not None and held[0] is db.get_transaction():
+        return held[1]
+    if _NEWEST_QUERY is None:  # built once: building a statement costs more Python than running it
+        p = ProcessDefinition
+        top = (select(p.process_id, func.max(p.version).label("v")).where(p.pack == bindparam("pack"))
+               .group_by(p.process_id).subquery())
+        _NEWEST_QUERY = (select(p.id, p.process_id, p.content_hash)
+                         .join(top, (p.process_id == top.c.process_id) & (p.version == top.c.v))
+                         .where(p.pack == bindparam("pack")).order_by(p.process_id))
+    with db.no_autoflush:  # a step's pending changes cannot alter which version is newest
+        found = {row.process_id: (row.id, row.content_hash) for row in db.execute(_NEWEST_QUERY, {"pack": pack})}
+    memo[pack] = (db.get_transaction(), found)
+    return found
+
+
+@orm_events.listens_for(Session, "after_soft_rollback")
+def _forget_newest(session, _rolled_back):
+    """A rolled-back savepoint may have deployed a version newest_versions has read: read again."""
+    session.info.pop(_NEWEST, None)
 
 
 def versions(db: Session, *, pack: str) -> list[tuple[ProcessDefinition, int]]:
@@ -492,12 +523,9 @@ def option_labels(db: Session, *, pack: str, field_id: str) -> dict[str, str]:
     """What the pack's diagrams call each option of a form field (an alert's `level` or
     `marker_code`: "Level 2: medium risk"), from the newest version of each process; a code no
     form offers has no label, and is shown as it is. Worked out once per set of newest versions
-    (asked at every change to a marker, every letter and some pages): one small query after that."""
-    newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
-              .where(ProcessDefinition.pack == pack).group_by(ProcessDefinition.process_id).subquery())
-    versions = tuple((row.id, row.content_hash) for row in db.execute(select(ProcessDefinition.id, ProcessDefinition.content_hash).join(
-        newest, (ProcessDefinition.process_id == newest.c.process_id) & (ProcessDefinition.version == newest.c.v))
-        .where(ProcessDefinition.pack == pack).order_by(ProcessDefinition.process_id)))
+    (asked at every change to a marker, every letter and some pages): after that, newest_versions's one
+    small query a transaction."""
+    versions = tuple(newest_versions(db, pack=pack).values())  # in process id order
     key = (field_id, versions)
     if key not in _labels:
         labels = {}

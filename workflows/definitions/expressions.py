@@ -12,6 +12,7 @@ bytes), no repeating of text or lists with `*` and no `**`, and the length of ev
 """
 import ast
 import operator
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 
 from workflows.platform import clock
@@ -77,6 +78,13 @@ def parse(expression: str) -> ast.Expression:
         raise ExpressionError("the expression is empty")
     if len(expression) > _MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {_MAX_LENGTH} characters")
+    return _parse_checked(expression)
+
+
+@lru_cache(maxsize=4096)
+def _parse_checked(expression: str) -> ast.Expression:
+    """parse's work, once per expression: a diagram's few conditions are read at every step, and
+    nothing changes a parsed tree (an expression refused is refused again each time: errors are not kept)."""
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as err:

@@ -1,10 +1,11 @@
 """Engine and sessions. The transaction belongs to the caller at the edge: one request,
 one worker task, one command (`with transaction() as db: ...`)."""
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,8 +27,36 @@ def engine_for(url: str):
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 10.0  # seconds a pooled connection may rest before it is checked again
+
+
+def _ping_when_idle(engine) -> None:
+    """Check a pooled connection before use only after it has rested a while: a server restart or
+    a dropped connection is found before the request uses it, as pool_pre_ping would find it, but a
+    connection handed back moments ago (the next request, the next step) costs no extra round trip.
+    A connection that dies within those seconds fails its statement instead; the transaction rolls
+    back (nothing half-saved) and SQLAlchemy renews the pool for the next one. SQLAlchemy's own
+    recipe for pessimistic disconnect handling: DisconnectionError makes the pool try a fresh one.
+    SQLite's connections are checked the same way (in-process, the check costs no round trip)."""
+    @event.listens_for(engine, "checkin")
+    def _rested_from(_dbapi_connection, record):
+        record.info["checked_in"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_rested(dbapi_connection, record, _proxy):
+        since = record.info.get("checked_in")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return  # just opened, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise DisconnectionError(f"a pooled connection had gone: {err}") from err
 
 
 def get_engine():

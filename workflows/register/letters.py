@@ -2,8 +2,9 @@
 record of how and when each was delivered (the appeal window runs from receipt)."""
 import re
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
@@ -19,7 +20,12 @@ from workflows.definitions.pack import Pack
 def to_tenant(pack: Pack):
     """SQL condition: a letter to the tenant, not a notice to someone else (`to_tenant = false`),
     which tells the tenant nothing."""
-    return Letter.template.not_in(pack.notices())
+    return not_a_notice(pack.notices())
+
+
+def not_a_notice(notices: tuple[str, ...]):
+    """to_tenant, for a pack's notices (to build a statement once per set of them)."""
+    return Letter.template.not_in(notices)
 
 # --- whether the tenant has been told of the latest decision (the alert's projection) -------
 
@@ -38,13 +44,18 @@ def note_told(db: Session, *, pack: Pack, alert: Alert) -> None:
     if case_id is None:
         return
     db.flush()  # the letter or reason this step just wrote
-    if db.scalar(select(exists().where(Letter.alert_id == alert.id, Letter.case_id == case_id,
-                                       Letter.delivered_at.is_not(None), to_tenant(pack)))):
-        alert.tenant_told = TOLD_BY_LETTER
-    elif db.scalar(select(exists().where(NonDisclosure.alert_id == alert.id, NonDisclosure.case_id == case_id))):
-        alert.tenant_told = NOT_TOLD_WITH_REASON
-    else:
-        alert.tenant_told = None
+    by_letter, with_reason = db.execute(_told_query(pack.notices()), {"alert_id": alert.id, "case_id": case_id}).one()
+    alert.tenant_told = TOLD_BY_LETTER if by_letter else NOT_TOLD_WITH_REASON if with_reason else None
+
+
+@lru_cache(maxsize=None)
+def _told_query(notices: tuple[str, ...]):
+    """Whether the deciding case delivered a letter to the tenant, and whether it recorded a reason
+    for not telling: one statement, built once per pack's notices (building costs more than running)."""
+    alert_id, case_id = bindparam("alert_id"), bindparam("case_id")
+    return select(exists().where(Letter.alert_id == alert_id, Letter.case_id == case_id,
+                                 Letter.delivered_at.is_not(None), not_a_notice(notices)),
+                  exists().where(NonDisclosure.alert_id == alert_id, NonDisclosure.case_id == case_id))
 
 
 TOLD_BY_LETTER, NOT_TOLD_WITH_REASON = "letter", "reason"

@@ -1,0 +1,47 @@
+"""A pooled database connection is checked before use only after it has rested (workflows/platform/db.py):
+the next step on a connection handed back moments ago sends no extra round trip, and one that went
+away while it rested (a server restart, an idle timeout) is replaced before a step uses it."""
+from sqlalchemy import func, select
+
+from workflows.platform import db as database
+from workflows.platform.models import User
+
+
+def _one_connection():
+    """The pool emptied, so the tests' steps share one connection (the pool hands out the oldest first)."""
+    engine = database.get_engine()
+    engine.dispose()
+    return engine
+
+
+def _pooled(db):
+    """The driver's connection under the session's, and what the pool keeps beside it."""
+    fairy = db.connection().connection
+    return fairy.dbapi_connection, fairy.info
+
+
+def test_a_connection_that_went_away_while_it_rested_is_replaced_before_a_step_uses_it(database_url):
+    _one_connection()
+    with database.transaction() as db:
+        driver, info = _pooled(db)
+    driver.close()  # gone while it rests in the pool
+    info["checked_in"] -= database.PING_AFTER_IDLE + 1
+    with database.transaction() as db:
+        assert db.scalar(select(func.count()).select_from(User)) == 0
+        assert _pooled(db)[0] is not driver
+
+
+def test_a_connection_handed_back_moments_ago_is_used_without_a_ping(database_url, monkeypatch):
+    engine = _one_connection()
+    pings = []
+    real = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda conn: pings.append(conn) or real(conn))
+    with database.transaction() as db:
+        driver, info = _pooled(db)
+    with database.transaction() as db:
+        assert _pooled(db)[0] is driver
+    assert pings == []
+    info["checked_in"] -= database.PING_AFTER_IDLE + 1
+    with database.transaction() as db:
+        assert _pooled(db)[0] is driver
+    assert pings == [driver]
