@@ -337,8 +337,8 @@ def visit_list(db, username, as_json):
         if r["property"] != place:
             place = r["property"]
             click.echo(f"{r['address']} {r['postcode']} (property {place})" if place else "no address on record")
-        code = f"[{r['code']}] " if r["code"] else ""
-        click.echo(f"  {r['applies_to']}: {code}{r['instruction']}")
+        kind = f"({r['kind']}) " if r["kind"] else ""
+        click.echo(f"  {r['applies_to']}: {kind}{r['instruction']}")
         for detail in r.get("details") or []:
             click.echo(f"    {detail}")
     if not rows:
@@ -485,11 +485,12 @@ def _iso(value):
 
 
 def _marker_line(m: dict) -> str:
+    """One marker as check before visiting shows it: its code and level in words (markers.kind_in_words,
+    as the web page says them), the instruction, the measures and the pack's [marker_fields] beneath."""
     measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
-    code = f" [{m['code']}]" if m.get("code") else ""
-    level = f" [{m['level']}]" if m.get("level") else ""
+    kind = f" ({m['kind']})" if m.get("kind") else ""
     details = "".join(f"\n    {d}" for d in m.get("details") or [])  # the pack's [marker_fields], beneath
-    return f"MARKER{code}{level}: {m['instruction']}{measures}{details}"
+    return f"MARKER{kind}: {m['instruction']}{measures}{details}"
 
 
 @main.command()
@@ -528,5 +529,5 @@ def print_open_steps(db, username, alert_id):
     """What happens next on the alert, as far as this person may know (the web's answer too)."""
     pack = active_pack()
     for t in inboxes.open_steps(db, pack=pack, actor=actor_named(db, username), alert_id=alert_id):
-        who = t.assignee or (pack.roles[t.role].name if t.role in pack.roles else t.role)
+        who = t.assignee or wording.labelled(pack.roles, t.role)
         click.echo(f"next: task {t.id} '{t.title}' for {who}, due {day(t.due_at)}")
