@@ -398,9 +398,10 @@ def alerts_list(db, username, status, as_json):
                                 "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None}
                                for a in rows], indent=2))
         return
-    for a in rows:
-        click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.subject.reference:10} "
-                   f"next review {_iso(markers.next_review_date(a)) or '-'}  {a.marker_text or ''}")
+    categories = active_pack().categories
+    for a in rows:  # in words: the status, the category's label, the day (--json keeps the codes)
+        click.echo(f"alert {a.id:>5}  {a.status.replace('_', ' '):16} {wording.labelled(categories, a.category):24} "
+                   f"{a.subject.reference:10} next review {day(markers.next_review_date(a))}  {a.marker_text or ''}")
     if not rows:
         click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
 
