@@ -179,7 +179,7 @@ def task_claim(db, task_id, username):
 def task_release(db, task_id, username):
     """Give a claimed step back to its role."""
     t = engine.release_task(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id)
-    click.echo(f"task {t.id} released to {t.role}")
+    click.echo(f"task {t.id} released to the {wording.labelled(active_pack().roles, t.role)}")  # the role by its name
 
 
 @task.command("nominate")

@@ -49,6 +49,9 @@ def test_the_register_and_the_next_step_on_the_command_line_read_labels_and_date
     reported = cli("report", "--as", "sam", "--customer", "C1", "--category", "rpo", "--description", "Shouted",
                    now=DECIDED)
     assert "for ASB Manager, due" in reported and "asb_manager" not in reported  # the next step's role by its name
+    step = derby.open_task("anna", int(reported.split()[1]), DECIDED)["task"]
+    cli("task", "claim", step, "--as", "anna", now=DECIDED)
+    assert cli("task", "release", step, "--as", "anna", now=DECIDED).strip() == f"task {step} released to the ASB Manager"
     assert cli.json("alerts", "list", "--as", "anna", now=DECIDED)[0]["category"] == "partner_info"  # codes for machines
 
 
