@@ -493,31 +493,22 @@ def option_labels(db: Session, *, pack: str, field_id: str) -> dict[str, str]:
     `marker_code`: "Level 2: medium risk"), from the newest version of each process; a code no
     form offers has no label, and is shown as it is. Worked out once per set of newest versions
     (asked at every change to a marker, every letter and some pages): one small query after that."""
-    return options_labels(db, pack=pack, field_ids=(field_id,))[field_id]
-
-
-def options_labels(db: Session, *, pack: str, field_ids) -> dict[str, dict[str, str]]:
-    """option_labels for several fields at once (check before visiting asks for `level` and
-    `marker_code`): the one query for the newest versions serves them all."""
     newest = (select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("v"))
               .where(ProcessDefinition.pack == pack).group_by(ProcessDefinition.process_id).subquery())
     versions = tuple((row.id, row.content_hash) for row in db.execute(select(ProcessDefinition.id, ProcessDefinition.content_hash).join(
         newest, (ProcessDefinition.process_id == newest.c.process_id) & (ProcessDefinition.version == newest.c.v))
         .where(ProcessDefinition.pack == pack).order_by(ProcessDefinition.process_id)))
-    shown = {}
-    for field_id in field_ids:
-        key = (field_id, versions)
-        if key not in _labels:
-            labels = {}
-            for definition_id, _ in versions:
-                spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
-                for process in (spec, *subprocesses.values()):
-                    for task_spec in process.task_specs.values():
-                        form = getattr(task_spec, "form", None)
-                        for field in (form.fields if form else []):
-                            if field.id == field_id and field.type == "enum":
-                                for option in field.options:
-                                    labels.setdefault(option.id, option.name or option.id)
-            _labels[key] = labels
-        shown[field_id] = dict(_labels[key])
-    return shown
+    key = (field_id, versions)
+    if key not in _labels:
+        labels = {}
+        for definition_id, _ in versions:
+            spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
+            for process in (spec, *subprocesses.values()):
+                for task_spec in process.task_specs.values():
+                    form = getattr(task_spec, "form", None)
+                    for field in (form.fields if form else []):
+                        if field.id == field_id and field.type == "enum":
+                            for option in field.options:
+                                labels.setdefault(option.id, option.name or option.id)
+        _labels[key] = labels
+    return dict(_labels[key])

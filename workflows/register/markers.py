@@ -53,7 +53,7 @@ CODES = (("code", "marker_code"), ("level", "level"))  # what instruction_to_sta
 def code_labels(db: Session, pack: Pack) -> dict[str, dict[str, str]]:
     """What the pack's forms call the register's codes ({"level": {"L2": "Level 2: medium risk"}, ...})."""
     from workflows.definitions import deployment  # deployment checks the actions, which read the register
-    return deployment.options_labels(db, pack=pack.key, field_ids=[name for _, name in CODES])
+    return {name: deployment.option_labels(db, pack=pack.key, field_id=name) for _, name in CODES}
 
 
 def kind_in_words(shown: dict, labels: dict) -> str:
