@@ -179,7 +179,7 @@ def task_claim(db, task_id, username):
 def task_release(db, task_id, username):
     """Give a claimed step back to its role."""
     t = engine.release_task(db, pack=active_pack(), actor=actor_named(db, username), task_id=task_id)
-    click.echo(f"task {t.id} released to {t.role}")
+    click.echo(f"task {t.id} released to the {wording.labelled(active_pack().roles, t.role)}")  # the role by its name
 
 
 @task.command("nominate")
@@ -337,8 +337,8 @@ def visit_list(db, username, as_json):
         if r["property"] != place:
             place = r["property"]
             click.echo(f"{r['address']} {r['postcode']} (property {place})" if place else "no address on record")
-        code = f"[{r['code']}] " if r["code"] else ""
-        click.echo(f"  {r['applies_to']}: {code}{r['instruction']}")
+        kind = f"({r['kind']}) " if r["kind"] else ""
+        click.echo(f"  {r['applies_to']}: {kind}{r['instruction']}")
         for detail in r.get("details") or []:
             click.echo(f"    {detail}")
     if not rows:
@@ -398,9 +398,10 @@ def alerts_list(db, username, status, as_json):
                                 "next_review_at": a.next_review_at.isoformat() if a.next_review_at else None}
                                for a in rows], indent=2))
         return
-    for a in rows:
-        click.echo(f"alert {a.id:>5}  {a.status:16} {a.category:14} {a.subject.reference:10} "
-                   f"next review {_iso(markers.next_review_date(a)) or '-'}  {a.marker_text or ''}")
+    categories = active_pack().categories
+    for a in rows:  # in words: the status, the category's label, the day (--json keeps the codes)
+        click.echo(f"alert {a.id:>5}  {a.status.replace('_', ' '):16} {wording.labelled(categories, a.category):24} "
+                   f"{a.subject.reference:10} next review {day(markers.next_review_date(a))}  {a.marker_text or ''}")
     if not rows:
         click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
 
@@ -485,11 +486,12 @@ def _iso(value):
 
 
 def _marker_line(m: dict) -> str:
+    """One marker as check before visiting shows it: its code and level in words (markers.kind_in_words,
+    as the web page says them), the instruction, the measures and the pack's [marker_fields] beneath."""
     measures = f" ({', '.join(m['control_measures'])})" if m["control_measures"] else ""
-    code = f" [{m['code']}]" if m.get("code") else ""
-    level = f" [{m['level']}]" if m.get("level") else ""
+    kind = f" ({m['kind']})" if m.get("kind") else ""
     details = "".join(f"\n    {d}" for d in m.get("details") or [])  # the pack's [marker_fields], beneath
-    return f"MARKER{code}{level}: {m['instruction']}{measures}{details}"
+    return f"MARKER{kind}: {m['instruction']}{measures}{details}"
 
 
 @main.command()
@@ -528,5 +530,5 @@ def print_open_steps(db, username, alert_id):
     """What happens next on the alert, as far as this person may know (the web's answer too)."""
     pack = active_pack()
     for t in inboxes.open_steps(db, pack=pack, actor=actor_named(db, username), alert_id=alert_id):
-        who = t.assignee or (pack.roles[t.role].name if t.role in pack.roles else t.role)
+        who = t.assignee or wording.labelled(pack.roles, t.role)
         click.echo(f"next: task {t.id} '{t.title}' for {who}, due {day(t.due_at)}")

@@ -205,7 +205,7 @@ def test_pack_import_by_names_who_may_import_and_an_unknown_role_is_refused_by_p
     path = write(tmp_path / "karbon.csv", [row(1, category="violence", code="VIP", instruction="Visit in pairs", next_review_date="2026-07-02")])
     assert "ada may not import the register" in cli.fails("import", "markers", path, "--as", "ada", now=NOW)
     assert "imported 1 marker " in cli("import", "markers", path, "--as", "mo", now=NOW)
-    assert "R1  Customer 1, 1 Station Road, Derby: MARKER [VIP]: Visit in pairs" in cli("check", "R1", "--as", "sam")
+    assert "R1  Customer 1, 1 Station Road, Derby: MARKER (VIP: visit in pairs): Visit in pairs" in cli("check", "R1", "--as", "sam")
     story = cli.json("alerts", "show", alert_of(cli, "R1")["alert"], "--as", "dpo")
     assert [(c["kind"], c["next_timer_at"][:10]) for c in story["cases"]] == [("review", "2026-07-02")]
 

@@ -40,6 +40,21 @@ def test_the_story_on_the_command_line_reads_the_forms_labels_and_dates_in_words
     assert data["events"][0]["at"].startswith("2026-06-01T09:00")
 
 
+def test_the_register_and_the_next_step_on_the_command_line_read_labels_and_dates_in_words(derby, cli):
+    alert_id, _ = _partner_info_assessed(derby)
+    listed = cli("alerts", "list", "--as", "anna", now=DECIDED)
+    line = next(row for row in listed.splitlines() if row.startswith(f"alert {alert_id:>5}"))
+    assert "Information from partners" in line and "partner_info" not in line  # the category by its label
+    assert "next review 2 December 2026" in line
+    reported = cli("report", "--as", "sam", "--customer", "C1", "--category", "rpo", "--description", "Shouted",
+                   now=DECIDED)
+    assert "for ASB Manager, due" in reported and "asb_manager" not in reported  # the next step's role by its name
+    step = derby.open_task("anna", int(reported.split()[1]), DECIDED)["task"]
+    cli("task", "claim", step, "--as", "anna", now=DECIDED)
+    assert cli("task", "release", step, "--as", "anna", now=DECIDED).strip() == f"task {step} released to the ASB Manager"
+    assert cli.json("alerts", "list", "--as", "anna", now=DECIDED)[0]["category"] == "partner_info"  # codes for machines
+
+
 def test_a_form_says_in_words_when_a_follow_up_is_needed_and_what_is_missing(derby, cli):
     alert_id = derby.report("partner_info", customer="C2", now=T0)
     task = derby.open_task("anna", alert_id, T0)

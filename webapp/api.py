@@ -474,7 +474,10 @@ def openapi_document(server: str = "") -> dict:
                             "applies_to": {"type": "string", "description": "The person it is about, or "
                                            "everyone living there (a marker on the property)"},
                             "customer": {"type": ["string", "null"]}, "name": {"type": ["string", "null"]},
-                            "code": {"type": ["string", "null"]}, "instruction": {"type": ["string", "null"]},
+                            "code": {"type": ["string", "null"]},
+                            "kind": {"type": "string", "description": "The code and level as staff read them, "
+                                     "by the pack's labels (\"VIP: visit in pairs\"); empty for neither"},
+                            "instruction": {"type": ["string", "null"]},
                             "control_measures": {"type": "array", "items": {"type": "string"}},
                             "details": {"type": "array", "items": {"type": "string"}}}}}}}}}},
                     **common}}},

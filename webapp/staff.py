@@ -2,7 +2,7 @@
 before visiting a customer (the instruction to staff, never the reasons)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, RadioField, SelectChoice, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from workflows.cases import engine
@@ -21,8 +21,9 @@ blueprint = Blueprint("staff", __name__)
 
 
 class ReportForm(FlaskForm):
-    customer = RadioField("Customer", validators=[DataRequired("Choose the customer (search above to find them)")],
-                          validate_choice=True)
+    customer = RadioField("Customer", validators=[Optional()], validate_choice=True)
+    # offered when the pack puts some kinds of concern on properties (`on = "property"`: a hazard at an address)
+    property = RadioField("Property", validators=[Optional()], validate_choice=True)
     category = SelectField("What kind of concern", validators=[DataRequired("Choose the kind of concern")])
     description = TextAreaField("What happened", validators=[
         DataRequired("Describe what happened"),
@@ -34,6 +35,32 @@ class ReportForm(FlaskForm):
                                                                                           f"{text.USERNAME} characters")])
 
 
+ABOUT = {"person": "About a person", "property": "About a property"}  # what a category is on (Category.on)
+
+
+def _category_choices(categories) -> list[SelectChoice]:
+    """The kinds of concern; where the pack puts some on properties, grouped by what they are about,
+    each saying (data-on) whether it is reported about a customer or a property (report.js offers
+    only those that fit what is chosen; the engine refuses a mismatch, naming the field)."""
+    grouped = any(c.on != "person" for c in categories)
+    return [SelectChoice("", "Choose...")] + [
+        SelectChoice(c.key, c.label, render_kw={"data-on": c.on}, optgroup=ABOUT.get(c.on, c.on) if grouped else None)
+        for c in sorted(categories, key=lambda c: c.on != "person")]  # people first, each group together
+
+
+def _validate_subject(form: ReportForm, places_offered: bool) -> bool:
+    """One customer or one property: a concern is about one of them."""
+    if form.customer.data and form.property.data:
+        form.property.errors = list(form.property.errors) + ["Choose a customer or a property, not both"]
+    elif not form.customer.data and not form.property.data:
+        form.customer.errors = list(form.customer.errors) + [
+            "Choose the customer or the property (search above to find them)" if places_offered
+            else "Choose the customer (search above to find them)"]
+    else:
+        return True
+    return False
+
+
 @blueprint.route("/report", methods=["GET", "POST"])
 @requires(any_staff)
 def report():
@@ -41,15 +68,23 @@ def report():
     # the search is a button of the report's own form, so what was typed so far stays on the page
     searching = request.method == "POST" and "find" in request.form
     form = ReportForm()
-    form.category.choices = [("", "Choose...")] + [(c.key, c.label) for c in pack().categories.values()]
+    categories = list(pack().categories.values())
+    form.category.choices = _category_choices(categories)
+    places_offered = any(c.on == "property" for c in categories)
     with transaction() as db:
         found = people.find_customers(db, text=query) if query else []
         chosen = request.form.get("customer") or request.args.get("customer")
         if chosen and chosen not in {c.reference for c in found}:
             found += people.find_customers(db, text=chosen)[:1]
         form.customer.choices = [(c.reference, f"{c.name}, {c.address} ({c.reference})") for c in found]
-        if chosen and (request.method == "GET" or searching):
-            form.customer.data = chosen
+        places = tenancies.find_properties(db, text=query) if query and places_offered else []
+        place = request.form.get("property") or request.args.get("property")
+        if place and place not in {p.reference for p in places}:
+            places += [p for p in [tenancies.property_named(db, place)] if p is not None]
+        form.property.choices = [(p.reference, f"{p.address}, {p.postcode} (property {p.reference})") for p in places]
+        if request.method == "GET" or searching:
+            form.customer.data = chosen or None
+            form.property.data = place or None
         customer = incidents.customer_named(db, chosen) if chosen else None
         offered = incidents.linkable_markers(db, pack=pack(), actor=actor(), customer=customer) if customer else []
     form.link_to.choices = [(str(m["alert"]), f"Yes: link it to the marker “{m['instruction']}” (alert {m['alert']})")
@@ -59,12 +94,14 @@ def report():
     else:
         form.link_to.validators = [DataRequired("Choose whether to link this concern to the marker already on them"),
                                    AnyOf([c for c, _ in form.link_to.choices], message="Choose one of the answers offered")]
-    if not searching and form.validate_on_submit():
+    sent = not searching and form.is_submitted()
+    if sent and form.validate() & _validate_subject(form, places_offered):  # both judged: every error shown at once
         link_to = int(form.link_to.data) if offered and form.link_to.data != "new" else None
         try:
             with transaction() as db:
                 case = engine.report_concern(db, pack=pack(), actor=actor(), customer_ref=form.customer.data,
-                                             category=form.category.data, description=form.description.data,
+                                             property_ref=form.property.data, category=form.category.data,
+                                             description=form.description.data,
                                              staff_involved=form.staff_involved.data, link_to=link_to)
                 steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=case.alert_id)
                 who = ", ".join(pack().roles[t.role].name for t in steps)
@@ -80,7 +117,7 @@ def report():
             form.description.errors = list(form.description.errors) + [str(err)]
     status = 422 if form.errors else 200
     return render_template("report.html", title="Report a concern", form=form, query=query, found=found,
-                           offered=offered), status
+                           offered=offered, places_offered=places_offered), status
 
 
 @blueprint.route("/check")

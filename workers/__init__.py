@@ -12,6 +12,8 @@ times live in the database, so a broker outage delays timers and loses none.
                         committed (workflows.register.circulation.deliver_due)
   alertflow.feed        (beat, same period) the housing system feed's due events sent, each retried
                         with back-off until acknowledged (workflows.register.feed.deliver_due)
+  alertflow.drafts      (beat, same period) drafts of steps unsaved past the pack's retain_drafts_for, or
+                        of a step no longer open, deleted (workflows.tasks.drafts.sweep)
   alertflow.audit_checkpoint  (beat, same period) a signed audit checkpoint when one is due
                         (workflows.compliance.audit.checkpoint_if_due: ALERTFLOW_AUDIT_CHECKPOINT_MINUTES)
 """
@@ -46,6 +48,7 @@ app.conf.update(
         "audit_checkpoint": {"task": "alertflow.audit_checkpoint", "schedule": SWEEP_SECONDS},
         "feed": {"task": "alertflow.feed", "schedule": SWEEP_SECONDS},
         "circulation": {"task": "alertflow.circulation", "schedule": SWEEP_SECONDS},
+        "drafts": {"task": "alertflow.drafts", "schedule": SWEEP_SECONDS},
     },
 )
 
@@ -106,3 +109,8 @@ def feed() -> int:
 @app.task(name="alertflow.circulation")
 def circulation() -> int:
     return background.send_circulation()
+
+
+@app.task(name="alertflow.drafts")
+def drafts() -> int:
+    return background.sweep_drafts(active_pack())

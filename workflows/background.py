@@ -3,16 +3,17 @@ that the main job runs when no Redis is configured."""
 from workflows.compliance import audit
 from workflows.platform import db as database
 from workflows.register import circulation, feed
-from workflows.tasks import reminders
+from workflows.tasks import drafts, reminders
 from workflows.cases import timers
 from workflows.definitions.pack import Pack
 
 
 def tick(pack: Pack) -> dict:
     """One round of background work: fire due timers, send the reminders and escalations due,
-    sign an audit checkpoint if one is due, send circulation notices still unsent, then send the housing system feed's due events."""
+    sign an audit checkpoint if one is due, send circulation notices still unsent, delete drafts left
+    behind, then send the housing system feed's due events."""
     done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "audit_checkpoint": audit_checkpoint(),
-            "circulation_sent": send_circulation()}
+            "circulation_sent": send_circulation(), "drafts_deleted": sweep_drafts(pack)}
     # last: a feed set up wrongly (feed.FeedMisconfigured) stops only its own part of the round
     return {**done, "feed_delivered": deliver_feed(pack)}
 
@@ -31,3 +32,9 @@ def deliver_feed(pack: Pack) -> int:
 def send_circulation() -> int:
     """Notices to a marker's recipients not sent when their step committed (workflows.register.circulation)."""
     return circulation.deliver_due()
+
+
+def sweep_drafts(pack: Pack) -> int:
+    """Drafts unsaved past the pack's retain_drafts_for, or of a step no longer open (workflows.tasks.drafts.sweep)."""
+    with database.transaction() as db:
+        return drafts.sweep(db, pack=pack)

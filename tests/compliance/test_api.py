@@ -103,7 +103,7 @@ def test_out_of_hours_endpoint(seeded, cli, app):
     client, secret = app.test_client(), token(cli, "ooh", "out_of_hours:read")
     rows = client.get("/api/v1/out-of-hours", headers=bearer(secret)).get_json()["markers"]
     assert {r["customer"] for r in rows} == {"C1", "C2", "C3", "C4"}
-    assert all(set(r) == {"property", "applies_to", "customer", "name", "address", "postcode", "code", "instruction",
+    assert all(set(r) == {"property", "applies_to", "customer", "name", "address", "postcode", "code", "kind", "instruction",
                           "control_measures", "details"} for r in rows)
 
 

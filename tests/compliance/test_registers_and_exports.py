@@ -106,7 +106,7 @@ def test_out_of_hours_list_has_addresses_and_instructions_never_reasons(seeded, 
     response = web("cora").get("/compliance/out-of-hours.csv")
     assert response.status_code == 200
     rows = rows_of_csv(response.get_data(as_text=True))
-    assert set(rows[0]) == {"property", "applies_to", "customer", "name", "address", "postcode", "code",
+    assert set(rows[0]) == {"property", "applies_to", "customer", "name", "address", "postcode", "code", "kind",
                             "instruction", "control_measures", "details"}
     by_customer = {r["customer"]: r for r in rows}
     assert set(by_customer) == {"C1", "C2", "C3", "C4"}

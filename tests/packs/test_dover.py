@@ -26,7 +26,7 @@ def test_line_manager_risk_assessment_sets_level_letter_hand_delivered_and_appea
     content = alert["assessments"][0]["content"]
     assert content["severity"] == "L3" and content["future_risk"] == "L2"
     assert content["contact_restrictions"] == ["no_calls", "appointment_only"]
-    assert "MARKER [L1]: Level 1: visit in pairs" in cli("check", "John Smith", "--as", "sam")
+    assert "MARKER (Level 1: low risk): Level 1: visit in pairs" in cli("check", "John Smith", "--as", "sam")
 
     letter = alert["letters"][0]
     assert letter["template"] == "alert_notification" and letter["delivered_at"] is None
@@ -255,7 +255,7 @@ def test_information_from_the_police_can_put_the_urgent_alert_on_and_the_nominat
                    who="mike", change="confirm the interim marker as decided")
     assert alert["status"] == "active" and alert["level"] == "L3" and alert["decision_no"] == 1
     assert alert["assessments"][0]["content"]["police_reference"] == "KP-2026-114"
-    assert "MARKER [L3]: Level 3: no home visits" in cli("check", "John Smith", "--as", "sam")
+    assert "MARKER (Level 3: high risk): Level 3: no home visits" in cli("check", "John Smith", "--as", "sam")
 
     # the full assessment may find the information does not meet the criteria: the urgent alert comes off
     other = dover.report("external_information", customer="C2", now=T0)
@@ -376,7 +376,7 @@ def test_a_review_keeps_level_and_wording_in_step_lower_cannot_raise_and_a_raise
     dover.complete("lena", review["task"], raised, now=now)
     alert = dover.alert(alert_id, DPO)
     assert alert["level"] == "L3" and alert["decision_no"] == 2
-    assert "MARKER [L3]: Level 3: no home visits" in cli("check", "John Smith", "--as", "sam")
+    assert "MARKER (Level 3: high risk): Level 3: no home visits" in cli("check", "John Smith", "--as", "sam")
     on_system(dover, alert_id, now, "change the marker")
     letter = alert["letters"][-1]
     assert letter["template"] == "level_raised" and letter["decision_no"] == 2
@@ -502,7 +502,7 @@ def test_an_appeal_that_lowers_the_level_gives_it_new_wording_naming_that_level(
         "sue", hearing["task"], {**lowered, "level": "L2", "marker_text": "Level 3: no home visits"})
     dover.complete("sue", hearing["task"], {**lowered, "level": "L2", "marker_text": "Level 2: visit in pairs"},
                    now="2026-03-12T10:00")
-    assert "MARKER [L2]: Level 2: visit in pairs" in cli("check", "John Smith", "--as", "sam")
+    assert "MARKER (Level 2: medium risk): Level 2: visit in pairs" in cli("check", "John Smith", "--as", "sam")
 
 
 def test_information_shared_with_other_agencies_is_recorded_with_its_basis_and_special_category_data_only_with_consent(

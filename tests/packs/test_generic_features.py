@@ -132,7 +132,7 @@ def test_every_change_to_a_marker_gives_the_housing_system_keeper_a_step(cli, mo
     task = karbon.open_task("mia", alert_id, "2026-03-02T09:00")
     karbon.complete("mia", task["task"], KARBON_ADD, now="2026-03-02T10:00")
     # live for staff at the decision, whatever the keeper does next
-    assert "MARKER [DNV]: Do not visit" in cli("check", "John Smith", "--as", "sam", now="2026-03-02T10:00")
+    assert "MARKER (DNV: do not visit (office or phone contact only)): Do not visit" in cli("check", "John Smith", "--as", "sam", now="2026-03-02T10:00")
     step, shown = _keeper_step(karbon, cli, alert_id, "2026-03-02T10:00", "place the marker")
     assert step["due"] == "2026-03-02"  # due within PT4H
     assert "Instruction to staff: Do not visit" in shown and "Code: DNV" in shown

@@ -38,7 +38,7 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     # §6.1-6.2: the red flag on the lead tenant's record, with a code saying what staff must do
     assert alert["status"] == "active" and alert["marker_code"] == "VIP"
     assert alert["decided_by"] == "mia" and alert["decided_role"] == "manager"
-    assert "MARKER [VIP]: Visit in pairs; never alone" in cli("check", "John Smith", "--as", "sam")
+    assert "MARKER (VIP: visit in pairs): Visit in pairs; never alone" in cli("check", "John Smith", "--as", "sam")
     # §7.1-7.2: the disclosure to other agencies is recorded with its basis
     assert alert["notes"] == [{"notebook": "Disclosures to other agencies",
                                "text": "Social services told: visit in pairs", "author": "mia"}]
@@ -53,7 +53,7 @@ def test_manager_investigates_flags_lead_tenant_with_code_tells_customer_agencie
     ooh = cli.json("visit-list", "--as", "otto")
     assert ooh == [{"property": "P1", "address": "1 High Street", "postcode": "AB1 1AA", "applies_to": "John Smith (C1)",
                     "customer": "C1", "name": "John Smith",
-                    "code": "VIP", "instruction": "Visit in pairs; never alone", "control_measures": [], "details": [],
+                    "code": "VIP", "kind": "VIP: visit in pairs", "instruction": "Visit in pairs; never alone", "control_measures": [], "details": [],
                     "next_review": "2026-09-03"}]
 
     # §8.1: reviewed every six months
@@ -101,7 +101,7 @@ def test_do_not_visit_is_reviewed_monthly_then_changed_and_removed(karbon, cli):
     alert = karbon.alert(alert_id, "mia")
     assert alert["marker_code"] == "VIP" and alert["next_review_at"].startswith("2026-11-03T10:00")  # back to six-monthly, from the due date
     assert [lt["template"] for lt in alert["letters"]][-2:] == ["out_of_hours_notice", "caution_alert_kept"]
-    assert "MARKER [VIP]: Visit in pairs" in cli("check", "Mary Jones", "--as", "sam")
+    assert "MARKER (VIP: visit in pairs): Visit in pairs" in cli("check", "Mary Jones", "--as", "sam")
 
     assert karbon.fire_timers("2026-11-05T10:01") == 1
     review = karbon.open_task("mia", alert_id, "2026-11-05T10:01")
@@ -220,11 +220,11 @@ def test_a_report_about_a_household_member_flags_the_lead_tenant_and_links_the_m
     alert = decide(karbon, alert_id, ADD)
     assert alert["customer"] == "C1" and alert["about_customer"] == "C4" and alert["status"] == "active"
     assert "Dear John Smith" in alert["letters"][1]["body"]  # the lead tenant is told (§5.2)
-    assert "MARKER [VIP]: Visit in pairs; never alone" in cli("check", "John Smith", "--as", "sam")
+    assert "MARKER (VIP: visit in pairs): Visit in pairs; never alone" in cli("check", "John Smith", "--as", "sam")
     member = cli("check", "Dean Smith", "--as", "sam")
     assert "C4  Dean Smith, 1 High Street: no marker of their own" in member  # their own record is not flagged
     # but staff checking before visiting them see the flag on their household's lead tenant (§6.3)
-    assert ("C4  Dean Smith, of the household of the lead tenant John Smith (C1): MARKER [VIP]: "
+    assert ("C4  Dean Smith, of the household of the lead tenant John Smith (C1): MARKER (VIP: visit in pairs): "
             "Visit in pairs; never alone") in member
     from tests.helpers import Browser
     from tests.web.conftest import set_passwords
@@ -232,6 +232,8 @@ def test_a_report_about_a_household_member_flags_the_lead_tenant_and_links_the_m
     set_passwords(["sam"])
     page = Browser(create_app({"TESTING": True}), "sam").get("/check?q=Dean").get_data(as_text=True)
     assert "No marker of their own." in page and "Marker on the lead tenant of the household" in page
+    # the code in words, as the command line says it (markers.kind_in_words)
+    assert "(C1) (VIP: visit in pairs):</strong>" in page and "[VIP]" not in page
     assert "Visit in pairs; never alone" in page
     assert [r["customer"] for r in cli.json("visit-list", "--as", "otto")] == ["C1"]
     # the member's subject access export holds the alert their behaviour led to (§9.1)
@@ -274,6 +276,9 @@ def test_dangerous_animals_are_a_marker_on_the_property_told_to_the_occupier(kar
     sent = cli("letter", "show", str(letter["id"]), "--as", "mia", now=DECIDED)  # as laid out for the envelope
     assert "The Occupier\n1 High Street" in sent and sent.index("1 High Street") < sent.index("Dear Occupier")
     shown = cli("check", "John Smith", "--as", "sam", now=DECIDED)
-    assert f"at 1 High Street AB1 1AA (property {home}): MARKER [PBV]: Dogs: phone before visiting" in shown
+    assert f"at 1 High Street AB1 1AA (property {home}): MARKER (PBV: phone the customer and the manager before visiting): Dogs: phone before visiting" in shown
     ooh = cli.json("visit-list", "--as", "otto", now=DECIDED)
-    assert [(r["property"], r["applies_to"], r["code"]) for r in ooh] == [(home, "everyone living there", "PBV")]
+    assert [(r["property"], r["applies_to"], r["code"], r["kind"]) for r in ooh] == [
+        (home, "everyone living there", "PBV", "PBV: phone the customer and the manager before visiting")]
+    assert ("  everyone living there: (PBV: phone the customer and the manager before visiting) Dogs: phone before "
+            "visiting") in cli("visit-list", "--as", "otto", now=DECIDED)

@@ -22,7 +22,7 @@ def test_marker_fields_are_shown_beside_the_instruction_by_check_the_visit_list_
     alert_id = placed(world, cli)
     shown = "How to contact them: Letters only; By appointment"
     out = cli("check", "John Smith", "--as", "tess")
-    assert "MARKER [L2]: Visit in pairs" in out and shown in out
+    assert "MARKER (Level 2): Visit in pairs" in out and shown in out
     assert cli.json("visit-list", "--as", "tess", "--json")[0]["details"] == [shown]
     assert world.alert(alert_id, DPO)["marker_details"] == [shown]
 

@@ -22,7 +22,7 @@ def main(base_url: str, folder: str):
         page.screenshot(path=f"{folder}/inbox.png", full_page=True)
         page.locator("#unclaimed").get_by_role("link", name="Review the marker").first.click()
         page.get_by_role("button", name="Complete this step").click()  # nothing filled in: errors beside fields
-        page.wait_for_selector("#problem")
+        page.wait_for_selector("#error-summary, #problem")  # the summary of the errors, or a refusal
         page.screenshot(path=f"{folder}/task-form.png", full_page=False)
         page.goto("/alerts?status=all")
         page.get_by_role("row", name="Paul Brennan").get_by_role("link").click()

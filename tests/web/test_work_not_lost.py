@@ -104,7 +104,7 @@ def test_searching_for_the_customer_keeps_what_was_typed_about_the_concern(world
                                 "description": "He shouted at me on the stairs"}, token_from="/report")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "He shouted at me on the stairs</textarea>" in html and '<option selected value="rpo">' in html
+    assert "He shouted at me on the stairs</textarea>" in html and '<option data-on="person" selected value="rpo">' in html
     assert "(C2)" in html or "Jones" in html  # the customers found are offered
     assert 'class="error"' not in html  # searching is not reporting: nothing is judged yet
     with transaction() as db:

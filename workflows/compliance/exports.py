@@ -27,7 +27,7 @@ REGISTER_COLUMNS = ("alert", "customer", "name", "address", "postcode", "categor
                     "next_review")
 NON_DISCLOSURE_COLUMNS = ("id", "alert", "customer", "name", "category", "alert_status", "stage", "reason",
                           "consulted", "decided_by", "decided_at")
-OUT_OF_HOURS_COLUMNS = ("property", "address", "postcode", "applies_to", "customer", "name", "code", "instruction",
+OUT_OF_HOURS_COLUMNS = ("property", "address", "postcode", "applies_to", "customer", "name", "code", "kind", "instruction",
                         "control_measures", "details")
 
 

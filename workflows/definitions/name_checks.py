@@ -163,6 +163,7 @@ def _check_durations(root, pack, add) -> None:
     settings = {"[pack] appeal_within": pack.appeal_within,
                 "[registers] tell_tenant_within": pack.registers.tell_tenant_within,
                 "[registers] retain_closed_for": pack.registers.retain_closed_for,
+                "[registers] retain_drafts_for": pack.registers.retain_drafts_for,
                 "[notifications] remind_before": pack.notifications.remind_before,
                 "[notifications] escalate_after": pack.notifications.escalate_after,
                 "[housing_system] due_within": pack.housing_system.due_within if pack.housing_system else None}

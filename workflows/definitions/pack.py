@@ -7,6 +7,7 @@ import re
 import string
 import tomllib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -169,6 +170,9 @@ class Letterhead:
 LETTERHEAD_SETTINGS = ("name", "address", "telephone", "email", "website", "appeal_how", "language")
 
 
+DRAFTS_KEPT_FOR = "P30D"  # [registers] retain_drafts_for unset: a month, long enough to come back from leave
+
+
 @dataclass(frozen=True)
 class Registers:
     """[registers]: who may read the compliance views, and what they hold back.
@@ -191,6 +195,8 @@ class Registers:
         after it (a review that tells them) lifts it.
     retain_closed_for: how long a closed record (marker removed, or no marker placed) is kept
         from its closing; the dashboard lists those past it. None: the pack sets no period.
+    retain_drafts_for: how long a step's draft (answers typed, not sent) is kept after it was last
+        saved; the background sweep deletes older ones (workflows.tasks.drafts.sweep).
     """
     # each defaults to the pack's compliance role ([pack] compliance_role)
     readers: frozenset[str] = frozenset()
@@ -201,6 +207,7 @@ class Registers:
     withheld_when_not_told: tuple[str, ...] = ("marker", "risk_assessments", "notes", "non_disclosures", "tasks",
                                                "notices", "circulation", "events")
     retain_closed_for: str | None = None
+    retain_drafts_for: str = DRAFTS_KEPT_FOR
 
     def __post_init__(self):
         if self.case_readers is None:
@@ -778,7 +785,7 @@ def _registers(raw: dict, path, compliance_role: str) -> Registers:
     default = Registers(readers=frozenset({compliance_role}), non_disclosure_visible_to=frozenset({compliance_role}),
                         subject_access=frozenset({compliance_role}))
     unknown = set(raw) - {"readers", "case_readers", "non_disclosure_visible_to", "subject_access", "tell_tenant_within",
-                          "withheld_when_not_told", "retain_closed_for"}
+                          "withheld_when_not_told", "retain_closed_for", "retain_drafts_for"}
     if unknown:
         raise PackError(f"{path}: [registers] has unknown settings {sorted(unknown)}")
     withheld = tuple(raw.get("withheld_when_not_told", default.withheld_when_not_told))
@@ -794,6 +801,7 @@ def _registers(raw: dict, path, compliance_role: str) -> Registers:
         tell_tenant_within=raw.get("tell_tenant_within"),
         withheld_when_not_told=withheld,
         retain_closed_for=raw.get("retain_closed_for"),
+        retain_drafts_for=raw.get("retain_drafts_for", DRAFTS_KEPT_FOR),
     )
 
 
@@ -933,6 +941,20 @@ def _check_duration(value: str | None, where: str, calendar: BusinessCalendar | 
             raise PackError(f"{where}: {err}") from None
 
 
+def _check_drafts_kept(value, where: str, calendar: BusinessCalendar | None) -> None:
+    """A draft is deleted once unsaved this long: a duration of at least a day, or a draft typed in the
+    morning could be gone before the person comes back to it."""
+    if not isinstance(value, str) or not value.strip():
+        raise PackError(f"{where} must be a duration, e.g. retain_drafts_for = \"{DRAFTS_KEPT_FOR}\" "
+                        f"(how long a step's unsent answers are kept after they were last saved)")
+    _check_duration(value, where, calendar)
+    start = clock.now()
+    if clock.duration_after(start, value, calendar) < start + timedelta(days=1):
+        raise PackError(f"{where} is {value}: keep drafts at least a day (P1D), or answers typed today could "
+                        f"be deleted before the person comes back to them; e.g. retain_drafts_for = "
+                        f"\"{DRAFTS_KEPT_FOR}\"")
+
+
 def _check_references(pack: Pack, path) -> None:
     for setting, what in (("administrator_role", "manages accounts"), ("process_owner_role", "changes the policy"),
                           ("compliance_role", "watches the registers")):
@@ -974,6 +996,7 @@ def _check_references(pack: Pack, path) -> None:
             raise PackError(f"{path}: [registers] {setting} names unknown roles {sorted(unknown)}")
     for setting in ("tell_tenant_within", "retain_closed_for"):
         _check_duration(getattr(regs, setting), f"{path}: [registers] {setting}", pack.calendar)
+    _check_drafts_kept(regs.retain_drafts_for, f"{path}: [registers] retain_drafts_for", pack.calendar)
     if pack.letters and not regs.tell_tenant_within:
         raise PackError(f"{path}: the pack issues letters, so it must say how soon the tenant is told of a "
                         f"decision: set [registers] tell_tenant_within, e.g. tell_tenant_within = \"P14D\" "

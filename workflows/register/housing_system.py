@@ -23,7 +23,7 @@ from workflows.platform.errors import FormInvalid, StepFailed
 from workflows.platform.models import Alert, Case, HumanTask, TaskStatus
 from workflows.definitions.pack import Pack
 from workflows.register import feed
-from workflows.register.markers import instruction_to_staff
+from workflows.register.markers import code_labels, instruction_to_staff
 
 KIND = "housing_system"
 REFERENCE = "housing_system_reference"
@@ -59,7 +59,7 @@ def _step(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, act
                          f"set housing_system_role in [restrictions.{rule.key}] of pack.toml to one of "
                          f"{sorted(rule.visible_to)}")
     now = clock.now()
-    text = instructions(pack, alert, change, labels=_code_labels(db, pack))
+    text = instructions(pack, alert, change, labels=code_labels(db, pack))  # "Level 2: medium risk (L2)"
     title = f"Update {settings.name}: {CHANGES[change]}"
     if pack.feed is not None:  # done by the feed when delivered; by hand only if the feed cannot
         title = f"{title} (sent by the {pack.feed.name} feed)"[:200]
@@ -70,12 +70,6 @@ def _step(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, act
     audit.record(db, actor=actor, action="housing_system_update_due", case=case, alert_id=alert.id,
                  task_uuid=task.task_uuid, change=change, role=role, due_at=task.due_at, instructions=text)
     return task
-
-
-def _code_labels(db: Session, pack: Pack) -> dict:
-    """What the pack's forms call the register's codes, so the step says "Level 2: medium risk (L2)"."""
-    from workflows.definitions import deployment  # deployment checks the actions, which start these steps
-    return {name: deployment.option_labels(db, pack=pack.key, field_id=name) for name in ("level", "marker_code")}
 
 
 def instructions(pack: Pack, alert: Alert, change: str, *, labels: dict | None = None) -> str:

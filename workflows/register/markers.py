@@ -47,6 +47,30 @@ def instruction_to_staff(pack: Pack, alert: Alert) -> dict:
     }
 
 
+CODES = (("code", "marker_code"), ("level", "level"))  # what instruction_to_staff calls them, and the register
+
+
+def code_labels(db: Session, pack: Pack) -> dict[str, dict[str, str]]:
+    """What the pack's forms call the register's codes ({"level": {"L2": "Level 2: medium risk"}, ...})."""
+    from workflows.definitions import deployment  # deployment checks the actions, which read the register
+    return {name: deployment.option_labels(db, pack=pack.key, field_id=name) for _, name in CODES}
+
+
+def kind_in_words(shown: dict, labels: dict) -> str:
+    """A marker's code and level as staff read them, by the labels the pack's forms give them ("VIP:
+    visit in pairs; Level 2: medium risk"), a code no form labels as it is; empty when it has neither
+    (a restricted marker shows neither). The words check before visiting gives on the web and the CLI."""
+    return "; ".join(wording.labelled(labels.get(name) or {}, shown[key]) for key, name in CODES if shown.get(key))
+
+
+def put_kind_in_words(db: Session, pack: Pack, shown: list[dict]) -> None:
+    """Give each marker shown its code and level in words (`kind`); the pack's labels are read only
+    when one of them has a code or a level (most checks show none, and cost no query for it)."""
+    labels = code_labels(db, pack) if any(m.get("code") or m.get("level") for m in shown) else {}
+    for m in shown:
+        m["kind"] = kind_in_words(m, labels)
+
+
 def marker_details(pack: Pack, alert: Alert, *, readers: bool = False) -> list[str]:
     """The pack's [marker_fields] on this marker, each by its label as people read it ("Contact
     restrictions: a; b", "Marker expires on: 1 June 2029"): those `visible_to = "staff"`, and with
@@ -213,6 +237,7 @@ def check_before_visit(db: Session, *, pack: Pack, actor: Actor, text: str) -> l
                                                         Alert.status == AlertStatus.ACTIVE)))
                              .order_by(Property.postcode, Property.address).limit(20)))
     at = shown_by_property(db, pack, {p.id for p in homes.values() if p} | {p.id for p in marked})
+    put_kind_in_words(db, pack, [m for found in (*shown.values(), *at.values()) for m in found])
     results = []
     for customer in customers:
         lead, home = leads.get(customer.household_of_id), homes[customer.id]
@@ -229,8 +254,10 @@ def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
     marker applies where they live now; a property's to everyone living there. Instructions
     only, never reasons; a restricted marker shows the pack's instruction for it."""
     result = []
-    for alert in db.scalars(select(Alert).where(Alert.status == AlertStatus.ACTIVE).order_by(Alert.id)):
-        shown = instruction_to_staff(pack, alert)
+    active = [(alert, instruction_to_staff(pack, alert))
+              for alert in db.scalars(select(Alert).where(Alert.status == AlertStatus.ACTIVE).order_by(Alert.id))]
+    put_kind_in_words(db, pack, [shown for _, shown in active])  # the labels read once for the whole list
+    for alert, shown in active:
         person = alert.customer
         place = person.home if person is not None else alert.property
         result.append({
@@ -238,7 +265,7 @@ def visit_list(db: Session, *, pack: Pack, actor: Actor) -> list[dict]:
             "postcode": place.postcode if place else "",
             "applies_to": f"{person.name} ({person.reference})" if person else "everyone living there",
             "customer": person.reference if person else None, "name": person.name if person else None,
-            "code": shown["code"], "instruction": shown["instruction"],
+            "code": shown["code"], "kind": shown["kind"], "instruction": shown["instruction"],
             "control_measures": shown["control_measures"], "details": shown["details"],
             "next_review": shown["next_review"],
         })

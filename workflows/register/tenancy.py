@@ -38,6 +38,16 @@ def properties_matching(words: str):
                                          Property.postcode.ilike(like), Property.uprn == words.strip()))
 
 
+def find_properties(db: Session, *, text: str, limit: int = 20) -> list[Property]:
+    """Properties whose reference, address or postcode contains the text (a concern about a place)."""
+    return list(db.scalars(select(Property).where(Property.id.in_(properties_matching(text)))
+                           .order_by(Property.postcode, Property.address, Property.id).limit(limit)))
+
+
+def property_named(db: Session, reference: str | None) -> Property | None:
+    return db.scalar(select(Property).where(Property.reference == reference)) if reference else None
+
+
 def customers_matching(words: str):
     """The SQL condition for customers whose name or reference contains the text, or who live now
     at a property whose address, postcode or reference contains it."""

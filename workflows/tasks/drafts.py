@@ -1,18 +1,20 @@
 """Drafts of a step's answers: kept as the person types, so a long risk assessment is not lost to a
 closed tab or a session that ended. A draft is the answers as typed, not yet checked: only the
 person who typed it sees it, on the step's own form, and only while they may still do the step.
-It goes when the step completes or is withdrawn (engine.py calls discard)."""
+It goes when the step completes or is withdrawn (engine.py calls discard), and the background sweep
+deletes what is left behind (sweep): drafts not saved for the pack's [registers] retain_drafts_for,
+and drafts of a step no longer open (one saved as the step completed in another request)."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete
+from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from workflows.cases.assignment import Actor, open_for
 from workflows.definitions.pack import Pack
 from workflows.platform import clock
 from workflows.platform.errors import NotAllowed, NotFound
-from workflows.platform.models import HumanTask, TaskDraft
+from workflows.platform.models import OPEN_TASK, HumanTask, TaskDraft
 from workflows.tasks.inbox import is_open
 
 MAX_ANSWER_CHARS = 20_000  # a typed answer longer than any form takes is not kept
@@ -84,3 +86,12 @@ _DISCARD = delete(TaskDraft).where(TaskDraft.task_id.in_(bindparam("ids", expand
 def discard_own(db: Session, *, actor: Actor, task_id: int) -> None:
     db.execute(delete(TaskDraft).where(TaskDraft.task_id == task_id, TaskDraft.username == actor.username))
 
+
+def sweep(db: Session, *, pack: Pack) -> int:
+    """Drafts nobody will come back to, deleted: typed answers are personal data, kept no longer than
+    they serve. Those not saved for the pack's retain_drafts_for, and those whose step is no longer
+    open (nobody can send them). Returns how many went."""
+    before = clock.duration_before(clock.now(), pack.registers.retain_drafts_for, pack.calendar)
+    closed = select(HumanTask.id).where(HumanTask.status.not_in(OPEN_TASK))
+    gone = db.execute(delete(TaskDraft).where(or_(TaskDraft.saved_at < before, TaskDraft.task_id.in_(closed))))
+    return gone.rowcount or 0
