@@ -91,5 +91,5 @@ def test_two_web_workers_and_one_background_process(derby, cli, shared_clock, tm
 def _answers(base: str) -> bool:
     try:
         return requests.get(f"{base}/sign-in", timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a worker still starting
         return False
