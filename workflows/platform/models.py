@@ -221,7 +221,11 @@ class Alert(Base):
     __table_args__ = (Index("ix_alert_restricted", "restriction", postgresql_where=text("restriction IS NOT NULL"),
                             sqlite_where=text("restriction IS NOT NULL")),
                       # "tenants not told": the few decided, active markers whose tenant is not yet told
-                      Index("ix_alert_not_told", "decided_at", postgresql_where=NOT_TOLD, sqlite_where=NOT_TOLD))
+                      Index("ix_alert_not_told", "decided_at", postgresql_where=NOT_TOLD, sqlite_where=NOT_TOLD),
+                      # the inbox's count of restricted records a role may not see, from the index alone (0027d)
+                      Index("ix_alert_restricted_ids", "restriction", "id", postgresql_where=text("restriction IS NOT NULL"),
+                            sqlite_where=text("restriction IS NOT NULL")),
+                      Index("ix_alert_reported", "reported_at", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
@@ -293,6 +297,7 @@ class LinkedIncident(Base):
 class Case(Base):
     """One process instance: an assessment, one review period, or an appeal."""
     __tablename__ = "workflow_case"
+    __table_args__ = (Index("ix_workflow_case_alert_ids", "alert_id", "id"),)  # an alert's cases, from the index alone
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -322,6 +327,11 @@ class HumanTask(Base):
         # the overdue dashboard pages open steps by due date: walked in order, it stops at a page
         Index("ix_human_task_open_due", "due_at", "id", postgresql_where=text("status IN ('ready', 'claimed')"),
               sqlite_where=text("status IN ('ready', 'claimed')")),
+        # a case's open steps as the inbox counts them, from the index alone; a role's by age (0027d)
+        Index("ix_human_task_open_case_cover", "case_id", "status", "role", "assignee", "due_at", "id",
+              postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
+        Index("ix_human_task_open_role_age", "role", "created_at", "id",
+              postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
