@@ -225,7 +225,11 @@ class Alert(Base):
                       # the inbox's count of restricted records a role may not see, from the index alone (0027d)
                       Index("ix_alert_restricted_ids", "restriction", "id", postgresql_where=text("restriction IS NOT NULL"),
                             sqlite_where=text("restriction IS NOT NULL")),
-                      Index("ix_alert_reported", "reported_at", "id"))
+                      # the register list: counted from an index alone, and walked in the order shown (0027d)
+                      Index("ix_alert_register_count", "status", "restriction", "category"),
+                      Index("ix_alert_review_order", "next_review_at", "id"),
+                      Index("ix_alert_reported", "reported_at", "id"),
+                      Index("ix_alert_customer_ids", "customer_id", "id"))  # a search's customers to their alerts
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
@@ -297,7 +301,9 @@ class LinkedIncident(Base):
 class Case(Base):
     """One process instance: an assessment, one review period, or an appeal."""
     __tablename__ = "workflow_case"
-    __table_args__ = (Index("ix_workflow_case_alert_ids", "alert_id", "id"),)  # an alert's cases, from the index alone
+    # from an alert to its cases and from a step's case to its alert, each from an index alone (0027d)
+    __table_args__ = (Index("ix_workflow_case_alert_ids", "alert_id", "id"),
+                      Index("ix_workflow_case_id_alert", "id", "alert_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
