@@ -9,7 +9,9 @@ restricted), EXPLAIN ANALYZE:
 - a filtered inbox's count reaches each candidate step's alert through (id, alert_id) of its case,
   from the index alone: without it the planner hashed every case (100,000 rows) for 4,740 steps
   (81-148 ms to 16-51 ms on a machine shared with other work);
-- the inbox sorted by age walks a role's open steps in the order shown and stops at the page;
+- the inbox sorted by age walks a role's open steps in the order shown and stops at the page
+  ((status, role, created_at, id), status first as in ix_human_task_open_role: with the role
+  first the planner preferred it, ANDed with every ready step, to count a role's steps);
 - the register is counted from (status, restriction, category) alone (70,000 active alerts:
   61 index pages instead of 2,326 table pages), and walked in the order shown by (next_review_at,
   id) or (reported_at, id), stopping at the page, instead of sorting every alert; a search goes
@@ -47,7 +49,7 @@ def upgrade():
     op.create_index("ix_human_task_open_case_cover", "human_task",
                     ["case_id", "status", "role", "assignee", "due_at", "id"],
                     postgresql_where=OPEN, sqlite_where=OPEN)
-    op.create_index("ix_human_task_open_role_age", "human_task", ["role", "created_at", "id"],
+    op.create_index("ix_human_task_open_role_age", "human_task", ["status", "role", "created_at", "id"],
                     postgresql_where=OPEN, sqlite_where=OPEN)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")

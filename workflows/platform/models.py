@@ -336,7 +336,7 @@ class HumanTask(Base):
         # a case's open steps as the inbox counts them, from the index alone; a role's by age (0027d)
         Index("ix_human_task_open_case_cover", "case_id", "status", "role", "assignee", "due_at", "id",
               postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
-        Index("ix_human_task_open_role_age", "role", "created_at", "id",
+        Index("ix_human_task_open_role_age", "status", "role", "created_at", "id",
               postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -224,15 +224,18 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
     overdue = and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.overdue_before())
     for_role = _for_my_roles(actor)
     columns = (func.count().filter(_mine(actor)), func.count().filter(for_role), func.count().filter(overdue))
-    everything = select(*columns).select_from(HumanTask).where(or_(_mine(actor), for_role)).subquery()
+    # mine (claimed) and my roles' (ready) are apart: each counted from its own index alone
+    # ((status, assignee, due_at), (status, role, due_at)), not both from one scan of every open step
+    mine = select(func.count(), func.count().filter(overdue)).where(_mine(actor)).subquery()
+    for_roles = select(func.count(), func.count().filter(overdue)).where(for_role).subquery()
     excluded = (select(*columns).select_from(HumanTaskExclusion)
                 .join(HumanTask, HumanTask.id == HumanTaskExclusion.task_id)
                 .where(HumanTaskExclusion.username == actor.username, for_role, ~_mine(actor))).subquery()
     hidden = _hidden(pack, actor, columns, or_(_mine(actor), _unclaimed(pack, actor))).subquery()
-    row = db.execute(select(everything, excluded, hidden)
-                     .select_from(everything.join(excluded, true()).join(hidden, true()))).one()
-    mine, unclaimed, late = (row[i] - row[3 + i] - row[6 + i] for i in range(3))
-    return mine, unclaimed, late
+    row = db.execute(select(mine, for_roles, excluded, hidden).select_from(
+        mine.join(for_roles, true()).join(excluded, true()).join(hidden, true()))).one()
+    everything = (row[0], row[2], row[1] + row[3])
+    return tuple(everything[i] - row[4 + i] - row[7 + i] for i in range(3))
 
 
 def team_page(db: Session, *, pack: Pack, actor: Actor, filters: Filters) -> paging.Page:
