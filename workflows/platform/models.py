@@ -229,7 +229,8 @@ class Alert(Base):
                       Index("ix_alert_register_count", "status", "restriction", "category"),
                       Index("ix_alert_review_order", "next_review_at", "id"),
                       Index("ix_alert_reported", "reported_at", "id"),
-                      Index("ix_alert_customer_ids", "customer_id", "id"))  # a search's customers to their alerts
+                      # a search's (and a check's) customers to their alerts, read from the index alone
+                      Index("ix_alert_customer_ids", "customer_id", "status", "restriction", "category", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
