@@ -131,8 +131,8 @@ def _step_narrowed(filters: Filters):
 
 def _alert_narrowed(filters: Filters):
     """The filters on the step's alert: its category, its customer, the search. A customer is matched
-    by the ids of the customers whose name or reference matches (their trigram indexes on
-    PostgreSQL), so neither a list nor a count joins the customer to filter."""
+    by the ids of the customers found (a search through their trigram indexes on PostgreSQL), so
+    neither a list nor a count joins the customer to filter."""
     conditions = []
     if filters.category:
         conditions.append(Alert.category == filters.category)
