@@ -8,7 +8,14 @@ search, sorting and a deep page; the team view; the register list paged and filt
 templates: everything but the network) and prints the median and p95. Drops the database at
 the end unless --keep.
 
+With --seeder seed, each size of --alerts (10,000 and 100,000 by default) is seeded instead by
+benchmarks/seed.py, the realistic seeder every benchmark shares (real captured workflow states,
+several cases per alert, steps over every role, 2% restricted, history over ten years; its
+customers have no address on record, so the checks by street and postcode find no one), and the
+same pages are timed on each.
+
     python benchmarks/inbox.py [--server postgresql://postgres@127.0.0.1:5432/test] [--requests 200]
+    python benchmarks/inbox.py --seeder seed [--alerts 10000 100000]
 """
 import argparse
 import os
@@ -202,6 +209,33 @@ def report(name, times):
     print(f"{name:52} median {statistics.median(times):6.1f} ms   p95 {p95:6.1f} ms   (n={len(times)})")
 
 
+def measure(requests, own_seed=True):
+    """Time every page on the database DATABASE_URL names, as the seeded users (`own_seed`: seeded
+    here, whose sizes the lines name)."""
+    from webapp import create_app
+    app = create_app({"TESTING": False})
+    manager, head, staff = (signed_in_client(app, u) for u in ("asb.manager.0", "head.of.service.0", "staff.0"))
+    report("inbox, ASB manager" + (" (6,000 open for the role)" if own_seed else ""), timed(manager, ["/inbox"], requests))
+    report("inbox, Head of Service" + (" (4,000 open for the role)" if own_seed else ""), timed(head, ["/inbox"], requests))
+    report("inbox with filters, ASB manager (overdue, category + age, search, page 20)",
+           timed(manager, ["/inbox?whose=roles&overdue=1", "/inbox?category=rpo&sort=age", "/inbox?q=Smith",
+                           "/inbox?whose=roles&page=20", "/inbox?due_this_week=1"], requests))
+    report("inbox with filters, Head of Service", timed(head, ["/inbox?whose=roles&overdue=1", "/inbox?q=Smith",
+                                                              "/inbox?whose=roles&page=20"], requests))
+    report("team view, Head of Service (steps of the roles below)",
+           timed(head, ["/inbox/team", "/inbox/team?overdue=1", "/inbox/team?page=40"], requests))
+    report("register /alerts, Head of Service (page 1, search, newest p10, review before)",
+           timed(head, ["/alerts", "/alerts?q=Smith", "/alerts?status=all&sort=newest&page=10",
+                        "/alerts?review_before=2027-01-01&category=rpo"], requests))
+    report("check before visiting (name, surname, ref, postcode, street)",
+           timed(staff, ["/check?q=Mary+Mellor", "/check?q=Patel", "/check?q=B4242", "/check?q=DE23+5",
+                         "/check?q=Sinfin+Lane"], requests))
+    report(f"check before visiting by postcode ({PROPERTIES:,} properties)" if own_seed else
+           "check before visiting by postcode (no addresses in seed.py: none found)",
+           timed(staff, [f"/check?q={postcode(i).replace(' ', '+')}" for i in (7, 4242, 30_001, 65_000, 99_999)],
+                 requests))
+
+
 def main():
     global DB_NAME
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -211,32 +245,29 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the alertflow_bench database afterwards")
     parser.add_argument("--database", default="alertflow_bench",
                         help="the name of the database to create (another name when benchmarks run side by side)")
+    parser.add_argument("--seeder", choices=("inbox", "seed"), default="inbox",
+                        help="inbox: this file's own register (100,000 alerts); seed: benchmarks/seed.py at each --alerts")
+    parser.add_argument("--alerts", type=int, nargs="+", default=[10_000, 100_000], help="with --seeder seed")
     args = parser.parse_args()
     DB_NAME = args.database
+    if args.seeder == "seed":
+        from benchmarks import seed as realistic
+        for n in args.alerts:
+            url = realistic.new_postgres_database(args.server, DB_NAME)
+            try:
+                realistic.seed(url, n)
+                print(f"{n:,} alerts (benchmarks/seed.py, PostgreSQL), {args.requests} requests a line")
+                measure(args.requests, own_seed=False)
+            finally:
+                from workflows.platform.db import engine_for
+                engine_for(url).dispose()
+                if not args.keep:
+                    drop_database(args.server)
+        return
     url = create_database(args.server)
     try:
         seed(url)
-        from webapp import create_app
-        app = create_app({"TESTING": False})
-        manager, head, staff = (signed_in_client(app, u) for u in ("asb.manager.0", "head.of.service.0", "staff.0"))
-        report("inbox, ASB manager (6,000 open for the role)", timed(manager, ["/inbox"], args.requests))
-        report("inbox, Head of Service (4,000 open for the role)", timed(head, ["/inbox"], args.requests))
-        report("inbox with filters, ASB manager (overdue, category + age, search, page 20)",
-               timed(manager, ["/inbox?whose=roles&overdue=1", "/inbox?category=rpo&sort=age", "/inbox?q=Smith",
-                               "/inbox?whose=roles&page=20", "/inbox?due_this_week=1"], args.requests))
-        report("inbox with filters, Head of Service", timed(head, ["/inbox?whose=roles&overdue=1", "/inbox?q=Smith",
-                                                                  "/inbox?whose=roles&page=20"], args.requests))
-        report("team view, Head of Service (steps of the roles below)",
-               timed(head, ["/inbox/team", "/inbox/team?overdue=1", "/inbox/team?page=40"], args.requests))
-        report("register /alerts, Head of Service (page 1, search, newest p10, review before)",
-               timed(head, ["/alerts", "/alerts?q=Smith", "/alerts?status=all&sort=newest&page=10",
-                            "/alerts?review_before=2027-01-01&category=rpo"], args.requests))
-        report("check before visiting (name, surname, ref, postcode, street)",
-               timed(staff, ["/check?q=Mary+Mellor", "/check?q=Patel", "/check?q=B4242", "/check?q=DE23+5",
-                             "/check?q=Sinfin+Lane"], args.requests))
-        report(f"check before visiting by postcode ({PROPERTIES:,} properties)",
-               timed(staff, [f"/check?q={postcode(i).replace(' ', '+')}" for i in (7, 4242, 30_001, 65_000, 99_999)],
-                     args.requests))
+        measure(args.requests)
     finally:
         if not args.keep:
             drop_database(args.server)

@@ -520,10 +520,8 @@ def check(db, text, username):
                        f"{_marker_line(m)} (at this address)")
     if not results:
         click.echo(f"no customer matches '{text}', nor any property with a marker")
-    elif len(results) >= markers.CHECK_SHOWS:
-        total = markers.customers_matching(db, text=text)
-        if total > len(results):
-            click.echo(f"showing {len(results)} of {total}, narrow your search")
+    elif results.matched > len(results):
+        click.echo(f"showing {len(results)} of {results.matched}, narrow your search")
 
 
 def print_open_steps(db, username, alert_id):

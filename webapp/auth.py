@@ -64,9 +64,9 @@ def load_user(user_id: str):
         if user is None or not user.active or session.get("generation") != user.session_generation:
             return None
         # a password alone is not a sign-in for an account that two-step sign-in guards
-        if second_factor.asks_for_code(active_pack(), user) and not session.get("second_factor"):
+        if second_factor.asks_for_code(pack(), user) and not session.get("second_factor"):
             return None
-        return SignedIn(user.id, user.username, user.full_name, actor_of(db, active_pack(), user.username, user.role_keys))
+        return SignedIn(user.id, user.username, user.full_name, actor_of(db, pack(), user.username, user.role_keys))
 
 
 def actor() -> Actor:
@@ -147,7 +147,7 @@ def header():
         with transaction() as db:
             return inboxes.header_counts(db, pack=pack(), actor=actor())
     signed_in = current_user.is_authenticated
-    return {"header_counts": header_counts, "pack_name": active_pack().name,
+    return {"header_counts": header_counts, "pack_name": pack().name,
             "is_admin": signed_in and administrator(pack(), actor()),
             "may_import": signed_in and permissions.may_import_register(pack(), actor())}
 

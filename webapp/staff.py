@@ -128,7 +128,7 @@ def check():
     with transaction() as db:
         if query:
             results = markers.check_before_visit(db, pack=pack(), actor=actor(), text=query)
-            total = markers.customers_matching(db, text=query) if len(results) >= markers.CHECK_SHOWS else len(results)
+            total = max(results.matched, len(results))
         return render_template("check.html", title="Check before visiting", query=query, results=results,
                                total=total)
 

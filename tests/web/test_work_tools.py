@@ -88,6 +88,64 @@ def test_counts_and_rows_never_reveal_restricted_records(records, as_user):
     assert arthur.get("/inbox/counts.json").get_json()["unclaimed"] >= 3
 
 
+def shown_total(html, section="unclaimed"):
+    """The total a section says ("1–50 of 312" -> 312, "none" -> 0)."""
+    summary = re.search(rf'data-range="{section}">([^<]*)<', html).group(1)
+    return 0 if summary == "none" else int(summary.rsplit(" of ", 1)[1])
+
+
+def test_every_narrowed_total_is_the_rows_a_role_outside_a_restriction_sees(records, as_user):
+    # Heads of Service's steps, overdue and not, on the scheduled offender's restricted record (C2,
+    # Mary Jones) and on an ordinary one (C3, Peter Brown): Helen may not know the first exists. The
+    # totals of the filters on the step alone come from the task indexes less the hidden steps, those
+    # on the alert from a join: each must be the rows she is shown, none of them secret.
+    copy_steps(records["ralert"], "head_of_service", 12, title="Secret step", first_due_in_days=-4)
+    copy_steps(records["alert"], "head_of_service", 12, title="Open step", first_due_in_days=-4)
+    copy_steps(records["ralert"], "head_of_service", 3, title="Secret step", assignee="helen")
+    copy_steps(records["alert"], "head_of_service", 2, title="Open step", assignee="helen")
+    copy_steps(records["ralert"], "asb_manager", 5, title="Secret step", first_due_in_days=-4)
+    copy_steps(records["alert"], "asb_manager", 5, title="Open step", first_due_in_days=-4)
+    helen = as_user("helen")
+    expected_open = {"whose=roles&overdue=1": 4, "whose=roles&due_this_week=1": None, "whose=roles&category=near_miss": 12,
+                     "whose=roles&category=rpo": 0, "whose=roles&q=step": 12, "whose=roles&q=Brown": 12,
+                     "whose=roles&q=Jones": 0, "whose=roles&customer=c3": 12, "whose=roles&customer=C2": 0}
+    for args, open_steps in expected_open.items():
+        page = text(helen.get(f"/inbox?{args}&per_page=500"))
+        assert "Secret step" not in page, args
+        assert shown_total(page) == len(task_ids(page)), args
+        if open_steps is not None:
+            assert page.count(">Open step ") == open_steps, args
+    both = text(helen.get("/inbox?overdue=1&per_page=500"))  # both sections counted in one statement
+    assert "Secret step" not in both
+    assert shown_total(both, "mine") + shown_total(both, "unclaimed") == len(task_ids(both))
+    mine = text(helen.get("/inbox?whose=mine&q=step&per_page=500"))
+    assert shown_total(mine, "mine") == len(task_ids(mine)) == 2 and "Secret step" not in mine
+    for args in ("overdue=1", "category=near_miss", "q=step", ""):  # the team view: the roles below hers
+        team = text(helen.get(f"/inbox/team?{args}&per_page=500"))
+        total = int(re.search(r"(?:\d+–\d+ of (\d+)|(none))", team).group(1) or 0)
+        assert "Secret step" not in team and total == len(task_ids(team)), args
+        assert team.count(">Open step ") == (4 if args == "overdue=1" else 5), args
+    overdue = helen.get("/inbox/counts.json").get_json()  # the header's counts, in one statement
+    assert overdue["mine"] == len(task_ids(text(helen.get("/inbox?whose=mine&per_page=500"))))
+    assert overdue["unclaimed"] == len(task_ids(text(helen.get("/inbox?whose=roles&per_page=500"))))
+
+
+def test_the_register_search_finds_a_customer_their_reference_or_the_marker_words_need_to_know_applied(
+        records, as_user):
+    hugo = as_user("hugo")  # reads every story and may see scheduled offenders
+    for words, expected in (("Peter Brown", {records["alert"]}), ("c2", {records["ralert"]}),
+                            ("in pairs", {records["alert"]}), ("relevant manager", {records["ralert"]}),
+                            ("Nobody", set())):
+        page = text(hugo.get(f"/alerts?status=all&q={words}"))
+        found = {int(a) for a in re.findall(r'data-alert="(\d+)"', page)}
+        assert found == expected, words
+        assert (f"1–{len(found)} of {len(found)}" if found else "none") in page, words
+    helen = text(as_user("helen").get("/alerts?status=all&q=manager"))  # may not know the restricted record
+    assert f'data-alert="{records["ralert"]}"' not in helen
+    shown = re.findall(r'data-alert="(\d+)"', helen)
+    assert (f"1–{len(shown)} of {len(shown)}" if shown else "none") in helen
+
+
 def test_the_register_is_searched_filtered_sorted_and_paged_with_overdue_reviews_flagged(records, as_user, cli):
     hugo = as_user("hugo")  # reads every story ([registers] case_readers) and may see scheduled offenders
     everything = text(hugo.get("/alerts?status=all"))

@@ -224,7 +224,16 @@ class Alert(Base):
                       # "tenants not told": the few decided, active markers whose tenant is not yet told
                       Index("ix_alert_not_told", "decided_at", postgresql_where=NOT_TOLD, sqlite_where=NOT_TOLD),
                       # "interim alerts awaiting assessment": the few active markers with no decision yet
-                      Index("ix_alert_interim", "placed_at", "id", postgresql_where=INTERIM, sqlite_where=INTERIM))
+                      Index("ix_alert_interim", "placed_at", "id", postgresql_where=INTERIM, sqlite_where=INTERIM),
+                      # the inbox's count of restricted records a role may not see, from the index alone (0027d)
+                      Index("ix_alert_restricted_ids", "restriction", "id", postgresql_where=text("restriction IS NOT NULL"),
+                            sqlite_where=text("restriction IS NOT NULL")),
+                      # the register list: counted from an index alone, and walked in the order shown (0027d)
+                      Index("ix_alert_register_count", "status", "restriction", "category"),
+                      Index("ix_alert_review_order", "next_review_at", "id"),
+                      Index("ix_alert_reported", "reported_at", "id"),
+                      # a search's (and a check's) customers to their alerts, read from the index alone
+                      Index("ix_alert_customer_ids", "customer_id", "status", "restriction", "category", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
@@ -296,9 +305,12 @@ class LinkedIncident(Base):
 class Case(Base):
     """One process instance: an assessment, one review period, or an appeal."""
     __tablename__ = "workflow_case"
-    # "appeals past deadline" starts from the running appeals
+    # "appeals past deadline" starts from the running appeals; from an alert to its cases and from a
+    # step's case to its alert, each from an index alone (0027d)
     __table_args__ = (Index("ix_workflow_case_running_kind", "kind", postgresql_where=text("status = 'running'"),
-                            sqlite_where=text("status = 'running'")),)
+                            sqlite_where=text("status = 'running'")),
+                      Index("ix_workflow_case_alert_ids", "alert_id", "id"),
+                      Index("ix_workflow_case_id_alert", "id", "alert_id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -331,6 +343,11 @@ class HumanTask(Base):
         # the dashboard's weeks: the steps closed since a moment (a cancelled one has no completed_at)
         Index("ix_human_task_closed", "completed_at", postgresql_where=text("status NOT IN ('ready', 'claimed')"),
               sqlite_where=text("status NOT IN ('ready', 'claimed')")),
+        # a case's open steps as the inbox counts them, from the index alone; a role's by age (0027d)
+        Index("ix_human_task_open_case_cover", "case_id", "status", "role", "assignee", "due_at", "id",
+              postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
+        Index("ix_human_task_open_role_age", "status", "role", "created_at", "id",
+              postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
