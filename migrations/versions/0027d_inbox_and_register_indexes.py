@@ -24,13 +24,13 @@ restricted), EXPLAIN ANALYZE:
   them the planner guessed three times the open steps of a role and hashed whole tables.
 
 Revision ID: 0027d
-Revises: 0026
+Revises: 0027c
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0027d"
-down_revision = "0026"
+down_revision = "0027c"
 branch_labels = None
 depends_on = None
 

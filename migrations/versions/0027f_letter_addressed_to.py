@@ -2,13 +2,13 @@
 still the letter that was sent (letters issued before keep being drawn at the current address)
 
 Revision ID: 0027f
-Revises: 0027c
+Revises: 0027d
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0027f"
-down_revision = "0027c"
+down_revision = "0027d"
 branch_labels = None
 depends_on = None
 

@@ -14,7 +14,7 @@ from workflows.cases.assignment import Actor, roles_acting_for
 from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property,
                                        SavedFilter, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import managed_roles, restrictions_admitting, visible
+from workflows.permissions import hidden as hidden_from, managed_roles, visible
 
 
 def not_excluded(username: str):
@@ -172,8 +172,7 @@ def _hidden(pack: Pack, actor: Actor, columns, *conditions):
     what they may see without joining every open step to its alert."""
     return (select(*columns).select_from(Alert).join(Case, Case.alert_id == Alert.id)
             .join(HumanTask, HumanTask.case_id == Case.id)
-            .where(Alert.restriction.is_not(None), Alert.restriction.not_in(restrictions_admitting(pack, actor)),
-                   *conditions))
+            .where(hidden_from(pack, actor), *conditions))
 
 
 def _totals(db, pack, actor, sections, filters) -> list[int]:
