@@ -1,9 +1,12 @@
-"""The impact of a changed diagram on N running cases: `alertflow pack impact` (and the table
-under Check) works each case's move out in memory, so its cost grows with the running cases.
+"""The impact of a change on N running cases, as `alertflow pack impact` (and the table under Check)
+works it out: of a changed diagram, each case's move worked out in memory, and of a changed pack.toml,
+the database asked for the cases each changed setting reaches; both costs grow with the cases.
 
-On a fresh SQLite database (or --postgres URL): Derby's pack installed, N review cases waiting
-on their six-month timers (tests/workers/seed.py), then the impact of derby_review with P3M,
-timed as the process owner's command runs it. Prints cases per second.
+On a fresh SQLite database (or --postgres URL): Derby's pack installed, N review cases on their
+six-month timers (tests/workers/seed.py), all past due (so every one is a late review that
+`review_from_due_date = false` reaches); then, timed as the process owner's command runs them, the
+impact of pack.toml with review_from_due_date = false and of derby_review with P3M. Prints cases
+per second for each and their ratio. Run on a quiet machine, or compare only the ratio.
 
     python benchmarks/impact.py [--cases 1000] [--postgres URL]
 """
@@ -33,7 +36,7 @@ def main():
     from workflows.accounts import people
     from workflows.cases import engine
     from workflows.definitions import deployment, policy_changes
-    from workflows.definitions.pack import load_pack
+    from workflows.definitions.pack import PackSource, load_pack, read_pack_files
     from workflows.platform import clock, db as database
 
     pack = load_pack("derby")
@@ -42,16 +45,25 @@ def main():
         people.add_customer(db, reference="C1", name="John Smith")
         people.add_user(db, pack=pack, username="paula", full_name="Paula", roles=["process_owner"])
     seed_due_reviews(pack, args.cases)
-    content = (ROOT / "bpmn" / "derby" / "derby_review.bpmn").read_bytes().replace(b">P6M<", b">P3M<", 1)
+    _, source = read_pack_files("derby", ROOT / "bpmn")
+    edited = PackSource(source.pack_toml.replace("[pack]\n", "[pack]\nreview_from_due_date = false\n", 1), source.letters)
+    diagram = (ROOT / "bpmn" / "derby" / "derby_review.bpmn").read_bytes().replace(b">P6M<", b">P3M<", 1)
     with clock.frozen_at(clock.parse_moment(AFTER)), database.transaction() as db:
         paula = engine.actor_for(db, pack, "paula")
         started = time.perf_counter()
-        checked = policy_changes.check_file(db, pack=pack, content=content, filename="derby_review.bpmn")
-        rows = policy_changes.impact(db, pack=pack, actor=paula, checked=checked, content=content)["derby_review"]
-        took = time.perf_counter() - started
-    moving = sum(1 for r in rows if r.changes)
-    print(f"impact of derby_review P6M -> P3M on {len(rows)} running cases ({moving} with a review moving): "
-          f"{took:.2f}s, {len(rows) / took:.0f} cases/s ({os.environ['DATABASE_URL'].split(':')[0]})")
+        checked = policy_changes.check_settings(db, pack=pack, source=edited)
+        settings_rows = policy_changes.impact_of_settings(db, pack=pack, actor=paula, checked=checked)
+        settings_took = time.perf_counter() - started
+        started = time.perf_counter()
+        checked = policy_changes.check_file(db, pack=pack, content=diagram, filename="derby_review.bpmn")
+        diagram_rows = policy_changes.impact(db, pack=pack, actor=paula, checked=checked, content=diagram)["derby_review"]
+        diagram_took = time.perf_counter() - started
+    kind = os.environ["DATABASE_URL"].split(":")[0]
+    print(f"impact of pack.toml review_from_due_date = false on {len(settings_rows)} late reviews: "
+          f"{settings_took:.2f}s, {len(settings_rows) / settings_took:.0f} cases/s ({kind})")
+    print(f"impact of derby_review P6M -> P3M on {len(diagram_rows)} running cases: "
+          f"{diagram_took:.2f}s, {len(diagram_rows) / diagram_took:.0f} cases/s ({kind})")
+    print(f"the pack.toml impact took {settings_took / diagram_took:.2f}x the diagram's")
 
 
 if __name__ == "__main__":
