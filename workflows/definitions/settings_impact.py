@@ -18,21 +18,19 @@ says what the engine would then do:
   issuing a letter (which names the category) is refused.
 What a case has already worked out stays: a review already scheduled keeps its date (its timer was
 set when the period started), a step keeps its due date, a letter issued keeps its text."""
-import re
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workflows.definitions import deployment, spiff
+from workflows.definitions.flow_checks import NS
 from workflows.definitions.pack import Pack
 from workflows.definitions.versions import Impact
 from workflows.platform import clock, wording
 from workflows.platform.models import OPEN_TASK, Alert, AlertStatus, Case, CaseStatus, HumanTask, Letter, User, UserRole
 from workflows.register import appeals
 
-NS = {"bpmn": deployment.BPMN, "camunda": "http://camunda.org/schema/1.0/bpmn"}
-ISO_DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?|P\d+WD")
 
 
 def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
@@ -196,7 +194,7 @@ def _review_period(db: Session, case: Case, pack: Pack) -> str | None:
                     return None
                 timer = spiff.safe_xml(scheduled.bpmn_xml).find(".//bpmn:timerEventDefinition/bpmn:timeDuration", NS)
                 text = (timer.text or "").strip().strip("'\"") if timer is not None else ""
-                return text if ISO_DURATION.fullmatch(text) else None
+                return text if clock.ISO_DURATION.fullmatch(text) else None
     return None
 
 
