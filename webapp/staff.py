@@ -104,7 +104,7 @@ def report():
                                              description=form.description.data,
                                              staff_involved=form.staff_involved.data, link_to=link_to)
                 steps = inboxes.open_steps(db, pack=pack(), actor=actor(), alert_id=case.alert_id)
-                who = ", ".join(pack().roles[t.role].name for t in steps)
+                who = ", ".join(wording.labelled(pack().roles, t.role) for t in steps)
                 what = (f"linked to the marker on alert {case.alert_id}" if link_to
                         else f"concern reported (alert {case.alert_id})")
                 flash(f"Thank you: {what}." + (f" It is with the {who}." if who else ""))

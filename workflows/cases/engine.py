@@ -18,12 +18,13 @@ from workflows.platform import clock, text, wording
 from workflows.definitions import deployment, spiff
 from workflows.cases import forms
 from workflows.register import appeals, housing_system, incidents, letters
+from workflows.register import tenancy as tenancies
 from workflows import permissions
 from workflows.cases.actions import ACTIONS, ActionContext
 from workflows.cases.assignment import Actor, actor_of, check_may_act, check_not_excluded, role_clear_of, route
 from workflows.tasks import drafts
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, StepFailed, WorkflowError
-from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, LinkedIncident, OPEN_TASK, Property, TaskStatus, User, UserRole)
+from workflows.platform.models import (Alert, AlertStatus, Case, CaseStatus, Customer, HumanTask, HumanTaskExclusion, Letter, LinkedIncident, OPEN_TASK, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 
 SYSTEM = "system"
@@ -109,7 +110,7 @@ def _report_about_property(db: Session, *, pack: Pack, actor: Actor, property_re
                                        f"(its reference, shown by check before visiting)"})
     if link_to is not None:
         raise FormInvalid({"link_to": "a concern about a property is reported as a new concern, not linked"})
-    place = db.scalar(select(Property).where(Property.reference == property_ref))
+    place = tenancies.property_named(db, property_ref)
     if place is None:
         raise NotFound(f"there is no property with reference '{property_ref}'")
     staff_involved = _staff_involved(db, staff_involved)

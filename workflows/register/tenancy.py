@@ -45,6 +45,7 @@ def find_properties(db: Session, *, text: str, limit: int = 20) -> list[Property
 
 
 def property_named(db: Session, reference: str | None) -> Property | None:
+    """The property with this reference (None: no such property, or no reference given)."""
     return db.scalar(select(Property).where(Property.reference == reference)) if reference else None
 
 
@@ -74,7 +75,7 @@ def home(db: Session, *, address: str, postcode: str, uprn: str | None = None,
     reference = text.clean_text(reference, field="property", max_length=text.CUSTOMER_REFERENCE,
                                 label="property reference") or None
     if reference and not (address or postcode):  # a property already on record, by its reference
-        found = db.scalar(select(Property).where(Property.reference == reference))
+        found = property_named(db, reference)
         if found is None:
             raise FormInvalid({"property": f"there is no property with reference '{reference}'"})
         return found
@@ -87,8 +88,8 @@ def home(db: Session, *, address: str, postcode: str, uprn: str | None = None,
     found = None
     if uprn:
         found = db.scalar(select(Property).where(Property.uprn == uprn))
-    if found is None and reference:
-        found = db.scalar(select(Property).where(Property.reference == reference))
+    if found is None:
+        found = property_named(db, reference)
     if found is None:
         found = db.scalar(select(Property).where(Property.address == address, Property.postcode == postcode))
     if found is not None:
