@@ -144,6 +144,8 @@ def test_two_managers_complete_the_same_step_at_once(sign_in_page, live_server):
     for page in pages:
         page.locator("#unclaimed tr", has_text=f"alert {alert_id}").get_by_role("link").click()
         fill(page, {**OFFENDER, "marker_text": f"Decided by {page.locator('.top button.link').inner_text()}"})
+    for page in pages:  # the drafts saved as they typed have been answered (a save still in flight
+        page.wait_for_load_state("networkidle")  # rewrites the session cookie, the flash with it)
     # both forms go at the same moment: submit without waiting, then see where each landed
     for page in pages:
         page.evaluate("document.getElementById('task-form').requestSubmit()")
