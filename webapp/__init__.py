@@ -35,6 +35,8 @@ def create_app(settings: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # the cookie is sent only when the session changed (see auth._seen_at_step for why)
+        SESSION_REFRESH_EACH_REQUEST=False,
         NODE_MODULES=str(config.PROJECT_ROOT / "node_modules"),
     )
     app.config.update(settings or {})

@@ -124,7 +124,8 @@ def end_old_sessions():
     signed_in_at, now = session.get("signed_in_at"), time.time()
     if not signed_in_at:
         return None
-    idle = now - session.get("seen_at", signed_in_at) > current_app.config["SESSION_IDLE"].total_seconds()
+    idle_for = current_app.config["SESSION_IDLE"].total_seconds()
+    idle = now - session.get("seen_at", signed_in_at) > idle_for
     if idle or now - signed_in_at > SESSION_MAX_AGE.total_seconds():
         from .inbox import keep_answers_of_ended_session
         kept = request.method == "POST" and keep_answers_of_ended_session(dict(session))
@@ -134,9 +135,24 @@ def end_old_sessions():
         next_path = (request.full_path if request.method == "GET"
                      else url_for("inbox.task", task_id=request.view_args["task_id"]) if kept else None)
         return redirect(url_for("auth.sign_in", next=next_path))
-    if request.endpoint not in NOT_ACTIVITY:
+    if request.endpoint not in NOT_ACTIVITY and now - session.get("seen_at", 0) >= _seen_at_step(idle_for):
         session["seen_at"] = now
     return None
+
+
+def idle_seconds_left_at_least() -> int:
+    """How long a page may rest before its session ends, at the least (for the warning before it
+    does): the idle time, less the step by which the last request may not have been recorded."""
+    idle_for = current_app.config["SESSION_IDLE"].total_seconds()
+    return int(idle_for - _seen_at_step(idle_for))
+
+
+def _seen_at_step(idle_for: float) -> float:
+    """How far `seen_at` must move before it is written: a minute, or a twentieth of a shorter idle
+    time. The session lives in the cookie, so a write sends the whole cookie back; written on every
+    request, a draft save still in flight when the form is sent would answer last with the session
+    as it was before, and drop the flash the completed step left in it."""
+    return min(60.0, idle_for / 20)
 
 
 @blueprint.app_context_processor

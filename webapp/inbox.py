@@ -1,5 +1,5 @@
 """The inbox and the task page: claim, release, reassign, and complete a step with its form."""
-from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from workflows.platform.db import transaction
 from workflows.platform.errors import Conflict, FormInvalid, NotAllowed, NotFound, WorkflowError
 from workflows.platform.models import TaskStatus, User
 
-from .auth import actor, pack
+from .auth import actor, idle_seconds_left_at_least, pack
 
 blueprint = Blueprint("inbox", __name__)
 
@@ -174,7 +174,7 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
                            values=values or {}, errors=errors or {}, problem=problem, candidates=candidates,
                            overdue=inboxes.is_overdue(task), roles=pack().roles, pack=pack(),
                            can_read_case=readable, draft=draft,
-                           session_seconds=int(current_app.config["SESSION_IDLE"].total_seconds())), status
+                           session_seconds=idle_seconds_left_at_least()), status
 
 
 def _may_act(task) -> bool:

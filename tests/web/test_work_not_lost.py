@@ -46,6 +46,30 @@ def test_a_draft_comes_back_on_the_form_until_the_step_is_completed(records, wor
     assert drafts() == {}  # the answers are the step's now
 
 
+def test_a_draft_saved_while_the_step_is_sent_cannot_undo_what_the_step_said(records, as_user):
+    """The session lives in the cookie: a draft save still on its way when the form goes answers
+    last, and if it sent the cookie back it would be the cookie as it was before the step, without
+    the step's "done" message. A request that changes nothing in the session sends no cookie."""
+    task = records["task"]
+    anna = as_user("anna")
+    token = anna.token(f"/tasks/{task}")
+    late_save = anna.client.post(f"/tasks/{task}/draft", data={**TYPED, "csrf_token": token},
+                                 headers={"X-CSRFToken": token})
+    assert late_save.status_code == 200 and "Set-Cookie" not in late_save.headers
+    assert "Set-Cookie" not in anna.client.get("/inbox/counts.json").headers
+    assert "Set-Cookie" not in anna.client.get("/inbox").headers
+
+
+def test_a_session_in_use_stays_signed_in_though_the_cookie_is_not_sent_each_time(records, app, as_user):
+    app.config["SESSION_IDLE"] = timedelta(seconds=2)
+    anna = as_user("anna")
+    for _ in range(6):  # 3.6 s in all, each request well inside the idle time of the one before
+        time.sleep(0.6)
+        assert anna.get("/inbox").status_code == 200
+    time.sleep(2.2)
+    assert "/sign-in" in anna.get("/inbox").headers["Location"]
+
+
 def test_a_draft_can_be_discarded(records, as_user):
     task = records["task"]
     anna = as_user("anna")
