@@ -511,6 +511,15 @@ def migration_problem(case: Case, definition) -> str | None:
     return _problem_moving(_restored(case), new_spec, f"version {definition.version}")
 
 
+def case_data(case: Case) -> dict:
+    """What a running case knows now, as its next step would read it (the data of its waiting and
+    ready tasks), worked out in memory: nothing is locked or written."""
+    data = {}
+    for task in _restored(case).get_tasks(state=TaskState.READY | TaskState.WAITING):
+        data.update(task.data)
+    return data
+
+
 def _restored(case: Case):
     """The case's workflow as saved, in memory only (nothing is locked or written)."""
     spec, subprocess_specs = deployment.spec_for(case.definition)
