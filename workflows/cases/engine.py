@@ -511,13 +511,14 @@ def migration_problem(case: Case, definition) -> str | None:
     return _problem_moving(_restored(case), new_spec, f"version {definition.version}")
 
 
-def case_data(case: Case) -> dict:
+def case_data(case: Case) -> tuple[dict, set[str]]:
     """What a running case knows now, as its next step would read it (the data of its waiting and
-    ready tasks), worked out in memory: nothing is locked or written."""
-    data = {}
-    for task in _restored(case).get_tasks(state=TaskState.READY | TaskState.WAITING):
+    ready tasks), and the ids of the diagram elements it has done, worked out in memory: nothing is
+    locked or written."""
+    workflow, data = _restored(case), {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
         data.update(task.data)
-    return data
+    return data, {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
 
 
 def _restored(case: Case):

@@ -189,7 +189,8 @@ def _escalation(task: HumanTask, old: Pack, new: Pack) -> list[str]:
 
 
 def _carried(db: Session, old: Pack, new: Pack) -> list[tuple[Case, list[str]]]:
-    """Each running case that can still schedule a review (its diagram has a schedule_review step),
+    """Each running case that can still schedule a review (its diagram has a schedule_review step it
+    has not done),
     when [pack] review_carries changes: what the review it schedules would start with, or no longer
     (actions.schedule_review passes each name with the case's value then, blank if it has none)."""
     added = [n for n in new.review_carries if n not in old.review_carries]
@@ -197,14 +198,16 @@ def _carried(db: Session, old: Pack, new: Pack) -> list[tuple[Case, list[str]]]:
     if not added and not removed:
         return []
     found, fields = [], {}
-    schedules: dict[int, bool] = {}  # definition id -> whether its diagram schedules a review
+    schedules: dict[int, set[str]] = {}  # definition id -> the ids of its schedule_review steps
     for case in db.scalars(select(Case).where(Case.status == CaseStatus.RUNNING).order_by(Case.id)):
         if case.definition_id not in schedules:
-            schedules[case.definition_id] = any(
-                t.get(f"{{{NS['camunda']}}}topic") == "schedule_review" for t in spiff.safe_xml(case.definition.bpmn_xml).iter())
+            schedules[case.definition_id] = {t.get("id") for t in spiff.safe_xml(case.definition.bpmn_xml).iter()
+                                             if t.get(f"{{{NS['camunda']}}}topic") == "schedule_review"}
         if not schedules[case.definition_id]:
             continue
-        data = engine.case_data(case)
+        data, done = engine.case_data(case)
+        if schedules[case.definition_id] <= done:
+            continue  # it has scheduled its review already (under the settings of that day)
         lines = []
         for name in added + removed:
             if name not in fields:
