@@ -5,7 +5,8 @@ the database asked for the cases each changed setting reaches; both costs grow w
 On a fresh SQLite database (or --postgres URL): Derby's pack installed, N review cases on their
 six-month timers (tests/workers/seed.py), all past due (so every one is a late review that
 `review_from_due_date = false` reaches); then, timed as the process owner's command runs them, the
-impact of pack.toml with review_from_due_date = false and of derby_review with P3M. Prints cases
+impact of pack.toml with review_from_due_date = false, of derby_review with P3M, and of pack.toml
+carrying one more name to each review (review_carries: each case's saved state read). Prints cases
 per second for each and their ratio. Run on a quiet machine, or compare only the ratio.
 
     python benchmarks/impact.py [--cases 1000] [--postgres URL]
@@ -58,11 +59,21 @@ def main():
         checked = policy_changes.check_file(db, pack=pack, content=diagram, filename="derby_review.bpmn")
         diagram_rows = policy_changes.impact(db, pack=pack, actor=paula, checked=checked, content=diagram)["derby_review"]
         diagram_took = time.perf_counter() - started
+        # [pack] review_carries reads what each running case knows (its saved state), as a move does
+        carrying = PackSource(source.pack_toml.replace('review_carries = ["complex_needs_consulted"]',
+                                                       'review_carries = ["complex_needs_consulted", "partner_source"]'),
+                              source.letters)
+        started = time.perf_counter()
+        checked = policy_changes.check_settings(db, pack=pack, source=carrying)
+        carried_rows = policy_changes.impact_of_settings(db, pack=pack, actor=paula, checked=checked)
+        carried_took = time.perf_counter() - started
     kind = os.environ["DATABASE_URL"].split(":")[0]
     print(f"impact of pack.toml review_from_due_date = false on {len(settings_rows)} late reviews: "
           f"{settings_took:.2f}s, {len(settings_rows) / settings_took:.0f} cases/s ({kind})")
     print(f"impact of derby_review P6M -> P3M on {len(diagram_rows)} running cases: "
           f"{diagram_took:.2f}s, {len(diagram_rows) / diagram_took:.0f} cases/s ({kind})")
+    print(f"impact of pack.toml review_carries + partner_source on {len(carried_rows)} running cases: "
+          f"{carried_took:.2f}s, {len(carried_rows) / carried_took:.0f} cases/s ({kind})")
     print(f"the pack.toml impact took {settings_took / diagram_took:.2f}x the diagram's")
 
 

@@ -4,19 +4,10 @@ next review would move (10 July 2026 to 10 April 2026); deploys it. Then creates
 (a blank diagram with the pack's lanes), is warned before leaving it unsaved, clicks a check
 finding to select its element in the diagram, finishes it and deploys it."""
 import re
-import os
 
 from playwright.sync_api import expect
 
 from tests.processes.test_modeler_browser import at
-
-SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save the docs' pictures there
-
-
-def shot(what, name):
-    """A page's viewport, or one part of it (a locator), for docs/processes.md."""
-    if SCREENSHOTS:
-        what.screenshot(path=os.path.join(SCREENSHOTS, name))
 
 
 def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(browser_as, live):
@@ -40,7 +31,6 @@ def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(br
         expect(row).to_contain_text(f"A{alert:06d}")
         expect(row.locator(".verdict")).to_have_text("yes")
         expect(row.locator(".moves")).to_have_text("its next review moves from 10 July 2026 to 10 April 2026")
-        shot(paula.locator("#check-result"), "impact.png")
         paula.get_by_label(re.compile("Change note")).fill("Reviews every three months (board decision)")
         paula.get_by_role("button", name="Deploy as a new version").click()
         expect(paula.locator(".flash")).to_contain_text("Deployed derby_review version 2")
@@ -51,7 +41,6 @@ def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(br
 def test_a_new_process_is_created_in_the_modeler_with_the_pack_lanes_and_deployed(browser_as, live):
     paula = browser_as("paula")
     paula.goto("/processes")
-    shot(paula, "processes.png")
     paula.get_by_role("link", name="Create a new process").click()
     paula.get_by_label("Name of the process").fill("Derby Homes: information request")
     paula.get_by_label("Its identifier").fill("bad id")
@@ -85,7 +74,6 @@ def test_a_new_process_is_created_in_the_modeler_with_the_pack_lanes_and_deploye
     paula.get_by_role("button", name="Check").click()
     finding = paula.locator(".findings li[data-element='choice']")
     expect(finding).to_contain_text("has no default flow")
-    shot(paula, "new-process.png")
     finding.get_by_role("button", name="Show in the diagram").click()
     assert paula.evaluate("alertflowModeler.get('selection').get().map(e => e.id)") == ["choice"]
     expect(paula.locator("#properties")).to_contain_text("Which way?")

@@ -3,14 +3,11 @@ six-monthly review to three months in the web modeler (the timer's value, typed 
 properties panel), checks and deploys it; a new case's review falls due after three months
 while an existing case's stays at six; the existing case is migrated after a dry run, and its
 next review follows the new version."""
-import os
 import re
 
 from playwright.sync_api import expect
 
 from workflows.platform import clock, config
-
-SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save docs/modeler.png there
 
 
 def elements(xml: bytes) -> list:
@@ -56,8 +53,6 @@ def test_the_review_period_changed_in_the_web_modeler_checked_deployed_and_cases
         value = paula.locator("#bio-properties-panel-timerEventDefinitionValue")
         expect(value).to_have_value("P6M")
         value.fill("P3M")
-        if SCREENSHOTS:
-            paula.screenshot(path=os.path.join(SCREENSHOTS, "modeler.png"))
         value.press("Tab")
 
         paula.get_by_role("button", name="Check").click()
@@ -113,3 +108,23 @@ def test_the_review_period_changed_in_the_web_modeler_checked_deployed_and_cases
     review = derby.open_task("helen", existing, "2026-04-10T09:01")
     derby.complete("helen", review["task"], KEEP, now="2026-04-11T09:00")
     assert derby.alert(existing)["next_review_at"].startswith("2026-07-10T09:00")  # three months from the due date, not the late day
+
+
+def test_a_finding_about_a_timer_selects_the_event_holding_it(browser_as, live):
+    """The check names a timer's definition (due_def): Show in the diagram selects its event."""
+    paula = browser_as("paula")
+    paula.goto("/processes/derby_review/edit")
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    paula.locator('.djs-element[data-element-id="due"]').click()
+    paula.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header').click()
+    value = paula.locator("#bio-properties-panel-timerEventDefinitionValue")
+    value.fill("3 months")
+    value.press("Tab")
+    paula.get_by_role("button", name="Check").click()
+    finding = paula.locator(".findings li[data-element='due_def']")
+    expect(finding).to_contain_text("'3 months' is not an ISO 8601 duration: write P3M")
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    paula.evaluate("alertflowModeler.get('selection').select([])")
+    finding.get_by_role("button", name="Show in the diagram").click()
+    assert paula.evaluate("alertflowModeler.get('selection').get().map(e => e.id)") == ["due"]
+    expect(paula.locator("#properties")).to_contain_text("Six months")

@@ -5,7 +5,6 @@ fall due on another day, deploys them with a change note (shown in the versions 
 case uses both at once, with no restart: its letter carries the new line, and its late review's
 successor counts from the day it was held. The case in the table gets the date the table gave; a
 case already waiting keeps the review date it was given."""
-import os
 import re
 
 from playwright.sync_api import expect
@@ -13,7 +12,6 @@ from playwright.sync_api import expect
 from tests.helpers import KEEP, place_near_miss_marker
 from tests.processes.test_modeler_browser import at
 
-SCREENSHOTS = os.environ.get("ALERTFLOW_SCREENSHOTS")  # a folder: save docs/pack-settings.png and settings-impact.png there
 PHONE_LINE = "Questions? Call the ASB team on 01332 888777."
 
 
@@ -42,8 +40,6 @@ def test_a_letter_and_a_review_setting_edited_on_the_web_checked_deployed_and_us
         paula.get_by_role("button", name="Check").click()
         result = paula.locator("#check-result")
         expect(result).to_contain_text("No problems found")
-        if SCREENSHOTS:
-            paula.screenshot(path=os.path.join(SCREENSHOTS, "pack-settings.png"), full_page=False)
         expect(result.locator("ul.changes li")).to_have_text([
             "added [pack] review_from_due_date = false",
             "changed letter template letters/marker_placed.txt:",
@@ -57,8 +53,6 @@ def test_a_letter_and_a_review_setting_edited_on_the_web_checked_deployed_and_us
         expect(row.locator(".moves")).to_have_text(
             "its next review, once this late review (due 1 January 2026) is done, moves from 1 July 2026 to "
             "10 July 2026 (were it done today, 10 January 2026)")
-        if SCREENSHOTS:
-            table.screenshot(path=os.path.join(SCREENSHOTS, "settings-impact.png"))
         # the edit came back as typed: deploy it with a change note
         expect(paula.get_by_label("Letter template letters/marker_placed.txt")).to_have_value(re.compile(re.escape(PHONE_LINE)))
         paula.get_by_label(re.compile("Change note")).fill("Reviews count from the day held; our number in the letter")

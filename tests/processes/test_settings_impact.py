@@ -175,3 +175,74 @@ def test_pack_impact_of_the_time_to_tell_a_tenant_moves_the_day_a_marker_not_yet
             return [row["alert"] for row in cora.get("/compliance/dashboard.json").get_json()["not_told"]]
     assert not_told("2026-01-17T09:00") == []
     assert not_told("2026-01-18T09:00") == [alert]
+
+
+def test_pack_impact_of_a_change_of_manager_names_whom_each_open_steps_escalation_goes_to(
+        pack_dir, world, cli, smtp, monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)  # `serve --once` sends in its own process
+    cli("users", "add", "hester", "--name", "Hester", "--role", "head_of_service", "--email", "hester@derby.example")
+    cli("users", "add", "hilda", "--name", "Hilda", "--role", "head_of_housing_management",
+        "--email", "hilda@derby.example")
+    alert = world.report("rpo", customer="C1", now="2026-03-02T09:00")
+    step = world.open_task("anna", alert, "2026-03-02T09:00")  # the ASB Manager's, due 12 March 2026
+    case = _case_of(world, alert, step["task"])
+    file = _write(pack_dir, 'asb_manager = "head_of_service"', 'asb_manager = "head_of_housing_management"')
+
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-03-05T09:00")
+    assert f"case {case} of alert A{alert:06d} (derby_assessment version 1): can go on: its open step " \
+           f"'{step['title']}' (due 12 March 2026): its escalation once overdue (from 12 March 2026) would be " \
+           f"e-mailed to the Head of Housing Management instead of the Head of Service" in out, out
+    # no managers and no reminders: the sweep sends no escalation at all
+    toml = (pack_dir / "pack.toml").read_text()
+    bare = toml[:toml.index("[notifications]")]
+    (pack_dir / "bare.toml").write_text(bare)
+    out = cli("pack", "impact", str(pack_dir / "bare.toml"), "--as", "paula", now="2026-03-05T09:00")
+    assert f"'{step['title']}' (due 12 March 2026): its escalation once overdue would be e-mailed to no one " \
+           f"(these settings send no escalations), not to the Head of Service" in out, out
+
+    # deployed, the step overdue: the sweep e-mails the manager the table named, and only them
+    cli("pack", "deploy", "--as", "paula", "--note", "The head of housing hears of the ASB Manager's", now="2026-03-05T09:00")
+    cli("serve", "--once", now="2026-03-12T10:00")
+    overdue = [m for m in smtp.messages if m["subject"].startswith("Overdue")]
+    assert [m["to"] for m in overdue] == [["hilda@derby.example"]], smtp.messages
+
+
+PARTNER = {"partner_source": "Derbyshire Police", "complex_needs_consulted": "yes",
+           "complex_needs_input": "Unpredictable when unwell", **MARKER}
+
+
+def test_pack_impact_of_review_carries_says_what_each_running_cases_next_review_would_know(pack_dir, world, cli):
+    from tests.helpers import record_on_red_triangle
+    alert = world.report("partner_info", customer="C2", now="2026-03-02T09:00")
+    step = world.open_task("anna", alert, "2026-03-02T09:00")
+    case = _case_of(world, alert, step["task"])
+    # version 2 carries the partner's name to each review, whose letter names it
+    letter = pack_dir / "letters" / "marker_kept.txt"
+    letter.write_text(letter.read_text() + "\nWe first heard of this from $partner_source.\n")
+    carries = 'review_carries = ["complex_needs_consulted"]'
+    file = _write(pack_dir, carries, 'review_carries = ["complex_needs_consulted", "partner_source"]')
+
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-03-02T10:00")
+    assert "changed [pack] review_carries" in out, out
+    assert f"case {case} of alert A{alert:06d} (derby_assessment version 1): can go on: the review it schedules " \
+           f"would start knowing 'Partner organisation' (partner_source): blank, unless a step of this case still " \
+           f"to come answers it" in out, out
+
+    # deployed, the assessment done: its review knows the partner, and its letter says so
+    cli("pack", "deploy", "--as", "paula", "--note", "Reviews know the partner", now="2026-03-02T10:00")
+    world.complete("anna", step["task"], PARTNER, now="2026-03-03T10:00")
+    record_on_red_triangle(world, alert)
+    assert world.fire_timers("2026-09-03T10:01") == 1
+    review = world.open_task("anna", alert, "2026-09-03T10:01")
+    world.complete("anna", review["task"], {**KEEP, "complex_needs_input": "Still unpredictable"},
+                   now="2026-09-04T10:00")
+    kept = world.alert(alert)["letters"][-1]
+    assert kept["template"] == "marker_kept", kept
+    assert "We first heard of this from Derbyshire Police." in cli("letter", "show", kept["id"], "--as", "anna")
+
+    # the review waiting now carries it: version 3, carrying it no more, says so for that review
+    letter.write_text(letter.read_text().replace("\nWe first heard of this from $partner_source.\n", ""))
+    file = _write(pack_dir, 'review_carries = ["complex_needs_consulted", "partner_source"]', carries)
+    out = cli("pack", "impact", file, "--as", "paula", now="2026-09-05T10:00")
+    assert f"of alert A{alert:06d} (derby_review version 1): can go on: the review it schedules would no longer " \
+           f"know 'Partner organisation' (partner_source) (this case has Derbyshire Police)" in out, out

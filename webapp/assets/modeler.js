@@ -26,11 +26,17 @@ function fitBesidePalette(canvas) {
 }
 
 // Each of the checker's findings that names an element of the diagram gets a button that
-// selects the element, brings it into view and opens it in the properties panel.
+// selects the element, brings it into view and opens it in the properties panel. A finding about
+// an event's timer (or other event definition) names the definition: the event holding it is shown.
 function showFindings(modeler) {
   var canvas = modeler.get("canvas"), registry = modeler.get("elementRegistry"), selection = modeler.get("selection");
+  function holding(id) {
+    return registry.find(function (shape) {
+      return (shape.businessObject.eventDefinitions || []).some(function (d) { return d.id === id; });
+    });
+  }
   document.querySelectorAll(".findings li[data-element]").forEach(function (item) {
-    var element = registry.get(item.dataset.element);
+    var element = registry.get(item.dataset.element) || holding(item.dataset.element);
     if (!element) { return; }
     var button = document.createElement("button");
     button.type = "button";

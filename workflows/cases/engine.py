@@ -511,6 +511,16 @@ def migration_problem(case: Case, definition) -> str | None:
     return _problem_moving(_restored(case), new_spec, f"version {definition.version}")
 
 
+def case_data(case: Case) -> tuple[dict, set[str]]:
+    """What a running case knows now, as its next step would read it (the data of its waiting and
+    ready tasks), and the ids of the diagram elements it has done, worked out in memory: nothing is
+    locked or written."""
+    workflow, data = _restored(case), {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        data.update(task.data)
+    return data, {t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)}
+
+
 def _restored(case: Case):
     """The case's workflow as saved, in memory only (nothing is locked or written)."""
     spec, subprocess_specs = deployment.spec_for(case.definition)

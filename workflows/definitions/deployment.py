@@ -519,6 +519,20 @@ def spec_for(definition: ProcessDefinition):
     return _parsed[key]
 
 
+def form_field(db: Session, *, pack: str, field_id: str):
+    """The form field of this id in the newest version of the pack's processes (its label and type,
+    as a person is asked it), or None when no form asks it."""
+    for definition_id, _ in newest_versions(db, pack=pack).values():
+        spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
+        for process in (spec, *subprocesses.values()):
+            for task_spec in process.task_specs.values():
+                form = getattr(task_spec, "form", None)
+                for field in (form.fields if form else []):
+                    if field.id == field_id:
+                        return field
+    return None
+
+
 def option_labels(db: Session, *, pack: str, field_id: str) -> dict[str, str]:
     """What the pack's diagrams call each option of a form field (an alert's `level` or
     `marker_code`: "Level 2: medium risk"), from the newest version of each process; a code no

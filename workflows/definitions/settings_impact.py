@@ -16,6 +16,12 @@ says what the engine would then do:
   who hold it still (a person keeps the roles they held), by no one if no one does;
 - a category removed leaves the live markers of it with a category the pack no longer has: a step
   issuing a letter (which names the category) is refused.
+- [notifications.managers] (and a role's escalates_to, which a role with no manager climbs) is read
+  when the sweep escalates an overdue step: an open step not yet escalated is e-mailed to the
+  holders of the new manager role (the nearest above that a restricted record admits), or to no one;
+- [pack] review_carries is read when a case schedules its next review (schedule_review): every
+  running case that can still schedule one passes the new names to it, with what the case knows
+  of each then (blank if nothing), and no longer passes the names removed.
 What a case has already worked out stays: a review already scheduled keeps its date (its timer was
 set when the period started), a step keeps its due date, a letter issued keeps its text."""
 from datetime import datetime
@@ -23,6 +29,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workflows.cases import engine
 from workflows.definitions import deployment, spiff
 from workflows.definitions.flow_checks import NS
 from workflows.definitions.pack import Pack
@@ -30,6 +37,7 @@ from workflows.definitions.versions import Impact
 from workflows.platform import clock, wording
 from workflows.platform.models import OPEN_TASK, Alert, AlertStatus, Case, CaseStatus, HumanTask, Letter, User, UserRole
 from workflows.register import appeals
+from workflows.tasks import reminders
 
 
 
@@ -53,7 +61,8 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
     holders: dict[str, int] = {}  # a role removed -> how many active people still hold it
     reminders_change = (old.notifications.remind_before, old.notifications.escalate_after) != \
         (new.notifications.remind_before, new.notifications.escalate_after)
-    for task in _open_steps(db) if reminders_change or old.roles.keys() - new.roles.keys() else []:
+    escalations_change = _escalation_rules(old) != _escalation_rules(new)
+    for task in _open_steps(db) if reminders_change or escalations_change or old.roles.keys() - new.roles.keys() else []:
         cases[task.case_id] = task.case
         target = row(task.case.alert_id, task.case)
         if task.role not in new.roles and task.role in old.roles:
@@ -68,11 +77,16 @@ def impact(db: Session, *, old: Pack, new: Pack) -> list[Impact]:
             else:
                 refuse(target, f"{gone}, and no one holds it: no one could take it")
         target.changes += _reminders(task, old, new)
+        if escalations_change:
+            target.changes += _escalation(task, old, new)
     periods: dict[int, str | None] = {}  # definition id -> the period its review schedules (read once)
     for case, due in _late_reviews(db, old, new):
         if case.definition_id not in periods:
             periods[case.definition_id] = _review_period(db, case, old)
         row(case.alert_id, case).changes.append(_next_review(due, periods[case.definition_id], old, new))
+    for case, lines in _carried(db, old, new):
+        cases[case.id] = case
+        row(case.alert_id, case).changes.extend(lines)
     for alert, line in _appeal_windows(db, old, new):
         running = _running_cases(db, alert.id, cases) or [None]
         for case in running:
@@ -133,6 +147,84 @@ def _reminders(task: HumanTask, old: Pack, new: Pack) -> list[str]:
         if before != after:
             lines.append(f"{step}: its escalation to the manager {_moves(before, after)}")
     return lines
+
+
+def _escalation_rules(pack: Pack) -> tuple:
+    """What decides where an overdue step's escalation goes: whether any is sent, the managers, and
+    each role's escalates_to (climbed by a role with no manager)."""
+    return (reminders.sends_escalations(pack), dict(pack.notifications.managers),
+            {key: role.escalates_to for key, role in pack.roles.items()})
+
+
+def _escalation(task: HumanTask, old: Pack, new: Pack) -> list[str]:
+    """Who an open step not yet escalated would be escalated to once overdue, under each version,
+    as the sweep picks the manager (reminders.escalation_role: a restricted record's nearest
+    manager it admits)."""
+    if task.due_at is None or task.escalated_at is not None:
+        return []
+    restriction = task.case.alert.restriction
+    before = reminders.escalation_role(old, task.role, restriction)
+    after = reminders.escalation_role(new, task.role, restriction)
+    if before == after:
+        return []
+    due = clock.as_utc(task.due_at)
+    when = clock.duration_after(due, new.notifications.escalate_after, new.calendar)
+    step = f"its open step '{task.title}' (due {wording.day(due)})"
+    on = "(already overdue: at the next sweep)" if when <= clock.now() else f"(from {wording.day(when)})"
+
+    def manager(pack, role):
+        return f"the {wording.labelled(pack.roles, role)}"
+
+    if after is None:
+        why = "these settings send no escalations" if not reminders.sends_escalations(new) else \
+            f"no manager above the {wording.labelled(new.roles, task.role)} " + \
+            ("may know of its restricted record" if restriction else "is set")
+        return [f"{step}: its escalation once overdue would be e-mailed to no one ({why}), "
+                f"not to {manager(old, before)}"]
+    if before is None:
+        return [f"{step}: its escalation once overdue {on} would be e-mailed to {manager(new, after)} "
+                f"(no one before)"]
+    return [f"{step}: its escalation once overdue {on} would be e-mailed to {manager(new, after)} "
+            f"instead of {manager(old, before)}"]
+
+
+def _carried(db: Session, old: Pack, new: Pack) -> list[tuple[Case, list[str]]]:
+    """Each running case that can still schedule a review (its diagram has a schedule_review step it
+    has not done),
+    when [pack] review_carries changes: what the review it schedules would start with, or no longer
+    (actions.schedule_review passes each name with the case's value then, blank if it has none)."""
+    added = [n for n in new.review_carries if n not in old.review_carries]
+    removed = [n for n in old.review_carries if n not in new.review_carries]
+    if not added and not removed:
+        return []
+    found, fields = [], {}
+    schedules: dict[int, set[str]] = {}  # definition id -> the ids of its schedule_review steps
+    for case in db.scalars(select(Case).where(Case.status == CaseStatus.RUNNING).order_by(Case.id)):
+        if case.definition_id not in schedules:
+            schedules[case.definition_id] = {t.get("id") for t in spiff.safe_xml(case.definition.bpmn_xml).iter()
+                                             if t.get(f"{{{NS['camunda']}}}topic") == "schedule_review"}
+        if not schedules[case.definition_id]:
+            continue
+        data, done = engine.case_data(case)
+        if schedules[case.definition_id] <= done:
+            continue  # it has scheduled its review already (under the settings of that day)
+        lines = []
+        for name in added + removed:
+            if name not in fields:
+                fields[name] = deployment.form_field(db, pack=new.key, field_id=name)
+            field = fields[name]
+            what = f"'{field.label}' ({name})" if field is not None and field.label else name
+            known = data.get(name) not in (None, "", [])
+            value = wording.value(data.get(name), field_type=field.type if field is not None else None)
+            if name in added:
+                lines.append(f"the review it schedules would start knowing {what}: "
+                             + (f"{value}, as this case has it now" if known else
+                                "blank, unless a step of this case still to come answers it"))
+            else:
+                lines.append(f"the review it schedules would no longer know {what}"
+                             + (f" (this case has {value})" if known else ""))
+        found.append((case, lines))
+    return found
 
 
 def _moves(before: datetime | None, after: datetime | None, none: str = "none") -> str:

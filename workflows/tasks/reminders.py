@@ -32,7 +32,7 @@ def send_due(pack: Pack) -> dict:
     if not mail.configured():
         return {"reminders": 0, "escalations": 0, "announcements": 0}
     announced = announce_new(pack)
-    if notes.remind_before is None and not notes.managers:
+    if not sends_escalations(pack):  # nor reminders: remind_before is unset
         return {"reminders": 0, "escalations": 0, "announcements": announced}
     now = clock.now()
     with database.transaction() as db:
@@ -105,6 +105,18 @@ def send_one(db: Session, *, pack: Pack, task_id: int, kind: str) -> bool:
                  case_id=task.case_id, alert_id=task.case.alert_id, task_id=task.id, due_at=task.due_at,
                  to=sorted(people), role=manager_role or task.role)
     return bool(addresses)
+
+
+def sends_escalations(pack: Pack) -> bool:
+    """Whether the sweep escalates overdue steps at all: only when [notifications] sets
+    remind_before or managers (with neither, it sends no reminder and no escalation)."""
+    return pack.notifications.remind_before is not None or bool(pack.notifications.managers)
+
+
+def escalation_role(pack: Pack, role: str, restriction: str | None) -> str | None:
+    """The role an overdue step of this role is escalated to under these settings (None: none is
+    sent, or no manager above may know of the record): the one send_one e-mails."""
+    return _manager_who_may_know(pack, role, restriction) if sends_escalations(pack) else None
 
 
 def _manager_who_may_know(pack: Pack, role: str, restriction: str | None) -> str | None:
