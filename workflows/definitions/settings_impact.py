@@ -189,10 +189,10 @@ def _escalation(task: HumanTask, old: Pack, new: Pack) -> list[str]:
 
 
 def _carried(db: Session, old: Pack, new: Pack) -> list[tuple[Case, list[str]]]:
-    """Each running case that can still schedule a review (its diagram has a schedule_review step it
-    has not done),
-    when [pack] review_carries changes: what the review it schedules would start with, or no longer
-    (actions.schedule_review passes each name with the case's value then, blank if it has none)."""
+    """When [pack] review_carries changes, each running case that can still schedule a review (its
+    diagram has a schedule_review step it has not done): what the review it schedules would start
+    with, or no longer (actions.schedule_review passes each name with the case's value then, blank
+    if it has none). Each such case's workflow is restored to read what it knows."""
     added = [n for n in new.review_carries if n not in old.review_carries]
     removed = [n for n in old.review_carries if n not in new.review_carries]
     if not added and not removed:
