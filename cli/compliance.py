@@ -21,14 +21,17 @@ def audit():
 @audit.command("verify")
 @click.option("--since-checkpoint", is_flag=True,
               help="Walk only the events after the newest checkpoint the log agrees with (all checkpoints are still compared).")
-def audit_verify(since_checkpoint):
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes that walk the chain, each a stretch of it (default: one per core on PostgreSQL "
+                   f"once more than {200_000:,} events are to be walked, else 1).")
+def audit_verify(since_checkpoint, jobs):
     """Check the audit log's hash chain and its signed checkpoints: report any edited, inserted,
     reordered or deleted row (the newest ones too). Reads only."""
     from workflows.compliance import audit as audit_log
 
     try:
         with database.transaction() as db:
-            result = audit_log.verify(db, since_checkpoint=since_checkpoint)
+            result = audit_log.verify(db, since_checkpoint=since_checkpoint, jobs=jobs)
             db.rollback()  # verification writes nothing; make sure nothing could be committed
     except WorkflowError as err:
         fail(str(err))
@@ -39,6 +42,8 @@ def audit_verify(since_checkpoint):
                    f"chained events", err=True)
         sys.exit(1)
     walked = f" after seq {result.walked_from}" if result.walked_from else ""
+    if result.processes > 1:
+        walked += f" (walked by {result.processes} processes)"
     mark = result.last_checkpoint
     anchored = (f"; {result.checkpoints_agreeing} checkpoint(s) agree, the newest at seq {mark.seq} ({mark.at})"
                 if mark else "; no signed checkpoint yet (`alertflow audit checkpoint`)")

@@ -43,9 +43,11 @@ def test_an_untouched_log_verifies(derby, cli):
 def test_an_edited_row_is_named(derby, cli):
     some_history(derby)
     ids = event_ids()
-    sql("UPDATE audit_event SET actor = 'mallory' WHERE id = :id", id=ids[5])
+    edited = len(ids) - 5  # the history's events, on 2 March 2026 at 09:00 (the packs' deployments are on today)
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE id = :id", id=ids[edited])
     error = cli.fails("audit", "verify")
-    assert f"edited: event id {ids[5]} " in error and "mallory" in error
+    assert (f"edited: event id {ids[edited]} (seq {edited + 1}, review_scheduled by mallory, 2 March 2026 at 09:00) "
+            f"no longer matches its hash") in error
     assert "FAILED" in error
 
 
@@ -68,7 +70,12 @@ def test_a_deleted_row_is_named(derby, cli):
     ids = event_ids()
     sql("DELETE FROM audit_event WHERE id = :id", id=ids[6])
     error = cli.fails("audit", "verify")
-    assert f"deleted: event 7 of the chain missing before event id {ids[7]}" in error
+    assert f"deleted: event 7 of the chain missing before event id {ids[7]} (seq 8, " in error
+    gone = len(ids) - 6
+    sql("DELETE FROM audit_event WHERE id = :id", id=ids[gone])
+    error = cli.fails("audit", "verify")
+    assert (f"deleted: event {gone + 1} of the chain missing before event id {ids[gone + 1]} "
+            f"(seq {gone + 2}, 2 March 2026 at 09:00)") in error
 
 
 def test_deleting_the_newest_rows_is_caught_by_the_chain_head(derby, cli):
@@ -86,7 +93,7 @@ def test_an_inserted_row_is_named(derby, cli):
     with database.transaction() as db:
         forged = db.execute(text("SELECT id FROM audit_event WHERE actor = 'mallory'")).scalar_one()
     error = cli.fails("audit", "verify")
-    assert f"inserted: event id {forged} (decision by mallory) is not in the chain" in error
+    assert f"inserted: event id {forged} (decision by mallory, 2 March 2026 at 09:30) is not in the chain" in error
 
 
 def test_work_after_verification_continues_the_chain(derby, cli):
@@ -281,6 +288,43 @@ def test_swapped_event_ids_are_named_and_do_not_reorder_the_story(derby, cli):
     assert "reordered: event id" in error and "event ids were changed" in error
     after = [e["action"] for e in cli.json("alerts", "show", alert_id, "--as", "hugo")["events"]]
     assert after[:len(story)] == story  # in chain order (hugo's own view is appended only if restricted)
+
+
+def test_the_chain_walked_by_several_processes_names_what_one_process_names(derby, cli):
+    """`--jobs 3` cuts the chain into three stretches of seq walked by three processes; the
+    problems where the stretches meet (a forged link, swapped ids, a deleted first event) are
+    found where the stretches are joined, and the report is the one a single walk gives."""
+    from workflows.compliance import audit
+    from workflows.platform.models import AuditEvent
+    some_history(derby)
+    intact = cli("audit", "verify", "--jobs", "3")
+    assert intact.replace(" (walked by 3 processes)", "") == cli("audit", "verify", "--jobs", "1")
+    assert intact.startswith(f"audit log intact: {len(event_ids())} events (walked by 3 processes), head ")
+    ids = event_ids()
+    cut = -(-len(ids) // 3)  # the stretches: seq 1 to cut, cut + 1 to 2 * cut, the rest
+    at_seq = {seq: ids[seq - 1] for seq in range(1, len(ids) + 1)}
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE id = :id", id=at_seq[6])
+    with database.transaction() as db:  # the last event of the first stretch, rehashed by a careful forger
+        ev = db.get(AuditEvent, at_seq[cut])
+        ev.detail = {**ev.detail, "forged": True}
+        ev.hash = audit.hash_of(ev)
+    sql("UPDATE audit_event SET id = -1 WHERE id = :i", i=at_seq[cut])  # ids swapped across the first join
+    sql("UPDATE audit_event SET id = :a WHERE id = :b", a=at_seq[cut], b=at_seq[cut + 1])
+    sql("UPDATE audit_event SET id = :b WHERE id = -1", b=at_seq[cut + 1])
+    sql("DELETE FROM audit_event WHERE id = :id", id=at_seq[2 * cut + 1])  # the third stretch's first event
+    sql("UPDATE audit_event SET actor = 'mallory' WHERE id = :id", id=at_seq[2 * cut + 2])
+
+    error = cli.fails("audit", "verify", "--jobs", "3")
+    assert error == cli.fails("audit", "verify", "--jobs", "1")
+    found = [line.split(" (")[0] for line in error.splitlines()]
+    assert found == [
+        f"error: edited: event id {at_seq[6]}",
+        f"error: broken link: event id {at_seq[cut]}",  # seq cut + 1 now carries the id seq cut had
+        f"error: reordered: event id {at_seq[cut]}",
+        f"error: deleted: event {2 * cut + 1} of the chain missing before event id {at_seq[2 * cut + 2]}",
+        f"error: edited: event id {at_seq[2 * cut + 2]}",
+        f"audit log FAILED verification: 5 problem(s) in {len(ids) - 1} chained events"]
+    assert f"(seq {2 * cut + 2}, 2 March 2026 at 09:00)" in error
 
 
 def test_a_missing_head_is_a_finding_verify_does_not_write_and_writes_fail_clearly(derby, cli, keyed):

@@ -21,16 +21,17 @@ import hashlib
 import hmac
 import json
 import logging
+import multiprocessing
 import os
 import smtplib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Text, cast, event, func, insert, select, text, update
 from sqlalchemy.orm import Session, SessionTransaction
 
-from workflows.platform import clock, config, mail
+from workflows.platform import clock, config, mail, wording
 from workflows.platform.errors import WorkflowError
 from workflows.platform.models import AuditChainHead, AuditEvent
 
@@ -65,12 +66,41 @@ def event_hash(*, seq: int, prev_hash: str, at, actor: str, action: str, case_id
 
 def _stored_hash(seq, prev_hash, at, actor, action, case_id, alert_id, detail) -> str:
     """event_hash of an event as read back from the database, its detail already through JSON."""
-    canonical = json.dumps({
-        "seq": seq, "prev_hash": prev_hash, "at": clock.as_utc(at).isoformat(timespec="microseconds"),
+    if at.tzinfo is not timezone.utc:
+        at = clock.as_utc(at)
+    canonical = _canonical({
+        "seq": seq, "prev_hash": prev_hash, "at": at.isoformat(timespec="microseconds"),
         "actor": actor, "action": action, "case_id": case_id, "alert_id": alert_id,
         "detail": detail if detail is not None else {},
-    }, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    })
+    return _sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _canonical_encoder():
+    """The text json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True) gives,
+    from one encoder made once: json.dumps builds a new encoder at every call, a third of the cost
+    of hashing an event when a chain of millions is verified. The C encoder is taken as
+    json.JSONEncoder would take it, and only if it writes exactly what json.dumps writes (a sample
+    with nesting, floats and non-ASCII text); otherwise the encoder's own `encode`, still made once."""
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, check_circular=False)
+    sample = {"b": [1, 2.5, -0.0, 1e16, True, None, float("inf")], "a": {"z": "caf\u00e9 \u2603 \"q\"\n", "y": {}}}
+    try:
+        c_encoder = json.encoder.c_make_encoder(
+            None, encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, True)
+
+        def canonical(value):
+            return "".join(c_encoder(value, 0))
+
+        if canonical(sample) == json.dumps(sample, sort_keys=True, separators=(",", ":"), ensure_ascii=True):
+            return canonical
+    except (TypeError, AttributeError):  # no C encoder here, or one made differently
+        pass
+    return encoder.encode
+
+
+_canonical = _canonical_encoder()
+_sha256 = hashlib.sha256
+_load_detail = json.JSONDecoder().decode  # a stored detail read as text: what json.loads gives, no per-call checks
 
 
 def hash_of(ev: AuditEvent) -> str:
@@ -224,59 +254,191 @@ class Verification:
     checkpoints_agreeing: int = 0
     last_checkpoint: "Checkpoint | None" = None  # the newest one the chain agrees with
     walked_from: int = 0  # the seq the walk started after (0: the whole chain)
+    processes: int = 1  # that walked the chain, each a stretch of it
 
 
-def verify(db: Session, *, since_checkpoint: bool = False) -> Verification:
+def verify(db: Session, *, since_checkpoint: bool = False, jobs: int | None = 1) -> Verification:
     """Walk the chain and compare it with the signed checkpoints; every problem names the row or
     the checkpoint. Reads only: a missing head is a finding, never re-created here.
 
     since_checkpoint: walk only the events after the newest checkpoint the chain agrees with
-    (every checkpoint is still compared)."""
+    (every checkpoint is still compared).
+    jobs: processes that walk the chain, each a stretch of it (see _walk); None (what
+    `alertflow audit verify` asks): one per core on PostgreSQL once the chain is long enough to
+    repay starting them, else one. Work in the background (the periodic checkpoint) walks in its
+    own process: a daemonic worker may not start processes."""
     result = Verification()
     _compare_with_checkpoints(db, result)
     start = result.last_checkpoint if since_checkpoint else None
     if start is not None:
         result.walked_from, result.last = start.seq, (start.seq, start.hash)
-    _walk(db, result)
+    _walk(db, result, jobs)
     for ev in db.scalars(select(AuditEvent).where(AuditEvent.seq.is_(None)).order_by(AuditEvent.id)):
-        result.problems.append(f"inserted: event id {ev.id} ({ev.action} by {ev.actor}) is not in the chain")
+        result.problems.append(f"inserted: event id {ev.id} ({ev.action} by {ev.actor}, "
+                               f"{wording.moment(ev.at)}) is not in the chain")
     _compare_with_head(db, result)
     return result
 
 
-def _walk(db: Session, result: Verification) -> None:
+PARALLEL_FROM = 200_000  # events to walk before verify uses more than one process by itself
+
+
+@dataclass
+class _Part:
+    """One stretch of the chain as walked: its first and last rows, and the problems inside it.
+    The first row's link to the row before it is checked by _join, which knows that row."""
+    first: tuple | None = None  # (id, seq, prev_hash, at) of its first row
+    last: tuple | None = None  # (id, seq, hash) of its last row
+    checked: int = 0
+    problems: list[tuple[int, int, str]] = field(default_factory=list)  # (seq, order within the row, text)
+
+
+def _walk(db: Session, result: Verification, jobs: int | None = None) -> None:
     """Each event after result.last: in sequence, linked to the one before, matching its own hash,
     and with ids rising with seq (events are inserted in chain order under the head lock, so an
     id out of order means ids were changed, which would reorder a story read by id).
 
-    Plain rows, streamed (a server-side cursor on PostgreSQL): a log of millions of events is
-    walked in constant memory, without building an ORM object per event."""
-    expected_seq, prev = result.last[0] + 1, result.last[1]
-    last_id = None
+    Every stored hash is recomputed from its row's content and the prev_hash the row stores, and
+    every prev_hash is compared with the stored hash of the row before: together the whole chain,
+    whichever order the rows are checked in. So a long chain is cut into stretches of seq, each
+    walked by its own process on its own connection (on PostgreSQL all reading the snapshot this
+    transaction exported, so they see one database, as one statement would), and _join checks
+    the links where the stretches meet. Each process streams plain rows (a server-side cursor on
+    PostgreSQL): memory stays flat whatever the length of the log."""
+    after = result.last[0]
+    bounds = _stretches(db, after, jobs)
+    if bounds is None:
+        parts = [_walk_part(db, after, None)]
+    else:
+        bind = db.get_bind()
+        snapshot = (db.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+                    if bind.dialect.name == "postgresql" else None)
+        url = bind.url.render_as_string(hide_password=False)
+        with _processes().Pool(len(bounds)) as pool:
+            parts = pool.starmap(_walk_part_apart, [(url, snapshot, lo, hi) for lo, hi in bounds])
+        result.processes = len(bounds)
+    _join(result, parts)
+
+
+def _stretches(db: Session, after: int, jobs: int | None) -> list[tuple[int, int | None]] | None:
+    """The (after, up to) seq bounds of each process's stretch, the last open-ended; None: walk here."""
+    if jobs is not None and jobs <= 1:
+        return None
+    end = db.execute(select(func.max(AuditEvent.seq))).scalar() or 0
+    if jobs is None:
+        if (db.get_bind().dialect.name != "postgresql" or end - after < PARALLEL_FROM
+                or multiprocessing.current_process().daemon):
+            return None
+        jobs = os.cpu_count() or 1
+        if jobs <= 1:
+            return None
+    if db.get_bind().url.database in (None, "", ":memory:"):
+        return None  # an in-memory SQLite database: no other process can open it
+    size = max(1, -(-(end - after) // jobs))
+    cuts = list(range(after, end, size))[:jobs]
+    if len(cuts) <= 1:
+        return None  # nothing to share out
+    return [(lo, hi) for lo, hi in zip(cuts, cuts[1:] + [None])]
+
+
+def _processes():
+    """Forked where the system forks: a forked process starts at once with the modules already
+    loaded (a spawned one would import the whole command line again) and opens its own
+    connection; it never uses the ones it inherits, and leaves them open as it ends."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _walk_part_apart(url: str, snapshot: str | None, after: int, up_to: int | None) -> _Part:
+    """_walk_part in a process of its own, on its own connection and, on PostgreSQL, in the
+    snapshot the verifying transaction exported."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with Session(engine) as db:
+            if snapshot is not None:
+                db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                db.execute(text(f"SET TRANSACTION SNAPSHOT '{_snapshot_id(snapshot)}'"))  # takes no parameter
+            part = _walk_part(db, after, up_to)
+            db.rollback()
+            return part
+    finally:
+        engine.dispose()
+
+
+def _snapshot_id(snapshot: str) -> str:
+    if not all(c.isalnum() or c == "-" for c in snapshot):  # as pg_export_snapshot() writes them
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    return snapshot
+
+
+def _walk_part(db: Session, after: int, up_to: int | None) -> _Part:
+    """Walk the events with after < seq <= up_to (up_to None: to the end). The detail is fetched
+    as its stored text and parsed here once: the driver's JSON parsing per row cost as much as
+    the hashing itself."""
     e = AuditEvent.__table__.c
-    query = (select(e.id, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.action, e.case_id, e.alert_id, e.detail)
-             .where(e.seq.is_not(None), e.seq > result.last[0]).order_by(e.seq))
-    problems = result.problems
+    query = (select(e.id, e.seq, e.prev_hash, e.hash, e.at, e.actor, e.action, e.case_id, e.alert_id,
+                    cast(e.detail, Text))
+             .where(e.seq.is_not(None), e.seq > after).order_by(e.seq))
+    if up_to is not None:
+        query = query.where(e.seq <= up_to)
+    part = _Part()
+    problems = part.problems
     checked = 0
+    stored_hash, load = _stored_hash, _load_detail
+    expected_seq = prev = last_id = None
     for ev_id, seq, prev_hash, digest, at, actor, action, case_id, alert_id, detail in db.execute(
             query.execution_options(yield_per=5000)):
         checked += 1
-        if seq != expected_seq:
-            missing = f"event {expected_seq}" if seq == expected_seq + 1 else f"events {expected_seq} to {seq - 1}"
-            problems.append(f"deleted: {missing} of the chain missing before event id {ev_id} (seq {seq})")
-        elif prev_hash != prev:
-            problems.append(f"broken link: event id {ev_id} (seq {seq}) does not carry the hash of the "
-                            f"event before it; a row before it was edited, replaced or deleted")
-        if digest != _stored_hash(seq, prev_hash, at, actor, action, case_id, alert_id, detail):
-            problems.append(f"edited: event id {ev_id} (seq {seq}, {action} by {actor}) no longer "
-                            f"matches its hash")
-        if last_id is not None and ev_id < last_id:
-            problems.append(f"reordered: event id {ev_id} (seq {seq}) has a lower id than the event before "
-                            f"it in the chain (id {last_id}); event ids were changed")
+        if last_id is None:
+            part.first = (ev_id, seq, prev_hash, at)
+        else:
+            _check_link(problems, ev_id, seq, prev_hash, at, expected_seq, prev, last_id)
+        if digest != stored_hash(seq, prev_hash, at, actor, action, case_id, alert_id,
+                                 None if detail is None else load(detail)):
+            problems.append((seq, 1, f"edited: event id {ev_id} (seq {seq}, {action} by {actor}, "
+                                     f"{wording.moment(at)}) no longer matches its hash"))
         expected_seq, prev, last_id = seq + 1, digest, ev_id
-    result.checked += checked
+    part.checked = checked
     if checked:
-        result.last = (expected_seq - 1, prev)
+        part.last = (last_id, expected_seq - 1, prev)
+    return part
+
+
+def _check_link(problems, ev_id, seq, prev_hash, at, expected_seq, prev, last_id) -> None:
+    """The event at seq against the one walked before it (expected_seq is that one's seq + 1)."""
+    if seq != expected_seq:
+        missing = f"event {expected_seq}" if seq == expected_seq + 1 else f"events {expected_seq} to {seq - 1}"
+        problems.append((seq, 0, f"deleted: {missing} of the chain missing before event id {ev_id} "
+                                 f"(seq {seq}, {wording.moment(at)})"))
+    elif prev_hash != prev:
+        problems.append((seq, 0, f"broken link: event id {ev_id} (seq {seq}, {wording.moment(at)}) does not "
+                                 f"carry the hash of the event before it; a row before it was edited, "
+                                 f"replaced or deleted"))
+    if last_id is not None and ev_id < last_id:
+        problems.append((seq, 2, f"reordered: event id {ev_id} (seq {seq}, {wording.moment(at)}) has a lower "
+                                 f"id than the event before it in the chain (id {last_id}); event ids were "
+                                 f"changed"))
+
+
+def _join(result: Verification, parts: list[_Part]) -> None:
+    """Link the stretches walked, in seq order, onto result.last; the problems in chain order."""
+    seq, prev = result.last
+    last_id = None
+    found = []
+    for part in parts:
+        if not part.checked:
+            continue
+        ev_id, first_seq, prev_hash, at = part.first
+        _check_link(found, ev_id, first_seq, prev_hash, at, seq + 1, prev, last_id)
+        found.extend(part.problems)
+        last_id, seq, prev = part.last
+        result.checked += part.checked
+    found.sort(key=lambda p: (p[0], p[1]))
+    result.problems.extend(words for _, _, words in found)
+    result.last = (seq, prev)
 
 
 def _compare_with_head(db: Session, result: Verification) -> None:
