@@ -23,9 +23,12 @@ from workflows.platform import clock
 from workflows.platform.models import PackSettingsVersion
 from workflows.definitions.pack import Pack, PackSource, pack_from_source
 
-# asked at every request, command and task: a plain statement built once (an ORM select built each
-# time cost more than the query; benchmarks/pack_settings.py)
-_NEWEST = text("SELECT id, content_hash FROM pack_settings_version WHERE pack = :pack ORDER BY version DESC LIMIT 1")
+# asked at every request, command and task: which pack is active (the row `pack use` wrote, else
+# ALERTFLOW_PACK) and its newest settings version, in one plain statement built once (an ORM select
+# built each time cost more than the query; benchmarks/pack_settings.py)
+_ACTIVE = text("SELECT chosen.pack, v.id, v.content_hash "
+               "FROM (SELECT COALESCE((SELECT pack FROM active_pack WHERE id = 1), :default) AS pack) chosen "
+               "LEFT JOIN pack_settings_version v ON v.pack = chosen.pack ORDER BY v.version DESC LIMIT 1")
 _built: dict[tuple, Pack] = {}  # (pack, version id, content hash, pack folder) -> the Pack built from it
 
 
@@ -57,27 +60,41 @@ def built(version: PackSettingsVersion, directory: Path) -> Pack:
     return _built[key]
 
 
-def newest_pack(key: str, packs_dir: Path) -> Pack | None:
-    """The newest deployed settings of a pack, or None while none is deployed (or there is no
-    database to ask: `pack check` on a laptop). One small query per call; the Pack is cached."""
+def _active_row():
+    """(the active pack's key, the id and content hash of its newest settings version or None)."""
     from workflows.platform import config, db as database
     url = config.database_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return None  # never make an empty database file just to find nothing in it
+        return config.pack_name(), None, None  # never make an empty database file just to find nothing in it
     try:
         with database.get_engine().connect() as conn:
-            row = conn.execute(_NEWEST, {"pack": key}).first()
-            if row is None:
-                return None
-            cached = _built.get((key, row.id, row.content_hash, str(packs_dir / key)))
-            if cached is not None:
-                return cached
+            return tuple(conn.execute(_ACTIVE, {"default": config.pack_name()}).one())
     except SQLAlchemyError as err:
-        if "pack_settings_version" in str(err):  # not migrated to 0019 yet: the pack's folder is all there is
-            return None
+        if "pack_settings_version" in str(err) or "active_pack" in str(err):
+            return config.pack_name(), None, None  # not migrated yet: the pack's folder is all there is
         raise  # a database that cannot be reached: never run on the files' settings instead of the deployed
+
+
+def active_key() -> str:
+    """The key of the pack this install runs: the one a process owner made active (`pack use`, the
+    packs page), or ALERTFLOW_PACK while the database names none. Asked afresh each time (one small
+    query), so a change reaches every process at its next request, command or task."""
+    return _active_row()[0]
+
+
+def active(packs_dir: Path) -> tuple[str, Pack | None]:
+    """The active pack's key and its newest deployed settings, or None while none is deployed (or
+    there is no database to ask: `pack check` on a laptop). One small query per call; the Pack is
+    built once per version."""
+    key, version_id, content_hash = _active_row()
+    if version_id is None:
+        return key, None
+    cached = _built.get((key, version_id, content_hash, str(packs_dir / key)))
+    if cached is not None:
+        return key, cached
+    from workflows.platform import db as database
     with database.transaction() as db:
-        return built(db.get(PackSettingsVersion, row.id), packs_dir / key)
+        return key, built(db.get(PackSettingsVersion, version_id), packs_dir / key)
 
 
 def deploy(db: Session, *, pack_key: str, source: PackSource, deployed_by: str, change_note: str,
