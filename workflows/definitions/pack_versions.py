@@ -29,6 +29,8 @@ from workflows.definitions.pack import Pack, PackSource, pack_from_source
 _ACTIVE = text("SELECT chosen.pack, v.id, v.content_hash "
                "FROM (SELECT COALESCE((SELECT pack FROM active_pack WHERE id = 1), :default) AS pack) chosen "
                "LEFT JOIN pack_settings_version v ON v.pack = chosen.pack ORDER BY v.version DESC LIMIT 1")
+# a database not migrated to 0028a yet has no choice of pack: ALERTFLOW_PACK's newest settings
+_NEWEST = text("SELECT id, content_hash FROM pack_settings_version WHERE pack = :pack ORDER BY version DESC LIMIT 1")
 _built: dict[tuple, Pack] = {}  # (pack, version id, content hash, pack folder) -> the Pack built from it
 
 
@@ -66,12 +68,20 @@ def _active_row():
     url = config.database_url()
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return config.pack_name(), None, None  # never make an empty database file just to find nothing in it
+    key = config.pack_name()
     try:
         with database.get_engine().connect() as conn:
-            return tuple(conn.execute(_ACTIVE, {"default": config.pack_name()}).one())
+            try:
+                return tuple(conn.execute(_ACTIVE, {"default": key}).one())
+            except SQLAlchemyError as err:
+                if "active_pack" not in str(err):
+                    raise
+                conn.rollback()
+                row = conn.execute(_NEWEST, {"pack": key}).first()
+                return (key, row.id, row.content_hash) if row else (key, None, None)
     except SQLAlchemyError as err:
-        if "pack_settings_version" in str(err) or "active_pack" in str(err):
-            return config.pack_name(), None, None  # not migrated yet: the pack's folder is all there is
+        if "pack_settings_version" in str(err):  # not migrated to 0019 yet: the pack's folder is all there is
+            return key, None, None
         raise  # a database that cannot be reached: never run on the files' settings instead of the deployed
 
 
