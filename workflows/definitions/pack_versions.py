@@ -65,24 +65,30 @@ def built(version: PackSettingsVersion, directory: Path) -> Pack:
 def _active_row():
     """(the active pack's key, the id and content hash of its newest settings version or None)."""
     from workflows.platform import config, db as database
-    url = config.database_url()
+    key, url = config.pack_name(), config.database_url()  # ALERTFLOW_PACK: the default while none is chosen
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return config.pack_name(), None, None  # never make an empty database file just to find nothing in it
-    key = config.pack_name()
+        return key, None, None  # never make an empty database file just to find nothing in it
     try:
         with database.get_engine().connect() as conn:
             try:
                 return tuple(conn.execute(_ACTIVE, {"default": key}).one())
             except SQLAlchemyError as err:
-                if "active_pack" not in str(err):
+                if not _missing(err, "active_pack"):
                     raise
                 conn.rollback()
                 row = conn.execute(_NEWEST, {"pack": key}).first()
                 return (key, row.id, row.content_hash) if row else (key, None, None)
     except SQLAlchemyError as err:
-        if "pack_settings_version" in str(err):  # not migrated to 0019 yet: the pack's folder is all there is
+        if _missing(err, "pack_settings_version"):  # not migrated to 0019 yet: the pack's folder is all there is
             return key, None, None
         raise  # a database that cannot be reached: never run on the files' settings instead of the deployed
+
+
+def _missing(err: SQLAlchemyError, table: str) -> bool:
+    """Whether the database said it has no such table (SQLite: "no such table: x"; PostgreSQL:
+    'relation "x" does not exist'), read from its own first line, not the statement quoted after."""
+    said = str(getattr(err, "orig", None) or err).splitlines()[0] if str(err) else ""
+    return table in said and ("no such table" in said or "does not exist" in said)
 
 
 def active_key() -> str:
