@@ -77,7 +77,8 @@ def pack_list(db):
 @click.argument("key")
 @click.option("--from", "template", required=True,
               help="The pack to copy: one this install holds (as deployed), or a pack folder.")
-@click.option("--name", required=True, help="The new pack's name, as people read it (\"Riverside Homes\").")
+@click.option("--name", default=None,
+              help="The new pack's name, as people read it (default: the key in words: riverside_homes, \"Riverside Homes\").")
 @click.option("--as", "username", required=True, help="A process owner.")
 @click.option("--note", "change_note", required=True, help="Why (shown in the versions list, audited).")
 @in_transaction
@@ -85,6 +86,7 @@ def pack_new(db, key, template, name, username, change_note):
     """Make a new pack KEY from a template: its pack.toml, letters and every diagram, checked as a deploy
     checks them and deployed as version 1 under KEY, in the database only (no files written). It runs
     once it is made the active pack (pack use)."""
+    name = name if name is not None else key.replace("_", " ").strip().title()
     created = pack_choice.create(db, pack=active_pack(), actor=actor_named(db, username), key=key, name=name,
                                  template=template, change_note=change_note)
     click.echo(f"made the {created.pack.name} pack ({key}) from {template} ({created.template_read_from}): "

@@ -210,6 +210,9 @@ def test_the_command_line_makes_a_pack_from_the_deployed_one_uses_it_and_exports
     assert 'name = "Copy Housing"' in written and 'tell_tenant_within = "P21D"' in written
     assert sorted(p.name for p in exported.glob("*.bpmn")) == ["small_assessment.bpmn", "small_incident.bpmn",
                                                                "small_review.bpmn"]
+    # the name, unless given, is the key in words
+    assert "made the Riverside Homes pack (riverside_homes)" in cli("pack", "new", "riverside_homes", "--from", "copy",
+                                                                    "--as", "owen", "--note", "Another")
     # and back: a pack only in a folder is installed from it when it is made active
     assert "the Small Test Housing pack (small) is the active pack now" in cli("pack", "use", "small", "--as", "owen")
     shutil.copytree(small / "small", small / "other")
