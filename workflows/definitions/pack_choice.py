@@ -105,7 +105,7 @@ def use(db: Session, *, pack: Pack, actor: Actor, key: str) -> Pack:
     unfinished = _unfinished_cases(db, pack.key)
     if unfinished:
         count = sum(unfinished.values())
-        each = ", ".join(f"{process_id}: {n}" for process_id, n in sorted(unfinished.items()))
+        each = ", ".join(f"{name}: {n}" for name, n in sorted(unfinished.items()))
         raise WorkflowError(
             f"{count} case{'s' if count != 1 else ''} of the {pack.name} pack {'are' if count != 1 else 'is'} not "
             f"finished ({each}): {'they run' if count != 1 else 'it runs'} on its diagrams, and under another pack "
@@ -137,9 +137,9 @@ def use(db: Session, *, pack: Pack, actor: Actor, key: str) -> Pack:
 
 
 def _unfinished_cases(db: Session, pack_key: str) -> dict[str, int]:
-    """process id -> how many of its cases under this pack are running or set aside."""
+    """A process by its name -> how many of its cases under this pack are running or set aside."""
     return dict(db.execute(
-        select(ProcessDefinition.process_id, func.count(Case.id))
+        select(func.max(ProcessDefinition.name), func.count(Case.id))
         .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
         .where(ProcessDefinition.pack == pack_key, Case.status.in_(UNFINISHED))
         .group_by(ProcessDefinition.process_id)).all())
