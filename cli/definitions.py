@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from workflows.definitions import deployment, policy_changes, versions
+from workflows.definitions import deployment, pack_choice, policy_changes, versions
 from workflows.definitions import pack_versions as settings_versions
 from workflows.platform import wording
 from workflows.platform.errors import WorkflowError
@@ -60,6 +60,51 @@ def pack_deploy(db, username, force, change_note):
     for d in result.not_in_files:
         click.echo(f"note: {d.process_id} version {d.version} is deployed but has no diagram in the pack's files; "
                    f"alertflow pack export DIR writes it there")
+
+
+@pack.command("list")
+@in_transaction
+def pack_list(db):
+    """The packs this install holds (in the database, or as a folder), the active one first."""
+    for entry in pack_choice.packs(db):
+        held = f"pack.toml and letters v{entry.settings_version}" if entry.settings_version else "not deployed"
+        folder = "a folder too" if entry.has_folder and entry.settings_version else \
+            "its folder only" if entry.has_folder else "no folder: in the database only"
+        click.echo(f"{entry.key}  {entry.name}  {'(active)  ' if entry.active else ''}{held}; {folder}")
+
+
+@pack.command("new")
+@click.argument("key")
+@click.option("--from", "template", required=True,
+              help="The pack to copy: one this install holds (as deployed), or a pack folder.")
+@click.option("--name", default=None,
+              help="The new pack's name, as people read it (default: the key in words: riverside_homes, \"Riverside Homes\").")
+@click.option("--as", "username", required=True, help="A process owner.")
+@click.option("--note", "change_note", required=True, help="Why (shown in the versions list, audited).")
+@in_transaction
+def pack_new(db, key, template, name, username, change_note):
+    """Make a new pack KEY from a template: its pack.toml, letters and every diagram, checked as a deploy
+    checks them and deployed as version 1 under KEY, in the database only (no files written). It runs
+    once it is made the active pack (pack use)."""
+    name = name if name is not None else key.replace("_", " ").strip().title()
+    created = pack_choice.create(db, pack=active_pack(), actor=actor_named(db, username), key=key, name=name,
+                                 template=template, change_note=change_note)
+    click.echo(f"made the {created.pack.name} pack ({key}) from {template} ({created.template_read_from}): "
+               f"pack.toml and letters version {created.settings.version}")
+    for d in created.deployed:
+        click.echo(f"deployed {d.process_id} version {d.version}")
+    click.echo(f"nothing was written to disk; make it the active pack with: alertflow pack use {key} --as {username}")
+
+
+@pack.command("use")
+@click.argument("key")
+@click.option("--as", "username", required=True, help="A process owner (of this pack and of KEY).")
+@in_transaction
+def pack_use(db, key, username):
+    """Make KEY the active pack: the web, the command line and the workers run it from their next
+    request or task, with no restart. Refused while cases of the active pack are not finished."""
+    chosen = pack_choice.use(db, pack=active_pack(), actor=actor_named(db, username), key=key)
+    click.echo(f"the {chosen.name} pack ({key}) is the active pack now")
 
 
 @pack.command("export")

@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
-from workflows.definitions import deployment, pack_versions, policy_changes, versions
+from workflows.definitions import deployment, pack_choice, pack_versions, policy_changes, versions
 from workflows import permissions
 from workflows.platform.db import transaction
 from workflows.definitions.deployment import DefinitionRefused
@@ -290,3 +290,64 @@ def _render_settings(source, checked=None, problem=None, status=200, impact=None
     return render_template("processes/settings_edit.html", title="Edit pack.toml and letters", source=source,
                            checked=checked, note_problem=problem, impact=impact,
                            change_note=request.form.get("change_note", "")), status
+
+
+@blueprint.route("/packs")
+@requires(viewer)
+def packs():
+    """The packs this install holds, the active one first; for a process owner, a new pack from a
+    template and another pack made active."""
+    return _render_packs()
+
+
+def _render_packs(status=200, problem=None, findings=(), note_problem=None):
+    with transaction() as db:
+        entries = pack_choice.packs(db)
+    return render_template("processes/packs.html", title="Packs", packs=entries, may_change=owner(pack(), actor()),
+                           active_key=pack().key, problem=problem, findings=findings, note_problem=note_problem,
+                           form=request.form, change_note=request.form.get("change_note", "")), status
+
+
+@blueprint.route("/packs/new", methods=["POST"])
+@requires(owner)
+def new_pack():
+    """A new pack from a template, deployed as version 1 under its own key; refused whole (the
+    transaction rolled back, nothing saved) with the reason on the page."""
+    form = request.form
+    try:
+        with transaction() as db:
+            created = pack_choice.create(db, pack=pack(), actor=actor(), key=form.get("key"), name=form.get("name"),
+                                         template=form.get("template"), change_note=form.get("change_note"))
+            message = (f"Made the {created.pack.name} pack ({created.pack.key}) from {form.get('template')}: "
+                       f"pack.toml and letters version 1 and {len(created.deployed)} processes, in the database "
+                       f"only. Make it the active pack to run it.")
+    except NotAllowed:
+        raise  # answered 403 like every refusal of who may do it
+    except ChangeNoteMissing as err:
+        return _render_packs(422, note_problem=str(err))
+    except DefinitionRefused as err:
+        return _render_packs(422, findings=err.findings)
+    except WorkflowError as err:
+        return _render_packs(422, problem=str(err))
+    flash(message)
+    return redirect(url_for("processes.packs"))
+
+
+@blueprint.route("/packs/use", methods=["POST"])
+@requires(owner)
+def use_pack():
+    """Make another pack the active one: every page, command and worker runs it from its next
+    request or task. Refused, nothing changed, while cases of the active pack are unfinished."""
+    try:
+        with transaction() as db:
+            chosen = pack_choice.use(db, pack=pack(), actor=actor(), key=request.form.get("key"))
+            message = (f"The {chosen.name} pack is the active pack now: the web, the command line and the "
+                       f"workers run it from their next request or task.")
+    except NotAllowed:
+        raise
+    except DefinitionRefused as err:  # a pack folder installed as it is made active, and refused
+        return _render_packs(422, findings=err.findings)
+    except WorkflowError as err:
+        return _render_packs(422, problem=str(err))
+    flash(message)
+    return redirect(url_for("processes.packs"))

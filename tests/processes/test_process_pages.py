@@ -288,11 +288,14 @@ GET  /processes/settings                          302 403 403 403 403 403 200 20
 GET  /processes/settings/versions/1               302 403 403 403 403 403 200 200 200
 GET  /processes/settings/versions/9               302 403 403 403 403 403 404 404 404
 GET  /processes/settings/edit                     302 403 403 403 403 403 403 403 200
+GET  /processes/packs                             302 403 403 403 403 403 200 200 200
 POST /processes/derby_review/edit                 302 403 403 403 403 403 403 403 422
 POST /processes/upload                            302 403 403 403 403 403 403 403 422
 POST /processes/new                               302 403 403 403 403 403 403 403 422
 POST /processes/derby_review/migrate              302 403 403 403 403 403 403 403 200
 POST /processes/settings/edit                     302 403 403 403 403 403 403 403 422
+POST /processes/packs/new                         302 403 403 403 403 403 403 403 422
+POST /processes/packs/use                         302 403 403 403 403 403 403 403 422
 """
 
 

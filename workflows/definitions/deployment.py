@@ -64,16 +64,18 @@ class DefinitionRefused(WorkflowError, ValueError):  # ValueError too: parsers r
         super().__init__("\n".join(str(f) for f in self.findings))
 
 
-def check(content: bytes | str, filename: str, pack: Pack, db: Session | None = None) -> list[Finding]:
+def check(content: bytes | str, filename: str, pack: Pack, db: Session | None = None,
+          together: list[tuple[str, bytes]] | None = None) -> list[Finding]:
     """Parse and lint one BPMN document; an empty list means it may be deployed. With `db`, the
-    processes it names may also be ones already deployed."""
+    processes it names may also be ones already deployed; `together`: the diagram files deployed
+    with it, (name, content), whose processes it may name too (default: the pack folder's)."""
     try:
         root = spiff.safe_xml(content)
     except spiff.XmlRefused as err:
         return [Finding(filename, "(document)", str(err))]
     findings = _duplicate_ids(root, filename) + _lint_xml(root, filename, pack)
     name_checks.check(root, filename, pack, lambda element, message, file=None: findings.append(
-        Finding(file or filename, element, message)), db)
+        Finding(file or filename, element, message)), db, together)
     try:
         specs, _ = spiff.parse_processes(root, filename)
     except ValidationException as err:
@@ -387,10 +389,12 @@ def _properties(element) -> dict:
 
 
 def deploy_file(db: Session, *, pack: Pack, content: bytes, filename: str, deployed_by: str,
-                from_pack_files: bool = False, change_note: str | None = None) -> list[ProcessDefinition]:
+                from_pack_files: bool = False, change_note: str | None = None,
+                together: list[tuple[str, bytes]] | None = None) -> list[ProcessDefinition]:
     """Check a BPMN file and deploy each process in it whose content changed, as a new version.
-    `from_pack_files`: the file is the pack's own (`pack deploy`), not a web upload or save."""
-    findings = check(content, filename, pack, db)
+    `from_pack_files`: the file is the pack's own (`pack deploy`), not a web upload or save;
+    `together`: the files deployed with it (see check)."""
+    findings = check(content, filename, pack, db, together)
     if findings:
         raise DefinitionRefused(findings)
     specs, _ = spiff.parse_processes(spiff.safe_xml(content), filename)
@@ -425,7 +429,7 @@ def pack_files(pack: Pack) -> list[tuple[str, bytes]]:
 def check_files(files: list[tuple[str, bytes]], pack: Pack, db: Session | None = None) -> None:
     """Refuse all of them if any has an error (nothing is half-deployed); with `db`, processes
     already deployed count as the pack's too."""
-    findings = [f for name, content in files for f in check(content, name, pack, db)]
+    findings = [f for name, content in files for f in check(content, name, pack, db, files)]
     if findings:
         raise DefinitionRefused(findings)
 

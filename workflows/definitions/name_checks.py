@@ -44,10 +44,11 @@ _NOT_NODES = {"sequenceFlow", "laneSet", "lane", "extensionElements", "documenta
               "ioSpecification", "property"}
 
 
-def check(root, filename: str, pack: Pack, add, db=None) -> None:
+def check(root, filename: str, pack: Pack, add, db=None, together=None) -> None:
     """Run every name check on one BPMN document. `add(element, message, file=None)` records a finding
-    (`file` for one about another file, pack.toml); `db`, when given, adds the processes deployed."""
-    processes = pack_processes(pack, root, db)
+    (`file` for one about another file, pack.toml); `db`, when given, adds the processes deployed;
+    `together`, the diagram files deployed with it (default: the pack folder's)."""
+    processes = pack_processes(pack, root, db, together)
     _check_requests(pack, processes, add)
     _check_category_processes(pack, processes, add)
     for process in root.iterfind("bpmn:process", NS):
@@ -64,19 +65,28 @@ def check(root, filename: str, pack: Pack, add, db=None) -> None:
     _check_durations(root, pack, add)
 
 
-def pack_processes(pack: Pack, root, db=None) -> set[str]:
-    """The processes a diagram may name: those of this document, of the pack's other diagram files
-    (deployed with it by `pack deploy`), and, given a database, those already deployed."""
+def pack_processes(pack: Pack, root, db=None, together=None) -> set[str]:
+    """The processes a diagram may name: those of this document, of the diagram files deployed with
+    it (`together`, (name, content); by default the pack folder's, as `pack deploy` deploys them),
+    and, given a database, those already deployed."""
     found = {p.get("id") for p in root.iterfind("bpmn:process", NS)}
-    for path in pack.bpmn_files():
+    for content in ([c for _, c in together] if together is not None else _folder_diagrams(pack)):
         try:
-            found |= {p.get("id") for p in spiff.safe_xml(path.read_bytes()).iterfind("bpmn:process", NS)}
-        except (spiff.XmlRefused, OSError):
+            found |= {p.get("id") for p in spiff.safe_xml(content).iterfind("bpmn:process", NS)}
+        except (spiff.XmlRefused, ValueError):
             continue  # that file's own check says what is wrong with it
     if db is not None:
         from workflows.platform.models import ProcessDefinition
         found |= set(db.scalars(select(ProcessDefinition.process_id).where(ProcessDefinition.pack == pack.key)))
     return {p for p in found if p}
+
+
+def _folder_diagrams(pack: Pack):
+    for path in pack.bpmn_files():
+        try:
+            yield path.read_bytes()
+        except OSError:
+            continue
 
 
 def _check_requests(pack, processes, add) -> None:

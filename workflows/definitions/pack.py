@@ -406,11 +406,12 @@ class PackSource:
 
 def read_pack_files(key: str | None = None, packs_dir: Path | None = None) -> tuple[Path, PackSource]:
     """The pack's folder and its settings as written there (pack.toml, and the letters it names)."""
-    key = key or config.pack_name()
+    key = key or _active_key()
     directory = (packs_dir or config.packs_dir()) / key
     path = directory / "pack.toml"
     if not path.exists():
-        raise PackError(f"no policy pack '{key}': {path} does not exist")
+        raise PackError(f"no policy pack '{key}': {path} does not exist (a pack made on the web has no folder: "
+                        f"`alertflow pack export DIR --as USER` writes the deployed pack to one)")
     return directory, read_settings_file(path)
 
 
@@ -434,7 +435,7 @@ def read_settings_file(path: Path, letters_elsewhere: dict | None = None) -> Pac
 
 def load_pack(key: str | None = None, packs_dir: Path | None = None) -> Pack:
     """Read and check a pack.toml and its letters from the pack's folder."""
-    key = key or config.pack_name()
+    key = key or _active_key()
     directory, source = read_pack_files(key, packs_dir)
     return pack_from_source(key, directory, source, str(directory / "pack.toml"))
 
@@ -447,6 +448,24 @@ def pack_from_source(key: str, directory: Path, source: PackSource, label: str =
         return _build(key, directory, raw, label, source.letters)
     except PackError as err:
         raise PackError(_with_line(str(err), label, source.pack_toml)) from None
+
+
+def renamed(source: PackSource, name: str) -> PackSource:
+    """The settings with another `[pack] name` (what people read at the top of every page and in
+    letters), the rest of pack.toml as written, its comments too."""
+    import json
+    lines = source.pack_toml.splitlines(keepends=True)
+    number = _line_of(source.pack_toml, "pack", "name")
+    line = lines[number - 1] if number else ""
+    if not re.match(r"\s*name\s*=", line):
+        raise PackError("pack.toml: [pack] name is not written as name = \"...\" on a line of its own, so it "
+                        "cannot be replaced")
+    indent = line[:len(line) - len(line.lstrip())]
+    lines[number - 1] = f"{indent}name = {json.dumps(name, ensure_ascii=False)}\n"  # a TOML basic string
+    text = "".join(lines)
+    if (_parse(text, "pack.toml").get("pack") or {}).get("name") != name:
+        raise PackError("pack.toml: [pack] name spans several lines, so it cannot be replaced")
+    return PackSource(text, dict(source.letters))
 
 
 def _parse(text: str, label: str) -> dict:
@@ -506,17 +525,26 @@ def cached_pack(key: str, packs_dir: str) -> Pack:
     return load_pack(key, Path(packs_dir))
 
 
-def files_pack() -> Pack:
-    """The active pack as its folder holds it (for `pack check`, and before anything is deployed)."""
-    return cached_pack(config.pack_name(), str(config.packs_dir()))
+def _active_key() -> str:
+    """The active pack's key: pack_versions.active_key (the database's choice, else ALERTFLOW_PACK)."""
+    from workflows.definitions import pack_versions  # the database's side of the pack
+    return pack_versions.active_key()
+
+
+def files_pack(key: str | None = None) -> Pack:
+    """A pack (the active one by default) as its folder holds it (for `pack check`, and before
+    anything is deployed)."""
+    return cached_pack(key or _active_key(), str(config.packs_dir()))
 
 
 def active_pack() -> Pack:
     """The active pack as deployed: its newest settings version in the database (read once per
-    version, so a deploy on the web reaches every process without a restart); the pack's folder
-    only while no version is deployed (a new database, `pack check` with no database)."""
+    version, so a deploy on the web, or another pack made active, reaches every process without a
+    restart); the pack's folder only while no version is deployed (a new database, `pack check`
+    with no database)."""
     from workflows.definitions import pack_versions  # the database's side of the pack's settings
-    return pack_versions.newest_pack(config.pack_name(), config.packs_dir()) or files_pack()
+    key, deployed = pack_versions.active(config.packs_dir())
+    return deployed or files_pack(key)
 
 
 def _flag(meta: dict, name: str, default: bool, path) -> bool:

@@ -23,8 +23,13 @@ from workflows.platform import clock
 from workflows.platform.models import PackSettingsVersion
 from workflows.definitions.pack import Pack, PackSource, pack_from_source
 
-# asked at every request, command and task: a plain statement built once (an ORM select built each
-# time cost more than the query; benchmarks/pack_settings.py)
+# asked at every request, command and task: which pack is active (the row `pack use` wrote, else
+# ALERTFLOW_PACK) and its newest settings version, in one plain statement built once (an ORM select
+# built each time cost more than the query; benchmarks/pack_settings.py)
+_ACTIVE = text("SELECT chosen.pack, v.id, v.content_hash "
+               "FROM (SELECT COALESCE((SELECT pack FROM active_pack WHERE id = 1), :default) AS pack) chosen "
+               "LEFT JOIN pack_settings_version v ON v.pack = chosen.pack ORDER BY v.version DESC LIMIT 1")
+# a database not migrated to 0028a yet has no choice of pack: ALERTFLOW_PACK's newest settings
 _NEWEST = text("SELECT id, content_hash FROM pack_settings_version WHERE pack = :pack ORDER BY version DESC LIMIT 1")
 _built: dict[tuple, Pack] = {}  # (pack, version id, content hash, pack folder) -> the Pack built from it
 
@@ -57,27 +62,55 @@ def built(version: PackSettingsVersion, directory: Path) -> Pack:
     return _built[key]
 
 
-def newest_pack(key: str, packs_dir: Path) -> Pack | None:
-    """The newest deployed settings of a pack, or None while none is deployed (or there is no
-    database to ask: `pack check` on a laptop). One small query per call; the Pack is cached."""
+def _active_row():
+    """(the active pack's key, the id and content hash of its newest settings version or None)."""
     from workflows.platform import config, db as database
-    url = config.database_url()
+    key, url = config.pack_name(), config.database_url()  # ALERTFLOW_PACK: the default while none is chosen
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        return None  # never make an empty database file just to find nothing in it
+        return key, None, None  # never make an empty database file just to find nothing in it
     try:
         with database.get_engine().connect() as conn:
-            row = conn.execute(_NEWEST, {"pack": key}).first()
-            if row is None:
-                return None
-            cached = _built.get((key, row.id, row.content_hash, str(packs_dir / key)))
-            if cached is not None:
-                return cached
+            try:
+                return tuple(conn.execute(_ACTIVE, {"default": key}).one())
+            except SQLAlchemyError as err:
+                if not _missing(err, "active_pack"):
+                    raise
+                conn.rollback()
+                row = conn.execute(_NEWEST, {"pack": key}).first()
+                return (key, row.id, row.content_hash) if row else (key, None, None)
     except SQLAlchemyError as err:
-        if "pack_settings_version" in str(err):  # not migrated to 0019 yet: the pack's folder is all there is
-            return None
+        if _missing(err, "pack_settings_version"):  # not migrated to 0019 yet: the pack's folder is all there is
+            return key, None, None
         raise  # a database that cannot be reached: never run on the files' settings instead of the deployed
+
+
+def _missing(err: SQLAlchemyError, table: str) -> bool:
+    """Whether the database said it has no such table (SQLite: "no such table: x"; PostgreSQL:
+    'relation "x" does not exist'), read from its own first line, not the statement quoted after."""
+    said = str(getattr(err, "orig", None) or err).splitlines()[0] if str(err) else ""
+    return table in said and ("no such table" in said or "does not exist" in said)
+
+
+def active_key() -> str:
+    """The key of the pack this install runs: the one a process owner made active (`pack use`, the
+    packs page), or ALERTFLOW_PACK while the database names none. Asked afresh each time (one small
+    query), so a change reaches every process at its next request, command or task."""
+    return _active_row()[0]
+
+
+def active(packs_dir: Path) -> tuple[str, Pack | None]:
+    """The active pack's key and its newest deployed settings, or None while none is deployed (or
+    there is no database to ask: `pack check` on a laptop). One small query per call; the Pack is
+    built once per version."""
+    key, version_id, content_hash = _active_row()
+    if version_id is None:
+        return key, None
+    cached = _built.get((key, version_id, content_hash, str(packs_dir / key)))
+    if cached is not None:
+        return key, cached
+    from workflows.platform import db as database
     with database.transaction() as db:
-        return built(db.get(PackSettingsVersion, row.id), packs_dir / key)
+        return key, built(db.get(PackSettingsVersion, version_id), packs_dir / key)
 
 
 def deploy(db: Session, *, pack_key: str, source: PackSource, deployed_by: str, change_note: str,

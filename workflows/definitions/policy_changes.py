@@ -167,7 +167,7 @@ def _deployed_diagrams_against(db: Session, pack: Pack, new_pack: Pack, *, skip:
     on its own."""
     removed = _removed_settings(pack, new_pack)
     findings = []
-    for definition in _newest_versions(db, pack):
+    for definition in _newest_versions(db, pack.key):
         if definition.process_id not in skip:
             findings += [_deployed(f, definition, removed) for f in
                          deployment.check(definition.bpmn_xml, definition.filename, new_pack, db)]
@@ -291,7 +291,7 @@ def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = Fa
     deployed = [d for name, content in files if name in changed_files
                 for d in deployment.deploy_file(db, pack=files_pack, content=content, filename=name,
                                                 deployed_by=actor.username, from_pack_files=True, change_note=note)]
-    not_in_files = [d for d in _newest_versions(db, pack) if d.process_id not in in_files]
+    not_in_files = [d for d in _newest_versions(db, pack.key) if d.process_id not in in_files]
     return PackDeploy(changes, deployed, not_in_files, settings, settings_lines, settings_undone)
 
 
@@ -340,9 +340,29 @@ def _in_words(moment) -> str:
     return f"{moment.day} {moment:%B %Y at %H:%M} UTC"
 
 
-def _newest_versions(db: Session, pack: Pack) -> list[ProcessDefinition]:
-    ids = sorted({d.process_id for d, _ in deployment.versions(db, pack=pack.key)})
-    return [deployment.latest(db, pack=pack.key, process_id=process_id) for process_id in ids]
+def _newest_versions(db: Session, pack_key: str) -> list[ProcessDefinition]:
+    ids = sorted({d.process_id for d, _ in deployment.versions(db, pack=pack_key)})
+    return [deployment.latest(db, pack=pack_key, process_id=process_id) for process_id in ids]
+
+
+def deployed_files(db: Session, *, pack_key: str) -> list[tuple[str, bytes]]:
+    """The newest version of each of a pack's processes as the files that hold them, (name,
+    content), as `pack export` writes them; in the order they were deployed, so deploying them in
+    turn leaves a process two of them hold on its newest version."""
+    newest = sorted(_newest_versions(db, pack_key), key=lambda d: d.id)
+    return [(name, xml.encode("utf-8")) for name, xml in _as_files(newest).items()]
+
+
+def _as_files(newest: list[ProcessDefinition]) -> dict[str, str]:
+    """File name -> diagram for these versions: each under the name it was deployed from, made a plain
+    .bpmn name; two processes last deployed from different files of one name each under its own."""
+    by_name: dict[str, str] = {}
+    for definition in newest:
+        name = _file_name(definition)
+        if by_name.get(name, definition.bpmn_xml) != definition.bpmn_xml:
+            name = f"{definition.process_id}.bpmn"
+        by_name[name] = definition.bpmn_xml
+    return by_name
 
 
 @dataclass
@@ -358,20 +378,15 @@ def export_pack(db: Session, *, pack: Pack, actor: Actor, directory: Path) -> Ex
     not versioned) as it is in the pack's folder. The versions written count as held in the files
     from then on (see FileChange)."""
     require_owner(pack, actor)
-    newest = _newest_versions(db, pack)
+    newest = _newest_versions(db, pack.key)
     settings = pack_versions.newest(db, pack=pack.key)
-    by_name: dict[str, str] = {}
-    for definition in newest:
-        name = _file_name(definition)
-        if by_name.get(name, definition.bpmn_xml) != definition.bpmn_xml:
-            name = f"{definition.process_id}.bpmn"  # two processes last deployed from different files of one name
-        by_name[name] = definition.bpmn_xml
+    by_name = _as_files(newest)
     settings_files = {}
     if settings is not None:
         settings_files = {"pack.toml": settings.pack_toml, **(settings.letters or {})}
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        if directory.resolve() != pack.directory.resolve():
+        if pack.directory.is_dir() and directory.resolve() != pack.directory.resolve():  # a pack made on the web has none
             versioned = set(settings_files)
             shutil.copytree(pack.directory, directory, dirs_exist_ok=True, ignore=lambda folder, names: [
                 n for n in names if n.endswith(".bpmn")
@@ -472,7 +487,7 @@ def blank_diagram(db: Session, *, pack: Pack, actor: Actor, process_id: str, nam
     if deployment.latest(db, pack=pack.key, process_id=process_id) is not None:
         raise WorkflowError(f"a process '{process_id}' is deployed already: edit it from the processes page")
     lanes = []
-    for definition in _newest_versions(db, pack):
+    for definition in _newest_versions(db, pack.key):
         root = spiff.safe_xml(definition.bpmn_xml)
         for lane in root.iterfind(".//bpmn:lane", NS):
             if lane.get("name") and lane.get("name") not in lanes:

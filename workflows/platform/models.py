@@ -7,7 +7,7 @@ dashboards and the timer sweep never read the JSON.
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -209,6 +209,17 @@ class PackSettingsVersion(Base):
     change_note: Mapped[str] = mapped_column(Text)
     # as ProcessDefinition.in_pack_files: the pack's files hold it (deployed from them, or exported)
     in_pack_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ActivePack(Base):
+    """The pack this install runs, as a process owner chose it (`alertflow pack use`, the packs page):
+    one row, id 1; none, and ALERTFLOW_PACK names it (a new install). pack_versions.active_key reads it."""
+    __tablename__ = "active_pack"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_active_pack_one_row"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pack: Mapped[str] = mapped_column(String(40))
+    chosen_by: Mapped[str] = mapped_column(String(80))
+    chosen_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
 
 
 NOT_TOLD = text("tenant_told IS NULL AND status = 'active'")
