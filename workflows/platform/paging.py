@@ -58,14 +58,25 @@ def page_number(text, *, what: str = "page") -> int:
     return number
 
 
-def fetch(db: Session, query, *, number: int = 1, per_page: int = PER_PAGE, total: int | None = None) -> Page:
+def fetch(db: Session, query, *, number: int = 1, per_page: int = PER_PAGE, total: int | None = None,
+          rows_of=None) -> Page:
     """The `number`th page of `query` (already ordered, with a unique last key so pages do not
     overlap) and its total: `total` where the caller already knows it (the inbox's header counts
-    an unfiltered list more cheaply), else the same query's rows counted."""
+    an unfiltered list more cheaply), else the same query's rows counted.
+
+    With `rows_of`, a deferred join: `query` selects the rows' keys alone (what an index can page
+    without reading the tables: a deep page skips its thousands of rows there), and `rows_of(keys)`
+    is the query of the page's own rows, whose first column is the key; they come back in the
+    order of the keys."""
     per_page = max(1, min(per_page, MOST_PER_PAGE))
     if total is None:
         total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     last_page = max(1, -(-total // per_page))
     number = min(max(1, number), last_page)
-    rows = list(db.execute(query.limit(per_page).offset((number - 1) * per_page)))
+    paged = query.limit(per_page).offset((number - 1) * per_page)
+    if rows_of is None:
+        return Page(list(db.execute(paged)), total, number, per_page)
+    keys = list(db.scalars(paged))
+    place = {key: n for n, key in enumerate(keys)}
+    rows = sorted(db.execute(rows_of(keys)), key=lambda row: place[row[0]]) if keys else []
     return Page(rows, total, number, per_page)
