@@ -229,6 +229,13 @@ def report(name, times):
             print(f"    {url:48} median {statistics.median(own):6.1f} ms   p95 {own_p95:6.1f} ms   (n={len(own)})")
 
 
+# the inbox's pages with filters (benchmarks/inbox_plans.py reads the plans of the same)
+FILTERED_MANAGER = ["/inbox?whose=roles&overdue=1", "/inbox?category=rpo&sort=age", "/inbox?q=Smith",
+                    "/inbox?whose=roles&page=20", "/inbox?due_this_week=1"]
+FILTERED_HEAD = ["/inbox?whose=roles&overdue=1", "/inbox?q=Smith", "/inbox?whose=roles&page=20"]
+TEAM_HEAD = ["/inbox/team", "/inbox/team?overdue=1", "/inbox/team?page=40"]
+
+
 def measure(requests, own_seed=True):
     """Time every page on the database DATABASE_URL names, as the seeded users (`own_seed`: seeded
     here, whose sizes the lines name)."""
@@ -238,12 +245,9 @@ def measure(requests, own_seed=True):
     report("inbox, ASB manager" + (" (6,000 open for the role)" if own_seed else ""), timed(manager, ["/inbox"], requests))
     report("inbox, Head of Service" + (" (4,000 open for the role)" if own_seed else ""), timed(head, ["/inbox"], requests))
     report("inbox with filters, ASB manager (overdue, category + age, search, page 20)",
-           timed(manager, ["/inbox?whose=roles&overdue=1", "/inbox?category=rpo&sort=age", "/inbox?q=Smith",
-                           "/inbox?whose=roles&page=20", "/inbox?due_this_week=1"], requests))
-    report("inbox with filters, Head of Service", timed(head, ["/inbox?whose=roles&overdue=1", "/inbox?q=Smith",
-                                                              "/inbox?whose=roles&page=20"], requests))
-    report("team view, Head of Service (steps of the roles below)",
-           timed(head, ["/inbox/team", "/inbox/team?overdue=1", "/inbox/team?page=40"], requests))
+           timed(manager, FILTERED_MANAGER, requests))
+    report("inbox with filters, Head of Service", timed(head, FILTERED_HEAD, requests))
+    report("team view, Head of Service (steps of the roles below)", timed(head, TEAM_HEAD, requests))
     report("register /alerts, Head of Service (page 1, search, newest p10, review before)",
            timed(head, ["/alerts", "/alerts?q=Smith", "/alerts?status=all&sort=newest&page=10",
                         "/alerts?review_before=2027-01-01&category=rpo"], requests))

@@ -1,6 +1,7 @@
 """One page of a long list, worked out in SQL: the rows of the page (LIMIT/OFFSET) and the
 total (a COUNT over the same conditions), for the inbox and the register, on the web and the
-command line alike. A page asked for past the end shows the last one."""
+command line alike. A page asked for past the end shows the last one. A list whose rows are costly
+to build pages its keys alone and then builds the page's rows (a deferred join: `rows_of`)."""
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
