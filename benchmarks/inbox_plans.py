@@ -50,7 +50,7 @@ def main():
             for _ in range(args.runs):
                 ms, touched = 0.0, []
                 for statement, parameters in ran:
-                    if not statement.lstrip().upper().startswith("SELECT"):
+                    if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                         continue
                     plan = explain.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement,
                                            parameters).fetchone()[0][0]

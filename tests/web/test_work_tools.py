@@ -292,6 +292,8 @@ def test_a_deep_page_has_the_right_steps_in_the_right_order_and_the_right_total(
     narrowed = text(helen.get("/inbox?whose=roles&q=Open+step&page=20"))  # a filter on the alert's side too
     searched = [t for t in mine if t in set(visible)]
     assert f"951–1,000 of {len(searched):,}" in narrowed and task_ids(narrowed) == searched[950:1000]
+    past = text(helen.get("/inbox?whose=roles&q=Open+step&page=99"))  # past the end: the last page
+    assert f"1,051–{len(searched):,} of {len(searched):,}" in past and task_ids(past) == searched[1050:]
     deep = text(helen.get("/inbox/team?page=20"))
     assert f"951–1,000 of {len(team):,}" in deep
     assert task_ids(deep) == team[950:1000] and "Secret step" not in deep

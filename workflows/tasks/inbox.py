@@ -161,21 +161,23 @@ def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: s
     """One section ("mine" or "roles") of the inbox, narrowed, sorted and paged in SQL, with its total
     (`total`: given when the caller counted it, as sections() does for both sections at once)."""
     condition = _mine(actor) if whose == "mine" else _unclaimed(pack, actor)
-    if total is None:
-        total = _totals(db, pack, actor, [condition], filters)[0]
+    if total is None and not filters.search:
+        total = None if filters.search else _totals(db, pack, actor, [condition], filters)[0]
     return _paged(db, pack, actor, condition, filters, total)
 
 
 def _paged(db, pack, actor, condition, filters, total) -> paging.Page:
     """The page of the open steps meeting `condition` and the filters, as a deferred join: the page's
-    step ids first, in order, from the task indexes (a deep page skips its steps there, without
-    joining each to its case, alert and customer), then the page's rows alone. With no filter on the
-    alert, the steps on restricted records the actor may not see are left out by their ids (_hidden,
-    from the few restricted alerts), so the ids need no alert at all."""
+    step ids first, in order, from the task indexes and each step's case and alert (need to know; a
+    deep page skips its steps there, without building their rows or joining their customers), then
+    the page's rows alone. `total` None (a search): counted with the ids, since the few steps a
+    search finds lie scattered among the candidates, each joined to its alert and customer to be
+    found: a walk to the page would read about as many as the count did."""
     keys = (select(HumanTask.id).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
             .where(condition, visible(pack, actor), *_narrowed(filters)))
     return paging.fetch(db, keys.order_by(*_order(filters)), number=filters.page, per_page=filters.per_page,
-                        total=total, rows_of=lambda ids: _rows(pack, actor, HumanTask.id.in_(ids)))
+                        total=total, rows_of=lambda ids: _rows(pack, actor, HumanTask.id.in_(ids)),
+                        count_with_keys=True)
 
 
 def _hidden(pack: Pack, actor: Actor, columns, *conditions):
@@ -217,7 +219,9 @@ def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None =
     shown = {"mine": _mine(actor), "roles": _unclaimed(pack, actor)}
     if filters.whose != "all":
         shown = {filters.whose: shown[filters.whose]}
-    if _narrowed(filters):  # the sections shown counted in one statement
+    if filters.search:  # each section counted as its page is found (_paged)
+        totals = {"mine": None, "roles": None}
+    elif _narrowed(filters):  # the sections shown counted in one statement
         totals = dict(zip(shown, _totals(db, pack, actor, list(shown.values()), filters)))
     else:
         totals = {"mine": counts[0], "roles": counts[1]}
@@ -258,7 +262,7 @@ def team_page(db: Session, *, pack: Pack, actor: Actor, filters: Filters) -> pag
     (permissions.managed_roles), narrowed, sorted and paged like the inbox; need to know applies."""
     roles = managed_roles(pack, actor)
     condition = and_(HumanTask.status.in_(OPEN_TASK), HumanTask.role.in_(roles))
-    total = _totals(db, pack, actor, [condition], filters)[0]
+    total = None if filters.search else _totals(db, pack, actor, [condition], filters)[0]
     return _paged(db, pack, actor, condition, filters, total)
 
 
