@@ -5,7 +5,7 @@ matched by reading every candidate step's row (a Head of Service's 5,500 open st
 pages on benchmarks/seed.py's 100,000 alerts) for the one column no index held; with the open
 steps' titles in a trigram index (as the customers' names in 0003 and the markers' words in 0027d)
 the steps whose title matches are found from it and the candidates counted from the task indexes
-alone (benchmarks/inbox.py: the count of a search for "Smith", 50,366 to 33,476 buffers).
+alone (benchmarks/inbox_plans.py: the count of a search for "Smith", 50,366 to 33,476 buffers).
 
 Revision ID: 0028c
 Revises: 0027f
