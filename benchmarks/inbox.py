@@ -14,8 +14,13 @@ several cases per alert, steps over every role, 2% restricted, history over ten 
 customers have no address on record, so the checks by street and postcode find no one), and the
 same pages are timed on each.
 
+With --url, the pages are timed on a database that exists already (a copy of one seed.py made, say
+`createdb -T seed100k mine`), seeding and dropping nothing; --per-url adds each URL's median and
+p95 under its line (a line's p95 is mostly its slowest URL's).
+
     python benchmarks/inbox.py [--server postgresql://postgres@127.0.0.1:5432/test] [--requests 200]
     python benchmarks/inbox.py --seeder seed [--alerts 10000 100000]
+    python benchmarks/inbox.py --url postgresql://postgres@127.0.0.1:5432/mine [--per-url]
 """
 import argparse
 import os
@@ -190,23 +195,45 @@ def signed_in_client(app, username):
     return client
 
 
+PER_URL = False  # --per-url: each URL's figures under its line's
+
+
 def timed(client, urls, requests):
-    """Milliseconds per request, cycling through the URLs, after a warm-up round."""
+    """Milliseconds per request, cycling through the URLs, after a warm-up round (with --per-url,
+    the times by URL too, as the list's `by_url`)."""
     for url in urls * 3:
         client.get(url)
-    times = []
+    times = Times()
     for n in range(requests):
         url = urls[n % len(urls)]
         started = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - started) * 1000)
+        times.by_url.setdefault(url, []).append(times[-1])
         assert response.status_code == 200, (url, response.status_code)
     return times
+
+
+class Times(list):
+    def __init__(self):
+        super().__init__()
+        self.by_url = {}
 
 
 def report(name, times):
     p95 = statistics.quantiles(times, n=20)[18]
     print(f"{name:52} median {statistics.median(times):6.1f} ms   p95 {p95:6.1f} ms   (n={len(times)})")
+    if PER_URL and len(getattr(times, "by_url", {})) > 1:
+        for url, own in times.by_url.items():
+            own_p95 = statistics.quantiles(own, n=20)[18] if len(own) > 1 else own[0]
+            print(f"    {url:48} median {statistics.median(own):6.1f} ms   p95 {own_p95:6.1f} ms   (n={len(own)})")
+
+
+# the inbox's pages with filters (benchmarks/inbox_plans.py reads the plans of the same)
+FILTERED_MANAGER = ["/inbox?whose=roles&overdue=1", "/inbox?category=rpo&sort=age", "/inbox?q=Smith",
+                    "/inbox?whose=roles&page=20", "/inbox?due_this_week=1"]
+FILTERED_HEAD = ["/inbox?whose=roles&overdue=1", "/inbox?q=Smith", "/inbox?whose=roles&page=20"]
+TEAM_HEAD = ["/inbox/team", "/inbox/team?overdue=1", "/inbox/team?page=40"]
 
 
 def measure(requests, own_seed=True):
@@ -218,12 +245,9 @@ def measure(requests, own_seed=True):
     report("inbox, ASB manager" + (" (6,000 open for the role)" if own_seed else ""), timed(manager, ["/inbox"], requests))
     report("inbox, Head of Service" + (" (4,000 open for the role)" if own_seed else ""), timed(head, ["/inbox"], requests))
     report("inbox with filters, ASB manager (overdue, category + age, search, page 20)",
-           timed(manager, ["/inbox?whose=roles&overdue=1", "/inbox?category=rpo&sort=age", "/inbox?q=Smith",
-                           "/inbox?whose=roles&page=20", "/inbox?due_this_week=1"], requests))
-    report("inbox with filters, Head of Service", timed(head, ["/inbox?whose=roles&overdue=1", "/inbox?q=Smith",
-                                                              "/inbox?whose=roles&page=20"], requests))
-    report("team view, Head of Service (steps of the roles below)",
-           timed(head, ["/inbox/team", "/inbox/team?overdue=1", "/inbox/team?page=40"], requests))
+           timed(manager, FILTERED_MANAGER, requests))
+    report("inbox with filters, Head of Service", timed(head, FILTERED_HEAD, requests))
+    report("team view, Head of Service (steps of the roles below)", timed(head, TEAM_HEAD, requests))
     report("register /alerts, Head of Service (page 1, search, newest p10, review before)",
            timed(head, ["/alerts", "/alerts?q=Smith", "/alerts?status=all&sort=newest&page=10",
                         "/alerts?review_before=2027-01-01&category=rpo"], requests))
@@ -237,7 +261,7 @@ def measure(requests, own_seed=True):
 
 
 def main():
-    global DB_NAME
+    global DB_NAME, PER_URL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default=os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
                         help="a PostgreSQL database to connect to while creating and dropping alertflow_bench")
@@ -248,8 +272,18 @@ def main():
     parser.add_argument("--seeder", choices=("inbox", "seed"), default="inbox",
                         help="inbox: this file's own register (100,000 alerts); seed: benchmarks/seed.py at each --alerts")
     parser.add_argument("--alerts", type=int, nargs="+", default=[10_000, 100_000], help="with --seeder seed")
+    parser.add_argument("--url", help="time the pages on this existing database (seed.py's, or a copy of it): "
+                                      "nothing seeded, nothing dropped")
+    parser.add_argument("--per-url", action="store_true", help="each URL's median and p95 too")
     args = parser.parse_args()
-    DB_NAME = args.database
+    DB_NAME, PER_URL = args.database, args.per_url
+    if args.url:
+        os.environ["DATABASE_URL"] = args.url.replace("postgresql://", "postgresql+psycopg://", 1)
+        with psycopg.connect(args.url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+            alerts = conn.execute("SELECT count(*) FROM alert").fetchone()[0]
+        print(f"{alerts:,} alerts (the database at {urlsplit(args.url).path.lstrip('/')}), {args.requests} requests a line")
+        measure(args.requests, own_seed=False)
+        return
     if args.seeder == "seed":
         from benchmarks import seed as realistic
         for n in args.alerts:

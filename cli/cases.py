@@ -400,7 +400,7 @@ def alerts_list(db, username, status, as_json):
         return
     categories = active_pack().categories
     for a in rows:  # in words: the status, the category's label, the day (--json keeps the codes)
-        click.echo(f"alert {a.id:>5}  {a.status.replace('_', ' '):16} {wording.labelled(categories, a.category):24} "
+        click.echo(f"alert {a.id:>5}  {markers.status_label(a.status):16} {wording.labelled(categories, a.category):24} "
                    f"{a.subject.reference:10} next review {day(markers.next_review_date(a))}  {a.marker_text or ''}")
     if not rows:
         click.echo("no alerts you need to know about (before a visit: alertflow check NAME)")
@@ -458,7 +458,7 @@ def alerts_show(db, alert_id, username, as_json):
         click.echo(json.dumps(data, indent=2, default=str))
         return
     click.echo(f"alert {a.id}: {a.subject.name} ({a.subject.reference})  {data['category_label']}  "
-               f"{a.status.replace('_', ' ')}")
+               f"{markers.status_label(a.status)}")
     click.echo(f"  reported by {a.reported_by}  staff involved: {a.staff_involved or '-'}")
     click.echo(f"  marker: {a.marker_text or '-'}  measures: {wording.and_list(a.control_measures or []) or '-'}")
     for detail in data["marker_details"]:  # the pack's [marker_fields], the readers-only ones too

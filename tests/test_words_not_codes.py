@@ -55,6 +55,18 @@ def test_the_register_and_the_next_step_on_the_command_line_read_labels_and_date
     assert cli.json("alerts", "list", "--as", "anna", now=DECIDED)[0]["category"] == "partner_info"  # codes for machines
 
 
+def test_the_command_line_names_a_markers_status_by_the_label_the_web_shows(derby, cli):
+    assessed, _ = _partner_info_assessed(derby)
+    waiting = derby.report("rpo", customer="C1", now=DECIDED)  # under assessment until its first step is done
+    shown = cli("alerts", "show", waiting, "--as", "anna", now=DECIDED).splitlines()[0]
+    assert shown.endswith("  Under assessment"), shown  # markers.status_label, as on the register page
+    assert cli("alerts", "show", assessed, "--as", "anna", now=DECIDED).splitlines()[0].endswith("  Active")
+    listed = cli("alerts", "list", "--as", "anna", "--status", "under_assessment", now=DECIDED)
+    line = next(row for row in listed.splitlines() if row.startswith(f"alert {waiting:>5}"))
+    assert "Under assessment" in line and "under" not in line.replace("Under assessment", "")
+    assert cli.json("alerts", "show", waiting, "--as", "anna", "--json", now=DECIDED)["status"] == "under_assessment"
+
+
 def test_a_form_says_in_words_when_a_follow_up_is_needed_and_what_is_missing(derby, cli):
     alert_id = derby.report("partner_info", customer="C2", now=T0)
     task = derby.open_task("anna", alert_id, T0)

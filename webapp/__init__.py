@@ -57,6 +57,8 @@ def create_app(settings: dict | None = None) -> Flask:
     app.add_template_filter(wording.due, "due")  # "due in 2 days", "3 days overdue"
     app.add_template_filter(_marker_details, "marker_details")  # the pack's [marker_fields] on an alert
     app.add_template_filter(_next_review, "next_review")  # the one answer to "when is the next review"
+    from workflows.register.markers import status_label
+    app.add_template_filter(status_label, "status_label")  # a marker's status: "Under assessment"
     from workflows.register.circulation import NOTICE_WORDS
     app.jinja_env.globals["circulation_words"] = NOTICE_WORDS  # "told it was withdrawn", on a marker's list
     for module in (auth, sso, inbox, alerts, staff, admin, processes, compliance, api):

@@ -241,3 +241,59 @@ def test_saved_filters_are_kept_for_me_or_shared_with_my_role(world, as_user):
     assert alex.post(f"/inbox/filters/{shared_id}/delete").status_code == 404  # only who saved it deletes it
     assert anna.post(f"/inbox/filters/{shared_id}/delete").status_code == 302
     assert "Late ones" not in text(alex.get("/inbox"))
+
+
+def _expected(db, pack, actor, *, roles, ready_only, username=None, sort="due"):
+    """The open steps of these roles a person is shown, worked out in Python from every open step: on
+    a record they may know exists, not excluding them (the inbox's own sections), in the order shown."""
+    from workflows.platform.models import Alert, Case, TaskStatus
+    rows = db.execute(select(HumanTask.id, HumanTask.due_at, HumanTask.created_at, HumanTask.status,
+                             Alert.restriction).join(Case, HumanTask.case_id == Case.id)
+                      .join(Alert, Case.alert_id == Alert.id).where(HumanTask.role.in_(roles))).all()
+    excluded = set(db.scalars(select(HumanTaskExclusion.task_id).where(HumanTaskExclusion.username == username)))
+    shown = [r for r in rows if r.status in (TaskStatus.READY, *([] if ready_only else [TaskStatus.CLAIMED]))
+             and pack.may_see(r.restriction, actor.roles) and (not ready_only or r.id not in excluded)]
+    key = (lambda r: (r.due_at, r.id)) if sort == "due" else (lambda r: (r.created_at, r.id))
+    return [r.id for r in sorted(shown, key=key)]
+
+
+def test_a_deep_page_has_the_right_steps_in_the_right_order_and_the_right_total(records, as_user):
+    # 1,100 steps for the Heads of Service interleaved, due day by due day, with 150 on the scheduled
+    # offender's record Helen may not know exists; 25 of the ordinary ones exclude her. The page's
+    # step ids come first from the task indexes, its rows after (a deferred join): page 20 must be
+    # the 951st to 1,000th step she is shown, in order, with the total of all of them.
+    from workflows.cases.assignment import actor_of
+    from workflows.definitions.pack import load_pack
+    visible = copy_steps(records["alert"], "head_of_service", 1100, title="Open step")
+    copy_steps(records["ralert"], "head_of_service", 150, title="Secret step")
+    with transaction() as db:
+        db.add_all(HumanTaskExclusion(task_id=t, username="helen", reason="staff_involved") for t in visible[::44])
+    # and for the team view (the roles below hers): 1,050 ASB managers' steps, 100 of them secret, some claimed
+    copy_steps(records["alert"], "asb_manager", 1000, title="Team step", first_due_in_days=-400)
+    copy_steps(records["alert"], "asb_manager", 50, title="Claimed step", assignee="anna", first_due_in_days=-380)
+    copy_steps(records["ralert"], "asb_manager", 100, title="Secret step", first_due_in_days=-390)
+    pack = load_pack("derby")
+    with transaction() as db:
+        helen_actor = actor_of(db, pack, "helen", frozenset({"head_of_service"}))
+        mine = _expected(db, pack, helen_actor, roles=["head_of_service"], ready_only=True, username="helen")
+        by_age = _expected(db, pack, helen_actor, roles=["head_of_service"], ready_only=True, username="helen",
+                           sort="age")
+        from workflows.permissions import managed_roles
+        team = _expected(db, pack, helen_actor, roles=sorted(managed_roles(pack, helen_actor)), ready_only=False)
+    assert len(mine) >= 1075 and len(team) >= 1050
+    helen = as_user("helen")
+    page = text(helen.get("/inbox?whose=roles&page=20"))
+    assert f'data-range="unclaimed">951–1,000 of {len(mine):,}<' in page
+    assert task_ids(page) == mine[950:1000] and "Secret step" not in page
+    last = text(helen.get("/inbox?whose=roles&page=22"))
+    assert f"1,051–{len(mine):,} of {len(mine):,}" in last and task_ids(last) == mine[1050:]
+    aged = text(helen.get("/inbox?whose=roles&sort=age&page=20"))
+    assert task_ids(aged) == by_age[950:1000]
+    narrowed = text(helen.get("/inbox?whose=roles&q=Open+step&page=20"))  # a filter on the alert's side too
+    searched = [t for t in mine if t in set(visible)]
+    assert f"951–1,000 of {len(searched):,}" in narrowed and task_ids(narrowed) == searched[950:1000]
+    past = text(helen.get("/inbox?whose=roles&q=Open+step&page=99"))  # past the end: the last page
+    assert f"1,051–{len(searched):,} of {len(searched):,}" in past and task_ids(past) == searched[1050:]
+    deep = text(helen.get("/inbox/team?page=20"))
+    assert f"951–1,000 of {len(team):,}" in deep
+    assert task_ids(deep) == team[950:1000] and "Secret step" not in deep

@@ -97,6 +97,12 @@ def alerts(db: Session, *, pack: Pack, actor: Actor, status: str | None = "activ
 
 STATUSES = {"active": "Active", "under_assessment": "Under assessment", "removed": "Removed",
             "not_placed": "Not placed", "all": "All"}
+
+
+def status_label(status: str) -> str:
+    """A marker's status as people read it ("Under assessment"), on the web and the command line alike."""
+    return wording.labelled(STATUSES, status)
+
 REGISTER_SORTS = {"review": "Next review, soonest first", "newest": "Newest reported first",
                   "oldest": "Oldest reported first", "customer": "Customer's name"}
 

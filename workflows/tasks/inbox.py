@@ -141,7 +141,9 @@ def _alert_narrowed(filters: Filters):
             func.lower(Customer.reference) == filters.customer.lower())))
     if filters.search:
         like = f"%{filters.search}%"
-        conditions.append(or_(HumanTask.title.ilike(like), Alert.customer_id.in_(select(Customer.id).where(
+        # the steps by their title's trigram index (0028c), not by reading every candidate step's row
+        titled = select(HumanTask.id).where(HumanTask.status.in_(OPEN_TASK), HumanTask.title.ilike(like))
+        conditions.append(or_(HumanTask.id.in_(titled.correlate(None)), Alert.customer_id.in_(select(Customer.id).where(
             or_(Customer.name.ilike(like), Customer.reference.ilike(like))))))
     return conditions
 
@@ -159,10 +161,23 @@ def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: s
     """One section ("mine" or "roles") of the inbox, narrowed, sorted and paged in SQL, with its total
     (`total`: given when the caller counted it, as sections() does for both sections at once)."""
     condition = _mine(actor) if whose == "mine" else _unclaimed(pack, actor)
-    if total is None:
-        total = _totals(db, pack, actor, [condition], filters)[0]
-    query = _rows(pack, actor, condition).where(*_narrowed(filters)).order_by(*_order(filters))
-    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page, total=total)
+    if total is None and not filters.search:
+        total = None if filters.search else _totals(db, pack, actor, [condition], filters)[0]
+    return _paged(db, pack, actor, condition, filters, total)
+
+
+def _paged(db, pack, actor, condition, filters, total) -> paging.Page:
+    """The page of the open steps meeting `condition` and the filters, as a deferred join: the page's
+    step ids first, in order, from the task indexes and each step's case and alert (need to know; a
+    deep page skips its steps there, without building their rows or joining their customers), then
+    the page's rows alone. `total` None (a search): counted with the ids, since the few steps a
+    search finds lie scattered among the candidates, each joined to its alert and customer to be
+    found: a walk to the page would read about as many as the count did."""
+    keys = (select(HumanTask.id).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
+            .where(condition, visible(pack, actor), *_narrowed(filters)))
+    return paging.fetch(db, keys.order_by(*_order(filters)), number=filters.page, per_page=filters.per_page,
+                        total=total, rows_of=lambda ids: _rows(pack, actor, HumanTask.id.in_(ids)),
+                        count_with_keys=True)
 
 
 def _hidden(pack: Pack, actor: Actor, columns, *conditions):
@@ -179,18 +194,21 @@ def _totals(db, pack, actor, sections, filters) -> list[int]:
     """The rows each of these sections (their SQL conditions) holds once narrowed, counted together
     in one statement, need to know applied as in the lists: filters on the step alone count the
     steps from the task indexes less those on restricted records the actor may not see (_hidden);
-    filters on the alert join each candidate step to it."""
-    columns = [func.count().filter(condition) for condition in sections]
-    anyone = or_(*sections)
+    filters on the alert join each candidate step to it. Each section is counted on its own (its own
+    index, no OR of the sections and no FILTER repeating a section's exclusion probe for every step
+    counted), the few hidden steps of all of them together."""
     if _alert_narrowed(filters):
-        return list(db.execute(select(*columns).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
-                               .join(Alert, Case.alert_id == Alert.id)
-                               .where(anyone, visible(pack, actor), *_narrowed(filters))).one())
+        counts = [select(func.count()).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
+                  .join(Alert, Case.alert_id == Alert.id).where(section, visible(pack, actor), *_narrowed(filters))
+                  .scalar_subquery() for section in sections]
+        return list(db.execute(select(*counts)).one())
     steps = _step_narrowed(filters)
-    everything = select(*columns).select_from(HumanTask).where(anyone, *steps).subquery()
-    hidden = _hidden(pack, actor, columns, anyone, *steps).subquery()
-    row = db.execute(select(everything, hidden).select_from(everything.join(hidden, true()))).one()
-    return [row[i] - row[len(columns) + i] for i in range(len(columns))]
+    counts = [select(func.count()).select_from(HumanTask).where(section, *steps).scalar_subquery()
+              for section in sections]
+    hidden = _hidden(pack, actor, [func.count().filter(section) for section in sections],
+                     or_(*sections), *steps).subquery()
+    row = db.execute(select(*counts, hidden)).one()
+    return [row[i] - row[len(sections) + i] for i in range(len(sections))]
 
 
 def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None = None) -> Inbox:
@@ -201,7 +219,9 @@ def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None =
     shown = {"mine": _mine(actor), "roles": _unclaimed(pack, actor)}
     if filters.whose != "all":
         shown = {filters.whose: shown[filters.whose]}
-    if _narrowed(filters):  # the sections shown counted in one statement
+    if filters.search:  # each section counted as its page is found (_paged)
+        totals = {"mine": None, "roles": None}
+    elif _narrowed(filters):  # the sections shown counted in one statement
         totals = dict(zip(shown, _totals(db, pack, actor, list(shown.values()), filters)))
     else:
         totals = {"mine": counts[0], "roles": counts[1]}
@@ -242,9 +262,8 @@ def team_page(db: Session, *, pack: Pack, actor: Actor, filters: Filters) -> pag
     (permissions.managed_roles), narrowed, sorted and paged like the inbox; need to know applies."""
     roles = managed_roles(pack, actor)
     condition = and_(HumanTask.status.in_(OPEN_TASK), HumanTask.role.in_(roles))
-    total = _totals(db, pack, actor, [condition], filters)[0]
-    query = _rows(pack, actor, condition).where(*_narrowed(filters)).order_by(*_order(filters))
-    return paging.fetch(db, query, number=filters.page, per_page=filters.per_page, total=total)
+    total = None if filters.search else _totals(db, pack, actor, [condition], filters)[0]
+    return _paged(db, pack, actor, condition, filters, total)
 
 
 def team_members(db: Session, *, pack: Pack, actor: Actor) -> list[User]:
