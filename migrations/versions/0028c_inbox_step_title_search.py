@@ -13,7 +13,7 @@ Revises: 0027f
 from alembic import op
 
 revision = "0028c"
-down_revision = "0027f"
+down_revision = "0028a"
 branch_labels = None
 depends_on = None
 
