@@ -161,8 +161,8 @@ def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: s
     """One section ("mine" or "roles") of the inbox, narrowed, sorted and paged in SQL, with its total
     (`total`: given when the caller counted it, as sections() does for both sections at once)."""
     condition = _mine(actor) if whose == "mine" else _unclaimed(pack, actor)
-    if total is None and not filters.search:
-        total = None if filters.search else _totals(db, pack, actor, [condition], filters)[0]
+    if total is None and not filters.search:  # a search is counted as its page is found (_paged)
+        total = _totals(db, pack, actor, [condition], filters)[0]
     return _paged(db, pack, actor, condition, filters, total)
 
 
