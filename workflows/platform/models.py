@@ -310,7 +310,10 @@ class Case(Base):
     __table_args__ = (Index("ix_workflow_case_running_kind", "kind", postgresql_where=text("status = 'running'"),
                             sqlite_where=text("status = 'running'")),
                       Index("ix_workflow_case_alert_ids", "alert_id", "id"),
-                      Index("ix_workflow_case_id_alert", "id", "alert_id"))
+                      Index("ix_workflow_case_id_alert", "id", "alert_id"),
+                      # the running cases of a kind with their alerts, from the index alone (0028b)
+                      Index("ix_workflow_case_running_kind_ids", "kind", "id", "alert_id",
+                            postgresql_where=text("status = 'running'"), sqlite_where=text("status = 'running'")))
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -348,6 +351,11 @@ class HumanTask(Base):
               postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
         Index("ix_human_task_open_role_age", "status", "role", "created_at", "id",
               postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
+        # the open steps of the diagrams (not housing system obligations) by due date, with their
+        # case: "appeals past deadline" counted and paged from the index alone (0028b)
+        Index("ix_human_task_open_step_due", "due_at", "id", "case_id",
+              postgresql_where=text("status IN ('ready', 'claimed') AND kind = 'step'"),
+              sqlite_where=text("status IN ('ready', 'claimed') AND kind = 'step'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
@@ -380,6 +388,20 @@ class HumanTask(Base):
     def excluded(self) -> dict[str, str]:
         """username -> the rule that keeps them off this step."""
         return {e.username: e.reason for e in self.exclusions}
+
+
+class DashboardSummary(Base):
+    """The compliance dashboard's two charts (open and overdue steps week by week, active markers
+    by category and level) as the background round last counted them for readers who may see the
+    same restricted records (`seen`: the restrictions they may see, sorted, comma-separated; ""
+    for none). Counting them reads every step of twelve weeks and every active marker, so a
+    request shows the last count and says when it was made."""
+    __tablename__ = "dashboard_summary"
+    pack: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seen: Mapped[str] = mapped_column(String(400), primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(Stamp)
+    weeks: Mapped[list] = mapped_column(JSON)
+    markers: Mapped[list] = mapped_column(JSON)
 
 
 class TaskDraft(Base):
