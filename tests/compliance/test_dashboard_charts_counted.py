@@ -113,3 +113,58 @@ def test_late_appeals_are_counted_and_paged_as_each_reader_may_see(seeded, derby
     assert appeals("hugo", 0) == ([seeded.a1], "1–1 of 2")
     assert appeals("hugo", 1) == ([seeded.a3], "2–2 of 2")
     assert appeals("cora", 0) == ([seeded.a1], "1–1 of 1")
+
+
+def tally_by_hand():
+    """(role, assignee or "", due day) -> the open steps with a due date, from the steps' rows."""
+    from workflows.platform import clock
+    from workflows.platform.models import OPEN_TASK, HumanTask
+    with transaction() as db:
+        counts = {}
+        for role, who, due_at in db.execute(select(HumanTask.role, HumanTask.assignee, HumanTask.due_at)
+                                            .where(HumanTask.status.in_(OPEN_TASK), HumanTask.due_at.is_not(None))):
+            k = (role, who or "", clock.local_day(due_at))
+            counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+def tally_kept():
+    from workflows.platform.models import OpenStepChange
+    with transaction() as db:
+        rows = list(db.execute(select(OpenStepChange.role, OpenStepChange.assignee, OpenStepChange.due_day,
+                                      OpenStepChange.change)))
+    sums = {}
+    for role, who, day, n in rows:
+        sums[(role, who, day)] = sums.get((role, who, day), 0) + n
+    return {k: n for k, n in sums.items() if n}, len(rows)
+
+
+def test_the_open_steps_tally_is_the_open_steps_whatever_changed_them(cli):
+    """The story of tests/test_step_writes.py (reported, assessed, recorded on the housing system, a
+    step claimed and given back, reviewed, a linked incident bringing the review forward, a form
+    refused, a concern placing no marker), then a step claimed and kept, and a case
+    cancelled: after each, the tally kept by the flushes is the open steps counted from their rows;
+    the background round sums it to one row a key."""
+    from tests.helpers import DerbyWorld
+    from tests.test_step_writes import play_the_story
+    from workflows.cases import engine
+    from workflows.platform import clock
+    from workflows.platform.models import Case, CaseStatus
+    derby = DerbyWorld(cli)
+    assert tally_kept() == ({}, 0)
+    play_the_story(derby, cli)
+    kept, rows = tally_kept()
+    assert kept == tally_by_hand() and rows > len(kept)  # each step's changes, summing to the open steps
+    alert = derby.report("near_miss", now="2026-10-02T09:00")
+    task = derby.open_task("helen", alert, "2026-10-02T09:00")["task"]
+    assert tally_kept()[0] == tally_by_hand() and any(who == "" for _, who, _ in tally_by_hand())
+    cli("task", "claim", task, "--as", "harry", now="2026-10-02T10:00")
+    assert tally_kept()[0] == tally_by_hand() and any(who == "harry" for _, who, _ in tally_by_hand())
+    with transaction() as db:
+        running = db.scalar(select(Case).where(Case.alert_id == alert, Case.status == CaseStatus.RUNNING))
+        clock.set_now(clock.parse_moment("2026-10-02T11:00"))
+        engine.cancel_case(db, case=running, actor="test", reason="for the tally")
+    assert tally_kept()[0] == tally_by_hand()
+    cli("serve", "--once", now="2026-10-02T12:00")
+    kept, rows = tally_kept()
+    assert kept == tally_by_hand() and rows == len(kept)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, aliased
 from workflows.compliance import audit
 from workflows.platform import clock, wording
 from workflows.register import feed, letters
+from workflows.tasks import open_step_tally
 from workflows.register import tenancy as tenancies
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import WorkflowError
@@ -337,25 +338,34 @@ def _counts_seen(db, every, of_hidden, keys: int = 0) -> dict[tuple, list[int]]:
 
 def overdue_counts(db: Session, *, pack: Pack, actor: Actor) -> dict:
     """The overdue steps counted by role (its name), by person and by how long overdue, and in
-    all: one grouped SQL statement (a few dozen groups) and its share hidden from the actor, summed here."""
-    # a band's days late, as moments: due on or after the start of (today - limit) is at most `limit` days late
+    all: the open steps' tally (open_step_tally, kept by each flush that changes a step) summed
+    over the days before today, less the overdue steps hidden from the actor, counted from the
+    restricted alerts' cases (few). Counting every overdue step (24,000 at 100,000 alerts) grew
+    with the register; the tally has a row for each role, person and due day."""
     today = clock.local_day(clock.now())
+    counts: dict[tuple, int] = {}
+    for (role, who, due_day), n in open_step_tally.sums(db, due_before=today).items():
+        k = (role, who, age_band((today - due_day).days))
+        counts[k] = counts.get(k, 0) + n
+    # a band's days late, as moments: due on or after the start of (today - limit) is at most `limit` days late
     band = case(*[(HumanTask.due_at >= clock.start_of_day(today - timedelta(days=limit)), label)
                   for label, limit in AGE_BANDS if limit is not None], else_=AGE_BANDS[-1][0])
-    query = (select(HumanTask.role, HumanTask.assignee, band, func.count(HumanTask.id)).where(*_overdue_conditions())
-             .group_by(HumanTask.role, HumanTask.assignee, band))
-    hidden_steps = query.join(Case, HumanTask.case_id == Case.id).where(_on_hidden_alert(pack, actor))
+    hidden_steps = (select(HumanTask.role, HumanTask.assignee, band, func.count(HumanTask.id))
+                    .join(Case, HumanTask.case_id == Case.id).where(*_overdue_conditions(), _on_hidden_alert(pack, actor))
+                    .group_by(HumanTask.role, HumanTask.assignee, band))
+    for role, who, label, n in db.execute(hidden_steps):
+        counts[(role, who, label)] = counts.get((role, who, label), 0) - n
     by_role: dict[str, int] = {}
     by_person: dict[str, int] = {}
     by_age = {label: 0 for label, _ in AGE_BANDS}
     total = 0
-    for (role, who, age), (n,) in _counts_seen(db, query, hidden_steps, keys=3).items():
+    for (role, who, label), n in counts.items():
         if not n:
             continue
         name, who = wording.labelled(pack.roles, role), who or "(not yet claimed)"
         by_role[name] = by_role.get(name, 0) + n
         by_person[who] = by_person.get(who, 0) + n
-        by_age[age] += n
+        by_age[label] += n
         total += n
     return {"by_role": _ranked(by_role), "by_person": _ranked(by_person), "by_age": by_age, "total": total}
 

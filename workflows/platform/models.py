@@ -362,17 +362,19 @@ class HumanTask(Base):
     task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     bpmn_id: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(80))
-    assignee: Mapped[str | None] = mapped_column(String(80))
+    # role, assignee, status and due_at keep their previous value when set (active_history): the
+    # flush counts the step out of its old tally and into its new (workflows/tasks/open_step_tally.py)
+    role: Mapped[str] = mapped_column(String(80), active_history=True)
+    assignee: Mapped[str | None] = mapped_column(String(80), active_history=True)
     # ready -> claimed -> completed, or cancelled
-    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.READY)
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.READY, active_history=True)
     # "step": a user task of the case's diagram; "housing_system": an obligation the register
     # creates to keep the landlord's housing system in step with a marker (workflows/register/housing_system.py)
     kind: Mapped[str] = mapped_column(String(20), default="step", server_default="step")
     instructions: Mapped[str | None] = mapped_column(Text)  # what to enter on the housing system
     outrank_user: Mapped[str | None] = mapped_column(String(80))
     outrank_rank: Mapped[int | None] = mapped_column(Integer)
-    due_at: Mapped[datetime | None] = mapped_column(Stamp)
+    due_at: Mapped[datetime | None] = mapped_column(Stamp, active_history=True)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     completed_at: Mapped[datetime | None] = mapped_column(Stamp)
     completed_by: Mapped[str | None] = mapped_column(String(80))
@@ -388,6 +390,22 @@ class HumanTask(Base):
     def excluded(self) -> dict[str, str]:
         """username -> the rule that keeps them off this step."""
         return {e.username: e.reason for e in self.exclusions}
+
+
+class OpenStepChange(Base):
+    """A change in how many open human steps with a due date there are of one role, with one person
+    (or nobody yet: ""), due on one of the organisation's days: +1 when such a step opens or comes
+    to that key, -1 when it closes or leaves it. Written in the flush that changes the step
+    (workflows/tasks/open_step_tally.py), only ever inserted, so concurrent steps never wait on each
+    other's row; the background round sums each key's changes into one row. The dashboard's overdue
+    counts are the sums of the keys due before today, instead of every overdue step counted."""
+    __tablename__ = "open_step_change"
+    __table_args__ = (Index("ix_open_step_change_due", "due_day", "role", "assignee", "change"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80))
+    assignee: Mapped[str] = mapped_column(String(80))
+    due_day: Mapped[date] = mapped_column(Date)
+    change: Mapped[int] = mapped_column(Integer)
 
 
 class DashboardSummary(Base):
