@@ -8,7 +8,8 @@ round counts both for each set of restricted records readers may see, and the pa
 count with the moment it was made. The overdue counts are sums of the open steps' tally (by role,
 person and due day) over the days before today, kept by each flush that changes a step. The appeals late are counted
 and paged from the open steps of the diagrams by due date and the running cases by kind, each
-with its ids, instead of every open step's row.
+with its ids, instead of every open step's row; the reviews overdue and due soon from the
+active markers' review dates with their restriction and id.
 
 Revision ID: 0028b
 Revises: 0027f
@@ -26,6 +27,7 @@ depends_on = None
 
 OPEN_STEP = sa.text("status IN ('ready', 'claimed') AND kind = 'step'")
 RUNNING = sa.text("status = 'running'")
+ACTIVE = sa.text("status = 'active'")
 
 
 ORGANISATION_TZ = ZoneInfo("Europe/London")  # workflows.platform.clock's: a due day is the organisation's day
@@ -64,11 +66,14 @@ def upgrade():
                                  for (r, a, d), n in sorted(totals.items())])
     op.create_index("ix_human_task_open_step_due", "human_task", ["due_at", "id", "case_id"],
                     postgresql_where=OPEN_STEP, sqlite_where=OPEN_STEP)
+    op.create_index("ix_alert_active_review", "alert", ["next_review_at", "restriction", "id"],
+                    postgresql_where=ACTIVE, sqlite_where=ACTIVE)
     op.create_index("ix_workflow_case_running_kind_ids", "workflow_case", ["kind", "id", "alert_id"],
                     postgresql_where=RUNNING, sqlite_where=RUNNING)
 
 
 def downgrade():
+    op.drop_index("ix_alert_active_review", table_name="alert")
     op.drop_index("ix_workflow_case_running_kind_ids", table_name="workflow_case")
     op.drop_index("ix_human_task_open_step_due", table_name="human_task")
     op.drop_table("dashboard_summary")

@@ -231,6 +231,9 @@ class Alert(Base):
                       # the register list: counted from an index alone, and walked in the order shown (0027d)
                       Index("ix_alert_register_count", "status", "restriction", "category"),
                       Index("ix_alert_review_order", "next_review_at", "id"),
+                      # the dashboard's reviews overdue and due soon counted from the index alone (0028b)
+                      Index("ix_alert_active_review", "next_review_at", "restriction", "id",
+                            postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
                       Index("ix_alert_reported", "reported_at", "id"),
                       # a search's (and a check's) customers to their alerts, read from the index alone
                       Index("ix_alert_customer_ids", "customer_id", "status", "restriction", "category", "id"))
