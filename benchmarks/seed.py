@@ -9,7 +9,7 @@ the step's role (several users per role), and a history moved back over up to te
 markers carry a completed review case for each year they have been on); work still open is
 recent. 2% of the copies are restricted, across every category. The audit events are chained
 as the engine chains them (`alertflow audit verify` passes), and the projections the engine
-keeps (the deciding case, whether the tenant was told) are as the steps left them.
+keeps (the deciding case, whether the tenant was told, the open steps' tally) are as the steps left them.
 
 Rows go in with SQLAlchemy Core in batches (the models' tables: the schema has one definition).
 
@@ -418,6 +418,9 @@ def seed(url: str, alerts: int, *, pack_key: str = "derby", rng_seed: int = 20, 
         made += n
         if not quiet and made % 20000 < BATCH // 5:
             print(f"  {made:,} alerts ({time.perf_counter() - copying:.0f} s)")
+    with transaction() as db:  # the copies' steps went in with Core: the open steps' tally counted from them
+        from workflows.tasks import open_step_tally
+        open_step_tally.rebuild(db)
     engine = engine_for(config.database_url())
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

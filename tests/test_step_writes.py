@@ -15,7 +15,7 @@ read the diff of the record: every changed row is a change in behaviour to expla
 import json
 import os
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -82,6 +82,8 @@ def _plain(value, uuids):
     """A value as the record holds it: the same on SQLite and PostgreSQL."""
     if isinstance(value, datetime):
         return clock.as_utc(value).isoformat()
+    if isinstance(value, date):  # a day (the open steps' tally's due day)
+        return value.isoformat()
     if isinstance(value, (dict, list)):  # numbered in the order SpiffWorkflow wrote them (its task tree's)
         return _without_wall_clock(json.loads(UUID.sub(lambda m: _numbered(m, uuids), json.dumps(value))))
     if isinstance(value, str):

@@ -83,6 +83,7 @@ def dashboard():
     return render_template("compliance/dashboard.html", title="Compliance", board=board, pack=pack(), readable=readable,
                            weeks_chart=charts.weekly_lines(board.weeks),
                            markers_chart=charts.stacked_bars(board.markers), level_labels=level_labels,
+                           charts_counted_at=board.charts_counted_at and clock.parse_moment(board.charts_counted_at),
                            can_see_non_disclosures=non_disclosure_reader(pack(), actor()),
                            can_export_subject_access=subject_access_officer(pack(), actor()))
 

@@ -14,6 +14,8 @@ times live in the database, so a broker outage delays timers and loses none.
                         with back-off until acknowledged (workflows.register.feed.deliver_due)
   alertflow.drafts      (beat, same period) drafts of steps unsaved past the pack's retain_drafts_for, or
                         of a step no longer open, deleted (workflows.tasks.drafts.sweep)
+  alertflow.dashboard_charts  (beat, same period) the compliance dashboard's charts counted for its
+                        readers (workflows.compliance.oversight.count_charts)
   alertflow.audit_checkpoint  (beat, same period) a signed audit checkpoint when one is due
                         (workflows.compliance.audit.checkpoint_if_due: ALERTFLOW_AUDIT_CHECKPOINT_MINUTES)
 """
@@ -49,6 +51,7 @@ app.conf.update(
         "feed": {"task": "alertflow.feed", "schedule": SWEEP_SECONDS},
         "circulation": {"task": "alertflow.circulation", "schedule": SWEEP_SECONDS},
         "drafts": {"task": "alertflow.drafts", "schedule": SWEEP_SECONDS},
+        "dashboard_charts": {"task": "alertflow.dashboard_charts", "schedule": SWEEP_SECONDS},
     },
 )
 
@@ -114,3 +117,8 @@ def circulation() -> int:
 @app.task(name="alertflow.drafts")
 def drafts() -> int:
     return background.sweep_drafts(active_pack())
+
+
+@app.task(name="alertflow.dashboard_charts")
+def dashboard_charts() -> int:
+    return background.count_dashboard_charts(active_pack())

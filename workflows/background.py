@@ -1,9 +1,9 @@
 """Background work, in one place for both the Celery beat schedule and the embedded loop
 that the main job runs when no Redis is configured."""
-from workflows.compliance import audit
+from workflows.compliance import audit, oversight
 from workflows.platform import db as database
 from workflows.register import circulation, feed
-from workflows.tasks import drafts, reminders
+from workflows.tasks import drafts, open_step_tally, reminders
 from workflows.cases import timers
 from workflows.definitions.pack import Pack
 
@@ -11,9 +11,11 @@ from workflows.definitions.pack import Pack
 def tick(pack: Pack) -> dict:
     """One round of background work: fire due timers, send the reminders and escalations due,
     sign an audit checkpoint if one is due, send circulation notices still unsent, delete drafts left
-    behind, then send the housing system feed's due events."""
+    behind, count the compliance dashboard's charts and sum the open steps' tally, then send the housing system feed's due events."""
     done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "audit_checkpoint": audit_checkpoint(),
             "circulation_sent": send_circulation(), "drafts_deleted": sweep_drafts(pack)}
+    count_dashboard_charts(pack)  # every round: not in `done`, which says what the round changed
+    compact_open_step_tally()
     # last: a feed set up wrongly (feed.FeedMisconfigured) stops only its own part of the round
     return {**done, "feed_delivered": deliver_feed(pack)}
 
@@ -38,3 +40,15 @@ def sweep_drafts(pack: Pack) -> int:
     """Drafts unsaved past the pack's retain_drafts_for, or of a step no longer open (workflows.tasks.drafts.sweep)."""
     with database.transaction() as db:
         return drafts.sweep(db, pack=pack)
+
+
+def count_dashboard_charts(pack: Pack) -> int:
+    """The compliance dashboard's charts counted for its readers (workflows.compliance.oversight.count_charts)."""
+    with database.transaction() as db:
+        return oversight.count_charts(db, pack=pack)
+
+
+def compact_open_step_tally() -> int:
+    """The open steps' tally summed into one row a key (workflows.tasks.open_step_tally.compact)."""
+    with database.transaction() as db:
+        return open_step_tally.compact(db)

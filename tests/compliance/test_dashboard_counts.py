@@ -24,13 +24,13 @@ from workflows.platform.models import OPEN_TASK, Alert, Case, Customer, HumanTas
 ROLES = {**USERS, **{who: [role] for who, role in EXTRA_USERS.items()}}
 
 
-def board(cli, who):
-    return json.loads(cli("--now", NOW, "dashboard", "--as", who))
+def board(cli, who, now=NOW):
+    return json.loads(cli("--now", now, "dashboard", "--as", who))
 
 
-def counted_by_hand(who):
+def counted_by_hand(who, now=NOW):
     """Each step, read with its case and alert, kept if `who` may see its alert; then counted."""
-    pack, now = load_pack("derby"), clock.parse_moment(NOW)
+    pack, now = load_pack("derby"), clock.parse_moment(now)
     with transaction() as db:
         rows = [(t.status, clock.as_utc(t.created_at), t.completed_at and clock.as_utc(t.completed_at),
                  t.due_at and clock.as_utc(t.due_at), t.role, t.assignee, clock.as_utc(updated))

@@ -65,7 +65,10 @@ def get_engine():
 
 @lru_cache(maxsize=None)
 def _factory(url: str):
-    return sessionmaker(bind=engine_for(url), expire_on_commit=False)
+    from workflows.tasks import open_step_tally
+    factory = sessionmaker(bind=engine_for(url), expire_on_commit=False)
+    open_step_tally.keep_on(factory)  # every session's flush keeps the open steps' tally
+    return factory
 
 
 def new_session() -> Session:

@@ -242,6 +242,9 @@ class Alert(Base):
                       # the register list: counted from an index alone, and walked in the order shown (0027d)
                       Index("ix_alert_register_count", "status", "restriction", "category"),
                       Index("ix_alert_review_order", "next_review_at", "id"),
+                      # the dashboard's reviews overdue and due soon counted from the index alone (0028b)
+                      Index("ix_alert_active_review", "next_review_at", "restriction", "id",
+                            postgresql_where=text("status = 'active'"), sqlite_where=text("status = 'active'")),
                       Index("ix_alert_reported", "reported_at", "id"),
                       # a search's (and a check's) customers to their alerts, read from the index alone
                       Index("ix_alert_customer_ids", "customer_id", "status", "restriction", "category", "id"))
@@ -321,7 +324,10 @@ class Case(Base):
     __table_args__ = (Index("ix_workflow_case_running_kind", "kind", postgresql_where=text("status = 'running'"),
                             sqlite_where=text("status = 'running'")),
                       Index("ix_workflow_case_alert_ids", "alert_id", "id"),
-                      Index("ix_workflow_case_id_alert", "id", "alert_id"))
+                      Index("ix_workflow_case_id_alert", "id", "alert_id"),
+                      # the running cases of a kind with their alerts, from the index alone (0028b)
+                      Index("ix_workflow_case_running_kind_ids", "kind", "id", "alert_id",
+                            postgresql_where=text("status = 'running'"), sqlite_where=text("status = 'running'")))
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -359,23 +365,30 @@ class HumanTask(Base):
               postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
         Index("ix_human_task_open_role_age", "status", "role", "created_at", "id",
               postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
+        # the open steps of the diagrams (not housing system obligations) by due date, with their
+        # case: "appeals past deadline" counted and paged from the index alone (0028b)
+        Index("ix_human_task_open_step_due", "due_at", "id", "case_id",
+              postgresql_where=text("status IN ('ready', 'claimed') AND kind = 'step'"),
+              sqlite_where=text("status IN ('ready', 'claimed') AND kind = 'step'")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     bpmn_id: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(80))
-    assignee: Mapped[str | None] = mapped_column(String(80))
+    # role, assignee, status and due_at keep their previous value when set (active_history): the
+    # flush counts the step out of its old tally and into its new (workflows/tasks/open_step_tally.py)
+    role: Mapped[str] = mapped_column(String(80), active_history=True)
+    assignee: Mapped[str | None] = mapped_column(String(80), active_history=True)
     # ready -> claimed -> completed, or cancelled
-    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.READY)
+    status: Mapped[str] = mapped_column(String(20), default=TaskStatus.READY, active_history=True)
     # "step": a user task of the case's diagram; "housing_system": an obligation the register
     # creates to keep the landlord's housing system in step with a marker (workflows/register/housing_system.py)
     kind: Mapped[str] = mapped_column(String(20), default="step", server_default="step")
     instructions: Mapped[str | None] = mapped_column(Text)  # what to enter on the housing system
     outrank_user: Mapped[str | None] = mapped_column(String(80))
     outrank_rank: Mapped[int | None] = mapped_column(Integer)
-    due_at: Mapped[datetime | None] = mapped_column(Stamp)
+    due_at: Mapped[datetime | None] = mapped_column(Stamp, active_history=True)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=_now)
     completed_at: Mapped[datetime | None] = mapped_column(Stamp)
     completed_by: Mapped[str | None] = mapped_column(String(80))
@@ -391,6 +404,36 @@ class HumanTask(Base):
     def excluded(self) -> dict[str, str]:
         """username -> the rule that keeps them off this step."""
         return {e.username: e.reason for e in self.exclusions}
+
+
+class OpenStepChange(Base):
+    """A change in how many open human steps with a due date there are of one role, with one person
+    (or nobody yet: ""), due on one of the organisation's days: +1 when such a step opens or comes
+    to that key, -1 when it closes or leaves it. Written in the flush that changes the step
+    (workflows/tasks/open_step_tally.py), only ever inserted, so concurrent steps never wait on each
+    other's row; the background round sums each key's changes into one row. The dashboard's overdue
+    counts are the sums of the keys due before today, instead of every overdue step counted."""
+    __tablename__ = "open_step_change"
+    __table_args__ = (Index("ix_open_step_change_due", "due_day", "role", "assignee", "change"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(80))
+    assignee: Mapped[str] = mapped_column(String(80))
+    due_day: Mapped[date] = mapped_column(Date)
+    change: Mapped[int] = mapped_column(Integer)
+
+
+class DashboardSummary(Base):
+    """The compliance dashboard's two charts (open and overdue steps week by week, active markers
+    by category and level) as the background round last counted them for readers who may see the
+    same restricted records (`seen`: the restrictions they may see, sorted, comma-separated; ""
+    for none). Counting them reads every step of twelve weeks and every active marker, so a
+    request shows the last count and says when it was made."""
+    __tablename__ = "dashboard_summary"
+    pack: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seen: Mapped[str] = mapped_column(String(400), primary_key=True)
+    counted_at: Mapped[datetime] = mapped_column(Stamp)
+    weeks: Mapped[list] = mapped_column(JSON)
+    markers: Mapped[list] = mapped_column(JSON)
 
 
 class TaskDraft(Base):
