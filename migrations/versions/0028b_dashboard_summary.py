@@ -12,7 +12,7 @@ with its ids, instead of every open step's row; the reviews overdue and due soon
 active markers' review dates with their restriction and id.
 
 Revision ID: 0028b
-Revises: 0027f
+Revises: 0028a
 """
 from datetime import timezone
 from zoneinfo import ZoneInfo
@@ -21,7 +21,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0028b"
-down_revision = "0027f"
+down_revision = "0028a"
 branch_labels = None
 depends_on = None
 

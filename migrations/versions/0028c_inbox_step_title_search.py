@@ -8,12 +8,12 @@ the steps whose title matches are found from it and the candidates counted from 
 alone (benchmarks/inbox_plans.py: the count of a search for "Smith", 50,366 to 33,476 buffers).
 
 Revision ID: 0028c
-Revises: 0027f
+Revises: 0028b
 """
 from alembic import op
 
 revision = "0028c"
-down_revision = "0028a"
+down_revision = "0028b"
 branch_labels = None
 depends_on = None
 
