@@ -66,14 +66,17 @@ def seeded(derby, cli):
     return Seeded(derby, cli)
 
 
+def signed_in_client(app, username):
+    """A test client signed in as this person of the world (given the tests' password first), the
+    second step too for the roles that need it."""
+    from workflows.accounts import credentials
+    from workflows.platform import db as database
+    with one_hash_per_password(), database.transaction() as db:
+        credentials.set_password(db, username=username, password=PASSWORD, by="test")
+    return Browser(app, username).client
+
+
 @pytest.fixture
 def web(app, seeded):
     """Sign in as anyone of the seeded world: web('cora') is a signed-in test client."""
-    from workflows.accounts import credentials
-    from workflows.platform import db as database
-
-    def signed_in(username):
-        with one_hash_per_password(), database.transaction() as db:
-            credentials.set_password(db, username=username, password=PASSWORD, by="test")
-        return Browser(app, username).client  # the second step too, for the roles that need it
-    return signed_in
+    return lambda username: signed_in_client(app, username)

@@ -4,11 +4,12 @@ period, so this test sets one on a copy of Derby's pack."""
 import json
 import shutil
 
+from tests.compliance.conftest import signed_in_client
 from tests.helpers import DerbyWorld, RISK
-from workflows.platform import config
+from workflows.platform import clock, config
 
 
-def test_closed_records_past_the_packs_retention_period(database_url, cli, monkeypatch, tmp_path):
+def test_closed_records_past_the_packs_retention_period(database_url, app, cli, monkeypatch, tmp_path):
     shutil.copytree(config.packs_dir() / "derby", tmp_path / "derby")
     toml = tmp_path / "derby" / "pack.toml"
     toml.write_text(toml.read_text().replace('tell_tenant_within = "P14D"',
@@ -26,6 +27,10 @@ def test_closed_records_past_the_packs_retention_period(database_url, cli, monke
     assert board["retain_closed_for"] == "P1Y"
     assert [(r["alert"], r["closed"], r["keep_until"], r["status"]) for r in board["past_retention"]] == [
         (old, "2025-01-10", "2026-01-10", "not_placed")]
+    cora = signed_in_client(app, "cora")
+    with clock.frozen_at(clock.parse_moment("2026-03-01T12:00")):
+        page = cora.get("/compliance").get_data(as_text=True)
+    assert "<td>Not placed</td>" in page and "not placed" not in page  # the status in words
 
 
 def test_a_pack_without_a_retention_period_lists_nothing(seeded, cli):
