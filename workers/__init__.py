@@ -44,15 +44,12 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
     task_ignore_result=True,
     worker_hijack_root_logger=False,
-    beat_schedule={
-        "sweep": {"task": "alertflow.sweep", "schedule": SWEEP_SECONDS},
-        "reminders": {"task": "alertflow.reminders", "schedule": SWEEP_SECONDS},
-        "audit_checkpoint": {"task": "alertflow.audit_checkpoint", "schedule": SWEEP_SECONDS},
-        "feed": {"task": "alertflow.feed", "schedule": SWEEP_SECONDS},
-        "circulation": {"task": "alertflow.circulation", "schedule": SWEEP_SECONDS},
-        "drafts": {"task": "alertflow.drafts", "schedule": SWEEP_SECONDS},
-        "dashboard_charts": {"task": "alertflow.dashboard_charts", "schedule": SWEEP_SECONDS},
-    },
+    # each round of background work every SWEEP_SECONDS; a round not started within its period is
+    # dropped (`expires`), since the next is already on its way: a slow worker never piles them up
+    # ahead of the work a round hands out (a case's timer, a letter's e-mail)
+    beat_schedule={name: {"task": f"alertflow.{name}", "schedule": SWEEP_SECONDS, "options": {"expires": SWEEP_SECONDS}}
+                   for name in ("sweep", "reminders", "audit_checkpoint", "feed", "circulation", "drafts",
+                                "dashboard_charts")},
 )
 
 
