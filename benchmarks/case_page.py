@@ -60,16 +60,9 @@ def marker_with_history(pack, cases: int, prefix: str) -> int:
 
 
 def timed(client, url, requests):
-    for _ in range(3):
-        client.get(url)
-    times, size = [], 0
-    for _ in range(requests):
-        started = time.perf_counter()
-        response = client.get(url)
-        body = response.get_data()
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        size = len(body)
+    """Median and p95 (ms) of the page, and its size (compliance.timed's requests)."""
+    from benchmarks.compliance import timed as requested
+    times, size = requested(client, url, requests)
     return statistics.median(times), statistics.quantiles(times, n=20)[18], size
 
 
