@@ -284,3 +284,26 @@ def settings_edited_by_hand():
     with transaction() as db:
         pack_versions.deploy(db, pack_key=config.pack_name(), source=source, deployed_by="test",
                              change_note="edited by hand, unchecked")
+
+
+# --- the modeler in Chromium: what the browser tests and the process owner's screenshots both do ---
+
+def open_review_timer(page, select=True):
+    """The review timer (selected on the canvas, or already), its Timer group open: the Value box."""
+    if select:
+        page.locator('.djs-element[data-element-id="due"]').click()
+    value = page.locator("#bio-properties-panel-timerEventDefinitionValue")
+    if not value.is_visible():
+        page.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header').click()
+    return value
+
+
+def draw_choice_without_default(page):
+    """With the modeler's own tools: a choice ('choice', "Which way?") after the start, with two ends
+    and no default flow (a finding the check names)."""
+    page.evaluate("""() => { const m = alertflowModeler, modeling = m.get('modeling');
+        const start = m.get('elementRegistry').get('start');
+        const gateway = modeling.appendShape(start, {type: 'bpmn:ExclusiveGateway'}, {x: 380, y: 140});
+        modeling.updateProperties(gateway, {id: 'choice', name: 'Which way?'});
+        modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 140});
+        modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 220}); }""")

@@ -14,7 +14,7 @@ import re
 import sys
 import tempfile
 
-from tests.helpers import Cli
+from tests.helpers import Cli, draw_choice_without_default, open_review_timer
 
 VIEWPORT = {"width": 1280, "height": 800}
 INSTALLED = "2025-06-02T09:00"
@@ -58,7 +58,7 @@ def main(folder: str):
         # the review period typed as words: Check names the timer and gives its ISO form
         page.goto("/processes/derby_review/edit")
         expect(page.locator("#modeler")).to_have_attribute("data-ready", "true")
-        timer_value = _open_timer(page)
+        timer_value = open_review_timer(page)
         timer_value.fill("3 months")
         timer_value.press("Tab")
         page.get_by_role("button", name="Check").click()
@@ -66,7 +66,7 @@ def main(folder: str):
         expect(finding).to_contain_text("not an ISO 8601 duration")
         expect(page.locator("#modeler")).to_have_attribute("data-ready", "true")
         finding.get_by_role("button", name="Show in the diagram").click()  # selects the timer event
-        timer_value = _open_timer(page, select=False)
+        timer_value = open_review_timer(page, select=False)
         expect(timer_value).to_have_value("3 months")
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=path("modeler.png"))
@@ -91,12 +91,7 @@ def main(folder: str):
         page.get_by_label("Its identifier").fill("derby_information_request")
         page.get_by_role("button", name="Open it in the modeler").click()
         expect(page.locator("#modeler")).to_have_attribute("data-ready", "true")
-        page.evaluate("""() => { const m = alertflowModeler, modeling = m.get('modeling');
-            const start = m.get('elementRegistry').get('start');
-            const gateway = modeling.appendShape(start, {type: 'bpmn:ExclusiveGateway'}, {x: 380, y: 140});
-            modeling.updateProperties(gateway, {id: 'choice', name: 'Which way?'});
-            modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 140});
-            modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 220}); }""")
+        draw_choice_without_default(page)
         page.get_by_role("button", name="Check").click()
         expect(page.locator(".findings li[data-element='choice']")).to_contain_text("has no default flow")
         expect(page.locator("#modeler")).to_have_attribute("data-ready", "true")
@@ -131,16 +126,6 @@ class _Installing(Cli):
     its staff are there before any case, as a landlord's would be."""
     def _run(self, args, now):
         return super()._run(args, now or INSTALLED)
-
-
-def _open_timer(page, select=True):
-    """The review timer (selected on the canvas, or already), its Timer group open: the Value box."""
-    if select:
-        page.locator('.djs-element[data-element-id="due"]').click()
-    value = page.locator("#bio-properties-panel-timerEventDefinitionValue")
-    if not value.is_visible():
-        page.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header').click()
-    return value
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.helpers import draw_choice_without_default, open_review_timer
 from tests.processes.test_modeler_browser import at
 
 
@@ -18,9 +19,7 @@ def test_the_impact_of_a_changed_review_period_is_shown_before_it_is_deployed(br
     with at("2026-02-01T12:00"):
         paula.goto("/processes/derby_review/edit")
         expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
-        paula.locator('.djs-element[data-element-id="due"]').click()
-        paula.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header').click()
-        value = paula.locator("#bio-properties-panel-timerEventDefinitionValue")
+        value = open_review_timer(paula)
         value.fill("P3M")
         value.press("Tab")
         paula.get_by_role("button", name="Check").click()
@@ -65,12 +64,7 @@ def test_a_new_process_is_created_in_the_modeler_with_the_pack_lanes_and_deploye
     expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
 
     # draw (with the modeler's own tools) a choice with two ends and no default: Check names the gateway
-    paula.evaluate("""() => { const m = alertflowModeler, modeling = m.get('modeling');
-        const start = m.get('elementRegistry').get('start');
-        const gateway = modeling.appendShape(start, {type: 'bpmn:ExclusiveGateway'}, {x: 380, y: 140});
-        modeling.updateProperties(gateway, {id: 'choice', name: 'Which way?'});
-        modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 140});
-        modeling.appendShape(gateway, {type: 'bpmn:EndEvent'}, {x: 520, y: 220}); }""")
+    draw_choice_without_default(paula)
     paula.get_by_role("button", name="Check").click()
     finding = paula.locator(".findings li[data-element='choice']")
     expect(finding).to_contain_text("has no default flow")

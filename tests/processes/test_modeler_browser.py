@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.helpers import open_review_timer
 from workflows.platform import clock, config
 
 
@@ -47,10 +48,7 @@ def test_the_review_period_changed_in_the_web_modeler_checked_deployed_and_cases
         expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
 
         # select the review timer on the canvas and type the new duration into the properties panel
-        paula.locator('.djs-element[data-element-id="due"]').click()
-        timer_group = paula.locator('[data-group-id="group-timer"]')
-        timer_group.locator(".bio-properties-panel-group-header").click()
-        value = paula.locator("#bio-properties-panel-timerEventDefinitionValue")
+        value = open_review_timer(paula)
         expect(value).to_have_value("P6M")
         value.fill("P3M")
         value.press("Tab")
@@ -115,9 +113,7 @@ def test_a_finding_about_a_timer_selects_the_event_holding_it(browser_as, live):
     paula = browser_as("paula")
     paula.goto("/processes/derby_review/edit")
     expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
-    paula.locator('.djs-element[data-element-id="due"]').click()
-    paula.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header').click()
-    value = paula.locator("#bio-properties-panel-timerEventDefinitionValue")
+    value = open_review_timer(paula)
     value.fill("3 months")
     value.press("Tab")
     paula.get_by_role("button", name="Check").click()
