@@ -523,18 +523,20 @@ def spec_for(definition: ProcessDefinition):
     return _parsed[key]
 
 
-def form_field(db: Session, *, pack: str, field_id: str):
-    """The form field of this id in the newest version of the pack's processes (its label and type,
-    as a person is asked it), or None when no form asks it."""
-    for definition_id, _ in newest_versions(db, pack=pack).values():
+def _form_fields(db: Session, versions):
+    """Every form field the given newest versions ask, process by process (subprocesses too)."""
+    for definition_id, _ in versions:
         spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
         for process in (spec, *subprocesses.values()):
             for task_spec in process.task_specs.values():
                 form = getattr(task_spec, "form", None)
-                for field in (form.fields if form else []):
-                    if field.id == field_id:
-                        return field
-    return None
+                yield from (form.fields if form else [])
+
+
+def form_field(db: Session, *, pack: str, field_id: str):
+    """The form field of this id in the newest version of the pack's processes (its label and type,
+    as a person is asked it), or None when no form asks it."""
+    return next((f for f in _form_fields(db, newest_versions(db, pack=pack).values()) if f.id == field_id), None)
 
 
 def option_labels(db: Session, *, pack: str, field_id: str) -> dict[str, str]:
@@ -547,14 +549,9 @@ def option_labels(db: Session, *, pack: str, field_id: str) -> dict[str, str]:
     key = (field_id, versions)
     if key not in _labels:
         labels = {}
-        for definition_id, _ in versions:
-            spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
-            for process in (spec, *subprocesses.values()):
-                for task_spec in process.task_specs.values():
-                    form = getattr(task_spec, "form", None)
-                    for field in (form.fields if form else []):
-                        if field.id == field_id and field.type == "enum":
-                            for option in field.options:
-                                labels.setdefault(option.id, option.name or option.id)
+        for field in _form_fields(db, versions):
+            if field.id == field_id and field.type == "enum":
+                for option in field.options:
+                    labels.setdefault(option.id, option.name or option.id)
         _labels[key] = labels
     return dict(_labels[key])
