@@ -16,7 +16,7 @@ from workflows.platform import clock, wording
 from workflows.register import feed, letters
 from workflows.tasks import open_step_tally
 from workflows.register import tenancy as tenancies
-from workflows.cases.assignment import Actor
+from workflows.cases.assignment import Actor, actor_of
 from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, DashboardSummary, HumanTask,
                                        Property, Letter, NonDisclosure, OPEN_TASK, Tenancy, User, UserRole)
@@ -567,8 +567,9 @@ def count_charts(db: Session, *, pack: Pack) -> int:
                                      .where(User.active.is_(True))):
         roles.setdefault(username, set()).add(role)
     readers: dict[str, Actor] = {}
-    for username, held in sorted(roles.items()):
-        reader = Actor(username=username, roles=frozenset(held), rank=0)
+    one_of_each = {frozenset(held): username for username, held in sorted(roles.items(), reverse=True)}
+    for held, username in one_of_each.items():  # what a reader sees follows from their roles alone
+        reader = actor_of(db, pack, username, held)
         if may_read_registers(pack, reader):
             readers.setdefault(_seen(pack, reader), reader)
     now = clock.now()
