@@ -77,7 +77,7 @@ def measure(url, alerts, requests, seeded=False):
     from workflows.definitions.pack import active_pack
     app = create_app({"TESTING": False})
     started = time.perf_counter()  # the background round's count of the dashboard's charts, as a running round leaves it
-    sets = background.count_dashboard_charts(active_pack())
+    sets = background.count_dashboard(active_pack())
     round_ms = (time.perf_counter() - started) * 1000
     client = signed_in_client(app, WHO)
     rows = []

@@ -14,8 +14,8 @@ times live in the database, so a broker outage delays timers and loses none.
                         with back-off until acknowledged (workflows.register.feed.deliver_due)
   alertflow.drafts      (beat, same period) drafts of steps unsaved past the pack's retain_drafts_for, or
                         of a step no longer open, deleted (workflows.tasks.drafts.sweep)
-  alertflow.dashboard_charts  (beat, same period) the compliance dashboard's charts counted for its
-                        readers (workflows.compliance.oversight.count_charts)
+  alertflow.dashboard_charts  (beat, same period) the open steps' tally summed and the compliance
+                        dashboard's charts counted for its readers (workflows.background.count_dashboard)
   alertflow.audit_checkpoint  (beat, same period) a signed audit checkpoint when one is due
                         (workflows.compliance.audit.checkpoint_if_due: ALERTFLOW_AUDIT_CHECKPOINT_MINUTES)
 """
@@ -118,4 +118,4 @@ def drafts() -> int:
 
 @app.task(name="alertflow.dashboard_charts")
 def dashboard_charts() -> int:
-    return background.count_dashboard_charts(active_pack())
+    return background.count_dashboard(active_pack())

@@ -11,11 +11,11 @@ from workflows.definitions.pack import Pack
 def tick(pack: Pack) -> dict:
     """One round of background work: fire due timers, send the reminders and escalations due,
     sign an audit checkpoint if one is due, send circulation notices still unsent, delete drafts left
-    behind, count the compliance dashboard's charts and sum the open steps' tally, then send the housing system feed's due events."""
+    behind, bring the compliance dashboard's counts up to date, then send the housing system feed's
+    due events."""
     done = {"timers_fired": timers.sweep(pack), **reminders.send_due(pack), "audit_checkpoint": audit_checkpoint(),
             "circulation_sent": send_circulation(), "drafts_deleted": sweep_drafts(pack)}
-    count_dashboard_charts(pack)  # every round: not in `done`, which says what the round changed
-    compact_open_step_tally()
+    count_dashboard(pack)  # every round: not in `done`, which says what the round changed
     # last: a feed set up wrongly (feed.FeedMisconfigured) stops only its own part of the round
     return {**done, "feed_delivered": deliver_feed(pack)}
 
@@ -42,13 +42,12 @@ def sweep_drafts(pack: Pack) -> int:
         return drafts.sweep(db, pack=pack)
 
 
-def count_dashboard_charts(pack: Pack) -> int:
-    """The compliance dashboard's charts counted for its readers (workflows.compliance.oversight.count_charts)."""
+def count_dashboard(pack: Pack) -> int:
+    """The compliance dashboard's standing counts brought up to date, in the embedded loop and on
+    Celery alike: the open steps' tally summed into one row a key (open_step_tally.compact: without
+    it the tally grows with every step) and the charts counted for the dashboard's readers
+    (oversight.count_charts). Returns how many sets of readers were counted."""
+    with database.transaction() as db:
+        open_step_tally.compact(db)
     with database.transaction() as db:
         return oversight.count_charts(db, pack=pack)
-
-
-def compact_open_step_tally() -> int:
-    """The open steps' tally summed into one row a key (workflows.tasks.open_step_tally.compact)."""
-    with database.transaction() as db:
-        return open_step_tally.compact(db)

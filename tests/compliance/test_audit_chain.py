@@ -244,7 +244,7 @@ def test_deleting_every_event_and_the_head_is_caught_by_the_checkpoint(derby, cl
     sql("DELETE FROM audit_event")
     sql("DELETE FROM audit_chain_head")
     error = cli.fails("audit", "verify")
-    assert f"deleted: the audit log is empty, but the checkpoint of " in error and f"records {end} events" in error
+    assert "deleted: the audit log is empty, but the checkpoint of " in error and f"records {end} events" in error
 
 
 def test_a_checkpoint_with_a_bad_signature_is_named(derby, cli, keyed, monkeypatch):

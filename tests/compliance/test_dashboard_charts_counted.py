@@ -168,3 +168,20 @@ def test_the_open_steps_tally_is_the_open_steps_whatever_changed_them(cli):
     cli("serve", "--once", now="2026-10-02T12:00")
     kept, rows = tally_kept()
     assert kept == tally_by_hand() and rows == len(kept)
+
+
+def test_the_celery_round_sums_the_tally_too(cli):
+    """On Celery the dashboard's task does what the embedded round does: without it the tally would
+    grow a row with every step changed."""
+    import workers
+    from tests.helpers import DerbyWorld
+    derby = DerbyWorld(cli)
+    for customer in ("C1", "C2"):
+        alert = derby.report("near_miss", customer=customer, now="2026-10-02T09:00")
+        cli("task", "claim", derby.open_task("helen", alert, "2026-10-02T09:00")["task"], "--as", "helen",
+            now="2026-10-02T10:00")
+    kept, rows = tally_kept()
+    assert kept == tally_by_hand() and rows > len(kept)
+    workers.dashboard_charts()  # the task's own body, as a worker runs it
+    kept, rows = tally_kept()
+    assert kept == tally_by_hand() and rows == len(kept)
