@@ -5,7 +5,8 @@ times live in the database, so a broker outage delays timers and loses none.
 
   alertflow.sweep       (beat, every ALERTFLOW_SWEEP_SECONDS, default 60) selects the cases
                         whose next timer has passed and enqueues one advance_case per case
-  alertflow.advance_case  advances one case under its row lock (workflows.cases.timers.advance_one);
+  alertflow.advance_case  (queue ALERTFLOW_QUEUE.cases; every other task on ALERTFLOW_QUEUE)
+                        advances one case under its row lock (workflows.cases.timers.advance_one);
                         a case that raises is set aside in error, never retried by Celery
   alertflow.reminders   (beat, same period) reminders before due dates, escalations after
   alertflow.circulation (beat, same period) a marker's circulation notices not sent when their step
@@ -22,6 +23,7 @@ times live in the database, so a broker outage delays timers and loses none.
 import os
 
 from celery import Celery
+from kombu import Queue
 from sqlalchemy.exc import OperationalError
 
 from workflows import background
@@ -30,10 +32,16 @@ from workflows.cases import timers
 from workflows.definitions.pack import active_pack
 
 SWEEP_SECONDS = float(os.environ.get("ALERTFLOW_SWEEP_SECONDS", "60"))
+QUEUE = os.environ.get("ALERTFLOW_QUEUE", "alertflow")
+# the cases a sweep hands out wait in a queue of their own, so "is an earlier sweep's backlog still
+# waiting" counts cases only, never the rounds beat sends alongside each sweep
+CASES_QUEUE = f"{QUEUE}.cases"
 
 app = Celery("alertflow", broker=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 app.conf.update(
-    task_default_queue=os.environ.get("ALERTFLOW_QUEUE", "alertflow"),
+    task_default_queue=QUEUE,
+    task_queues=(Queue(QUEUE), Queue(CASES_QUEUE)),  # a worker consumes both
+    task_routes={"alertflow.advance_case": {"queue": CASES_QUEUE}},
     # a task is acknowledged only once it has run; a worker killed mid-task leaves it to be redelivered
     task_acks_late=True,
     task_reject_on_worker_lost=True,
@@ -57,7 +65,7 @@ app.conf.update(
 def sweep(if_idle: bool = True) -> int:
     """Enqueue one advance_case task per due case; returns how many were enqueued.
 
-    From beat (if_idle): skipped while the queue still holds tasks from an earlier sweep, so a
+    From beat (if_idle): skipped while the cases' queue still holds cases from an earlier sweep, so a
     backlog is not enqueued again every minute. Duplicates are harmless (each case is advanced
     under its lock and re-checked), only wasted work. Cases whose task was lost (a worker
     killed, Redis restarted) are still due in the database, so the next sweep enqueues them."""
@@ -75,12 +83,12 @@ def sweep(if_idle: bool = True) -> int:
 
 
 def _queued() -> int:
-    """Messages waiting in the queue (Redis drops an empty queue, which a passive declare reports as missing)."""
+    """Cases waiting in the cases' queue (Redis drops an empty queue, which a passive declare reports as missing)."""
     from amqp.exceptions import ChannelError
 
     with app.connection_for_read() as conn:
         try:
-            return conn.default_channel.queue_declare(app.conf.task_default_queue, passive=True).message_count
+            return conn.default_channel.queue_declare(CASES_QUEUE, passive=True).message_count
         except ChannelError:
             return 0
 

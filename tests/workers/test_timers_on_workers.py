@@ -1,7 +1,10 @@
 """Timers on real Celery worker processes with real Redis and PostgreSQL: each due timer fires
 exactly once, with two workers, with a worker SIGKILLed, with Redis down for a while; the
 Derby review cycle over 18 months; a case whose step raises is set aside for an administrator."""
+import os
 import shutil
+import subprocess
+import sys
 
 from sqlalchemy import func, select
 
@@ -71,6 +74,30 @@ def test_a_worker_killed_mid_sweep_leaves_every_due_case_advanced_exactly_once_a
     celery_processes.beat(seconds=1)  # the regular sweep finds the cases still due
     wait_for(all_fired(total), "every due case to advance after the restart")
     assert counts() == {"fired": total, "reviews": total, "most_per_case": 1, "still_waiting": 0, "errors": 0}
+
+
+def _beat_sweep() -> int:
+    """The sweep as beat sends it (if_idle), run in a process of its own; how many cases it handed out."""
+    out = subprocess.run([sys.executable, "-c", "import workers; print(workers.sweep(if_idle=True))"],
+                         cwd=config.PROJECT_ROOT, env=os.environ, capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_beat_sweep_hands_out_due_cases_while_the_other_rounds_wait_and_not_twice_while_they_wait(
+        derby, shared_clock, celery_processes):
+    import workers
+
+    seed_due_reviews(active_pack(), 3)
+    shared_clock.set(AFTER)
+    with workers.app.connection_for_write(os.environ["REDIS_URL"]) as connection:
+        for _ in range(20):  # beat's other rounds, queued with no worker to take them yet
+            workers.drafts.apply_async(connection=connection)
+    assert _beat_sweep() == 3
+    assert _beat_sweep() == 0  # the three cases are still waiting for a worker: not handed out again
+    celery_processes.worker("w1")
+    wait_for(all_fired(3), "the three due cases to advance")
+    assert counts() == {"fired": 3, "reviews": 3, "most_per_case": 1, "still_waiting": 0, "errors": 0}
+    assert _beat_sweep() == 0  # nothing is due any more
 
 
 def _place_marker(derby, customer, now_clock, moment):
