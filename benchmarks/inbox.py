@@ -93,9 +93,9 @@ SELECT i, i, DEFINITION_ID, 'review', CASE WHEN i <= {OPEN} THEN 'running' ELSE 
 FROM generate_series(1, {ALERTS}) AS i;
 
 -- 1,000,000 completed steps: ten per case
-INSERT INTO human_task (case_id, task_uuid, bpmn_id, title, role, assignee, status, due_at, created_at,
+INSERT INTO human_task (case_id, alert_id, task_uuid, bpmn_id, title, role, assignee, status, due_at, created_at,
                         completed_at, completed_by, form_data)
-SELECT 1 + i % {ALERTS}, md5('done' || i)::uuid::text, 'review', 'Review the marker', 'asb_manager',
+SELECT 1 + i % {ALERTS}, 1 + i % {ALERTS}, md5('done' || i)::uuid::text, 'review', 'Review the marker', 'asb_manager',
        NULL, 'completed', now() - (i % 900) * interval '1 day', now() - (i % 900) * interval '1 day',
        now() - (i % 900) * interval '1 day', 'asb.manager.' || (i % {USERS_PER_ROLE}), '{{"review_outcome": "keep"}}'::json
 FROM generate_series(1, {COMPLETED}) AS i;
@@ -116,8 +116,8 @@ def open_tasks_sql():
         start = end
     role = f"CASE {' '.join(bounds)} ELSE 'asb_manager' END"
     return f"""
-INSERT INTO human_task (case_id, task_uuid, bpmn_id, title, role, assignee, status, due_at, created_at)
-SELECT i, md5('open' || i)::uuid::text, 'review', 'Review the marker', r.role,
+INSERT INTO human_task (case_id, alert_id, task_uuid, bpmn_id, title, role, assignee, status, due_at, created_at)
+SELECT i, i, md5('open' || i)::uuid::text, 'review', 'Review the marker', r.role,
        CASE WHEN i % 4 = 0 THEN replace(r.role, '_', '.') || '.' || (i % {USERS_PER_ROLE}) END,
        CASE WHEN i % 4 = 0 THEN 'claimed' ELSE 'ready' END,
        now() + ((i % 90) - 30) * interval '1 day', now() - interval '10 days'

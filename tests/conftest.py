@@ -122,6 +122,32 @@ def live_database(migrated, tmp_path_factory):
 
 
 @pytest.fixture
+def unmigrated_url(tmp_path):
+    """A database of this test's own with no tables yet, for a migration test to take from one
+    revision to another (the shared migrated one stays at head for every other test)."""
+    if SERVER_URL:
+        import psycopg
+        name = f"alertflow_migration_{os.getpid()}"
+        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        url = urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}")).replace("postgresql://", "postgresql+psycopg://", 1)
+        yield url
+        engine_for(url).dispose()
+        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        return
+    yield f"sqlite:///{tmp_path / 'unmigrated.db'}"
+    engine_for(f"sqlite:///{tmp_path / 'unmigrated.db'}").dispose()
+
+
+def alembic(url, monkeypatch, step, revision):
+    """`alembic upgrade|downgrade <revision>` on this database, which is DATABASE_URL from then on."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    getattr(command, step)(Config(str(config.PROJECT_ROOT / "alembic.ini")), revision)
+
+
+@pytest.fixture
 def cli(database_url):
     """Run `alertflow ...` in-process, as a user at a terminal would."""
     from tests.helpers import Cli

@@ -1,16 +1,12 @@
 """Migration 0021 moves every customer's address, postcode, tenancy reference and tenancy end from
 the customer row into properties and tenancies, with nothing lost: run on a database made at
 revision 0018 with customers in it."""
-import os
 from datetime import datetime, timezone
 
-import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from tests.conftest import SERVER_URL
-from workflows.platform import clock, config
+from tests.conftest import alembic
+from workflows.platform import clock
 from workflows.platform.db import engine_for
 
 ENDED = datetime(2026, 3, 31, 11, 0, tzinfo=timezone.utc)
@@ -23,31 +19,9 @@ CUSTOMERS = [  # reference, name, address, postcode, tenancy_ref, tenancy_ended_
 ]
 
 
-@pytest.fixture
-def url_at_0018(tmp_path):
-    if SERVER_URL:
-        import psycopg
-        name = f"alertflow_migration_{os.getpid()}"
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
-        url = SERVER_URL.rsplit("/", 1)[0] + f"/{name}"
-        yield url.replace("postgresql://", "postgresql+psycopg://", 1)
-        engine_for(url.replace("postgresql://", "postgresql+psycopg://", 1)).dispose()
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        return
-    yield f"sqlite:///{tmp_path / 'at-0018.db'}"
-
-
-def _alembic(url, monkeypatch, step, revision):
-    monkeypatch.setenv("DATABASE_URL", url)
-    getattr(command, step)(Config(str(config.PROJECT_ROOT / "alembic.ini")), revision)
-
-
-def test_customer_addresses_move_into_properties_and_tenancies_with_nothing_lost(url_at_0018, monkeypatch):
-    _alembic(url_at_0018, monkeypatch, "upgrade", "0018")
-    engine = engine_for(url_at_0018)
+def test_customer_addresses_move_into_properties_and_tenancies_with_nothing_lost(unmigrated_url, monkeypatch):
+    alembic(unmigrated_url, monkeypatch, "upgrade", "0018")
+    engine = engine_for(unmigrated_url)
     with engine.begin() as conn:
         for ref, name, address, postcode, tenancy_ref, ended, lead in CUSTOMERS:
             conn.execute(text("INSERT INTO customer (reference, name, address, postcode, tenancy_ref, "
@@ -59,7 +33,7 @@ def test_customer_addresses_move_into_properties_and_tenancies_with_nothing_lost
                      dict(at=ENDED))
         conn.execute(text("INSERT INTO note (customer_id, alert_id, notebook, text, author, created_at) "
                           "VALUES (1, 1, 'notes', 'Seen', 'sam', :at)"), dict(at=ENDED))
-    _alembic(url_at_0018, monkeypatch, "upgrade", "head")
+    alembic(unmigrated_url, monkeypatch, "upgrade", "head")
     with engine.connect() as conn:
         homes = conn.execute(text(
             "SELECT c.reference, p.reference, p.address, p.postcode, p.uprn, t.reference, t.started_at, t.ended_at "
@@ -88,7 +62,7 @@ def test_customer_addresses_move_into_properties_and_tenancies_with_nothing_lost
     from workflows.platform.db import transaction
     from sqlalchemy import select
     from workflows.platform.models import Customer
-    monkeypatch.setenv("DATABASE_URL", url_at_0018)
+    monkeypatch.setenv("DATABASE_URL", unmigrated_url)
     with transaction() as db:
         john = db.scalar(select(Customer).where(Customer.reference == "C1"))
         assert (john.address, john.postcode, john.tenancy_ref) == ("1 High Street\nDerby", "DE1 1AA", "T1")
@@ -98,7 +72,7 @@ def test_customer_addresses_move_into_properties_and_tenancies_with_nothing_lost
     cli("users", "add", "sam", "--name", "Sam", "--role", "staff")
     assert "property P4" in cli("tenancy", "start", "C4", "--as", "sam", "--address", "9 New Road", "--postcode", "DE9 9ZZ")
 
-    _alembic(url_at_0018, monkeypatch, "downgrade", "0018")  # and back, for a deployment that must roll back
+    alembic(unmigrated_url, monkeypatch, "downgrade", "0018")  # and back, for a deployment that must roll back
     with engine.connect() as conn:
         back = conn.execute(text("SELECT reference, address, postcode, tenancy_ref FROM customer ORDER BY reference")).all()
     assert back[0] == ("C1", "1 High Street\nDerby", "DE1 1AA", "T1")

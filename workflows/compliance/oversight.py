@@ -316,12 +316,12 @@ def _hidden_steps(pack, actor):
     return HumanTask.case_id.in_(select(Case.id).join(Alert, Case.alert_id == Alert.id).where(hidden(pack, actor)))
 
 
-def _on_hidden_alert(pack, actor):
-    """SQL condition, on a query with the step's case joined: the case is of an alert this actor
-    may not know exists. From the restricted-alert index to those alerts' cases to their open
-    steps, each step of an index alone; `_hidden_steps` (a semi-join on the step's case) made
-    PostgreSQL read every overdue step and hash every hidden case (twice the time)."""
-    return Case.alert_id.in_(select(Alert.id).where(hidden(pack, actor)))
+def _on_hidden_alert(pack, actor, alert_id=HumanTask.alert_id):
+    """SQL condition: the step (or, given `alert_id` Case.alert_id, the joined case) is of an alert
+    this actor may not know exists. From the restricted-alert index to those alerts' open steps,
+    each step of an index alone; `_hidden_steps` (a semi-join on the step's case) made PostgreSQL
+    read every overdue step and hash every hidden case (twice the time)."""
+    return alert_id.in_(select(Alert.id).where(hidden(pack, actor)))
 
 
 def _counts_seen(db, every, of_hidden, keys: int = 0) -> dict[tuple, list[int]]:
@@ -351,7 +351,7 @@ def overdue_counts(db: Session, *, pack: Pack, actor: Actor) -> dict:
     band = case(*[(HumanTask.due_at >= clock.start_of_day(today - timedelta(days=limit)), label)
                   for label, limit in AGE_BANDS if limit is not None], else_=AGE_BANDS[-1][0])
     hidden_steps = (select(HumanTask.role, HumanTask.assignee, band, func.count(HumanTask.id))
-                    .join(Case, HumanTask.case_id == Case.id).where(*_overdue_conditions(), _on_hidden_alert(pack, actor))
+                    .where(*_overdue_conditions(), _on_hidden_alert(pack, actor))
                     .group_by(HumanTask.role, HumanTask.assignee, band))
     for role, who, label, n in db.execute(hidden_steps):
         counts[(role, who, label)] = counts.get((role, who, label), 0) - n
@@ -412,7 +412,7 @@ def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor, start: int =
     open step's row to its case and alert to show fifty cost more than the rest of the dashboard."""
     conditions = _late_appeal_conditions()
     late = select(func.count(HumanTask.id)).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id).where(*conditions)
-    (every,), (of_hidden,) = (db.execute(late).one(), db.execute(late.where(_on_hidden_alert(pack, actor))).one())
+    (every,), (of_hidden,) = (db.execute(late).one(), db.execute(late.where(_on_hidden_alert(pack, actor, Case.alert_id))).one())
     ids = (select(HumanTask.id).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
            .join(Alert, Case.alert_id == Alert.id).where(visible(pack, actor), *conditions)
            .order_by(HumanTask.due_at, HumanTask.id))

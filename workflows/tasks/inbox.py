@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from workflows.platform import clock, paging, wording
 from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
 from workflows.cases.assignment import Actor, roles_acting_for
-from workflows.platform.models import (Alert, Case, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property,
+from workflows.platform.models import (Alert, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property,
                                        SavedFilter, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
 from workflows.permissions import hidden as hidden_from, managed_roles, visible
@@ -94,18 +94,17 @@ def _unclaimed(pack: Pack, actor: Actor):
 
 
 def _query(pack, actor, condition):
-    return (select(HumanTask).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
-            .where(condition, visible(pack, actor)))
+    return select(HumanTask).join(Alert, HumanTask.alert_id == Alert.id).where(condition, visible(pack, actor))
 
 
 def _rows(pack, actor, condition):
     """Just what an inbox line shows, as plain rows: no ORM objects to build for a long list."""
     return (select(HumanTask.id, HumanTask.title, HumanTask.kind, HumanTask.role, HumanTask.assignee, HumanTask.status,
-                   HumanTask.due_at, HumanTask.created_at, Case.alert_id, Alert.category, Alert.level,
+                   HumanTask.due_at, HumanTask.created_at, HumanTask.alert_id, Alert.category, Alert.level,
                    # the marker's subject: a customer, or a property (by its address)
                    func.coalesce(Customer.name, Property.address).label("customer_name"),
                    func.coalesce(Customer.reference, Property.reference).label("customer_ref"))
-            .join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
+            .join(Alert, HumanTask.alert_id == Alert.id)
             .outerjoin(Customer, Alert.customer_id == Customer.id).outerjoin(Property, Alert.property_id == Property.id)
             .where(condition, visible(pack, actor)))
 
@@ -168,12 +167,12 @@ def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: s
 
 def _paged(db, pack, actor, condition, filters, total) -> paging.Page:
     """The page of the open steps meeting `condition` and the filters, as a deferred join: the page's
-    step ids first, in order, from the task indexes and each step's case and alert (need to know; a
+    step ids first, in order, from the task indexes and each step's alert (need to know; a
     deep page skips its steps there, without building their rows or joining their customers), then
     the page's rows alone. `total` None (a search): counted with the ids, since the few steps a
     search finds lie scattered among the candidates, each joined to its alert and customer to be
     found: a walk to the page would read about as many as the count did."""
-    keys = (select(HumanTask.id).join(Case, HumanTask.case_id == Case.id).join(Alert, Case.alert_id == Alert.id)
+    keys = (select(HumanTask.id).join(Alert, HumanTask.alert_id == Alert.id)
             .where(condition, visible(pack, actor), *_narrowed(filters)))
     return paging.fetch(db, keys.order_by(*_order(filters)), number=filters.page, per_page=filters.per_page,
                         total=total, rows_of=lambda ids: _rows(pack, actor, HumanTask.id.in_(ids)),
@@ -182,11 +181,10 @@ def _paged(db, pack, actor, condition, filters, total) -> paging.Page:
 
 def _hidden(pack: Pack, actor: Actor, columns, *conditions):
     """A query of the counts (`columns`) of the open steps meeting `conditions` on restricted records
-    this actor may not know exist: from the few restricted alerts to their cases' open steps, every
+    this actor may not know exist: from the few restricted alerts to their open steps, every
     probe read from an index alone (0027d). Subtracted from a count of the steps alone, it gives
     what they may see without joining every open step to its alert."""
-    return (select(*columns).select_from(Alert).join(Case, Case.alert_id == Alert.id)
-            .join(HumanTask, HumanTask.case_id == Case.id)
+    return (select(*columns).select_from(Alert).join(HumanTask, HumanTask.alert_id == Alert.id)
             .where(hidden_from(pack, actor), *conditions))
 
 
@@ -198,8 +196,8 @@ def _totals(db, pack, actor, sections, filters) -> list[int]:
     index, no OR of the sections and no FILTER repeating a section's exclusion probe for every step
     counted), the few hidden steps of all of them together."""
     if _alert_narrowed(filters):
-        counts = [select(func.count()).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
-                  .join(Alert, Case.alert_id == Alert.id).where(section, visible(pack, actor), *_narrowed(filters))
+        counts = [select(func.count()).select_from(HumanTask)
+                  .join(Alert, HumanTask.alert_id == Alert.id).where(section, visible(pack, actor), *_narrowed(filters))
                   .scalar_subquery() for section in sections]
         return list(db.execute(select(*counts)).one())
     steps = _step_narrowed(filters)
@@ -238,7 +236,7 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
     Counted as every open step of theirs (the task indexes alone), less the steps that exclude
     them (few, found from their exclusions), less those on restricted records they may not see
     (few, found from the alert side: _hidden), the three in one statement (one round trip in
-    every page's header): a join of every open step to its case and alert, or a probe of the
+    every page's header): a join of every open step to its alert, or a probe of the
     exclusions for every open step, costs several times more on a large register."""
     overdue = and_(HumanTask.due_at.is_not(None), HumanTask.due_at < clock.overdue_before())
     for_role = _for_my_roles(actor)
@@ -330,7 +328,7 @@ def is_overdue(task) -> bool:
 
 def open_steps(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> list[HumanTask]:
     """The steps now waiting on an alert the actor may see (what happens next, after a step)."""
-    return list(db.scalars(_query(pack, actor, and_(Case.alert_id == alert_id,
+    return list(db.scalars(_query(pack, actor, and_(HumanTask.alert_id == alert_id,
                                                      HumanTask.status.in_(OPEN_TASK)))
                            .order_by(HumanTask.id)))
 
