@@ -38,6 +38,14 @@ def hidden(pack: Pack, actor: Actor):
     return and_(Alert.restriction.is_not(None), not_(visible(pack, actor)))
 
 
+def on_hidden_alert(pack: Pack, actor: Actor, alert_id):
+    """SQL condition on a column holding an alert's id (a step's, a case's): the alert is one this
+    actor may not know exists. Against the few such alerts, found by the restricted-alert index:
+    `~on_hidden_alert(...)` keeps a list or count of steps to what the actor may know exists
+    without joining each candidate step to its alert."""
+    return alert_id.in_(select(Alert.id).where(hidden(pack, actor)).correlate(None))
+
+
 def known_alert(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> Alert:
     """The alert, if this actor may know it exists; a restricted one answers as if missing."""
     alert = db.get(Alert, alert_id)

@@ -21,7 +21,7 @@ from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, DashboardSummary, HumanTask,
                                        Property, Letter, NonDisclosure, OPEN_TASK, Tenancy, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import (hidden, may_read_non_disclosures, may_read_registers, require, restrictions_admitting,
+from workflows.permissions import (hidden, may_read_non_disclosures, on_hidden_alert, may_read_registers, require, restrictions_admitting,
                                    visible)
 from workflows.register.markers import instruction_to_staff, next_review_date, shown_by_customer
 
@@ -318,10 +318,10 @@ def _hidden_steps(pack, actor):
 
 def _on_hidden_alert(pack, actor, alert_id=HumanTask.alert_id):
     """SQL condition: the step (or, given `alert_id` Case.alert_id, the joined case) is of an alert
-    this actor may not know exists. From the restricted-alert index to those alerts' open steps,
-    each step of an index alone; `_hidden_steps` (a semi-join on the step's case) made PostgreSQL
-    read every overdue step and hash every hidden case (twice the time)."""
-    return alert_id.in_(select(Alert.id).where(hidden(pack, actor)))
+    this actor may not know exists (permissions.on_hidden_alert). From the restricted-alert index
+    to those alerts' open steps, each step of an index alone; `_hidden_steps` (a semi-join on the
+    step's case) made PostgreSQL read every overdue step and hash every hidden case (twice the time)."""
+    return on_hidden_alert(pack, actor, alert_id)
 
 
 def _counts_seen(db, every, of_hidden, keys: int = 0) -> dict[tuple, list[int]]:

@@ -14,7 +14,7 @@ from workflows.cases.assignment import Actor, roles_acting_for
 from workflows.platform.models import (Alert, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property,
                                        SavedFilter, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import hidden as hidden_from, managed_roles, visible
+from workflows.permissions import hidden as hidden_from, managed_roles, on_hidden_alert, visible
 
 
 def not_excluded(username: str):
@@ -93,8 +93,15 @@ def _unclaimed(pack: Pack, actor: Actor):
     return and_(_for_my_roles(actor), not_excluded(actor.username))
 
 
+def _known(pack, actor):
+    """SQL condition: the step is on an alert this actor may know exists, judged on the step's own
+    alert_id against the few restricted alerts hidden from them: a list or count of steps joins no
+    step to its alert to apply need to know (the alert's own columns are read for a page's rows only)."""
+    return ~on_hidden_alert(pack, actor, HumanTask.alert_id)
+
+
 def _query(pack, actor, condition):
-    return select(HumanTask).join(Alert, HumanTask.alert_id == Alert.id).where(condition, visible(pack, actor))
+    return select(HumanTask).where(condition, _known(pack, actor))
 
 
 def _rows(pack, actor, condition):
@@ -129,22 +136,28 @@ def _step_narrowed(filters: Filters):
 
 
 def _alert_narrowed(filters: Filters):
-    """The filters on the step's alert: its category, its customer, the search. A customer is matched
-    by the ids of the customers found (a search through their trigram indexes on PostgreSQL), so
-    neither a list nor a count joins the customer to filter."""
+    """The filters on the step's alert: its category, its customer, the search. Each is the set of
+    the alerts it keeps, matched on the step's alert_id (a customer's by the ids of the customers
+    found, through their trigram indexes on PostgreSQL), so neither a list nor a count joins each
+    candidate step to its alert and customer to filter."""
     conditions = []
     if filters.category:
-        conditions.append(Alert.category == filters.category)
+        conditions.append(_on_alerts(Alert.category == filters.category))
     if filters.customer:
-        conditions.append(Alert.customer_id.in_(select(Customer.id).where(
-            func.lower(Customer.reference) == filters.customer.lower())))
+        conditions.append(_on_alerts(Alert.customer_id.in_(select(Customer.id).where(
+            func.lower(Customer.reference) == filters.customer.lower()))))
     if filters.search:
         like = f"%{filters.search}%"
         # the steps by their title's trigram index (0028c), not by reading every candidate step's row
         titled = select(HumanTask.id).where(HumanTask.status.in_(OPEN_TASK), HumanTask.title.ilike(like))
-        conditions.append(or_(HumanTask.id.in_(titled.correlate(None)), Alert.customer_id.in_(select(Customer.id).where(
-            or_(Customer.name.ilike(like), Customer.reference.ilike(like))))))
+        conditions.append(or_(HumanTask.id.in_(titled.correlate(None)), _on_alerts(Alert.customer_id.in_(
+            select(Customer.id).where(or_(Customer.name.ilike(like), Customer.reference.ilike(like)))))))
     return conditions
+
+
+def _on_alerts(condition):
+    """SQL condition: the step is on one of the alerts meeting `condition`."""
+    return HumanTask.alert_id.in_(select(Alert.id).where(condition).correlate(None))
 
 
 def _order(filters: Filters):
@@ -167,18 +180,17 @@ def page_of(db: Session, *, pack: Pack, actor: Actor, filters: Filters, whose: s
 
 def _paged(db, pack, actor, condition, filters, total) -> paging.Page:
     """The page of the open steps meeting `condition` and the filters, as a deferred join: the page's
-    step ids first, in order, from the task indexes and each step's alert (need to know; a
-    deep page skips its steps there, without building their rows or joining their customers), then
-    the page's rows alone. `total` None (a search): counted with the ids, since the few steps a
-    search finds lie scattered among the candidates, each joined to its alert and customer to be
-    found: a walk to the page would read about as many as the count did. The first page of a
+    step ids first, in order, from the task indexes alone (need to know and the filters on the
+    alert judged on each step's alert_id: _known, _alert_narrowed; a deep page skips its steps
+    there, without building their rows or joining their alerts and customers), then the page's rows
+    alone. `total` None (a search): counted with the ids, since the few steps a search finds lie
+    scattered among the candidates: a walk to the page would read about as many as the count did. The first page of a
     counted list is read in one statement, its rows directly: it skips nothing, so the deferred
     join would only add a round trip to the page every list opens on."""
     if total is not None and filters.page <= 1:
         rows = _rows(pack, actor, and_(condition, *_narrowed(filters))).order_by(*_order(filters))
         return paging.fetch(db, rows, number=1, per_page=filters.per_page, total=total)
-    keys = (select(HumanTask.id).join(Alert, HumanTask.alert_id == Alert.id)
-            .where(condition, visible(pack, actor), *_narrowed(filters)))
+    keys = select(HumanTask.id).where(condition, _known(pack, actor), *_narrowed(filters))
     return paging.fetch(db, keys.order_by(*_order(filters)), number=filters.page, per_page=filters.per_page,
                         total=total, rows_of=lambda ids: _rows(pack, actor, HumanTask.id.in_(ids)),
                         count_with_keys=True)
@@ -197,12 +209,12 @@ def _totals(db, pack, actor, sections, filters) -> list[int]:
     """The rows each of these sections (their SQL conditions) holds once narrowed, counted together
     in one statement, need to know applied as in the lists: filters on the step alone count the
     steps from the task indexes less those on restricted records the actor may not see (_hidden);
-    filters on the alert join each candidate step to it. Each section is counted on its own (its own
+    filters on the alert keep the candidate steps on the alerts they match and the actor may know
+    exist (_known), each judged on the step's alert_id. Each section is counted on its own (its own
     index, no OR of the sections and no FILTER repeating a section's exclusion probe for every step
     counted), the few hidden steps of all of them together."""
     if _alert_narrowed(filters):
-        counts = [select(func.count()).select_from(HumanTask)
-                  .join(Alert, HumanTask.alert_id == Alert.id).where(section, visible(pack, actor), *_narrowed(filters))
+        counts = [select(func.count()).select_from(HumanTask).where(section, _known(pack, actor), *_narrowed(filters))
                   .scalar_subquery() for section in sections]
         return list(db.execute(select(*counts)).one())
     steps = _step_narrowed(filters)
