@@ -21,8 +21,8 @@ from workflows.platform.errors import WorkflowError
 from workflows.platform.models import (Alert, AlertStatus, AuditEvent, Case, CaseStatus, Customer, DashboardSummary, HumanTask,
                                        Property, Letter, NonDisclosure, OPEN_TASK, Tenancy, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import (hidden, may_read_non_disclosures, on_hidden_alert, may_read_registers, require, restrictions_admitting,
-                                   visible)
+from workflows.permissions import (hidden, may_read_non_disclosures, may_read_registers, on_hidden_alert, require,
+                                   restrictions_admitting, visible)
 from workflows.register.markers import instruction_to_staff, next_review_date, shown_by_customer
 
 AGE_BANDS = (("up to 7 days", 7), ("8 to 30 days", 30), ("over 30 days", None))

@@ -184,9 +184,9 @@ def _paged(db, pack, actor, condition, filters, total) -> paging.Page:
     alert judged on each step's alert_id: _known, _alert_narrowed; a deep page skips its steps
     there, without building their rows or joining their alerts and customers), then the page's rows
     alone. `total` None (a search): counted with the ids, since the few steps a search finds lie
-    scattered among the candidates: a walk to the page would read about as many as the count did. The first page of a
-    counted list is read in one statement, its rows directly: it skips nothing, so the deferred
-    join would only add a round trip to the page every list opens on."""
+    scattered among the candidates: a walk to the page would read about as many as the count did.
+    The first page of a counted list is read in one statement, its rows directly: it skips nothing,
+    so the deferred join would only add a round trip to the page every list opens on."""
     if total is not None and filters.page <= 1:
         rows = _rows(pack, actor, and_(condition, *_narrowed(filters))).order_by(*_order(filters))
         return paging.fetch(db, rows, number=1, per_page=filters.per_page, total=total)
