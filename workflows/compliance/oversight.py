@@ -310,25 +310,11 @@ def count_by(rows: list[dict], key) -> dict[str, int]:
     return _ranked(out)
 
 
-def _hidden_steps(pack, actor):
-    """SQL condition: the human steps on alerts this actor may not know exist (few, found through
-    the restricted-alert index)."""
-    return HumanTask.case_id.in_(select(Case.id).join(Alert, Case.alert_id == Alert.id).where(hidden(pack, actor)))
-
-
-def _on_hidden_alert(pack, actor, alert_id=HumanTask.alert_id):
-    """SQL condition: the step (or, given `alert_id` Case.alert_id, the joined case) is of an alert
-    this actor may not know exists (permissions.on_hidden_alert). From the restricted-alert index
-    to those alerts' open steps, each step of an index alone; `_hidden_steps` (a semi-join on the
-    step's case) made PostgreSQL read every overdue step and hash every hidden case (twice the time)."""
-    return on_hidden_alert(pack, actor, alert_id)
-
-
 def _counts_seen(db, every, of_hidden, keys: int = 0) -> dict[tuple, list[int]]:
     """A count of human steps as an actor may see them, by its first `keys` columns (the rest are
     counts): `every`, the count over every step, which needs no join to the alert (every step has
     one case and every case one alert), less `of_hidden`, the same count over the steps hidden from
-    the actor (_hidden_steps). Joining each of tens of thousands of steps to its alert only to drop
+    the actor (permissions.on_hidden_alert). Joining each of tens of thousands of steps to its alert only to drop
     the 2% that are restricted cost most of the dashboard."""
     counts = {tuple(r[:keys]): list(r[keys:]) for r in db.execute(every)}
     for r in db.execute(of_hidden):
@@ -351,7 +337,7 @@ def overdue_counts(db: Session, *, pack: Pack, actor: Actor) -> dict:
     band = case(*[(HumanTask.due_at >= clock.start_of_day(today - timedelta(days=limit)), label)
                   for label, limit in AGE_BANDS if limit is not None], else_=AGE_BANDS[-1][0])
     hidden_steps = (select(HumanTask.role, HumanTask.assignee, band, func.count(HumanTask.id))
-                    .where(*_overdue_conditions(), _on_hidden_alert(pack, actor))
+                    .where(*_overdue_conditions(), on_hidden_alert(pack, actor, HumanTask.alert_id))
                     .group_by(HumanTask.role, HumanTask.assignee, band))
     for role, who, label, n in db.execute(hidden_steps):
         counts[(role, who, label)] = counts.get((role, who, label), 0) - n
@@ -412,7 +398,7 @@ def appeals_past_deadline(db: Session, *, pack: Pack, actor: Actor, start: int =
     open step's row to its case and alert to show fifty cost more than the rest of the dashboard."""
     conditions = _late_appeal_conditions()
     late = select(func.count(HumanTask.id)).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id).where(*conditions)
-    (every,), (of_hidden,) = (db.execute(late).one(), db.execute(late.where(_on_hidden_alert(pack, actor, Case.alert_id))).one())
+    (every,), (of_hidden,) = (db.execute(late).one(), db.execute(late.where(on_hidden_alert(pack, actor, Case.alert_id))).one())
     ids = (select(HumanTask.id).select_from(HumanTask).join(Case, HumanTask.case_id == Case.id)
            .join(Alert, Case.alert_id == Alert.id).where(visible(pack, actor), *conditions)
            .order_by(HumanTask.due_at, HumanTask.id))
@@ -526,7 +512,7 @@ def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> l
                     else_=_first_end(steps.c.due_at, ends, lambda at, end: at < clock.overdue_before(end)))
         return (select(created, closed, late, func.count()).select_from(steps).where(steps.c.created_at <= now)
                 .group_by(created, closed, late))
-    groups = _counts_seen(db, counted(), counted(_hidden_steps(pack, actor)), keys=3)
+    groups = _counts_seen(db, counted(), counted(on_hidden_alert(pack, actor, HumanTask.alert_id)), keys=3)
     opened, overdue = [0] * weeks, [0] * weeks
     for (first, last, due), (n,) in groups.items():
         for i in range(first, last):
