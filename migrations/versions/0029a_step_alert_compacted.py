@@ -2,12 +2,12 @@
 
 0029's backfill wrote a new version of every row of human_task: on PostgreSQL the table and its
 indexes were left twice their size, the old versions dead, until the space was reused. The inbox's
-index-only counts read the larger indexes (a role's open steps: 38 pages before the backfill,
+index-only counts read the larger table (a role's open steps: 38 buffers before the backfill,
 2,305 after it, on benchmarks/seed.py's 100,000 alerts), so the inbox was slower after the upgrade
-than before it until the table was rewritten. VACUUM FULL rewrites it, and VACUUM marks it all-visible again (about 10 seconds at 1.3
-million steps, the table locked meanwhile, as for the rest of the upgrade); it cannot run inside
-a transaction, so it is a revision of its own: interrupted, it runs again on the next upgrade.
-SQLite rewrites a row in place and needs nothing.
+than before it. VACUUM FULL rewrites the table and its indexes, and a plain VACUUM marks it
+all-visible again (about 10 seconds at 1.3 million steps, the table locked meanwhile, as for the
+rest of the upgrade). Neither can run inside a transaction, so this is a revision of its own:
+interrupted, it runs again on the next upgrade. SQLite rewrites a row in place and needs nothing.
 
 Revision ID: 0029a
 Revises: 0029
