@@ -1,15 +1,10 @@
 """Migration 0023 back-fills each alert's deciding case and whether its tenant was told, on a
 database made at revision 0018 (before the engine kept them), as the dashboard's old query read
 them from the audit log, the letters and the reasons for not telling."""
-import os
-from urllib.parse import urlsplit, urlunsplit
-
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from tests.conftest import SERVER_URL
+from tests.conftest import alembic
 from workflows.platform import config
 from workflows.platform.db import engine_for
 
@@ -17,27 +12,12 @@ DAY = "2026-03-0{}T10:00:00+00:00"
 
 
 @pytest.fixture
-def database_at_0018(tmp_path, monkeypatch):
-    if SERVER_URL:
-        import psycopg
-        name = f"alertflow_migration_{os.getpid()}"
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            conn.execute(f"CREATE DATABASE {name}")
-        url = urlunsplit(urlsplit(SERVER_URL)._replace(path=f"/{name}"))
-    else:
-        url = f"sqlite:///{tmp_path / 'at-0018.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    alembic = Config(str(config.PROJECT_ROOT / "alembic.ini"))
-    command.upgrade(alembic, "0018")
-    yield alembic
-    engine_for(config.database_url()).dispose()
-    if SERVER_URL:
-        with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def database_at_0018(unmigrated_url, monkeypatch):
+    alembic(unmigrated_url, monkeypatch, "upgrade", "0018")
+    return unmigrated_url
 
 
-def test_the_migration_back_fills_the_latest_decision_and_whether_the_tenant_was_told(database_at_0018):
+def test_the_migration_back_fills_the_latest_decision_and_whether_the_tenant_was_told(database_at_0018, monkeypatch):
     # a Karbon register: its out-of-hours notice is written to the call handlers, not the tenant
     rows = {
         "customer": [dict(id=1, reference="C1", name="Ann Lee", address="1 Road", postcode="KA1 1AA")],
@@ -77,7 +57,7 @@ def test_the_migration_back_fills_the_latest_decision_and_whether_the_tenant_was
                 conn.execute(text(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"),
                              row)
     engine.dispose()
-    command.upgrade(database_at_0018, "head")
+    alembic(database_at_0018, monkeypatch, "upgrade", "head")
     with engine_for(config.database_url()).connect() as conn:
         got = {r.id: (r.decision_case_id, r.tenant_told) for r in
                conn.execute(text("SELECT id, decision_case_id, tenant_told FROM alert ORDER BY id"))}
