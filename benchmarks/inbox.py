@@ -126,12 +126,15 @@ FROM generate_series(1, {OPEN}) AS i, LATERAL (SELECT {role} AS role) AS r;
 
 
 # every step keeps its reporter off it; one in fifty open steps also the benchmarked manager
-# (as the staff involved), so the inbox's NOT EXISTS filters real rows
+# (as the staff involved), so the inbox's NOT EXISTS filters real rows; each step carries its
+# alert's restriction, as the engine keeps it
 EXCLUSIONS_SQL = """
 INSERT INTO human_task_exclusion (task_id, username, reason)
 SELECT id, 'staff.0', 'reported_by' FROM human_task;
 INSERT INTO human_task_exclusion (task_id, username, reason)
-SELECT id, 'asb.manager.0', 'staff_involved' FROM human_task WHERE id % 50 = 0 AND status = 'ready'
+SELECT id, 'asb.manager.0', 'staff_involved' FROM human_task WHERE id % 50 = 0 AND status = 'ready';
+UPDATE human_task SET restriction = alert.restriction FROM alert
+WHERE alert.id = human_task.alert_id AND alert.restriction IS NOT NULL
 """
 
 

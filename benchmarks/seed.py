@@ -253,7 +253,7 @@ class Copier:
             self._case(case, case_ids[case["id"]], alert_id, delta, uuids)
         task_ids = {}
         for task in t["tasks"]:
-            task_ids[task["id"]] = self._task(task, case_ids[task["case_id"]], alert_id, delta, uuids)
+            task_ids[task["id"]] = self._task(task, case_ids[task["case_id"]], alert, delta, uuids)
         for x in t["exclusions"]:
             self.out["human_task_exclusion"].append(dict(x, task_id=task_ids[x["task_id"]],
                                                          username=self._person(x["username"])))
@@ -317,9 +317,9 @@ class Copier:
         row["started_by"] = self._person(row["started_by"])
         self.out["workflow_case"].append(row)
 
-    def _task(self, task, case_id, alert_id, delta, uuids):
+    def _task(self, task, case_id, alert, delta, uuids):
         new_id = self.ids.take("human_task")
-        row = dict(task, id=new_id, case_id=case_id, alert_id=alert_id,
+        row = dict(task, id=new_id, case_id=case_id, alert_id=alert["id"], restriction=alert["restriction"],
                    task_uuid=uuids.setdefault(task["task_uuid"], self._uuid()))
         self._shift(row, delta)
         row["completed_by"] = self._person(row.get("completed_by"))

@@ -25,24 +25,26 @@ def restrictions_admitting(pack: Pack, actor: Actor) -> list[str]:
     return [key for key, rule in pack.restrictions.items() if rule.visible_to & actor.roles]
 
 
-def visible(pack: Pack, actor: Actor):
-    """SQL condition: alerts this actor may know exist (lists, counts, the instruction to staff)."""
-    return or_(Alert.restriction.is_(None), Alert.restriction.in_(restrictions_admitting(pack, actor)))
+def visible(pack: Pack, actor: Actor, restriction=Alert.restriction):
+    """SQL condition: alerts this actor may know exist (lists, counts, the instruction to staff).
+    `restriction`: the column holding the alert's restriction (a step keeps a copy of its alert's)."""
+    return or_(restriction.is_(None), restriction.in_(restrictions_admitting(pack, actor)))
 
 
-def hidden(pack: Pack, actor: Actor):
+def hidden(pack: Pack, actor: Actor, restriction=Alert.restriction):
     """SQL condition: the restricted alerts this actor may not know exist (exactly the alerts
     `visible` leaves out), written so that the restricted-alert index finds them: a count over
     every row less the same count over these is the count of what the actor may see, without
-    joining every row to its alert."""
-    return and_(Alert.restriction.is_not(None), not_(visible(pack, actor)))
+    joining every row to its alert. On a step's restriction: the open steps of those alerts, from
+    their own small index."""
+    return and_(restriction.is_not(None), not_(visible(pack, actor, restriction)))
 
 
 def on_hidden_alert(pack: Pack, actor: Actor, alert_id):
-    """SQL condition on a column holding an alert's id (a step's, a case's): the alert is one this
-    actor may not know exists. Against the few such alerts, found by the restricted-alert index:
-    `~on_hidden_alert(...)` keeps a list or count of steps to what the actor may know exists
-    without joining each candidate step to its alert."""
+    """SQL condition on a column holding an alert's id (a case's): the alert is one this actor may
+    not know exists. Against the few such alerts, found by the restricted-alert index:
+    `~on_hidden_alert(...)` keeps a list or count to what the actor may know exists without joining
+    each candidate to its alert."""
     return alert_id.in_(select(Alert.id).where(hidden(pack, actor)).correlate(None))
 
 

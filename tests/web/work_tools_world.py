@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from workflows.platform import clock
 from workflows.platform.db import transaction
-from workflows.platform.models import Case, HumanTask, TaskStatus
+from workflows.platform.models import Alert, Case, HumanTask, TaskStatus
 
 
 def copy_steps(alert_id: int, role: str, count: int, *, title="Paging step", first_due_in_days=-10,
@@ -19,7 +19,8 @@ def copy_steps(alert_id: int, role: str, count: int, *, title="Paging step", fir
     noon = clock.start_of_day(clock.local_day(now)) + timedelta(hours=12)
     with transaction() as db:
         case_id = db.scalar(select(Case.id).where(Case.alert_id == alert_id).order_by(Case.id.desc()).limit(1))
-        rows = [HumanTask(case_id=case_id, alert_id=alert_id, task_uuid=str(uuid.uuid4()), bpmn_id="copied_step",
+        restriction = db.scalar(select(Alert.restriction).where(Alert.id == alert_id))
+        rows = [HumanTask(case_id=case_id, alert_id=alert_id, restriction=restriction, task_uuid=str(uuid.uuid4()), bpmn_id="copied_step",
                           title=f"{title} {i:03}", role=role, assignee=assignee,
                           status=TaskStatus.CLAIMED if assignee else TaskStatus.READY,
                           due_at=noon + timedelta(days=first_due_in_days + i), created_at=now - timedelta(hours=i))

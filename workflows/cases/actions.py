@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Callable
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.platform import clock, wording
 from workflows.register import housing_system, letters
 from workflows.platform.errors import StepFailed
-from workflows.platform.models import Alert, AlertStatus, Case, Letter, NonDisclosure, Note, RiskAssessment
+from workflows.platform.models import Alert, AlertStatus, Case, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
 from workflows.definitions.pack import Pack
 
 
@@ -245,6 +246,8 @@ def restrict_record(ctx: ActionContext):
     if key not in ctx.pack.restrictions:
         raise StepFailed(f"service task '{ctx.element}' names unknown restriction '{key}'")
     ctx.alert.restriction = key
+    # the alert's steps carry its restriction: the inboxes judge need to know on the step's copy
+    ctx.db.execute(update(HumanTask).where(HumanTask.alert_id == ctx.alert.id).values(restriction=key))
     ctx.data["restriction"] = key
     ctx.log("record_restricted", restriction=key)
 

@@ -848,8 +848,8 @@ class _Step:
         if routing.excluded:
             role, assignee = self._separate(task, role, assignee, routing.excluded)
         self.db.add(HumanTask(
-            case=self.case, alert=self.case.alert, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
-            title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role, kind="step",
+            case=self.case, alert=self.case.alert, restriction=restriction, task_uuid=uuid,
+            bpmn_id=task.task_spec.bpmn_id, title=task.task_spec.bpmn_name or task.task_spec.bpmn_id, role=role, kind="step",
             assignee=assignee, status=TaskStatus.CLAIMED if assignee else TaskStatus.READY,
             outrank_user=routing.outrank_user, outrank_rank=routing.outrank_rank,
             due_at=routing.due_at, created_at=clock.now(),

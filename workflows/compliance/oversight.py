@@ -314,8 +314,9 @@ def _counts_seen(db, every, of_hidden, keys: int = 0) -> dict[tuple, list[int]]:
     """A count of human steps as an actor may see them, by its first `keys` columns (the rest are
     counts): `every`, the count over every step, which needs no join to the alert (every step has
     one case and every case one alert), less `of_hidden`, the same count over the steps hidden from
-    the actor (permissions.on_hidden_alert). Joining each of tens of thousands of steps to its alert only to drop
-    the 2% that are restricted cost most of the dashboard."""
+    the actor (permissions.hidden on the step's copy of its alert's restriction). Joining each of
+    tens of thousands of steps to its alert only to drop the 2% that are restricted cost most of the
+    dashboard."""
     counts = {tuple(r[:keys]): list(r[keys:]) for r in db.execute(every)}
     for r in db.execute(of_hidden):
         counts[tuple(r[:keys])] = [n - m for n, m in zip(counts[tuple(r[:keys])], r[keys:])]
@@ -326,7 +327,7 @@ def overdue_counts(db: Session, *, pack: Pack, actor: Actor) -> dict:
     """The overdue steps counted by role (its name), by person and by how long overdue, and in
     all: the open steps' tally (open_step_tally, kept by each flush that changes a step) summed
     over the days before today, less the overdue steps hidden from the actor, counted from the
-    restricted alerts' cases (few). Counting every overdue step (24,000 at 100,000 alerts) grew
+    restricted records' open steps (few). Counting every overdue step (24,000 at 100,000 alerts) grew
     with the register; the tally has a row for each role, person and due day."""
     today = clock.local_day(clock.now())
     counts: dict[tuple, int] = {}
@@ -337,7 +338,7 @@ def overdue_counts(db: Session, *, pack: Pack, actor: Actor) -> dict:
     band = case(*[(HumanTask.due_at >= clock.start_of_day(today - timedelta(days=limit)), label)
                   for label, limit in AGE_BANDS if limit is not None], else_=AGE_BANDS[-1][0])
     hidden_steps = (select(HumanTask.role, HumanTask.assignee, band, func.count(HumanTask.id))
-                    .where(*_overdue_conditions(), on_hidden_alert(pack, actor, HumanTask.alert_id))
+                    .where(*_overdue_conditions(), hidden(pack, actor, HumanTask.restriction))
                     .group_by(HumanTask.role, HumanTask.assignee, band))
     for role, who, label, n in db.execute(hidden_steps):
         counts[(role, who, label)] = counts.get((role, who, label), 0) - n
@@ -512,7 +513,7 @@ def weekly_steps(db: Session, *, pack: Pack, actor: Actor, weeks: int = 12) -> l
                     else_=_first_end(steps.c.due_at, ends, lambda at, end: at < clock.overdue_before(end)))
         return (select(created, closed, late, func.count()).select_from(steps).where(steps.c.created_at <= now)
                 .group_by(created, closed, late))
-    groups = _counts_seen(db, counted(), counted(on_hidden_alert(pack, actor, HumanTask.alert_id)), keys=3)
+    groups = _counts_seen(db, counted(), counted(hidden(pack, actor, HumanTask.restriction)), keys=3)
     opened, overdue = [0] * weeks, [0] * weeks
     for (first, last, due), (n,) in groups.items():
         for i in range(first, last):

@@ -350,8 +350,11 @@ class HumanTask(Base):
     """Projection of a user task: what an inbox lists and who may act on it."""
     __tablename__ = "human_task"
     __table_args__ = (
-        Index("ix_human_task_open_role", "status", "role", "due_at"),
-        Index("ix_human_task_open_assignee", "status", "assignee", "due_at"),
+        # a role's and a person's open steps, with what need to know and the filters judge them on (0030)
+        Index("ix_human_task_open_role", "status", "role", "due_at", "id",
+              postgresql_include=["assignee", "alert_id", "restriction"]),
+        Index("ix_human_task_open_assignee", "status", "assignee", "due_at", "id",
+              postgresql_include=["role", "alert_id", "restriction"]),
         Index("ix_human_task_open_case", "case_id", postgresql_where=text("status IN ('ready', 'claimed')"),
               sqlite_where=text("status IN ('ready', 'claimed')")),
         # the overdue dashboard pages open steps by due date: walked in order, it stops at a page
@@ -374,11 +377,18 @@ class HumanTask(Base):
         # counts, from the index alone: no probe of the case between the step and its alert (0029)
         Index("ix_human_task_open_alert_cover", "alert_id", "status", "role", "assignee", "due_at", "id",
               postgresql_where=text("status IN ('ready', 'claimed')"), sqlite_where=text("status IN ('ready', 'claimed')")),
+        # the few open steps on restricted records: what an inbox's reader may not see (0030)
+        Index("ix_human_task_open_restricted", "restriction", "status", "role", "assignee", "due_at", "id",
+              postgresql_where=text("status IN ('ready', 'claimed') AND restriction IS NOT NULL"),
+              sqlite_where=text("status IN ('ready', 'claimed') AND restriction IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
     # the case's alert, which never changes: the inbox joins a step to its alert in one probe
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"))
+    # the alert's restriction, kept on the step (workflows/register/restriction.py): an inbox applies
+    # need to know to a list or count of steps without looking up each step's alert
+    restriction: Mapped[str | None] = mapped_column(String(40))
     task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     bpmn_id: Mapped[str] = mapped_column(String(120))
     title: Mapped[str] = mapped_column(String(200))

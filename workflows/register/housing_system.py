@@ -63,8 +63,8 @@ def _step(db: Session, *, pack: Pack, case: Case, alert: Alert, change: str, act
     title = f"Update {settings.name}: {CHANGES[change]}"
     if pack.feed is not None:  # done by the feed when delivered; by hand only if the feed cannot
         title = f"{title} (sent by the {pack.feed.name} feed)"[:200]
-    task = HumanTask(case=case, alert=case.alert, task_uuid=str(uuid4()), bpmn_id=KIND, kind=KIND, role=role, status=TaskStatus.READY,
-                     title=title, instructions=text,
+    task = HumanTask(case=case, alert=case.alert, restriction=case.alert.restriction, task_uuid=str(uuid4()),
+                     bpmn_id=KIND, kind=KIND, role=role, status=TaskStatus.READY, title=title, instructions=text,
                      due_at=clock.duration_after(now, settings.due_within, pack.calendar), created_at=now)
     db.add(task)
     audit.record(db, actor=actor, action="housing_system_update_due", case=case, alert_id=alert.id,

@@ -14,7 +14,7 @@ from workflows.cases.assignment import Actor, roles_acting_for
 from workflows.platform.models import (Alert, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property,
                                        SavedFilter, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
-from workflows.permissions import hidden as hidden_from, managed_roles, on_hidden_alert, visible
+from workflows.permissions import hidden as hidden_from, managed_roles, visible
 
 
 def not_excluded(username: str):
@@ -95,9 +95,9 @@ def _unclaimed(pack: Pack, actor: Actor):
 
 def _known(pack, actor):
     """SQL condition: the step is on an alert this actor may know exists, judged on the step's own
-    alert_id against the few restricted alerts hidden from them: a list or count of steps joins no
-    step to its alert to apply need to know (the alert's own columns are read for a page's rows only)."""
-    return ~on_hidden_alert(pack, actor, HumanTask.alert_id)
+    copy of its alert's restriction: a list or count of steps joins no step to its alert to apply
+    need to know (the alert's own columns are read for a page's rows only, and judged again there)."""
+    return visible(pack, actor, HumanTask.restriction)
 
 
 def _query(pack, actor, condition):
@@ -198,11 +198,10 @@ def _paged(db, pack, actor, condition, filters, total) -> paging.Page:
 
 def _hidden(pack: Pack, actor: Actor, columns, *conditions):
     """A query of the counts (`columns`) of the open steps meeting `conditions` on restricted records
-    this actor may not know exist: from the few restricted alerts to their open steps, every
-    probe read from an index alone (0027d). Subtracted from a count of the steps alone, it gives
-    what they may see without joining every open step to its alert."""
-    return (select(*columns).select_from(Alert).join(HumanTask, HumanTask.alert_id == Alert.id)
-            .where(hidden_from(pack, actor), *conditions))
+    this actor may not know exist, from the small index of open steps on restricted records (0030).
+    Subtracted from a count of the steps alone, it gives what they may see."""
+    return select(*columns).where(hidden_from(pack, actor, HumanTask.restriction), HumanTask.status.in_(OPEN_TASK),
+                                  *conditions)
 
 
 def _totals(db, pack, actor, sections, filters) -> list[int]:
