@@ -280,6 +280,8 @@ def keep_answers_of_ended_session(ended: dict) -> bool:
     except (NotAllowed, NotFound, ValueError):
         return False
     return True
+
+
 @blueprint.route("/tasks/<int:task_id>/letter-preview", methods=["POST"])
 @login_required
 def letter_preview(task_id):

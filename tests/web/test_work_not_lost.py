@@ -159,7 +159,6 @@ def test_a_draft_survives_closing_the_tab(chromium, live_server):
         context.close()
 
 
-
 def test_the_task_and_case_pages_reflow_at_320_pixels(sign_in_page):
     """WCAG 2.2 reflow (1.4.10): nothing scrolls sideways at 320 CSS pixels wide."""
     out = Cli()("report", "--as", "sam", "--customer", "C2", "--category", "rpo", "--description", "Narrow")
@@ -168,9 +167,13 @@ def test_the_task_and_case_pages_reflow_at_320_pixels(sign_in_page):
     page.locator("#unclaimed tr", has_text=f"alert {alert_id}").get_by_role("link").click()
     widths = {}
     for name in ("task", "case"):
-        if name == "case":
+        # measure only once the page has arrived: the click returns while it is still loading
+        if name == "task":
+            page.get_by_role("link", name="Case page").wait_for()
+        else:
             page.get_by_role("link", name="Case page").click()
             page.wait_for_selector("#diagram")
+        page.wait_for_load_state()
         widths[name] = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert all(scroll <= client for scroll, client in widths.values()), widths
 
