@@ -273,7 +273,7 @@ class Copier:
         # an older marker has been reviewed: a completed review case for every three years it has been on
         if alert["status"] in ("active", "removed") and self.history:
             for period in range(int(days // (365 * HISTORY_EVERY_YEARS))):
-                events += self._history(alert_id, delta - timedelta(days=365 * HISTORY_EVERY_YEARS * (period + 1)))
+                events += self._history(alert, delta - timedelta(days=365 * HISTORY_EVERY_YEARS * (period + 1)))
         for e in sorted(events, key=lambda e: e["at"]):
             e["id"] = self.ids.take("audit_event")
             self.out["audit_event"].append(e)
@@ -335,13 +335,13 @@ class Copier:
         self._shift(row, delta)
         return row
 
-    def _history(self, alert_id, delta):
+    def _history(self, alert, delta):
         h = self.rng.choice(self.history)
         case_id, uuids = self.ids.take("workflow_case"), {}
-        self._case(h["case"], case_id, alert_id, delta, uuids)
+        self._case(h["case"], case_id, alert["id"], delta, uuids)
         for task in h["tasks"]:
-            self._task(task, case_id, alert_id, delta, uuids)
-        return [self._event(e, alert_id, {h["case"]["id"]: case_id}, delta) for e in h["events"]]
+            self._task(task, case_id, alert, delta, uuids)
+        return [self._event(e, alert["id"], {h["case"]["id"]: case_id}, delta) for e in h["events"]]
 
 
 def _flush(engine, copier, tables, head):
