@@ -12,6 +12,7 @@ from flask_login import LoginManager, current_user, login_required, login_user, 
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired
 
@@ -58,15 +59,18 @@ class SignedIn:
 
 @login_manager.user_loader
 def load_user(user_id: str):
+    the_pack = pack()  # its own small query, first: a request holds one connection at a time
     with transaction() as db:
-        user = db.scalar(select(User).where(User.id == int(user_id)))
+        # the person and their roles in one round trip (the relationship's own loading takes two)
+        user = db.scalars(select(User).options(joinedload(User.roles)).where(User.id == int(user_id))
+                          ).unique().one_or_none()
         # a session from before the user's last sign-out, password, role change or switch-off
         if user is None or not user.active or session.get("generation") != user.session_generation:
             return None
         # a password alone is not a sign-in for an account that two-step sign-in guards
-        if second_factor.asks_for_code(pack(), user) and not session.get("second_factor"):
+        if second_factor.asks_for_code(the_pack, user) and not session.get("second_factor"):
             return None
-        return SignedIn(user.id, user.username, user.full_name, actor_of(db, pack(), user.username, user.role_keys))
+        return SignedIn(user.id, user.username, user.full_name, actor_of(db, the_pack, user.username, user.role_keys))
 
 
 def actor() -> Actor:
