@@ -3,7 +3,7 @@ import time
 
 import click
 
-from workflows.platform import clock, db as database
+from workflows.platform import clock, config, db as database
 from workflows import background
 from workflows.cases import timers as timer_sweep
 from workflows.platform.errors import WorkflowError
@@ -126,6 +126,12 @@ def serve(host, port, workers, threads, minutes, once, background_only):
             signal.signal(stop, lambda *_: sys.exit(0))
         _background_loop(minutes)
     sweeps = not os.environ.get("REDIS_URL")
+    # a pooled connection for every thread (and the background work's), so that none is opened
+    # and closed per request; the workers gunicorn forks inherit the setting
+    try:
+        os.environ["ALERTFLOW_DB_POOL_SIZE"] = str(max(config.database_pool_size(), threads + 1))
+    except ValueError as err:
+        fail(str(err))
     if sweeps:
         click.echo(f"background work every {minutes:g} minute(s) (REDIS_URL is unset)")
     click.echo(f"alertflow: {active_pack().name} pack; web app on http://{host}:{port}/ "

@@ -3,7 +3,8 @@ the next step on a connection handed back moments ago sends no extra round trip,
 away while it rested (a server restart, an idle timeout) is replaced before a step uses it."""
 from sqlalchemy import func, select
 
-from workflows.platform import db as database
+from tests.helpers import Cli
+from workflows.platform import config, db as database
 from workflows.platform.models import User
 
 
@@ -45,3 +46,25 @@ def test_a_connection_handed_back_moments_ago_is_used_without_a_ping(database_ur
     with database.transaction() as db:
         assert _pooled(db)[0] is driver
     assert pings == [driver]
+
+
+def test_as_many_steps_at_once_as_the_server_has_threads_keep_their_connections_for_the_next(database_url):
+    """A connection opened for each of ten requests at once stays pooled afterwards: with fewer
+    kept than threads at work, each request beyond them opened and closed a PostgreSQL backend."""
+    engine = _one_connection()
+    sessions = [database.new_session() for _ in range(config.database_pool_size())]
+    opened = {_pooled(db)[0] for db in sessions}
+    for db in sessions:
+        db.close()
+    assert engine.pool.checkedin() == len(opened) == 10
+    again = [database.new_session() for _ in range(10)]
+    assert {_pooled(db)[0] for db in again} == opened  # the same ten, none opened anew
+    for db in again:
+        db.close()
+
+
+def test_serve_says_what_is_wrong_with_a_pool_size_that_is_not_a_number(database_url, monkeypatch):
+    monkeypatch.setenv("ALERTFLOW_DB_POOL_SIZE", "ten")
+    result = Cli().fails("serve", "--port", "1")
+    monkeypatch.delenv("ALERTFLOW_DB_POOL_SIZE")  # before the test's database is put away
+    assert "ALERTFLOW_DB_POOL_SIZE must be a whole number of connections, 1 or more, not 'ten'" in result

@@ -18,6 +18,16 @@ def database_url() -> str:
     return f"sqlite:///{instance / 'alertflow.db'}"
 
 
+def database_pool_size() -> int:
+    """ALERTFLOW_DB_POOL_SIZE: database connections a process keeps open (default 10). Below the
+    number of threads working at once, every request beyond it opens a connection and closes it
+    again, a new PostgreSQL backend each time: `alertflow serve` raises it to its --threads."""
+    value = os.environ.get("ALERTFLOW_DB_POOL_SIZE", "10")
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"ALERTFLOW_DB_POOL_SIZE must be a whole number of connections, 1 or more, not {value!r}")
+    return int(value)
+
+
 def base_url() -> str:
     """ALERTFLOW_BASE_URL: where people reach this install (https://alerts.example.org), for the
     API's OpenAPI document; unset, the document gives a relative server. Never the request's Host."""

@@ -18,7 +18,7 @@ _CONFLICT = "someone else changed this case at the same moment; nothing you ente
 @lru_cache(maxsize=None)
 def engine_for(url: str):
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, pool_size=config.database_pool_size())
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):
@@ -28,7 +28,7 @@ def engine_for(url: str):
             cur.close()
 
     else:
-        engine = create_engine(url)
+        engine = create_engine(url, pool_size=config.database_pool_size())
     _ping_when_idle(engine)
     return engine
 
