@@ -195,7 +195,9 @@ def serve(workers: int, log: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "REDIS_URL": "redis://127.0.0.1:1/0",  # no background work: the web app alone
            "ALERTFLOW_PACK": "derby", "SECRET_KEY": "web load benchmark"}
-    process = subprocess.Popen([str(Path(sys.executable).parent / "alertflow"), "serve", "--workers", str(workers),
+    # `python -m` from this checkout: the server runs the code beside this file (the installed
+    # `alertflow` command may be another checkout's, e.g. when timing the code before a change)
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "--workers", str(workers),
                                 "--port", str(port)], env=env, cwd=ROOT, stdout=open(log, "wb"),
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
