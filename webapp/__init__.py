@@ -79,11 +79,11 @@ def create_app(settings: dict | None = None) -> Flask:
     @app.errorhandler(NoNeedToKnow)
     def no_need_to_know(err):
         """Refused the story, shown what staff are shown (Flask picks this over NotAllowed's handler)."""
+        from webapp.auth import pack
         from workflows.definitions import deployment
-        from workflows.definitions.pack import active_pack
         from workflows.platform.db import transaction
         with transaction() as db:  # the level and code by what the pack's forms call them
-            labels = {name: deployment.option_labels(db, pack=active_pack().key, field_id=name)
+            labels = {name: deployment.option_labels(db, pack=pack().key, field_id=name)
                       for name in ("level", "marker_code")}
         return render_template("no_need_to_know.html", title="Instruction to staff only", message=str(err),
                                shown=err.instruction, alert_id=err.alert_id, labels=labels), 403
@@ -109,9 +109,9 @@ def create_app(settings: dict | None = None) -> Flask:
 def _marker_details(alert) -> list[str]:
     """On an alert's story (shown only to those permissions.may_read_story admits): the readers-only
     marker fields too."""
-    from workflows.definitions.pack import active_pack
+    from webapp.auth import pack
     from workflows.register.markers import marker_details
-    return marker_details(active_pack(), alert, readers=True)
+    return marker_details(pack(), alert, readers=True)  # the request's pack: asked once a request
 
 
 def _next_review(alert) -> str:
