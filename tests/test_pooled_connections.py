@@ -52,12 +52,14 @@ def test_as_many_steps_at_once_as_the_server_has_threads_keep_their_connections_
     """A connection opened for each of ten requests at once stays pooled afterwards: with fewer
     kept than threads at work, each request beyond them opened and closed a PostgreSQL backend."""
     engine = _one_connection()
-    sessions = [database.new_session() for _ in range(config.database_pool_size())]
+    kept = config.database_pool_size()
+    assert kept == 10  # the default: more than serve's eight threads
+    sessions = [database.new_session() for _ in range(kept)]
     opened = {_pooled(db)[0] for db in sessions}
     for db in sessions:
         db.close()
-    assert engine.pool.checkedin() == len(opened) == 10
-    again = [database.new_session() for _ in range(10)]
+    assert engine.pool.checkedin() == len(opened) == kept
+    again = [database.new_session() for _ in range(kept)]
     assert {_pooled(db)[0] for db in again} == opened  # the same ten, none opened anew
     for db in again:
         db.close()
