@@ -147,12 +147,12 @@ def _serve_in_this_process(host, port, threads, minutes):
     import threading
 
     from waitress import serve as waitress_serve
-    from webapp import create_app
+    from webapp import serving_app
 
     if minutes is not None:
         threading.Thread(target=_background_loop, args=(minutes,), name="alertflow-background",
                          daemon=True).start()
-    waitress_serve(create_app(), host=host, port=port, threads=threads, ident="alertflow")
+    waitress_serve(serving_app(), host=host, port=port, threads=threads, ident="alertflow")
 
 
 @main.command()

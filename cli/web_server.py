@@ -19,8 +19,8 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        from webapp import create_app
-        return create_app()
+        from webapp import serving_app
+        return serving_app()
 
 
 def serve_with_workers(host: str, port: int, workers: int, threads: int, background_minutes=None):
