@@ -130,7 +130,7 @@ def serve(host, port, workers, threads, minutes, once, background_only):
     # and closed per request; the workers gunicorn forks inherit the setting
     try:
         os.environ["ALERTFLOW_DB_POOL_SIZE"] = str(max(config.database_pool_size(), threads + 1))
-    except ValueError as err:
+    except WorkflowError as err:
         fail(str(err))
     if sweeps:
         click.echo(f"background work every {minutes:g} minute(s) (REDIS_URL is unset)")

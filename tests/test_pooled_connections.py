@@ -1,6 +1,10 @@
 """A pooled database connection is checked before use only after it has rested (workflows/platform/db.py):
 the next step on a connection handed back moments ago sends no extra round trip, and one that went
 away while it rested (a server restart, an idle timeout) is replaced before a step uses it."""
+import os
+import subprocess
+import sys
+
 from sqlalchemy import func, select
 
 from tests.helpers import Cli
@@ -70,3 +74,12 @@ def test_serve_says_what_is_wrong_with_a_pool_size_that_is_not_a_number(database
     result = Cli().fails("serve", "--port", "1")
     monkeypatch.delenv("ALERTFLOW_DB_POOL_SIZE")  # before the test's database is put away
     assert "ALERTFLOW_DB_POOL_SIZE must be a whole number of connections, 1 or more, not 'ten'" in result
+
+
+def test_any_command_says_what_is_wrong_with_the_pool_size_not_a_traceback(database_url):
+    """A fresh process (its engine not yet made) running an ordinary command."""
+    run = subprocess.run([sys.executable, "-m", "cli.main", "cases", "errors"], cwd=config.PROJECT_ROOT,
+                         env={**os.environ, "ALERTFLOW_DB_POOL_SIZE": "0"}, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "error: ALERTFLOW_DB_POOL_SIZE must be a whole number of connections, 1 or more, not '0'" in run.stderr
+    assert "Traceback" not in run.stderr

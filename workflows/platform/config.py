@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+from workflows.platform.errors import WorkflowError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,10 +23,12 @@ def database_url() -> str:
 def database_pool_size() -> int:
     """ALERTFLOW_DB_POOL_SIZE: database connections a process keeps open (default 10). Below the
     number of threads working at once, every request beyond it opens a connection and closes it
-    again, a new PostgreSQL backend each time: `alertflow serve` raises it to its --threads."""
+    again, a new PostgreSQL backend each time: `alertflow serve` raises it to its --threads.
+    A bad value is refused as a WorkflowError, so every face (a command, a page, a worker's log)
+    says what is wrong with the setting instead of showing a traceback."""
     value = os.environ.get("ALERTFLOW_DB_POOL_SIZE", "10")
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"ALERTFLOW_DB_POOL_SIZE must be a whole number of connections, 1 or more, not {value!r}")
+        raise WorkflowError(f"ALERTFLOW_DB_POOL_SIZE must be a whole number of connections, 1 or more, not {value!r}")
     return int(value)
 
 
