@@ -290,7 +290,7 @@ class Alert(Base):
     removed_reason: Mapped[str | None] = mapped_column(Text)
     # the household member the report was about, where the pack puts markers on the lead tenant
     # (`markers_on_lead_tenant`): linked to the alert, their own record not flagged
-    about_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"))
+    about_customer_id: Mapped[int | None] = mapped_column(ForeignKey("customer.id"), index=True)
     customer: Mapped[Customer | None] = relationship(lazy="joined", foreign_keys=[customer_id])
     about_customer: Mapped[Customer | None] = relationship(lazy="select", foreign_keys=[about_customer_id])
 
@@ -504,7 +504,7 @@ class Letter(Base):
     __tablename__ = "letter"
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alert.id"), index=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("workflow_case.id"), index=True)
     template: Mapped[str] = mapped_column(String(80))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
@@ -537,7 +537,7 @@ class Note(Base):
     __tablename__ = "note"
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
-    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alert.id"), index=True)
     notebook: Mapped[str] = mapped_column(String(80))
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(80))
