@@ -387,7 +387,7 @@ def complete_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, values
 
 def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
     """Take a role's task as one's own."""
-    _, task = _lock_for_task(db, pack, actor, task_id)
+    _, task = _lock_for_task(db, pack, actor, task_id, with_state=False)
     check_may_act(pack, task, actor)
     task.assignee, task.status = actor.username, TaskStatus.CLAIMED
     audit.record(db, actor=actor.username, action="task_claimed", case_id=task.case_id,
@@ -398,7 +398,7 @@ def claim_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanT
 
 def release_task(db: Session, *, pack: Pack, actor: Actor, task_id: int) -> HumanTask:
     """Give a claimed task back to its role."""
-    _, task = _lock_for_task(db, pack, actor, task_id)
+    _, task = _lock_for_task(db, pack, actor, task_id, with_state=False)
     if task.status != TaskStatus.CLAIMED or task.assignee != actor.username:
         raise NotAllowed(f"task {task.id} is not claimed by {actor.username}")
     task.assignee, task.status = None, TaskStatus.READY
@@ -413,7 +413,7 @@ def reassign_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
     who may do it; the must-outrank rule still holds for the new assignee."""
     from workflows.cases.assignment import _check_outranks
 
-    _, task = _lock_for_task(db, pack, actor, task_id)
+    _, task = _lock_for_task(db, pack, actor, task_id, with_state=False)
     role = pack.roles.get(task.role)
     if not permissions.is_administrator(pack, actor) and (role is None or actor.rank <= role.rank):
         raise NotAllowed(f"only a manager ranked above the {role.name if role else task.role} role "
@@ -442,7 +442,7 @@ def nominate_task(db: Session, *, pack: Pack, actor: Actor, task_id: int, to_use
     (who may see the record, nobody on their own incident, must-outrank) hold for the nominee."""
     from workflows.cases.assignment import _check_outranks
 
-    _, task = _lock_for_task(db, pack, actor, task_id)
+    _, task = _lock_for_task(db, pack, actor, task_id, with_state=False)
     check_may_act(pack, task, actor)
     spec = deployment.spec_for(task.case.definition)[0].task_specs.get(task.bpmn_id) if task.kind != \
         housing_system.KIND else None
@@ -691,11 +691,14 @@ def _acting_role(pack, human_task, actor):
 # database takes to run it (0.2-0.4 ms each, a step sends several); each takes its values as parameters.
 # The task's exclusions (checked before anyone may act) and the customer's tenancies (read for a
 # letter's address) come in the same statement, not in two more round trips after it.
-_LOCK_FOR_TASK = (select(Case, HumanTask).join(HumanTask, HumanTask.case_id == Case.id)
+# Claiming, releasing or reassigning a step changes its row, not the workflow: those lock the case
+# without reading its saved state (kilobytes of JSON to send and decode for nothing).
+_LOCK_TASK_ROW = (select(Case, HumanTask).join(HumanTask, HumanTask.case_id == Case.id)
                   .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Case)
-                  .options(undefer(Case.workflow_state), lazyload(HumanTask.case), joinedload(HumanTask.exclusions),
+                  .options(lazyload(HumanTask.case), joinedload(HumanTask.exclusions),
                            joinedload(Case.alert).joinedload(Alert.customer).joinedload(Customer.tenancies))
                   .execution_options(populate_existing=True))
+_LOCK_FOR_TASK = _LOCK_TASK_ROW.options(undefer(Case.workflow_state))
 _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
          .options(undefer(Case.workflow_state)).execution_options(populate_existing=True))
 _WAITING_REVIEWS = (select(Case).where(Case.alert_id == bindparam("alert_id"), Case.kind == "review",
@@ -706,9 +709,10 @@ _ACTOR = (select(User.username, UserRole.role).outerjoin(UserRole)
           .where(User.username == bindparam("username"), User.active.is_(True)))
 
 
-def _lock_for_task(db, pack, actor, task_id) -> tuple[Case, HumanTask]:
-    """Lock a task's case and read both as they are under that lock, in one query."""
-    row = db.execute(_LOCK_FOR_TASK, {"task_id": task_id}).unique().one_or_none()
+def _lock_for_task(db, pack, actor, task_id, *, with_state=True) -> tuple[Case, HumanTask]:
+    """Lock a task's case and read both as they are under that lock, in one query (with the
+    case's saved workflow state, for a step that runs it)."""
+    row = db.execute(_LOCK_FOR_TASK if with_state else _LOCK_TASK_ROW, {"task_id": task_id}).unique().one_or_none()
     if row is None or not pack.may_see(row.Case.alert.restriction, actor.roles):
         raise NotFound(f"there is no task {task_id}")
     return row.Case, row.HumanTask
