@@ -152,14 +152,16 @@ def counts():
 def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=200):
     view = task_view(db, pack=pack(), actor=actor(), task_id=task_id)
     task = view["task"]
-    # a step is for those who need to know its alert's story, or who could do it
-    readable = permissions.may_read_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id)
+    # a step is for those who need to know its alert's story (alert_story refuses the others), or who could do it
+    try:
+        story, readable = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id), True
+    except permissions.NoNeedToKnow:
+        story, readable = None, False
     if not (readable or task.assignee == actor().username or task.role in actor().acting_roles):
         abort(403)
     if problem and status == 409 and task.status == TaskStatus.COMPLETED:  # say plainly who won the race
         problem = (f"'{task.title}' was completed by {task.completed_by} at the same moment; "
                    f"nothing you entered was saved.")
-    story = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id) if readable else None
     may_act = inboxes.is_open(task) and _may_act(task)
     draft = drafts.load(db, pack=pack(), actor=actor(), task_id=task_id) if may_act and values is None else None
     if draft:  # the answers typed before a closed tab or an ended session, not yet checked

@@ -1,7 +1,7 @@
 """An alert's story: everything about it in order, for someone with a need to know it, with the
 reasons for not telling the tenant taken out for the roles of the non-disclosure register."""
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, immediateload
 
 from workflows import permissions
 from workflows.cases.assignment import Actor
@@ -20,9 +20,13 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
     Viewing a restricted record is itself audited."""
     alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
     permissions.open_story(db, pack=pack, actor=actor, alert=alert)
-    cases = list(db.scalars(select(Case).where(Case.alert_id == alert.id).order_by(Case.id)))
+    # the alert and the cases are in the session already: found there by their keys, not joined in
+    # again (each join of the alert brings its customer's tenancies in one more round trip)
+    cases = list(db.scalars(select(Case).where(Case.alert_id == alert.id).order_by(Case.id)
+                            .options(immediateload(Case.alert))))
     case_ids = [c.id for c in cases]
-    tasks = list(db.scalars(select(HumanTask).where(HumanTask.case_id.in_(case_ids)).order_by(HumanTask.id)))
+    tasks = list(db.scalars(select(HumanTask).where(HumanTask.case_id.in_(case_ids)).order_by(HumanTask.id)
+                            .options(immediateload(HumanTask.case))))
     story = {
         "alert": alert,
         "cases": cases,
