@@ -35,7 +35,7 @@ def alert_list():
 
 
 def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
-    story = alert_story(db, pack=pack(), actor=actor(), alert_id=alert_id)
+    story = alert_story(db, pack=pack(), actor=actor(), alert_id=alert_id, every_view=False)
     cases = story["cases"]
     chosen = request.args.get("case", type=int)
     case = next((c for c in cases if c.id == chosen), None) or next(

@@ -154,7 +154,8 @@ def _render_task(db, task_id, *, values=None, errors=None, problem=None, status=
     task = view["task"]
     # a step is for those who need to know its alert's story (alert_story refuses the others), or who could do it
     try:
-        story, readable = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id), True
+        story, readable = alert_story(db, pack=pack(), actor=actor(), alert_id=task.case.alert_id,
+                                       every_view=False), True
     except permissions.NoNeedToKnow:
         story, readable = None, False
     if not (readable or task.assignee == actor().username or task.role in actor().acting_roles):

@@ -179,12 +179,15 @@ def oversight_roles(pack: Pack) -> frozenset[str]:
     return frozenset({pack.administrator_role, pack.process_owner_role} | compliance) & frozenset(pack.roles)
 
 
+RECORD_VIEWED = "restricted_record_viewed"  # the audit event of each view of a restricted record
+
+
 def open_story(db: Session, *, pack: Pack, actor: Actor, alert: Alert, **what) -> None:
     """Let someone read (part of) an alert's story, or refuse them; each view of a restricted
     record is audited, with `what` was read (a letter, a case's diagram)."""
     require_story(db, pack=pack, actor=actor, alert=alert)
     if alert.restriction:
-        audit.record(db, actor=actor.username, action="restricted_record_viewed", alert_id=alert.id,
+        audit.record(db, actor=actor.username, action=RECORD_VIEWED, alert_id=alert.id,
                      restriction=alert.restriction, **what)
 
 

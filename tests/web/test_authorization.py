@@ -3,11 +3,13 @@ Restricted records (Derby's scheduled offenders) answer 404 to roles that may no
 and never show in their lists, searches or counts; a story the role has no need to know (no
 step on it, not a reader the pack names) answers 403. tests/web/test_need_to_know.py derives
 the same answers from the pack for every role and every alert of the demo."""
+import html
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.helpers import csrf_token
+from workflows.platform import wording
 from workflows.platform.db import transaction
 from workflows.platform.models import AuditEvent, HumanTask
 
@@ -191,3 +193,23 @@ def test_each_view_of_a_restricted_record_is_audited(as_user, records):
     assert [e.actor for e in new] == ["arthur"] * 3 and all(e.alert_id == records["ralert"] for e in new)
     assert as_user("helen").get(f"/alerts/{records['ralert']}").status_code == 404
     assert len(views()) == before + 3  # a refused look is no view
+
+
+def test_a_restricted_records_page_counts_its_views_in_one_line_the_audit_log_keeps_each(as_user, records):
+    """A restricted marker viewed every week for years would otherwise fill its own page with views."""
+    arthur, anna = as_user("arthur"), as_user("anna")
+    for _ in range(3):
+        assert arthur.get(f"/alerts/{records['ralert']}").status_code == 200
+    with transaction() as db:
+        viewed = db.scalars(select(AuditEvent).where(AuditEvent.action == "restricted_record_viewed",
+                                                     AuditEvent.alert_id == records["ralert"])).all()
+    assert len(viewed) >= 3
+    page = anna.get(f"/alerts/{records['ralert']}").get_data(as_text=True)
+    assert "restricted record viewed" not in page
+    people = len({e.actor for e in viewed})
+    assert (f"Viewed {len(viewed)} times by {people} {'person' if people == 1 else 'people'}, from "
+            f"{wording.moment(min(e.at for e in viewed))}: the last on {wording.moment(max(e.at for e in viewed))}"
+            ) in html.unescape(page)
+    with transaction() as db:  # anna's own view is in the log beside the others
+        assert db.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "restricted_record_viewed", AuditEvent.alert_id == records["ralert"])) == len(viewed) + 1

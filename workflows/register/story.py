@@ -1,6 +1,9 @@
 """An alert's story: everything about it in order, for someone with a need to know it, with the
 reasons for not telling the tenant taken out for the roles of the non-disclosure register."""
-from sqlalchemy import select
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, distinct, func, select, true
 from sqlalchemy.orm import Session, immediateload
 
 from workflows import permissions
@@ -12,12 +15,24 @@ from workflows.register import circulation, incidents
 from workflows.platform.models import AuditEvent, Case, HumanTask, Letter, NonDisclosure, Note, RiskAssessment
 
 
-def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict:
+@dataclass(frozen=True)
+class Views:
+    """How often a restricted record has been viewed, and by how many people, between two moments."""
+    count: int
+    people: int
+    first: datetime | None
+    last: datetime | None
+
+
+def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int, every_view: bool = True) -> dict:
     """Everything about one alert in order: cases, steps, assessments, letters, events, for
     someone with a need to know it (permissions.require_story); the reasons for not telling the
     tenant only for the roles of the non-disclosure register.
 
-    Viewing a restricted record is itself audited."""
+    Viewing a restricted record is itself audited. `every_view` False (the pages people work
+    from): the events leave the views out and `views` counts them, since a restricted marker
+    viewed every week for years would otherwise fill its page with them; the command line and the
+    exports list every one."""
     alert = permissions.known_alert(db, pack=pack, actor=actor, alert_id=alert_id)
     permissions.open_story(db, pack=pack, actor=actor, alert=alert)
     # the alert and the cases are in the session already: found there by their keys, not joined in
@@ -38,8 +53,10 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
                                                .order_by(NonDisclosure.id))),
         "notes": list(db.scalars(select(Note).where(Note.alert_id == alert.id).order_by(Note.id))),
         # in chain order: ids can be changed without breaking a hash, the chain's sequence cannot
-        "events": list(db.scalars(select(AuditEvent).where(AuditEvent.alert_id == alert.id)
-                                  .order_by(AuditEvent.seq.is_(None), AuditEvent.seq, AuditEvent.id))),
+        "events": list(db.scalars(select(AuditEvent).where(
+            AuditEvent.alert_id == alert.id, true() if every_view else AuditEvent.action != permissions.RECORD_VIEWED)
+            .order_by(AuditEvent.seq.is_(None), AuditEvent.seq, AuditEvent.id))),
+        "views": None if every_view else _views(db, alert.id),
         "non_disclosures_withheld": False,
         "incidents": incidents.incidents(db, alert),  # the concern first reported, then each one linked to it
         # who was told of the marker, when, by which step, with what wording (and why, beyond the default)
@@ -50,6 +67,13 @@ def alert_story(db: Session, *, pack: Pack, actor: Actor, alert_id: int) -> dict
     # what each completed step answered, by the form's labels (the raw answers stay on the rows)
     story["answers"] = {t.id: task_view.answers_in_words(t) for t in tasks if t.form_data}
     return story
+
+
+def _views(db: Session, alert_id: int) -> Views:
+    viewed = and_(AuditEvent.alert_id == alert_id, AuditEvent.action == permissions.RECORD_VIEWED)
+    row = db.execute(select(func.count(), func.count(distinct(AuditEvent.actor)), func.min(AuditEvent.at),
+                            func.max(AuditEvent.at)).where(viewed)).one()
+    return Views(*row)
 
 
 def _withhold_non_disclosures(db: Session, story: dict) -> None:
