@@ -188,17 +188,30 @@ def _chain_new_events(session):
         seq += 1
         row.update(seq=seq, prev_hash=prev)
         row["hash"] = prev = event_hash(**{k: row[k] for k in _HASHED})
-    move_head = update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=prev)
-    if session.get_bind().dialect.name == "postgresql" and len(rows) <= _ONE_STATEMENT:
+    if session.get_bind().dialect.name == "postgresql":
         # one round trip fewer while the head is locked: the head moves in the insert's own statement
-        session.execute(insert(AuditEvent).values(rows).add_cte(move_head.cte("head_moved")))
+        session.execute(_INSERT_AND_MOVE_HEAD, {
+            "seq": seq, "hash": prev, **{f"{k}s": [row[k] for row in rows] for k in _COLUMNS},
+            "details": [json.dumps(row["detail"]) for row in rows]})
     else:  # SQLite has no UPDATE inside WITH (its statements cost no round trip); an import's thousands
-        # of events go as SQLAlchemy's batched executemany, within PostgreSQL's limit on parameters
+        # of events go as SQLAlchemy's batched executemany
         session.execute(insert(AuditEvent), rows)
-        session.execute(move_head)
+        session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=seq, hash=prev))
 
 
-_ONE_STATEMENT = 500  # events: 9 parameters each, far inside PostgreSQL's 65,535 a statement
+_COLUMNS = ("at", "actor", "action", "case_id", "alert_id", "seq", "prev_hash", "hash")  # and detail, as JSON text
+# The events as arrays, one each column, so that the statement's text never changes: SQLAlchemy
+# compiles it once and the driver prepares it, where a VALUES list of the events was compiled anew
+# at every commit (0.9 ms of Python, with the head locked). In chain order, whatever their number.
+_INSERT_AND_MOVE_HEAD = text("""
+WITH head_moved AS (UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE id = 1)
+INSERT INTO audit_event (at, actor, action, case_id, alert_id, detail, seq, prev_hash, hash)
+SELECT at, actor, action, case_id, alert_id, detail, seq, prev_hash, hash
+  FROM unnest(CAST(:ats AS timestamptz[]), CAST(:actors AS text[]), CAST(:actions AS text[]),
+              CAST(:case_ids AS integer[]), CAST(:alert_ids AS integer[]), CAST(:details AS json[]),
+              CAST(:seqs AS integer[]), CAST(:prev_hashs AS text[]), CAST(:hashs AS text[]))
+       WITH ORDINALITY AS event(at, actor, action, case_id, alert_id, detail, seq, prev_hash, hash, n)
+ ORDER BY n""")
 _HASHED = ("seq", "prev_hash", "at", "actor", "action", "case_id", "alert_id", "detail")
 
 
