@@ -10,7 +10,7 @@ the review task and run the engine, starting the next period's instance in memor
 time each takes and by the CPU time each spends in this process (on a machine shared with other
 work, the figure that load stretches least; the database server's own work is not in it).
 
-    python benchmarks/step_cost.py [--markers 20] [--reviews 40] [--postgres URL]
+    python benchmarks/step_cost.py [--markers 20] [--reviews 40] [--postgres URL] [--parts]
 """
 import argparse
 import os
@@ -35,6 +35,7 @@ from workflows.accounts import people  # noqa: E402
 from workflows.platform.models import Alert, HumanTask, Case  # noqa: E402
 from workflows.definitions.pack import load_pack  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
 
 RISK = {"risk_source": "Police", "risk_nature": "physical_harm", "evidence": "Log", "likelihood": "medium",
         "impact": "high", "decision_reason": "Risk", "assessment_method": "Interview", "place_marker": "yes",
@@ -89,6 +90,32 @@ def complete_open_task(pack, alert_id, who, values):
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     SQL["timed"] = False
     return elapsed, SQL["seconds"], cpu
+
+
+# --parts: CPU seconds of this process in each part of the timed steps, by wrapping the functions
+# that do them; service-task actions flush and query too, so their figure holds some of the flushes'
+PARTS = {}
+PART_FUNCTIONS = {"restore the saved workflow (SpiffWorkflow's deserializer)": (spiff, "load_state"),
+                  "save the workflow (its serializer)": (spiff, "dump_state"),
+                  "lock and load the case and step": (engine, "_lock_for_task"),
+                  "service-task actions (with their statements and flushes)": (engine._Step, "_run_action"),
+                  "project the open steps onto human_task": (engine._Step, "_project_human_tasks"),
+                  "ORM flushes (the unit of work and its statements)": (Session, "flush")}
+
+
+def watch_parts():
+    for label, (owner, name) in PART_FUNCTIONS.items():
+        original = getattr(owner, name)
+
+        def timed(*args, _original=original, _label=label, **kwargs):
+            if not SQL["timed"]:
+                return _original(*args, **kwargs)
+            cpu = time.process_time()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                PARTS[_label] = PARTS.get(_label, 0.0) + time.process_time() - cpu
+        setattr(owner, name, timed)
 
 
 def place_markers(pack, count, prefix):
@@ -150,8 +177,10 @@ def durable(url, markers, reviews):
     review_rounds(pack, place_markers(pack, 5, "W"), 4)  # warm the caches (statements, specs) first
     alert_ids = place_markers(pack, markers, "B")
     SQL["count"] = 0
+    PARTS.clear()
     per_review = review_rounds(pack, alert_ids, reviews)
-    return per_review, SQL["count"] / (markers * reviews)
+    parts = {label: seconds / (markers * reviews) for label, seconds in PARTS.items()}
+    return per_review, SQL["count"] / (markers * reviews), parts
 
 
 def raw(samples):
@@ -199,7 +228,11 @@ def main():
     parser.add_argument("--markers", type=int, default=20)
     parser.add_argument("--reviews", type=int, default=40)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--parts", action="store_true",
+                        help="also the CPU time of each part of a step (restore, actions, flushes, save...)")
     args = parser.parse_args()
+    if args.parts:
+        watch_parts()
 
     raw_both = raw(200)
     raw_times = [wall for wall, _ in raw_both]
@@ -224,7 +257,7 @@ def main():
     raw_median = statistics.median(raw_times)
     last = args.reviews
     print(f"durable step: complete a review and commit, median over {args.markers} markers")
-    for name, (per_review, statements) in results.items():
+    for name, (per_review, statements, parts) in results.items():
         first, later = (statistics.median(total for total, *_ in per_review[k]) for k in (1, last))
         print(f"  {name:10}  1st review {ms(first)}   {last}th review {ms(later)}   "
               f"{last}th/1st {later / first:4.2f}x   durable/raw {first / raw_median:5.1f}x   "
@@ -249,6 +282,8 @@ def main():
         # on a shared machine do not stretch (the database server's work is not in it)
         cpu = statistics.median(cpu for *_, cpu in steps)
         print(f"  {'':10}  every review: CPU time in this process {ms(cpu)} ({cpu / raw_cpu:.1f}x the raw step's CPU time)")
+        for label, seconds in sorted(parts.items(), key=lambda part: -part[1]):
+            print(f"  {'':10}    of which {label}: {ms(seconds)} a step (mean)")
     print("targets: 40th review within 1.2x of the first; durable step on PostgreSQL under 4x the raw step")
 
 
