@@ -4,7 +4,7 @@ under real contention, through workflows/compliance/audit.py (not a model of it,
 `--processes` writers (separate processes: one Python process cannot commit in parallel) each
 commit, for `--seconds`, transactions of `--events` audit events and one update of a row of their
 own (a step's case), with the session and the hook a step uses. Prints commits a second and the
-median and p95 time a commit takes, then verifies the chain (`audit.verify`). `--before DIR` runs
+median and p95 time a commit takes, then verifies the chain (`alertflow audit verify`). `--before DIR` runs
 the same writers with another checkout's code (PYTHONPATH=DIR) first, on a fresh database of its
 own, so the code before a change and after it are measured back to back in one run.
 
@@ -24,6 +24,9 @@ from urllib.parse import urlsplit
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.sweep import drop_database  # noqa: E402
 
 
 def writer(url: str, index: int, events: int, until: float) -> None:
@@ -56,25 +59,22 @@ def run(code: Path, url: str, processes: int, events: int, seconds: float) -> tu
     return len(times), times
 
 
+def alertflow(code: Path, url: str, *args: str) -> str:
+    """The command line of that checkout, on that database."""
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], cwd=code, capture_output=True, text=True,
+                          check=True, env={**os.environ, "PYTHONPATH": str(code), "DATABASE_URL": url}).stdout.strip()
+
+
 def fresh_database(server: str, name: str, code: Path) -> str:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     url = urlsplit(server)._replace(path=f"/{name}").geturl().replace("postgresql://", "postgresql+psycopg://", 1)
-    subprocess.run([sys.executable, "-m", "alembic", "upgrade", "head"], cwd=code, check=True,
-                   env={**os.environ, "PYTHONPATH": str(code), "DATABASE_URL": url}, capture_output=True)
+    alertflow(code, url, "db", "upgrade")  # that checkout's migrations
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         conn.execute("CREATE TABLE bench_work (id int PRIMARY KEY, v bigint NOT NULL)")
         conn.execute("INSERT INTO bench_work SELECT g, 0 FROM generate_series(1, 64) g")
     return url
-
-
-def verified(code: Path, url: str) -> str:
-    check = ("from workflows.compliance import audit; from workflows.platform import db; "
-             "r = audit.verify(db.transaction().__enter__()); "
-             "print(f'{r.checked} events, ' + ('chain verifies' if not r.problems else '; '.join(r.problems[:3])))")
-    return subprocess.run([sys.executable, "-c", check], cwd=code, capture_output=True, text=True, check=True,
-                          env={**os.environ, "PYTHONPATH": str(code), "DATABASE_URL": url}).stdout.strip()
 
 
 def main():
@@ -98,10 +98,9 @@ def main():
                 print(f"  {processes} writer(s): {commits / args.seconds:,.0f} commits a second, a commit "
                       f"median {statistics.median(times) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms, load {load:.2f}",
                       flush=True)
-            print(f"  {verified(code, url)}")
+            print(f"  {alertflow(code, url, 'audit', 'verify')}")
         finally:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            drop_database(args.postgres, name)
 
 
 if __name__ == "__main__":
