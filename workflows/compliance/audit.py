@@ -191,8 +191,8 @@ def _chain_new_events(session):
     if session.get_bind().dialect.name == "postgresql":
         # one round trip fewer while the head is locked: the head moves in the insert's own statement
         session.execute(_INSERT_AND_MOVE_HEAD, {
-            "seq": seq, "hash": prev, **{f"{k}s": [row[k] for row in rows] for k in _COLUMNS},
-            "details": [json.dumps(row["detail"]) for row in rows]})
+            "head_seq": seq, "head_hash": prev, **{k: [row[k] for row in rows] for k in _COLUMNS},
+            "detail": [json.dumps(row["detail"]) for row in rows]})
     else:  # SQLite has no UPDATE inside WITH (its statements cost no round trip); an import's thousands
         # of events go as SQLAlchemy's batched executemany
         session.execute(insert(AuditEvent), rows)
@@ -200,16 +200,17 @@ def _chain_new_events(session):
 
 
 _COLUMNS = ("at", "actor", "action", "case_id", "alert_id", "seq", "prev_hash", "hash")  # and detail, as JSON text
-# The events as arrays, one each column, so that the statement's text never changes: SQLAlchemy
-# compiles it once and the driver prepares it, where a VALUES list of the events was compiled anew
-# at every commit (0.9 ms of Python, with the head locked). In chain order, whatever their number.
+# The events as arrays, one a column (each parameter named for its column), so that the statement's
+# text never changes: SQLAlchemy compiles it once and the driver prepares it, where a VALUES list of
+# the events was compiled anew at every commit (0.9 ms of Python, with the head locked). In chain
+# order, whatever their number.
 _INSERT_AND_MOVE_HEAD = text("""
-WITH head_moved AS (UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE id = 1)
+WITH head_moved AS (UPDATE audit_chain_head SET seq = :head_seq, hash = :head_hash WHERE id = 1)
 INSERT INTO audit_event (at, actor, action, case_id, alert_id, detail, seq, prev_hash, hash)
 SELECT at, actor, action, case_id, alert_id, detail, seq, prev_hash, hash
-  FROM unnest(CAST(:ats AS timestamptz[]), CAST(:actors AS text[]), CAST(:actions AS text[]),
-              CAST(:case_ids AS integer[]), CAST(:alert_ids AS integer[]), CAST(:details AS json[]),
-              CAST(:seqs AS integer[]), CAST(:prev_hashs AS text[]), CAST(:hashs AS text[]))
+  FROM unnest(CAST(:at AS timestamptz[]), CAST(:actor AS text[]), CAST(:action AS text[]),
+              CAST(:case_id AS integer[]), CAST(:alert_id AS integer[]), CAST(:detail AS json[]),
+              CAST(:seq AS integer[]), CAST(:prev_hash AS text[]), CAST(:hash AS text[]))
        WITH ORDINALITY AS event(at, actor, action, case_id, alert_id, detail, seq, prev_hash, hash, n)
  ORDER BY n""")
 _HASHED = ("seq", "prev_hash", "at", "actor", "action", "case_id", "alert_id", "detail")
