@@ -259,6 +259,7 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
     if statement is None:
         if len(_HEADER_COUNTS) > 1000:  # more sets of roles than a landlord has: start again
             _HEADER_COUNTS.clear()
+        # built for a stand-in whose username is a parameter, so any holder of these roles can run it
         statement = _HEADER_COUNTS[key] = _header_counts_query(pack, replace(actor, username=bindparam("username")))
     row = db.execute(statement, {"username": actor.username, "overdue_before": clock.overdue_before()}).one()
     everything = (row[0], row[2], row[1] + row[3])
