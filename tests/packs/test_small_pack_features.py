@@ -76,3 +76,26 @@ def test_the_deploy_check_refuses_a_review_outcome_path_with_no_letter_and_no_re
                "tenant and no recorded reason (issue_letter / record_non_disclosure / remove_marker)" in error, error
     write_small_pack(tmp_path)  # the review as written: every outcome path tells the tenant or says why not
     assert "no problems found" in cli("pack", "check")
+
+
+def test_the_header_counts_a_step_with_no_due_date_from_the_open_steps_tally(cli, monkeypatch, tmp_path):
+    """The small pack's "Deliver the letter" has no due date: the page header counts it for its role
+    (from the open steps' tally, where it sits after every real day), never as overdue, and not
+    for the person it excludes; claimed, it moves to the claimer's count."""
+    from webapp import create_app
+    from tests.helpers import Browser
+    from tests.web.conftest import set_passwords
+    world = small_world(cli, monkeypatch, tmp_path, USERS)
+    alert_id = placed(world, cli)  # reported by sam: the delivery step excludes him
+    step = world.open_task("tess", alert_id, DECIDED)
+    assert step["due"] is None
+    set_passwords(["sam", "tess", "stan"])
+    app = create_app({"TESTING": True})
+
+    def counts(who):
+        return Browser(app, who).get("/inbox/counts.json").get_json()
+    assert counts("tess") == {"mine": 0, "unclaimed": 1, "overdue": 0}  # months after the decision: never overdue
+    assert counts("sam") == {"mine": 0, "unclaimed": 0, "overdue": 0}  # the step keeps him off it
+    cli("task", "claim", str(step["task"]), "--as", "stan", now=DECIDED)
+    assert counts("stan") == {"mine": 1, "unclaimed": 0, "overdue": 0}
+    assert counts("tess") == {"mine": 0, "unclaimed": 0, "overdue": 0}

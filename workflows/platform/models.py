@@ -426,14 +426,17 @@ class HumanTask(Base):
 
 
 class OpenStepChange(Base):
-    """A change in how many open human steps with a due date there are of one role, with one person
-    (or nobody yet: ""), due on one of the organisation's days: +1 when such a step opens or comes
-    to that key, -1 when it closes or leaves it. Written in the flush that changes the step
-    (workflows/tasks/open_step_tally.py), only ever inserted, so concurrent steps never wait on each
-    other's row; the background round sums each key's changes into one row. The dashboard's overdue
-    counts are the sums of the keys due before today, instead of every overdue step counted."""
+    """A change in how many open human steps there are of one role, with one person (or nobody
+    yet: ""), due on one of the organisation's days (or none: open_step_tally.NO_DUE_DAY): +1 when
+    such a step opens or comes to that key, -1 when it closes or leaves it. Written in the flush that
+    changes the step (workflows/tasks/open_step_tally.py), only ever inserted, so concurrent steps
+    never wait on each other's row; the background round sums each key's changes into one row. The
+    dashboard's overdue counts are the sums of the keys due before today, and a page header's count
+    of a role's unclaimed steps the sum of its keys, instead of every step counted."""
     __tablename__ = "open_step_change"
-    __table_args__ = (Index("ix_open_step_change_due", "due_day", "role", "assignee", "change"),)
+    __table_args__ = (Index("ix_open_step_change_due", "due_day", "role", "assignee", "change"),
+                      # a page header's sum for the roles of the signed-in person (0030c)
+                      Index("ix_open_step_change_role", "role", "assignee", "due_day", "change"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     role: Mapped[str] = mapped_column(String(80))
     assignee: Mapped[str] = mapped_column(String(80))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from workflows.platform import clock, paging, wording
 from workflows.platform.errors import FormInvalid, NotFound, WorkflowError
 from workflows.cases.assignment import Actor, roles_acting_for
+from workflows.tasks import open_step_tally
 from workflows.platform.models import (Alert, Customer, HumanTask, HumanTaskExclusion, OPEN_TASK, Property,
                                        SavedFilter, TaskStatus, User, UserRole)
 from workflows.definitions.pack import Pack
@@ -249,10 +250,11 @@ def sections(db: Session, *, pack: Pack, actor: Actor, filters: Filters | None =
 def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, int]:
     """(mine, my roles' unclaimed, overdue among both), counting only what the actor may see.
 
-    Counted as every open step of theirs (the task indexes alone), less the steps that exclude
-    them (few, found from their exclusions), less those on restricted records they may not see
-    (few, found from the alert side: _hidden), the three in one statement (one round trip in
-    every page's header): a join of every open step to its alert, or a probe of the
+    Counted as every open step of theirs (their own from the task index; their roles' unclaimed
+    from the open steps' tally, a sum over the roles' due days however many steps wait), less the
+    steps that exclude them (few, found from their exclusions), less those on restricted records
+    they may not see (few, found from the alert side: _hidden), the three in one statement (one
+    round trip in every page's header): a join of every open step to its alert, or a probe of the
     exclusions for every open step, costs several times more on a large register."""
     key = (actor.acting_roles, tuple(restrictions_admitting(pack, actor)))
     statement = _HEADER_COUNTS.get(key)
@@ -261,7 +263,9 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
             _HEADER_COUNTS.clear()
         # built for a stand-in whose username is a parameter, so any holder of these roles can run it
         statement = _HEADER_COUNTS[key] = _header_counts_query(pack, replace(actor, username=bindparam("username")))
-    row = db.execute(statement, {"username": actor.username, "overdue_before": clock.overdue_before()}).one()
+    today = clock.local_day(clock.now())
+    row = db.execute(statement, {"username": actor.username, "overdue_before": clock.start_of_day(today),
+                                 "today": today}).one()
     everything = (row[0], row[2], row[1] + row[3])
     return tuple(everything[i] - row[4 + i] - row[7 + i] for i in range(3))
 
@@ -280,7 +284,7 @@ def _header_counts_query(pack: Pack, actor: Actor):
     # mine (claimed) and my roles' (ready) are apart: each counted from its own index alone
     # ((status, assignee, due_at), (status, role, due_at)), not both from one scan of every open step
     mine = select(func.count(), func.count().filter(overdue)).where(_mine(actor)).subquery()
-    for_roles = select(func.count(), func.count().filter(overdue)).where(for_role).subquery()
+    for_roles = open_step_tally.unclaimed(actor.acting_roles).subquery()
     excluded = (select(*columns).select_from(HumanTaskExclusion)
                 .join(HumanTask, HumanTask.id == HumanTaskExclusion.task_id)
                 .where(HumanTaskExclusion.username == actor.username, for_role, ~_mine(actor))).subquery()

@@ -1,25 +1,30 @@
-"""How many open human steps with a due date there are, by role, person and due day, kept as the
-steps change (OpenStepChange): the compliance dashboard's overdue counts are sums over the days
-before today, so a request reads a few hundred sums instead of counting every overdue step.
+"""How many open human steps there are, by role, person and due day (a step with no due date on
+NO_DUE_DAY, after every real day), kept as the steps change (OpenStepChange): the compliance
+dashboard's overdue counts are sums over the days before today, and every page's header counts a
+role's unclaimed steps as a sum over its days, so a request reads a few hundred sums instead of
+counting every open or overdue step.
 
 Each flush that opens, closes, claims, gives back or hands on a step (whatever path: the engine's
 step, a housing system obligation, a claim, a cancelled case) adds its changes to the keys the
 steps left and came to, as inserted rows only: two steps committing at once never wait on one
 row. `compact`, in the background round, sums each key's rows into one. The sums are right
 whether or not it has run; it only keeps them few."""
-from sqlalchemy import delete, event, func, inspect, select
+from datetime import date
+
+from sqlalchemy import Date, bindparam, delete, event, func, inspect, select
 
 from workflows.platform import clock
 from workflows.platform.models import OPEN_TASK, HumanTask, OpenStepChange, TaskStatus
 
 NOBODY = ""  # the assignee of a step nobody has claimed yet (a key cannot hold NULL)
+NO_DUE_DAY = date(9999, 12, 31)  # the day a step with no due date counts under: never before today
 
 
 def key(role, assignee, status, due_at):
-    """The tally a step counts in, or None (closed, or no due date)."""
-    if (status or TaskStatus.READY) not in OPEN_TASK or due_at is None:
+    """The tally a step counts in, or None (closed)."""
+    if (status or TaskStatus.READY) not in OPEN_TASK:
         return None
-    return role, assignee or NOBODY, clock.local_day(due_at)
+    return role, assignee or NOBODY, NO_DUE_DAY if due_at is None else clock.local_day(due_at)
 
 
 def _as_stored(step):
@@ -69,6 +74,17 @@ def sums(db, *, due_before) -> dict[tuple, int]:
     return {(role, assignee or None, day): int(n) for role, assignee, day, n in db.execute(query) if n}
 
 
+def unclaimed(roles):
+    """A statement of one row: (the open steps of these roles nobody has claimed, those of them due
+    before the day given as the parameter `today`), summed over the roles' keys: a few hundred rows
+    (one a due day) however many steps wait. Steps that exclude someone, or are on records they may
+    not see, are in it: the caller takes those off."""
+    n = OpenStepChange.change
+    return select(func.coalesce(func.sum(n), 0),
+                  func.coalesce(func.sum(n).filter(OpenStepChange.due_day < bindparam("today", type_=Date)), 0)
+                  ).where(OpenStepChange.role.in_(roles), OpenStepChange.assignee == NOBODY)
+
+
 def compact(db) -> int:
     """Sum each key's changes into one row (a key that sums to nothing is dropped); the rows
     taken are exactly those deleted, so a step committing meanwhile keeps its own. Returns how
@@ -90,7 +106,6 @@ def rebuild(db) -> int:
     for role, assignee, status, due_at in db.execute(select(HumanTask.role, HumanTask.assignee, HumanTask.status,
                                                             HumanTask.due_at).where(HumanTask.status.in_(OPEN_TASK))):
         k = key(role, assignee, status, due_at)
-        if k is not None:
-            totals[k] = totals.get(k, 0) + 1
+        totals[k] = totals.get(k, 0) + 1
     db.add_all([OpenStepChange(role=r, assignee=a, due_day=d, change=n) for (r, a, d), n in sorted(totals.items())])
     return len(totals)
