@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workflows.compliance import audit
 from workflows.platform import clock, text, wording
+from workflows.platform.db import reading
 from workflows.definitions import deployment, spiff
 from workflows.cases import forms
 from workflows.register import appeals, housing_system, incidents, letters
@@ -342,7 +343,8 @@ def _tenant_told(alert: Alert, pack: Pack | None) -> bool:
     db = object_session(alert)
     if db is None or alert.id is None:
         return False
-    return db.scalar(_told_query(pack.notices() if pack is not None else None), {"alert_id": alert.id}) is not None
+    with reading(db, Letter):  # with a letter this step has just issued
+        return db.scalar(_told_query(pack.notices() if pack is not None else None), {"alert_id": alert.id}) is not None
 
 
 @lru_cache(maxsize=None)

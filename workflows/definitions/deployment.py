@@ -462,8 +462,10 @@ def install_pack(db: Session, *, pack: Pack, installed_by: str) -> list[ProcessD
 def latest(db: Session, *, pack: str, process_id: str) -> ProcessDefinition | None:
     """The newest deployed version of a process."""
     newest = newest_versions(db, pack=pack).get(process_id)
-    # usually already in the session: the version the step's own case runs
-    return db.get(ProcessDefinition, newest[0]) if newest is not None else None
+    if newest is None:
+        return None
+    with db.no_autoflush:  # usually already in the session: the version the step's own case runs
+        return db.get(ProcessDefinition, newest[0])
 
 
 _NEWEST = "newest_versions"  # session.info: pack -> (the transaction that read them, what it read)
@@ -526,7 +528,8 @@ def spec_for(definition: ProcessDefinition):
 def _form_fields(db: Session, versions):
     """Every form field the given newest versions ask, process by process (subprocesses too)."""
     for definition_id, _ in versions:
-        spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
+        with db.no_autoflush:  # a deployed version (its row, its deferred diagram) is never a step's pending row
+            spec, subprocesses = spec_for(db.get(ProcessDefinition, definition_id))
         for process in (spec, *subprocesses.values()):
             for task_spec in process.task_specs.values():
                 form = getattr(task_spec, "form", None)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from workflows.compliance import audit
 from workflows.platform import clock, wording
+from workflows.platform.db import reading
 from workflows import permissions
 from workflows.cases.assignment import Actor
 from workflows.platform.errors import NotFound, WorkflowError
@@ -43,8 +44,8 @@ def note_told(db: Session, *, pack: Pack, alert: Alert) -> None:
     case_id = alert.decision_case_id
     if case_id is None:
         return
-    db.flush()  # the letter or reason this step just wrote
-    by_letter, with_reason = db.execute(_told_query(pack.notices()), {"alert_id": alert.id, "case_id": case_id}).one()
+    with reading(db, Letter, NonDisclosure):  # with the letter or reason this step just wrote
+        by_letter, with_reason = db.execute(_told_query(pack.notices()), {"alert_id": alert.id, "case_id": case_id}).one()
     alert.tenant_told = TOLD_BY_LETTER if by_letter else NOT_TOLD_WITH_REASON if with_reason else None
 
 
