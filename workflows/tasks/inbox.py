@@ -281,8 +281,8 @@ def _header_counts_query(pack: Pack, actor: Actor):
                    HumanTask.due_at < bindparam("overdue_before", type_=HumanTask.due_at.type))
     for_role = _for_my_roles(actor)
     columns = (func.count().filter(_mine(actor)), func.count().filter(for_role), func.count().filter(overdue))
-    # mine (claimed) and my roles' (ready) are apart: each counted from its own index alone
-    # ((status, assignee, due_at), (status, role, due_at)), not both from one scan of every open step
+    # mine (claimed) from its index (status, assignee, due_at); my roles' (ready) from the tally,
+    # whose rows are a role's due days: not both from one scan of every open step
     mine = select(func.count(), func.count().filter(overdue)).where(_mine(actor)).subquery()
     for_roles = open_step_tally.unclaimed(actor.acting_roles).subquery()
     excluded = (select(*columns).select_from(HumanTaskExclusion)

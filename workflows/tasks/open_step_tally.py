@@ -77,8 +77,9 @@ def sums(db, *, due_before) -> dict[tuple, int]:
 def unclaimed(roles):
     """A statement of one row: (the open steps of these roles nobody has claimed, those of them due
     before the day given as the parameter `today`), summed over the roles' keys: a few hundred rows
-    (one a due day) however many steps wait. Steps that exclude someone, or are on records they may
-    not see, are in it: the caller takes those off."""
+    (one a due day) however many steps wait. An open step is unclaimed exactly when it has no
+    assignee (claiming, handing on and nominating set both; giving back clears both). Steps that
+    exclude someone, or are on records they may not see, are in it: the caller takes those off."""
     n = OpenStepChange.change
     return select(func.coalesce(func.sum(n), 0),
                   func.coalesce(func.sum(n).filter(OpenStepChange.due_day < bindparam("today", type_=Date)), 0)
