@@ -99,3 +99,20 @@ def test_the_header_counts_a_step_with_no_due_date_from_the_open_steps_tally(cli
     cli("task", "claim", str(step["task"]), "--as", "stan", now=DECIDED)
     assert counts("stan") == {"mine": 1, "unclaimed": 0, "overdue": 0}
     assert counts("tess") == {"mine": 0, "unclaimed": 0, "overdue": 0}
+
+
+def test_the_upgrade_to_0030c_puts_the_open_steps_with_no_due_date_in_the_tally(cli, unmigrated_url, monkeypatch, tmp_path):
+    """A database from before 0030c kept no tally of the open steps with no due date: the upgrade
+    counts them in, and the downgrade takes them out again."""
+    from tests.compliance.test_dashboard_charts_counted import tally_by_hand, tally_kept
+    from tests.conftest import alembic
+    from workflows.tasks.open_step_tally import NO_DUE_DAY
+    alembic(unmigrated_url, monkeypatch, "upgrade", "head")
+    world = small_world(cli, monkeypatch, tmp_path, USERS)
+    placed(world, cli)  # "Deliver the letter" waits, with no due date
+    due_less = {k: n for k, n in tally_by_hand().items() if k[2] == NO_DUE_DAY}
+    assert due_less == {("staff", "", NO_DUE_DAY): 1} and tally_kept()[0] == tally_by_hand()
+    alembic(unmigrated_url, monkeypatch, "downgrade", "0030b")
+    assert tally_kept()[0] == {k: n for k, n in tally_by_hand().items() if k[2] != NO_DUE_DAY}
+    alembic(unmigrated_url, monkeypatch, "upgrade", "head")
+    assert tally_kept()[0] == tally_by_hand()
