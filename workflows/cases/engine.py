@@ -703,9 +703,11 @@ _LOCK_TASK_ROW = (select(Case, HumanTask).join(HumanTask, HumanTask.case_id == C
 _LOCK_FOR_TASK = _LOCK_TASK_ROW.options(undefer(Case.workflow_state))
 _LOCK = (select(Case).where(Case.id == bindparam("case_id")).with_for_update(of=Case)
          .options(undefer(Case.workflow_state)).execution_options(populate_existing=True))
+# the cases alone: their callers read an id and a due date, not the alert, its customer and the
+# version that Case's relationships would otherwise join in (the step's slowest read)
 _WAITING_REVIEWS = (select(Case).where(Case.alert_id == bindparam("alert_id"), Case.kind == "review",
                                        Case.status == CaseStatus.RUNNING, Case.id != bindparam("besides"))
-                    .order_by(Case.id))
+                    .options(lazyload(Case.alert), lazyload(Case.definition)).order_by(Case.id))
 NO_CASE = 0  # ids count from 1: "besides" no case at all
 _ACTOR = (select(User.username, UserRole.role).outerjoin(UserRole)
           .where(User.username == bindparam("username"), User.active.is_(True)))
