@@ -116,15 +116,15 @@ def test_late_appeals_are_counted_and_paged_as_each_reader_may_see(seeded, derby
 
 
 def tally_by_hand():
-    """(role, assignee or "", due day, or 31 December 9999 for none) -> the open steps, from the steps' rows."""
-    from datetime import date
+    """(role, assignee or "", due day, or NO_DUE_DAY for none) -> the open steps, from the steps' rows."""
     from workflows.platform import clock
     from workflows.platform.models import OPEN_TASK, HumanTask
+    from workflows.tasks.open_step_tally import NO_DUE_DAY
     with transaction() as db:
         counts = {}
         for role, who, due_at in db.execute(select(HumanTask.role, HumanTask.assignee, HumanTask.due_at)
                                             .where(HumanTask.status.in_(OPEN_TASK))):
-            k = (role, who or "", date(9999, 12, 31) if due_at is None else clock.local_day(due_at))
+            k = (role, who or "", NO_DUE_DAY if due_at is None else clock.local_day(due_at))
             counts[k] = counts.get(k, 0) + 1
     return counts
 

@@ -80,8 +80,8 @@ def reading(db: Session, *models):
     """A block whose queries read only these models' tables: the session is flushed first if it
     holds unsaved rows of them, so the queries see what this transaction wrote, and not otherwise.
     A step's other changes then wait for its one flush: each flush is a unit of work of its own
-    (the session's changes sorted, a statement for each table changed), and a review step's two
-    told-of-the-decision checks made it flush three times instead of once."""
+    (the session's changes sorted, a statement for each table changed), paid again at every
+    query that autoflushes."""
     if any(isinstance(row, models) for rows in (db.new, db.dirty, db.deleted) for row in rows):
         db.flush()
     with db.no_autoflush:

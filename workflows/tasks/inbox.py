@@ -263,9 +263,9 @@ def header_counts(db: Session, *, pack: Pack, actor: Actor) -> tuple[int, int, i
             _HEADER_COUNTS.clear()
         # built for a stand-in whose username is a parameter, so any holder of these roles can run it
         statement = _HEADER_COUNTS[key] = _header_counts_query(pack, replace(actor, username=bindparam("username")))
-    today = clock.local_day(clock.now())
-    row = db.execute(statement, {"username": actor.username, "overdue_before": clock.start_of_day(today),
-                                 "today": today}).one()
+    overdue_before = clock.overdue_before()  # one answer: the steps compare it as a moment, the tally as a day
+    row = db.execute(statement, {"username": actor.username, "overdue_before": overdue_before,
+                                 "today": clock.local_day(overdue_before)}).one()
     everything = (row[0], row[2], row[1] + row[3])
     return tuple(everything[i] - row[4 + i] - row[7 + i] for i in range(3))
 
