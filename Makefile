@@ -8,6 +8,7 @@ TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 .PHONY: install run test test-sqlite test-postgres audit bench clean
 
 install: $(VENV)/.installed node_modules/.package-lock.json
+	tools/system_packages.sh
 
 # bpmn-js, which the case page serves to draw diagrams (exact versions from package-lock.json)
 node_modules/.package-lock.json: package.json package-lock.json
@@ -28,6 +29,7 @@ run: install
 ## test: the whole suite on SQLite and on PostgreSQL, the two halves side by side (one per core;
 ## each half's output is printed whole when it ends)
 test: install
+	tools/system_packages.sh --tests
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: install
