@@ -45,9 +45,9 @@ def _letter_for(world, cli, ref) -> int:
     return world.alert(alert_id, DPO)["letters"][-1]["id"]
 
 
-def _glyph_ids(reader) -> list[tuple[str, int]]:
+def _glyph_ids(reader, page=0) -> list[tuple[str, int]]:
     """Every (font, glyph id) the page shows: WeasyPrint writes 2-byte glyph ids (Identity-H)."""
-    page = reader.pages[0]
+    page = reader.pages[page]
     shown, font = [], None
     for operands, op in ContentStream(page.get_contents(), reader).operations:
         if op == b"Tf":
@@ -58,6 +58,22 @@ def _glyph_ids(reader) -> list[tuple[str, int]]:
                     data = item.original_bytes if hasattr(item, "original_bytes") else bytes(item)
                     shown += [(font, int.from_bytes(data[i:i + 2], "big")) for i in range(0, len(data), 2)]
     return shown
+
+
+def _tags(root) -> set:
+    """The structure types of a PDF's tag tree (headings, paragraphs ...)."""
+    tags = set()
+
+    def walk(node):
+        node = node.get_object()
+        if "/S" in node:
+            tags.add(node["/S"])
+        kids = node.get("/K")
+        for kid in (kids if isinstance(kids, list) else [kids] if kids is not None else []):
+            if hasattr(kid, "get_object") and isinstance(kid.get_object(), dict):
+                walk(kid)
+    walk(root["/StructTreeRoot"])
+    return tags
 
 
 def test_a_letter_names_tenants_in_every_script_with_no_missing_glyph_in_a_tagged_pdf(cli, monkeypatch, tmp_path):
@@ -71,17 +87,7 @@ def test_a_letter_names_tenants_in_every_script_with_no_missing_glyph_in_a_tagge
         # tagged: a structure tree (headings, paragraphs in reading order), the language, the title
         assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
         assert root["/Lang"] == "en-GB" and reader.metadata.title == "The marker on your record"
-        tags = set()
-        def walk(node):
-            node = node.get_object()
-            if "/S" in node:
-                tags.add(node["/S"])
-            kids = node.get("/K")
-            for kid in (kids if isinstance(kids, list) else [kids] if kids is not None else []):
-                if hasattr(kid, "get_object") and isinstance(kid.get_object(), dict):
-                    walk(kid)
-        walk(root["/StructTreeRoot"])
-        assert {"/H1", "/P"} <= tags, tags
+        assert {"/H1", "/P"} <= _tags(root), _tags(root)
         # every glyph drawn is a real one (glyph 0 is .notdef, the empty box), from a Noto font
         fonts = {n: f.get_object()["/BaseFont"] for n, f in reader.pages[0]["/Resources"]["/Font"].items()}
         shown = _glyph_ids(reader)
@@ -162,21 +168,26 @@ def test_without_the_fonts_a_letter_is_refused_naming_them_and_how_to_install_th
     assert not (tmp_path / "x.pdf").exists()
 
 
-def test_the_dossier_and_subject_access_pdfs_print_latin_extended_vietnamese_and_cyrillic_names(cli, monkeypatch,
-                                                                                                 tmp_path):
-    """They share drawing/pdf.py (reportlab), set in Noto Sans where installed: no boxes for these names."""
+def test_the_dossier_and_subject_access_pdfs_name_tenants_in_every_script_in_a_tagged_pdf(cli, monkeypatch, tmp_path):
+    """They are drawn as letters are (HTML into PDF/UA by WeasyPrint, drawing/pdf.py): a subject
+    access export goes to the tenant, whatever script their name is written in."""
     world = _world(cli, monkeypatch, tmp_path)
-    for ref, name in (("C1", "Nguyễn Thị Minh Khai"), ("C3", "Łukasz Wiśniewski")):
+    for ref, name in NAMES:
         alert_id = world.report("concern", customer=ref, now=T0)
         cli("export", "dossier", alert_id, "--as", DPO, "--output", str(tmp_path / "d.pdf"))
         cli("export", "subject-access", ref, "--as", DPO, "--format", "pdf", "--output", str(tmp_path / "s.pdf"))
-        for out in ("d.pdf", "s.pdf"):
+        for out, title in (("d.pdf", f"Marker dossier A{alert_id:06d}"), ("s.pdf", f"Subject access: {ref}")):
             reader = pypdf.PdfReader(tmp_path / out)
+            root = reader.trailer["/Root"]
+            assert root["/MarkInfo"]["/Marked"] and root["/Lang"] == "en-GB" and reader.metadata.title == title
+            assert {"/H1", "/H2", "/P"} <= _tags(root), (out, _tags(root))
             text = "".join("".join(page.extract_text() for page in reader.pages).split())
             assert "".join(name.split()) in text, (out, name)
-            fonts = {str(f.get_object()["/BaseFont"]) for page in reader.pages
-                     for f in page["/Resources"]["/Font"].values()}
-            assert any(f.endswith("+NotoSans-Regular") for f in fonts), fonts  # (reportlab's page opens in Helvetica)
+            for number in range(len(reader.pages)):
+                shown = _glyph_ids(reader, number)
+                assert shown and not [f for f, gid in shown if gid == 0], f"missing glyphs in {name}'s {out}"
+                fonts = reader.pages[number]["/Resources"]["/Font"].values()
+                assert all("Noto" in str(f.get_object()["/BaseFont"]) for f in fonts), (out, number)
 
 
 def test_the_pack_check_refuses_a_letterhead_it_cannot_print(cli, monkeypatch, tmp_path):

@@ -1,8 +1,9 @@
 """Drawing a tenant's letter: HTML laid out as a UK letter, made into a tagged PDF (PDF/UA-1) by
-WeasyPrint. Why not reportlab, which draws the dossier and subject access PDFs: reportlab writes
-no structure tree (a screen reader gets no headings, reading order or language) and neither
-shapes Arabic nor runs it right to left; WeasyPrint lays text out with Pango (HarfBuzz shaping,
-bidirectional text, a font chosen per script through fontconfig) and tags what it draws.
+WeasyPrint. Why WeasyPrint (it draws the dossier and subject access PDFs too, drawing/pdf.py):
+it lays text out with Pango (HarfBuzz shaping, bidirectional text, a font chosen per script
+through fontconfig) and tags what it draws, so a screen reader gets headings, reading order and
+language; reportlab, used before, wrote no structure tree and neither shaped Arabic nor ran it
+right to left.
 
 What goes into a letter is decided by workflows/register/letters.py (`view`); only layout lives
 here. Every value is escaped (Jinja's autoescape)."""

@@ -1,69 +1,49 @@
-"""Drawing documents as PDF with reportlab's platypus: a marker dossier, a subject access export
-(a tenant's letter is drawn by workflows/drawing/letter.py, tagged and in every script). Only layout lives here; what goes into each (and what is withheld) is
-decided by the rules that call it (workflows/compliance/exports.py, workflows/register/letters.py).
-Every piece of recorded text is escaped, since platypus reads its paragraphs as markup."""
+"""Drawing documents as PDF: a marker dossier, a subject access export. Like a tenant's letter
+(workflows/drawing/letter.py), each is HTML made into a tagged PDF/UA-1 by WeasyPrint, set in the
+letters' Noto fonts: a subject access export goes to the tenant, whose name may be written in any
+script, and to a screen reader. Only layout lives here; what goes into each (and what is withheld)
+is decided by the rules that call it (workflows/compliance/exports.py). Every piece of recorded
+text is escaped."""
 import functools
-import io
-import subprocess
-from xml.sax.saxutils import escape
+from pathlib import Path
 
+from markupsafe import Markup
+
+from workflows.drawing import letter
 from workflows.platform import clock, wording
+
+_HEADINGS = {"title": "h1", "h2": "h2", "h3": "h3"}
+
+
+def _css_string(text: str) -> str:
+    """Text as a quoted CSS string (the page footer's), every character but plain ones escaped:
+    a customer's reference in a title can then neither end the string nor the style sheet."""
+    return '"' + "".join(c if c.isalnum() or c in " ·:.,-_" else f"\\{ord(c):x} " for c in text) + '"'
 
 
 @functools.lru_cache(maxsize=1)
-def _fonts() -> tuple[str, str]:
-    """(regular, bold): Noto Sans where fontconfig has it, so names in Latin Extended, Vietnamese,
-    Greek and Cyrillic print as written (reportlab's Helvetica has none of them); else Helvetica.
-    (A tenant's letter, which must also shape Arabic and carry tags, is drawn by drawing/letter.py.)"""
-    from reportlab.lib.fonts import addMapping
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    files = {}
-    for face, pattern in (("regular", "Noto Sans:regular"), ("bold", "Noto Sans:bold"),
-                          ("italic", "Noto Sans:italic"), ("bolditalic", "Noto Sans:bold:italic")):
-        try:
-            found = subprocess.run(["fc-match", "-f", "%{family}|%{file}", pattern], capture_output=True,
-                                   text=True, timeout=30).stdout
-        except (OSError, subprocess.SubprocessError):
-            return "Helvetica", "Helvetica-Bold"
-        family, _, path = found.partition("|")
-        if family.split(",")[0] != "Noto Sans" or not path.endswith(".ttf"):
-            return "Helvetica", "Helvetica-Bold"
-        files[face] = path
-    names = {face: f"NotoSans-{face}" for face in files}
-    for face, path in files.items():
-        pdfmetrics.registerFont(TTFont(names[face], path))
-    addMapping("NotoSans-regular", 0, 0, names["regular"])
-    addMapping("NotoSans-regular", 1, 0, names["bold"])
-    addMapping("NotoSans-regular", 0, 1, names["italic"])
-    addMapping("NotoSans-regular", 1, 1, names["bolditalic"])
-    return names["regular"], names["bold"]
+def _template():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]))
+    return env.get_template("document.html")
 
 
 class Document:
-    """A small document builder over reportlab's platypus."""
+    """A small document builder: headings, paragraphs and "label: value" lines, drawn as one PDF."""
 
-    def __init__(self, title: str, author: str):
-        from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-        styles = getSampleStyleSheet()
-        regular, bold = _fonts()
-        self.font = regular
-        self.title, self.author = title, author
-        self.styles = {"title": ParagraphStyle("title", parent=styles["Title"], fontName=bold),
-                       "h2": ParagraphStyle("h2", parent=styles["Heading2"], fontName=bold),
-                       "h3": ParagraphStyle("h3", parent=styles["Heading3"], fontName=bold),
-                       "body": ParagraphStyle("body", parent=styles["BodyText"], fontName=regular,
-                                              fontSize=9.5, leading=12.5),
-                       "small": ParagraphStyle("small", parent=styles["BodyText"], fontName=regular,
-                                               fontSize=8.5, leading=11, leftIndent=10)}
-        self.story = []
+    def __init__(self, title: str, author: str, language: str = "en-GB"):
+        self.title, self.author, self.language = title, author, language
+        self.parts: list[Markup] = []
 
     def para(self, text, style="body"):
-        from reportlab.platypus import Paragraph
-        self.story.append(Paragraph(escape(str(text)).replace("\n", "<br/>"), self.styles[style]))
+        lines = Markup("").join(Markup('<span class="line">{}</span>').format(line)
+                                for line in str(text).split("\n"))
+        if style in _HEADINGS:
+            self.parts.append(Markup("<{0}>{1}</{0}>").format(Markup(_HEADINGS[style]), lines))
+        else:
+            self.parts.append(Markup('<p class="{}">{}</p>').format(style, lines))
 
     def pairs(self, items: dict, style="body"):
-        from reportlab.platypus import Paragraph
         for key, value in items.items():
             if value in (None, "", [], {}):
                 continue
@@ -71,33 +51,25 @@ class Document:
                 value = "; ".join(map(str, value))
             elif isinstance(value, dict):
                 value = "; ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
-            self.story.append(Paragraph(f"<b>{escape(str(key))}</b>: {escape(str(value))}", self.styles[style]))
+            self.parts.append(Markup('<p class="{}"><strong>{}</strong>: {}</p>').format(style, str(key), str(value)))
 
     def heading(self, text, level="h2"):
         self.para(text, level)
 
     def space(self, mm_=3):
-        from reportlab.lib.units import mm
-        from reportlab.platypus import Spacer
-        self.story.append(Spacer(1, mm_ * mm))
+        self.parts.append(Markup('<div style="height: {}mm"></div>').format(int(mm_)))
+
+    def html(self) -> str:
+        return _template().render(title=self.title, author=self.author, language=self.language, parts=self.parts,
+                                  footer=Markup(_css_string(f"{self.title} · page ")),
+                                  fonts=", ".join(f'"{f}"' for f in letter.FONTS))
 
     def build(self) -> bytes:
-        from reportlab.lib.pagesizes import A4
-        from reportlab.lib.units import mm
-        from reportlab.platypus import SimpleDocTemplate
-
-        buffer = io.BytesIO()
-        doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,
-                                bottomMargin=16 * mm, title=self.title, author=self.author)
-
-        def footer(canvas, doc_):
-            canvas.saveState()
-            canvas.setFont(self.font, 7.5)
-            canvas.drawString(18 * mm, 9 * mm, f"{self.title} · page {doc_.page} · OFFICIAL-SENSITIVE")
-            canvas.restoreState()
-
-        doc.build(self.story or [], onFirstPage=footer, onLaterPages=footer)
-        return buffer.getvalue()
+        """The document as an A4 PDF/UA-1: tagged, with its language and title; refused, naming the
+        fonts, where those for every script are not installed (never a name printed as boxes)."""
+        letter.check_fonts()
+        from weasyprint import HTML
+        return HTML(string=self.html()).write_pdf(pdf_variant="pdf/ua-1")
 
 
 def _when(moment):
