@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, Browser, one_hash_per_password, place_near_miss_marker
-from tests.packs.small_pack import PACK_TOML, write_small_pack
+from tests.packs.small_pack import ASSESSMENT, LETTER, PACK_TOML, REVIEW, write_small_pack
 from tests.processes.conftest import add_admin_ada, edited, review_xml, text
 from workflows.platform.models import AuditEvent
 
@@ -175,3 +175,51 @@ def test_a_process_deployed_only_on_the_web_runs_and_its_lane_role_reads_its_cas
     # `pack deploy` from the files leaves the web's process alone, and says it is in no file
     out = cli("pack", "deploy", "--as", "owen")
     assert "small_complaint version 1 is deployed but has no diagram in the pack's files" in out
+
+
+# a second review process whose diagram lies in the pack's folder on the server, never deployed
+FOLLOW_UP = REVIEW.replace("small_review", "small_followup")
+SCHEDULES_FOLLOW_UP = ASSESSMENT.replace('<camunda:property name="process" value="small_review"/>',
+                                         '<camunda:property name="process" value="small_followup"/>')
+FOLLOW_UP_REQUEST = '\n[requests.follow_up]\nlabel = "A follow-up review"\nprocess = "small_followup"\n'
+
+
+def test_the_web_counts_only_deployed_processes_never_a_diagram_lying_in_the_pack_folder(
+        cli, app, monkeypatch, tmp_path):
+    folder = write_small_pack(tmp_path)
+    monkeypatch.setenv("ALERTFLOW_PACKS_DIR", str(tmp_path))
+    monkeypatch.setenv("ALERTFLOW_PACK", "small")
+    cli("pack", "deploy")
+    cli("users", "add", "owen", "--name", "Owen", "--role", "process_owner")
+    from workflows.accounts import credentials
+    from workflows.platform.db import transaction
+    with one_hash_per_password(), transaction() as db:
+        credentials.set_password(db, username="owen", password=PASSWORD, by="test")
+    (folder / "small_followup.bpmn").write_text(FOLLOW_UP)  # copied to the server, not deployed: it does not run
+    before = cli("pack", "versions")
+
+    # a diagram scheduling it, sent on the web, would stop every new case at its review: refused
+    owen = Browser(app, "owen")
+    expected = ("'Review' (schedule): schedule_review names the process 'small_followup', which is neither in "
+                "the pack's diagrams nor deployed (the pack's processes: small_assessment, small_incident, "
+                "small_review)")
+    for action in ("check", "deploy"):
+        refused = owen.upload(SCHEDULES_FOLLOW_UP.encode(), "small_assessment.bpmn", action=action)
+        assert refused.status_code == 422 and expected in text(refused), text(refused)
+    saved = owen.post("/processes/small_assessment/edit", {"xml": SCHEDULES_FOLLOW_UP, "action": "deploy",
+                                                           "change_note": "Reviews by the follow-up process"})
+    assert saved.status_code == 422 and expected in text(saved)
+    # so is pack.toml edited on the web with a request starting it
+    settings = owen.post("/processes/settings/edit", {
+        "pack_toml": PACK_TOML + FOLLOW_UP_REQUEST, "letter:letters/told.txt": LETTER, "action": "deploy",
+        "change_note": "Follow-up reviews on request"})
+    assert settings.status_code == 422, text(settings)
+    assert ("[requests.follow_up]: request 'A follow-up review' (follow_up) starts the process 'small_followup', "
+            "which is neither in the pack's diagrams nor deployed") in text(settings)
+    assert cli("pack", "versions") == before  # nothing deployed
+
+    # `pack deploy` deploys the folder's diagrams together: there the follow-up is deployed with the
+    # assessment that names it
+    (folder / "small_assessment.bpmn").write_text(SCHEDULES_FOLLOW_UP)
+    out = cli("pack", "deploy", "--as", "owen")
+    assert "deployed small_followup version 1" in out and "deployed small_assessment version 2" in out, out

@@ -66,7 +66,10 @@ def _findings(content: bytes, filename: str, pack: Pack, db: Session) -> list[Fi
     findings = _precheck(content, filename)
     if findings:
         return findings
-    return deployment.check(content, filename, pack, db)
+    # together=[]: a file from the web is deployed alone, so the processes it may name are its own and
+    # those deployed; a diagram lying in the pack's folder on the server is not running, and counting
+    # it would pass a schedule_review that stops a case at run time
+    return deployment.check(content, filename, pack, db, together=[])
 
 
 def check_file(db: Session, *, pack: Pack, content: bytes, filename: str) -> Checked:
@@ -101,7 +104,7 @@ def deploy(db: Session, *, pack: Pack, actor: Actor, content: bytes, filename: s
     if findings:
         raise DefinitionRefused(findings)
     return deployment.deploy_file(db, pack=pack, content=content, filename=filename, deployed_by=actor.username,
-                                  change_note=change_note)
+                                  change_note=change_note, together=[])
 
 
 class ChangeNoteMissing(WorkflowError, ValueError):
@@ -153,24 +156,26 @@ def check_settings(db: Session, *, pack: Pack, source: PackSource) -> CheckedSet
         return result
     result.letter_files = {letter.file for letter in new_pack.letters.values()}
     result.new_pack = new_pack
-    result.findings = _deployed_diagrams_against(db, pack, new_pack)
+    result.findings = _deployed_diagrams_against(db, pack, new_pack, together=[])  # settings alone, no diagram
     kept = PackSource(source.pack_toml, {n: b for n, b in source.letters.items() if n in result.letter_files})
     result.changes = pack_versions.describe_changes(pack_versions.source_of(current) if current else None, kept)
     return result
 
 
-def _deployed_diagrams_against(db: Session, pack: Pack, new_pack: Pack, *, skip: set[str] = frozenset()) -> list[Finding]:
+def _deployed_diagrams_against(db: Session, pack: Pack, new_pack: Pack, *, together: list[tuple[str, bytes]],
+                               skip: set[str] = frozenset()) -> list[Finding]:
     """The newest deployed version of every process (those deployed from the web included, whose
     diagram is in no file) checked against settings about to be deployed: a lane whose role they
     remove, a letter template or category a diagram names that they no longer have. Each finding
-    names the diagram and its element. `skip`: processes about to be replaced by a file checked
-    on its own."""
+    names the diagram and its element. `together`: the diagram files deployed with the settings,
+    whose processes count as the pack's ([] from the web: only what is deployed does); `skip`:
+    processes about to be replaced by a file checked on its own."""
     removed = _removed_settings(pack, new_pack)
     findings = []
     for definition in _newest_versions(db, pack.key):
         if definition.process_id not in skip:
             findings += [_deployed(f, definition, removed) for f in
-                         deployment.check(definition.bpmn_xml, definition.filename, new_pack, db)]
+                         deployment.check(definition.bpmn_xml, definition.filename, new_pack, db, together)]
     return list(dict.fromkeys(findings))
 
 
@@ -265,7 +270,7 @@ def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = Fa
     settings_differ = not _same_settings(db, pack, source)
     if settings_differ:
         # the processes deployed from the web (no diagram in the files) must work under the files' settings too
-        findings = _deployed_diagrams_against(db, pack, files_pack, skip=in_files)
+        findings = _deployed_diagrams_against(db, pack, files_pack, together=files, skip=in_files)
         if findings:
             raise DefinitionRefused(findings)
     changes = _file_changes(db, pack, files)
@@ -290,7 +295,8 @@ def deploy_pack_files(db: Session, *, pack: Pack, actor: Actor, force: bool = Fa
     changed_files = {c.filename for c in changes}
     deployed = [d for name, content in files if name in changed_files
                 for d in deployment.deploy_file(db, pack=files_pack, content=content, filename=name,
-                                                deployed_by=actor.username, from_pack_files=True, change_note=note)]
+                                                deployed_by=actor.username, from_pack_files=True, change_note=note,
+                                                together=files)]
     not_in_files = [d for d in _newest_versions(db, pack.key) if d.process_id not in in_files]
     return PackDeploy(changes, deployed, not_in_files, settings, settings_lines, settings_undone)
 
