@@ -115,37 +115,141 @@ def test_a_form_field_with_the_name_of_a_register_fact_is_refused(cli, monkeypat
     assert not {"level", "marker_code", "marker_text", "control_measures"} & set(protected)  # answered on purpose
 
 
-def test_people_fields_must_be_set_before_the_step_on_every_path(cli, monkeypatch, tmp_path):
+def errors(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("error: ")]
+
+
+def test_must_differ_must_name_a_field_set_before_the_step(cli, monkeypatch, tmp_path):
     # the first step of the assessment may not differ from the last decider: nobody has decided yet
-    small(tmp_path, monkeypatch, assessment=EXPLAINING.replace(
+    small(tmp_path, monkeypatch, assessment=ASSESSMENT.replace(
         '<camunda:property name="decision" value="true"/>',
-        '<camunda:property name="decision" value="true"/><camunda:property name="mustDiffer" value="last_decision_by"/>'
-    ).replace('<camunda:property name="mustDiffer" value="reported_by,staff_involved"/>',
-              '<camunda:property name="assigneeField" value="level_explained"/>'))
+        '<camunda:property name="decision" value="true"/><camunda:property name="mustDiffer" value="last_decision_by"/>'))
     error = cli.fails("pack", "check")
     assert ("small_assessment.bpmn: 'Decide the marker' (decide): mustDiffer names "
             "'last_decision_by', which the path 'start' → 'Decide the marker' (decide) does not set before it: it is "
             "set only by 'Decide the marker' (decide). The fields set before it on every path: about_customer_ref, "
             "alert_id, ") in error, error
+    assert len(errors(error)) == 1, error
+
+
+def test_assignee_field_must_name_a_field_set_on_every_path_before_the_step(cli, monkeypatch, tmp_path):
+    small(tmp_path, monkeypatch, assessment=EXPLAINING.replace(
+        '<camunda:property name="mustDiffer" value="reported_by,staff_involved"/>',
+        '<camunda:property name="assigneeField" value="level_explained"/>'))
+    error = cli.fails("pack", "check")
     assert ("small_assessment.bpmn: 'Deliver the letter' (deliver): assigneeField names "
             "'level_explained', which the path 'start' → 'Decide the marker' (decide) → 'Place' (place) → "
             "'Level 3?' (gw_level) → 'Review' (schedule) → 'Tell them' (letter) → 'Deliver the letter' (deliver) "
-            "does not set before it: it is set only by 'Explain the level' (explain)") in error, error
+            "does not set before it: it is set only by 'Explain the level' (explain). The fields set before it on "
+            "every path: about_customer_ref, ") in error, error
+    assert len(errors(error)) == 1, error
 
 
-def test_durations_that_are_not_iso_8601_are_refused_with_their_iso_form(cli, monkeypatch, tmp_path):
-    small(tmp_path, monkeypatch,
-          review=REVIEW.replace(">P1Y<", ">12 months<"),
-          assessment=ASSESSMENT.replace('<camunda:property name="mustDiffer" value="reported_by,staff_involved"/>',
-                                        '<camunda:property name="dueIn" value="p5d"/>'),
-          pack_toml=PACK_TOML.replace('tell_tenant_within = "P14D"', 'tell_tenant_within = "14d"'))
+def test_must_outrank_must_name_a_person_and_role_set_on_every_path_before_the_step(cli, monkeypatch, tmp_path):
+    # only the level-3 path records who explained the level; delivery must outrank them
+    small(tmp_path, monkeypatch, assessment=EXPLAINING.replace(
+        '<camunda:formField id="level_explained" label="Why level 3" type="string"/>',
+        '<camunda:formField id="level_explained" label="Why level 3" type="string"/>'
+        '<camunda:formField id="explained_by" label="Explained by" type="string"/>'
+        '<camunda:formField id="explained_by_role" label="Their role" type="string"/>').replace(
+        '<camunda:property name="mustDiffer" value="reported_by,staff_involved"/>',
+        '<camunda:property name="mustOutrank" value="explained_by"/>'))
+    path = ("the path 'start' → 'Decide the marker' (decide) → 'Place' (place) → 'Level 3?' (gw_level) → "
+            "'Review' (schedule) → 'Tell them' (letter) → 'Deliver the letter' (deliver) does not set before it: "
+            "it is set only by 'Explain the level' (explain). The fields set before it on every path: "
+            "about_customer_ref, alert_id, ")
+    for command in (("pack", "check"), ("pack", "deploy")):
+        error = cli.fails(*command)
+        for field in ("explained_by", "explained_by_role"):  # the person, and the role they acted in
+            assert (f"small_assessment.bpmn: 'Deliver the letter' (deliver): mustOutrank names '{field}', "
+                    f"which {path}") in error, error
+        assert len(errors(error)) == 2, error
+    assert cli("pack", "versions") == ""  # nothing deployed
+
+
+def test_must_outrank_on_a_review_cannot_name_what_only_an_appeal_starts_with(cli, monkeypatch, tmp_path, app):
+    from tests.helpers import Browser, PASSWORD, one_hash_per_password
+    from tests.processes.conftest import text
+    # an appeal's case starts knowing its original decider; a review's never does, so its step would stop
+    outranking = REVIEW.replace('<camunda:property name="decision" value="true"/>',
+                                '<camunda:property name="decision" value="true"/>'
+                                '<camunda:property name="mustOutrank" value="original_decider"/>')
+    expected = ("'Review the marker' (review): mustOutrank names 'original_decider', which no step of this process "
+                "sets and its cases do not start with (only an appeal's case does). The fields set before it on "
+                "every path: about_customer_ref, ")
+    folder = small(tmp_path, monkeypatch, review=outranking)
+    error = cli.fails("pack", "check")
+    assert f"small_review.bpmn: {expected}" in error, error
+    assert "mustOutrank names 'original_decider_role', which no step of this process sets" in error, error
+    assert len(errors(error)) == 2, error
+    # on the web too: the pack deployed as it was, the process owner uploads the change
+    (folder / "small_review.bpmn").write_text(REVIEW)
+    cli("pack", "deploy")
+    cli("users", "add", "olive", "--name", "Olive", "--role", "process_owner")
+    from workflows.accounts import credentials
+    from workflows.platform.db import transaction
+    with one_hash_per_password(), transaction() as db:
+        credentials.set_password(db, username="olive", password=PASSWORD, by="test")
+    refused = Browser(app, "olive").upload(outranking.encode(), "small_review.bpmn", action="deploy")
+    assert refused.status_code == 422 and expected in text(refused), text(refused)
+    assert "small_review v2" not in cli("pack", "versions")
+
+
+def test_a_note_template_reading_a_field_some_path_does_not_set_is_refused(cli, monkeypatch, tmp_path):
+    # a line on the record sheet, filed before the letter, reads why the level is 3
+    noting = replaced(
+        EXPLAINING,
+        ('<bpmn:flowNodeRef>letter</bpmn:flowNodeRef>', '<bpmn:flowNodeRef>letter</bpmn:flowNodeRef>'
+                                                        '<bpmn:flowNodeRef>sheet</bpmn:flowNodeRef>'),
+        ('<bpmn:sequenceFlow id="f4" sourceRef="schedule" targetRef="letter"/>',
+         '<bpmn:sequenceFlow id="f4" sourceRef="schedule" targetRef="sheet"/>'
+         '<bpmn:serviceTask id="sheet" name="Record sheet" camunda:type="external" camunda:topic="add_templated_note">'
+         '<bpmn:extensionElements><camunda:properties><camunda:property name="notebook" value="Record sheet"/>'
+         '<camunda:property name="template" value="sheet"/></camunda:properties></bpmn:extensionElements>'
+         '<bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f4b</bpmn:outgoing></bpmn:serviceTask>'
+         '<bpmn:sequenceFlow id="f4b" sourceRef="sheet" targetRef="letter"/>'),
+        ('<bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>',
+         '<bpmn:incoming>f4b</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>'))
+    folder = small(tmp_path, monkeypatch, assessment=noting, pack_toml=PACK_TOML + (
+        '\n[letters.sheet]\ntitle = "Record sheet line"\nfile = "letters/sheet.txt"\n'))
+    (folder / "letters" / "sheet.txt").write_text("Marker placed: $marker_text.\nWhy level 3: $level_explained\n")
+    error = cli.fails("pack", "check")
+    assert ("small_assessment.bpmn: 'Record sheet' (sheet): add_templated_note: template 'sheet' (Record sheet "
+            "line) reads $level_explained, which the path 'start' → 'Decide the marker' (decide) → 'Place' (place) "
+            "→ 'Level 3?' (gw_level) → 'Review' (schedule) → 'Record sheet' (sheet) does not set before it: it is "
+            "set only by 'Explain the level' (explain). The fields it may read here: ") in error, error
+    assert "customer_name, customer_ref" in error and "(letters/sheet.txt line 2)" in error, error
+    assert len(errors(error)) == 1, error
+    assert "reads $level_explained" in cli.fails("pack", "deploy") and cli("pack", "versions") == ""
+
+
+def test_a_timer_duration_that_is_not_iso_8601_is_refused_with_its_iso_form(cli, monkeypatch, tmp_path):
+    small(tmp_path, monkeypatch, review=REVIEW.replace(">P1Y<", ">12 months<"))
     error = cli.fails("pack", "check")
     assert "small_review.bpmn: due_def: timeDuration: '12 months' is not an ISO 8601 duration: write P12M" in error, error
+    assert len(errors(error)) == 1, error
+
+
+def test_a_due_in_that_is_not_iso_8601_is_refused_with_its_iso_form(cli, monkeypatch, tmp_path):
+    small(tmp_path, monkeypatch,
+          assessment=ASSESSMENT.replace('<camunda:property name="mustDiffer" value="reported_by,staff_involved"/>',
+                                        '<camunda:property name="dueIn" value="p5d"/>'))
+    error = cli.fails("pack", "check")
     assert ("small_assessment.bpmn: 'Deliver the letter' (deliver): dueIn: 'p5d' is not an "
             "ISO 8601 duration: write P5D") in error, error
-    assert (f"{tmp_path / 'small' / 'pack.toml'}: [registers] tell_tenant_within: "
-            f"'14d' is not an ISO 8601 duration: write P14D") in error, error
-    # what no parser reads at all is refused when the pack loads, with the form to write
-    small(tmp_path / "again", monkeypatch, pack_toml=PACK_TOML.replace('tell_tenant_within = "P14D"',
+    assert len(errors(error)) == 1, error
+
+
+def test_a_pack_toml_duration_that_is_not_iso_8601_is_refused_with_its_iso_form(cli, monkeypatch, tmp_path):
+    small(tmp_path, monkeypatch, pack_toml=PACK_TOML.replace('tell_tenant_within = "P14D"', 'tell_tenant_within = "14d"'))
+    error = cli.fails("pack", "check")
+    line = (f"{tmp_path / 'small' / 'pack.toml'}: [registers] tell_tenant_within: "
+            f"'14d' is not an ISO 8601 duration: write P14D")
+    assert line in error, error
+    assert errors(error) == [f"error: {line}"], error  # once, not once per diagram checked
+
+
+def test_a_duration_no_parser_reads_is_refused_when_the_pack_loads_with_the_form_to_write(cli, monkeypatch, tmp_path):
+    small(tmp_path, monkeypatch, pack_toml=PACK_TOML.replace('tell_tenant_within = "P14D"',
                                                              'tell_tenant_within = "fourteen days"'))
     assert "tell_tenant_within: 'fourteen days' is not an ISO 8601 duration: write P14D" in cli.fails("pack", "check")

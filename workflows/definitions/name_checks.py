@@ -137,7 +137,11 @@ def _check_people_fields(graph, task, add) -> None:
         named.append(("mustOutrank", f"{props['mustOutrank']}_role"))  # the role they acted in
     named += [("mustDiffer", n.strip()) for n in (props.get("mustDiffer") or "").split(",") if n.strip()]
     for setting, field in named:
-        if field and field not in known and graph.set_anywhere(field):
+        # a name no case of any kind is given is the lint's own finding ("which no form field or case
+        # variable provides"); one only another kind of case starts with (an appeal's original_decider
+        # on a review's step) would stop the step at run time, so it is named here
+        if field and field not in known and (graph.set_anywhere(field) or graph.other_cases_start_with(field)
+                                             or field in AFTER_DECISION):
             add(task.get("id"), f"{setting} names '{field}', "
                                 f"{graph.missing(task.get('id'), field)}. The fields set before it on every "
                                 f"path: {_listed(known)}")
@@ -283,6 +287,7 @@ class _Flow:
     def __init__(self, process, pack: Pack):
         self.nodes = {e.get("id"): e for e in process
                       if isinstance(e.tag, str) and e.get("id") and _tag(e) not in _NOT_NODES}
+        self.pack = pack
         self.sets = {n: _sets(e) for n, e in self.nodes.items()}
         self.start_facts = start_facts(pack, process.get("id"))
         self.edges = _edges(process)  # node -> [(next, passing on sets what the node sets, conditions)]
@@ -335,9 +340,22 @@ class _Flow:
     def set_anywhere(self, name) -> bool:
         return name in self.start_facts or any(name in names for names in self.sets.values())
 
+    def other_cases_start_with(self, name) -> str | None:
+        """Which other kind of case starts knowing `name` though this process's cases do not, in words."""
+        if name in self.start_facts:
+            return None
+        kinds = {"an appeal's case": APPEAL_STARTS, "a request's case": REQUEST_STARTS,
+                 "a review's case": self.pack.review_carries}
+        return next((kind for kind, names in kinds.items() if name in names), None)
+
     def missing(self, node, name) -> str:
         """Why `name` may be missing at `node`: a path that does not set it, and the steps that do."""
         setters = [n for n, names in self.sets.items() if name in names]
+        if not setters and self.other_cases_start_with(name):
+            return (f"which no step of this process sets and its cases do not start with (only "
+                    f"{self.other_cases_start_with(name)} does)")
+        if not setters and name in AFTER_DECISION:
+            return "which only a step with decision=true sets, and this process has none"
         if not setters:
             return ("which no step of this process sets and no case starts with (not a form field, an action's "
                     "result or a register fact)")
