@@ -185,6 +185,10 @@ def test_each_role_lands_where_its_work_is(world, as_user, app):
     assert Browser(app).sign_in("sam").headers["Location"] == "/check"  # staff: lands_on = "check"
     assert Browser(app).sign_in("ada").headers["Location"] == "/admin/users"  # the administrator
     assert Browser(app).sign_in("anna").headers["Location"] == "/inbox"  # no lands_on: the inbox
+    from tests.processes.conftest import add_staff
+    add_staff()  # paula the process owner, cora the compliance officer
+    assert Browser(app).sign_in("cora").headers["Location"] == "/compliance"  # the dashboard
+    assert Browser(app).sign_in("paula").headers["Location"] == "/processes"
     world.report("rpo", customer="C1", who="anna")
     signed_in = Browser(app)
     signed_in.sign_in("anna")
