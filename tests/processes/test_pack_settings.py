@@ -166,3 +166,38 @@ def test_a_diagram_deployed_on_the_web_needs_a_change_note_shown_in_the_versions
         '"Board decision: reviews every three months"' in cli("pack", "versions")
     [event] = [e for e in audit_events("process_deployed") if e["version"] == 2]
     assert event["change_note"] == "Board decision: reviews every three months"
+
+
+def test_pack_deploy_over_settings_someone_else_deployed_on_the_web_needs_force_which_is_audited(
+        pack_dir, signed_in, world, cli):
+    paula = signed_in("paula")
+    letters = {f"letter:{path.relative_to(pack_dir).as_posix()}": path.read_text()
+               for path in (pack_dir / "letters").iterdir()}
+    new_letter = (pack_dir / LETTER).read_text() + "Questions? Call the ASB team on 01332 888777.\n"
+    assert paula.post("/processes/settings/edit", {"pack_toml": (pack_dir / "pack.toml").read_text(), **letters,
+                                                   f"letter:{LETTER}": new_letter, "action": "deploy",
+                                                   "change_note": "A phone number in the letter"}).status_code == 302
+
+    # another process owner deploys the server's files, which do not hold paula's letter: refused
+    cli("users", "add", "olive", "--name", "Olive", "--role", "process_owner")
+    refused = cli.fails("pack", "deploy", "--as", "olive")
+    assert "pack.toml and letters version 2 was deployed by paula on " in refused
+    assert '("A phone number in the letter")' in refused and "deploying pack.toml and the letters would undo it" in refused
+    assert "Nothing was deployed" in refused and "alertflow pack deploy --as olive --force (audited)" in refused
+    assert "pack.toml and letters v3" not in cli("pack", "versions")
+    assert audit_events("pack_settings_deploy_forced") == []
+
+    # with --force the files replace it, and the audit log says whose version was replaced and how
+    out = cli("pack", "deploy", "--as", "olive", "--force")
+    assert "deployed pack.toml and letters version 3 (replacing version 2, deployed by paula)" in out, out
+    [forced] = audit_events("pack_settings_deploy_forced")
+    assert forced["pack"] == "derby" and forced["replaced_version"] == 2 and forced["replaced_deployed_by"] == "paula"
+    assert any("01332 888777" in line for line in forced["changes"]), forced["changes"]
+    from workflows.platform.db import transaction
+    from workflows.platform.models import AuditEvent
+    from sqlalchemy import select
+    with transaction() as db:
+        assert db.scalar(select(AuditEvent.actor).where(AuditEvent.action == "pack_settings_deploy_forced")) == "olive"
+    assert "pack.toml and letters v3  deployed " in cli("pack", "versions")
+    alert_id = place_near_miss_marker(world, "C2", "2026-01-10T09:00")  # new letters are the files' again
+    assert "01332 888777" not in world.alert(alert_id)["letters"][0]["body"]
