@@ -115,6 +115,22 @@ def test_a_pack_made_on_the_web_from_a_template_runs_its_cases_for_its_roles_wit
     assert "Visit in pairs" in story and "The marker on your record" in story
     assert Browser(app, "cora").get(f"/alerts/{alert_id}").status_code == 200
 
+    # the register list, where every role (the administrator too) was refused while the readers of
+    # cases came from the files, and the administrator's own pages
+    cli("users", "add", "ada", "--name", "Ada", "--role", "admin")
+    from workflows.accounts import credentials
+    with one_hash_per_password(), transaction() as db:
+        credentials.set_password(db, username="ada", password=PASSWORD, by="test")
+    ada = Browser(app, "ada")
+    register = text(mo.get("/alerts"))
+    assert "1–1 of 1" in register and "John Smith (C1) A concern Level 2 Active" in register
+    listed = ada.get("/alerts")  # the administrator has no need to know this story: listed for none
+    assert listed.status_code == 200 and "No alerts you need to know about" in text(listed)
+    assert "the instruction to staff is: Visit in pairs" in text(ada.get(f"/alerts/{alert_id}"))
+    users = ada.get("/admin/users")
+    assert users.status_code == 200 and "Manager" in text(users) and "Mo" in text(users), text(users)
+    assert ada.get("/admin/users/mo").status_code == 200
+
 
 def test_refusals_on_the_web_say_what_is_wrong_and_save_nothing(small, app, cli):
     owen = Browser(app, "owen")
