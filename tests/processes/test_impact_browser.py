@@ -2,7 +2,8 @@
 months to three in the web modeler, checks it and sees, before deploying, the running case whose
 next review would move (10 July 2026 to 10 April 2026); deploys it. Then creates a new process
 (a blank diagram with the pack's lanes), is warned before leaving it unsaved, clicks a check
-finding to select its element in the diagram, finishes it and deploys it."""
+finding to select its element in the diagram, finishes it and deploys it. An edit to a diagram
+already deployed is warned of before leaving too."""
 import re
 
 from playwright.sync_api import expect
@@ -82,3 +83,36 @@ def test_a_new_process_is_created_in_the_modeler_with_the_pack_lanes_and_deploye
     paula.get_by_role("button", name="Deploy the new process").click()
     expect(paula.locator(".flash")).to_contain_text("Deployed derby_information_request version 1")
     expect(paula.locator("#version-derby_information_request-1 .deployed-by")).to_have_text("paula")
+
+
+def test_leaving_the_modeler_after_editing_a_deployed_diagram_asks_first(browser_as, live):
+    paula = browser_as("paula")
+    asked = []
+    paula.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    # opened and looked at, not edited: leaving asks nothing
+    paula.goto("/processes/derby_review/edit")
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    paula.locator('.djs-element[data-element-id="due"]').click()
+    paula.evaluate("location.href = '/processes'")
+    paula.wait_for_url(re.compile(r"/processes$"))
+    assert asked == []
+
+    # the review period edited in the properties panel, not deployed: leaving asks, and staying keeps the edit
+    paula.goto("/processes/derby_review/edit")
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    value = open_review_timer(paula)
+    value.fill("P4M")
+    value.press("Tab")
+    paula.evaluate("location.href = '/processes'")
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    assert asked == ["beforeunload"]
+    assert "/processes/derby_review/edit" in paula.url
+    assert paula.evaluate("alertflowModeler.get('elementRegistry').get('due')"
+                          ".businessObject.eventDefinitions[0].timeDuration.body") == "P4M"
+    # Check sends the form: no question then, and the page it returns still holds the edit undeployed
+    paula.get_by_role("button", name="Check").click()
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    assert asked == ["beforeunload"]
+    paula.evaluate("location.href = '/processes'")
+    expect(paula.locator("#modeler")).to_have_attribute("data-ready", "true")
+    assert asked == ["beforeunload", "beforeunload"]
