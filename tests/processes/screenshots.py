@@ -8,7 +8,8 @@ It writes modeler.png (a check finding in the modeler, its element selected), im
 impact table of a changed review period, before deploying), changes.png (two versions compared),
 new-process.png (a new process with a finding), pack-settings.png (the pack.toml editor),
 settings-impact.png (the impact table of a pack.toml change), processes.png (the versions with
-their change notes) and settings-versions.png (pack.toml's versions)."""
+their change notes), settings-versions.png (pack.toml's versions) and packs.png (the packs, and a
+new one made from a template)."""
 import os
 import re
 import sys
@@ -116,6 +117,15 @@ def main(folder: str):
 
         page.goto("/processes")
         page.locator("#process-derby_review").screenshot(path=path("processes.png"))
+
+        # a new pack made from Derby's deployed one: in the database only, not yet active
+        page.goto("/processes/packs")
+        page.get_by_label(re.compile("Name of the new pack")).fill("Riverside Homes")
+        page.get_by_label(re.compile("Its key")).fill("riverside")
+        page.get_by_label(re.compile("Change note")).fill("A pack for Riverside to try before they go live")
+        page.get_by_role("button", name="Make the new pack").click()
+        expect(page.locator(".flash")).to_contain_text("Made the Riverside Homes pack (riverside)")
+        page.locator("main").screenshot(path=path("packs.png"))
         browser.close()
     server.close()
     clock.set_now(None)
