@@ -34,7 +34,8 @@ def alert_list():
                                review_overdue=markers.review_overdue), 422 if problem else 200
 
 
-def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
+def _render_case(db, alert_id, *, errors=None, typed=None, problem=None, status=200):
+    """The case page; after a refused form, its errors and what was typed (shown again, not lost)."""
     story = alert_story(db, pack=pack(), actor=actor(), alert_id=alert_id, every_view=False)
     cases = story["cases"]
     chosen = request.args.get("case", type=int)
@@ -44,7 +45,7 @@ def _render_case(db, alert_id, *, errors=None, problem=None, status=200):
     return render_template("case.html", title=f"Alert {alert_id}", story=story, alert=story["alert"], case=case,
                            marks=diagrams.marks(db, case_id=case.id) if case else {}, description=description,
                            pack=pack(), methods=pack().delivery_methods, errors=errors or {},
-                           problem=problem), status
+                           typed=typed or {}, problem=problem), status
 
 
 @blueprint.route("/alerts/<int:alert_id>")
@@ -74,7 +75,7 @@ def appeal(alert_id):
         raise
     except WorkflowError as err:
         with transaction() as db:
-            return _render_case(db, alert_id, errors={"grounds": str(err)}, status=422)
+            return _render_case(db, alert_id, errors={"grounds": str(err)}, typed={"grounds": grounds}, status=422)
     return redirect(url_for("alerts.case_page", alert_id=alert_id))
 
 
@@ -94,19 +95,15 @@ def letter_delivery(letter_id):
     method, when = request.form.get("method", ""), request.form.get("delivered_at", "")
     try:
         with transaction() as db:
-            try:
-                moment = letters.parse_moment(when)
-            except WorkflowError as err:
-                raise FormInvalid({"delivered_at": str(err)}) from None
             letter = letters.record_delivery(db, pack=pack(), actor=actor(), letter_id=letter_id,
-                                             method=method, delivered_at=moment)
+                                             method=method, delivered_at=when)
             alert_id = letter.alert_id
             flash(f"Delivery of '{letter.title}' recorded: {method}.")
     except FormInvalid as err:
         with transaction() as db:
             alert_id = letters.get_letter(db, pack=pack(), actor=actor(), letter_id=letter_id).alert_id
             return _render_case(db, alert_id, errors={f"letter{letter_id}_{k}": v for k, v in err.errors.items()},
-                                status=422)
+                                typed={"letter": letter_id, "method": method, "delivered_at": when}, status=422)
     return redirect(url_for("alerts.case_page", alert_id=alert_id))
 
 

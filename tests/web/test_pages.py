@@ -19,6 +19,15 @@ def test_a_report_missing_its_answers_says_so_beside_each_field(world, as_user):
     assert 'id="customer-error">Choose the customer' in page
     assert 'id="category-error">Choose the kind of concern' in page
     assert 'id="description-error">Describe what happened' in page
+    summary = page[page.index('id="error-summary"'):page.index("</div>", page.index('id="error-summary"'))]
+    assert page.index('id="error-summary"') < page.index('id="report-form"')  # at the top, before the form
+    assert "3 answers need attention" in summary
+    assert '<a href="#customer-0">Choose the customer or the property (search above to find them)</a>' in summary  # its first choice
+    assert '<a href="#category">Choose the kind of concern</a>' in summary
+    assert '<a href="#description">Describe what happened</a>' in summary
+    assert 'id="customer-0"' in page and 'id="category"' in page and 'id="description"' in page
+    nobody_found = sam.post("/report", {"category": "rpo", "description": "Shouted"}, token_from="/report")
+    assert '<a href="#q">Choose the customer or the property (search above to find them)</a>' in nobody_found.get_data(as_text=True)
     assert count(Alert) == 0
     response = sam.post("/report", {"customer": "C1", "category": "rpo", "description": "He threatened a caretaker"},
                         token_from="/report?customer=C1")
@@ -39,9 +48,19 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
                          token_from=f"/alerts/{alert}")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert f'id="letter{letter}_method-error">choose one of' in page
+    assert (f'id="letter{letter}_method-error">Choose how the letter was delivered: first class post, recorded '
+            f'delivery, hand delivered, email or given in person at the office') in page
     assert f'id="letter{letter}_delivered_at-error">1 January 2999 at 10:00 is in the future: the delivery of ' \
            f'letter {letter}' in page
+    summary = page[page.index('id="error-summary"'):page.index("</div>", page.index('id="error-summary"'))]
+    assert page.index('id="error-summary"') < page.index('class="letter"')  # at the top of the page
+    assert "2 answers need attention" in summary
+    assert f'<a href="#letter{letter}_method">' in summary and f'<a href="#letter{letter}_delivered_at">' in summary
+    assert f'value="2999-01-01T10:00"' in page  # what was typed is shown again, to mend
+    empty = tina.post(f"/letters/{letter}/delivery", {"method": "email", "delivered_at": ""}, token_from=f"/alerts/{alert}")
+    page = empty.get_data(as_text=True)
+    assert f'id="letter{letter}_delivered_at-error">Give the date and time the letter was delivered</p>' in page
+    assert "<option selected>email</option>" in page and "1 answer needs attention" in page
     with transaction() as db:
         assert db.get(Letter, letter).delivered_at is None
 

@@ -1,11 +1,8 @@
-// A step's form in the page: a follow-up question shows only when its `requiredWhen` applies, and
-// after a failed submit the summary of answers needing attention takes the focus.
+// A step's form in the page: a follow-up question shows only when its `requiredWhen` applies
+// (errors.js, on every page, gives the summary of answers needing attention the focus).
 // The condition comes from the server as data (data-show-when, see workflows/cases/conditions.py);
 // without JavaScript every question shows, and the server judges the answers either way.
 (function () {
-  var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
-
   var form = document.getElementById("task-form");
   if (!form) { return; }
   var followUps = Array.prototype.slice.call(form.querySelectorAll("[data-show-when]"));

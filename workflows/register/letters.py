@@ -73,15 +73,24 @@ def get_letter(db: Session, *, pack: Pack, actor: Actor, letter_id: int) -> Lett
 
 
 def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, method: str,
-                    delivered_at: datetime) -> Letter:
-    """Record how and when the tenant received a letter."""
+                    delivered_at: datetime | str | None) -> Letter:
+    """Record how and when the tenant received a letter (the moment as typed in a form, or parsed);
+    every answer that is wrong is named at once."""
     letter = get_letter(db, pack=pack, actor=actor, letter_id=letter_id)
     errors = {}
     if method not in pack.delivery_methods:
-        errors["method"] = f"choose one of: {', '.join(pack.delivery_methods)}"
-    moment = clock.as_utc(delivered_at) if delivered_at else None
+        errors["method"] = (f"Choose how the letter was delivered: "
+                            f"{wording.and_list(pack.delivery_methods, conjunction='or')}")
+    moment = None
+    if isinstance(delivered_at, str) and delivered_at.strip():
+        try:
+            moment = parse_moment(delivered_at)
+        except WorkflowError as err:
+            errors["delivered_at"] = str(err)
+    elif isinstance(delivered_at, datetime):
+        moment = clock.as_utc(delivered_at)
     if moment is None:
-        errors["delivered_at"] = "say when the letter was delivered"
+        errors.setdefault("delivered_at", "Give the date and time the letter was delivered")
     elif (problem := delivery_problem(letter, moment)):
         errors["delivered_at"] = problem
     if errors:
@@ -258,7 +267,8 @@ def parse_moment(text: str) -> datetime:
     try:
         return clock.as_utc(datetime.fromisoformat(wording.typed_in_uk((text or "").strip())))
     except ValueError:
-        raise WorkflowError(f"'{text}' is not a date and time (YYYY-MM-DDTHH:MM)") from None
+        raise WorkflowError(f"Give the date and time the letter was delivered: '{text}' is not a date and a "
+                            f"time (as 2027-06-01T14:05)") from None
 
 
 def letters_after(task_spec) -> list[str]:
