@@ -4,6 +4,7 @@ runs before a diagram fetched after load is drawn, and only on the pages other t
 The list of pages is checked against the app's url_map, so a new page fails this module until it is
 listed here or excluded with its reason."""
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,6 +34,50 @@ PAGES = {
               ("/processes/derby_assessment/migrate", 200)],
     "ada": [("/admin/users", 200), ("/admin/users/anna", 200), ("/admin/import", 200)],
 }
+
+
+def _modeler_findings(page, ids):
+    from tests.helpers import draw_choice_without_default
+    page.goto("/processes/derby_assessment/edit")
+    page.wait_for_function(SETTLED)
+    draw_choice_without_default(page)
+    page.get_by_role("button", name="Check").click()
+    page.locator("#check-result .findings li").first.wait_for()
+
+
+def _finding_shown_in_the_diagram(page, ids):
+    page.get_by_role("button", name="Show in the diagram").first.click()
+    page.locator("#properties .bio-properties-panel").wait_for()
+
+
+def _case_zoomed_in(page, ids):
+    page.goto(f"/alerts/{ids['alert']}")
+    page.wait_for_function(SETTLED)
+    page.get_by_role("button", name="Zoom in").click()
+
+
+def _letter_delivery_refused(page, ids):
+    page.get_by_role("button", name="Record delivery").first.click()
+    page.locator(".letter .error").first.wait_for()
+
+
+def _appeal_refused(page, ids):
+    page.goto(f"/alerts/{ids['alert']}")
+    page.get_by_role("button", name="Record appeal").click()
+    page.locator("#grounds-error").wait_for()
+
+
+# States a page reaches only by using it, after the role's pages: findings listed beside the modeler
+# with their buttons, the properties panel open, the diagram zoomed, the case page's forms refused
+STATES = {
+    "paula": [_modeler_findings, _finding_shown_in_the_diagram],
+    "hugo": [_case_zoomed_in, _letter_delivery_refused, _appeal_refused],
+}
+
+# where each role lands after signing in ([roles.X] lands_on; anna and hugo have steps waiting)
+LANDS = {"sam": "/check", "anna": "/inbox", "hugo": "/inbox", "cora": "/compliance", "paula": "/processes",
+         "ada": "/admin/users"}
+
 # checked on the way in, by the sign-in itself (ada's first sign-in sets up her code, her second types one)
 SIGN_IN_PAGES = ["/sign-in/set-up", "/sign-in/code"]
 
@@ -100,7 +145,7 @@ def site(live_database):
     complaint = world.report("complaints", customer="C1")
     fresh = world.report("rpo", customer="C1")
     with transaction() as db:
-        ids = {"alert": alert, "ralert": ralert, "task": world.open_task("anna", fresh)["task"],
+        ids = {"alert": alert, "fresh": fresh, "ralert": ralert, "task": world.open_task("anna", fresh)["task"],
                "rtask": world.open_task("hugo", ralert)["task"],
                "complaint_task": world.open_task("helen", complaint)["task"],
                "rcase": db.scalar(select(Case.id).where(Case.alert_id == ralert).order_by(Case.id.desc()).limit(1))}
@@ -156,6 +201,8 @@ def test_every_page_of_a_role_has_no_violations_once_settled(chromium, site, use
         page.set_default_timeout(15_000)
         if username:
             sign_in(page, username, checked, found)
+        if username in LANDS:
+            assert urlsplit(page.url).path == LANDS[username], f"{username} landed on {page.url}"
         if username == "ada":  # a second sign-in, to check the page that asks for the code
             page.get_by_role("button", name=re.compile("^Sign out")).click()
             page.wait_for_url(re.compile("/sign-in"))
@@ -171,7 +218,11 @@ def test_every_page_of_a_role_has_no_violations_once_settled(chromium, site, use
             found += settled_violations(page)
             page.set_viewport_size(DESK)
             checked.add(url)
-        assert checked >= {u.format(**ids) for u, _ in PAGES[username]}
+        for state in STATES.get(username, []):
+            state(page, ids)
+            found += [f"{state.__name__}: {v}" for v in settled_violations(page)]
+            checked.add(state.__name__)
+        assert checked >= {u.format(**ids) for u, _ in PAGES[username]} | {s.__name__ for s in STATES.get(username, [])}
     finally:
         context.close()
     # the load-time check ran on these pages too (its findings fail the test through conftest)
@@ -187,9 +238,110 @@ def test_every_get_page_of_the_app_is_listed_or_excluded_with_its_reason(live_da
     listed = set(SIGN_IN_PAGES)
     for pages in PAGES.values():
         for url, _ in pages:
-            parts = urlsplit(url.format(alert=1, ralert=1, task=1, rtask=1, complaint_task=1, rcase=1))
+            parts = urlsplit(url.format(alert=1, fresh=1, ralert=1, task=1, rtask=1, complaint_task=1, rcase=1))
             rule, _args = adapter.match(parts.path, method="GET", return_rule=True)
             listed.add(rule.rule)
     assert routes - listed - set(EXCLUDED) == set(), "pages no test checks: list them in PAGES or EXCLUDED"
     assert set(EXCLUDED) <= routes, "EXCLUDED names a route the app no longer has"
     assert not listed & set(EXCLUDED)
+
+
+def signed_in_page(chromium, base, username, clock=False):
+    context = chromium.new_context(viewport=DESK, base_url=base)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    if clock:  # the page's timers run only when the test moves the page's clock
+        page.clock.install(time=datetime(2026, 6, 1, 9, 0))
+        page.clock.pause_at(datetime(2026, 6, 1, 9, 1))
+    sign_in(page, username, set(), [])
+    return context, page
+
+
+def test_the_warning_shows_before_the_session_ends_and_staying_starts_the_wait_again(chromium, site):
+    from playwright.sync_api import expect
+    base, ids = site
+    context, page = signed_in_page(chromium, base, "anna", clock=True)
+    try:
+        page.goto(f"/tasks/{ids['task']}")
+        warning = page.locator("#session-warning")
+        idle = int(page.locator("#task-form").get_attribute("data-session-seconds"))
+        assert idle > 25 * 60  # the 30 minutes idle the app allows by default, less the step seen_at moves by
+        page.clock.run_for((idle - 121) * 1000)
+        expect(warning).to_be_hidden()
+        page.clock.run_for(2000)  # two minutes before the session would end
+        expect(warning).to_be_visible()
+        expect(warning).to_contain_text("You will be signed out in two minutes")
+        with page.expect_response(f"**/tasks/{ids['task']}/draft") as saved:
+            page.get_by_role("button", name="Stay signed in").click()
+        assert saved.value.ok  # a request: the server counts the session as used from now
+        expect(warning).to_be_hidden()
+        expect(page.locator("#draft-status")).to_contain_text("Draft saved at")
+        page.clock.run_for((idle - 121) * 1000)  # the whole wait again, from the click
+        expect(warning).to_be_hidden()
+        page.clock.run_for(2000)
+        expect(warning).to_be_visible()
+        page.clock.resume()  # axe waits on the page's timers
+        assert not settled_violations(page)  # the warning itself, as it shows
+    finally:
+        context.close()
+
+
+def test_the_header_count_refreshes_itself_every_minute(chromium, site):
+    from playwright.sync_api import expect
+    from tests.web.work_tools_world import copy_steps
+    base, ids = site
+    context, page = signed_in_page(chromium, base, "anna", clock=True)
+    try:
+        unclaimed = page.locator("#nav-inbox [data-count=unclaimed]")
+        before = int(unclaimed.inner_text())
+        copy_steps(ids["fresh"], "asb_manager", 1, title="Arrived meanwhile")
+        page.clock.run_for(59_000)
+        page.wait_for_timeout(300)  # time for a request, were one sent too early
+        expect(unclaimed).to_have_text(str(before))
+        with page.expect_response("**/inbox/counts.json"):
+            page.clock.run_for(1_000)  # a minute after the page loaded
+        expect(unclaimed).to_have_text(str(before + 1))
+    finally:
+        context.close()
+
+
+CONTRAST = """(el) => {
+  const rgb = (c) => (c.match(/rgba?\\(([^)]+)\\)/) || [0, '0,0,0,0'])[1].split(',').map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  // the ground is what lies just outside the element, where the ring is drawn (a skip link lies on the header)
+  const box = el.getBoundingClientRect();
+  const x = Math.max(0, box.left - 8), y = box.top + box.height / 2;
+  let ground = document.elementsFromPoint(x, y).find((e) => e !== el && !el.contains(e));
+  while (ground && (rgb(getComputedStyle(ground).backgroundColor)[3] === 0)) { ground = ground.parentElement; }
+  const back = rgb(getComputedStyle(ground || document.body).backgroundColor);
+  const style = getComputedStyle(el);
+  const rings = [];
+  if (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) { rings.push(rgb(style.outlineColor)); }
+  for (const shadow of style.boxShadow.split(/,(?![^(]*\\))/)) {
+    if (shadow !== 'none' && parseFloat(shadow.trim().split(/\\s+/).slice(-1)[0]) >= 2) { rings.push(rgb(shadow)); }
+  }
+  return {tag: el.tagName, text: el.textContent.trim().slice(0, 40), focusVisible: el.matches(':focus-visible'),
+          best: Math.max(0, ...rings.map((c) => ratio(c, back)))};
+}"""
+
+
+def test_the_focus_ring_stands_out_3_to_1_from_the_ground_it_is_drawn_on(chromium, site):
+    base, ids = site
+    context, page = signed_in_page(chromium, base, "sam")
+    try:
+        page.goto("/check?q=Smith")
+        page.locator("a.skip").focus()  # the page's first stop (the search box has autofocus)
+        seen = {}
+        for _ in range(40):  # by keyboard, as far as the footer: the header's links, the form, the results
+            ring = page.evaluate_handle("() => document.activeElement").evaluate(CONTRAST)
+            seen.setdefault(ring["tag"] + " " + ring["text"], ring)
+            if ring["text"] == "Accessibility statement":
+                break
+            page.keyboard.press("Tab")
+        assert "A Skip to content" in seen and "A Accessibility statement" in seen and "A Check before visiting" in seen and "BUTTON Check" in seen, seen
+        weak = {name: round(r["best"], 2) for name, r in seen.items() if not r["focusVisible"] or r["best"] < 3}
+        assert not weak, f"focus rings under 3:1 against their ground: {weak}"
+    finally:
+        context.close()
