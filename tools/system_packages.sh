@@ -7,8 +7,10 @@
 #     tools/system_packages.sh --tests  # and what the tests need (make test)
 set -euo pipefail
 missing=""
-fc-list : family 2>/dev/null | grep -qx "Noto Sans Arabic" || missing="$missing fonts-noto-core"
-fc-list : family 2>/dev/null | grep -q "Noto Sans CJK SC" || missing="$missing fonts-noto-cjk"
+# read once: piped into grep -q, fc-list is cut off at the first match and pipefail counts it failed
+families=$(fc-list : family 2>/dev/null || true)
+grep -qx "Noto Sans Arabic" <<<"$families" || missing="$missing fonts-noto-core"
+grep -q "Noto Sans CJK SC" <<<"$families" || missing="$missing fonts-noto-cjk"
 if [ "${1:-}" = "--tests" ]; then
   command -v chromium >/dev/null || missing="$missing chromium"
   command -v redis-server >/dev/null || missing="$missing redis-server"
