@@ -114,6 +114,7 @@ SETTLED = """() => {
   return document.readyState === 'complete' && (!diagram || diagram.dataset.drawn === 'true')
     && (!modeler || !!modeler.dataset.ready);
 }"""
+WIDTHS = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
 AXE_RUN = """(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})
   .then((r) => ({passes: r.passes.length + r.incomplete.length + r.inapplicable.length,
                  violations: r.violations.map((v) => ({id: v.id, help: v.help,
@@ -216,6 +217,9 @@ def test_every_page_of_a_role_has_no_violations_once_settled(chromium, site, use
             found += settled_violations(page)
             page.set_viewport_size(PHONE)  # the same page on a phone: targets and reflow change with the width
             found += settled_violations(page)
+            scroll, client = page.evaluate(WIDTHS)
+            if scroll > client:  # WCAG 1.4.10 reflow: a table or diagram may scroll in its box, the page not
+                found.append(f"{url}: scrolls sideways at {PHONE['width']} px ({scroll} px wide)")
             page.set_viewport_size(DESK)
             checked.add(url)
         for state in STATES.get(username, []):
