@@ -450,7 +450,12 @@ def new_postgres_database(server: str, name: str) -> str:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
-    return urlunsplit(urlsplit(server)._replace(path=f"/{name}")).replace("postgresql://", "postgresql+psycopg://", 1)
+    url = urlunsplit(urlsplit(server)._replace(path=f"/{name}")).replace("postgresql://", "postgresql+psycopg://", 1)
+    # a benchmark measuring two sizes in one run reuses the name: the pool of the first size's
+    # database holds connections the drop has killed, which would fail the next size's first statements
+    from workflows.platform.db import engine_for
+    engine_for(url).dispose()
+    return url
 
 
 def drop_postgres_database(server: str, name: str) -> None:
