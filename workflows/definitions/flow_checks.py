@@ -63,7 +63,7 @@ def check_process(process, pack: Pack, add) -> None:
                                "appeal is heard: add a user task for the role that decides (a boolean field "
                                "hear_late_appeal and late_appeal_reasons) followed by the service task "
                                "record_late_appeal_decision")
-    if process.get("id") in (pack.appeal_process, pack.late_appeals):
+    if process.get("id") in pack.appeal_processes:
         for task in process.iterfind("bpmn:userTask", NS):
             props = _properties(task)
             if props.get("decision") == "true" and not props.get("mustOutrank"):
@@ -137,7 +137,8 @@ def _check_one_waiting_review(process, graph, pack, add) -> None:
     waiting review and moves it instead."""
     process_id = process.get("id")
     schedules = graph.actions(REVIEWS)
-    beside = {pack.incident_process: "a linked incident", pack.appeal_process: "an appeal"}.get(process_id)
+    beside = ("an appeal" if process_id in pack.appeal_processes
+              else "a linked incident" if process_id == pack.incident_process else None)
     for task in sorted(schedules):
         schedules_itself = _properties(graph.nodes[task]).get("process") == process_id
         if process_id not in pack.assessment_processes and not schedules_itself:

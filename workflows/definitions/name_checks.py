@@ -207,7 +207,7 @@ def start_facts(pack: Pack, process_id: str) -> set[str]:
     by_kind = set(APPEAL_STARTS) | set(REQUEST_STARTS)
     facts = set(pack.start_variables) | (set(ENGINE_VARIABLES) - by_kind - set(AFTER_DECISION) - set(AFTER_FORM)) \
         | pack.marker_field_names()  # [marker_fields]: every case of a marker starts with them
-    if process_id in (pack.appeal_process, pack.late_appeals):  # start_appeal starts either
+    if process_id in pack.appeal_processes:
         return facts | set(APPEAL_STARTS)
     if process_id in {r.process for r in pack.requests.values()}:
         return facts | set(REQUEST_STARTS)

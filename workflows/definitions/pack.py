@@ -343,6 +343,12 @@ class Pack:
                                                        if c.assessment_process})
 
     @property
+    def appeal_processes(self) -> frozenset[str]:
+        """The processes an appeal starts (engine.start_appeal): the pack's appeal process, and its
+        late_appeals process for one lodged after appeal_within."""
+        return frozenset(p for p in (self.appeal_process, self.late_appeals) if p)
+
+    @property
     def property_processes(self) -> frozenset[str]:
         """The processes (assessments, and reviews named by a category) that run markers on properties
         only (`on = "property"`): they have no tenant to tell."""
