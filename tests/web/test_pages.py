@@ -56,6 +56,11 @@ def test_a_letter_delivery_with_bad_answers_is_refused_beside_the_fields(world, 
     assert page.index('id="error-summary"') < page.index('class="letter"')  # at the top of the page
     assert "2 answers need attention" in summary
     assert f'<a href="#letter{letter}_method">' in summary and f'<a href="#letter{letter}_delivered_at">' in summary
+    with transaction() as db:
+        title = db.get(Letter, letter).title.replace("'", "&#39;")
+    # each message names its letter once: the date's message names it already, the method's is given it
+    assert f'<a href="#letter{letter}_method">{title}: Choose how the letter was delivered' in summary
+    assert f'<a href="#letter{letter}_delivered_at">1 January 2999 at 10:00 is in the future' in summary
     assert f'value="2999-01-01T10:00"' in page  # what was typed is shown again, to mend
     empty = tina.post(f"/letters/{letter}/delivery", {"method": "email", "delivered_at": ""}, token_from=f"/alerts/{alert}")
     page = empty.get_data(as_text=True)

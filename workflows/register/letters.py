@@ -84,7 +84,7 @@ def record_delivery(db: Session, *, pack: Pack, actor: Actor, letter_id: int, me
     moment = None
     if isinstance(delivered_at, str) and delivered_at.strip():
         try:
-            moment = parse_moment(delivered_at)
+            moment = _typed_delivery_moment(delivered_at)
         except WorkflowError as err:
             errors["delivered_at"] = str(err)
     elif isinstance(delivered_at, datetime):
@@ -262,8 +262,9 @@ def pdf(db: Session, *, pack: Pack, letter: Letter) -> bytes:
     return drawing.pdf(view(db, pack=pack, letter=letter))
 
 
-def parse_moment(text: str) -> datetime:
-    """A moment typed in a form (YYYY-MM-DDTHH:MM): the time on a UK clock, as UTC."""
+def _typed_delivery_moment(text: str) -> datetime:
+    """The delivery moment as typed in the case page's form (YYYY-MM-DDTHH:MM): the time on a UK
+    clock, as UTC."""
     try:
         return clock.as_utc(datetime.fromisoformat(wording.typed_in_uk((text or "").strip())))
     except ValueError:
